@@ -1,0 +1,92 @@
+//! Command-line arguments.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "grantkeeper",
+    version,
+    about = "Keep your online accounts connected and hand fresh tokens to your scripts.",
+    after_help = "Environment:\n  GRANTKEEPER_HOME      data directory (default: your user data dir)/grantkeeper\n  GRANTKEEPER_BROWSER   command that opens URLs (else BROWSER, else the system browser)\n\nExit codes: 0 ok, 1 error, 2 usage, 3 needs reauthorization, 4 keychain unavailable,\n5 provider unreachable, 6 no such connection or provider."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Add, list and remove custom providers (OAuth 2.0 / OpenID Connect servers).
+    Providers {
+        #[command(subcommand)]
+        command: ProvidersCommand,
+    },
+    /// Connect an account: sign in at the provider in your browser.
+    #[command(after_help = "Example:\n  grantkeeper connect \"Company SSO\" --name \"Work account\"")]
+    Connect {
+        /// Provider name or id.
+        provider: String,
+        /// Name for the new connection (default: the provider's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Do not open a browser; print the link to open by hand.
+        #[arg(long)]
+        no_browser: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List connections.
+    List {
+        /// A stable JSON array for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a connection's access token and a newline, nothing else.
+    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(grantkeeper token 'Work account')\" https://api.example.com/me")]
+    Token {
+        /// Connection name or id.
+        connection: String,
+    },
+    /// Remove a connection and the tokens kept for it.
+    Remove {
+        /// Connection name or id.
+        connection: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProvidersCommand {
+    /// Add a custom provider by issuer (OpenID discovery) or by authorize and token URLs.
+    #[command(after_help = "Examples:\n  grantkeeper providers add --name \"Company SSO\" --issuer https://sso.example.com --client-id grantkeeper\n  printf %s \"$SECRET\" | grantkeeper providers add --name Acme --authorize-url https://acme.example/oauth/authorize \\\n      --token-url https://acme.example/oauth/token --client-id abc --client-secret-stdin --scopes \"read write\"")]
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Issuer URL; endpoints are found by OpenID discovery.
+        #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present = "authorize_url")]
+        issuer: Option<String>,
+        #[arg(long, requires = "token_url")]
+        authorize_url: Option<String>,
+        #[arg(long, requires = "authorize_url")]
+        token_url: Option<String>,
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from stdin (never pass secrets as arguments).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Space-separated scopes to request.
+        #[arg(long, default_value = "openid email offline_access")]
+        scopes: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List custom providers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a provider that no connection uses.
+    Remove {
+        /// Provider name or id.
+        provider: String,
+    },
+}

@@ -1,0 +1,130 @@
+//! `grantkeeper`: the terminal face of the engine. stdout carries only what was asked
+//! for; messages and errors go to stderr; the exit code says what went wrong.
+
+mod args;
+mod output;
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
+
+use args::{Cli, Command, ProvidersCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRANTKEEPER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("grantkeeper: {error}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+/// Documented exit codes: 3 needs reauthorization, 4 keychain unavailable, 5 provider
+/// unreachable, 6 no such connection or provider, 1 anything else (2 is clap's usage).
+fn exit_code(error: &Error) -> u8 {
+    match error.code() {
+        ErrorCode::TokenExpired => 3,
+        ErrorCode::KeychainUnavailable => 4,
+        ErrorCode::ProviderUnreachable => 5,
+        ErrorCode::NotFound => 6,
+        _ => 1,
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::from_env()?;
+    if let Command::Connect { no_browser: true, .. } = cli.command {
+        config.browser = grantkeeper_engine::flow::Browser::None;
+    }
+    let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
+    match cli.command {
+        Command::Providers { command } => providers(&engine, command).await,
+        Command::Connect { provider, name, no_browser, json } => connect(&engine, &provider, name, no_browser, json).await,
+        Command::List { json } => output::connections(&engine.connections()?, json),
+        Command::Token { connection } => {
+            let (_, token) = engine.access_token(&connection).await?;
+            output::line(token.expose())
+        }
+        Command::Remove { connection } => {
+            let found = engine.connection(&connection)?;
+            engine.remove_connection(&found.id).await?;
+            eprintln!("Removed {}.", found.name);
+            Ok(())
+        }
+    }
+}
+
+async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()> {
+    match command {
+        ProvidersCommand::Add { name, issuer, authorize_url, token_url, client_id, client_secret_stdin, scopes, json } => {
+            let client_secret = if client_secret_stdin { Some(read_secret_from_stdin()?) } else { None };
+            let provider = engine
+                .add_provider(NewProvider {
+                    name,
+                    issuer,
+                    authorize_url,
+                    token_url,
+                    client_id,
+                    client_secret: client_secret.as_deref().map(Into::into),
+                    scopes: scopes.into_iter().collect(),
+                })
+                .await?;
+            output::providers(&[provider], json)
+        }
+        ProvidersCommand::List { json } => output::providers(&engine.providers()?, json),
+        ProvidersCommand::Remove { provider } => {
+            engine.remove_provider(&provider).await?;
+            eprintln!("Removed provider {provider}.");
+            Ok(())
+        }
+    }
+}
+
+async fn connect(engine: &Arc<Engine>, provider: &str, name: Option<String>, no_browser: bool, json: bool) -> Result<()> {
+    let pending = engine.connect(provider, name).await?;
+    if no_browser {
+        eprintln!("Open this link in a browser to sign in:\n\n  {}\n", pending.started.authorize_url);
+    } else {
+        eprintln!(
+            "Finish signing in in your browser. If it did not open, visit:\n\n  {}\n",
+            pending.started.authorize_url
+        );
+    }
+    eprintln!("Waiting (up to 15 minutes; Ctrl-C cancels)…");
+    let flow_id = pending.started.flow_id.clone();
+    let mut outcome = pending.outcome;
+    let connection = tokio::select! {
+        result = &mut outcome => result.map_err(|_| Error::Internal("the sign-in ended unexpectedly".into()))??,
+        _ = tokio::signal::ctrl_c() => {
+            engine.cancel_flow(&flow_id)?;
+            outcome.await.map_err(|_| Error::FlowCancelled)??
+        }
+    };
+    output::connection(&connection, json)
+}
+
+fn read_secret_from_stdin() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::invalid("client_secret", format!("Could not read the client secret from stdin: {e}")))?;
+    let secret = text.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        return Err(Error::invalid("client_secret", "--client-secret-stdin was given but stdin was empty."));
+    }
+    Ok(secret)
+}

@@ -1,0 +1,62 @@
+//! What the CLI prints on stdout: a short human form, or stable JSON with `--json`.
+
+use std::io::Write;
+
+use grantkeeper_engine::{Connection, Error, Provider, Result};
+use serde::Serialize;
+
+pub fn line(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(|e| Error::Internal(format!("stdout: {e}")))
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    line(&serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))?)
+}
+
+pub fn connection(connection: &Connection, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(connection);
+    }
+    line(&describe(connection))
+}
+
+pub fn connections(connections: &[Connection], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(connections);
+    }
+    if connections.is_empty() {
+        eprintln!("No connections yet. Add a provider (grantkeeper providers add) and connect it.");
+    }
+    connections.iter().try_for_each(|c| line(&describe(c)))
+}
+
+fn describe(c: &Connection) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        c.name,
+        c.status.as_str(),
+        c.account.as_deref().unwrap_or("-"),
+        c.provider,
+        c.scopes.join(" "),
+        c.id
+    )
+}
+
+pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(providers);
+    }
+    providers.iter().try_for_each(|p| {
+        let secret = p.client_secret_last4.as_deref().map_or("no client secret".to_owned(), |l| format!("•••• {l}"));
+        line(&format!(
+            "{}\t{}\tclient {}\t{}\t{}\t{}",
+            p.name,
+            p.issuer.as_deref().unwrap_or(&p.authorize_url),
+            p.client_id,
+            secret,
+            p.scopes.join(" "),
+            p.id
+        ))
+    })
+}

@@ -1,0 +1,43 @@
+//! Where Grantkeeper keeps its data and which keychain service it uses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::flow::Browser;
+use crate::{Error, Result};
+
+pub const DEFAULT_KEYCHAIN_SERVICE: &str = "grantkeeper";
+/// How long a person has to finish signing in.
+pub const FLOW_TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory holding `grantkeeper.sqlite3`.
+    pub home: PathBuf,
+    pub keychain_service: String,
+    pub browser: Browser,
+    pub flow_time_limit: Duration,
+}
+
+impl Config {
+    /// `GRANTKEEPER_HOME` overrides the data directory; `GRANTKEEPER_KEYCHAIN_SERVICE`
+    /// the keychain service (test runs use their own); the browser comes from
+    /// `GRANTKEEPER_BROWSER` or `BROWSER`.
+    pub fn from_env() -> Result<Self> {
+        let home = match std::env::var_os("GRANTKEEPER_HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home),
+            None => dirs::data_dir()
+                .ok_or_else(|| Error::Internal("no data directory; set GRANTKEEPER_HOME".into()))?
+                .join("grantkeeper"),
+        };
+        let keychain_service = std::env::var("GRANTKEEPER_KEYCHAIN_SERVICE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_owned());
+        Ok(Config { home, keychain_service, browser: Browser::from_env(), flow_time_limit: FLOW_TIME_LIMIT })
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.home.join("grantkeeper.sqlite3")
+    }
+}

@@ -1,0 +1,180 @@
+//! Engine errors: typed, readable by a person, and mapped to a stable wire code.
+//! No variant ever carries a secret; provider messages are length-capped text.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    InvalidInput { field: Option<&'static str>, message: String },
+
+    #[error("No {what} named or numbered “{key}”.")]
+    NotFound { what: &'static str, key: String },
+
+    #[error("{0}")]
+    AlreadyExists(String),
+
+    #[error("Could not read the OpenID configuration at {url}: {reason}. Check the issuer URL, or enter the authorize and token URLs instead.")]
+    DiscoveryFailed { url: String, reason: String },
+
+    #[error("The OpenID configuration at {url} says its issuer is “{found}”, not “{expected}”. Use the issuer URL exactly as the provider publishes it.")]
+    IssuerMismatch { url: String, expected: String, found: String },
+
+    #[error("Could not reach {host}: {reason}. Check your network connection and try again.")]
+    ProviderUnreachable { host: String, reason: String },
+
+    #[error("{provider} answered with an error: {detail}")]
+    ProviderError { provider: String, detail: String },
+
+    #[error("You declined access at {provider}. Nothing was saved.")]
+    AccessDenied { provider: String },
+
+    #[error("Sign-in cancelled.")]
+    FlowCancelled,
+
+    #[error("The sign-in took longer than 15 minutes and was stopped. Try again.")]
+    FlowExpired,
+
+    #[error("The system keychain is not available: {0}")]
+    KeychainUnavailable(String),
+
+    #[error("The access token of “{connection}” has expired. Reconnect it, or wait for Grantkeeper to refresh it.")]
+    TokenExpired { connection: String },
+
+    #[error("Grantkeeper's database at {path} could not be used: {reason}")]
+    Storage { path: String, reason: String },
+
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the UI and scripts branch on; never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    AlreadyExists,
+    DiscoveryFailed,
+    IssuerMismatch,
+    ProviderUnreachable,
+    ProviderError,
+    AccessDenied,
+    FlowCancelled,
+    FlowExpired,
+    KeychainUnavailable,
+    TokenExpired,
+    Storage,
+    Internal,
+}
+
+/// The error as it crosses IPC: a code, a sentence, and the form field at fault.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ErrorPayload {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ErrorCode {
+    /// The wire name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::DiscoveryFailed => "discovery_failed",
+            ErrorCode::IssuerMismatch => "issuer_mismatch",
+            ErrorCode::ProviderUnreachable => "provider_unreachable",
+            ErrorCode::ProviderError => "provider_error",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::FlowCancelled => "flow_cancelled",
+            ErrorCode::FlowExpired => "flow_expired",
+            ErrorCode::KeychainUnavailable => "keychain_unavailable",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidInput { field: Some(field), message: message.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Error::DiscoveryFailed { .. } => ErrorCode::DiscoveryFailed,
+            Error::IssuerMismatch { .. } => ErrorCode::IssuerMismatch,
+            Error::ProviderUnreachable { .. } => ErrorCode::ProviderUnreachable,
+            Error::ProviderError { .. } => ErrorCode::ProviderError,
+            Error::AccessDenied { .. } => ErrorCode::AccessDenied,
+            Error::FlowCancelled => ErrorCode::FlowCancelled,
+            Error::FlowExpired => ErrorCode::FlowExpired,
+            Error::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
+            Error::TokenExpired { .. } => ErrorCode::TokenExpired,
+            Error::Storage { .. } => ErrorCode::Storage,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The form field a person should fix, for errors about what they typed.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidInput { field, .. } => *field,
+            Error::AlreadyExists(_) => Some("name"),
+            Error::DiscoveryFailed { .. } | Error::IssuerMismatch { .. } => Some("issuer"),
+            _ => None,
+        }
+    }
+
+    pub fn payload(&self) -> ErrorPayload {
+        ErrorPayload {
+            code: self.code(),
+            message: self.to_string(),
+            field: self.field().map(str::to_owned),
+        }
+    }
+}
+
+impl From<&Error> for ErrorPayload {
+    fn from(error: &Error) -> Self {
+        error.payload()
+    }
+}
+
+/// Provider-supplied text shown to a person: printable, single-line, capped.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for code in [ErrorCode::InvalidInput, ErrorCode::AccessDenied, ErrorCode::KeychainUnavailable, ErrorCode::Internal] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn provider_text_is_single_line_and_capped() {
+        assert_eq!(provider_text("a\nb"), "a b");
+        assert_eq!(provider_text(&"x".repeat(1000)).chars().count(), 301);
+    }
+}
+
+pub(crate) fn provider_text(text: &str) -> String {
+    const LIMIT: usize = 300;
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(LIMIT)
+        .collect();
+    if text.chars().count() > LIMIT { format!("{cleaned}…") } else { cleaned }
+}

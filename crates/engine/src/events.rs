@@ -1,0 +1,40 @@
+//! Changes the engine announces; the shell re-emits them to the window.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use ts_rs::TS;
+
+use crate::ErrorPayload;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineEvent {
+    ConnectionsChanged,
+    ProvidersChanged,
+    FlowCompleted { flow_id: String, connection_id: String },
+    FlowFailed { flow_id: String, error: ErrorPayload },
+}
+
+#[derive(Clone)]
+pub struct EventBus(broadcast::Sender<EngineEvent>);
+
+impl EventBus {
+    pub fn new() -> Self {
+        EventBus(broadcast::channel(64).0)
+    }
+
+    pub fn publish(&self, event: EngineEvent) {
+        // No subscriber (the CLI) is fine: the event is also in the store's log.
+        let _ = self.0.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}

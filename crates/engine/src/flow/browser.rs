@@ -1,0 +1,67 @@
+//! Opening the provider's authorize URL in the person's browser. `GRANTKEEPER_BROWSER`
+//! or `BROWSER` names another command (tests use a stand-in that signs in over HTTP).
+
+use std::process::Stdio;
+
+use url::Url;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub enum Browser {
+    /// The system's default browser.
+    System,
+    /// Command lines to try in order; `%s` is replaced by the URL, or the URL is appended.
+    Commands(Vec<String>),
+    /// Do not open anything; the caller shows the URL.
+    None,
+}
+
+impl Browser {
+    pub fn from_env() -> Self {
+        let set = |name| std::env::var(name).ok().filter(|value: &String| !value.trim().is_empty());
+        if let Some(command) = set("GRANTKEEPER_BROWSER") {
+            Browser::Commands(vec![command])
+        } else if let Some(list) = set("BROWSER") {
+            // BROWSER may list several commands separated by colons.
+            Browser::Commands(list.split(':').filter(|c| !c.trim().is_empty()).map(str::to_owned).collect())
+        } else {
+            Browser::System
+        }
+    }
+
+    pub fn open(&self, url: &Url) -> Result<()> {
+        match self {
+            Browser::None => Ok(()),
+            Browser::System => open::that_detached(url.as_str())
+                .map_err(|e| Error::Internal(format!("could not open the browser: {e}"))),
+            Browser::Commands(commands) => commands
+                .iter()
+                .find_map(|command| spawn(command, url).ok())
+                .ok_or_else(|| Error::Internal(format!("could not start the browser command “{}”", commands.join(":")))),
+        }
+    }
+}
+
+fn spawn(command: &str, url: &Url) -> Result<()> {
+    let mut words = shell_words::split(command).map_err(|e| Error::Internal(e.to_string()))?;
+    if words.is_empty() {
+        return Err(Error::Internal("empty browser command".into()));
+    }
+    if words.iter().any(|word| word.contains("%s")) {
+        words.iter_mut().for_each(|word| *word = word.replace("%s", url.as_str()));
+    } else {
+        words.push(url.to_string());
+    }
+    let mut child = tokio::process::Command::new(&words[0])
+        .args(&words[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Internal(format!("could not start {}: {e}", words[0])))?;
+    // Reap the child so it does not linger as a zombie.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Redeeming the authorization code (RFC 6749 §4.1.3 with PKCE, RFC 7636) and learning
+//! which account was signed in.
+
+use base64::Engine as _;
+use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::http::{host_of, HttpClient, HttpError};
+use crate::store::ProviderRecord;
+use crate::vault::TokenSet;
+use crate::{Error, Result, Secret};
+
+/// OpenID Connect adds `id_token` to the token response.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct IdTokenField {
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdTokenField([redacted])")
+    }
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+type TokenResponseWithId = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponseWithId,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// Everything a flow must remember to redeem its code exactly where it asked for it.
+pub struct Authorization {
+    client: OAuthClient,
+    pub authorize_url: Url,
+    pub state: String,
+    verifier: PkceCodeVerifier,
+    requested_scopes: Vec<String>,
+}
+
+pub fn authorization(
+    provider: &ProviderRecord,
+    client_secret: Option<Secret>,
+    redirect_uri: &Url,
+) -> Result<Authorization> {
+    let invalid = |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
+    let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
+        .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?)
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    if let Some(secret) = client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+    }
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (authorize_url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok(Authorization {
+        client,
+        authorize_url,
+        state: state.secret().clone(),
+        verifier,
+        requested_scopes: provider.scopes.clone(),
+    })
+}
+
+/// Tokens and scopes from a successful code exchange.
+pub struct Grant {
+    pub tokens: TokenSet,
+    pub scopes: Vec<String>,
+    pub expires_in: Option<std::time::Duration>,
+}
+
+impl Authorization {
+    pub async fn redeem(self, code: Secret, http: &HttpClient, provider_name: &str) -> Result<Grant> {
+        let token_url = Url::parse(self.client.token_uri().as_str()).expect("validated when stored");
+        let response = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
+            .set_pkce_verifier(self.verifier)
+            .request_async(http)
+            .await
+            .map_err(|e| token_error(e, provider_name, &token_url))?;
+        if response.access_token().secret().is_empty() {
+            return Err(Error::ProviderError {
+                provider: provider_name.to_owned(),
+                detail: "the token response has an empty access_token".into(),
+            });
+        }
+        // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
+        let scopes = match response.scopes() {
+            Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+            None => self.requested_scopes,
+        };
+        Ok(Grant {
+            scopes,
+            expires_in: response.expires_in(),
+            tokens: TokenSet {
+                access_token: Secret::new(response.access_token().secret().clone()),
+                refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
+                id_token: response.extra_fields().id_token.clone().map(Secret::new),
+                token_type: "Bearer".into(),
+            },
+        })
+    }
+}
+
+fn token_error(
+    error: RequestTokenError<HttpError, BasicErrorResponse>,
+    provider: &str,
+    token_url: &Url,
+) -> Error {
+    let provider = provider.to_owned();
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let mut detail = response.error().to_string();
+            if let Some(description) = response.error_description() {
+                detail = format!("{detail} ({})", crate::error::provider_text(description));
+            }
+            Error::ProviderError { provider, detail }
+        }
+        RequestTokenError::Request(HttpError::Transport(reason)) => {
+            Error::ProviderUnreachable { host: host_of(token_url), reason }
+        }
+        RequestTokenError::Request(HttpError::TooLarge) => {
+            Error::ProviderError { provider, detail: "the token response is too large".into() }
+        }
+        // The parse error quotes the body, which holds tokens: never show it.
+        RequestTokenError::Parse(_, _) => Error::ProviderError {
+            provider,
+            detail: "the token endpoint's answer is not a valid token response".into(),
+        },
+        RequestTokenError::Other(reason) => Error::ProviderError { provider, detail: crate::error::provider_text(&reason) },
+    }
+}
+
+/// The signed-in account: a stable subject and a name a person recognises.
+pub struct Identity {
+    pub subject: String,
+    pub account: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    email: Option<String>,
+    preferred_username: Option<String>,
+    login: Option<String>,
+}
+
+impl Claims {
+    fn identity(self) -> Option<Identity> {
+        let subject = self.sub?;
+        let account = self.email.or(self.preferred_username).or(self.login).or_else(|| Some(subject.clone()));
+        Some(Identity { subject, account })
+    }
+}
+
+pub async fn identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
+    if let Some(userinfo) = &provider.userinfo_url {
+        let url = Url::parse(userinfo).expect("validated when stored");
+        let (status, body) = http
+            .get_json(&url, Some(tokens.access_token.expose()))
+            .await
+            .map_err(|e| Error::ProviderUnreachable { host: host_of(&url), reason: e.to_string() })?;
+        if status != 200 {
+            return Err(Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: format!("its userinfo endpoint answered HTTP {status}"),
+            });
+        }
+        if let Some(identity) = serde_json::from_slice::<Claims>(&body).ok().and_then(Claims::identity) {
+            return Ok(identity);
+        }
+    }
+    // The id_token came straight from the token endpoint over TLS, which OpenID Connect
+    // Core §3.1.3.7 accepts in place of checking its signature for the code flow.
+    if let Some(identity) = tokens.id_token.as_ref().and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity) {
+        return Ok(identity);
+    }
+    // No way to learn the account: each grant is its own credential.
+    Ok(Identity { subject: format!("unknown:{}", uuid::Uuid::new_v4()), account: None })
+}
+
+fn id_token_claims(id_token: &str) -> Option<Claims> {
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

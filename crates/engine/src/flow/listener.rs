@@ -1,0 +1,180 @@
+//! The loopback redirect listener (RFC 8252 §7.3): bound to 127.0.0.1 on an ephemeral
+//! port, it waits for the one callback that carries this flow's `state`, answers stray
+//! requests without ending the flow, and closes when dropped.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use url::Url;
+
+use crate::{Error, Result, Secret};
+
+pub const CALLBACK_PATH: &str = "/callback";
+const HEAD_LIMIT: usize = 8 * 1024;
+/// Browsers open speculative connections that never send a request.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 8;
+
+pub struct CallbackListener {
+    listener: TcpListener,
+    redirect_uri: Url,
+}
+
+/// What the provider sent back, once the state matched.
+pub enum Callback {
+    Code(Secret),
+    Error { error: String, description: Option<String> },
+}
+
+impl CallbackListener {
+    pub async fn bind() -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Error::Internal(format!("could not open a loopback port for the sign-in callback: {e}"))
+        })?;
+        let port = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?.port();
+        let redirect_uri = Url::parse(&format!("http://127.0.0.1:{port}{CALLBACK_PATH}")).expect("valid URL");
+        Ok(CallbackListener { listener, redirect_uri })
+    }
+
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// Waits for the callback whose `state` matches. `expected_issuer` is checked
+    /// against an RFC 9207 `iss` parameter when the provider sends one.
+    pub async fn wait(self, state: &str, expected_issuer: Option<&str>) -> Result<Callback> {
+        let (found_tx, mut found_rx) = mpsc::channel::<(HashMap<String, Vec<String>>, TcpStream)>(1);
+        let permits = std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok(permit) = permits.clone().try_acquire_owned() else { continue };
+                    let found_tx = found_tx.clone();
+                    let state = state.to_owned();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        if let Some(found) = screen(stream, &state).await {
+                            let _ = found_tx.send(found).await;
+                        }
+                    });
+                }
+                Some((params, mut stream)) = found_rx.recv() => {
+                    let outcome = outcome(&params, expected_issuer);
+                    let page = match &outcome {
+                        Ok(Callback::Code(_)) => page("You're signed in", "Return to Grantkeeper; you can close this tab."),
+                        Ok(Callback::Error { error, .. }) if error == "access_denied" =>
+                            page("Access declined", "Nothing was saved. Return to Grantkeeper to try again."),
+                        _ => page("Sign-in failed", "Return to Grantkeeper to see what happened."),
+                    };
+                    let _ = respond(&mut stream, "200 OK", &page).await;
+                    return outcome;
+                }
+            }
+        }
+    }
+}
+
+/// Reads one request; answers anything that is not this flow's callback and returns
+/// the query of the one that is.
+async fn screen(mut stream: TcpStream, state: &str) -> Option<(HashMap<String, Vec<String>>, TcpStream)> {
+    let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
+        Ok(Ok(target)) => target,
+        Ok(Err(status)) => {
+            let _ = respond(&mut stream, status, &page("Bad request", "This is Grantkeeper's sign-in listener.")).await;
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
+    if url.path() != CALLBACK_PATH {
+        let _ = respond(&mut stream, "404 Not Found", &page("Not found", "This is Grantkeeper's sign-in listener.")).await;
+        return None;
+    }
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in url.query_pairs() {
+        params.entry(key.into_owned()).or_default().push(value.into_owned());
+    }
+    let state_matches = matches!(params.get("state").map(Vec::as_slice), Some([given]) if bool::from(given.as_bytes().ct_eq(state.as_bytes())));
+    if !state_matches {
+        let _ = respond(
+            &mut stream,
+            "400 Bad Request",
+            &page("Not this sign-in", "This link does not belong to the sign-in Grantkeeper is waiting for."),
+        )
+        .await;
+        return None;
+    }
+    Some((params, stream))
+}
+
+/// The request target of a `GET`, or the status line to refuse it with.
+async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<String, &'static str> {
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let read = stream.read(&mut chunk).await.map_err(|_| "400 Bad Request")?;
+        if read == 0 {
+            return Err("400 Bad Request");
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&buffer) {
+            Ok(httparse::Status::Complete(_)) => {
+                if request.method != Some("GET") {
+                    return Err("405 Method Not Allowed");
+                }
+                return request.path.map(str::to_owned).ok_or("400 Bad Request");
+            }
+            Ok(httparse::Status::Partial) if buffer.len() < HEAD_LIMIT => continue,
+            Ok(httparse::Status::Partial) => return Err("431 Request Header Fields Too Large"),
+            Err(_) => return Err("400 Bad Request"),
+        }
+    }
+}
+
+fn outcome(params: &HashMap<String, Vec<String>>, expected_issuer: Option<&str>) -> Result<Callback> {
+    let single = |key: &str| params.get(key).and_then(|values| values.first()).cloned();
+    if let (Some(expected), Some(iss)) = (expected_issuer, single("iss")) {
+        if iss.trim_end_matches('/') != expected.trim_end_matches('/') {
+            return Err(Error::ProviderError {
+                provider: "The sign-in response".into(),
+                detail: "it came from a different issuer than the provider you chose (RFC 9207); nothing was saved".into(),
+            });
+        }
+    }
+    if let Some(error) = single("error") {
+        return Ok(Callback::Error { error, description: single("error_description") });
+    }
+    match single("code") {
+        Some(code) if !code.is_empty() => Ok(Callback::Code(Secret::new(code))),
+        _ => Err(Error::ProviderError {
+            provider: "The provider".into(),
+            detail: "it redirected back without an authorization code".into(),
+        }),
+    }
+}
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title} – Grantkeeper</title>\
+         <style>body{{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}</style>\
+         <h1>{title}</h1><p>{text}</p></html>"
+    )
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, body: &str) -> std::io::Result<()> {
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n\
+         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}

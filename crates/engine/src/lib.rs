@@ -1,0 +1,25 @@
+//! Grantkeeper's engine: custom providers, authorization flows, the keychain vault and
+//! the SQLite store. The desktop shell and the CLI are thin layers over [`Engine`];
+//! nothing here depends on Tauri.
+
+mod config;
+pub mod connect;
+mod engine;
+pub mod error;
+mod events;
+pub mod flow;
+mod http;
+pub mod model;
+pub mod provider;
+mod secret;
+pub mod store;
+mod time_text;
+pub mod vault;
+
+pub use config::Config;
+pub use engine::Engine;
+pub use error::{Error, ErrorCode, ErrorPayload, Result};
+pub use events::EngineEvent;
+pub use model::{Connection, ConnectionStatus, FlowStarted, NewProvider, Provider};
+pub use secret::Secret;
+pub use vault::{Keychain, SecretStore};

@@ -1,0 +1,69 @@
+//! OpenID Connect discovery (OpenID Connect Discovery 1.0 §4): fetch the issuer's
+//! configuration and insist that it names the same issuer (§4.3).
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::http::{host_of, HttpClient, HttpError};
+use crate::{Error, Result};
+
+use super::urls::provider_url;
+
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Option<Url>,
+    pub revocation_url: Option<Url>,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+}
+
+pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
+    let issuer_text = issuer.as_str().trim_end_matches('/');
+    let url = Url::parse(&format!("{issuer_text}/.well-known/openid-configuration"))
+        .map_err(|_| Error::invalid("issuer", "The issuer URL cannot be used for discovery."))?;
+    let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
+    let (status, body) = http.get_json(&url, None).await.map_err(|e| match e {
+        HttpError::Transport(reason) => Error::DiscoveryFailed {
+            url: url.to_string(),
+            reason: format!("{} did not answer ({reason})", host_of(&url)),
+        },
+        HttpError::TooLarge => failed(e.to_string()),
+    })?;
+    if status != 200 {
+        return Err(failed(format!("the server answered HTTP {status}")));
+    }
+    let document: Document =
+        serde_json::from_slice(&body).map_err(|_| failed("the answer is not an OpenID configuration document".into()))?;
+    // §4.3: the issuer in the document must be identical to the one asked for.
+    if document.issuer.trim_end_matches('/') != issuer_text {
+        return Err(Error::IssuerMismatch {
+            url: url.to_string(),
+            expected: issuer_text.to_owned(),
+            found: crate::error::provider_text(&document.issuer),
+        });
+    }
+    let endpoint = |field, text: &str| {
+        provider_url(field, "endpoint in the OpenID configuration", text).map_err(|e| failed(e.to_string()))
+    };
+    let token_endpoint = document
+        .token_endpoint
+        .as_deref()
+        .ok_or_else(|| failed("it has no token_endpoint".into()))?;
+    Ok(Endpoints {
+        issuer: document.issuer,
+        authorize_url: endpoint("issuer", &document.authorization_endpoint)?,
+        token_url: endpoint("issuer", token_endpoint)?,
+        userinfo_url: document.userinfo_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
+        revocation_url: document.revocation_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
+    })
+}

@@ -1,0 +1,130 @@
+//! Custom providers: checking what a person typed and finding the endpoints.
+
+mod discovery;
+mod urls;
+
+pub use discovery::{discover, Endpoints};
+pub use urls::provider_url;
+
+use crate::model::NewProvider;
+use crate::{Error, Result};
+
+const NAME_LIMIT: usize = 64;
+
+/// The parts of a [`NewProvider`] that need no network to check.
+pub enum EndpointsInput {
+    Issuer(url::Url),
+    Manual { authorize_url: url::Url, token_url: url::Url },
+}
+
+pub struct CheckedProvider {
+    pub name: String,
+    pub endpoints: EndpointsInput,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
+    let name = input.name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name", "Give the provider a name, for example “Company SSO”."));
+    }
+    if name.chars().count() > NAME_LIMIT || name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", format!("The name must be at most {NAME_LIMIT} printable characters.")));
+    }
+    let endpoints = match (given(&input.issuer), given(&input.authorize_url), given(&input.token_url)) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(Error::invalid(
+                "issuer",
+                "Enter either an issuer URL or the authorize and token URLs, not both.",
+            ))
+        }
+        (Some(issuer), None, None) => EndpointsInput::Issuer(provider_url("issuer", "issuer URL", issuer)?),
+        (None, None, None) => {
+            return Err(Error::invalid(
+                "issuer",
+                "Enter the provider's issuer URL, or its authorize and token URLs.",
+            ))
+        }
+        (None, authorize, token) => EndpointsInput::Manual {
+            authorize_url: provider_url("authorize_url", "authorize URL", authorize.unwrap_or(""))?,
+            token_url: provider_url("token_url", "token URL", token.unwrap_or(""))?,
+        },
+    };
+    let client_id = input.client_id.trim();
+    if client_id.is_empty() {
+        return Err(Error::invalid("client_id", "Enter the client ID of the app you registered at the provider."));
+    }
+    if client_id.chars().any(char::is_control) || client_id.len() > 512 {
+        return Err(Error::invalid("client_id", "The client ID must be at most 512 printable characters."));
+    }
+    Ok(CheckedProvider {
+        name: name.to_owned(),
+        endpoints,
+        client_id: client_id.to_owned(),
+        scopes: check_scopes(&input.scopes)?,
+    })
+}
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Scope tokens as RFC 6749 §3.3 allows them; duplicates dropped, order kept.
+pub fn check_scopes(scopes: &[String]) -> Result<Vec<String>> {
+    let mut checked: Vec<String> = Vec::new();
+    for scope in scopes.iter().flat_map(|s| s.split_whitespace()) {
+        let allowed = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
+        if !scope.chars().all(allowed) {
+            return Err(Error::invalid(
+                "scopes",
+                "Scopes are separated by spaces and may not contain quotes, backslashes or other special characters.",
+            ));
+        }
+        if !checked.iter().any(|s| s == scope) {
+            checked.push(scope.to_owned());
+        }
+    }
+    Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> NewProvider {
+        NewProvider {
+            name: "Local".into(),
+            issuer: Some("http://127.0.0.1:9999".into()),
+            client_id: "client".into(),
+            scopes: vec!["openid email".into()],
+            ..NewProvider::default()
+        }
+    }
+
+    #[test]
+    fn accepts_issuer_or_manual_endpoints() {
+        let checked = check(&input()).unwrap();
+        assert_eq!(checked.scopes, ["openid", "email"]);
+        let manual = NewProvider {
+            issuer: None,
+            authorize_url: Some("https://example.com/authorize".into()),
+            token_url: Some("https://example.com/token".into()),
+            ..input()
+        };
+        assert!(matches!(check(&manual).unwrap().endpoints, EndpointsInput::Manual { .. }));
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let field = |input: NewProvider| check(&input).err().and_then(|e| e.field());
+        assert_eq!(field(NewProvider { name: " ".into(), ..input() }), Some("name"));
+        assert_eq!(field(NewProvider { client_id: "".into(), ..input() }), Some("client_id"));
+        assert_eq!(field(NewProvider { issuer: None, ..input() }), Some("issuer"));
+        assert_eq!(
+            field(NewProvider { issuer: None, authorize_url: Some("https://a.example/x".into()), ..input() }),
+            Some("token_url")
+        );
+        assert_eq!(field(NewProvider { scopes: vec!["a\"b".into()], ..input() }), Some("scopes"));
+    }
+}

@@ -1,0 +1,317 @@
+//! The SQLite store: metadata of providers, credentials, connections, flows, events.
+//! The app and the CLI open the same file through `Store::open`.
+
+mod migrate;
+mod records;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection as Db, OptionalExtension};
+
+pub use records::{CredentialRecord, ProviderRecord};
+
+use crate::model::{Connection, ConnectionStatus};
+use crate::{Error, Result};
+
+pub struct Store {
+    db: Mutex<Db>,
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self> {
+        let storage = |e: rusqlite::Error| Error::Storage {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut db = Db::open(path).map_err(storage)?;
+        db.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
+        db.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+        db.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
+        migrate::migrate(&mut db).map_err(storage)?;
+        Ok(Store { db: Mutex::new(db), path: path.to_owned() })
+    }
+
+    fn with<T>(&self, work: impl FnOnce(&mut Db) -> rusqlite::Result<T>) -> Result<T> {
+        let mut db = self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        work(&mut db).map_err(|e| Error::Storage {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn insert_provider(&self, provider: &ProviderRecord) -> Result<()> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute(
+                "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
+                    revocation_url, scopes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    provider.id,
+                    provider.name,
+                    provider.issuer,
+                    provider.authorize_url,
+                    provider.token_url,
+                    provider.userinfo_url,
+                    provider.revocation_url,
+                    json_list(&provider.scopes),
+                    provider.created_at,
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
+                    client_secret_last4, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    provider.app_id,
+                    provider.id,
+                    provider.client_id,
+                    provider.client_secret_key,
+                    provider.client_secret_last4,
+                    provider.created_at,
+                ],
+            )?;
+            tx.commit()
+        })
+    }
+
+    pub fn providers(&self) -> Result<Vec<ProviderRecord>> {
+        self.with(|db| {
+            let mut statement = db.prepare(&format!("{} ORDER BY p.name", records::PROVIDER_SELECT))?;
+            let rows = statement.query_map([], records::provider_from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// A provider by id or by name (case-insensitive).
+    pub fn provider(&self, key: &str) -> Result<ProviderRecord> {
+        self.with(|db| {
+            db.query_row(
+                &format!("{} WHERE p.id = ?1 OR p.name = ?1 COLLATE NOCASE", records::PROVIDER_SELECT),
+                [key],
+                records::provider_from_row,
+            )
+            .optional()
+        })?
+        .ok_or_else(|| Error::NotFound { what: "provider", key: key.to_owned() })
+    }
+
+    pub fn provider_name_taken(&self, name: &str) -> Result<bool> {
+        self.with(|db| {
+            db.query_row("SELECT 1 FROM providers WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
+    }
+
+    pub fn connection_count_for_provider(&self, provider_id: &str) -> Result<usize> {
+        self.with(|db| {
+            db.query_row(
+                "SELECT count(*) FROM connections c JOIN credentials k ON k.id = c.credential_id
+                 WHERE k.provider_id = ?1",
+                [provider_id],
+                |row| row.get(0),
+            )
+        })
+    }
+
+    pub fn delete_provider(&self, provider_id: &str) -> Result<()> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute("DELETE FROM credentials WHERE provider_id = ?1", [provider_id])?;
+            tx.execute("DELETE FROM providers WHERE id = ?1", [provider_id])?;
+            tx.commit()
+        })
+    }
+
+    pub fn credential_for_subject(&self, provider_id: &str, subject: &str) -> Result<Option<CredentialRecord>> {
+        self.with(|db| {
+            db.query_row(
+                &format!("{} WHERE provider_id = ?1 AND subject = ?2", records::CREDENTIAL_SELECT),
+                [provider_id, subject],
+                records::credential_from_row,
+            )
+            .optional()
+        })
+    }
+
+    pub fn credential(&self, credential_id: &str) -> Result<CredentialRecord> {
+        self.with(|db| {
+            db.query_row(
+                &format!("{} WHERE id = ?1", records::CREDENTIAL_SELECT),
+                [credential_id],
+                records::credential_from_row,
+            )
+            .optional()
+        })?
+        .ok_or_else(|| Error::NotFound { what: "credential", key: credential_id.to_owned() })
+    }
+
+    /// Stores a new or re-authorized credential and, in the same transaction, the new
+    /// connection on it (when given). The credential's keychain entry must already hold
+    /// the tokens.
+    pub fn save_grant(&self, credential: &CredentialRecord, connection: Option<&NewConnectionRow>) -> Result<()> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute(
+                "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
+                    status, status_reason, expires_at, last_refreshed_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10)
+                 ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
+                    token_secret_key = excluded.token_secret_key, status = excluded.status,
+                    status_reason = NULL, expires_at = excluded.expires_at,
+                    last_refreshed_at = excluded.last_refreshed_at",
+                params![
+                    credential.id,
+                    credential.provider_id,
+                    credential.subject,
+                    credential.account,
+                    json_list(&credential.scopes),
+                    credential.token_secret_key,
+                    credential.status.as_str(),
+                    credential.expires_at,
+                    credential.last_refreshed_at,
+                    credential.created_at,
+                ],
+            )?;
+            if let Some(connection) = connection {
+                tx.execute(
+                    "INSERT INTO connections (id, name, integration, credential_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        connection.id,
+                        connection.name,
+                        connection.integration,
+                        credential.id,
+                        connection.created_at,
+                    ],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        self.with(|db| {
+            let mut statement = db.prepare(&format!("{} ORDER BY c.created_at, c.id", records::CONNECTION_SELECT))?;
+            let rows = statement.query_map([], records::connection_from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Connections whose id or name is exactly `key` (names are not unique).
+    pub fn connections_matching(&self, key: &str) -> Result<Vec<Connection>> {
+        self.with(|db| {
+            let mut statement = db.prepare(&format!(
+                "{} WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at",
+                records::CONNECTION_SELECT
+            ))?;
+            let rows = statement.query_map([key], records::connection_from_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn connection_name_taken(&self, name: &str) -> Result<bool> {
+        self.with(|db| {
+            db.query_row("SELECT 1 FROM connections WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
+    }
+
+    pub fn credential_id_of(&self, connection_id: &str) -> Result<String> {
+        self.with(|db| {
+            db.query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| row.get(0))
+                .optional()
+        })?
+        .ok_or_else(|| Error::NotFound { what: "connection", key: connection_id.to_owned() })
+    }
+
+    /// Deletes a connection, and its credential when no other connection uses it.
+    /// Returns the keychain entry that is no longer referenced, for the caller to delete.
+    pub fn delete_connection(&self, connection_id: &str) -> Result<Option<String>> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            let credential_id: Option<String> = tx
+                .query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| row.get(0))
+                .optional()?;
+            let Some(credential_id) = credential_id else {
+                return Ok(None);
+            };
+            tx.execute("DELETE FROM connections WHERE id = ?1", [connection_id])?;
+            let still_used: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM connections WHERE credential_id = ?1)",
+                [&credential_id],
+                |row| row.get(0),
+            )?;
+            let orphaned_key = if still_used {
+                None
+            } else {
+                let key: String = tx.query_row(
+                    "SELECT token_secret_key FROM credentials WHERE id = ?1",
+                    [&credential_id],
+                    |row| row.get(0),
+                )?;
+                tx.execute("DELETE FROM credentials WHERE id = ?1", [&credential_id])?;
+                Some(key)
+            };
+            tx.commit()?;
+            Ok(orphaned_key)
+        })
+    }
+
+    pub fn record_flow_started(&self, flow_id: &str, provider_id: &str, at: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "INSERT INTO flows (id, provider_id, status, started_at) VALUES (?1, ?2, 'pending', ?3)",
+                params![flow_id, provider_id, at],
+            )
+            .map(drop)
+        })
+    }
+
+    pub fn record_flow_finished(
+        &self,
+        flow_id: &str,
+        status: &str,
+        error_code: Option<&str>,
+        connection_id: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE flows SET status = ?2, error_code = ?3, connection_id = ?4, finished_at = ?5 WHERE id = ?1",
+                params![flow_id, status, error_code, connection_id, at],
+            )
+            .map(drop)
+        })
+    }
+
+    pub fn record_event(&self, kind: &str, credential_id: Option<&str>, connection_id: Option<&str>, at: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "INSERT INTO events (at, kind, credential_id, connection_id) VALUES (?1, ?2, ?3, ?4)",
+                params![at, kind, credential_id, connection_id],
+            )
+            .map(drop)
+        })
+    }
+}
+
+pub struct NewConnectionRow {
+    pub id: String,
+    pub name: String,
+    pub integration: String,
+    pub created_at: String,
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).expect("a list of strings serializes")
+}
+
+pub(crate) fn status_or_reauthorize(text: &str) -> ConnectionStatus {
+    ConnectionStatus::parse(text).unwrap_or(ConnectionStatus::Reauthorize)
+}

@@ -1,0 +1,74 @@
+//! A credential's tokens, kept together in one keychain entry so a read or a write
+//! is one keychain call and never half done.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, Secret};
+
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub id_token: Option<Secret>,
+    pub token_type: String,
+}
+
+/// The keychain representation; private so nothing else can serialize a token.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    token_type: String,
+}
+
+impl TokenSet {
+    pub(super) fn encode(&self) -> Secret {
+        let stored = Stored {
+            access_token: self.access_token.expose().to_owned(),
+            refresh_token: self.refresh_token.as_ref().map(|s| s.expose().to_owned()),
+            id_token: self.id_token.as_ref().map(|s| s.expose().to_owned()),
+            token_type: self.token_type.clone(),
+        };
+        Secret::new(serde_json::to_string(&stored).expect("token set serializes"))
+    }
+
+    pub(super) fn decode(secret: &Secret) -> Result<Self> {
+        // serde's error would quote the input; say only that the entry is unreadable.
+        let stored: Stored = serde_json::from_str(secret.expose())
+            .map_err(|_| Error::Internal("a keychain entry of Grantkeeper is not in the expected format".into()))?;
+        Ok(TokenSet {
+            access_token: Secret::new(stored.access_token),
+            refresh_token: stored.refresh_token.map(Secret::new),
+            id_token: stored.id_token.map(Secret::new),
+            token_type: stored.token_type,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_never_prints_tokens() {
+        let tokens = TokenSet {
+            access_token: Secret::new("canary-access"),
+            refresh_token: Some(Secret::new("canary-refresh")),
+            id_token: None,
+            token_type: "Bearer".into(),
+        };
+        let decoded = TokenSet::decode(&tokens.encode()).unwrap();
+        assert_eq!(decoded.access_token.expose(), "canary-access");
+        assert_eq!(decoded.refresh_token.unwrap().expose(), "canary-refresh");
+        assert!(!format!("{tokens:?}").contains("canary"));
+    }
+
+    #[test]
+    fn unreadable_entry_error_does_not_quote_it() {
+        let error = TokenSet::decode(&Secret::new("canary-garbage")).unwrap_err();
+        assert!(!error.to_string().contains("canary"));
+    }
+}

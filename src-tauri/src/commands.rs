@@ -1,0 +1,58 @@
+//! Thin commands: call the engine, map its error to `{code, message, field}`.
+//! No command returns a token or a secret.
+
+use std::sync::Arc;
+
+use grantkeeper_engine::{Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider};
+use tauri::{ipc::Invoke, Runtime, State};
+
+type Reply<T> = Result<T, ErrorPayload>;
+
+pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        list_connections,
+        list_providers,
+        add_provider,
+        remove_provider,
+        connect,
+        cancel_flow,
+        remove_connection
+    ]
+}
+
+#[tauri::command]
+fn list_connections(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Connection>> {
+    engine.connections().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+fn list_providers(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Provider>> {
+    engine.providers().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Reply<Provider> {
+    engine.add_provider(input).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+async fn remove_provider(engine: State<'_, Arc<Engine>>, provider_id: String) -> Reply<()> {
+    engine.remove_provider(&provider_id).await.map_err(|e| e.payload())
+}
+
+/// Starts a flow and returns at once; its end arrives as an `engine-event`.
+#[tauri::command]
+async fn connect(engine: State<'_, Arc<Engine>>, provider_id: String, name: Option<String>) -> Reply<FlowStarted> {
+    let pending = engine.connect(&provider_id, name).await.map_err(|e| e.payload())?;
+    Ok(pending.started)
+}
+
+#[tauri::command]
+fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Reply<()> {
+    engine.cancel_flow(&flow_id).map_err(|e| e.payload())
+}
+
+#[tauri::command]
+async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<()> {
+    engine.remove_connection(&connection_id).await.map_err(|e| e.payload())
+}

@@ -1,0 +1,27 @@
+//! Re-emits the engine's events to the window as the typed `engine-event`.
+
+use grantkeeper_engine::EngineEvent;
+use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::broadcast::{error::RecvError, Receiver};
+
+pub const ENGINE_EVENT: &str = "engine-event";
+
+pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Err(error) = app.emit(ENGINE_EVENT, &event) {
+                        tracing::warn!(%error, "could not emit an engine event");
+                    }
+                }
+                // Missed events only mean a stale list: tell the window to reload.
+                Err(RecvError::Lagged(_)) => {
+                    let _ = app.emit(ENGINE_EVENT, &EngineEvent::ConnectionsChanged);
+                    let _ = app.emit(ENGINE_EVENT, &EngineEvent::ProvidersChanged);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
