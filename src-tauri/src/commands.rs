@@ -42,7 +42,11 @@ async fn remove_provider(engine: State<'_, Arc<Engine>>, provider_id: String) ->
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.
 #[tauri::command]
-async fn connect(engine: State<'_, Arc<Engine>>, provider_id: String, name: Option<String>) -> Reply<FlowStarted> {
+async fn connect(
+    engine: State<'_, Arc<Engine>>,
+    provider_id: String,
+    name: Option<String>,
+) -> Reply<FlowStarted> {
     let pending = engine.connect(&provider_id, name).await.map_err(|e| e.payload())?;
     Ok(pending.started)
 }

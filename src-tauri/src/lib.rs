@@ -7,17 +7,16 @@ mod events;
 use std::sync::Arc;
 
 use grantkeeper_engine::{Config, Engine, Keychain};
-use tauri::{Manager, Runtime};
+use tauri::Runtime;
 
-/// The app with its commands, over any runtime (tests use the mock runtime).
-pub fn builder<R: Runtime>(engine: Arc<Engine>) -> tauri::Builder<R> {
-    tauri::Builder::<R>::new()
-        .invoke_handler(commands::handlers())
-        .setup(move |app| {
-            events::forward(app.handle().clone(), engine.subscribe());
-            app.manage(engine);
-            Ok(())
-        })
+/// Adds Grantkeeper's commands and engine to a builder of any runtime (tests pass
+/// `tauri::test::mock_builder()`).
+pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
+    let events = engine.subscribe();
+    builder.manage(engine).invoke_handler(commands::handlers()).setup(move |app| {
+        events::forward(app.handle().clone(), events);
+        Ok(())
+    })
 }
 
 pub fn run() {
@@ -37,7 +36,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    builder::<tauri::Wry>(engine)
+    with_engine(tauri::Builder::default(), engine)
         .run(tauri::generate_context!())
         .expect("the Tauri application failed to run");
 }

@@ -42,7 +42,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a connection's access token and a newline, nothing else.
-    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(grantkeeper token 'Work account')\" https://api.example.com/me")]
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(grantkeeper token 'Work account')\" https://api.example.com/me"
+    )]
     Token {
         /// Connection name or id.
         connection: String,
@@ -57,7 +59,9 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum ProvidersCommand {
     /// Add a custom provider by issuer (OpenID discovery) or by authorize and token URLs.
-    #[command(after_help = "Examples:\n  grantkeeper providers add --name \"Company SSO\" --issuer https://sso.example.com --client-id grantkeeper\n  printf %s \"$SECRET\" | grantkeeper providers add --name Acme --authorize-url https://acme.example/oauth/authorize \\\n      --token-url https://acme.example/oauth/token --client-id abc --client-secret-stdin --scopes \"read write\"")]
+    #[command(
+        after_help = "Examples:\n  grantkeeper providers add --name \"Company SSO\" --issuer https://sso.example.com --client-id grantkeeper\n  printf %s \"$SECRET\" | grantkeeper providers add --name Acme --authorize-url https://acme.example/oauth/authorize \\\n      --token-url https://acme.example/oauth/token --client-id abc --client-secret-stdin --scopes \"read write\""
+    )]
     Add {
         #[arg(long)]
         name: String,

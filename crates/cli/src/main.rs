@@ -52,7 +52,9 @@ async fn run(cli: Cli) -> Result<()> {
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
     match cli.command {
         Command::Providers { command } => providers(&engine, command).await,
-        Command::Connect { provider, name, no_browser, json } => connect(&engine, &provider, name, no_browser, json).await,
+        Command::Connect { provider, name, no_browser, json } => {
+            connect(&engine, &provider, name, no_browser, json).await
+        }
         Command::List { json } => output::connections(&engine.connections()?, json),
         Command::Token { connection } => {
             let (_, token) = engine.access_token(&connection).await?;
@@ -69,7 +71,16 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()> {
     match command {
-        ProvidersCommand::Add { name, issuer, authorize_url, token_url, client_id, client_secret_stdin, scopes, json } => {
+        ProvidersCommand::Add {
+            name,
+            issuer,
+            authorize_url,
+            token_url,
+            client_id,
+            client_secret_stdin,
+            scopes,
+            json,
+        } => {
             let client_secret = if client_secret_stdin { Some(read_secret_from_stdin()?) } else { None };
             let provider = engine
                 .add_provider(NewProvider {
@@ -93,7 +104,13 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
     }
 }
 
-async fn connect(engine: &Arc<Engine>, provider: &str, name: Option<String>, no_browser: bool, json: bool) -> Result<()> {
+async fn connect(
+    engine: &Arc<Engine>,
+    provider: &str,
+    name: Option<String>,
+    no_browser: bool,
+    json: bool,
+) -> Result<()> {
     let pending = engine.connect(provider, name).await?;
     if no_browser {
         eprintln!("Open this link in a browser to sign in:\n\n  {}\n", pending.started.authorize_url);
@@ -118,10 +135,9 @@ async fn connect(engine: &Arc<Engine>, provider: &str, name: Option<String>, no_
 
 fn read_secret_from_stdin() -> Result<String> {
     let mut text = String::new();
-    std::io::stdin()
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::invalid("client_secret", format!("Could not read the client secret from stdin: {e}")))?;
+    std::io::stdin().take(64 * 1024).read_to_string(&mut text).map_err(|e| {
+        Error::invalid("client_secret", format!("Could not read the client secret from stdin: {e}"))
+    })?;
     let secret = text.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
         return Err(Error::invalid("client_secret", "--client-secret-stdin was given but stdin was empty."));

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 pub fn line(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(|e| Error::Internal(format!("stdout: {e}")))
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::Internal(format!("stdout: {e}")))
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
@@ -48,7 +50,8 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
         return json(providers);
     }
     providers.iter().try_for_each(|p| {
-        let secret = p.client_secret_last4.as_deref().map_or("no client secret".to_owned(), |l| format!("•••• {l}"));
+        let secret =
+            p.client_secret_last4.as_deref().map_or("no client secret".to_owned(), |l| format!("•••• {l}"));
         line(&format!(
             "{}\t{}\tclient {}\t{}\t{}\t{}",
             p.name,

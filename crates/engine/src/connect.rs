@@ -112,7 +112,11 @@ impl Engine {
             }
             Callback::Error { error, description } => {
                 let detail = match description {
-                    Some(text) => format!("{} ({})", crate::error::provider_text(&error), crate::error::provider_text(&text)),
+                    Some(text) => format!(
+                        "{} ({})",
+                        crate::error::provider_text(&error),
+                        crate::error::provider_text(&text)
+                    ),
                     None => crate::error::provider_text(&error),
                 };
                 return Err(Error::ProviderError { provider: provider.name.clone(), detail });
@@ -123,10 +127,17 @@ impl Engine {
         self.store_grant(provider, grant, identity, name).await
     }
 
-    async fn store_grant(&self, provider: &ProviderRecord, mut grant: Grant, identity: Identity, name: String) -> Result<Connection> {
+    async fn store_grant(
+        &self,
+        provider: &ProviderRecord,
+        mut grant: Grant,
+        identity: Identity,
+        name: String,
+    ) -> Result<Connection> {
         let at = now();
         let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
-        let credential_id = existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
+        let credential_id =
+            existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
         if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
             // A re-authorization without a new refresh token keeps the old one.
             if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
@@ -144,7 +155,10 @@ impl Engine {
             scopes: grant.scopes,
             token_secret_key: token_key.clone(),
             status: ConnectionStatus::Active,
-            expires_at: grant.expires_in.and_then(|d| time::Duration::try_from(d).ok()).map(|d| rfc3339(at + d)),
+            expires_at: grant
+                .expires_in
+                .and_then(|d| time::Duration::try_from(d).ok())
+                .map(|d| rfc3339(at + d)),
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
         };
@@ -190,7 +204,8 @@ impl Engine {
             }
             Err(error) => {
                 tracing::info!(flow_id, %error, "flow ended without a connection");
-                self.events.publish(EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() })
+                self.events
+                    .publish(EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() })
             }
         }
     }

@@ -74,12 +74,12 @@ impl Engine {
                     found.revocation_url,
                 )
             }
-            EndpointsInput::Manual { authorize_url, token_url } => (None, authorize_url, token_url, None, None),
+            EndpointsInput::Manual { authorize_url, token_url } => {
+                (None, authorize_url, token_url, None, None)
+            }
         };
-        let client_secret = input
-            .client_secret
-            .map(|s| s.into_secret())
-            .filter(|s| !s.expose().trim().is_empty());
+        let client_secret =
+            input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
         let app_id = uuid::Uuid::new_v4().to_string();
         let record = ProviderRecord {
             id: uuid::Uuid::new_v4().to_string(),

@@ -136,11 +136,7 @@ impl Error {
     }
 
     pub fn payload(&self) -> ErrorPayload {
-        ErrorPayload {
-            code: self.code(),
-            message: self.to_string(),
-            field: self.field().map(str::to_owned),
-        }
+        ErrorPayload { code: self.code(), message: self.to_string(), field: self.field().map(str::to_owned) }
     }
 }
 
@@ -157,7 +153,12 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde() {
-        for code in [ErrorCode::InvalidInput, ErrorCode::AccessDenied, ErrorCode::KeychainUnavailable, ErrorCode::Internal] {
+        for code in [
+            ErrorCode::InvalidInput,
+            ErrorCode::AccessDenied,
+            ErrorCode::KeychainUnavailable,
+            ErrorCode::Internal,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }
@@ -171,10 +172,10 @@ mod tests {
 
 pub(crate) fn provider_text(text: &str) -> String {
     const LIMIT: usize = 300;
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(LIMIT)
-        .collect();
-    if text.chars().count() > LIMIT { format!("{cleaned}…") } else { cleaned }
+    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(LIMIT).collect();
+    if text.chars().count() > LIMIT {
+        format!("{cleaned}…")
+    } else {
+        cleaned
+    }
 }

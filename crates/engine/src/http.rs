@@ -97,7 +97,9 @@ fn transport(error: reqwest::Error) -> HttpError {
 /// Lets the `oauth2` crate send its requests through this client.
 impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
     type Error = HttpError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + 'c>>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send + 'c>,
+    >;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(self.execute(request))

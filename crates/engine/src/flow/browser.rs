@@ -35,10 +35,11 @@ impl Browser {
             Browser::None => Ok(()),
             Browser::System => open::that_detached(url.as_str())
                 .map_err(|e| Error::Internal(format!("could not open the browser: {e}"))),
-            Browser::Commands(commands) => commands
-                .iter()
-                .find_map(|command| spawn(command, url).ok())
-                .ok_or_else(|| Error::Internal(format!("could not start the browser command “{}”", commands.join(":")))),
+            Browser::Commands(commands) => {
+                commands.iter().find_map(|command| spawn(command, url).ok()).ok_or_else(|| {
+                    Error::Internal(format!("could not start the browser command “{}”", commands.join(":")))
+                })
+            }
         }
     }
 }

@@ -2,11 +2,13 @@
 //! which account was signed in.
 
 use base64::Engine as _;
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -59,7 +61,8 @@ pub fn authorization(
     client_secret: Option<Secret>,
     redirect_uri: &Url,
 ) -> Result<Authorization> {
-    let invalid = |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
+    let invalid =
+        |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
     let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
         .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
         .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?)
@@ -68,11 +71,16 @@ pub fn authorization(
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
     }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (authorize_url, state) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    // OpenID Connect Core §11: a request for offline_access must ask for consent, or
+    // the provider drops the scope and issues no refresh token.
+    if provider.scopes.iter().any(|s| s == "offline_access") {
+        request = request.add_extra_param("prompt", "consent");
+    }
+    let (authorize_url, state) = request.url();
     Ok(Authorization {
         client,
         authorize_url,
@@ -148,7 +156,9 @@ fn token_error(
             provider,
             detail: "the token endpoint's answer is not a valid token response".into(),
         },
-        RequestTokenError::Other(reason) => Error::ProviderError { provider, detail: crate::error::provider_text(&reason) },
+        RequestTokenError::Other(reason) => {
+            Error::ProviderError { provider, detail: crate::error::provider_text(&reason) }
+        }
     }
 }
 
@@ -193,7 +203,9 @@ pub async fn identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpC
     }
     // The id_token came straight from the token endpoint over TLS, which OpenID Connect
     // Core §3.1.3.7 accepts in place of checking its signature for the code flow.
-    if let Some(identity) = tokens.id_token.as_ref().and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity) {
+    if let Some(identity) =
+        tokens.id_token.as_ref().and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity)
+    {
         return Ok(identity);
     }
     // No way to learn the account: each grant is its own credential.
@@ -202,6 +214,7 @@ pub async fn identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpC
 
 fn id_token_claims(id_token: &str) -> Option<Claims> {
     let payload = id_token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
 }

@@ -85,14 +85,21 @@ async fn screen(mut stream: TcpStream, state: &str) -> Option<(HashMap<String, V
     let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
         Ok(Ok(target)) => target,
         Ok(Err(status)) => {
-            let _ = respond(&mut stream, status, &page("Bad request", "This is Grantkeeper's sign-in listener.")).await;
+            let _ =
+                respond(&mut stream, status, &page("Bad request", "This is Grantkeeper's sign-in listener."))
+                    .await;
             return None;
         }
         Err(_) => return None,
     };
     let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
     if url.path() != CALLBACK_PATH {
-        let _ = respond(&mut stream, "404 Not Found", &page("Not found", "This is Grantkeeper's sign-in listener.")).await;
+        let _ = respond(
+            &mut stream,
+            "404 Not Found",
+            &page("Not found", "This is Grantkeeper's sign-in listener."),
+        )
+        .await;
         return None;
     }
     let mut params: HashMap<String, Vec<String>> = HashMap::new();

@@ -42,8 +42,8 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
     if status != 200 {
         return Err(failed(format!("the server answered HTTP {status}")));
     }
-    let document: Document =
-        serde_json::from_slice(&body).map_err(|_| failed("the answer is not an OpenID configuration document".into()))?;
+    let document: Document = serde_json::from_slice(&body)
+        .map_err(|_| failed("the answer is not an OpenID configuration document".into()))?;
     // §4.3: the issuer in the document must be identical to the one asked for.
     if document.issuer.trim_end_matches('/') != issuer_text {
         return Err(Error::IssuerMismatch {
@@ -55,10 +55,8 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
     let endpoint = |field, text: &str| {
         provider_url(field, "endpoint in the OpenID configuration", text).map_err(|e| failed(e.to_string()))
     };
-    let token_endpoint = document
-        .token_endpoint
-        .as_deref()
-        .ok_or_else(|| failed("it has no token_endpoint".into()))?;
+    let token_endpoint =
+        document.token_endpoint.as_deref().ok_or_else(|| failed("it has no token_endpoint".into()))?;
     Ok(Endpoints {
         issuer: document.issuer,
         authorize_url: endpoint("issuer", &document.authorization_endpoint)?,

@@ -30,7 +30,10 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
         return Err(Error::invalid("name", "Give the provider a name, for example “Company SSO”."));
     }
     if name.chars().count() > NAME_LIMIT || name.chars().any(char::is_control) {
-        return Err(Error::invalid("name", format!("The name must be at most {NAME_LIMIT} printable characters.")));
+        return Err(Error::invalid(
+            "name",
+            format!("The name must be at most {NAME_LIMIT} printable characters."),
+        ));
     }
     let endpoints = match (given(&input.issuer), given(&input.authorize_url), given(&input.token_url)) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -53,7 +56,10 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
     };
     let client_id = input.client_id.trim();
     if client_id.is_empty() {
-        return Err(Error::invalid("client_id", "Enter the client ID of the app you registered at the provider."));
+        return Err(Error::invalid(
+            "client_id",
+            "Enter the client ID of the app you registered at the provider.",
+        ));
     }
     if client_id.chars().any(char::is_control) || client_id.len() > 512 {
         return Err(Error::invalid("client_id", "The client ID must be at most 512 printable characters."));

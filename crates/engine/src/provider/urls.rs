@@ -12,8 +12,12 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
     if text.is_empty() {
         return Err(Error::invalid(field, format!("Enter the {label}.")));
     }
-    let url = Url::parse(text)
-        .map_err(|_| Error::invalid(field, format!("The {label} is not a valid URL; it should look like https://example.com/…")))?;
+    let url = Url::parse(text).map_err(|_| {
+        Error::invalid(
+            field,
+            format!("The {label} is not a valid URL; it should look like https://example.com/…"),
+        )
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(field, format!("The {label} must not contain a user name or password.")));
     }
@@ -25,7 +29,9 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
         "http" if is_loopback(&url) => Ok(url),
         "http" => Err(Error::invalid(
             field,
-            format!("The {label} must use https (plain http is allowed only for 127.0.0.1, [::1] or localhost)."),
+            format!(
+                "The {label} must use https (plain http is allowed only for 127.0.0.1, [::1] or localhost)."
+            ),
         )),
         _ => Err(Error::invalid(field, format!("The {label} must start with https://."))),
     }

@@ -22,10 +22,8 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
-        let storage = |e: rusqlite::Error| Error::Storage {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
+        let storage =
+            |e: rusqlite::Error| Error::Storage { path: path.display().to_string(), reason: e.to_string() };
         let mut db = Db::open(path).map_err(storage)?;
         db.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
         db.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
@@ -36,10 +34,8 @@ impl Store {
 
     fn with<T>(&self, work: impl FnOnce(&mut Db) -> rusqlite::Result<T>) -> Result<T> {
         let mut db = self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        work(&mut db).map_err(|e| Error::Storage {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        })
+        work(&mut db)
+            .map_err(|e| Error::Storage { path: self.path.display().to_string(), reason: e.to_string() })
     }
 
     pub fn insert_provider(&self, provider: &ProviderRecord) -> Result<()> {
@@ -127,7 +123,11 @@ impl Store {
         })
     }
 
-    pub fn credential_for_subject(&self, provider_id: &str, subject: &str) -> Result<Option<CredentialRecord>> {
+    pub fn credential_for_subject(
+        &self,
+        provider_id: &str,
+        subject: &str,
+    ) -> Result<Option<CredentialRecord>> {
         self.with(|db| {
             db.query_row(
                 &format!("{} WHERE provider_id = ?1 AND subject = ?2", records::CREDENTIAL_SELECT),
@@ -153,7 +153,11 @@ impl Store {
     /// Stores a new or re-authorized credential and, in the same transaction, the new
     /// connection on it (when given). The credential's keychain entry must already hold
     /// the tokens.
-    pub fn save_grant(&self, credential: &CredentialRecord, connection: Option<&NewConnectionRow>) -> Result<()> {
+    pub fn save_grant(
+        &self,
+        credential: &CredentialRecord,
+        connection: Option<&NewConnectionRow>,
+    ) -> Result<()> {
         self.with(|db| {
             let tx = db.transaction()?;
             tx.execute(
@@ -196,7 +200,8 @@ impl Store {
 
     pub fn connections(&self) -> Result<Vec<Connection>> {
         self.with(|db| {
-            let mut statement = db.prepare(&format!("{} ORDER BY c.created_at, c.id", records::CONNECTION_SELECT))?;
+            let mut statement =
+                db.prepare(&format!("{} ORDER BY c.created_at, c.id", records::CONNECTION_SELECT))?;
             let rows = statement.query_map([], records::connection_from_row)?;
             rows.collect()
         })
@@ -224,8 +229,10 @@ impl Store {
 
     pub fn credential_id_of(&self, connection_id: &str) -> Result<String> {
         self.with(|db| {
-            db.query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| row.get(0))
-                .optional()
+            db.query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| {
+                row.get(0)
+            })
+            .optional()
         })?
         .ok_or_else(|| Error::NotFound { what: "connection", key: connection_id.to_owned() })
     }
@@ -236,7 +243,9 @@ impl Store {
         self.with(|db| {
             let tx = db.transaction()?;
             let credential_id: Option<String> = tx
-                .query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| row.get(0))
+                .query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| {
+                    row.get(0)
+                })
                 .optional()?;
             let Some(credential_id) = credential_id else {
                 return Ok(None);
@@ -290,7 +299,13 @@ impl Store {
         })
     }
 
-    pub fn record_event(&self, kind: &str, credential_id: Option<&str>, connection_id: Option<&str>, at: &str) -> Result<()> {
+    pub fn record_event(
+        &self,
+        kind: &str,
+        credential_id: Option<&str>,
+        connection_id: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
         self.with(|db| {
             db.execute(
                 "INSERT INTO events (at, kind, credential_id, connection_id) VALUES (?1, ?2, ?3, ?4)",

@@ -37,8 +37,9 @@ impl TokenSet {
 
     pub(super) fn decode(secret: &Secret) -> Result<Self> {
         // serde's error would quote the input; say only that the entry is unreadable.
-        let stored: Stored = serde_json::from_str(secret.expose())
-            .map_err(|_| Error::Internal("a keychain entry of Grantkeeper is not in the expected format".into()))?;
+        let stored: Stored = serde_json::from_str(secret.expose()).map_err(|_| {
+            Error::Internal("a keychain entry of Grantkeeper is not in the expected format".into())
+        })?;
         Ok(TokenSet {
             access_token: Secret::new(stored.access_token),
             refresh_token: stored.refresh_token.map(Secret::new),

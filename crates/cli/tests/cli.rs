@@ -1,0 +1,190 @@
+//! The `grantkeeper` binary as a person or a script uses it, against the real
+//! OpenID provider and the Secret Service keyring.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use grantkeeper_test_support::{
+    browser_command, contains, data_dir_bytes, require_session, secret_tool_keys, secret_tool_lookup,
+    unique_keychain_service, BrowserMode, OidcProvider,
+};
+
+struct Cli {
+    home: tempfile::TempDir,
+    service: String,
+    browser: String,
+}
+
+impl Cli {
+    fn new(browser: BrowserMode) -> Self {
+        require_session();
+        Cli {
+            home: tempfile::tempdir().unwrap(),
+            service: unique_keychain_service(),
+            browser: browser_command(browser, "grace"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_grantkeeper"));
+        command
+            .args(args)
+            .env("GRANTKEEPER_HOME", self.home.path())
+            .env("GRANTKEEPER_KEYCHAIN_SERVICE", &self.service)
+            .env("GRANTKEEPER_BROWSER", &self.browser)
+            .env_remove("BROWSER")
+            .env_remove("GRANTKEEPER_LOG");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+#[test]
+fn add_connect_list_token_remove() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+
+    let added = cli.run_with_stdin(
+        &[
+            "providers",
+            "add",
+            "--name",
+            "Local OP",
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "grantkeeper-confidential",
+            "--client-secret-stdin",
+            "--scopes",
+            "openid email offline_access",
+        ],
+        "canary-client-secret-7f3a\n",
+    );
+    let added = ok(&added);
+    assert!(added.contains("Local OP") && added.contains("•••• 7f3a"), "{added}");
+    assert!(!added.contains("canary-client-secret"));
+
+    let connected = cli.run(&["connect", "Local OP", "--name", "Work", "--json"]);
+    let stdout = ok(&connected);
+    let connection: serde_json::Value =
+        serde_json::from_str(&stdout).expect("stdout is only the connection as JSON");
+    assert_eq!(connection["name"], "Work");
+    assert_eq!(connection["status"], "active");
+    assert_eq!(connection["account"], "grace@example.test");
+    assert!(text(&connected.stderr).contains("Finish signing in in your browser"));
+
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    for field in [
+        "id",
+        "name",
+        "integration",
+        "provider",
+        "status",
+        "account",
+        "scopes",
+        "expires_at",
+        "last_refreshed_at",
+    ] {
+        assert!(listed[0].get(field).is_some(), "list --json has {field}");
+    }
+    assert_eq!(listed[0]["id"], connection["id"]);
+
+    let token = cli.run(&["token", "Work"]);
+    let printed = ok(&token);
+    assert!(text(&token.stderr).is_empty(), "nothing on stderr: {}", text(&token.stderr));
+    let keys = secret_tool_keys(&cli.service);
+    let credential_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&secret_tool_lookup(&cli.service, credential_key).unwrap()).unwrap();
+    assert_eq!(
+        printed,
+        format!("{}\n", stored["access_token"].as_str().unwrap()),
+        "only the token and a newline"
+    );
+    let by_id = ok(&cli.run(&["token", connection["id"].as_str().unwrap()]));
+    assert_eq!(by_id, printed);
+
+    let disk = data_dir_bytes(cli.home.path());
+    assert!(!contains(&disk, printed.trim()) && !contains(&disk, "canary-client-secret"));
+
+    let removed = cli.run(&["remove", "Work"]);
+    assert!(ok(&removed).is_empty());
+    assert!(ok(&cli.run(&["list", "--json"])).trim() == "[]");
+    assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+}
+
+#[test]
+fn errors_go_to_stderr_with_documented_exit_codes() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Deny);
+
+    let missing = cli.run(&["token", "nope"]);
+    assert_eq!(missing.status.code(), Some(6));
+    assert!(missing.stdout.is_empty());
+    assert!(text(&missing.stderr).contains("No connection named or numbered “nope”"));
+
+    let usage = cli.run(&["providers", "add", "--name", "X"]);
+    assert_eq!(usage.status.code(), Some(2));
+
+    let plain_http = cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "X",
+        "--issuer",
+        "http://sso.example.com",
+        "--client-id",
+        "c",
+    ]);
+    assert_eq!(plain_http.status.code(), Some(1));
+    assert!(text(&plain_http.stderr).contains("must use https"), "{}", text(&plain_http.stderr));
+
+    ok(&cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "Local OP",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "grantkeeper-test",
+    ]));
+    let denied = cli.run(&["connect", "Local OP"]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(denied.stdout.is_empty());
+    assert!(text(&denied.stderr).contains("You declined access at Local OP. Nothing was saved."));
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+    assert!(secret_tool_keys(&cli.service).is_empty());
+}

@@ -1,0 +1,208 @@
+//! Connecting an account end to end with the real parts: the OpenID provider on
+//! loopback, the stand-in browser, the Secret Service keyring and a SQLite file.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::{Config, ConnectionStatus, Engine, Error, Keychain, NewProvider};
+use grantkeeper_test_support::{
+    browser_command, contains, data_dir_bytes, require_session, secret_tool_keys, secret_tool_lookup,
+    unique_keychain_service, BrowserMode, OidcProvider,
+};
+
+struct Setup {
+    home: tempfile::TempDir,
+    service: String,
+}
+
+impl Setup {
+    fn new() -> Self {
+        require_session();
+        Setup { home: tempfile::tempdir().unwrap(), service: unique_keychain_service() }
+    }
+
+    fn engine(&self, browser: BrowserMode) -> Arc<Engine> {
+        self.engine_with(browser, Duration::from_secs(60))
+    }
+
+    fn engine_with(&self, browser: BrowserMode, flow_time_limit: Duration) -> Arc<Engine> {
+        let config = Config {
+            home: self.home.path().to_owned(),
+            keychain_service: self.service.clone(),
+            browser: Browser::Commands(vec![browser_command(browser, "ada")]),
+            flow_time_limit,
+        };
+        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
+    }
+}
+
+fn provider_input(issuer: &str) -> NewProvider {
+    NewProvider {
+        name: "Local OP".into(),
+        issuer: Some(issuer.into()),
+        client_id: "grantkeeper-test".into(),
+        scopes: vec!["openid email offline_access".into()],
+        ..NewProvider::default()
+    }
+}
+
+#[tokio::test]
+async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let provider = engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    assert_eq!(provider.issuer.as_deref(), Some(op.issuer.as_str()));
+
+    let mut events = engine.subscribe();
+    let pending = engine.connect("Local OP", Some("Work".into())).await.unwrap();
+    assert!(pending.started.authorize_url.contains("code_challenge_method=S256"));
+    let connection = pending.outcome.await.unwrap().unwrap();
+
+    assert_eq!(connection.name, "Work");
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert_eq!(connection.account.as_deref(), Some("ada@example.test"));
+    for scope in ["openid", "email", "offline_access"] {
+        assert!(connection.scopes.iter().any(|s| s == scope), "{scope} in {:?}", connection.scopes);
+    }
+    assert!(connection.expires_at.is_some());
+    assert_eq!(op.stats().await.token_requests.get("authorization_code"), Some(&1));
+
+    // The window hears about it without polling.
+    let mut kinds = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        kinds.push(serde_json::to_value(&event).unwrap()["kind"].as_str().unwrap().to_owned());
+    }
+    assert!(kinds.contains(&"flow_completed".to_owned()), "{kinds:?}");
+
+    // The tokens are in the keychain, read back independently, and nowhere on disk.
+    let keys = secret_tool_keys(&setup.service);
+    assert_eq!(keys.len(), 1, "one keychain item for the credential: {keys:?}");
+    let stored: serde_json::Value =
+        serde_json::from_str(&secret_tool_lookup(&setup.service, &keys[0]).unwrap()).unwrap();
+    let access_token = stored["access_token"].as_str().unwrap().to_owned();
+    let refresh_token =
+        stored["refresh_token"].as_str().expect("offline_access gives a refresh token").to_owned();
+    let (_, token) = engine.access_token("Work").await.unwrap();
+    assert_eq!(token.expose(), access_token);
+    let disk = data_dir_bytes(setup.home.path());
+    assert!(!disk.is_empty());
+    for secret in [&access_token, &refresh_token] {
+        assert!(!contains(&disk, secret), "a token reached the data directory");
+    }
+    assert!(!format!("{:?}", engine.connections().unwrap()).contains(&access_token));
+
+    // Another process (or a restart) sees the same connection, still Active.
+    drop(engine);
+    let reopened = setup.engine(BrowserMode::Consent);
+    let again = reopened.connection(&connection.id).unwrap();
+    assert_eq!(again.status, ConnectionStatus::Active);
+    assert_eq!(again.account.as_deref(), Some("ada@example.test"));
+
+    reopened.remove_connection("Work").await.unwrap();
+    assert!(reopened.connections().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty(), "keychain item removed");
+    assert!(matches!(reopened.access_token("Work").await, Err(Error::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn declined_consent_leaves_nothing_behind() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Deny);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let pending = engine.connect("Local OP", None).await.unwrap();
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    assert_eq!(error.to_string(), "You declined access at Local OP. Nothing was saved.");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty());
+    assert_eq!(op.stats().await.token_requests.get("authorization_code"), None, "no code was redeemed");
+}
+
+#[tokio::test]
+async fn a_flow_can_be_cancelled_and_expires() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine_with(BrowserMode::Ignore, Duration::from_millis(1500));
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+
+    let pending = engine.connect("Local OP", None).await.unwrap();
+    let port = redirect_port(&pending.started.authorize_url);
+    engine.cancel_flow(&pending.started.flow_id).unwrap();
+    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "listener closed on cancel");
+
+    let pending = engine.connect("Local OP", None).await.unwrap();
+    let port = redirect_port(&pending.started.authorize_url);
+    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowExpired)));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "listener closed on expiry");
+    assert!(engine.connections().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_provider_input_is_refused_and_nothing_is_saved() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+
+    let liar = engine.add_provider(provider_input(&format!("{}/liar", op.issuer))).await.unwrap_err();
+    assert!(matches!(liar, Error::IssuerMismatch { .. }), "{liar:?}");
+    assert_eq!(liar.field(), Some("issuer"));
+
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable =
+        engine.add_provider(provider_input(&format!("http://127.0.0.1:{closed_port}"))).await.unwrap_err();
+    assert!(matches!(unreachable, Error::DiscoveryFailed { .. }), "{unreachable:?}");
+
+    let plain_http = engine.add_provider(provider_input("http://sso.example.com")).await.unwrap_err();
+    assert_eq!(plain_http.field(), Some("issuer"));
+
+    let missing_client = engine
+        .add_provider(NewProvider { client_id: " ".into(), ..provider_input(&op.issuer) })
+        .await
+        .unwrap_err();
+    assert_eq!(missing_client.field(), Some("client_id"));
+
+    assert!(engine.providers().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty());
+
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let duplicate = engine.add_provider(provider_input(&op.issuer)).await.unwrap_err();
+    assert_eq!(duplicate.field(), Some("name"));
+}
+
+#[tokio::test]
+async fn a_confidential_client_keeps_its_secret_in_the_keychain_only() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let secret = "canary-client-secret-7f3a";
+    let provider = engine
+        .add_provider(NewProvider {
+            client_id: "grantkeeper-confidential".into(),
+            client_secret: Some(secret.into()),
+            ..provider_input(&op.issuer)
+        })
+        .await
+        .unwrap();
+    assert_eq!(provider.client_secret_last4.as_deref(), Some("7f3a"));
+    assert!(!serde_json::to_string(&provider).unwrap().contains(secret));
+
+    let connection = engine.connect("Local OP", None).await.unwrap().outcome.await.unwrap().unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert!(!contains(&data_dir_bytes(setup.home.path()), secret));
+    let keys = secret_tool_keys(&setup.service);
+    let secret_key = keys.iter().find(|k| k.starts_with("provider-app/")).expect("client secret item");
+    assert_eq!(secret_tool_lookup(&setup.service, secret_key).as_deref(), Some(secret));
+}
+
+fn redirect_port(authorize_url: &str) -> u16 {
+    let url = url::Url::parse(authorize_url).unwrap();
+    let redirect = url.query_pairs().find(|(k, _)| k == "redirect_uri").unwrap().1.into_owned();
+    let redirect = url::Url::parse(&redirect).unwrap();
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"));
+    assert_eq!(redirect.path(), "/callback");
+    redirect.port().unwrap()
+}

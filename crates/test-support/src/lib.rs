@@ -1,0 +1,152 @@
+//! The real parts for Grantkeeper's tests: the OpenID provider (`tests/oidc`, npm
+//! `oidc-provider`) on an ephemeral loopback port, the stand-in browser command, and
+//! independent reads of the Secret Service through `secret-tool`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde::Deserialize;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// Tests that touch the keychain must run inside the private session that
+/// `tests/support/session.sh` sets up (its own D-Bus and an unlocked gnome-keyring).
+pub fn require_session() {
+    assert_eq!(
+        std::env::var("GRANTKEEPER_TEST_SESSION").as_deref(),
+        Ok("1"),
+        "run these tests through tests/support/session.sh (the README's test command does)"
+    );
+}
+
+/// A keychain service name no other test uses.
+pub fn unique_keychain_service() -> String {
+    format!("grantkeeper-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub struct OidcProvider {
+    pub issuer: String,
+    child: Child,
+}
+
+#[derive(Deserialize)]
+struct Ready {
+    issuer: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Stats {
+    pub token_requests: std::collections::HashMap<String, u64>,
+    pub userinfo_requests: u64,
+}
+
+impl OidcProvider {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let root = repo_root();
+        let mut child = Command::new("node")
+            .arg(root.join("tests/oidc/server.mjs"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node tests/oidc/server.mjs (run `npm ci --prefix tests/oidc` first)");
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).expect("provider output");
+        let ready: Ready = serde_json::from_str(&first_line)
+            .unwrap_or_else(|e| panic!("the OpenID provider did not start ({e}): {first_line:?}"));
+        OidcProvider { issuer: ready.issuer, child }
+    }
+
+    pub async fn stats(&self) -> Stats {
+        reqwest::get(format!("{}/test/stats", self.issuer)).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn revoke_grants(&self, login: &str) -> u64 {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/test/revoke-grants?sub={login}", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["revoked"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the stand-in browser behaves at the provider's sign-in page.
+#[derive(Clone, Copy)]
+pub enum BrowserMode {
+    Consent,
+    Deny,
+    /// Never comes back, like a person who walked away.
+    Ignore,
+}
+
+/// A command line for `GRANTKEEPER_BROWSER` that runs the stand-in browser.
+pub fn browser_command(mode: BrowserMode, login: &str) -> String {
+    let mode = match mode {
+        BrowserMode::Consent => "consent",
+        BrowserMode::Deny => "deny",
+        BrowserMode::Ignore => "ignore",
+    };
+    let script = repo_root().join("tests/oidc/browser.mjs");
+    format!(
+        "env GRANTKEEPER_TEST_BROWSER_MODE={mode} GRANTKEEPER_TEST_LOGIN={login} node {}",
+        script.display()
+    )
+}
+
+/// Reads a keychain item through `secret-tool`, independently of Grantkeeper.
+pub fn secret_tool_lookup(service: &str, key: &str) -> Option<String> {
+    let output = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", key])
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed");
+    (output.status.success() && !output.stdout.is_empty()).then(|| String::from_utf8(output.stdout).unwrap())
+}
+
+/// The `username` attributes of every keychain item under `service`.
+pub fn secret_tool_keys(service: &str) -> Vec<String> {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", service])
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed");
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("attribute.username = "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every byte Grantkeeper wrote to its data directory (database, WAL, journal).
+pub fn data_dir_bytes(home: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(home).unwrap().flatten() {
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            all.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    all
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

@@ -1,0 +1,85 @@
+//! The Tauri commands through the IPC layer (mock runtime, no webview): what the
+//! window receives is metadata and `{code, message, field}` errors, never a secret.
+
+use std::sync::Arc;
+
+use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::{Config, Engine, Keychain};
+use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+
+fn invoke(
+    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    get_ipc_response(
+        webview,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn commands_return_metadata_and_typed_errors_only() {
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let config = Config {
+        home: home.path().to_owned(),
+        keychain_service: service.clone(),
+        browser: Browser::None,
+        flow_time_limit: std::time::Duration::from_secs(60),
+    };
+    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    let app =
+        grantkeeper_app::with_engine(mock_builder(), engine).build(mock_context(noop_assets())).unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+
+    assert_eq!(invoke(&webview, "list_connections", json!({})), Ok(json!([])));
+
+    let refused = invoke(
+        &webview,
+        "add_provider",
+        json!({ "input": { "name": "Plain", "issuer": "http://sso.example.com", "authorize_url": null,
+            "token_url": null, "client_id": "c", "client_secret": null, "scopes": [] } }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "invalid_input");
+    assert_eq!(refused["field"], "issuer");
+    assert!(refused["message"].as_str().unwrap().contains("https"));
+
+    let secret = "canary-client-secret-7f3a";
+    let added = invoke(
+        &webview,
+        "add_provider",
+        json!({ "input": { "name": "Local OP", "issuer": op.issuer, "authorize_url": null, "token_url": null,
+            "client_id": "grantkeeper-confidential", "client_secret": secret, "scopes": ["openid", "email"] } }),
+    )
+    .unwrap();
+    assert_eq!(added["client_secret_last4"], "7f3a");
+    let listed = invoke(&webview, "list_providers", json!({})).unwrap();
+    assert_eq!(listed[0]["name"], "Local OP");
+    for payload in [&added, &listed] {
+        assert!(!payload.to_string().contains(secret), "the client secret crossed IPC");
+    }
+
+    let flow = invoke(&webview, "connect", json!({ "providerId": added["id"], "name": null })).unwrap();
+    assert!(flow["authorize_url"].as_str().unwrap().starts_with(&op.issuer));
+    assert_eq!(invoke(&webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
+
+    let missing = invoke(&webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
+    assert_eq!(missing["code"], "not_found");
+}

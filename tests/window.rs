@@ -1,0 +1,196 @@
+//! The real app window under Xvfb, driven through tauri-driver + WebKitWebDriver,
+//! against the real OpenID provider and the Secret Service keyring.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use grantkeeper_test_support::{
+    browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
+    OidcProvider,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// tauri-driver (and the WebKitWebDriver behind it) for one app configuration.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(home: &Path, service: &str, browser: BrowserMode, login: &str) -> Self {
+        let (port, native_port) = (free_port(), free_port());
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("GRANTKEEPER_HOME", home)
+            .env("GRANTKEEPER_KEYCHAIN_SERVICE", service)
+            .env("GRANTKEEPER_BROWSER", browser_command(browser, login))
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver is installed (cargo install tauri-driver --version '^2')");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    /// Launches the app and connects to its window.
+    async fn launch(&self) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": env!("CARGO_BIN_EXE_grantkeeper-app") }),
+        );
+        let mut last_error = None;
+        for _ in 0..20 {
+            match ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(error) => last_error = Some(error),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("could not start the app through tauri-driver: {last_error:?}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn by_test_id(id: &str) -> String {
+    format!("[data-testid='{id}']")
+}
+
+async fn find(client: &Client, id: &str) -> Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&by_test_id(id)))
+        .await
+        .unwrap_or_else(|e| panic!("no [data-testid={id}] on screen: {e}"))
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    let input = find(client, id).await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+/// Waits until the element's text satisfies `check`, then returns the text.
+async fn wait_for_text(client: &Client, id: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = match client.find(Locator::Css(&by_test_id(id))).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if check(&text) {
+            return text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "[data-testid={id}] shows {text:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    // The frame after a DOM change can lag behind.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let dir = repo_root().join("tests/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
+    path
+}
+
+async fn add_provider(client: &Client, issuer: &str) {
+    find(client, "nav-providers").await.click().await.unwrap();
+    type_into(client, "provider-name", "Local OP").await;
+    find(client, "provider-mode-issuer").await.click().await.unwrap();
+    type_into(client, "provider-issuer", issuer).await;
+    type_into(client, "provider-client-id", "grantkeeper-test").await;
+    type_into(client, "provider-scopes", "openid email offline_access").await;
+    find(client, "provider-save").await.click().await.unwrap();
+    find(client, "provider-row").await;
+}
+
+#[tokio::test]
+async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    screenshot(&client, "first-run").await;
+    add_provider(&client, &op.issuer).await;
+    screenshot(&client, "providers").await;
+
+    find(&client, "provider-connect").await.click().await.unwrap();
+    type_into(&client, "connect-name", "Work mail").await;
+    find(&client, "connect-start").await.click().await.unwrap();
+
+    // The stand-in browser consents; the window updates from the engine's event.
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let account = find(&client, "connection-account").await.text().await.unwrap();
+    assert!(account.contains("ada@example.test"), "{account}");
+    let scopes = find(&client, "connection-scopes").await.text().await.unwrap();
+    assert!(scopes.contains("offline_access"), "{scopes}");
+    let row = find(&client, "connection-row").await.text().await.unwrap();
+    assert!(row.contains("Work mail"), "{row}");
+    screenshot(&client, "connections").await;
+    client.close().await.unwrap();
+
+    // Quit and start again: still there, still Active.
+    let client = driver.launch().await;
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    assert!(secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
+
+    find(&client, "connection-remove").await.click().await.unwrap();
+    find(&client, "confirm-remove").await.click().await.unwrap();
+    find(&client, "empty-state").await;
+    assert!(client.find(Locator::Css(&by_test_id("connection-row"))).await.is_err());
+    assert!(!secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn declined_consent_says_so_in_the_window() {
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let driver = Driver::start(home.path(), &service, BrowserMode::Deny, "ada");
+
+    let client = driver.launch().await;
+    add_provider(&client, &op.issuer).await;
+    find(&client, "provider-connect").await.click().await.unwrap();
+    find(&client, "connect-start").await.click().await.unwrap();
+    let message = wait_for_text(&client, "flow-message", |t| t.contains("declined")).await;
+    assert!(message.contains("You declined access"), "{message}");
+    screenshot(&client, "declined").await;
+    find(&client, "nav-connections").await.click().await.unwrap();
+    find(&client, "empty-state").await;
+    assert!(secret_tool_keys(&service).is_empty());
+    client.close().await.unwrap();
+}
