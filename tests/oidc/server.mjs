@@ -1,118 +1,203 @@
-// A real OpenID provider for Grantkeeper's tests: the unmodified npm `oidc-provider`
-// on an ephemeral loopback port, plus a few /test/ endpoints for assertions.
-// Prints one JSON line {"issuer", "port"} on stdout when ready; logs go to stderr.
+// A real OpenID provider for Grantkeeper's tests: the unmodified npm `oidc-provider` 8
+// on a loopback port, plus a few /test/ endpoints for assertions. See README.md.
+//
+// When it listens it prints exactly one JSON line on stdout:
+//   {"issuer":"http://127.0.0.1:PORT","port":PORT}
+// Everything else goes to stderr. It exits on SIGTERM/SIGINT and when its stdin (a pipe
+// from the harness) closes.
+import fs from 'node:fs';
 import http from 'node:http';
+
 import Provider from 'oidc-provider';
 
+// oidc-provider prints its NOTICEs with console.info (stdout): keep stdout for the one
+// JSON line the harness reads.
+for (const method of ['log', 'info', 'debug']) console[method] = console.error;
+
+const port = Number(process.env.OIDC_PORT || 0);
 const accessTokenTtl = Number(process.env.OIDC_ACCESS_TOKEN_TTL || 3600);
-const stats = { token_requests: {}, userinfo_requests: 0 };
-const grantsByAccount = new Map();
+if (!Number.isInteger(port) || port < 0) throw new Error(`bad OIDC_PORT ${process.env.OIDC_PORT}`);
+if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
+  throw new Error(`bad OIDC_ACCESS_TOKEN_TTL ${process.env.OIDC_ACCESS_TOKEN_TTL}`);
+}
+
+const SCOPES = ['openid', 'email', 'profile', 'offline_access'];
 
 const nativeClient = (clientId, redirectHost, extra = {}) => ({
   client_id: clientId,
   application_type: 'native',
   token_endpoint_auth_method: 'none',
+  // Native clients on loopback: oidc-provider ignores the port when it compares
+  // (RFC 8252 section 7.3), so http://127.0.0.1:45678/callback matches.
   redirect_uris: [`http://${redirectHost}/callback`],
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
+  scope: SCOPES.join(' '),
   ...extra,
 });
 
 const configuration = {
   clients: [
     nativeClient('grantkeeper-test', '127.0.0.1'),
-    nativeClient('grantkeeper-localhost', 'localhost'),
     nativeClient('grantkeeper-confidential', '127.0.0.1', {
       client_secret: 'canary-client-secret-7f3a',
       token_endpoint_auth_method: 'client_secret_basic',
     }),
+    nativeClient('grantkeeper-localhost', 'localhost'),
   ],
   pkce: { methods: ['S256'], required: () => true },
-  scopes: ['openid', 'email', 'profile', 'offline_access'],
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  scopes: SCOPES,
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+  },
   // Any login is an account: sub = the login, email = <login>@example.test.
   async findAccount(ctx, id) {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, email: `${id}@example.test`, email_verified: true, name: id.charAt(0).toUpperCase() + id.slice(1) };
+        return {
+          sub: id,
+          email: `${id}@example.test`,
+          email_verified: true,
+          name: id.charAt(0).toUpperCase() + id.slice(1),
+        };
       },
     };
   },
   features: {
-    devInteractions: { enabled: true },
+    devInteractions: { enabled: true }, // login + consent pages at /interaction/:uid
     revocation: { enabled: true },
     introspection: { enabled: true },
     userinfo: { enabled: true },
   },
+  // The library's default, spelled out: a refresh token whenever the client may use
+  // the grant and offline_access was granted.
   async issueRefreshToken(ctx, client, code) {
     return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
   },
   rotateRefreshToken: true,
-  ttl: { AccessToken: accessTokenTtl, IdToken: 3600, RefreshToken: 14 * 24 * 3600, Interaction: 600, Session: 600, Grant: 14 * 24 * 3600 },
-  cookies: { keys: ['grantkeeper-test-cookie-key'] },
+  ttl: { AccessToken: accessTokenTtl }, // the other lifetimes keep the library defaults
+  // Tokens stop working exactly at their expiry (the library default accepts 15 s more).
+  clockTolerance: 0,
+  cookies: { keys: ['grantkeeper-test-cookie-key-1', 'grantkeeper-test-cookie-key-2'] },
 };
 
+// What the assertions read.
+const stats = { token_requests: {}, userinfo_requests: 0 };
+const grantsByAccount = new Map(); // accountId -> Set of grant ids
+
+function json(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
 const server = http.createServer();
-server.listen(Number(process.env.OIDC_PORT || 0), '127.0.0.1', () => {
-  const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+
+server.listen(port, '127.0.0.1', () => {
+  const actualPort = server.address().port;
+  const issuer = `http://127.0.0.1:${actualPort}`;
   const provider = new Provider(issuer, configuration);
+  provider.proxy = false;
 
   provider.on('grant.saved', (grant) => {
     if (!grantsByAccount.has(grant.accountId)) grantsByAccount.set(grant.accountId, new Set());
     grantsByAccount.get(grant.accountId).add(grant.jti);
   });
-  provider.on('server_error', (ctx, error) => console.error('oidc-provider server_error', error));
+  provider.on('grant.destroyed', (grant) => grantsByAccount.get(grant.accountId)?.delete(grant.jti));
+  provider.on('server_error', (ctx, error) => console.error('oidc-provider server_error:', error));
 
-  // Count what the token and userinfo endpoints actually receive, failures included.
+  // Count what the token and userinfo endpoints receive, failed requests included.
   provider.use(async (ctx, next) => {
-    await next();
-    if (ctx.method === 'POST' && ctx.path === '/token') {
-      const grantType = ctx.oidc?.params?.grant_type ?? 'unknown';
-      stats.token_requests[grantType] = (stats.token_requests[grantType] ?? 0) + 1;
+    try {
+      await next();
+    } finally {
+      if (ctx.method === 'POST' && ctx.path === '/token') {
+        const grantType = ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type ?? 'unknown';
+        stats.token_requests[grantType] = (stats.token_requests[grantType] ?? 0) + 1;
+      } else if ((ctx.method === 'GET' || ctx.method === 'POST') && ctx.path === '/me') {
+        stats.userinfo_requests += 1;
+      }
     }
-    if (ctx.path === '/me') stats.userinfo_requests += 1;
   });
 
-  const providerCallback = provider.callback();
-  server.on('request', async (req, res) => {
-    const url = new URL(req.url, issuer);
-    if (req.method === 'GET' && url.pathname === '/test/stats') {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(stats));
-      return;
-    }
-    if (req.method === 'POST' && url.pathname === '/test/revoke-grants') {
-      const account = url.searchParams.get('sub');
-      let revoked = 0;
-      for (const grantId of grantsByAccount.get(account) ?? []) {
-        for (const Model of [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode]) {
-          await Model.adapter.revokeByGrantId(grantId);
-        }
-        await provider.Grant.adapter.destroy(grantId);
+  async function revokeGrants(accountId) {
+    let revoked = 0;
+    for (const grantId of [...(grantsByAccount.get(accountId) ?? [])]) {
+      const grant = await provider.Grant.find(grantId);
+      await Promise.all([
+        provider.AccessToken.revokeByGrantId(grantId),
+        provider.AuthorizationCode.revokeByGrantId(grantId),
+        provider.RefreshToken.revokeByGrantId(grantId),
+      ]);
+      if (grant) {
+        await grant.destroy();
         revoked += 1;
       }
-      grantsByAccount.delete(account);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ revoked }));
+    }
+    grantsByAccount.delete(accountId);
+    return revoked;
+  }
+
+  const providerCallback = provider.callback();
+  server.on('request', (req, res) => {
+    const url = new URL(req.url, issuer);
+    if (url.pathname === '/test/stats' && req.method === 'GET') {
+      json(res, 200, stats);
       return;
     }
-    // A discovery document served under another path: its issuer names the root, so a
+    if (url.pathname === '/test/revoke-grants' && req.method === 'POST') {
+      const accountId = url.searchParams.get('sub');
+      if (!accountId) {
+        json(res, 400, { error: 'sub is required' });
+        return;
+      }
+      revokeGrants(accountId).then(
+        (revoked) => json(res, 200, { revoked }),
+        (error) => {
+          console.error('revoke-grants failed:', error);
+          json(res, 500, { error: String(error) });
+        },
+      );
+      return;
+    }
+    // The real discovery document under another path: its issuer is the root, so a
     // client that asked for <issuer>/liar must notice the mismatch.
-    if (url.pathname.startsWith('/liar/')) req.url = req.url.slice('/liar'.length);
+    if (url.pathname === '/liar/.well-known/openid-configuration' && req.method === 'GET') {
+      req.url = `/.well-known/openid-configuration${url.search}`;
+    }
     providerCallback(req, res);
   });
 
-  process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
+  process.stdout.write(`${JSON.stringify({ issuer, port: actualPort })}\n`);
+  console.error(`grantkeeper test OpenID provider at ${issuer}`);
 });
 
-const stop = () => server.close(() => process.exit(0));
+server.on('error', (error) => {
+  console.error('could not listen:', error.message);
+  process.exit(1);
+});
+
+function stop() {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+}
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-// When the harness that started us goes away, so do we.
-if (!process.stdin.isTTY) {
+
+// When the harness that started us goes away (the write end of our stdin pipe closes),
+// so do we. Only for a pipe or socket: a TTY never ends, and /dev/null ends at once.
+let stdinStat;
+try {
+  stdinStat = fs.fstatSync(0);
+} catch {
+  stdinStat = undefined; // no stdin at all
+}
+if (!process.stdin.isTTY && stdinStat && (stdinStat.isFIFO() || stdinStat.isSocket())) {
   process.stdin.on('end', stop);
   process.stdin.on('close', stop);
+  process.stdin.on('error', stop);
   process.stdin.resume();
 }

@@ -1,0 +1,247 @@
+import { getContext, setContext } from "svelte";
+import type { Connection } from "../bindings/Connection";
+import type { EngineEvent } from "../bindings/EngineEvent";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { NewProvider } from "../bindings/NewProvider";
+import type { Provider } from "../bindings/Provider";
+import { flowFailureMessage, toErrorPayload } from "./errors";
+import * as ipc from "./ipc";
+
+export type Tab = "connections" | "providers";
+
+export type Notice = { tone: "success" | "info" | "error"; text: string };
+
+export type PendingFlow = {
+  flowId: string;
+  providerId: string;
+  providerName: string;
+  authorizeUrl: string;
+  expiresAt: string;
+};
+
+type FlowEnd = Extract<EngineEvent, { kind: "flow_completed" | "flow_failed" }>;
+
+const HIGHLIGHT_MS = 4000;
+const SUCCESS_NOTICE_MS = 8000;
+
+/** What the window shows, and the only place that calls the engine. */
+export class AppState {
+  tab = $state<Tab>("connections");
+  connections = $state.raw<Connection[]>([]);
+  providers = $state.raw<Provider[]>([]);
+  connectionsLoaded = $state(false);
+  providersLoaded = $state(false);
+  connectionsError = $state<string | null>(null);
+  providersError = $state<string | null>(null);
+  eventsError = $state<string | null>(null);
+  flow = $state.raw<PendingFlow | null>(null);
+  flowNotice = $state.raw<Notice | null>(null);
+  highlightId = $state<string | null>(null);
+  announcement = $state("");
+  /** Bumped on every announcement so that the same words are announced again. */
+  announcementId = $state(0);
+
+  #unlisten: (() => void) | null = null;
+  #stopped = false;
+  #connectionsSeq = 0;
+  #providersSeq = 0;
+  #connecting = 0;
+  // A fast browser can finish the sign-in before `connect` itself has answered.
+  #earlyEnds = new Map<string, FlowEnd>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  async start(): Promise<void> {
+    try {
+      const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
+      if (this.#stopped) unlisten();
+      else this.#unlisten = unlisten;
+    } catch (error) {
+      this.eventsError = `Grantkeeper cannot follow changes as they happen: ${toErrorPayload(error).message}`;
+    }
+    await Promise.all([this.reloadConnections(), this.reloadProviders()]);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#unlisten?.();
+    this.#unlisten = null;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  goTo(tab: Tab): void {
+    this.tab = tab;
+  }
+
+  announce(text: string): void {
+    this.announcement = text;
+    this.announcementId += 1;
+  }
+
+  handle(event: EngineEvent): void {
+    switch (event.kind) {
+      case "connections_changed":
+        void this.reloadConnections();
+        break;
+      case "providers_changed":
+        void this.reloadProviders();
+        break;
+      case "flow_completed":
+      case "flow_failed":
+        if (this.flow?.flowId === event.flow_id) void this.#endFlow(this.flow, event);
+        else if (this.#connecting > 0) this.#earlyEnds.set(event.flow_id, event);
+        else if (event.kind === "flow_completed") void this.reloadConnections();
+        break;
+    }
+  }
+
+  async reloadConnections(): Promise<void> {
+    const seq = ++this.#connectionsSeq;
+    try {
+      const list = await ipc.listConnections();
+      if (seq !== this.#connectionsSeq) return;
+      this.connections = list;
+      this.connectionsLoaded = true;
+      this.connectionsError = null;
+    } catch (error) {
+      if (seq === this.#connectionsSeq) this.connectionsError = toErrorPayload(error).message;
+    }
+  }
+
+  async reloadProviders(): Promise<void> {
+    const seq = ++this.#providersSeq;
+    try {
+      const list = await ipc.listProviders();
+      if (seq !== this.#providersSeq) return;
+      this.providers = list;
+      this.providersLoaded = true;
+      this.providersError = null;
+    } catch (error) {
+      if (seq === this.#providersSeq) this.providersError = toErrorPayload(error).message;
+    }
+  }
+
+  /** Rejects with an ErrorPayload. */
+  async addProvider(input: NewProvider): Promise<Provider> {
+    let provider: Provider;
+    try {
+      provider = await ipc.addProvider(input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    // Shown at once; the providers_changed event that follows reloads the same list.
+    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider];
+    this.announce(`Added provider ${provider.name}`);
+    return provider;
+  }
+
+  /** Rejects with an ErrorPayload. */
+  async removeProvider(provider: Provider): Promise<void> {
+    try {
+      await ipc.removeProvider(provider.id);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.providers = this.providers.filter((p) => p.id !== provider.id);
+    this.announce(`Removed provider ${provider.name}`);
+  }
+
+  /** Rejects with an ErrorPayload. */
+  async removeConnection(connection: Connection): Promise<void> {
+    try {
+      await ipc.removeConnection(connection.id);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.filter((c) => c.id !== connection.id);
+    this.announce(`Removed ${connection.name}`);
+  }
+
+  /** Starts a sign-in; resolves to the error when it could not start. */
+  async connect(providerId: string, name: string | null): Promise<ErrorPayload | null> {
+    this.flowNotice = null;
+    this.#connecting += 1;
+    try {
+      const started = await ipc.connect(providerId, name);
+      const provider = this.providers.find((p) => p.id === started.provider_id);
+      const flow: PendingFlow = {
+        flowId: started.flow_id,
+        providerId: started.provider_id,
+        providerName: provider?.name ?? "the provider",
+        authorizeUrl: started.authorize_url,
+        expiresAt: started.expires_at,
+      };
+      this.flow = flow;
+      this.announce(`Finish signing in to ${flow.providerName} in your browser`);
+      const early = this.#earlyEnds.get(flow.flowId);
+      if (early) void this.#endFlow(flow, early);
+      return null;
+    } catch (error) {
+      return toErrorPayload(error);
+    } finally {
+      this.#connecting -= 1;
+      if (this.#connecting === 0) this.#earlyEnds.clear();
+    }
+  }
+
+  async cancelFlow(): Promise<void> {
+    const flow = this.flow;
+    if (!flow) return;
+    let error: ErrorPayload = { code: "flow_cancelled", message: "Sign-in cancelled.", field: null };
+    try {
+      await ipc.cancelFlow(flow.flowId);
+    } catch (rejection) {
+      error = toErrorPayload(rejection);
+    }
+    // The engine's own flow_failed may have ended it already.
+    if (this.flow?.flowId === flow.flowId) {
+      await this.#endFlow(flow, { kind: "flow_failed", flow_id: flow.flowId, error });
+    }
+  }
+
+  dismissNotice(): void {
+    this.flowNotice = null;
+  }
+
+  async #endFlow(flow: PendingFlow, event: FlowEnd): Promise<void> {
+    this.flow = null;
+    if (event.kind === "flow_failed") {
+      const text = flowFailureMessage(event.error, flow.providerName);
+      this.flowNotice = { tone: event.error.code === "flow_cancelled" ? "info" : "error", text };
+      this.announce(text);
+      return;
+    }
+    this.tab = "connections";
+    await this.reloadConnections();
+    const connection = this.connections.find((c) => c.id === event.connection_id);
+    const name = connection?.name ?? flow.providerName;
+    const notice: Notice = { tone: "success", text: `Connected ${name}.` };
+    this.flowNotice = notice;
+    this.announce(`Connected ${name}`);
+    this.highlightId = event.connection_id;
+    this.#later(HIGHLIGHT_MS, () => {
+      if (this.highlightId === event.connection_id) this.highlightId = null;
+    });
+    this.#later(SUCCESS_NOTICE_MS, () => {
+      if (this.flowNotice === notice) this.flowNotice = null;
+    });
+  }
+
+  #later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      run();
+    }, ms);
+    this.#timers.add(timer);
+  }
+}
+
+const KEY = Symbol("grantkeeper-app");
+
+export function provideApp(app: AppState): AppState {
+  return setContext(KEY, app);
+}
+
+export function useApp(): AppState {
+  return getContext<AppState>(KEY);
+}

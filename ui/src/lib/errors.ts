@@ -1,0 +1,40 @@
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+
+export function isErrorPayload(value: unknown): value is ErrorPayload {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === "string" && typeof v.message === "string";
+}
+
+/**
+ * Every rejection becomes an ErrorPayload. Besides the engine's own errors, Tauri can
+ * reject with a bare string (a command missing or not permitted) and code can throw.
+ */
+export function toErrorPayload(error: unknown): ErrorPayload {
+  if (isErrorPayload(error)) {
+    return { code: error.code, message: error.message, field: error.field ?? null };
+  }
+  const detail =
+    typeof error === "string" ? error : error instanceof Error ? error.message : "";
+  return {
+    code: "internal",
+    message: detail
+      ? `Something went wrong inside Grantkeeper: ${detail}. Restart the app and try again.`
+      : "Something went wrong inside Grantkeeper. Restart the app and try again.",
+    field: null,
+  };
+}
+
+/** The sentence shown when a sign-in ends without a connection. */
+export function flowFailureMessage(error: ErrorPayload, providerName: string): string {
+  switch (error.code) {
+    case "access_denied":
+      return `You declined access at ${providerName}. Nothing was saved.`;
+    case "flow_cancelled":
+      return "Sign-in cancelled.";
+    case "flow_expired":
+      return "The sign-in took longer than 15 minutes and was stopped. Try again.";
+    default:
+      return error.message;
+  }
+}

@@ -1,0 +1,43 @@
+import type { ConnectionStatus } from "../bindings/ConnectionStatus";
+
+export const STATUS_LABELS: Record<ConnectionStatus, string> = {
+  active: "Active",
+  retrying: "Retrying",
+  needs_more_access: "Needs more access",
+  reauthorize: "Reauthorize",
+  pending: "Pending",
+};
+
+export const STATUS_HINTS: Record<ConnectionStatus, string> = {
+  active: "Signed in; Grantkeeper refreshes its tokens before they expire.",
+  retrying: "The provider could not be reached; Grantkeeper will try again by itself.",
+  needs_more_access: "Your scripts asked for more access than was granted. Reconnect to grant it.",
+  reauthorize: "The provider no longer accepts this sign-in. Reconnect to keep it working.",
+  pending: "Waiting for the sign-in to finish.",
+};
+
+/** Statuses that only the person can fix, by signing in again. */
+export function needsReconnect(status: ConnectionStatus): boolean {
+  return status === "reauthorize" || status === "needs_more_access";
+}
+
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
+}
+
+export function formatDate(rfc3339: string | null): string | null {
+  if (!rfc3339) return null;
+  const date = new Date(rfc3339);
+  if (Number.isNaN(date.getTime())) return null;
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function formatTime(rfc3339: string): string | null {
+  const date = new Date(rfc3339);
+  if (Number.isNaN(date.getTime())) return null;
+  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}

@@ -1,0 +1,77 @@
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import * as ipc from "./ipc";
+
+vi.mock("@tauri-apps/api/core", () => ({ invoke: vi.fn() }));
+vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn() }));
+
+const invokeMock = vi.mocked(invoke);
+
+beforeEach(() => {
+  Object.assign(window, { __TAURI_INTERNALS__: {} });
+  invokeMock.mockReset().mockResolvedValue(null);
+});
+
+afterEach(() => {
+  delete (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__;
+});
+
+describe("ipc", () => {
+  it("uses the contract's command names and camelCase argument keys", async () => {
+    const input = {
+      name: "A",
+      issuer: "https://a.test",
+      authorize_url: null,
+      token_url: null,
+      client_id: "id",
+      client_secret: null,
+      scopes: ["openid"],
+    };
+    await ipc.listConnections();
+    await ipc.listProviders();
+    await ipc.addProvider(input);
+    await ipc.removeProvider("p");
+    await ipc.connect("p", null);
+    await ipc.cancelFlow("f");
+    await ipc.removeConnection("c");
+
+    expect(invokeMock.mock.calls).toEqual([
+      ["list_connections", undefined],
+      ["list_providers", undefined],
+      ["add_provider", { input }],
+      ["remove_provider", { providerId: "p" }],
+      ["connect", { providerId: "p", name: null }],
+      ["cancel_flow", { flowId: "f" }],
+      ["remove_connection", { connectionId: "c" }],
+    ]);
+  });
+
+  it("passes an ErrorPayload through and wraps anything else", async () => {
+    const payload = { code: "not_found", message: "No such provider.", field: null };
+    invokeMock.mockRejectedValueOnce(payload);
+    await expect(ipc.removeProvider("p")).rejects.toEqual(payload);
+
+    invokeMock.mockRejectedValueOnce("command remove_provider not found");
+    await expect(ipc.removeProvider("p")).rejects.toMatchObject({ code: "internal", field: null });
+  });
+
+  it("hands the event payload to the handler", async () => {
+    const unlisten = vi.fn();
+    vi.mocked(listen).mockImplementation(async (_name, callback) => {
+      callback({ event: "engine-event", id: 1, payload: { kind: "providers_changed" } });
+      return unlisten;
+    });
+    const handler = vi.fn();
+
+    expect(await ipc.onEngineEvent(handler)).toBe(unlisten);
+    expect(listen).toHaveBeenCalledWith("engine-event", expect.any(Function));
+    expect(handler).toHaveBeenCalledWith({ kind: "providers_changed" });
+  });
+
+  it("says so when the page runs outside the app", async () => {
+    delete (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__;
+    await expect(ipc.listProviders()).rejects.toMatchObject({ code: "internal" });
+    expect(invokeMock).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,68 @@
+// The only module that talks to Tauri; tests replace it at this typed boundary.
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { Connection } from "../bindings/Connection";
+import type { EngineEvent } from "../bindings/EngineEvent";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { FlowStarted } from "../bindings/FlowStarted";
+import type { NewProvider } from "../bindings/NewProvider";
+import type { Provider } from "../bindings/Provider";
+import { toErrorPayload } from "./errors";
+
+export const ENGINE_EVENT = "engine-event";
+
+const OUTSIDE_APP: ErrorPayload = {
+  code: "internal",
+  message: "This page only works inside the Grantkeeper app window. Start the app instead of opening the page in a browser.",
+  field: null,
+};
+
+// Checked first so that a plain browser (vite dev) shows a sentence rather than a TypeError.
+function insideApp(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+/** Invokes a command; a rejection is always an ErrorPayload. */
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  if (!insideApp()) throw OUTSIDE_APP;
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw toErrorPayload(error);
+  }
+}
+
+export function listConnections(): Promise<Connection[]> {
+  return call("list_connections");
+}
+
+export function listProviders(): Promise<Provider[]> {
+  return call("list_providers");
+}
+
+export function addProvider(input: NewProvider): Promise<Provider> {
+  return call("add_provider", { input });
+}
+
+export function removeProvider(providerId: string): Promise<null> {
+  return call("remove_provider", { providerId });
+}
+
+/** Starts a sign-in; the engine opens the system browser itself. */
+export function connect(providerId: string, name: string | null): Promise<FlowStarted> {
+  return call("connect", { providerId, name });
+}
+
+export function cancelFlow(flowId: string): Promise<null> {
+  return call("cancel_flow", { flowId });
+}
+
+export function removeConnection(connectionId: string): Promise<null> {
+  return call("remove_connection", { connectionId });
+}
+
+/** Subscribes to the engine's events; resolves to the function that unsubscribes. */
+export async function onEngineEvent(handler: (event: EngineEvent) => void): Promise<() => void> {
+  if (!insideApp()) throw OUTSIDE_APP;
+  return listen<EngineEvent>(ENGINE_EVENT, (event) => handler(event.payload));
+}

@@ -1,0 +1,109 @@
+import { render, screen, within } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import App from "../App.svelte";
+import * as ipc from "./fakeIpc";
+import { connection } from "./fixtures";
+
+vi.mock("../lib/ipc", () => import("./fakeIpc"));
+
+beforeEach(() => ipc.resetIpc());
+
+describe("Connections", () => {
+  it("shows the empty state, whose button leads to Providers", async () => {
+    const user = userEvent.setup();
+    render(App);
+
+    const empty = await screen.findByTestId("empty-state");
+    expect(empty.textContent).toContain("Connect your online accounts once");
+    expect(empty.textContent).toContain("Tokens stay in your system keychain.");
+    expect(screen.getByTestId("nav-connections").getAttribute("aria-current")).toBe("page");
+
+    await user.click(within(empty).getByRole("button", { name: "Add a provider" }));
+
+    expect(screen.getByTestId("nav-providers").getAttribute("aria-current")).toBe("page");
+    expect(screen.getByTestId("add-provider-form")).toBeTruthy();
+    expect(screen.queryByTestId("empty-state")).toBeNull();
+    expect(document.activeElement?.id).toBe("providers-title");
+  });
+
+  it("reloads on connections_changed and shows status, account and scopes", async () => {
+    render(App);
+    await screen.findByTestId("empty-state");
+    expect(ipc.listConnections).toHaveBeenCalledTimes(1);
+
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.emit({ kind: "connections_changed" });
+
+    const row = await screen.findByTestId("connection-row");
+    expect(ipc.listConnections).toHaveBeenCalledTimes(2);
+    expect(row.dataset.connectionId).toBe("conn-1");
+    expect(row.textContent).toContain("Work mail");
+    expect(row.textContent).toContain("Local OP");
+    expect(within(row).getByTestId("connection-status").textContent?.trim()).toBe("Active");
+    expect(within(row).getByTestId("connection-account").textContent).toBe("ada@example.test");
+    const scopes = within(row).getByTestId("connection-scopes");
+    expect(within(scopes).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
+      "openid",
+      "email",
+      "offline_access",
+    ]);
+    expect(screen.queryByTestId("empty-state")).toBeNull();
+  });
+
+  it("labels every status and offers Reconnect where the person must act", async () => {
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "a", status: "reauthorize" }),
+      connection({ id: "b", status: "needs_more_access" }),
+      connection({ id: "c", status: "retrying" }),
+      connection({ id: "d", status: "pending" }),
+    ]);
+    render(App);
+
+    const rows = await screen.findAllByTestId("connection-row");
+    const labels = rows.map((row) => within(row).getByTestId("connection-status").textContent?.trim());
+    expect(labels).toEqual(["Reauthorize", "Needs more access", "Retrying", "Pending"]);
+    const reconnects = rows.map((row) => within(row).queryByRole("button", { name: "Reconnect" }) !== null);
+    expect(reconnects).toEqual([true, true, false, false]);
+  });
+
+  it("asks before removing a connection, then calls remove_connection", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-remove"));
+    expect(ipc.removeConnection).not.toHaveBeenCalled();
+    expect(screen.getByTestId("confirm-remove").textContent?.trim()).toBe("Yes");
+
+    await user.click(screen.getByRole("button", { name: "No" }));
+    expect(screen.queryByTestId("confirm-remove")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId("connection-remove"));
+
+    ipc.listConnections.mockResolvedValue([]);
+    await user.click(screen.getByTestId("connection-remove"));
+    await user.click(screen.getByTestId("confirm-remove"));
+
+    expect(ipc.removeConnection).toHaveBeenCalledExactlyOnceWith("conn-1");
+    await screen.findByTestId("empty-state");
+    expect(screen.getByTestId("announcer").textContent).toContain("Removed Work mail");
+  });
+
+  it("keeps the row and says why when removing fails", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.removeConnection.mockRejectedValue({
+      code: "keychain_unavailable",
+      message: "The system keychain is locked. Unlock it and try again.",
+      field: null,
+    });
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-remove"));
+    await user.click(screen.getByTestId("confirm-remove"));
+
+    const error = await screen.findByTestId("form-error");
+    expect(error.textContent).toBe("The system keychain is locked. Unlock it and try again.");
+    expect(screen.getByTestId("connection-row")).toBeTruthy();
+  });
+});

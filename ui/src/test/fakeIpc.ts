@@ -1,0 +1,38 @@
+// Stands in for src/lib/ipc.ts: the same exports, as mocks, plus `emit` for engine events.
+import { vi } from "vitest";
+import type { EngineEvent } from "../bindings/EngineEvent";
+import type * as Ipc from "../lib/ipc";
+
+export const ENGINE_EVENT: typeof Ipc.ENGINE_EVENT = "engine-event";
+export const listConnections = vi.fn<typeof Ipc.listConnections>();
+export const listProviders = vi.fn<typeof Ipc.listProviders>();
+export const addProvider = vi.fn<typeof Ipc.addProvider>();
+export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
+export const connect = vi.fn<typeof Ipc.connect>();
+export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
+export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
+export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
+
+let handlers: ((event: EngineEvent) => void)[] = [];
+
+export function emit(event: EngineEvent): void {
+  for (const handler of handlers) handler(event);
+}
+
+/** Empty lists, and every command resolves; tests override what they need. */
+export function resetIpc(): void {
+  handlers = [];
+  listConnections.mockReset().mockResolvedValue([]);
+  listProviders.mockReset().mockResolvedValue([]);
+  addProvider.mockReset();
+  removeProvider.mockReset().mockResolvedValue(null);
+  connect.mockReset();
+  cancelFlow.mockReset().mockResolvedValue(null);
+  removeConnection.mockReset().mockResolvedValue(null);
+  onEngineEvent.mockReset().mockImplementation(async (handler) => {
+    handlers.push(handler);
+    return () => {
+      handlers = handlers.filter((h) => h !== handler);
+    };
+  });
+}

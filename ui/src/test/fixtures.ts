@@ -1,0 +1,46 @@
+import type { Connection } from "../bindings/Connection";
+import type { FlowStarted } from "../bindings/FlowStarted";
+import type { Provider } from "../bindings/Provider";
+
+export function provider(overrides: Partial<Provider> = {}): Provider {
+  return {
+    id: "prov-1",
+    name: "Local OP",
+    issuer: "https://op.example.test",
+    authorize_url: "https://op.example.test/authorize",
+    token_url: "https://op.example.test/token",
+    userinfo_url: null,
+    scopes: ["openid", "email", "offline_access"],
+    client_id: "grantkeeper-test",
+    client_secret_last4: null,
+    created_at: "2025-01-02T10:00:00Z",
+    ...overrides,
+  };
+}
+
+export function connection(overrides: Partial<Connection> = {}): Connection {
+  return {
+    id: "conn-1",
+    name: "Work mail",
+    integration: "local-op",
+    provider: "Local OP",
+    provider_id: "prov-1",
+    status: "active",
+    account: "ada@example.test",
+    scopes: ["openid", "email", "offline_access"],
+    expires_at: "2025-01-02T11:00:00Z",
+    last_refreshed_at: null,
+    created_at: "2025-01-02T10:00:00Z",
+    ...overrides,
+  };
+}
+
+export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {
+  return {
+    flow_id: "flow-1",
+    provider_id: "prov-1",
+    authorize_url: "https://op.example.test/authorize?client_id=grantkeeper-test&state=abc",
+    expires_at: "2025-01-02T10:15:00Z",
+    ...overrides,
+  };
+}

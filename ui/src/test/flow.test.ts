@@ -1,0 +1,141 @@
+import { render, screen, waitFor } from "@testing-library/svelte";
+import userEvent, { type UserEvent } from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import App from "../App.svelte";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import * as ipc from "./fakeIpc";
+import { connection, flowStarted, provider } from "./fixtures";
+
+vi.mock("../lib/ipc", () => import("./fakeIpc"));
+
+beforeEach(() => {
+  ipc.resetIpc();
+  ipc.listProviders.mockResolvedValue([provider()]);
+  ipc.connect.mockResolvedValue(flowStarted());
+});
+
+async function startConnect(user: UserEvent, name = "Work mail") {
+  render(App);
+  await user.click(screen.getByTestId("nav-providers"));
+  await user.click(await screen.findByTestId("provider-connect"));
+  const nameInput = screen.getByTestId("connect-name");
+  expect(document.activeElement).toBe(nameInput);
+  if (name) await user.type(nameInput, name);
+  await user.click(screen.getByTestId("connect-start"));
+  return screen.findByTestId("pending-flow");
+}
+
+function fail(code: ErrorCode, message = "The engine says no.") {
+  ipc.emit({ kind: "flow_failed", flow_id: "flow-1", error: { code, message, field: null } });
+}
+
+describe("Sign-in flow", () => {
+  it("shows the pending panel while the browser is open", async () => {
+    const user = userEvent.setup();
+    const panel = await startConnect(user);
+
+    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", "Work mail");
+    expect(panel.textContent).toContain("Finish signing in in your browser");
+    expect(panel.textContent).toContain("Local OP");
+    expect(screen.getByTestId("pending-cancel")).toBeTruthy();
+    expect(screen.getByTestId("pending-copy").textContent?.trim()).toBe("Copy link");
+    expect((screen.getByTestId("provider-connect") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("passes null when the connection name is left empty", async () => {
+    const user = userEvent.setup();
+    await startConnect(user, "");
+    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", null);
+  });
+
+  it("says the person declined when flow_failed carries access_denied", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+
+    fail("access_denied");
+
+    const message = await screen.findByTestId("flow-message");
+    expect(message.textContent).toBe("You declined access at Local OP. Nothing was saved.");
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+    expect(screen.getByTestId("announcer").textContent).toContain("You declined access");
+  });
+
+  it.each([
+    ["flow_expired", "The sign-in took longer than 15 minutes and was stopped. Try again."],
+    ["provider_error", "The engine says no."],
+  ] as const)("explains %s", async (code, text) => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    fail(code);
+    expect((await screen.findByTestId("flow-message")).textContent).toBe(text);
+  });
+
+  it("ignores the end of some other flow", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    ipc.emit({ kind: "flow_failed", flow_id: "other", error: { code: "access_denied", message: "", field: null } });
+    await Promise.resolve();
+    expect(screen.getByTestId("pending-flow")).toBeTruthy();
+    expect(screen.queryByTestId("flow-message")).toBeNull();
+  });
+
+  it("cancels through cancel_flow", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+
+    await user.click(screen.getByTestId("pending-cancel"));
+
+    expect(ipc.cancelFlow).toHaveBeenCalledExactlyOnceWith("flow-1");
+    expect((await screen.findByTestId("flow-message")).textContent).toBe("Sign-in cancelled.");
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+    expect(screen.getByTestId("announcer").textContent).toContain("Sign-in cancelled");
+  });
+
+  it("shows why Connect could not start inside the connect form", async () => {
+    const user = userEvent.setup();
+    ipc.connect.mockRejectedValue({
+      code: "provider_unreachable",
+      message: "Local OP could not be reached. Check your network and try again.",
+      field: null,
+    });
+    render(App);
+    await user.click(screen.getByTestId("nav-providers"));
+    await user.click(await screen.findByTestId("provider-connect"));
+    await user.click(screen.getByTestId("connect-start"));
+
+    const error = await screen.findByTestId("form-error");
+    expect(error.textContent).toBe("Local OP could not be reached. Check your network and try again.");
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+  });
+
+  it("on flow_completed switches to Connections and highlights the new connection", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.emit({ kind: "flow_completed", flow_id: "flow-1", connection_id: "conn-1" });
+
+    const row = await screen.findByTestId("connection-row");
+    expect(screen.getByTestId("nav-connections").getAttribute("aria-current")).toBe("page");
+    await waitFor(() => expect(row.classList.contains("highlighted")).toBe(true));
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+    expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail.");
+    expect(screen.getByTestId("announcer").textContent).toContain("Connected Work mail");
+  });
+
+  it("handles a flow that ends before connect has answered", async () => {
+    const user = userEvent.setup();
+    let answer: (started: ReturnType<typeof flowStarted>) => void = () => {};
+    ipc.connect.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
+    render(App);
+    await user.click(screen.getByTestId("nav-providers"));
+    await user.click(await screen.findByTestId("provider-connect"));
+    await user.click(screen.getByTestId("connect-start"));
+
+    fail("access_denied");
+    answer(flowStarted());
+
+    expect((await screen.findByTestId("flow-message")).textContent).toContain("You declined access");
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+  });
+});

@@ -1,0 +1,195 @@
+import { render, screen, within } from "@testing-library/svelte";
+import userEvent, { type UserEvent } from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import App from "../App.svelte";
+import * as ipc from "./fakeIpc";
+import { provider } from "./fixtures";
+
+vi.mock("../lib/ipc", () => import("./fakeIpc"));
+
+beforeEach(() => ipc.resetIpc());
+
+async function openProviders(user: UserEvent) {
+  render(App);
+  await user.click(screen.getByTestId("nav-providers"));
+  return screen.findByTestId("add-provider-form");
+}
+
+function input(testid: string): HTMLInputElement {
+  return screen.getByTestId(testid) as HTMLInputElement;
+}
+
+async function fill(user: UserEvent, testid: string, text: string) {
+  await user.clear(input(testid));
+  await user.type(input(testid), text);
+}
+
+describe("Add provider", () => {
+  it("sends an issuer provider with scopes split on whitespace and no secret", async () => {
+    const user = userEvent.setup();
+    ipc.addProvider.mockResolvedValue(provider());
+    await openProviders(user);
+
+    expect(input("provider-scopes").value).toBe("openid email offline_access");
+    expect(input("provider-mode-issuer").checked).toBe(true);
+    expect(input("provider-client-secret").type).toBe("password");
+    expect(input("provider-client-secret").autocomplete).toBe("off");
+
+    await fill(user, "provider-name", "Local OP");
+    await fill(user, "provider-issuer", "https://op.example.test");
+    await fill(user, "provider-client-id", "grantkeeper-test");
+    await fill(user, "provider-scopes", "  openid   email offline_access ");
+    await user.click(screen.getByTestId("provider-save"));
+
+    expect(ipc.addProvider).toHaveBeenCalledExactlyOnceWith({
+      name: "Local OP",
+      issuer: "https://op.example.test",
+      authorize_url: null,
+      token_url: null,
+      client_id: "grantkeeper-test",
+      client_secret: null,
+      scopes: ["openid", "email", "offline_access"],
+    });
+    const row = await screen.findByTestId("provider-row");
+    expect(row.dataset.providerId).toBe("prov-1");
+    expect(row.textContent).toContain("no client secret");
+    // The form starts over for the next provider.
+    expect(input("provider-name").value).toBe("");
+    expect(input("provider-issuer").value).toBe("");
+    expect(input("provider-scopes").value).toBe("openid email offline_access");
+  });
+
+  it("sends manual URLs and the secret, then never shows the secret again", async () => {
+    const user = userEvent.setup();
+    ipc.addProvider.mockResolvedValue(
+      provider({
+        id: "prov-2",
+        name: "Manual",
+        issuer: null,
+        authorize_url: "https://auth.example.test/authorize",
+        client_secret_last4: "cret",
+      }),
+    );
+    await openProviders(user);
+
+    await fill(user, "provider-name", "Manual");
+    await user.click(input("provider-mode-manual"));
+    expect(screen.queryByTestId("provider-issuer")).toBeNull();
+    await fill(user, "provider-authorize-url", "https://auth.example.test/authorize");
+    await fill(user, "provider-token-url", "https://auth.example.test/token");
+    await fill(user, "provider-client-id", "abc");
+    await fill(user, "provider-client-secret", "s3cret");
+    await fill(user, "provider-scopes", "read\twrite");
+    await user.click(screen.getByTestId("provider-save"));
+
+    expect(ipc.addProvider).toHaveBeenCalledExactlyOnceWith({
+      name: "Manual",
+      issuer: null,
+      authorize_url: "https://auth.example.test/authorize",
+      token_url: "https://auth.example.test/token",
+      client_id: "abc",
+      client_secret: "s3cret",
+      scopes: ["read", "write"],
+    });
+    const row = await screen.findByTestId("provider-row");
+    expect(row.textContent).toContain("•••• cret");
+    expect(row.textContent).toContain("auth.example.test");
+    expect(row.textContent).not.toContain("s3cret");
+    expect(input("provider-client-secret").value).toBe("");
+  });
+
+  it("checks required fields before calling the engine", async () => {
+    const user = userEvent.setup();
+    await openProviders(user);
+
+    await user.click(screen.getByTestId("provider-save"));
+
+    expect(ipc.addProvider).not.toHaveBeenCalled();
+    const errors = screen.getAllByTestId("form-error").map((e) => e.textContent);
+    expect(errors).toEqual([
+      "Enter a name for this provider.",
+      "Enter the provider's OpenID issuer URL.",
+      "Enter the client ID of your provider app.",
+    ]);
+    expect(document.activeElement).toBe(input("provider-name"));
+  });
+
+  it("shows the engine's error next to the field it names and keeps what was typed", async () => {
+    const user = userEvent.setup();
+    ipc.addProvider.mockRejectedValue({
+      code: "discovery_failed",
+      message: "No OpenID configuration at this issuer. Check the URL.",
+      field: "issuer",
+    });
+    await openProviders(user);
+
+    await fill(user, "provider-name", "Local OP");
+    await fill(user, "provider-issuer", "https://wrong.example.test");
+    await fill(user, "provider-client-id", "grantkeeper-test");
+    await fill(user, "provider-client-secret", "typed-secret");
+    await user.click(screen.getByTestId("provider-save"));
+
+    const issuer = input("provider-issuer");
+    const error = await screen.findByTestId("form-error");
+    expect(error.textContent).toBe("No OpenID configuration at this issuer. Check the URL.");
+    expect(issuer.parentElement?.contains(error)).toBe(true);
+    expect(issuer.getAttribute("aria-describedby")).toContain(error.id);
+    expect(issuer.getAttribute("aria-invalid")).toBe("true");
+    expect(document.activeElement).toBe(issuer);
+    expect(issuer.value).toBe("https://wrong.example.test");
+    expect(input("provider-name").value).toBe("Local OP");
+    expect(input("provider-client-id").value).toBe("grantkeeper-test");
+    expect(input("provider-client-secret").value).toBe("typed-secret");
+    expect(screen.queryByTestId("provider-row")).toBeNull();
+  });
+
+  it("shows an error without a field at the top of the form", async () => {
+    const user = userEvent.setup();
+    ipc.addProvider.mockRejectedValue({
+      code: "keychain_unavailable",
+      message: "The system keychain is locked. Unlock it and try again.",
+      field: null,
+    });
+    await openProviders(user);
+
+    await fill(user, "provider-name", "Local OP");
+    await fill(user, "provider-issuer", "https://op.example.test");
+    await fill(user, "provider-client-id", "grantkeeper-test");
+    await user.click(screen.getByTestId("provider-save"));
+
+    const form = screen.getByTestId("add-provider-form");
+    const error = await within(form).findByRole("alert");
+    expect(error.textContent?.trim()).toBe("The system keychain is locked. Unlock it and try again.");
+    expect(error.dataset.testid).toBe("form-error");
+    expect(document.activeElement).toBe(error);
+  });
+
+  it("turns a bare string rejection into a sentence, not a dump", async () => {
+    const user = userEvent.setup();
+    ipc.addProvider.mockRejectedValue("command add_provider not allowed");
+    await openProviders(user);
+
+    await fill(user, "provider-name", "Local OP");
+    await fill(user, "provider-issuer", "https://op.example.test");
+    await fill(user, "provider-client-id", "grantkeeper-test");
+    await user.click(screen.getByTestId("provider-save"));
+
+    const error = await screen.findByTestId("form-error");
+    expect(error.textContent).toContain("command add_provider not allowed");
+    expect(error.textContent).toContain("try again");
+  });
+});
+
+describe("Provider list", () => {
+  it("removes a provider after confirmation", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([provider()]);
+    await openProviders(user);
+
+    await user.click(await screen.findByTestId("provider-remove"));
+    await user.click(screen.getByTestId("confirm-remove"));
+
+    expect(ipc.removeProvider).toHaveBeenCalledExactlyOnceWith("prov-1");
+    expect(screen.queryByTestId("provider-row")).toBeNull();
+  });
+});
