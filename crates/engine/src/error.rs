@@ -147,6 +147,16 @@ impl From<&Error> for ErrorPayload {
 }
 
 /// Provider-supplied text shown to a person: printable, single-line, capped.
+pub(crate) fn provider_text(text: &str) -> String {
+    const LIMIT: usize = 300;
+    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(LIMIT).collect();
+    if text.chars().count() > LIMIT {
+        format!("{cleaned}…")
+    } else {
+        cleaned
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,15 +177,5 @@ mod tests {
     fn provider_text_is_single_line_and_capped() {
         assert_eq!(provider_text("a\nb"), "a b");
         assert_eq!(provider_text(&"x".repeat(1000)).chars().count(), 301);
-    }
-}
-
-pub(crate) fn provider_text(text: &str) -> String {
-    const LIMIT: usize = 300;
-    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(LIMIT).collect();
-    if text.chars().count() > LIMIT {
-        format!("{cleaned}…")
-    } else {
-        cleaned
     }
 }
