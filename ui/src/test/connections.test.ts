@@ -51,7 +51,7 @@ describe("Connections", () => {
     expect(screen.queryByTestId("empty-state")).toBeNull();
   });
 
-  it("labels every status and offers Reconnect where the person must act", async () => {
+  it("labels every status and explains the ones where the person must act", async () => {
     ipc.listConnections.mockResolvedValue([
       connection({ id: "a", status: "reauthorize" }),
       connection({ id: "b", status: "needs_more_access" }),
@@ -63,8 +63,8 @@ describe("Connections", () => {
     const rows = await screen.findAllByTestId("connection-row");
     const labels = rows.map((row) => within(row).getByTestId("connection-status").textContent?.trim());
     expect(labels).toEqual(["Reauthorize", "Needs more access", "Retrying", "Pending"]);
-    const reconnects = rows.map((row) => within(row).queryByRole("button", { name: "Reconnect" }) !== null);
-    expect(reconnects).toEqual([true, true, false, false]);
+    const hints = rows.map((row) => row.querySelector(".hint") !== null);
+    expect(hints).toEqual([true, true, false, false]);
   });
 
   it("asks before removing a connection, then calls remove_connection", async () => {
