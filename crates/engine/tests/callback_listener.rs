@@ -1,0 +1,85 @@
+//! The loopback listener under stray and hostile requests: only this flow's callback
+//! ends the flow; everything else gets an error page and the flow keeps waiting.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::{Config, Engine, Error, Keychain, NewProvider};
+use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
+
+fn send(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+fn get(port: u16, target: &str) -> String {
+    send(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
+}
+
+// Blocking socket calls below: the engine needs another thread to answer them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed() {
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let config = Config {
+        home: home.path().to_owned(),
+        keychain_service: service.clone(),
+        browser: Browser::None,
+        flow_time_limit: Duration::from_secs(60),
+    };
+    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    engine
+        .add_provider(NewProvider {
+            name: "Local OP".into(),
+            issuer: Some(op.issuer.clone()),
+            client_id: "grantkeeper-test".into(),
+            scopes: vec!["openid".into()],
+            ..NewProvider::default()
+        })
+        .await
+        .unwrap();
+    let mut pending = engine.connect("Local OP", None).await.unwrap();
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let state = param("state").unwrap();
+    assert!(state.len() >= 22, "state carries at least 128 bits: {state}");
+    assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
+    let redirect = url::Url::parse(&param("redirect_uri").unwrap()).unwrap();
+    let port = redirect.port().unwrap();
+
+    let favicon = get(port, "/favicon.ico");
+    assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
+    assert!(favicon.contains("Content-Security-Policy: default-src 'none'"));
+    assert!(favicon.contains("Cache-Control: no-store") && favicon.contains("Referrer-Policy: no-referrer"));
+    let post = send(port, "POST /callback?code=x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+    let wrong_state = get(port, "/callback?code=stolen&state=not-the-state");
+    assert!(wrong_state.starts_with("HTTP/1.1 400"), "{wrong_state}");
+    let twice = get(port, &format!("/callback?code=x&state={state}&state={state}"));
+    assert!(twice.starts_with("HTTP/1.1 400"), "a duplicated state is refused: {twice}");
+    let garbage = send(port, "\x16\x03\x01 not http at all\r\n\r\n");
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    let huge = get(port, &format!("/callback?state={state}&pad={}", "a".repeat(9000)));
+    assert!(huge.starts_with("HTTP/1.1 431"), "{}", &huge[..huge.len().min(80)]);
+    assert!(pending.outcome.try_recv().is_err(), "the flow is still waiting");
+    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "no token request was made");
+
+    // The matching callback ends the flow; this code is bogus, so the provider refuses it.
+    let answer = get(port, &format!("/callback?code=bogus&state={state}&iss={}", op.issuer));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(error.to_string().contains("invalid_grant"), "{error}");
+    assert_eq!(op.stats().await.token_requests.get("authorization_code"), Some(&1));
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the listener closed");
+    assert!(engine.connections().unwrap().is_empty());
+}
