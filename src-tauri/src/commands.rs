@@ -15,6 +15,7 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         add_provider,
         remove_provider,
         connect,
+        reconnect,
         cancel_flow,
         remove_connection
     ]
@@ -48,6 +49,13 @@ async fn connect(
     name: Option<String>,
 ) -> Reply<FlowStarted> {
     let pending = engine.connect(&provider_id, name).await.map_err(|e| e.payload())?;
+    Ok(pending.started)
+}
+
+/// Signs in again for a connection, which keeps its id; ends like `connect`.
+#[tauri::command]
+async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
+    let pending = engine.reconnect(&connection_id).await.map_err(|e| e.payload())?;
     Ok(pending.started)
 }
 

@@ -35,6 +35,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sign in again for a connection; it keeps its id. Only the same account is accepted.
+    Reconnect {
+        /// Connection name or id.
+        connection: String,
+        /// Do not open a browser; print the link to open by hand.
+        #[arg(long)]
+        no_browser: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// List connections.
     List {
         /// A stable JSON array for scripts.

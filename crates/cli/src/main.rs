@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use grantkeeper_engine::connect::PendingFlow;
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
 use args::{Cli, Command, ProvidersCommand};
@@ -46,14 +47,21 @@ fn exit_code(error: &Error) -> u8 {
 
 async fn run(cli: Cli) -> Result<()> {
     let mut config = Config::from_env()?;
-    if let Command::Connect { no_browser: true, .. } = cli.command {
+    if let Command::Connect { no_browser: true, .. } | Command::Reconnect { no_browser: true, .. } =
+        cli.command
+    {
         config.browser = grantkeeper_engine::flow::Browser::None;
     }
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
     match cli.command {
         Command::Providers { command } => providers(&engine, command).await,
         Command::Connect { provider, name, no_browser, json } => {
-            connect(&engine, &provider, name, no_browser, json).await
+            let pending = engine.connect(&provider, name).await?;
+            finish_sign_in(&engine, pending, no_browser, json).await
+        }
+        Command::Reconnect { connection, no_browser, json } => {
+            let pending = engine.reconnect(&connection).await?;
+            finish_sign_in(&engine, pending, no_browser, json).await
         }
         Command::List { json } => output::connections(&engine.connections()?, json),
         Command::Token { connection } => {
@@ -104,14 +112,13 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
     }
 }
 
-async fn connect(
+/// Tells the person where to sign in, waits for the flow, prints the connection.
+async fn finish_sign_in(
     engine: &Arc<Engine>,
-    provider: &str,
-    name: Option<String>,
+    pending: PendingFlow,
     no_browser: bool,
     json: bool,
 ) -> Result<()> {
-    let pending = engine.connect(provider, name).await?;
     if no_browser {
         eprintln!("Open this link in a browser to sign in:\n\n  {}\n", pending.started.authorize_url);
     } else {

@@ -136,6 +136,11 @@ fn add_connect_list_token_remove() {
     let by_id = ok(&cli.run(&["token", connection["id"].as_str().unwrap()]));
     assert_eq!(by_id, printed);
 
+    let reconnected = cli.run(&["reconnect", "Work", "--json"]);
+    let reconnected: serde_json::Value = serde_json::from_str(&ok(&reconnected)).unwrap();
+    assert_eq!(reconnected["id"], connection["id"], "reconnect keeps the connection's id");
+    assert_ne!(ok(&cli.run(&["token", "Work"])), printed, "the renewed grant's token is in use");
+
     let disk = data_dir_bytes(cli.home.path());
     assert!(!contains(&disk, printed.trim()) && !contains(&disk, "canary-client-secret"));
 

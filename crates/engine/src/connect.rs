@@ -12,6 +12,19 @@ use crate::time_text::{now, rfc3339};
 use crate::vault::new_token_key;
 use crate::{Engine, EngineEvent, Error, Result};
 
+/// What a flow is for.
+enum Purpose {
+    New {
+        name: String,
+    },
+    /// Renew the grant behind an existing connection, for the same account only.
+    Reconnect {
+        connection_id: String,
+        subject: String,
+        account: Option<String>,
+    },
+}
+
 /// A flow that has opened the browser; `outcome` resolves when it ends.
 pub struct PendingFlow {
     pub started: FlowStarted,
@@ -26,6 +39,25 @@ impl Engine {
     pub async fn connect(self: &Arc<Self>, provider_key: &str, name: Option<String>) -> Result<PendingFlow> {
         let provider = self.store.provider(provider_key)?;
         let name = self.connection_name(name, &provider)?;
+        self.start_flow(provider, Purpose::New { name }).await
+    }
+
+    /// Signs in again for an existing connection. The connection keeps its id; signing
+    /// in as a different account changes nothing.
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn reconnect(self: &Arc<Self>, connection_key: &str) -> Result<PendingFlow> {
+        let connection = self.connection(connection_key)?;
+        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        let provider = self.store.provider(&connection.provider_id)?;
+        let purpose = Purpose::Reconnect {
+            connection_id: connection.id,
+            subject: credential.subject,
+            account: credential.account,
+        };
+        self.start_flow(provider, purpose).await
+    }
+
+    async fn start_flow(self: &Arc<Self>, provider: ProviderRecord, purpose: Purpose) -> Result<PendingFlow> {
         let client_secret = match &provider.client_secret_key {
             Some(key) => Some(self.vault.read(key).await?.ok_or_else(|| {
                 Error::KeychainUnavailable(format!(
@@ -57,7 +89,7 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let result = tokio::select! {
-                result = engine.finish_flow(listener, authorization, &provider, name) => result,
+                result = engine.finish_flow(listener, authorization, &provider, purpose) => result,
                 _ = cancelled => Err(Error::FlowCancelled),
                 _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
             };
@@ -103,7 +135,7 @@ impl Engine {
         listener: CallbackListener,
         authorization: Authorization,
         provider: &ProviderRecord,
-        name: String,
+        purpose: Purpose,
     ) -> Result<Connection> {
         let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
             Callback::Code(code) => code,
@@ -124,16 +156,34 @@ impl Engine {
         };
         let grant = authorization.redeem(code, &self.http, &provider.name).await?;
         let identity = identity(provider, &grant.tokens, &self.http).await?;
-        self.store_grant(provider, grant, identity, name).await
+        match purpose {
+            Purpose::New { name } => {
+                let created = self.store_grant(provider, grant, identity, Some(name)).await?;
+                self.connection(&created.expect("a named grant creates a connection"))
+            }
+            Purpose::Reconnect { connection_id, subject, account } => {
+                if identity.subject != subject {
+                    return Err(Error::DifferentAccount {
+                        expected: account.unwrap_or(subject),
+                        found: crate::error::provider_text(&identity.account.unwrap_or(identity.subject)),
+                    });
+                }
+                self.store_grant(provider, grant, identity, None).await?;
+                self.connection(&connection_id)
+            }
+        }
     }
 
+    /// Stores the grant on the account's credential (new, or merged into the one the
+    /// account already has) and, given a name, a new connection on it. Returns the new
+    /// connection's id.
     async fn store_grant(
         &self,
         provider: &ProviderRecord,
         mut grant: Grant,
         identity: Identity,
-        name: String,
-    ) -> Result<Connection> {
+        name: Option<String>,
+    ) -> Result<Option<String>> {
         let at = now();
         let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
         let credential_id =
@@ -162,13 +212,13 @@ impl Engine {
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
         };
-        let connection = NewConnectionRow {
+        let connection = name.map(|name| NewConnectionRow {
             id: uuid::Uuid::new_v4().to_string(),
             name,
             integration: provider.name.clone(),
             created_at: rfc3339(at),
-        };
-        if let Err(error) = self.store.save_grant(&credential, Some(&connection)) {
+        });
+        if let Err(error) = self.store.save_grant(&credential, connection.as_ref()) {
             let _ = self.vault.delete(&token_key).await;
             return Err(error);
         }
@@ -179,8 +229,9 @@ impl Engine {
             }
             None => "credential_created",
         };
-        self.store.record_event(kind, Some(&credential_id), Some(&connection.id), &rfc3339(at))?;
-        self.connection(&connection.id)
+        let connection_id = connection.map(|c| c.id);
+        self.store.record_event(kind, Some(&credential_id), connection_id.as_deref(), &rfc3339(at))?;
+        Ok(connection_id)
     }
 
     fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {

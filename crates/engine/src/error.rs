@@ -30,6 +30,9 @@ pub enum Error {
     #[error("You declined access at {provider}. Nothing was saved.")]
     AccessDenied { provider: String },
 
+    #[error("You signed in as {found}, but this connection belongs to {expected}. Nothing was changed: sign in as {expected}, or connect {found} as a new connection.")]
+    DifferentAccount { expected: String, found: String },
+
     #[error("Sign-in cancelled.")]
     FlowCancelled,
 
@@ -63,6 +66,7 @@ pub enum ErrorCode {
     ProviderUnreachable,
     ProviderError,
     AccessDenied,
+    DifferentAccount,
     FlowCancelled,
     FlowExpired,
     KeychainUnavailable,
@@ -91,6 +95,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnreachable => "provider_unreachable",
             ErrorCode::ProviderError => "provider_error",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::DifferentAccount => "different_account",
             ErrorCode::FlowCancelled => "flow_cancelled",
             ErrorCode::FlowExpired => "flow_expired",
             ErrorCode::KeychainUnavailable => "keychain_unavailable",
@@ -116,6 +121,7 @@ impl Error {
             Error::ProviderUnreachable { .. } => ErrorCode::ProviderUnreachable,
             Error::ProviderError { .. } => ErrorCode::ProviderError,
             Error::AccessDenied { .. } => ErrorCode::AccessDenied,
+            Error::DifferentAccount { .. } => ErrorCode::DifferentAccount,
             Error::FlowCancelled => ErrorCode::FlowCancelled,
             Error::FlowExpired => ErrorCode::FlowExpired,
             Error::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,

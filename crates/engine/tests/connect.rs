@@ -23,14 +23,19 @@ impl Setup {
     }
 
     fn engine(&self, browser: BrowserMode) -> Arc<Engine> {
-        self.engine_with(browser, Duration::from_secs(60))
+        self.engine_as(browser, "ada", Duration::from_secs(60))
     }
 
     fn engine_with(&self, browser: BrowserMode, flow_time_limit: Duration) -> Arc<Engine> {
+        self.engine_as(browser, "ada", flow_time_limit)
+    }
+
+    /// An engine whose stand-in browser signs in as `login`.
+    fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
         let config = Config {
             home: self.home.path().to_owned(),
             keychain_service: self.service.clone(),
-            browser: Browser::Commands(vec![browser_command(browser, "ada")]),
+            browser: Browser::Commands(vec![browser_command(browser, login)]),
             flow_time_limit,
         };
         Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
@@ -196,6 +201,34 @@ async fn a_confidential_client_keeps_its_secret_in_the_keychain_only() {
     let keys = secret_tool_keys(&setup.service);
     let secret_key = keys.iter().find(|k| k.starts_with("provider-app/")).expect("client secret item");
     assert_eq!(secret_tool_lookup(&setup.service, secret_key).as_deref(), Some(secret));
+}
+
+#[tokio::test]
+async fn reconnect_keeps_the_connection_id_and_refuses_another_account() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let first =
+        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (_, first_token) = engine.access_token("Work").await.unwrap();
+
+    let again = engine.reconnect("Work").await.unwrap().outcome.await.unwrap().unwrap();
+    assert_eq!(again.id, first.id, "the connection keeps its id");
+    assert_eq!(engine.connections().unwrap().len(), 1);
+    let (_, second_token) = engine.access_token("Work").await.unwrap();
+    assert_ne!(second_token.expose(), first_token.expose(), "the new grant's token is in use");
+    assert_eq!(secret_tool_keys(&setup.service).len(), 1, "the old keychain item is gone");
+
+    // Signing in as someone else changes nothing.
+    let as_grace = setup.engine_as(BrowserMode::Consent, "grace", Duration::from_secs(60));
+    let error = as_grace.reconnect(&first.id).await.unwrap().outcome.await.unwrap().unwrap_err();
+    assert!(matches!(error, Error::DifferentAccount { .. }), "{error:?}");
+    assert!(error.to_string().contains("grace@example.test"), "{error}");
+    let (_, kept) = as_grace.access_token("Work").await.unwrap();
+    assert_eq!(kept.expose(), second_token.expose());
+    assert_eq!(secret_tool_keys(&setup.service).len(), 1);
+    assert_eq!(as_grace.connection("Work").unwrap().account.as_deref(), Some("ada@example.test"));
 }
 
 fn redirect_port(authorize_url: &str) -> u16 {

@@ -2,6 +2,7 @@ import { getContext, setContext } from "svelte";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { FlowStarted } from "../bindings/FlowStarted";
 import type { NewProvider } from "../bindings/NewProvider";
 import type { Provider } from "../bindings/Provider";
 import { flowFailureMessage, toErrorPayload } from "./errors";
@@ -157,12 +158,21 @@ export class AppState {
     this.announce(`Removed ${connection.name}`);
   }
 
-  /** Starts a sign-in; resolves to the error when it could not start. */
-  async connect(providerId: string, name: string | null): Promise<ErrorPayload | null> {
+  /** Starts a sign-in for a new connection; resolves to the error when it could not start. */
+  connect(providerId: string, name: string | null): Promise<ErrorPayload | null> {
+    return this.#startFlow(() => ipc.connect(providerId, name));
+  }
+
+  /** Signs in again for a connection, which keeps its id. */
+  reconnect(connection: Connection): Promise<ErrorPayload | null> {
+    return this.#startFlow(() => ipc.reconnect(connection.id));
+  }
+
+  async #startFlow(start: () => Promise<FlowStarted>): Promise<ErrorPayload | null> {
     this.flowNotice = null;
     this.#connecting += 1;
     try {
-      const started = await ipc.connect(providerId, name);
+      const started = await start();
       const provider = this.providers.find((p) => p.id === started.provider_id);
       const flow: PendingFlow = {
         flowId: started.flow_id,

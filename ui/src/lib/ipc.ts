@@ -57,6 +57,10 @@ export function cancelFlow(flowId: string): Promise<null> {
   return call("cancel_flow", { flowId });
 }
 
+export function reconnect(connectionId: string): Promise<FlowStarted> {
+  return call("reconnect", { connectionId });
+}
+
 export function removeConnection(connectionId: string): Promise<null> {
   return call("remove_connection", { connectionId });
 }

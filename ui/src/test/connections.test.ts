@@ -51,7 +51,7 @@ describe("Connections", () => {
     expect(screen.queryByTestId("empty-state")).toBeNull();
   });
 
-  it("labels every status and explains the ones where the person must act", async () => {
+  it("labels every status and offers Reconnect where the person must act", async () => {
     ipc.listConnections.mockResolvedValue([
       connection({ id: "a", status: "reauthorize" }),
       connection({ id: "b", status: "needs_more_access" }),
@@ -63,8 +63,25 @@ describe("Connections", () => {
     const rows = await screen.findAllByTestId("connection-row");
     const labels = rows.map((row) => within(row).getByTestId("connection-status").textContent?.trim());
     expect(labels).toEqual(["Reauthorize", "Needs more access", "Retrying", "Pending"]);
-    const hints = rows.map((row) => row.querySelector(".hint") !== null);
-    expect(hints).toEqual([true, true, false, false]);
+    const reconnects = rows.map((row) => within(row).queryByRole("button", { name: "Reconnect" }) !== null);
+    expect(reconnects).toEqual([true, true, false, false]);
+  });
+
+  it("Reconnect signs in again for the same connection id", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection({ id: "c-42", status: "reauthorize" })]);
+    ipc.reconnect.mockResolvedValue({
+      flow_id: "f-1",
+      provider_id: "p-1",
+      authorize_url: "https://sso.example.com/authorize?x=1",
+      expires_at: "2026-11-23T21:00:00Z",
+    });
+    render(App);
+
+    await user.click(await screen.findByRole("button", { name: "Reconnect" }));
+    expect(ipc.reconnect).toHaveBeenCalledWith("c-42");
+    expect(ipc.connect).not.toHaveBeenCalled();
+    expect(await screen.findByTestId("pending-flow")).toBeTruthy();
   });
 
   it("asks before removing a connection, then calls remove_connection", async () => {

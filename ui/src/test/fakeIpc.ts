@@ -9,6 +9,7 @@ export const listProviders = vi.fn<typeof Ipc.listProviders>();
 export const addProvider = vi.fn<typeof Ipc.addProvider>();
 export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
 export const connect = vi.fn<typeof Ipc.connect>();
+export const reconnect = vi.fn<typeof Ipc.reconnect>();
 export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
@@ -27,6 +28,7 @@ export function resetIpc(): void {
   addProvider.mockReset();
   removeProvider.mockReset().mockResolvedValue(null);
   connect.mockReset();
+  reconnect.mockReset();
   cancelFlow.mockReset().mockResolvedValue(null);
   removeConnection.mockReset().mockResolvedValue(null);
   onEngineEvent.mockReset().mockImplementation(async (handler) => {
