@@ -186,6 +186,18 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
         "--client-id",
         "grantkeeper-test",
     ]));
+    // No Secret Service: a clear error naming what to start, before any browser opens.
+    let browser_log = cli.home.path().join("browser.log");
+    let no_keychain = cli
+        .command(&["connect", "Local OP"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("GRANTKEEPER_TEST_BROWSER_LOG", &browser_log)
+        .output()
+        .unwrap();
+    assert_eq!(no_keychain.status.code(), Some(4), "{}", text(&no_keychain.stderr));
+    assert!(text(&no_keychain.stderr).contains("Secret Service"), "{}", text(&no_keychain.stderr));
+    assert!(!browser_log.exists(), "no browser was opened");
+
     let denied = cli.run(&["connect", "Local OP"]);
     assert_eq!(denied.status.code(), Some(1));
     assert!(denied.stdout.is_empty());

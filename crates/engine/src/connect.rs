@@ -9,7 +9,7 @@ use crate::flow::{authorization, identity, Authorization, Callback, CallbackList
 use crate::model::{Connection, ConnectionStatus, FlowStarted};
 use crate::store::{CredentialRecord, NewConnectionRow, ProviderRecord};
 use crate::time_text::{now, rfc3339};
-use crate::vault::new_token_key;
+use crate::vault::{self, new_token_key};
 use crate::{Engine, EngineEvent, Error, Result};
 
 /// What a flow is for.
@@ -65,7 +65,12 @@ impl Engine {
                     provider.name
                 ))
             })?),
-            None => None,
+            // Fail before the person signs in, not after, when there is no keychain
+            // to keep the tokens in.
+            None => {
+                self.vault.read(&vault::keychain_probe_key()).await?;
+                None
+            }
         };
         let listener = CallbackListener::bind().await?;
         let authorization = authorization(&provider, client_secret, listener.redirect_uri())?;

@@ -70,6 +70,11 @@ pub fn new_token_key(credential_id: &str) -> String {
     format!("credential/{credential_id}/{}", uuid::Uuid::new_v4().simple())
 }
 
+/// An entry that is never written: reading it tells whether the keychain answers.
+pub fn keychain_probe_key() -> String {
+    "probe/keychain-available".to_owned()
+}
+
 pub fn client_secret_key(provider_app_id: &str) -> String {
     format!("provider-app/{provider_app_id}/client-secret")
 }
