@@ -51,13 +51,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a connection's access token and a newline, nothing else.
+    /// Print a connection's access token and a newline, nothing else; refreshes it first
+    /// when it would expire within --min-ttl.
     #[command(
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(grantkeeper token 'Work account')\" https://api.example.com/me"
     )]
     Token {
         /// Connection name or id.
         connection: String,
+        /// Seconds the token must stay valid.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        min_ttl: u64,
+    },
+    /// Refresh a connection's tokens now.
+    Refresh {
+        /// Connection name or id.
+        connection: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Remove a connection and the tokens kept for it.
     Remove {

@@ -7,6 +7,7 @@ mod output;
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use grantkeeper_engine::connect::PendingFlow;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
 /// unreachable, 6 no such connection or provider, 1 anything else (2 is clap's usage).
 fn exit_code(error: &Error) -> u8 {
     match error.code() {
-        ErrorCode::TokenExpired => 3,
+        ErrorCode::TokenExpired | ErrorCode::NeedsReauthorization => 3,
         ErrorCode::KeychainUnavailable => 4,
         ErrorCode::ProviderUnreachable => 5,
         ErrorCode::NotFound => 6,
@@ -64,9 +65,12 @@ async fn run(cli: Cli) -> Result<()> {
             finish_sign_in(&engine, pending, no_browser, json).await
         }
         Command::List { json } => output::connections(&engine.connections()?, json),
-        Command::Token { connection } => {
-            let (_, token) = engine.access_token(&connection).await?;
+        Command::Token { connection, min_ttl } => {
+            let (_, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;
             output::line(token.expose())
+        }
+        Command::Refresh { connection, json } => {
+            output::connection(&engine.refresh_now(&connection).await?, json)
         }
         Command::Remove { connection } => {
             let found = engine.connection(&connection)?;

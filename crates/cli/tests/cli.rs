@@ -205,3 +205,73 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
     assert!(secret_tool_keys(&cli.service).is_empty());
 }
+
+#[test]
+fn concurrent_token_processes_refresh_once() {
+    // Tokens live 4 s; after 2 s each process wants 3 s more, so the first refresh
+    // satisfies everyone and the rotating refresh token is presented exactly once.
+    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "Local OP",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "grantkeeper-test",
+    ]));
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            cli.command(&["token", "Work", "--min-ttl", "3"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let printed: Vec<String> =
+        children.into_iter().map(|child| ok(&child.wait_with_output().unwrap())).collect();
+
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(stats.token_requests.get("refresh_token"), Some(&1), "{stats:?}");
+    let keys = secret_tool_keys(&cli.service);
+    let credential_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&secret_tool_lookup(&cli.service, credential_key).unwrap()).unwrap();
+    let expected = format!("{}\n", stored["access_token"].as_str().unwrap());
+    assert!(printed.iter().all(|p| *p == expected), "every process printed the refreshed token");
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["status"], "active");
+    assert!(listed[0]["last_refreshed_at"].is_string());
+}
+
+#[test]
+fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "Local OP",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "grantkeeper-test",
+    ]));
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));
+
+    let refused = cli.run(&["refresh", "Work"]);
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
+    assert!(refused.stdout.is_empty());
+    assert!(text(&refused.stderr).contains("needs to be reconnected"), "{}", text(&refused.stderr));
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["status"], "reauthorize");
+    assert_eq!(cli.run(&["token", "Work"]).status.code(), Some(3));
+}

@@ -210,6 +210,7 @@ impl Engine {
             scopes: grant.scopes,
             token_secret_key: token_key.clone(),
             status: ConnectionStatus::Active,
+            status_reason: None,
             expires_at: grant
                 .expires_in
                 .and_then(|d| time::Duration::try_from(d).ok())

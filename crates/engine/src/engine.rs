@@ -9,8 +9,9 @@ use crate::flow::RunningFlows;
 use crate::http::HttpClient;
 use crate::model::{Connection, NewProvider, Provider};
 use crate::provider::{self, EndpointsInput};
+use crate::refresh::RefreshLocks;
 use crate::store::{ProviderRecord, Store};
-use crate::time_text::{now, parse, rfc3339};
+use crate::time_text::{now, rfc3339};
 use crate::vault::{self, SecretStore, Vault};
 use crate::{Config, EngineEvent, Error, Result, Secret};
 
@@ -21,6 +22,7 @@ pub struct Engine {
     pub(crate) http: HttpClient,
     pub(crate) events: EventBus,
     pub(crate) flows: RunningFlows,
+    pub(crate) refresh_locks: RefreshLocks,
 }
 
 impl Engine {
@@ -40,6 +42,7 @@ impl Engine {
             http: HttpClient::new()?,
             events: EventBus::new(),
             flows: RunningFlows::default(),
+            refresh_locks: RefreshLocks::default(),
             config,
         }))
     }
@@ -163,23 +166,6 @@ impl Engine {
         }
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(())
-    }
-
-    /// The connection's access token, for the person's own tools.
-    pub async fn access_token(&self, key: &str) -> Result<(Connection, Secret)> {
-        let connection = self.connection(key)?;
-        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
-        let tokens = self.vault.read_tokens(&credential.token_secret_key).await?.ok_or_else(|| {
-            Error::KeychainUnavailable(format!(
-                "the keychain has no tokens for “{}”. Reconnect it.",
-                connection.name
-            ))
-        })?;
-        let expired = credential.expires_at.as_deref().and_then(parse).is_some_and(|at| at <= now());
-        if expired {
-            return Err(Error::TokenExpired { connection: connection.name });
-        }
-        Ok((connection, tokens.access_token))
     }
 }
 

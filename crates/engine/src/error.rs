@@ -42,8 +42,14 @@ pub enum Error {
     #[error("The system keychain is not available: {0}")]
     KeychainUnavailable(String),
 
-    #[error("The access token of “{connection}” has expired. Reconnect it, or wait for Grantkeeper to refresh it.")]
+    #[error("The access token of “{connection}” has expired and the provider gave no refresh token. Reconnect it.")]
     TokenExpired { connection: String },
+
+    #[error("“{connection}” needs to be reconnected: {reason}. Use Reconnect in the window or `grantkeeper reconnect`.")]
+    NeedsReauthorization { connection: String, reason: String },
+
+    #[error("{provider} rejected Grantkeeper's client credentials ({detail}). Check the provider app's client ID and secret; the tokens were kept.")]
+    ProviderAppRejected { provider: String, detail: String },
 
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
@@ -71,6 +77,8 @@ pub enum ErrorCode {
     FlowExpired,
     KeychainUnavailable,
     TokenExpired,
+    NeedsReauthorization,
+    ProviderAppRejected,
     Storage,
     Internal,
 }
@@ -100,6 +108,8 @@ impl ErrorCode {
             ErrorCode::FlowExpired => "flow_expired",
             ErrorCode::KeychainUnavailable => "keychain_unavailable",
             ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::NeedsReauthorization => "needs_reauthorization",
+            ErrorCode::ProviderAppRejected => "provider_app_rejected",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
         }
@@ -126,6 +136,8 @@ impl Error {
             Error::FlowExpired => ErrorCode::FlowExpired,
             Error::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
             Error::TokenExpired { .. } => ErrorCode::TokenExpired,
+            Error::NeedsReauthorization { .. } => ErrorCode::NeedsReauthorization,
+            Error::ProviderAppRejected { .. } => ErrorCode::ProviderAppRejected,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -20,6 +20,9 @@ pub enum HttpError {
     Transport(String),
     #[error("the response is larger than {BODY_LIMIT} bytes")]
     TooLarge,
+    /// 5xx or 429: the provider is there but cannot answer now.
+    #[error("it answered HTTP {0}")]
+    Unavailable(u16),
 }
 
 impl HttpClient {
@@ -45,7 +48,11 @@ impl HttpClient {
             .send()
             .await
             .map_err(transport)?;
-        let mut builder = http::Response::builder().status(response.status());
+        let status = response.status();
+        if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
+            return Err(HttpError::Unavailable(status.as_u16()));
+        }
+        let mut builder = http::Response::builder().status(status);
         for (name, value) in response.headers() {
             builder = builder.header(name, value);
         }

@@ -11,6 +11,7 @@ pub mod flow;
 mod http;
 pub mod model;
 pub mod provider;
+mod refresh;
 mod secret;
 pub mod store;
 mod time_text;

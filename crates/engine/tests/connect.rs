@@ -1,56 +1,15 @@
 //! Connecting an account end to end with the real parts: the OpenID provider on
 //! loopback, the stand-in browser, the Secret Service keyring and a SQLite file.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::{Config, ConnectionStatus, Engine, Error, Keychain, NewProvider};
+use common::{provider_input, Setup};
+use grantkeeper_engine::{ConnectionStatus, Error, NewProvider};
 use grantkeeper_test_support::{
-    browser_command, contains, data_dir_bytes, require_session, secret_tool_keys, secret_tool_lookup,
-    unique_keychain_service, BrowserMode, OidcProvider,
+    contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider,
 };
-
-struct Setup {
-    home: tempfile::TempDir,
-    service: String,
-}
-
-impl Setup {
-    fn new() -> Self {
-        require_session();
-        Setup { home: tempfile::tempdir().unwrap(), service: unique_keychain_service() }
-    }
-
-    fn engine(&self, browser: BrowserMode) -> Arc<Engine> {
-        self.engine_as(browser, "ada", Duration::from_secs(60))
-    }
-
-    fn engine_with(&self, browser: BrowserMode, flow_time_limit: Duration) -> Arc<Engine> {
-        self.engine_as(browser, "ada", flow_time_limit)
-    }
-
-    /// An engine whose stand-in browser signs in as `login`.
-    fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
-        let config = Config {
-            home: self.home.path().to_owned(),
-            keychain_service: self.service.clone(),
-            browser: Browser::Commands(vec![browser_command(browser, login)]),
-            flow_time_limit,
-        };
-        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
-    }
-}
-
-fn provider_input(issuer: &str) -> NewProvider {
-    NewProvider {
-        name: "Local OP".into(),
-        issuer: Some(issuer.into()),
-        client_id: "grantkeeper-test".into(),
-        scopes: vec!["openid email offline_access".into()],
-        ..NewProvider::default()
-    }
-}
 
 #[tokio::test]
 async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
@@ -89,7 +48,7 @@ async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
     let access_token = stored["access_token"].as_str().unwrap().to_owned();
     let refresh_token =
         stored["refresh_token"].as_str().expect("offline_access gives a refresh token").to_owned();
-    let (_, token) = engine.access_token("Work").await.unwrap();
+    let (_, token) = engine.access_token("Work", Duration::ZERO).await.unwrap();
     assert_eq!(token.expose(), access_token);
     let disk = data_dir_bytes(setup.home.path());
     assert!(!disk.is_empty());
@@ -108,7 +67,7 @@ async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
     reopened.remove_connection("Work").await.unwrap();
     assert!(reopened.connections().unwrap().is_empty());
     assert!(secret_tool_keys(&setup.service).is_empty(), "keychain item removed");
-    assert!(matches!(reopened.access_token("Work").await, Err(Error::NotFound { .. })));
+    assert!(matches!(reopened.access_token("Work", Duration::ZERO).await, Err(Error::NotFound { .. })));
 }
 
 #[tokio::test]
@@ -211,12 +170,12 @@ async fn reconnect_keeps_the_connection_id_and_refuses_another_account() {
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
     let first =
         engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
-    let (_, first_token) = engine.access_token("Work").await.unwrap();
+    let (_, first_token) = engine.access_token("Work", Duration::ZERO).await.unwrap();
 
     let again = engine.reconnect("Work").await.unwrap().outcome.await.unwrap().unwrap();
     assert_eq!(again.id, first.id, "the connection keeps its id");
     assert_eq!(engine.connections().unwrap().len(), 1);
-    let (_, second_token) = engine.access_token("Work").await.unwrap();
+    let (_, second_token) = engine.access_token("Work", Duration::ZERO).await.unwrap();
     assert_ne!(second_token.expose(), first_token.expose(), "the new grant's token is in use");
     assert_eq!(secret_tool_keys(&setup.service).len(), 1, "the old keychain item is gone");
 
@@ -225,7 +184,7 @@ async fn reconnect_keeps_the_connection_id_and_refuses_another_account() {
     let error = as_grace.reconnect(&first.id).await.unwrap().outcome.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::DifferentAccount { .. }), "{error:?}");
     assert!(error.to_string().contains("grace@example.test"), "{error}");
-    let (_, kept) = as_grace.access_token("Work").await.unwrap();
+    let (_, kept) = as_grace.access_token("Work", Duration::ZERO).await.unwrap();
     assert_eq!(kept.expose(), second_token.expose());
     assert_eq!(secret_tool_keys(&setup.service).len(), 1);
     assert_eq!(as_grace.connection("Work").unwrap().account.as_deref(), Some("ada@example.test"));

@@ -32,9 +32,9 @@ impl std::fmt::Debug for IdTokenField {
 
 impl ExtraTokenFields for IdTokenField {}
 
-type TokenResponseWithId = StandardTokenResponse<IdTokenField, BasicTokenType>;
+pub type TokenResponseWithId = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
-type OAuthClient = oauth2::Client<
+pub type OAuthClient = oauth2::Client<
     BasicErrorResponse,
     TokenResponseWithId,
     BasicTokenIntrospectionResponse,
@@ -56,20 +56,26 @@ pub struct Authorization {
     requested_scopes: Vec<String>,
 }
 
+/// The `oauth2` client for a provider app, with its secret when it has one.
+pub fn oauth_client(provider: &ProviderRecord, client_secret: Option<Secret>) -> Result<OAuthClient> {
+    let invalid =
+        |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
+    let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
+        .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?);
+    if let Some(secret) = client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+    }
+    Ok(client)
+}
+
 pub fn authorization(
     provider: &ProviderRecord,
     client_secret: Option<Secret>,
     redirect_uri: &Url,
 ) -> Result<Authorization> {
-    let invalid =
-        |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
-    let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
-        .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?)
-        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
-    if let Some(secret) = client_secret {
-        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
-    }
+    let client =
+        oauth_client(provider, client_secret)?.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(CsrfToken::new_random)
@@ -107,31 +113,37 @@ impl Authorization {
             .request_async(http)
             .await
             .map_err(|e| token_error(e, provider_name, &token_url))?;
-        if response.access_token().secret().is_empty() {
-            return Err(Error::ProviderError {
-                provider: provider_name.to_owned(),
-                detail: "the token response has an empty access_token".into(),
-            });
-        }
+        require_access_token(&response, provider_name)?;
         // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
         let scopes = match response.scopes() {
             Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
             None => self.requested_scopes,
         };
-        Ok(Grant {
-            scopes,
-            expires_in: response.expires_in(),
-            tokens: TokenSet {
-                access_token: Secret::new(response.access_token().secret().clone()),
-                refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
-                id_token: response.extra_fields().id_token.clone().map(Secret::new),
-                token_type: "Bearer".into(),
-            },
-        })
+        Ok(Grant { scopes, expires_in: response.expires_in(), tokens: tokens_of(&response) })
     }
 }
 
-fn token_error(
+pub(crate) fn require_access_token(response: &TokenResponseWithId, provider: &str) -> Result<()> {
+    if response.access_token().secret().is_empty() {
+        return Err(Error::ProviderError {
+            provider: provider.to_owned(),
+            detail: "the token response has an empty access_token".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The tokens of a token response; a missing refresh or ID token stays `None`.
+pub(crate) fn tokens_of(response: &TokenResponseWithId) -> TokenSet {
+    TokenSet {
+        access_token: Secret::new(response.access_token().secret().clone()),
+        refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        id_token: response.extra_fields().id_token.clone().map(Secret::new),
+        token_type: "Bearer".into(),
+    }
+}
+
+pub(crate) fn token_error(
     error: RequestTokenError<HttpError, BasicErrorResponse>,
     provider: &str,
     token_url: &Url,
@@ -148,6 +160,10 @@ fn token_error(
         RequestTokenError::Request(HttpError::Transport(reason)) => {
             Error::ProviderUnreachable { host: host_of(token_url), reason }
         }
+        RequestTokenError::Request(HttpError::Unavailable(status)) => Error::ProviderUnreachable {
+            host: host_of(token_url),
+            reason: format!("it answered HTTP {status}"),
+        },
         RequestTokenError::Request(HttpError::TooLarge) => {
             Error::ProviderError { provider, detail: "the token response is too large".into() }
         }

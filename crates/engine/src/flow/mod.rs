@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 pub use browser::Browser;
-pub(crate) use exchange::{authorization, identity, Authorization, Grant, Identity};
+pub(crate) use exchange::{
+    authorization, identity, oauth_client, require_access_token, token_error, tokens_of, Authorization,
+    Grant, Identity,
+};
 pub(crate) use listener::{Callback, CallbackListener};
 
 /// Running flows by id; dropping a sender (or sending) cancels the flow.

@@ -198,6 +198,37 @@ impl Store {
         })
     }
 
+    /// Points the credential at its refreshed tokens, unless another process changed it
+    /// meanwhile (then returns false and the caller's new keychain entry is unused).
+    pub fn record_refresh(&self, refresh: &RecordedRefresh) -> Result<bool> {
+        self.with(|db| {
+            let changed = db.execute(
+                "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
+                    scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL
+                 WHERE id = ?1 AND token_secret_key = ?2",
+                params![
+                    refresh.credential_id,
+                    refresh.previous_key,
+                    refresh.new_key,
+                    refresh.expires_at,
+                    refresh.at,
+                    refresh.scopes.as_deref().map(json_list),
+                ],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2 WHERE id = ?1",
+                params![credential_id, reason],
+            )
+            .map(drop)
+        })
+    }
+
     pub fn connections(&self) -> Result<Vec<Connection>> {
         self.with(|db| {
             let mut statement =
@@ -314,6 +345,16 @@ impl Store {
             .map(drop)
         })
     }
+}
+
+pub struct RecordedRefresh {
+    pub credential_id: String,
+    pub previous_key: String,
+    pub new_key: String,
+    pub expires_at: Option<String>,
+    pub at: String,
+    /// Granted scopes, when the token response named them.
+    pub scopes: Option<Vec<String>>,
 }
 
 pub struct NewConnectionRow {

@@ -49,6 +49,7 @@ pub struct CredentialRecord {
     pub scopes: Vec<String>,
     pub token_secret_key: String,
     pub status: ConnectionStatus,
+    pub status_reason: Option<String>,
     pub expires_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
@@ -78,7 +79,7 @@ pub(super) fn provider_from_row(row: &Row) -> rusqlite::Result<ProviderRecord> {
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
-    token_secret_key, status, expires_at, last_refreshed_at, created_at FROM credentials";
+    token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason FROM credentials";
 
 pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecord> {
     Ok(CredentialRecord {
@@ -92,6 +93,7 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
         expires_at: row.get(7)?,
         last_refreshed_at: row.get(8)?,
         created_at: row.get(9)?,
+        status_reason: row.get(10)?,
     })
 }
 

@@ -1,0 +1,195 @@
+//! Tokens for the person's tools, refreshed when needed — exactly once, even when the
+//! app and several `grantkeeper` processes ask at the same moment: rotating refresh
+//! tokens are revoked by the provider if two refreshes present the same one.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
+
+use crate::flow::{oauth_client, require_access_token, token_error, tokens_of};
+use crate::model::{Connection, ConnectionStatus};
+use crate::store::{CredentialRecord, RecordedRefresh};
+use crate::time_text::{now, parse, rfc3339};
+use crate::vault::{new_token_key, TokenSet};
+use crate::{Engine, EngineEvent, Error, Result, Secret};
+
+/// One async lock per credential, for refreshes within this process.
+#[derive(Default)]
+pub(crate) struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RefreshLocks {
+    fn for_credential(&self, credential_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(credential_id.to_owned()).or_default().clone()
+    }
+}
+
+impl Engine {
+    /// The connection's access token, valid for at least `min_ttl`: refreshed first
+    /// when it would expire sooner.
+    pub async fn access_token(&self, key: &str, min_ttl: Duration) -> Result<(Connection, Secret)> {
+        let connection = self.connection(key)?;
+        let credential = self.credential_of(&connection)?;
+        let lasts = |c: &CredentialRecord| match c.expires_at.as_deref().and_then(parse) {
+            Some(expires_at) => expires_at - now() > min_ttl,
+            None => true, // no expiry given: valid until the provider says otherwise
+        };
+        let tokens = if lasts(&credential) {
+            self.stored_tokens(&connection, &credential).await?
+        } else {
+            self.refresh(&connection, credential).await?
+        };
+        Ok((self.connection(&connection.id)?, tokens.access_token))
+    }
+
+    /// Refreshes now ("Refresh now", `grantkeeper refresh`), through the same
+    /// single-flight path as [`Engine::access_token`].
+    pub async fn refresh_now(&self, key: &str) -> Result<Connection> {
+        let connection = self.connection(key)?;
+        let credential = self.credential_of(&connection)?;
+        self.refresh(&connection, credential).await?;
+        self.connection(&connection.id)
+    }
+
+    fn credential_of(&self, connection: &Connection) -> Result<CredentialRecord> {
+        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        if credential.status == ConnectionStatus::Reauthorize {
+            return Err(Error::NeedsReauthorization {
+                connection: connection.name.clone(),
+                reason: credential
+                    .status_reason
+                    .unwrap_or_else(|| "the provider no longer accepts it".into()),
+            });
+        }
+        Ok(credential)
+    }
+
+    async fn stored_tokens(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+    ) -> Result<TokenSet> {
+        match self.vault.read_tokens(&credential.token_secret_key).await? {
+            Some(tokens) => Ok(tokens),
+            None => {
+                let reason = "its tokens are missing from the keychain";
+                self.needs_reauthorization(connection, credential, reason)
+            }
+        }
+    }
+
+    /// Refreshes unless someone else did since `seen` was read; either way returns the
+    /// credential's current tokens.
+    async fn refresh(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
+        let in_process = self.refresh_locks.for_credential(&seen.id);
+        let _in_process = in_process.lock().await;
+        let _across_processes = self.lock_credential_file(&seen.id).await?;
+        let credential = self.credential_of(connection)?;
+        if credential.token_secret_key != seen.token_secret_key {
+            return self.stored_tokens(connection, &credential).await;
+        }
+        let old = self.stored_tokens(connection, &credential).await?;
+        let Some(refresh_token) = old.refresh_token.clone() else {
+            return Err(Error::TokenExpired { connection: connection.name.clone() });
+        };
+        let provider = self.store.provider(&credential.provider_id)?;
+        let client_secret = match &provider.client_secret_key {
+            Some(key) => self.vault.read(key).await?,
+            None => None,
+        };
+        let answer = oauth_client(&provider, client_secret)?
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
+            .request_async(&self.http)
+            .await;
+        let response = match answer {
+            Ok(response) => response,
+            Err(RequestTokenError::ServerResponse(response)) => {
+                let detail = match response.error_description() {
+                    Some(text) => format!("{} ({})", response.error(), crate::error::provider_text(text)),
+                    None => response.error().to_string(),
+                };
+                return match response.error() {
+                    BasicErrorResponseType::InvalidGrant => {
+                        let reason = format!("{} said the grant is no longer valid: {detail}", provider.name);
+                        self.needs_reauthorization(connection, &credential, &reason)
+                    }
+                    BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
+                        Err(Error::ProviderAppRejected { provider: provider.name.clone(), detail })
+                    }
+                    _ => Err(Error::ProviderError { provider: provider.name.clone(), detail }),
+                };
+            }
+            Err(other) => {
+                let token_url = url::Url::parse(&provider.token_url).expect("validated when stored");
+                return Err(token_error(other, &provider.name, &token_url));
+            }
+        };
+        require_access_token(&response, &provider.name)?;
+
+        let mut tokens = tokens_of(&response);
+        // A provider that does not rotate sends no new refresh token: keep the old one.
+        tokens.refresh_token = tokens.refresh_token.or(old.refresh_token);
+        tokens.id_token = tokens.id_token.or(old.id_token);
+        let at = now();
+        let new_key = new_token_key(&credential.id);
+        self.vault.write_tokens(&new_key, &tokens).await?;
+        let recorded = self.store.record_refresh(&RecordedRefresh {
+            credential_id: credential.id.clone(),
+            previous_key: credential.token_secret_key.clone(),
+            new_key: new_key.clone(),
+            expires_at: response
+                .expires_in()
+                .and_then(|d| time::Duration::try_from(d).ok())
+                .map(|d| rfc3339(at + d)),
+            at: rfc3339(at),
+            scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
+        });
+        match recorded {
+            Ok(true) => {}
+            // Another process replaced the tokens while we held no lock on them
+            // (a reconnect): ours are unused.
+            Ok(false) => {
+                let _ = self.vault.delete(&new_key).await;
+                return Err(Error::Internal("the connection changed during its refresh; try again".into()));
+            }
+            // Keep the new entry: it may hold the only valid (rotated) refresh token.
+            Err(error) => return Err(error),
+        }
+        self.vault.delete(&credential.token_secret_key).await?;
+        self.store.record_event("credential_refreshed", Some(&credential.id), None, &rfc3339(at))?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        Ok(tokens)
+    }
+
+    fn needs_reauthorization<T>(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        reason: &str,
+    ) -> Result<T> {
+        self.store.mark_reauthorize(&credential.id, reason)?;
+        self.store.record_event("needs_reauthorization", Some(&credential.id), None, &rfc3339(now()))?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
+    }
+
+    /// An exclusive lock on `locks/<credential>.lock` in the data directory, shared by
+    /// every Grantkeeper process; released when the returned file is dropped.
+    async fn lock_credential_file(&self, credential_id: &str) -> Result<File> {
+        let dir = self.config.home.join("locks");
+        let path = dir.join(format!("{credential_id}.lock"));
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let file = File::options().create(true).truncate(false).write(true).open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Storage { path: self.config.home.display().to_string(), reason: e.to_string() })
+    }
+}

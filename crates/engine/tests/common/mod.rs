@@ -1,0 +1,51 @@
+//! What the engine's integration tests share: a temp data directory, a keychain
+//! service of their own, and engines whose stand-in browser signs in as someone.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::{Config, Engine, Keychain, NewProvider};
+use grantkeeper_test_support::{browser_command, require_session, unique_keychain_service, BrowserMode};
+
+pub struct Setup {
+    pub home: tempfile::TempDir,
+    pub service: String,
+}
+
+impl Setup {
+    pub fn new() -> Self {
+        require_session();
+        Setup { home: tempfile::tempdir().unwrap(), service: unique_keychain_service() }
+    }
+
+    pub fn engine(&self, browser: BrowserMode) -> Arc<Engine> {
+        self.engine_as(browser, "ada", Duration::from_secs(60))
+    }
+
+    pub fn engine_with(&self, browser: BrowserMode, flow_time_limit: Duration) -> Arc<Engine> {
+        self.engine_as(browser, "ada", flow_time_limit)
+    }
+
+    /// An engine whose stand-in browser signs in as `login`.
+    pub fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
+        let config = Config {
+            home: self.home.path().to_owned(),
+            keychain_service: self.service.clone(),
+            browser: Browser::Commands(vec![browser_command(browser, login)]),
+            flow_time_limit,
+        };
+        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
+    }
+}
+
+pub fn provider_input(issuer: &str) -> NewProvider {
+    NewProvider {
+        name: "Local OP".into(),
+        issuer: Some(issuer.into()),
+        client_id: "grantkeeper-test".into(),
+        scopes: vec!["openid email offline_access".into()],
+        ..NewProvider::default()
+    }
+}

@@ -1,0 +1,95 @@
+//! Refresh against the real OpenID provider (rotating refresh tokens) and keychain:
+//! one refresh reaches the provider, the keychain holds the new tokens, and only the
+//! provider's own refusal moves a connection to Reauthorize.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{provider_input, Setup};
+use grantkeeper_engine::{ConnectionStatus, Error};
+use grantkeeper_test_support::{secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider};
+
+const LONGER_THAN_ANY_TOKEN: Duration = Duration::from_secs(100_000);
+
+fn stored_tokens(setup: &Setup) -> serde_json::Value {
+    let keys = secret_tool_keys(&setup.service);
+    let credential_keys: Vec<_> = keys.iter().filter(|k| k.starts_with("credential/")).collect();
+    assert_eq!(credential_keys.len(), 1, "one keychain item per credential: {keys:?}");
+    serde_json::from_str(&secret_tool_lookup(&setup.service, credential_keys[0]).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_once_and_stored_in_the_keychain() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let before = stored_tokens(&setup);
+
+    // Still valid for a minute: no refresh.
+    let (_, token) = engine.access_token("Work", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(token.expose(), before["access_token"]);
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), None);
+
+    let (connection, token) = engine.access_token("Work", LONGER_THAN_ANY_TOKEN).await.unwrap();
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1), "one refresh at the provider");
+    let after = stored_tokens(&setup);
+    assert_eq!(token.expose(), after["access_token"], "the keychain holds the token handed out");
+    assert_ne!(after["access_token"], before["access_token"]);
+    assert_ne!(after["refresh_token"], before["refresh_token"], "the rotated refresh token was stored");
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert!(connection.last_refreshed_at.is_some());
+
+    // The rotated refresh token works: refresh again, explicitly.
+    let refreshed = engine.refresh_now("Work").await.unwrap();
+    assert_eq!(refreshed.status, ConnectionStatus::Active);
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&2));
+    assert_ne!(stored_tokens(&setup)["refresh_token"], after["refresh_token"]);
+}
+
+#[tokio::test]
+async fn a_revoked_grant_moves_to_reauthorize_and_reconnect_brings_it_back() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let connection =
+        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let before = stored_tokens(&setup);
+    assert!(op.revoke_grants("ada").await >= 1);
+
+    let error = engine.access_token("Work", LONGER_THAN_ANY_TOKEN).await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error:?}");
+    assert!(error.to_string().contains("invalid_grant"), "{error}");
+    assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Reauthorize);
+    assert_eq!(stored_tokens(&setup), before, "no token is dropped");
+    // Asking again does not send the dead refresh token a second time.
+    assert!(matches!(
+        engine.access_token("Work", Duration::ZERO).await,
+        Err(Error::NeedsReauthorization { .. })
+    ));
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
+
+    let back = engine.reconnect("Work").await.unwrap().outcome.await.unwrap().unwrap();
+    assert_eq!(back.id, connection.id);
+    assert_eq!(back.status, ConnectionStatus::Active);
+    assert!(engine.access_token("Work", Duration::ZERO).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_keeps_the_connection_active() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let before = stored_tokens(&setup);
+    drop(op);
+
+    let error = engine.access_token("Work", LONGER_THAN_ANY_TOKEN).await.unwrap_err();
+    assert!(matches!(error, Error::ProviderUnreachable { .. }), "{error:?}");
+    assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Active);
+    assert_eq!(stored_tokens(&setup), before);
+}
