@@ -17,6 +17,7 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         connect,
         reconnect,
         cancel_flow,
+        refresh_connection,
         remove_connection
     ]
 }
@@ -62,6 +63,12 @@ async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Rep
 #[tauri::command]
 fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Reply<()> {
     engine.cancel_flow(&flow_id).map_err(|e| e.payload())
+}
+
+/// "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only.
+#[tauri::command]
+async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Connection> {
+    engine.refresh_now(&connection_id).await.map_err(|e| e.payload())
 }
 
 #[tauri::command]

@@ -147,6 +147,18 @@ export class AppState {
     this.announce(`Removed provider ${provider.name}`);
   }
 
+  /** "Refresh now". Rejects with an ErrorPayload. */
+  async refreshConnection(connection: Connection): Promise<void> {
+    let refreshed: Connection;
+    try {
+      refreshed = await ipc.refreshConnection(connection.id);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.map((c) => (c.id === refreshed.id ? refreshed : c));
+    this.announce(`Refreshed ${connection.name}`);
+  }
+
   /** Rejects with an ErrorPayload. */
   async removeConnection(connection: Connection): Promise<void> {
     try {

@@ -61,6 +61,10 @@ export function reconnect(connectionId: string): Promise<FlowStarted> {
   return call("reconnect", { connectionId });
 }
 
+export function refreshConnection(connectionId: string): Promise<Connection> {
+  return call("refresh_connection", { connectionId });
+}
+
 export function removeConnection(connectionId: string): Promise<null> {
   return call("remove_connection", { connectionId });
 }

@@ -67,6 +67,22 @@ describe("Connections", () => {
     expect(reconnects).toEqual([true, true, false, false]);
   });
 
+  it("Refresh now refreshes through the engine and shows what it says", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection({ id: "c-7" })]);
+    ipc.refreshConnection.mockRejectedValue({
+      code: "provider_unreachable",
+      message: "Could not reach sso.example.com: timed out. Check your network connection and try again.",
+      field: null,
+    });
+    render(App);
+
+    await user.click(await screen.findByRole("button", { name: "Refresh now" }));
+    expect(ipc.refreshConnection).toHaveBeenCalledWith("c-7");
+    expect((await screen.findByRole("alert")).textContent).toContain("Could not reach sso.example.com");
+    expect(screen.getByTestId("connection-status").textContent?.trim()).toBe("Active");
+  });
+
   it("Reconnect signs in again for the same connection id", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection({ id: "c-42", status: "reauthorize" })]);

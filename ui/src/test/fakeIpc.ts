@@ -10,6 +10,7 @@ export const addProvider = vi.fn<typeof Ipc.addProvider>();
 export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
 export const connect = vi.fn<typeof Ipc.connect>();
 export const reconnect = vi.fn<typeof Ipc.reconnect>();
+export const refreshConnection = vi.fn<typeof Ipc.refreshConnection>();
 export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
@@ -29,6 +30,7 @@ export function resetIpc(): void {
   removeProvider.mockReset().mockResolvedValue(null);
   connect.mockReset();
   reconnect.mockReset();
+  refreshConnection.mockReset();
   cancelFlow.mockReset().mockResolvedValue(null);
   removeConnection.mockReset().mockResolvedValue(null);
   onEngineEvent.mockReset().mockImplementation(async (handler) => {
