@@ -160,6 +160,23 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     let row = wait_for_text(&client, "connection-row", |_| true).await;
     assert!(row.contains("Work mail"), "{row}");
     screenshot(&client, "connections").await;
+
+    // Refresh now goes to the provider; a revoked grant shows Reauthorize, and
+    // Reconnect brings the same connection back.
+    find(&client, "connection-refresh").await.click().await.unwrap();
+    wait_for_text(&client, "connection-row", |t| t.contains("Tokens refreshed")).await;
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
+    assert!(op.revoke_grants("ada").await >= 1);
+    find(&client, "connection-refresh").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
+    screenshot(&client, "reauthorize").await;
+    find(&client, "connection-reconnect").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let rows: serde_json::Value = client
+        .execute("return [...document.querySelectorAll('[data-testid=connection-row]')].map(r => r.dataset.connectionId)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "Reconnect kept the one connection: {rows}");
     client.close().await.unwrap();
 
     // Quit and start again: still there, still Active.

@@ -41,6 +41,8 @@ pub struct Connection {
     pub provider: String,
     pub provider_id: String,
     pub status: ConnectionStatus,
+    /// Why the connection needs the person, in plain words (Reauthorize).
+    pub status_reason: Option<String>,
     pub account: Option<String>,
     /// Granted scopes.
     pub scopes: Vec<String>,

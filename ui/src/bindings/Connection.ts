@@ -4,7 +4,11 @@ import type { ConnectionStatus } from "./ConnectionStatus";
 /**
  * One integration on one credential, as a person named it.
  */
-export type Connection = { id: string, name: string, integration: string, provider: string, provider_id: string, status: ConnectionStatus, account: string | null, 
+export type Connection = { id: string, name: string, integration: string, provider: string, provider_id: string, status: ConnectionStatus, 
+/**
+ * Why the connection needs the person, in plain words (Reauthorize).
+ */
+status_reason: string | null, account: string | null, 
 /**
  * Granted scopes.
  */

@@ -26,6 +26,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     provider: "Local OP",
     provider_id: "prov-1",
     status: "active",
+    status_reason: null,
     account: "ada@example.test",
     scopes: ["openid", "email", "offline_access"],
     expires_at: "2025-01-02T11:00:00Z",

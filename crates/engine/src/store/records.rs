@@ -98,7 +98,7 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
 }
 
 pub(super) const CONNECTION_SELECT: &str = "SELECT c.id, c.name, c.integration, p.name, p.id,
-    k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at
+    k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason
     FROM connections c JOIN credentials k ON k.id = c.credential_id
     JOIN providers p ON p.id = k.provider_id";
 
@@ -110,6 +110,7 @@ pub(super) fn connection_from_row(row: &Row) -> rusqlite::Result<Connection> {
         provider: row.get(3)?,
         provider_id: row.get(4)?,
         status: super::status_or_reauthorize(&row.get::<_, String>(5)?),
+        status_reason: row.get(11)?,
         account: row.get(6)?,
         scopes: list(row, 7)?,
         expires_at: row.get(8)?,
