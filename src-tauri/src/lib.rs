@@ -1,5 +1,5 @@
-//! The Tauri shell: opens the engine, hands it to thin commands, and re-emits the
-//! engine's events to the window. Everything that touches a secret stays in the engine.
+//! The Tauri shell: opens the engine, hands it to thin commands, runs its refresh
+//! scheduler, and re-emits the engine's events to the window. Everything that touches a secret stays in the engine.
 
 mod commands;
 mod events;
@@ -13,8 +13,10 @@ use tauri::Runtime;
 /// `tauri::test::mock_builder()`).
 pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
     let events = engine.subscribe();
+    let scheduler = engine.clone();
     builder.manage(engine).invoke_handler(commands::handlers()).setup(move |app| {
         events::forward(app.handle().clone(), events);
+        tauri::async_runtime::spawn(scheduler.run_scheduler());
         Ok(())
     })
 }

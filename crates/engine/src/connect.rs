@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::flow::{authorization, identity, Authorization, Callback, CallbackListener, Grant, Identity};
 use crate::model::{Connection, ConnectionStatus, FlowStarted};
+use crate::schedule::refresh_due;
 use crate::store::{CredentialRecord, NewConnectionRow, ProviderRecord};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
@@ -215,6 +216,10 @@ impl Engine {
                 .expires_in
                 .and_then(|d| time::Duration::try_from(d).ok())
                 .map(|d| rfc3339(at + d)),
+            refresh_due_at: grant
+                .expires_in
+                .filter(|_| grant.tokens.refresh_token.is_some())
+                .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
         };

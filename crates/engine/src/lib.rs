@@ -12,6 +12,7 @@ mod http;
 pub mod model;
 pub mod provider;
 mod refresh;
+mod schedule;
 mod secret;
 pub mod store;
 mod time_text;

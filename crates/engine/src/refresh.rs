@@ -12,6 +12,7 @@ use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
 use crate::flow::{oauth_client, require_access_token, token_error, tokens_of};
 use crate::model::{Connection, ConnectionStatus};
+use crate::schedule::refresh_due;
 use crate::store::{CredentialRecord, RecordedRefresh};
 use crate::time_text::{now, parse, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
@@ -84,7 +85,7 @@ impl Engine {
 
     /// Refreshes unless someone else did since `seen` was read; either way returns the
     /// credential's current tokens.
-    async fn refresh(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
+    pub(crate) async fn refresh(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
         let in_process = self.refresh_locks.for_credential(&seen.id);
         let _in_process = in_process.lock().await;
         let _across_processes = self.lock_credential_file(&seen.id).await?;
@@ -147,6 +148,10 @@ impl Engine {
                 .map(|d| rfc3339(at + d)),
             at: rfc3339(at),
             scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
+            refresh_due_at: response
+                .expires_in()
+                .filter(|_| tokens.refresh_token.is_some())
+                .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
         });
         match recorded {
             Ok(true) => {}

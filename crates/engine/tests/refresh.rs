@@ -93,3 +93,66 @@ async fn an_unreachable_provider_keeps_the_connection_active() {
     assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Active);
     assert_eq!(stored_tokens(&setup), before);
 }
+
+/// Waits up to `limit` for `check`, polling every 200 ms.
+async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_scheduler_refreshes_before_expiry_without_being_asked() {
+    // 8 s tokens: due 2 s (a quarter) before expiry, less a little jitter.
+    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "8")]);
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let before = stored_tokens(&setup);
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+
+    let refreshed = eventually(Duration::from_secs(15), async || {
+        op.stats().await.token_requests.get("refresh_token") == Some(&1)
+    })
+    .await;
+    assert!(refreshed, "the scheduler refreshed within 15 s");
+    let connection = engine.connection("Work").unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert!(connection.last_refreshed_at.is_some());
+    assert_ne!(stored_tokens(&setup)["access_token"], before["access_token"]);
+    let expires_at = time::OffsetDateTime::parse(
+        connection.expires_at.as_deref().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(expires_at > time::OffsetDateTime::now_utc(), "the stored token has not expired");
+    scheduler.abort();
+}
+
+#[tokio::test]
+async fn the_scheduler_retries_an_unreachable_provider_and_stays_usable() {
+    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let before = stored_tokens(&setup);
+    drop(op);
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+
+    let retrying = eventually(Duration::from_secs(10), async || {
+        engine.connection("Work").unwrap().status == ConnectionStatus::Retrying
+    })
+    .await;
+    assert!(retrying, "marked retrying, not Reauthorize");
+    let connection = engine.connection("Work").unwrap();
+    assert!(connection.status_reason.unwrap().contains("Could not reach"));
+    assert_eq!(stored_tokens(&setup), before, "no token dropped");
+    scheduler.abort();
+}

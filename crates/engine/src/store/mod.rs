@@ -162,12 +162,12 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
-                    status, status_reason, expires_at, last_refreshed_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10)
+                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
-                    last_refreshed_at = excluded.last_refreshed_at",
+                    last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -179,6 +179,7 @@ impl Store {
                     credential.expires_at,
                     credential.last_refreshed_at,
                     credential.created_at,
+                    credential.refresh_due_at,
                 ],
             )?;
             if let Some(connection) = connection {
@@ -204,7 +205,8 @@ impl Store {
         self.with(|db| {
             let changed = db.execute(
                 "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
-                    scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL
+                    scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL,
+                    refresh_due_at = ?7
                  WHERE id = ?1 AND token_secret_key = ?2",
                 params![
                     refresh.credential_id,
@@ -213,6 +215,7 @@ impl Store {
                     refresh.expires_at,
                     refresh.at,
                     refresh.scopes.as_deref().map(json_list),
+                    refresh.refresh_due_at,
                 ],
             )?;
             Ok(changed == 1)
@@ -222,10 +225,61 @@ impl Store {
     pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2 WHERE id = ?1",
+                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2, refresh_due_at = NULL
+                 WHERE id = ?1",
                 params![credential_id, reason],
             )
             .map(drop)
+        })
+    }
+
+    /// A refresh failed for a reason that may pass: the connection stays usable,
+    /// marked "retrying", and the scheduler tries again at `retry_at`.
+    pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE credentials SET status = 'retrying', status_reason = ?2, refresh_due_at = ?3
+                 WHERE id = ?1 AND status != 'reauthorize'",
+                params![credential_id, reason, retry_at],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Nothing more to schedule for this credential (it cannot be refreshed).
+    pub fn clear_refresh_due(&self, credential_id: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute("UPDATE credentials SET refresh_due_at = NULL WHERE id = ?1", [credential_id])
+                .map(drop)
+        })
+    }
+
+    /// The earliest scheduled refresh: (credential id, due time).
+    pub fn next_refresh_due(&self) -> Result<Option<(String, String)>> {
+        self.with(|db| {
+            db.query_row(
+                "SELECT id, refresh_due_at FROM credentials
+                 WHERE refresh_due_at IS NOT NULL AND status IN ('active', 'retrying')
+                 ORDER BY refresh_due_at LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// One connection on a credential, to name it in messages.
+    pub fn a_connection_of(&self, credential_id: &str) -> Result<Option<Connection>> {
+        self.with(|db| {
+            db.query_row(
+                &format!(
+                    "{} WHERE c.credential_id = ?1 ORDER BY c.created_at LIMIT 1",
+                    records::CONNECTION_SELECT
+                ),
+                [credential_id],
+                records::connection_from_row,
+            )
+            .optional()
         })
     }
 
@@ -355,6 +409,7 @@ pub struct RecordedRefresh {
     pub at: String,
     /// Granted scopes, when the token response named them.
     pub scopes: Option<Vec<String>>,
+    pub refresh_due_at: Option<String>,
 }
 
 pub struct NewConnectionRow {

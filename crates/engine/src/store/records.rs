@@ -51,6 +51,7 @@ pub struct CredentialRecord {
     pub status: ConnectionStatus,
     pub status_reason: Option<String>,
     pub expires_at: Option<String>,
+    pub refresh_due_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
 }
@@ -79,7 +80,8 @@ pub(super) fn provider_from_row(row: &Row) -> rusqlite::Result<ProviderRecord> {
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
-    token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason FROM credentials";
+    token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at
+    FROM credentials";
 
 pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecord> {
     Ok(CredentialRecord {
@@ -94,6 +96,7 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
         last_refreshed_at: row.get(8)?,
         created_at: row.get(9)?,
         status_reason: row.get(10)?,
+        refresh_due_at: row.get(11)?,
     })
 }
 

@@ -1,0 +1,130 @@
+//! The refresh scheduler of the running app: sleeps until the next credential is due,
+//! refreshes it through the same single-flight path as `token`, and backs off with
+//! jitter when the provider cannot be reached. Only the provider's own refusal moves a
+//! connection to Reauthorize (inside `refresh`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::time_text::{now, parse, rfc3339};
+use crate::{Engine, EngineEvent, Error};
+
+/// Refresh this long before expiry at most...
+const MARGIN: Duration = Duration::from_secs(5 * 60);
+/// ...and wake at least this often, so a suspended machine catches up after resume
+/// (the monotonic clock tokio sleeps on stands still during suspend).
+const LONGEST_SLEEP: Duration = Duration::from_secs(5 * 60);
+const FIRST_RETRY: Duration = Duration::from_secs(10);
+const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// When a token that lives `lifetime` from `issued` should be refreshed: a margin
+/// before expiry (5 minutes, or a quarter of short lifetimes), less some jitter so
+/// many credentials do not all go at once.
+pub(crate) fn refresh_due(issued: OffsetDateTime, lifetime: Duration) -> OffsetDateTime {
+    let margin = MARGIN.min(lifetime / 4);
+    let jitter = (lifetime / 20).min(Duration::from_secs(30)).mul_f64(fastrand::f64());
+    issued + lifetime - margin - jitter
+}
+
+/// Backoff after `failures` transient failures in a row: doubling from 10 s up to
+/// 15 minutes, with full jitter on the upper half.
+fn retry_delay(failures: u32) -> Duration {
+    let ceiling = FIRST_RETRY.saturating_mul(1 << failures.min(10)).min(LONGEST_RETRY);
+    ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64())
+}
+
+impl Engine {
+    /// Runs until the engine's event bus closes; spawn it once in the app.
+    pub async fn run_scheduler(self: Arc<Self>) {
+        let mut changes = self.subscribe();
+        let mut failures: HashMap<String, u32> = HashMap::new();
+        loop {
+            let next = match self.store.next_refresh_due() {
+                Ok(next) => next,
+                Err(error) => {
+                    tracing::warn!(%error, "scheduler cannot read the database");
+                    None
+                }
+            };
+            let sleep = match next.as_ref().and_then(|(_, due)| parse(due)) {
+                Some(due) if due <= now() => Duration::ZERO,
+                Some(due) => (due - now()).try_into().unwrap_or(LONGEST_SLEEP).min(LONGEST_SLEEP),
+                None => LONGEST_SLEEP,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                // New or changed credentials may be due sooner; look again.
+                event = changes.recv() => match event {
+                    Ok(EngineEvent::ConnectionsChanged) | Err(RecvError::Lagged(_)) => continue,
+                    Ok(_) => continue,
+                    Err(RecvError::Closed) => return,
+                },
+            }
+            if let Some((credential_id, due)) = next.filter(|(_, due)| parse(due).is_some_and(|d| d <= now()))
+            {
+                tracing::debug!(%credential_id, %due, "scheduled refresh");
+                self.scheduled_refresh(&credential_id, &mut failures).await;
+            }
+        }
+    }
+
+    async fn scheduled_refresh(&self, credential_id: &str, failures: &mut HashMap<String, u32>) {
+        let connection = match self.store.a_connection_of(credential_id) {
+            Ok(Some(connection)) => connection,
+            _ => {
+                let _ = self.store.clear_refresh_due(credential_id);
+                return;
+            }
+        };
+        let result = match self.store.credential(credential_id) {
+            Ok(seen) => self.refresh(&connection, seen).await.map(drop),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => {
+                failures.remove(credential_id);
+            }
+            // Marked Reauthorize already, with the provider's reason.
+            Err(Error::NeedsReauthorization { .. }) => {
+                failures.remove(credential_id);
+            }
+            Err(error @ Error::TokenExpired { .. }) => {
+                tracing::info!(%error, "nothing to refresh with");
+                let _ = self.store.clear_refresh_due(credential_id);
+            }
+            Err(error) => {
+                let count = failures.entry(credential_id.to_owned()).or_default();
+                *count += 1;
+                let retry_at = now() + retry_delay(*count);
+                tracing::info!(%error, retry_at = %rfc3339(retry_at), "refresh failed; will retry");
+                if self.store.mark_retrying(credential_id, &error.to_string(), &rfc3339(retry_at)).is_ok() {
+                    self.events.publish(EngineEvent::ConnectionsChanged);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_a_margin_before_expiry() {
+        let issued = OffsetDateTime::UNIX_EPOCH;
+        let hour = refresh_due(issued, Duration::from_secs(3600)) - issued;
+        assert!(hour <= time::Duration::seconds(3300) && hour >= time::Duration::seconds(3270), "{hour}");
+        let short = refresh_due(issued, Duration::from_secs(60)) - issued;
+        assert!(short <= time::Duration::seconds(45) && short >= time::Duration::seconds(42), "{short}");
+    }
+
+    #[test]
+    fn retries_back_off_up_to_fifteen_minutes() {
+        assert!(retry_delay(1) >= Duration::from_secs(10) && retry_delay(1) <= Duration::from_secs(20));
+        assert!(retry_delay(30) <= LONGEST_RETRY && retry_delay(30) >= LONGEST_RETRY / 2);
+    }
+}
