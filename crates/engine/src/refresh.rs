@@ -35,11 +35,9 @@ impl Engine {
     pub async fn access_token(&self, key: &str, min_ttl: Duration) -> Result<(Connection, Secret)> {
         let connection = self.connection(key)?;
         let credential = self.credential_of(&connection)?;
-        let lasts = |c: &CredentialRecord| match c.expires_at.as_deref().and_then(parse) {
-            Some(expires_at) => expires_at - now() > min_ttl,
-            None => true, // no expiry given: valid until the provider says otherwise
-        };
-        let tokens = if lasts(&credential) {
+        // No expiry given: valid until the provider says otherwise.
+        let lasts = credential.expires_at.as_deref().and_then(parse).is_none_or(|at| at - now() > min_ttl);
+        let tokens = if lasts {
             self.stored_tokens(&connection, &credential).await?
         } else {
             self.refresh(&connection, credential).await?
