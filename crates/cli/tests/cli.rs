@@ -225,7 +225,7 @@ fn concurrent_token_processes_refresh_once() {
     ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
     std::thread::sleep(std::time::Duration::from_secs(2));
 
-    let children: Vec<_> = (0..6)
+    let children: Vec<_> = (0..20)
         .map(|_| {
             cli.command(&["token", "Work", "--min-ttl", "3"])
                 .stdout(Stdio::piped())
