@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Launch-to-interactive time and idle memory of Grantkeeper next to a bare Tauri 2 window.
+
+Run it inside a private desktop session (own Xvfb display, D-Bus and keyring):
+
+    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N]
+
+Each run starts tauri-driver, asks it for a session (which launches the binary) and
+polls the page until the ready marker is rendered; that interval is the launch time.
+After an idle pause it sums RSS and PSS over the app process and every process below
+it (WebKitWebProcess, WebKitNetworkProcess). It prints figures, it asserts nothing.
+See BENCHMARKS.md for how to read them.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+
+# name -> (binary, CSS selector of the element that says "the UI answers").
+# Grantkeeper shows one of these only after its first IPC call (list_connections) returned.
+APPS = {
+    "Grantkeeper": (RELEASE / "grantkeeper-app", '[data-testid="empty-state"], [data-testid="connection-row"]'),
+    "bare Tauri": (RELEASE / "bare-window", "#ready"),
+}
+
+BUILD_COMMANDS = [
+    ["npm", "run", "--prefix", "ui", "build"],
+    ["cargo", "build", "--release", "--features", "custom-protocol", "--bin", "grantkeeper-app"],
+    ["cargo", "build", "--release", "-p", "bare-window", "--features", "bare-window/custom-protocol"],
+]
+
+# Rendered, not merely in the DOM. Polled through execute/sync rather than "find element":
+# a failing find (404) through tauri-driver can wedge HTTP clients.
+READY_SCRIPT = "const el = document.querySelector(arguments[0]); return !!el && el.getClientRects().length > 0;"
+
+
+def webdriver(method, url, body=None, timeout=60):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response).get("value")
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tauri-driver exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def children_map():
+    """ppid -> [pid] for every process, from /proc/*/stat."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # The command name (field 2) may contain spaces and parentheses; ppid follows the last ')'.
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def descendants(pid, children):
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def rss_pss_kib(pid):
+    """RSS and PSS of one process from smaps_rollup (PSS shares each page among its users)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        match = re.match(r"(Rss|Pss):\s+(\d+) kB", line)
+        if match:
+            fields[match[1]] = int(match[2])
+    return fields["Rss"], fields["Pss"]
+
+
+def alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+def measure(name, binary, selector, idle):
+    """One launch: returns (launch seconds, RSS MiB, PSS MiB, process names)."""
+    env = dict(os.environ)
+    home = None
+    if name == "Grantkeeper":
+        # A fresh, empty data directory each run, and its own keychain service name.
+        home = tempfile.mkdtemp(prefix="grantkeeper-bench.")
+        env.update(GRANTKEEPER_HOME=home, GRANTKEEPER_KEYCHAIN_SERVICE="grantkeeper-bench")
+    port, native_port = free_port(), free_port()
+    driver = subprocess.Popen(
+        [shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver"),
+         "--port", str(port), "--native-port", str(native_port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so teardown can signal all of it
+    )
+    base = f"http://127.0.0.1:{port}"
+    session, tree = None, []
+    try:
+        # tauri-driver starts WebKitWebDriver on the native port; both must answer first.
+        wait_for_port(port, driver)
+        wait_for_port(native_port, driver)
+
+        caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": str(binary)}}}}
+        t0 = time.perf_counter()  # just before the request that launches the binary
+        session = webdriver("POST", f"{base}/session", caps)["sessionId"]
+        while True:
+            try:
+                if webdriver("POST", f"{base}/session/{session}/execute/sync",
+                             {"script": READY_SCRIPT, "args": [selector]}, timeout=10):
+                    break
+            except RuntimeError:
+                pass  # the page may still be navigating; keep polling
+            if time.perf_counter() - t0 > 60:
+                raise RuntimeError(f"{name}: no {selector!r} within 60 s")
+            time.sleep(0.005)
+        launch = time.perf_counter() - t0
+
+        time.sleep(idle)  # let start-up work and caches settle before reading memory
+        children = children_map()
+        tree = descendants(driver.pid, children)
+        apps = [pid for pid in tree if exe(pid) == str(binary)]
+        if len(apps) != 1:
+            raise RuntimeError(f"{name}: expected one {binary.name} process under the driver, found {apps}")
+        processes = [apps[0], *descendants(apps[0], children)]
+        rss = pss = 0
+        for pid in processes:
+            r, p = rss_pss_kib(pid)
+            rss, pss = rss + r, pss + p
+        names = sorted(comm(pid) for pid in processes)
+        return launch, rss / 1024, pss / 1024, names
+    finally:
+        # Note every process before the session ends: ending it orphans some of them.
+        tree = set(tree) | set(descendants(driver.pid, children_map()))
+        if session:
+            try:
+                webdriver("DELETE", f"{base}/session/{session}", timeout=15)
+            except (RuntimeError, OSError):
+                pass
+        try:
+            os.killpg(driver.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            driver.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+        # Anything that left the process group (or ignored SIGTERM) goes by pid.
+        deadline = time.monotonic() + 5
+        while (left := [pid for pid in tree if alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+        if left := [f"{pid} {comm(pid)}" for pid in tree if alive(pid)]:
+            raise RuntimeError(f"processes left after the run: {left}")
+        if home:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def machine_facts():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    lock = (ROOT / "Cargo.lock").read_text()
+    tauri = re.search(r'name = "tauri"\nversion = "([^"]+)"', lock)
+    webkit = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libwebkit2gtk-4.1-0"],
+                            capture_output=True, text=True).stdout or "?"
+    mem_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip() or "?"
+    facts = [
+        ("git HEAD at run time", commit),
+        ("CPUs (nproc)", str(len(os.sched_getaffinity(0)))),
+        ("CPU model", cpu),
+        ("memory", f"{mem_kib / 1024 / 1024:.1f} GiB"),
+        ("kernel", platform.release()),
+        ("tauri (Cargo.lock)", tauri[1] if tauri else "?"),
+        ("libwebkit2gtk-4.1", webkit),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", os.environ.get("WEBKIT_DISABLE_DMABUF_RENDERER", "unset")),
+    ]
+    for name, (binary, _) in APPS.items():
+        # target/release is cargo's release profile; the profile also strips, which
+        # `file` confirms (a debug build says "with debug_info, not stripped").
+        kind = subprocess.run(["file", "-b", binary], capture_output=True, text=True).stdout
+        stripped = "stripped" if kind.rstrip().endswith(", stripped") else "NOT stripped"
+        built = time.strftime("%Y-%m-%d %H:%M", time.localtime(binary.stat().st_mtime))
+        size = binary.stat().st_size / 2**20
+        facts.append((f"{name} binary", f"{binary.relative_to(ROOT)} ({stripped}, {size:.1f} MiB, built {built})"))
+    return facts
+
+
+def spread(values, fmt):
+    return f"{format(statistics.median(values), fmt)} ({format(min(values), fmt)}–{format(max(values), fmt)})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", action="store_true", help="build the UI and both release binaries first")
+    parser.add_argument("--runs", type=int, default=5, help="launches per app (default 5)")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading memory (default 5)")
+    args = parser.parse_args()
+
+    if os.environ.get("GRANTKEEPER_TEST_SESSION") != "1" or not os.environ.get("DISPLAY"):
+        sys.exit("Run this inside the test session (own display, D-Bus and keyring):\n"
+                 "  tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build]")
+    if args.build:
+        for command in BUILD_COMMANDS:
+            print("$", " ".join(command), flush=True)
+            subprocess.run(command, cwd=ROOT, check=True)
+    for binary, _ in APPS.values():
+        if not binary.exists():
+            sys.exit(f"{binary} is missing; add --build")
+
+    for name, value in machine_facts():
+        print(f"{name:32} {value}")
+    print(f"runs per app {args.runs} after one discarded warm-up launch each, idle {args.idle:g} s "
+          "before memory; launches alternate")
+    print("load average before %.2f %.2f %.2f\n" % os.getloadavg())
+
+    # The first launch in a session pays once for things both apps share (the
+    # accessibility bus is D-Bus-activated on demand, cold file and font caches).
+    for name, (binary, selector) in APPS.items():
+        launch, rss, pss, _ = measure(name, binary, selector, args.idle)
+        print(f"warm-up {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB", flush=True)
+
+    results = {name: [] for name in APPS}
+    for run in range(1, args.runs + 1):
+        for name, (binary, selector) in APPS.items():  # alternate so drift hits both alike
+            launch, rss, pss, names = measure(name, binary, selector, args.idle)
+            results[name].append((launch, rss, pss))
+            print(f"run {run} {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB   "
+                  f"[{', '.join(names)}]", flush=True)
+
+    print("\nload average after %.2f %.2f %.2f (other work on the machine skews launch times)" % os.getloadavg())
+    columns = [("launch to interactive, s", 0, ".3f"), ("RSS, MiB", 1, ".1f"), ("PSS, MiB", 2, ".1f")]
+    print(f"\n{'median (min–max)':16}" + "".join(f"{title:>28}" for title, _, _ in columns))
+    for name, rows in results.items():
+        print(f"{name:16}" + "".join(f"{spread([r[i] for r in rows], fmt):>28}" for _, i, fmt in columns))
+    gk, bare = results["Grantkeeper"], results["bare Tauri"]
+    ratios = [statistics.median(r[i] for r in gk) / statistics.median(r[i] for r in bare) for _, i, _ in columns]
+    print(f"{'Grantkeeper/bare':16}" + "".join(f"{f'{ratio:.2f}×':>28}" for ratio in ratios))
+
+
+if __name__ == "__main__":
+    main()
