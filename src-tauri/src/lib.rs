@@ -7,16 +7,23 @@ mod events;
 use std::sync::Arc;
 
 use grantkeeper_engine::{Config, Engine, Keychain};
-use tauri::Runtime;
+use tauri::{Manager, Runtime};
 
 /// Adds Grantkeeper's commands and engine to a builder of any runtime (tests pass
 /// `tauri::test::mock_builder()`).
 pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
     let events = engine.subscribe();
-    let scheduler = engine.clone();
+    let background = engine.clone();
     builder.manage(engine).invoke_handler(commands::handlers()).setup(move |app| {
         events::forward(app.handle().clone(), events);
-        tauri::async_runtime::spawn(scheduler.run_scheduler());
+        // The CLI writes the same database: its changes reach the window and scheduler.
+        match tauri::async_runtime::block_on(async { background.watch_database() }) {
+            Ok(watch) => {
+                app.manage(watch);
+            }
+            Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
+        }
+        tauri::async_runtime::spawn(background.run_scheduler());
         Ok(())
     })
 }

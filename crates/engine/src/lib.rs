@@ -17,6 +17,7 @@ mod secret;
 pub mod store;
 mod time_text;
 pub mod vault;
+mod watch;
 
 pub use config::Config;
 pub use engine::Engine;
@@ -25,3 +26,4 @@ pub use events::EngineEvent;
 pub use model::{Connection, ConnectionStatus, FlowStarted, NewProvider, Provider};
 pub use secret::Secret;
 pub use vault::{Keychain, SecretStore};
+pub use watch::DatabaseWatch;

@@ -198,3 +198,27 @@ fn redirect_port(authorize_url: &str) -> u16 {
     assert_eq!(redirect.path(), "/callback");
     redirect.port().unwrap()
 }
+
+#[tokio::test]
+async fn changes_made_by_another_process_are_announced() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let app = setup.engine(BrowserMode::Consent);
+    let _watch = app.watch_database().unwrap();
+    let mut events = app.subscribe();
+    // A second engine on the same data directory stands in for the CLI.
+    let cli = setup.engine(BrowserMode::Consent);
+    cli.add_provider(provider_input(&op.issuer)).await.unwrap();
+
+    let heard = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let event = events.recv().await.unwrap();
+            if serde_json::to_value(&event).unwrap()["kind"] == "providers_changed" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the app heard about the other process's change");
+    assert_eq!(app.providers().unwrap().len(), 1);
+}
