@@ -71,6 +71,51 @@ impl Drop for Driver {
     }
 }
 
+/// Desktop notifications as the session bus sees them (`dbus-monitor`).
+struct NotificationWatch {
+    child: Child,
+    log: PathBuf,
+}
+
+impl NotificationWatch {
+    fn start() -> Self {
+        let log = std::env::temp_dir().join(format!("notifications-{}.log", std::process::id()));
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor is installed (dbus package)");
+        std::thread::sleep(Duration::from_millis(300)); // let it subscribe
+        NotificationWatch { child, log }
+    }
+
+    /// Waits until a notification containing `text` was sent; returns all seen so far.
+    async fn wait_for(&self, text: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let seen = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if seen.contains(text) {
+                tokio::time::sleep(Duration::from_millis(500)).await; // a second one would show by now
+                return std::fs::read_to_string(&self.log).unwrap_or_default();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no notification with {text:?}: {seen}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for NotificationWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -167,9 +212,12 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     wait_for_text(&client, "connection-row", |t| t.contains("Tokens refreshed")).await;
     assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
     assert!(op.revoke_grants("ada").await >= 1);
+    let notifications = NotificationWatch::start();
     find(&client, "connection-refresh").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
     screenshot(&client, "reauthorize").await;
+    let seen = notifications.wait_for("Reconnect Work mail").await;
+    assert_eq!(seen.matches("Reconnect Work mail").count(), 1, "one notification for the transition: {seen}");
     find(&client, "connection-reconnect").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     let rows: serde_json::Value = client

@@ -1,6 +1,7 @@
 //! The Tauri shell: opens the engine, hands it to thin commands, runs its refresh
 //! scheduler, and re-emits the engine's events to the window. Everything that touches a secret stays in the engine.
 
+mod attention;
 mod commands;
 mod events;
 
@@ -14,18 +15,28 @@ use tauri::{Manager, Runtime};
 pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
     let events = engine.subscribe();
     let background = engine.clone();
-    builder.manage(engine).invoke_handler(commands::handlers()).setup(move |app| {
-        events::forward(app.handle().clone(), events);
-        // The CLI writes the same database: its changes reach the window and scheduler.
-        match tauri::async_runtime::block_on(async { background.watch_database() }) {
-            Ok(watch) => {
-                app.manage(watch);
+    builder
+        .plugin(tauri_plugin_notification::init())
+        .manage(engine)
+        .manage(attention::Announced::default())
+        .invoke_handler(commands::handlers())
+        .setup(move |app| {
+            if let Err(error) = attention::create_tray(app.handle()) {
+                // No tray host (some desktops, Xvfb): notifications still work.
+                tracing::warn!(%error, "no tray icon");
             }
-            Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
-        }
-        tauri::async_runtime::spawn(background.run_scheduler());
-        Ok(())
-    })
+            attention::refresh(app.handle(), &background);
+            events::forward(app.handle().clone(), events, background.clone());
+            // The CLI writes the same database: its changes reach the window and scheduler.
+            match tauri::async_runtime::block_on(async { background.watch_database() }) {
+                Ok(watch) => {
+                    app.manage(watch);
+                }
+                Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
+            }
+            tauri::async_runtime::spawn(background.run_scheduler());
+            Ok(())
+        })
 }
 
 pub fn run() {
