@@ -37,6 +37,27 @@ impl Cli {
         command
     }
 
+    /// Adds the test provider as "Local OP" with its public client.
+    fn add_public_provider(&self, issuer: &str) {
+        ok(&self.run(&[
+            "providers",
+            "add",
+            "--name",
+            "Local OP",
+            "--issuer",
+            issuer,
+            "--client-id",
+            "grantkeeper-test",
+        ]));
+    }
+
+    /// The credential's token set as the keychain holds it, read with secret-tool.
+    fn stored_tokens(&self) -> serde_json::Value {
+        let keys = secret_tool_keys(&self.service);
+        let credential_key = keys.iter().find(|k| k.starts_with("credential/")).expect("a credential item");
+        serde_json::from_str(&secret_tool_lookup(&self.service, credential_key).unwrap()).unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).stdin(Stdio::null()).output().unwrap()
     }
@@ -124,10 +145,7 @@ fn add_connect_list_token_remove() {
     let token = cli.run(&["token", "Work"]);
     let printed = ok(&token);
     assert!(text(&token.stderr).is_empty(), "nothing on stderr: {}", text(&token.stderr));
-    let keys = secret_tool_keys(&cli.service);
-    let credential_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
-    let stored: serde_json::Value =
-        serde_json::from_str(&secret_tool_lookup(&cli.service, credential_key).unwrap()).unwrap();
+    let stored = cli.stored_tokens();
     assert_eq!(
         printed,
         format!("{}\n", stored["access_token"].as_str().unwrap()),
@@ -176,16 +194,7 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
     assert_eq!(plain_http.status.code(), Some(1));
     assert!(text(&plain_http.stderr).contains("must use https"), "{}", text(&plain_http.stderr));
 
-    ok(&cli.run(&[
-        "providers",
-        "add",
-        "--name",
-        "Local OP",
-        "--issuer",
-        &op.issuer,
-        "--client-id",
-        "grantkeeper-test",
-    ]));
+    cli.add_public_provider(&op.issuer);
     // No Secret Service: a clear error naming what to start, before any browser opens.
     let browser_log = cli.home.path().join("browser.log");
     let no_keychain = cli
@@ -212,16 +221,7 @@ fn concurrent_token_processes_refresh_once() {
     // satisfies everyone and the rotating refresh token is presented exactly once.
     let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
     let cli = Cli::new(BrowserMode::Consent);
-    ok(&cli.run(&[
-        "providers",
-        "add",
-        "--name",
-        "Local OP",
-        "--issuer",
-        &op.issuer,
-        "--client-id",
-        "grantkeeper-test",
-    ]));
+    cli.add_public_provider(&op.issuer);
     ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
     std::thread::sleep(std::time::Duration::from_secs(2));
 
@@ -239,10 +239,7 @@ fn concurrent_token_processes_refresh_once() {
 
     let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
     assert_eq!(stats.token_requests.get("refresh_token"), Some(&1), "{stats:?}");
-    let keys = secret_tool_keys(&cli.service);
-    let credential_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
-    let stored: serde_json::Value =
-        serde_json::from_str(&secret_tool_lookup(&cli.service, credential_key).unwrap()).unwrap();
+    let stored = cli.stored_tokens();
     let expected = format!("{}\n", stored["access_token"].as_str().unwrap());
     assert!(printed.iter().all(|p| *p == expected), "every process printed the refreshed token");
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
@@ -254,16 +251,7 @@ fn concurrent_token_processes_refresh_once() {
 fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Consent);
-    ok(&cli.run(&[
-        "providers",
-        "add",
-        "--name",
-        "Local OP",
-        "--issuer",
-        &op.issuer,
-        "--client-id",
-        "grantkeeper-test",
-    ]));
+    cli.add_public_provider(&op.issuer);
     ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
     tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));
 

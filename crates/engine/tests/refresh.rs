@@ -4,11 +4,23 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{provider_input, Setup};
-use grantkeeper_engine::{ConnectionStatus, Error};
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider};
+
+/// The test provider (started with `env`), and an engine with its "Work" connection.
+async fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Setup, Arc<Engine>, Connection) {
+    let op = OidcProvider::start_with(env);
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let connection =
+        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    (op, setup, engine, connection)
+}
 
 const LONGER_THAN_ANY_TOKEN: Duration = Duration::from_secs(100_000);
 
@@ -21,11 +33,7 @@ fn stored_tokens(setup: &Setup) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_once_and_stored_in_the_keychain() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (op, setup, engine, _) = connected_as_work(&[]).await;
     let before = stored_tokens(&setup);
 
     // Still valid for a minute: no refresh.
@@ -51,12 +59,7 @@ async fn a_token_about_to_expire_is_refreshed_once_and_stored_in_the_keychain() 
 
 #[tokio::test]
 async fn a_revoked_grant_moves_to_reauthorize_and_reconnect_brings_it_back() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    let connection =
-        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (op, setup, engine, connection) = connected_as_work(&[]).await;
     let before = stored_tokens(&setup);
     assert!(op.revoke_grants("ada").await >= 1);
 
@@ -80,11 +83,7 @@ async fn a_revoked_grant_moves_to_reauthorize_and_reconnect_brings_it_back() {
 
 #[tokio::test]
 async fn an_unreachable_provider_keeps_the_connection_active() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (op, setup, engine, _) = connected_as_work(&[]).await;
     let before = stored_tokens(&setup);
     drop(op);
 
@@ -109,11 +108,7 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
 #[tokio::test]
 async fn the_scheduler_refreshes_before_expiry_without_being_asked() {
     // 8 s tokens: due 2 s (a quarter) before expiry, less a little jitter.
-    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "8")]);
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (op, setup, engine, _) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "8")]).await;
     let before = stored_tokens(&setup);
     let scheduler = tokio::spawn(engine.clone().run_scheduler());
 
@@ -138,11 +133,7 @@ async fn the_scheduler_refreshes_before_expiry_without_being_asked() {
 
 #[tokio::test]
 async fn the_scheduler_retries_an_unreachable_provider_and_stays_usable() {
-    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let (op, setup, engine, _) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "4")]).await;
     let before = stored_tokens(&setup);
     drop(op);
     let scheduler = tokio::spawn(engine.clone().run_scheduler());
