@@ -225,6 +225,13 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
         .await
         .unwrap();
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "Reconnect kept the one connection: {rows}");
+
+    // The activity log tells the story in plain words.
+    find(&client, "nav-activity").await.click().await.unwrap();
+    let newest = wait_for_text(&client, "activity-row", |t| t.contains("Reconnected")).await;
+    assert!(newest.contains("Work mail"), "{newest}");
+    screenshot(&client, "activity").await;
+    find(&client, "nav-connections").await.click().await.unwrap();
     client.close().await.unwrap();
 
     // Quit and start again: still there, still Active.

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use grantkeeper_engine::{Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider};
+use grantkeeper_engine::{
+    ActivityEvent, Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider,
+};
 use tauri::{ipc::Invoke, Runtime, State};
 
 type Reply<T> = Result<T, ErrorPayload>;
@@ -18,7 +20,8 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         reconnect,
         cancel_flow,
         refresh_connection,
-        remove_connection
+        remove_connection,
+        list_activity
     ]
 }
 
@@ -74,4 +77,10 @@ async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: Strin
 #[tauri::command]
 async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<()> {
     engine.remove_connection(&connection_id).await.map_err(|e| e.payload())
+}
+
+/// The newest entries of the activity log.
+#[tauri::command]
+fn list_activity(engine: State<'_, Arc<Engine>>) -> Reply<Vec<ActivityEvent>> {
+    engine.activity(500).map_err(|e| e.payload())
 }

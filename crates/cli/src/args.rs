@@ -45,6 +45,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the activity log, newest first.
+    Activity {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// List connections.
     List {
         /// A stable JSON array for scripts.

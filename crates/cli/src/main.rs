@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> Result<()> {
             let pending = engine.reconnect(&connection).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
+        Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
         Command::Token { connection, min_ttl } => {
             let (_, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;

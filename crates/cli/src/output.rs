@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use grantkeeper_engine::{Connection, Error, Provider, Result};
+use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
 use serde::Serialize;
 
 pub fn line(text: &str) -> Result<()> {
@@ -60,6 +60,22 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
             secret,
             p.scopes.join(" "),
             p.id
+        ))
+    })
+}
+
+pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(events);
+    }
+    events.iter().try_for_each(|e| {
+        let kind = e.kind.as_str();
+        line(&format!(
+            "{}\t{}\t{}\t{}",
+            e.at,
+            kind,
+            e.subject.as_deref().unwrap_or("-"),
+            e.detail.as_deref().unwrap_or("")
         ))
     })
 }

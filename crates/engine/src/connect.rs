@@ -6,9 +6,10 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::flow::{authorization, identity, Authorization, Callback, CallbackListener, Grant, Identity};
+use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus, FlowStarted};
 use crate::schedule::refresh_due;
-use crate::store::{CredentialRecord, NewConnectionRow, ProviderRecord};
+use crate::store::{CredentialRecord, NewConnectionRow, NewEvent, ProviderRecord};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
 use crate::{Engine, EngineEvent, Error, Result};
@@ -236,12 +237,19 @@ impl Engine {
         let kind = match existing {
             Some(existing) => {
                 self.vault.delete(&existing.token_secret_key).await?;
-                "credential_reauthorized"
+                EventKind::CredentialReauthorized
             }
-            None => "credential_created",
+            None => EventKind::CredentialCreated,
         };
         let connection_id = connection.map(|c| c.id);
-        self.store.record_event(kind, Some(&credential_id), connection_id.as_deref(), &rfc3339(at))?;
+        self.store.record_event(&NewEvent {
+            kind,
+            at: &rfc3339(at),
+            credential_id: Some(&credential_id),
+            connection_id: connection_id.as_deref(),
+            subject: None,
+            detail: None,
+        })?;
         Ok(connection_id)
     }
 

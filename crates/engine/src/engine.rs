@@ -7,10 +7,11 @@ use tokio::sync::broadcast;
 use crate::events::EventBus;
 use crate::flow::RunningFlows;
 use crate::http::HttpClient;
+use crate::model::{ActivityEvent, EventKind};
 use crate::model::{Connection, NewProvider, Provider};
 use crate::provider::{self, EndpointsInput};
 use crate::refresh::RefreshLocks;
-use crate::store::{ProviderRecord, Store};
+use crate::store::{NewEvent, ProviderRecord, Store};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, SecretStore, Vault};
 use crate::{Config, EngineEvent, Error, Result, Secret};
@@ -153,6 +154,11 @@ impl Engine {
         }
     }
 
+    /// The activity log, newest first.
+    pub fn activity(&self, limit: usize) -> Result<Vec<ActivityEvent>> {
+        self.store.events(limit)
+    }
+
     /// Removes a connection; its credential and keychain entry go too when no other
     /// connection shares them.
     #[tracing::instrument(skip(self), err(Display))]
@@ -160,7 +166,14 @@ impl Engine {
         let connection = self.connection(key)?;
         let unreferenced = self.store.delete_connection(&connection.id)?;
         let at = rfc3339(now());
-        self.store.record_event("connection_removed", None, Some(&connection.id), &at)?;
+        self.store.record_event(&NewEvent {
+            kind: EventKind::ConnectionRemoved,
+            at: &at,
+            credential_id: None,
+            connection_id: Some(&connection.id),
+            subject: Some(&connection.name),
+            detail: None,
+        })?;
         if let Some(token_key) = unreferenced {
             self.vault.delete(&token_key).await?;
         }

@@ -23,7 +23,7 @@ pub use config::Config;
 pub use engine::Engine;
 pub use error::{Error, ErrorCode, ErrorPayload, Result};
 pub use events::EngineEvent;
-pub use model::{Connection, ConnectionStatus, FlowStarted, NewProvider, Provider};
+pub use model::{ActivityEvent, Connection, ConnectionStatus, EventKind, FlowStarted, NewProvider, Provider};
 pub use secret::Secret;
 pub use vault::{Keychain, SecretStore};
 pub use watch::DatabaseWatch;

@@ -11,9 +11,10 @@ use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
 use crate::flow::{oauth_client, require_access_token, token_error, tokens_of};
+use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus};
 use crate::schedule::refresh_due;
-use crate::store::{CredentialRecord, RecordedRefresh};
+use crate::store::{CredentialRecord, NewEvent, RecordedRefresh};
 use crate::time_text::{now, parse, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -163,7 +164,14 @@ impl Engine {
             Err(error) => return Err(error),
         }
         self.vault.delete(&credential.token_secret_key).await?;
-        self.store.record_event("credential_refreshed", Some(&credential.id), None, &rfc3339(at))?;
+        self.store.record_event(&NewEvent {
+            kind: EventKind::CredentialRefreshed,
+            at: &rfc3339(at),
+            credential_id: Some(&credential.id),
+            connection_id: None,
+            subject: None,
+            detail: None,
+        })?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(tokens)
     }
@@ -175,7 +183,14 @@ impl Engine {
         reason: &str,
     ) -> Result<T> {
         self.store.mark_reauthorize(&credential.id, reason)?;
-        self.store.record_event("needs_reauthorization", Some(&credential.id), None, &rfc3339(now()))?;
+        self.store.record_event(&NewEvent {
+            kind: EventKind::NeedsReauthorization,
+            at: &rfc3339(now()),
+            credential_id: Some(&credential.id),
+            connection_id: None,
+            subject: None,
+            detail: Some(reason),
+        })?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
     }

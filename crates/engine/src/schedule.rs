@@ -10,6 +10,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::model::EventKind;
+use crate::store::NewEvent;
 use crate::time_text::{now, parse, rfc3339};
 use crate::{Engine, EngineEvent, Error};
 
@@ -101,7 +103,16 @@ impl Engine {
                 *count += 1;
                 let retry_at = now() + retry_delay(*count);
                 tracing::info!(%error, retry_at = %rfc3339(retry_at), "refresh failed; will retry");
-                if self.store.mark_retrying(credential_id, &error.to_string(), &rfc3339(retry_at)).is_ok() {
+                let cause = error.to_string();
+                if self.store.mark_retrying(credential_id, &cause, &rfc3339(retry_at)).is_ok() {
+                    let _ = self.store.record_event(&NewEvent {
+                        kind: EventKind::RefreshFailed,
+                        at: &rfc3339(now()),
+                        credential_id: Some(credential_id),
+                        connection_id: None,
+                        subject: None,
+                        detail: Some(&cause),
+                    });
                     self.events.publish(EngineEvent::ConnectionsChanged);
                 }
             }

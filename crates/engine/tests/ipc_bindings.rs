@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use grantkeeper_engine::{
-    Connection, ConnectionStatus, EngineEvent, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider,
+    ActivityEvent, Connection, ConnectionStatus, EngineEvent, ErrorCode, ErrorPayload, EventKind,
+    FlowStarted, NewProvider, Provider,
 };
 use ts_rs::{Config, TS};
 
@@ -24,6 +25,8 @@ fn generated() -> Vec<(String, String)> {
         one::<ErrorCode>(&config),
         one::<ErrorPayload>(&config),
         one::<EngineEvent>(&config),
+        one::<ActivityEvent>(&config),
+        one::<EventKind>(&config),
     ]
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{provider_input, Setup};
-use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider};
 
 /// The test provider (started with `env`), and an engine with its "Work" connection.
@@ -79,6 +79,20 @@ async fn a_revoked_grant_moves_to_reauthorize_and_reconnect_brings_it_back() {
     assert_eq!(back.id, connection.id);
     assert_eq!(back.status, ConnectionStatus::Active);
     assert!(engine.access_token("Work", Duration::ZERO).await.is_ok());
+
+    // The activity log tells the story, by connection name, without a secret.
+    let activity = engine.activity(10).unwrap();
+    let kinds: Vec<_> = activity.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::CredentialReauthorized, EventKind::NeedsReauthorization, EventKind::CredentialCreated]
+    );
+    assert!(activity.iter().all(|e| e.subject.as_deref() == Some("Work")));
+    assert!(activity[1].detail.as_deref().unwrap().contains("invalid_grant"));
+    let logged = serde_json::to_string(&activity).unwrap();
+    for secret in [&before["access_token"], &before["refresh_token"]] {
+        assert!(!logged.contains(secret.as_str().unwrap()));
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ import type { Provider } from "../bindings/Provider";
 import { flowFailureMessage, toErrorPayload } from "./errors";
 import * as ipc from "./ipc";
 
-export type Tab = "connections" | "providers";
+export type Tab = "connections" | "providers" | "activity";
 
 export type Notice = { tone: "success" | "info" | "error"; text: string };
 

@@ -1,6 +1,7 @@
 // The only module that talks to Tauri; tests replace it at this typed boundary.
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { ActivityEvent } from "../bindings/ActivityEvent";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
@@ -63,6 +64,10 @@ export function reconnect(connectionId: string): Promise<FlowStarted> {
 
 export function refreshConnection(connectionId: string): Promise<Connection> {
   return call("refresh_connection", { connectionId });
+}
+
+export function listActivity(): Promise<ActivityEvent[]> {
+  return call("list_activity");
 }
 
 export function removeConnection(connectionId: string): Promise<null> {

@@ -11,6 +11,7 @@ export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
 export const connect = vi.fn<typeof Ipc.connect>();
 export const reconnect = vi.fn<typeof Ipc.reconnect>();
 export const refreshConnection = vi.fn<typeof Ipc.refreshConnection>();
+export const listActivity = vi.fn<typeof Ipc.listActivity>();
 export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
@@ -31,6 +32,7 @@ export function resetIpc(): void {
   connect.mockReset();
   reconnect.mockReset();
   refreshConnection.mockReset();
+  listActivity.mockReset().mockResolvedValue([]);
   cancelFlow.mockReset().mockResolvedValue(null);
   removeConnection.mockReset().mockResolvedValue(null);
   onEngineEvent.mockReset().mockImplementation(async (handler) => {

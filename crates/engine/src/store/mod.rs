@@ -12,7 +12,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension};
 
 pub use records::{CredentialRecord, ProviderRecord};
 
-use crate::model::{Connection, ConnectionStatus};
+use crate::model::{ActivityEvent, Connection, ConnectionStatus, EventKind};
 use crate::{Error, Result};
 
 pub struct Store {
@@ -384,21 +384,62 @@ impl Store {
         })
     }
 
-    pub fn record_event(
-        &self,
-        kind: &str,
-        credential_id: Option<&str>,
-        connection_id: Option<&str>,
-        at: &str,
-    ) -> Result<()> {
+    /// Appends to the activity log, naming the connection(s) unless `subject` is given,
+    /// and keeps the log to its newest `EVENT_LIMIT` entries.
+    pub fn record_event(&self, event: &NewEvent) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "INSERT INTO events (at, kind, credential_id, connection_id) VALUES (?1, ?2, ?3, ?4)",
-                params![at, kind, credential_id, connection_id],
-            )
-            .map(drop)
+                "INSERT INTO events (at, kind, credential_id, connection_id, subject, detail)
+                 VALUES (?1, ?2, ?3, ?4, coalesce(?5,
+                     (SELECT name FROM connections WHERE id = ?4),
+                     (SELECT group_concat(name, ', ') FROM connections WHERE credential_id = ?3)), ?6)",
+                params![
+                    event.at,
+                    event.kind.as_str(),
+                    event.credential_id,
+                    event.connection_id,
+                    event.subject,
+                    event.detail
+                ],
+            )?;
+            db.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1", [EVENT_LIMIT])
+                .map(drop)
         })
     }
+
+    /// The newest `limit` entries of the activity log, newest first.
+    pub fn events(&self, limit: usize) -> Result<Vec<ActivityEvent>> {
+        self.with(|db| {
+            let mut statement =
+                db.prepare("SELECT id, at, kind, subject, detail FROM events ORDER BY id DESC LIMIT ?1")?;
+            let rows = statement.query_map([limit], |row| {
+                let kind: String = row.get(2)?;
+                Ok((row.get::<_, i64>(0)?, row.get(1)?, kind, row.get(3)?, row.get(4)?))
+            })?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (id, at, kind, subject, detail) = row?;
+                // Kinds this version does not know (a newer one wrote them) are skipped.
+                if let Some(kind) = EventKind::parse(&kind) {
+                    events.push(ActivityEvent { id: id.to_string(), at, kind, subject, detail });
+                }
+            }
+            Ok(events)
+        })
+    }
+}
+
+/// The activity log keeps this many entries.
+const EVENT_LIMIT: i64 = 5_000;
+
+pub struct NewEvent<'a> {
+    pub kind: EventKind,
+    pub at: &'a str,
+    pub credential_id: Option<&'a str>,
+    pub connection_id: Option<&'a str>,
+    /// Overrides the connection names looked up from the ids.
+    pub subject: Option<&'a str>,
+    pub detail: Option<&'a str>,
 }
 
 pub struct RecordedRefresh {
