@@ -34,7 +34,12 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 }
                 Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
             }
-            tauri::async_runtime::spawn(background.run_scheduler());
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = background.repair().await {
+                    tracing::warn!(%error, "could not check the keychain for missing tokens");
+                }
+                background.run_scheduler().await;
+            });
             Ok(())
         })
 }

@@ -19,6 +19,8 @@ use crate::time_text::{now, parse, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
+const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
+
 /// One async lock per credential, for refreshes within this process.
 #[derive(Default)]
 pub(crate) struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
@@ -75,11 +77,25 @@ impl Engine {
     ) -> Result<TokenSet> {
         match self.vault.read_tokens(&credential.token_secret_key).await? {
             Some(tokens) => Ok(tokens),
-            None => {
-                let reason = "its tokens are missing from the keychain";
-                self.needs_reauthorization(connection, credential, reason)
+            None => self.needs_reauthorization(connection, credential, TOKENS_MISSING),
+        }
+    }
+
+    /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
+    /// or a process killed between writes) becomes Reauthorize now rather than at its
+    /// next use. Does nothing when the keychain cannot be read.
+    pub async fn repair(&self) -> Result<()> {
+        for credential in self.store.usable_credentials()? {
+            if self.vault.read(&credential.token_secret_key).await?.is_some() {
+                continue;
+            }
+            if let Some(connection) = self.store.a_connection_of(&credential.id)? {
+                tracing::warn!(credential_id = %credential.id, "tokens missing from the keychain");
+                // It returns the error a caller would get; here the marking is what counts.
+                let _: Result<()> = self.needs_reauthorization(&connection, &credential, TOKENS_MISSING);
             }
         }
+        Ok(())
     }
 
     /// Refreshes unless someone else did since `seen` was read; either way returns the

@@ -162,3 +162,20 @@ async fn the_scheduler_retries_an_unreachable_provider_and_stays_usable() {
     assert_eq!(stored_tokens(&setup), before, "no token dropped");
     scheduler.abort();
 }
+
+#[tokio::test]
+async fn tokens_missing_from_the_keychain_are_found_on_start() {
+    let (_op, setup, _, _) = connected_as_work(&[]).await;
+    let keys = secret_tool_keys(&setup.service);
+    let status = std::process::Command::new("secret-tool")
+        .args(["clear", "service", &setup.service, "username", &keys[0]])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let restarted = setup.engine(BrowserMode::Consent);
+    restarted.repair().await.unwrap();
+    let connection = restarted.connection("Work").unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Reauthorize);
+    assert!(connection.status_reason.unwrap().contains("missing from the keychain"));
+}

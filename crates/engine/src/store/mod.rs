@@ -138,6 +138,16 @@ impl Store {
         })
     }
 
+    /// Credentials the person can still use (not waiting for reauthorization).
+    pub fn usable_credentials(&self) -> Result<Vec<CredentialRecord>> {
+        self.with(|db| {
+            let mut statement =
+                db.prepare(&format!("{} WHERE status != 'reauthorize'", records::CREDENTIAL_SELECT))?;
+            let rows = statement.query_map([], records::credential_from_row)?;
+            rows.collect()
+        })
+    }
+
     pub fn credential(&self, credential_id: &str) -> Result<CredentialRecord> {
         self.with(|db| {
             db.query_row(
