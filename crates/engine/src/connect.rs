@@ -60,20 +60,12 @@ impl Engine {
     }
 
     async fn start_flow(self: &Arc<Self>, provider: ProviderRecord, purpose: Purpose) -> Result<PendingFlow> {
-        let client_secret = match &provider.client_secret_key {
-            Some(key) => Some(self.vault.read(key).await?.ok_or_else(|| {
-                Error::KeychainUnavailable(format!(
-                    "the client secret of {} is missing from the keychain. Add the provider again.",
-                    provider.name
-                ))
-            })?),
+        let client_secret = self.client_secret(&provider).await?;
+        if client_secret.is_none() {
             // Fail before the person signs in, not after, when there is no keychain
             // to keep the tokens in.
-            None => {
-                self.vault.read(&vault::keychain_probe_key()).await?;
-                None
-            }
-        };
+            self.vault.read(&vault::keychain_probe_key()).await?;
+        }
         let listener = CallbackListener::bind().await?;
         let authorization = authorization(&provider, client_secret, listener.redirect_uri())?;
         let flow_id = uuid::Uuid::new_v4().to_string();

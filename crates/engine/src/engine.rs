@@ -113,6 +113,19 @@ impl Engine {
         Ok(record.view())
     }
 
+    /// The provider app's client secret, when it has one. A secret that should be there
+    /// but is not is an error: sending the request without it would only be refused.
+    pub(crate) async fn client_secret(&self, provider: &ProviderRecord) -> Result<Option<Secret>> {
+        let Some(key) = &provider.client_secret_key else { return Ok(None) };
+        let secret = self.vault.read(key).await?.ok_or_else(|| {
+            Error::KeychainUnavailable(format!(
+                "the client secret of {} is missing from the keychain. Add the provider again.",
+                provider.name
+            ))
+        })?;
+        Ok(Some(secret))
+    }
+
     /// Removes a provider that no connection uses, with its client secret.
     pub async fn remove_provider(&self, key: &str) -> Result<()> {
         let provider = self.store.provider(key)?;

@@ -113,10 +113,7 @@ impl Engine {
             return Err(Error::TokenExpired { connection: connection.name.clone() });
         };
         let provider = self.store.provider(&credential.provider_id)?;
-        let client_secret = match &provider.client_secret_key {
-            Some(key) => self.vault.read(key).await?,
-            None => None,
-        };
+        let client_secret = self.client_secret(&provider).await?;
         let answer = oauth_client(&provider, client_secret)?
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
             .request_async(&self.http)
