@@ -2,6 +2,7 @@
 //! the SQLite store. The desktop shell and the CLI are thin layers over [`Engine`];
 //! nothing here depends on Tauri.
 
+pub mod catalog;
 mod config;
 pub mod connect;
 mod engine;

@@ -165,3 +165,50 @@ pub struct ActivityEvent {
     /// The cause, in plain words (refresh failures, reauthorization).
     pub detail: Option<String>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    Oauth,
+    ApiKey,
+}
+
+/// A scope as the catalog describes it: short name, the provider's string, plain words.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CatalogScope {
+    pub name: String,
+    pub value: String,
+    pub description: String,
+}
+
+/// A field a person fills in for an API-key integration.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyField {
+    pub id: String,
+    pub label: String,
+    /// Goes to the keychain and is never shown again.
+    pub secret: bool,
+    /// How the value starts, when the service documents it.
+    pub prefix: Option<String>,
+}
+
+/// One entry of the built-in catalog, as the catalog page and `grantkeeper catalog`
+/// show it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CatalogIntegration {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub docs_url: String,
+    pub kind: IntegrationKind,
+    pub provider_id: Option<String>,
+    pub provider_name: Option<String>,
+    /// What it will be allowed to do.
+    pub scopes: Vec<CatalogScope>,
+    /// Its own step on top of the provider app's set-up (enable its API).
+    pub setup_step: Option<String>,
+    pub key_create_url: Option<String>,
+    pub key_fields: Vec<KeyField>,
+    pub has_check: bool,
+}

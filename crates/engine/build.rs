@@ -1,0 +1,24 @@
+//! Refuses to build with a catalog that does not parse or validate, listing every
+//! problem, so catalog mistakes are found by the author rather than by a person.
+
+#[path = "src/catalog/schema.rs"]
+#[allow(dead_code)]
+mod schema;
+#[path = "src/catalog/validate.rs"]
+#[allow(dead_code)]
+mod validate;
+
+fn main() {
+    println!("cargo::rerun-if-changed=catalog.toml");
+    println!("cargo::rerun-if-changed=src/catalog/schema.rs");
+    println!("cargo::rerun-if-changed=src/catalog/validate.rs");
+    let text = std::fs::read_to_string("catalog.toml").expect("crates/engine/catalog.toml is readable");
+    let catalog: schema::CatalogFile = match toml::from_str(&text) {
+        Ok(catalog) => catalog,
+        Err(error) => panic!("crates/engine/catalog.toml does not parse:\n{error}"),
+    };
+    let problems = validate::problems(&catalog);
+    if !problems.is_empty() {
+        panic!("crates/engine/catalog.toml has {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+    }
+}

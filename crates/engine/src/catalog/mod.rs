@@ -1,0 +1,183 @@
+//! The built-in catalog of providers and integrations, compiled into the binary from
+//! `catalog.toml` (validated by build.rs).
+
+pub mod schema;
+#[cfg(test)]
+mod validate;
+
+use std::sync::LazyLock;
+
+pub use schema::*;
+
+use crate::model::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
+
+static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
+    let file: CatalogFile =
+        toml::from_str(include_str!("../../catalog.toml")).expect("build.rs checked that the catalog parses");
+    Catalog { file }
+});
+
+pub struct Catalog {
+    file: CatalogFile,
+}
+
+impl Catalog {
+    pub fn builtin() -> &'static Catalog {
+        &BUILTIN
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderSpec> {
+        self.file.providers.get(id)
+    }
+
+    pub fn providers(&self) -> impl Iterator<Item = (&str, &ProviderSpec)> {
+        self.file.providers.iter().map(|(id, spec)| (id.as_str(), spec))
+    }
+
+    /// An integration by id or name, ignoring case.
+    pub fn integration(&self, key: &str) -> Option<(&str, &IntegrationSpec)> {
+        let key = key.trim();
+        self.file
+            .integrations
+            .iter()
+            .find(|(id, spec)| id.eq_ignore_ascii_case(key) || spec.name.eq_ignore_ascii_case(key))
+            .map(|(id, spec)| (id.as_str(), spec))
+    }
+
+    pub fn integrations(&self) -> impl Iterator<Item = (&str, &IntegrationSpec)> {
+        self.file.integrations.iter().map(|(id, spec)| (id.as_str(), spec))
+    }
+
+    /// Integrations on `provider_id`, in catalog order.
+    pub fn integrations_of<'a>(&'a self, provider_id: &'a str) -> impl Iterator<Item = (&'a str, &'a IntegrationSpec)> {
+        self.integrations().filter(move |(_, spec)| spec.provider.as_deref() == Some(provider_id))
+    }
+
+    /// What the catalog page shows for one integration.
+    pub fn view(&self, id: &str, spec: &IntegrationSpec) -> CatalogIntegration {
+        let provider = spec.provider.as_deref().and_then(|p| self.provider(p).map(|s| (p, s)));
+        let scopes = provider
+            .map(|(_, p)| {
+                spec.scopes
+                    .iter()
+                    .filter_map(|short| {
+                        p.scopes.get(short).map(|scope| CatalogScope {
+                            name: short.clone(),
+                            value: scope.value.clone(),
+                            description: scope.description.clone(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        CatalogIntegration {
+            id: id.to_owned(),
+            name: spec.name.clone(),
+            category: spec.category.clone(),
+            description: spec.description.clone(),
+            docs_url: spec.docs_url.clone(),
+            kind: if spec.api_key.is_some() { IntegrationKind::ApiKey } else { IntegrationKind::Oauth },
+            provider_id: provider.map(|(id, _)| id.to_owned()),
+            provider_name: provider.map(|(_, p)| p.name.clone()),
+            scopes,
+            setup_step: spec.setup.clone(),
+            key_create_url: spec.api_key.as_ref().map(|k| k.create_url.clone()),
+            key_fields: spec
+                .api_key
+                .iter()
+                .flat_map(|k| &k.fields)
+                .map(|f| KeyField {
+                    id: f.id.clone(),
+                    label: f.label.clone(),
+                    secret: f.secret,
+                    prefix: f.prefix.clone(),
+                })
+                .collect(),
+            has_check: spec.check.is_some(),
+        }
+    }
+
+    pub fn views(&self) -> Vec<CatalogIntegration> {
+        self.integrations().map(|(id, spec)| self.view(id, spec)).collect()
+    }
+}
+
+impl ProviderSpec {
+    /// The redirect URI to register at this provider.
+    pub fn redirect_uri(&self) -> String {
+        match self.redirect.port {
+            Some(port) => format!("http://{}:{port}/callback", self.redirect.host),
+            None => format!("http://{}/callback", self.redirect.host),
+        }
+    }
+
+    /// A scope's full string from its short name; None for a scope the provider lacks.
+    pub fn scope_value(&self, short: &str) -> Option<&str> {
+        self.scopes.get(short).map(|s| s.value.as_str())
+    }
+
+    /// The short name of a full scope string, for showing granted scopes.
+    pub fn scope_short_name(&self, value: &str) -> Option<&str> {
+        self.scopes.iter().find(|(_, s)| s.value == value).map(|(short, _)| short.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_catalog_loads_and_validates() {
+        let catalog = Catalog::builtin();
+        assert!(validate::problems(&catalog.file).is_empty());
+        let (id, gmail) = catalog.integration("gmail").unwrap();
+        assert_eq!((id, gmail.provider.as_deref()), ("gmail", Some("google")));
+        assert_eq!(catalog.integration("Google Drive").unwrap().0, "google-drive");
+        let google = catalog.provider("google").unwrap();
+        assert_eq!(
+            google.scope_value("calendar.readonly"),
+            Some("https://www.googleapis.com/auth/calendar.readonly")
+        );
+    }
+
+    #[test]
+    fn problems_name_the_entry_and_what_is_wrong() {
+        let text = r#"
+            [providers.demo]
+            name = "Demo"
+            docs_url = "https://example.com/docs"
+            console_url = "http://example.com/console"
+            setup = ["Register the app."]
+            authorize_url = "https://example.com/authorize"
+            token_url = "https://example.com/token"
+            identity = { source = "api", subject = "{id}", account = ["{login}"] }
+            error_codes = { nope = "not_a_code" }
+            scopes = { read = { value = "read", description = "Read" } }
+
+            [integrations.demo-thing]
+            name = "Demo thing"
+            provider = "demo"
+            category = "Test"
+            description = "A demo."
+            docs_url = "https://example.com/docs"
+            scopes = ["write"]
+        "#;
+        let file: CatalogFile = toml::from_str(text).unwrap();
+        let problems = validate::problems(&file).join("\n");
+        for expected in [
+            "provider demo: a setup step names the redirect URI",
+            "provider demo: console_url must be an https URL",
+            "provider demo: identity from the API needs userinfo_url",
+            "provider demo: error code \"nope\" maps to \"not_a_code\"",
+            "integration demo-thing: scope \"write\" is not one of demo's scopes",
+        ] {
+            assert!(problems.contains(expected), "missing {expected:?} in:\n{problems}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let error = toml::from_str::<CatalogFile>("[providers.x]\nnmae = \"X\"\n[integrations]\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `nmae`"), "{error}");
+    }
+}

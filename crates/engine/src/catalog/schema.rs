@@ -1,0 +1,307 @@
+//! The file format of the built-in catalog (`crates/engine/catalog.toml`). build.rs
+//! reads the file with these same types and refuses to build a catalog that does not
+//! validate, so a typo never reaches a person.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub providers: BTreeMap<String, ProviderSpec>,
+    pub integrations: BTreeMap<String, IntegrationSpec>,
+}
+
+/// An authorization server as its documentation describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    pub name: String,
+    /// The provider's OAuth documentation.
+    pub docs_url: String,
+    /// Where a person registers the provider app.
+    pub console_url: String,
+    /// Steps to register the provider app; `{redirect_uri}` is replaced by the URI to
+    /// register.
+    pub setup: Vec<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revocation_url: Option<String>,
+    #[serde(default)]
+    pub revocation: RevocationStyle,
+    /// The identity API (OpenID userinfo or the provider's "who am I" endpoint).
+    pub userinfo_url: Option<String>,
+    /// The `iss` its authorization responses carry (RFC 9207), when it sends one.
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub pkce: Pkce,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// Whether the provider app needs a client secret to redeem codes.
+    #[serde(default)]
+    pub client_secret: ClientSecretRule,
+    #[serde(default)]
+    pub token_request: TokenRequestFormat,
+    #[serde(default)]
+    pub token_response: TokenResponseShape,
+    #[serde(default)]
+    pub refresh_tokens: RefreshTokens,
+    /// The provider adds new scopes to the existing grant (Google's
+    /// `include_granted_scopes`), so a new integration asks only for its own scopes.
+    #[serde(default)]
+    pub incremental_authorization: bool,
+    #[serde(default = "default_scope_param")]
+    pub scope_param: String,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub extra_authorize_params: BTreeMap<String, String>,
+    /// The authorize parameter that pre-selects an account on Reconnect.
+    pub login_hint_param: Option<String>,
+    #[serde(default)]
+    pub redirect: RedirectSpec,
+    pub identity: IdentitySpec,
+    /// Short names of scopes every flow asks for (to learn the account, to get a
+    /// refresh token).
+    #[serde(default)]
+    pub base_scopes: Vec<String>,
+    /// Provider-specific error codes and the RFC 6749 code they mean.
+    #[serde(default)]
+    pub error_codes: BTreeMap<String, String>,
+    pub site: Option<SiteSpec>,
+    pub scopes: BTreeMap<String, ScopeSpec>,
+}
+
+fn default_scope_param() -> String {
+    "scope".into()
+}
+
+fn default_scope_separator() -> String {
+    " ".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pkce {
+    #[default]
+    S256,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the request body.
+    Body,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientSecretRule {
+    #[default]
+    Required,
+    /// Public clients (desktop registrations) may leave it out.
+    Optional,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequestFormat {
+    #[default]
+    Form,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenResponseShape {
+    #[default]
+    Standard,
+    /// Form-encoded unless asked for JSON; errors come with HTTP 200; comma scopes.
+    Github,
+    /// `ok: false` errors with HTTP 200; the user token sits under `authed_user`.
+    SlackV2,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokens {
+    /// Tokens do not expire and there is no refresh token.
+    None,
+    /// A refresh token that stays the same.
+    #[default]
+    Reusable,
+    /// Every refresh returns a new refresh token and retires the old one.
+    Rotating,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStyle {
+    /// RFC 7009: POST `token` (+ `token_type_hint`) with client authentication.
+    #[default]
+    Rfc7009,
+    /// GitHub: DELETE `/applications/{client_id}/grant` with Basic auth and the token
+    /// in a JSON body.
+    GithubGrant,
+    /// POST with the token itself as Bearer (Dropbox, Slack).
+    BearerPost,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSpec {
+    /// `127.0.0.1` or `localhost`, as the provider wants it registered.
+    #[serde(default = "default_loopback_host")]
+    pub host: String,
+    /// A fixed port for providers that match the redirect URI exactly, port included;
+    /// none: any port (RFC 8252 §7.3).
+    pub port: Option<u16>,
+}
+
+fn default_loopback_host() -> String {
+    "127.0.0.1".into()
+}
+
+impl Default for RedirectSpec {
+    fn default() -> Self {
+        RedirectSpec { host: default_loopback_host(), port: None }
+    }
+}
+
+/// How to learn which account signed in. Templates name fields of a JSON answer
+/// (`{email}`, `{owner.user.id}`); the first account template whose fields are all
+/// present wins.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    pub source: IdentitySource,
+    #[serde(default)]
+    pub method: HttpMethod,
+    pub subject: String,
+    pub account: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentitySource {
+    /// GET/POST the provider's identity API (`userinfo_url`) with the access token.
+    Api,
+    /// Fields of the token response itself.
+    TokenResponse,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Post,
+}
+
+/// A provider with self-hosted or regional variants: GitHub Enterprise Server, a
+/// self-managed GitLab, a Microsoft tenant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    pub kind: SiteKind,
+    pub label: String,
+    pub help: String,
+    pub default: String,
+    /// Endpoint templates (`{site}`) used when the site is not the default; endpoints
+    /// not named here use the provider's own (which may contain `{site}` too).
+    #[serde(default)]
+    pub urls: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteKind {
+    /// An https base URL (http only to loopback).
+    BaseUrl,
+    /// A tenant id or domain: letters, digits, dots and dashes.
+    Tenant,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpec {
+    /// The scope string the provider expects.
+    pub value: String,
+    /// What it allows, in plain words for the consent summary.
+    pub description: String,
+}
+
+/// Something a person connects: an OAuth integration on a provider, or an API-key
+/// service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationSpec {
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub docs_url: String,
+    /// The provider whose grant it uses; none for an API-key service.
+    pub provider: Option<String>,
+    /// Short names of the provider's scopes this integration needs.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// A step to add to the provider's set-up for this integration (enable its API).
+    pub setup: Option<String>,
+    pub check: Option<CheckSpec>,
+    pub api_key: Option<ApiKeySpec>,
+}
+
+/// A cheap authenticated request that says whether the credential works.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    /// May name API-key fields: `{account_sid}`.
+    pub url: String,
+    #[serde(default)]
+    pub method: HttpMethod,
+    #[serde(default)]
+    pub auth: CheckAuth,
+    /// Extra request headers (e.g. an API version).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A field of the answer that names the account, as a template.
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum CheckAuth {
+    /// `Authorization: Bearer` with the access token or the key.
+    #[default]
+    Bearer,
+    /// HTTP Basic; templates over the key fields.
+    Basic { username: String, password: String },
+    /// A header of the service's own; the value is a template over the key fields.
+    Header { name: String, value: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySpec {
+    /// Where the person creates a key.
+    pub create_url: String,
+    pub fields: Vec<KeyFieldSpec>,
+    /// The field `grantkeeper token` prints.
+    pub token_field: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFieldSpec {
+    pub id: String,
+    pub label: String,
+    /// Secret fields go to the keychain and are never shown again.
+    pub secret: bool,
+    /// How the value starts, when the service documents a prefix (`sk-`).
+    pub prefix: Option<String>,
+}

@@ -1,0 +1,242 @@
+//! Checks of the catalog that serde cannot express. Shared with build.rs: an invalid
+//! catalog fails the build with every problem listed.
+
+use std::collections::BTreeSet;
+
+use super::schema::{
+    CatalogFile, CheckAuth, CheckSpec, IdentitySource, ProviderSpec, RevocationStyle, SiteKind,
+};
+
+/// RFC 6749 §5.2 error codes a provider-specific code may be mapped to.
+const STANDARD_ERRORS: &[&str] =
+    &["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"];
+
+/// Every problem in the catalog, as "where: what" lines; empty when it is valid.
+pub fn problems(catalog: &CatalogFile) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, provider) in &catalog.providers {
+        let mut report = |what: String| problems.push(format!("provider {id}: {what}"));
+        if !is_slug(id) {
+            report("ids are lower-case letters, digits, '-' and '_'".into());
+        }
+        check_provider(provider, &mut report);
+    }
+    let mut names = BTreeSet::new();
+    for (id, integration) in &catalog.integrations {
+        let mut report = |what: String| problems.push(format!("integration {id}: {what}"));
+        if !is_slug(id) {
+            report("ids are lower-case letters, digits, '-' and '_'".into());
+        }
+        if catalog.providers.contains_key(id) && integration.provider.as_deref() != Some(id) {
+            report("an integration may share its id only with its own provider".into());
+        }
+        if !names.insert(integration.name.to_lowercase()) {
+            report(format!("another integration is also named {:?}", integration.name));
+        }
+        for (field, text) in [
+            ("name", &integration.name),
+            ("category", &integration.category),
+            ("description", &integration.description),
+        ] {
+            if text.trim().is_empty() {
+                report(format!("{field} is empty"));
+            }
+        }
+        check_url(&integration.docs_url, "docs_url", &mut report);
+        match (&integration.provider, &integration.api_key) {
+            (Some(provider_id), None) => match catalog.providers.get(provider_id) {
+                None => report(format!("names provider {provider_id:?}, which the catalog lacks")),
+                Some(provider) => {
+                    if integration.scopes.is_empty() && !provider.scopes.is_empty() {
+                        report("an OAuth integration names the scopes it needs".into());
+                    }
+                    for scope in &integration.scopes {
+                        if !provider.scopes.contains_key(scope) {
+                            report(format!("scope {scope:?} is not one of {provider_id}'s scopes"));
+                        }
+                    }
+                    if let Some(check) = &integration.check {
+                        check_check(check, &[], &mut report);
+                        if check.auth != CheckAuth::Bearer {
+                            report("an OAuth integration's check uses the access token (bearer)".into());
+                        }
+                    }
+                }
+            },
+            (None, Some(api_key)) => {
+                check_url(&api_key.create_url, "create_url", &mut report);
+                let mut ids = BTreeSet::new();
+                for field in &api_key.fields {
+                    if !is_slug(&field.id) || !ids.insert(field.id.as_str()) {
+                        report(format!("key field {:?} is not a unique lower-case id", field.id));
+                    }
+                    if field.label.trim().is_empty() {
+                        report(format!("key field {:?} has no label", field.id));
+                    }
+                }
+                if !api_key.fields.iter().any(|f| f.id == api_key.token_field && f.secret) {
+                    report(format!("token_field {:?} must name a secret key field", api_key.token_field));
+                }
+                let field_ids: Vec<&str> = api_key.fields.iter().map(|f| f.id.as_str()).collect();
+                if let Some(check) = &integration.check {
+                    check_check(check, &field_ids, &mut report);
+                }
+                if !integration.scopes.is_empty() {
+                    report("an API-key integration has no scopes".into());
+                }
+            }
+            _ => report("needs exactly one of `provider` (OAuth) or `api_key`".into()),
+        }
+    }
+    problems
+}
+
+fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
+    if provider.name.trim().is_empty() {
+        report("name is empty".into());
+    }
+    if provider.setup.is_empty() || provider.setup.iter().any(|step| step.trim().is_empty()) {
+        report("setup lists the steps to register a provider app".into());
+    }
+    if !provider.setup.iter().any(|step| step.contains("{redirect_uri}")) {
+        report("a setup step names the redirect URI to register ({redirect_uri})".into());
+    }
+    check_url(&provider.docs_url, "docs_url", report);
+    check_url(&provider.console_url, "console_url", report);
+    let mut endpoints = vec![("authorize_url", &provider.authorize_url), ("token_url", &provider.token_url)];
+    endpoints.extend(provider.revocation_url.as_ref().map(|url| ("revocation_url", url)));
+    endpoints.extend(provider.userinfo_url.as_ref().map(|url| ("userinfo_url", url)));
+    if let Some(site) = &provider.site {
+        for (name, url) in &site.urls {
+            if !["authorize_url", "token_url", "revocation_url", "userinfo_url"].contains(&name.as_str()) {
+                report(format!("site.urls names unknown endpoint {name:?}"));
+            }
+            endpoints.push((name.as_str(), url));
+        }
+        if site.label.trim().is_empty() || site.help.trim().is_empty() {
+            report("site needs a label and help".into());
+        }
+        if site.kind == SiteKind::BaseUrl {
+            check_url(&site.default, "site.default", report);
+        }
+    }
+    for (name, template) in endpoints {
+        let uses_site = template.contains("{site}");
+        if uses_site && provider.site.is_none() {
+            report(format!("{name} uses {{site}} but the provider has no site"));
+        }
+        let filled = template.replace("{site}", "https://example.com").replace("{client_id}", "client");
+        let filled = match provider.site.as_ref().map(|s| s.kind) {
+            Some(SiteKind::Tenant) => template.replace("{site}", "common").replace("{client_id}", "client"),
+            _ => filled,
+        };
+        check_url(&filled, name, report);
+    }
+    if provider.revocation == RevocationStyle::GithubGrant
+        && !provider.revocation_url.as_deref().is_some_and(|url| url.contains("{client_id}"))
+    {
+        report("github_grant revocation needs a revocation_url with {client_id}".into());
+    }
+    if let Some(issuer) = &provider.issuer {
+        check_url(issuer, "issuer", report);
+    }
+    if ![" ", ","].contains(&provider.scope_separator.as_str()) {
+        report("scope_separator is \" \" or \",\"".into());
+    }
+    if !["127.0.0.1", "localhost"].contains(&provider.redirect.host.as_str()) {
+        report("redirect.host is 127.0.0.1 or localhost".into());
+    }
+    if provider.redirect.port == Some(0) {
+        report("redirect.port is a fixed port number (leave it out for any port)".into());
+    }
+    if provider.identity.source == IdentitySource::Api && provider.userinfo_url.is_none() {
+        report("identity from the API needs userinfo_url".into());
+    }
+    for template in std::iter::once(&provider.identity.subject).chain(&provider.identity.account) {
+        if template_fields(template).is_none_or(|fields| fields.is_empty()) {
+            report(format!("identity template {template:?} must name fields in braces"));
+        }
+    }
+    if provider.identity.account.is_empty() {
+        report("identity.account names at least one template".into());
+    }
+    for (short, scope) in &provider.scopes {
+        if scope.value.trim().is_empty() || scope.value.contains(char::is_whitespace) {
+            report(format!("scope {short:?} needs a value without spaces"));
+        }
+        if scope.description.trim().is_empty() {
+            report(format!("scope {short:?} needs a description"));
+        }
+    }
+    for scope in &provider.base_scopes {
+        if !provider.scopes.contains_key(scope) {
+            report(format!("base scope {scope:?} is not in its scopes"));
+        }
+    }
+    for (code, meaning) in &provider.error_codes {
+        if !STANDARD_ERRORS.contains(&meaning.as_str()) {
+            report(format!("error code {code:?} maps to {meaning:?}, not an RFC 6749 code"));
+        }
+    }
+}
+
+fn check_check(check: &CheckSpec, fields: &[&str], report: &mut impl FnMut(String)) {
+    let mut templates = vec![check.url.as_str()];
+    templates.extend(check.headers.values().map(String::as_str));
+    match &check.auth {
+        CheckAuth::Bearer => {}
+        CheckAuth::Basic { username, password } => templates.extend([username.as_str(), password.as_str()]),
+        CheckAuth::Header { name, value } => {
+            if name.trim().is_empty() {
+                report("check header needs a name".into());
+            }
+            templates.push(value);
+        }
+    }
+    for template in templates {
+        match template_fields(template) {
+            None => report(format!("check template {template:?} has unbalanced braces")),
+            Some(named) => {
+                for field in named.iter().filter(|f| !fields.contains(&f.as_str())) {
+                    report(format!("check template {template:?} names unknown key field {field:?}"));
+                }
+            }
+        }
+    }
+    let mut filled = check.url.clone();
+    for field in fields {
+        filled = filled.replace(&format!("{{{field}}}"), "value");
+    }
+    check_url(&filled, "check.url", report);
+}
+
+/// The `{field}` names in a template; None when the braces do not pair up.
+pub fn template_fields(template: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return None;
+        }
+        let close = rest[open..].find('}')? + open;
+        let name = &rest[open + 1..close];
+        if name.is_empty() || name.contains('{') {
+            return None;
+        }
+        fields.push(name.to_owned());
+        rest = &rest[close + 1..];
+    }
+    Some(fields)
+}
+
+fn check_url(text: &str, what: &str, report: &mut impl FnMut(String)) {
+    match url::Url::parse(text) {
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
+        Ok(_) => report(format!("{what} must be an https URL: {text:?}")),
+        Err(error) => report(format!("{what} is not a URL ({error}): {text:?}")),
+    }
+}
+
+fn is_slug(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
