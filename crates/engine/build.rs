@@ -4,6 +4,9 @@
 #[path = "src/catalog/schema.rs"]
 #[allow(dead_code)]
 mod schema;
+#[path = "src/catalog/template.rs"]
+#[allow(dead_code)]
+mod template;
 #[path = "src/catalog/validate.rs"]
 #[allow(dead_code)]
 mod validate;
@@ -12,6 +15,7 @@ fn main() {
     println!("cargo::rerun-if-changed=catalog.toml");
     println!("cargo::rerun-if-changed=src/catalog/schema.rs");
     println!("cargo::rerun-if-changed=src/catalog/validate.rs");
+    println!("cargo::rerun-if-changed=src/catalog/template.rs");
     let text = std::fs::read_to_string("catalog.toml").expect("crates/engine/catalog.toml is readable");
     let catalog: schema::CatalogFile = match toml::from_str(&text) {
         Ok(catalog) => catalog,

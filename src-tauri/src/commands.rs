@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use grantkeeper_engine::catalog::Catalog;
+use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::model::{CatalogIntegration, ProviderAppInput};
 use grantkeeper_engine::{
     ActivityEvent, Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider,
 };
@@ -13,11 +16,14 @@ type Reply<T> = Result<T, ErrorPayload>;
 pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         list_connections,
+        list_catalog,
         list_providers,
         add_provider,
+        set_provider_app,
         remove_provider,
         connect,
         reconnect,
+        grant_access,
         cancel_flow,
         refresh_connection,
         remove_connection,
@@ -31,6 +37,11 @@ fn list_connections(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Connection>> {
 }
 
 #[tauri::command]
+fn list_catalog() -> Vec<CatalogIntegration> {
+    Catalog::builtin().views()
+}
+
+#[tauri::command]
 fn list_providers(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Provider>> {
     engine.providers().map_err(|e| e.payload())
 }
@@ -40,19 +51,41 @@ async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Rep
     engine.add_provider(input).await.map_err(|e| e.payload())
 }
 
+/// Creates or changes the provider app of a built-in or custom provider.
 #[tauri::command]
-async fn remove_provider(engine: State<'_, Arc<Engine>>, provider_id: String) -> Reply<()> {
-    engine.remove_provider(&provider_id).await.map_err(|e| e.payload())
+async fn set_provider_app(
+    engine: State<'_, Arc<Engine>>,
+    provider_id: String,
+    input: ProviderAppInput,
+) -> Reply<Provider> {
+    engine.set_provider_app(&provider_id, input).await.map_err(|e| e.payload())
+}
+
+/// `with_connections`: the person confirmed removing the connections that use it.
+#[tauri::command]
+async fn remove_provider(
+    engine: State<'_, Arc<Engine>>,
+    provider_id: String,
+    with_connections: bool,
+) -> Reply<()> {
+    engine.remove_provider(&provider_id, with_connections).await.map_err(|e| e.payload())
 }
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.
 #[tauri::command]
 async fn connect(
     engine: State<'_, Arc<Engine>>,
-    provider_id: String,
-    name: Option<String>,
+    integration: String,
+    options: ConnectOptions,
 ) -> Reply<FlowStarted> {
-    let pending = engine.connect(&provider_id, name).await.map_err(|e| e.payload())?;
+    let pending = engine.connect(&integration, options).await.map_err(|e| e.payload())?;
+    Ok(pending.started)
+}
+
+/// Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`.
+#[tauri::command]
+async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
+    let pending = engine.grant_access(&connection_id).await.map_err(|e| e.payload())?;
     Ok(pending.started)
 }
 

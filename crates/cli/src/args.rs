@@ -16,19 +16,33 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Add, list and remove custom providers (OAuth 2.0 / OpenID Connect servers).
+    /// Set up provider apps (your client registrations) and custom providers.
     Providers {
         #[command(subcommand)]
         command: ProvidersCommand,
     },
+    /// List what can be connected: integrations by provider, with the access each asks for.
+    #[command(after_help = "Example:\n  grantkeeper catalog --json | jq -r '.[].id'")]
+    Catalog {
+        #[arg(long)]
+        json: bool,
+    },
     /// Connect an account: sign in at the provider in your browser.
-    #[command(after_help = "Example:\n  grantkeeper connect \"Company SSO\" --name \"Work account\"")]
+    #[command(
+        after_help = "Examples:\n  grantkeeper connect gmail --account ada@example.com\n  grantkeeper connect \"Google Drive\" --name \"Drive – Marketing\"\n  grantkeeper connect \"Company SSO\" --name \"Work account\""
+    )]
     Connect {
-        /// Provider name or id.
-        provider: String,
-        /// Name for the new connection (default: the provider's name).
+        /// Integration (id or name from `grantkeeper catalog`) or custom provider.
+        integration: String,
+        /// Name for the new connection (default: the integration's name).
         #[arg(long)]
         name: Option<String>,
+        /// The account to sign in with (email or login), suggested to the provider.
+        #[arg(long, value_name = "HINT")]
+        account: Option<String>,
+        /// Extra scope to ask for, by short name (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
         /// Do not open a browser; print the link to open by hand.
         #[arg(long)]
         no_browser: bool,
@@ -37,6 +51,17 @@ pub enum Command {
     },
     /// Sign in again for a connection; it keeps its id. Only the same account is accepted.
     Reconnect {
+        /// Connection name or id.
+        connection: String,
+        /// Do not open a browser; print the link to open by hand.
+        #[arg(long)]
+        no_browser: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask for the scopes a "Needs more access" connection lacks, and only those.
+    #[command(name = "grant-access", after_help = "Example:\n  grantkeeper grant-access Gmail")]
+    GrantAccess {
         /// Connection name or id.
         connection: String,
         /// Do not open a browser; print the link to open by hand.
@@ -112,14 +137,51 @@ pub enum ProvidersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List custom providers.
+    /// Create or change the provider app of a provider (built-in id such as `google`,
+    /// or a custom provider). Options left out keep their value; an empty URL returns
+    /// to the provider's own endpoint.
+    #[command(
+        after_help = "Examples:\n  printf %s \"$SECRET\" | grantkeeper providers set google --client-id 123.apps.googleusercontent.com --client-secret-stdin\n  grantkeeper providers set github --base-url https://github.example.com\n  grantkeeper providers set microsoft --client-id 0000-... --tenant contoso.onmicrosoft.com\n  grantkeeper providers set slack --enabled false"
+    )]
+    Set {
+        /// Provider id or name.
+        provider: String,
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Read the client secret from stdin (never pass secrets as arguments).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Self-hosted server (GitHub Enterprise Server, GitLab); empty for the default.
+        #[arg(long, value_name = "URL", conflicts_with = "tenant")]
+        base_url: Option<String>,
+        /// Microsoft tenant id or domain; empty for the default.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_name = "URL")]
+        authorize_url: Option<String>,
+        #[arg(long, value_name = "URL")]
+        token_url: Option<String>,
+        #[arg(long, value_name = "URL")]
+        revocation_url: Option<String>,
+        /// The identity endpoint (OpenID userinfo or the provider's "who am I").
+        #[arg(long, value_name = "URL")]
+        userinfo_url: Option<String>,
+        #[arg(long, value_name = "true|false")]
+        enabled: Option<bool>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List provider apps.
     List {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a provider that no connection uses.
+    /// Remove a provider app (and a custom provider with it).
     Remove {
-        /// Provider name or id.
+        /// Provider id or name.
         provider: String,
+        /// Also remove the connections that use it.
+        #[arg(long)]
+        with_connections: bool,
     },
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use grantkeeper_engine::connect::PendingFlow;
+use grantkeeper_engine::catalog::Catalog;
+use grantkeeper_engine::connect::{ConnectOptions, PendingFlow};
+use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
 use args::{Cli, Command, ProvidersCommand};
@@ -48,16 +50,22 @@ fn exit_code(error: &Error) -> u8 {
 
 async fn run(cli: Cli) -> Result<()> {
     let mut config = Config::from_env()?;
-    if let Command::Connect { no_browser: true, .. } | Command::Reconnect { no_browser: true, .. } =
-        cli.command
+    if let Command::Connect { no_browser: true, .. }
+    | Command::Reconnect { no_browser: true, .. }
+    | Command::GrantAccess { no_browser: true, .. } = cli.command
     {
         config.browser = grantkeeper_engine::flow::Browser::None;
     }
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
     match cli.command {
         Command::Providers { command } => providers(&engine, command).await,
-        Command::Connect { provider, name, no_browser, json } => {
-            let pending = engine.connect(&provider, name).await?;
+        Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
+        Command::Connect { integration, name, account, scopes, no_browser, json } => {
+            let pending = engine.connect(&integration, ConnectOptions { name, account, scopes }).await?;
+            finish_sign_in(&engine, pending, no_browser, json).await
+        }
+        Command::GrantAccess { connection, no_browser, json } => {
+            let pending = engine.grant_access(&connection).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
         Command::Reconnect { connection, no_browser, json } => {
@@ -108,10 +116,37 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                 .await?;
             output::providers(&[provider], json)
         }
+        ProvidersCommand::Set {
+            provider,
+            client_id,
+            client_secret_stdin,
+            base_url,
+            tenant,
+            authorize_url,
+            token_url,
+            revocation_url,
+            userinfo_url,
+            enabled,
+            json,
+        } => {
+            let client_secret = if client_secret_stdin { Some(read_secret_from_stdin()?) } else { None };
+            let input = ProviderAppInput {
+                client_id,
+                client_secret: client_secret.as_deref().map(Into::into),
+                enabled,
+                site: base_url.or(tenant),
+                authorize_url,
+                token_url,
+                revocation_url,
+                userinfo_url,
+            };
+            let provider = engine.set_provider_app(&provider, input).await?;
+            output::providers(&[provider], json)
+        }
         ProvidersCommand::List { json } => output::providers(&engine.providers()?, json),
-        ProvidersCommand::Remove { provider } => {
-            engine.remove_provider(&provider).await?;
-            eprintln!("Removed provider {provider}.");
+        ProvidersCommand::Remove { provider, with_connections } => {
+            engine.remove_provider(&provider, with_connections).await?;
+            eprintln!("Removed the provider app of {provider}.");
             Ok(())
         }
     }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use grantkeeper_engine::model::CatalogIntegration;
 use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
 use serde::Serialize;
 
@@ -28,7 +29,7 @@ pub fn connections(connections: &[Connection], as_json: bool) -> Result<()> {
         return json(connections);
     }
     if connections.is_empty() {
-        eprintln!("No connections yet. Add a provider (grantkeeper providers add) and connect it.");
+        eprintln!("No connections yet. See what can be connected with `grantkeeper catalog`.");
     }
     connections.iter().try_for_each(|c| line(&describe(c)))
 }
@@ -52,16 +53,41 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
     providers.iter().try_for_each(|p| {
         let secret =
             p.client_secret_last4.as_deref().map_or("no client secret".to_owned(), |l| format!("•••• {l}"));
+        let state = if p.enabled { "enabled" } else { "disabled" };
         line(&format!(
-            "{}\t{}\tclient {}\t{}\t{}\t{}",
+            "{}\t{}\t{state}\tclient {}\t{secret}\tredirect {}\t{}",
             p.name,
             p.issuer.as_deref().unwrap_or(&p.authorize_url),
             p.client_id,
-            secret,
-            p.scopes.join(" "),
+            p.redirect_uri,
             p.id
         ))
     })
+}
+
+/// Integrations grouped by provider, each with what it may do in plain words.
+pub fn catalog(integrations: &[CatalogIntegration], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(integrations);
+    }
+    let mut groups: Vec<(&str, Vec<&CatalogIntegration>)> = Vec::new();
+    for integration in integrations {
+        let group = integration.provider_name.as_deref().unwrap_or("API keys");
+        match groups.iter_mut().find(|(name, _)| *name == group) {
+            Some((_, members)) => members.push(integration),
+            None => groups.push((group, vec![integration])),
+        }
+    }
+    for (group, members) in groups {
+        line(group)?;
+        for integration in members {
+            line(&format!("  {:<20} {} — {}", integration.id, integration.name, integration.description))?;
+            for scope in &integration.scopes {
+                line(&format!("  {:<20}   • {}", "", scope.description))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {

@@ -5,11 +5,18 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::flow::{authorization, identity, Authorization, Callback, CallbackListener, Grant, Identity};
+use serde::Deserialize;
+use ts_rs::TS;
+
+use crate::flow::{
+    authorization, identity, Authorization, AuthorizationRequest, Callback, CallbackListener, Grant, Identity,
+};
+use crate::integrations::union;
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus, FlowStarted};
+use crate::provider::ProviderRecord;
 use crate::schedule::refresh_due;
-use crate::store::{CredentialRecord, NewConnectionRow, NewEvent, ProviderRecord};
+use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
 use crate::{Engine, EngineEvent, Error, Result};
@@ -18,13 +25,26 @@ use crate::{Engine, EngineEvent, Error, Result};
 enum Purpose {
     New {
         name: String,
+        integration: String,
     },
-    /// Renew the grant behind an existing connection, for the same account only.
-    Reconnect {
+    /// Renew or grow the grant behind an existing connection, for the same account only.
+    Existing {
         connection_id: String,
         subject: String,
         account: Option<String>,
     },
+}
+
+/// How to connect: all optional.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct ConnectOptions {
+    /// The connection's name; default: the integration's.
+    pub name: Option<String>,
+    /// The account to sign in with (email or login), passed to the provider as a hint.
+    pub account: Option<String>,
+    /// Scopes beyond what the integration needs, by short name.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// A flow that has opened the browser; `outcome` resolves when it ends.
@@ -34,40 +54,121 @@ pub struct PendingFlow {
 }
 
 impl Engine {
-    /// Starts connecting `provider_key` (id or name): binds the loopback listener, opens
-    /// the browser on the provider's authorize URL and returns at once. The flow ends
-    /// on the callback, on [`Engine::cancel_flow`] or after the time limit.
+    /// Starts connecting an integration (catalog id or name, or a custom provider):
+    /// binds the loopback listener, opens the browser on the provider's authorize URL
+    /// and returns at once. The flow ends on the callback, on [`Engine::cancel_flow`]
+    /// or after the time limit.
     #[tracing::instrument(skip(self), err(Display))]
-    pub async fn connect(self: &Arc<Self>, provider_key: &str, name: Option<String>) -> Result<PendingFlow> {
-        let provider = self.store.provider(provider_key)?;
-        let name = self.connection_name(name, &provider)?;
-        self.start_flow(provider, Purpose::New { name }).await
+    pub async fn connect(
+        self: &Arc<Self>,
+        integration_key: &str,
+        options: ConnectOptions,
+    ) -> Result<PendingFlow> {
+        let target = self.target(integration_key, &options.scopes)?;
+        let name = self.connection_name(options.name, &target.integration_name)?;
+        let hint = options.account.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        // The credential this sign-in will most likely land on: the hinted account's,
+        // or the only one at this provider.
+        let credentials = self.store.credentials_at(&target.provider.id)?;
+        let likely = match hint {
+            Some(hint) => credentials.iter().find(|c| {
+                c.account.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(hint)) || c.subject == hint
+            }),
+            None if credentials.len() == 1 => credentials.first(),
+            None => None,
+        };
+        let scopes = match likely {
+            // Without incremental authorization a new grant replaces the old one, so
+            // it must ask again for what the credential already has.
+            Some(credential) if !target.provider.incremental_authorization() => {
+                union(&credential.scopes, &target.needed)
+            }
+            _ => target.needed.clone(),
+        };
+        let purpose = Purpose::New { name, integration: target.integration_id };
+        self.start_flow(target.provider, &scopes, hint, purpose).await
     }
 
     /// Signs in again for an existing connection. The connection keeps its id; signing
     /// in as a different account changes nothing.
     #[tracing::instrument(skip(self), err(Display))]
     pub async fn reconnect(self: &Arc<Self>, connection_key: &str) -> Result<PendingFlow> {
+        let (connection, credential, provider) = self.existing(connection_key)?;
+        let mut scopes = credential.scopes.clone();
+        for other in self.store.connections_on(&credential.id)? {
+            scopes = union(&scopes, &self.integration_needs(&other.integration).1);
+        }
+        if provider.spec.is_none() {
+            scopes = union(&provider.scopes, &scopes);
+        }
+        self.start_existing(connection, credential, provider, &scopes).await
+    }
+
+    /// Asks the provider for exactly the scopes a Needs-more-access connection lacks
+    /// (with the ones already granted, where the provider cannot grow a grant).
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn grant_access(self: &Arc<Self>, connection_key: &str) -> Result<PendingFlow> {
+        let (connection, credential, provider) = self.existing(connection_key)?;
+        let connection = self.decorate(connection);
+        if connection.missing_scopes.is_empty() {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!("“{}” already has all the access it needs.", connection.name),
+            });
+        }
+        let scopes = if provider.incremental_authorization() {
+            connection.missing_scopes.clone()
+        } else {
+            union(&credential.scopes, &connection.missing_scopes)
+        };
+        self.start_existing(connection, credential, provider, &scopes).await
+    }
+
+    fn existing(&self, connection_key: &str) -> Result<(Connection, CredentialRecord, ProviderRecord)> {
         let connection = self.connection(connection_key)?;
         let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
-        let provider = self.store.provider(&connection.provider_id)?;
-        let purpose = Purpose::Reconnect {
+        let provider = self.provider_record(&credential.provider_id)?;
+        Ok((connection, credential, provider))
+    }
+
+    async fn start_existing(
+        self: &Arc<Self>,
+        connection: Connection,
+        credential: CredentialRecord,
+        provider: ProviderRecord,
+        scopes: &[String],
+    ) -> Result<PendingFlow> {
+        let hint = credential.account.clone();
+        let purpose = Purpose::Existing {
             connection_id: connection.id,
             subject: credential.subject,
             account: credential.account,
         };
-        self.start_flow(provider, purpose).await
+        self.start_flow(provider, scopes, hint.as_deref(), purpose).await
     }
 
-    async fn start_flow(self: &Arc<Self>, provider: ProviderRecord, purpose: Purpose) -> Result<PendingFlow> {
+    async fn start_flow(
+        self: &Arc<Self>,
+        provider: ProviderRecord,
+        scopes: &[String],
+        login_hint: Option<&str>,
+        purpose: Purpose,
+    ) -> Result<PendingFlow> {
+        if !provider.app.enabled {
+            return Err(Error::ProviderAppDisabled { provider: provider.name.clone() });
+        }
         let client_secret = self.client_secret(&provider).await?;
         if client_secret.is_none() {
             // Fail before the person signs in, not after, when there is no keychain
             // to keep the tokens in.
             self.vault.read(&vault::keychain_probe_key()).await?;
         }
-        let listener = CallbackListener::bind().await?;
-        let authorization = authorization(&provider, client_secret, listener.redirect_uri())?;
+        let (host, port) =
+            provider.spec.map_or(("127.0.0.1", None), |s| (s.redirect.host.as_str(), s.redirect.port));
+        let listener = CallbackListener::bind(host, port).await?;
+        let scopes = union(&provider.base_scopes(), scopes);
+        let request = AuthorizationRequest { scopes: &scopes, login_hint };
+        let authorization = authorization(&provider, client_secret, listener.redirect_uri(), request)?;
         let flow_id = uuid::Uuid::new_v4().to_string();
         let started_at = now();
         let time_limit = self.config.flow_time_limit;
@@ -108,7 +209,7 @@ impl Engine {
         }
     }
 
-    fn connection_name(&self, requested: Option<String>, provider: &ProviderRecord) -> Result<String> {
+    fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
         match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
             Some(name) if name.chars().count() > 100 || name.chars().any(char::is_control) => {
                 Err(Error::invalid("name", "A connection name is at most 100 printable characters."))
@@ -118,10 +219,10 @@ impl Engine {
             ))),
             Some(name) => Ok(name),
             None => {
-                let mut name = provider.name.clone();
+                let mut name = default.to_owned();
                 let mut number = 2;
                 while self.store.connection_name_taken(&name)? {
-                    name = format!("{} ({number})", provider.name);
+                    name = format!("{default} ({number})");
                     number += 1;
                 }
                 Ok(name)
@@ -153,14 +254,20 @@ impl Engine {
                 return Err(Error::ProviderError { provider: provider.name.clone(), detail });
             }
         };
-        let grant = authorization.redeem(code, &self.http, &provider.name).await?;
-        let identity = identity(provider, &grant.tokens, &self.http).await?;
+        let grant = authorization.redeem(code, provider, &self.http).await?;
+        let identity = identity(provider, &grant, &self.http).await?;
         match purpose {
-            Purpose::New { name } => {
-                let created = self.store_grant(provider, grant, identity, Some(name)).await?;
-                self.connection(&created.expect("a named grant creates a connection"))
+            Purpose::New { name, integration } => {
+                let connection = NewConnectionRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name,
+                    integration,
+                    created_at: rfc3339(now()),
+                };
+                let created = self.store_grant(provider, grant, identity, Some(connection)).await?;
+                self.connection(&created.expect("a new connection was stored"))
             }
-            Purpose::Reconnect { connection_id, subject, account } => {
+            Purpose::Existing { connection_id, subject, account } => {
                 if identity.subject != subject {
                     return Err(Error::DifferentAccount {
                         expected: account.unwrap_or(subject),
@@ -174,14 +281,14 @@ impl Engine {
     }
 
     /// Stores the grant on the account's credential (new, or merged into the one the
-    /// account already has) and, given a name, a new connection on it. Returns the new
+    /// account already has) and, when given, a new connection on it. Returns the new
     /// connection's id.
     async fn store_grant(
         &self,
         provider: &ProviderRecord,
         mut grant: Grant,
         identity: Identity,
-        name: Option<String>,
+        connection: Option<NewConnectionRow>,
     ) -> Result<Option<String>> {
         let at = now();
         let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
@@ -193,6 +300,16 @@ impl Engine {
                 grant.tokens.refresh_token = old.refresh_token;
             }
         }
+        // A grown grant (incremental authorization) holds what it had plus what was
+        // just granted; otherwise the new grant replaces the old one.
+        let scopes = match &existing {
+            Some(old)
+                if provider.incremental_authorization() && old.status != ConnectionStatus::Reauthorize =>
+            {
+                union(&old.scopes, &grant.scopes)
+            }
+            _ => grant.scopes.clone(),
+        };
         let token_key = new_token_key(&credential_id);
         self.vault.write_tokens(&token_key, &grant.tokens).await?;
 
@@ -201,7 +318,7 @@ impl Engine {
             provider_id: provider.id.clone(),
             subject: identity.subject,
             account: identity.account,
-            scopes: grant.scopes,
+            scopes,
             token_secret_key: token_key.clone(),
             status: ConnectionStatus::Active,
             status_reason: None,
@@ -216,12 +333,6 @@ impl Engine {
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
         };
-        let connection = name.map(|name| NewConnectionRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            name,
-            integration: provider.name.clone(),
-            created_at: rfc3339(at),
-        });
         if let Err(error) = self.store.save_grant(&credential, connection.as_ref()) {
             let _ = self.vault.delete(&token_key).await;
             return Err(error);

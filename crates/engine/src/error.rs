@@ -51,6 +51,15 @@ pub enum Error {
     #[error("{provider} rejected Grantkeeper's client credentials ({detail}). Check the provider app's client ID and secret; the tokens were kept.")]
     ProviderAppRejected { provider: String, detail: String },
 
+    #[error("{provider} has no provider app yet. Register one at {provider} and add its client ID under Provider apps (or `grantkeeper providers set {provider_id} --client-id ID`).")]
+    ProviderAppMissing { provider: String, provider_id: String },
+
+    #[error("The provider app for {provider} is disabled. Enable it under Provider apps to sign in again.")]
+    ProviderAppDisabled { provider: String },
+
+    #[error("Could not listen on {address} for the sign-in to come back ({reason}). If another program uses that port, close it and try again.")]
+    CallbackUnavailable { address: String, reason: String },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -79,6 +88,9 @@ pub enum ErrorCode {
     TokenExpired,
     NeedsReauthorization,
     ProviderAppRejected,
+    ProviderAppMissing,
+    ProviderAppDisabled,
+    CallbackUnavailable,
     Storage,
     Internal,
 }
@@ -110,6 +122,9 @@ impl ErrorCode {
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::NeedsReauthorization => "needs_reauthorization",
             ErrorCode::ProviderAppRejected => "provider_app_rejected",
+            ErrorCode::ProviderAppMissing => "provider_app_missing",
+            ErrorCode::ProviderAppDisabled => "provider_app_disabled",
+            ErrorCode::CallbackUnavailable => "callback_unavailable",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
         }
@@ -138,6 +153,9 @@ impl Error {
             Error::TokenExpired { .. } => ErrorCode::TokenExpired,
             Error::NeedsReauthorization { .. } => ErrorCode::NeedsReauthorization,
             Error::ProviderAppRejected { .. } => ErrorCode::ProviderAppRejected,
+            Error::ProviderAppMissing { .. } => ErrorCode::ProviderAppMissing,
+            Error::ProviderAppDisabled { .. } => ErrorCode::ProviderAppDisabled,
+            Error::CallbackUnavailable { .. } => ErrorCode::CallbackUnavailable,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -62,7 +62,18 @@ impl HttpClient {
 
     /// GET a JSON document (discovery, userinfo), with an optional bearer token.
     pub async fn get_json(&self, url: &Url, bearer: Option<&str>) -> Result<(u16, Vec<u8>), HttpError> {
-        let mut request = self.0.get(url.as_str()).header("Accept", "application/json");
+        self.call_json(false, url, bearer).await
+    }
+
+    /// GET, or POST without a body (Dropbox's RPC endpoints), answered with JSON.
+    pub async fn call_json(
+        &self,
+        post: bool,
+        url: &Url,
+        bearer: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let request = if post { self.0.post(url.as_str()) } else { self.0.get(url.as_str()) };
+        let mut request = request.header("Accept", "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }

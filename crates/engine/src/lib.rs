@@ -2,6 +2,7 @@
 //! the SQLite store. The desktop shell and the CLI are thin layers over [`Engine`];
 //! nothing here depends on Tauri.
 
+mod apps;
 pub mod catalog;
 mod config;
 pub mod connect;
@@ -10,6 +11,7 @@ pub mod error;
 mod events;
 pub mod flow;
 mod http;
+mod integrations;
 pub mod model;
 pub mod provider;
 mod refresh;

@@ -37,7 +37,9 @@ impl ConnectionStatus {
 pub struct Connection {
     pub id: String,
     pub name: String,
+    /// The integration's id: a catalog id ("gmail") or a custom provider's id.
     pub integration: String,
+    pub integration_name: String,
     pub provider: String,
     pub provider_id: String,
     pub status: ConnectionStatus,
@@ -46,26 +48,62 @@ pub struct Connection {
     pub account: Option<String>,
     /// Granted scopes.
     pub scopes: Vec<String>,
+    /// Scopes the integration needs that the credential lacks (Needs more access).
+    pub missing_scopes: Vec<String>,
     /// RFC 3339.
     pub expires_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
 }
 
-/// A custom provider with its provider app (client registration). The client secret
-/// is write-only: only its last four characters come back.
+/// A provider app (the person's client registration) on a built-in or custom
+/// provider. The client secret is write-only: only its last four characters come back.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Provider {
     pub id: String,
     pub name: String,
+    /// From the built-in catalog (quirks known); false for a custom provider.
+    pub builtin: bool,
     pub issuer: Option<String>,
+    /// Effective endpoints: the provider's own, with the site and overrides applied.
     pub authorize_url: String,
     pub token_url: String,
     pub userinfo_url: Option<String>,
+    pub revocation_url: Option<String>,
+    /// A custom provider's scopes.
     pub scopes: Vec<String>,
     pub client_id: String,
     pub client_secret_last4: Option<String>,
+    /// A disabled provider app starts no sign-ins; its connections keep refreshing.
+    pub enabled: bool,
+    /// GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
+    pub site: Option<String>,
+    pub site_label: Option<String>,
+    /// Which endpoints the person set by hand.
+    pub overridden: Vec<String>,
+    /// The URI to register at the provider.
+    pub redirect_uri: String,
+    /// Steps to register the provider app, with the redirect URI filled in.
+    pub setup: Vec<String>,
+    pub docs_url: Option<String>,
+    /// Connections that use this provider app.
+    pub connections: usize,
     pub created_at: String,
+}
+
+/// Changes to a provider app. Absent fields keep their value; a blank client secret
+/// keeps the stored one; a blank site or endpoint returns to the provider's own.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct ProviderAppInput {
+    pub client_id: Option<String>,
+    #[ts(type = "string | null")]
+    pub client_secret: Option<SecretInput>,
+    pub enabled: Option<bool>,
+    pub site: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
 }
 
 /// What a person enters to add a custom provider: an issuer (OpenID discovery) or

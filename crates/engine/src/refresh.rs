@@ -10,7 +10,7 @@ use std::time::Duration;
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
-use crate::flow::{oauth_client, require_access_token, token_error, tokens_of};
+use crate::flow::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of};
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus};
 use crate::schedule::refresh_due;
@@ -112,11 +112,11 @@ impl Engine {
         let Some(refresh_token) = old.refresh_token.clone() else {
             return Err(Error::TokenExpired { connection: connection.name.clone() });
         };
-        let provider = self.store.provider(&credential.provider_id)?;
+        let provider = self.provider_record(&credential.provider_id)?;
         let client_secret = self.client_secret(&provider).await?;
         let answer = oauth_client(&provider, client_secret)?
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
-            .request_async(&self.http)
+            .request_async(&token_endpoint(&provider, &self.http))
             .await;
         let response = match answer {
             Ok(response) => response,

@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
+use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::flow::Browser;
 use grantkeeper_engine::{Config, Engine, Error, Keychain, NewProvider};
 use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
@@ -47,7 +48,7 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
         })
         .await
         .unwrap();
-    let mut pending = engine.connect("Local OP", None).await.unwrap();
+    let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
     let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let state = param("state").unwrap();

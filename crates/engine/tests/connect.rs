@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{provider_input, Setup};
+use common::{named, provider_input, Setup};
+use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::{ConnectionStatus, Error, NewProvider};
 use grantkeeper_test_support::{
     contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider,
@@ -20,7 +21,7 @@ async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
     assert_eq!(provider.issuer.as_deref(), Some(op.issuer.as_str()));
 
     let mut events = engine.subscribe();
-    let pending = engine.connect("Local OP", Some("Work".into())).await.unwrap();
+    let pending = engine.connect("Local OP", named("Work")).await.unwrap();
     assert!(pending.started.authorize_url.contains("code_challenge_method=S256"));
     let connection = pending.outcome.await.unwrap().unwrap();
 
@@ -76,7 +77,7 @@ async fn declined_consent_leaves_nothing_behind() {
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Deny);
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    let pending = engine.connect("Local OP", None).await.unwrap();
+    let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let error = pending.outcome.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
     assert_eq!(error.to_string(), "You declined access at Local OP. Nothing was saved.");
@@ -92,13 +93,13 @@ async fn a_flow_can_be_cancelled_and_expires() {
     let engine = setup.engine_with(BrowserMode::Ignore, Duration::from_millis(1500));
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
 
-    let pending = engine.connect("Local OP", None).await.unwrap();
+    let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let port = redirect_port(&pending.started.authorize_url);
     engine.cancel_flow(&pending.started.flow_id).unwrap();
     assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "listener closed on cancel");
 
-    let pending = engine.connect("Local OP", None).await.unwrap();
+    let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let port = redirect_port(&pending.started.authorize_url);
     assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowExpired)));
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "listener closed on expiry");
@@ -154,7 +155,8 @@ async fn a_confidential_client_keeps_its_secret_in_the_keychain_only() {
     assert_eq!(provider.client_secret_last4.as_deref(), Some("7f3a"));
     assert!(!serde_json::to_string(&provider).unwrap().contains(secret));
 
-    let connection = engine.connect("Local OP", None).await.unwrap().outcome.await.unwrap().unwrap();
+    let connection =
+        engine.connect("Local OP", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
     assert_eq!(connection.status, ConnectionStatus::Active);
     assert!(!contains(&data_dir_bytes(setup.home.path()), secret));
     let keys = secret_tool_keys(&setup.service);
@@ -168,8 +170,7 @@ async fn reconnect_keeps_the_connection_id_and_refuses_another_account() {
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    let first =
-        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let first = engine.connect("Local OP", named("Work")).await.unwrap().outcome.await.unwrap().unwrap();
     let (_, first_token) = engine.access_token("Work", Duration::ZERO).await.unwrap();
 
     let again = engine.reconnect("Work").await.unwrap().outcome.await.unwrap().unwrap();

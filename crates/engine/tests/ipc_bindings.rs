@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::model::{
+    CatalogIntegration, CatalogScope, IntegrationKind, KeyField, ProviderAppInput,
+};
 use grantkeeper_engine::{
     ActivityEvent, Connection, ConnectionStatus, EngineEvent, ErrorCode, ErrorPayload, EventKind,
     FlowStarted, NewProvider, Provider,
@@ -27,6 +31,12 @@ fn generated() -> Vec<(String, String)> {
         one::<EngineEvent>(&config),
         one::<ActivityEvent>(&config),
         one::<EventKind>(&config),
+        one::<ConnectOptions>(&config),
+        one::<ProviderAppInput>(&config),
+        one::<CatalogIntegration>(&config),
+        one::<CatalogScope>(&config),
+        one::<IntegrationKind>(&config),
+        one::<KeyField>(&config),
     ]
 }
 

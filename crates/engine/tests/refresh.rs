@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{provider_input, Setup};
+use common::{named, provider_input, Setup};
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider};
 
@@ -17,8 +17,7 @@ async fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Setup, Arc<En
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
-    let connection =
-        engine.connect("Local OP", Some("Work".into())).await.unwrap().outcome.await.unwrap().unwrap();
+    let connection = engine.connect("Local OP", named("Work")).await.unwrap().outcome.await.unwrap().unwrap();
     (op, setup, engine, connection)
 }
 

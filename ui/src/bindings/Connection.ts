@@ -4,7 +4,11 @@ import type { ConnectionStatus } from "./ConnectionStatus";
 /**
  * One integration on one credential, as a person named it.
  */
-export type Connection = { id: string, name: string, integration: string, provider: string, provider_id: string, status: ConnectionStatus, 
+export type Connection = { id: string, name: string, 
+/**
+ * The integration's id: a catalog id ("gmail") or a custom provider's id.
+ */
+integration: string, integration_name: string, provider: string, provider_id: string, status: ConnectionStatus, 
 /**
  * Why the connection needs the person, in plain words (Reauthorize).
  */
@@ -13,6 +17,10 @@ status_reason: string | null, account: string | null,
  * Granted scopes.
  */
 scopes: Array<string>, 
+/**
+ * Scopes the integration needs that the credential lacks (Needs more access).
+ */
+missing_scopes: Array<string>, 
 /**
  * RFC 3339.
  */

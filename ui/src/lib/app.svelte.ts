@@ -172,7 +172,7 @@ export class AppState {
 
   /** Starts a sign-in for a new connection; resolves to the error when it could not start. */
   connect(providerId: string, name: string | null): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.connect(providerId, name));
+    return this.#startFlow(() => ipc.connect(providerId, { name, account: null, scopes: [] }));
   }
 
   /** Signs in again for a connection, which keeps its id. */

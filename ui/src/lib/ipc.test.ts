@@ -32,7 +32,9 @@ describe("ipc", () => {
     await ipc.listProviders();
     await ipc.addProvider(input);
     await ipc.removeProvider("p");
-    await ipc.connect("p", null);
+    await ipc.connect("gmail", { name: null, account: "ada@example.test", scopes: [] });
+    await ipc.grantAccess("c");
+    await ipc.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null });
     await ipc.cancelFlow("f");
     await ipc.removeConnection("c");
 
@@ -40,8 +42,10 @@ describe("ipc", () => {
       ["list_connections", undefined],
       ["list_providers", undefined],
       ["add_provider", { input }],
-      ["remove_provider", { providerId: "p" }],
-      ["connect", { providerId: "p", name: null }],
+      ["remove_provider", { providerId: "p", withConnections: false }],
+      ["connect", { integration: "gmail", options: { name: null, account: "ada@example.test", scopes: [] } }],
+      ["grant_access", { connectionId: "c" }],
+      ["set_provider_app", { providerId: "google", input: expect.objectContaining({ client_id: "id" }) }],
       ["cancel_flow", { flowId: "f" }],
       ["remove_connection", { connectionId: "c" }],
     ]);

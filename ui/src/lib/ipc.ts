@@ -2,12 +2,15 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { ActivityEvent } from "../bindings/ActivityEvent";
+import type { CatalogIntegration } from "../bindings/CatalogIntegration";
+import type { ConnectOptions } from "../bindings/ConnectOptions";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { FlowStarted } from "../bindings/FlowStarted";
 import type { NewProvider } from "../bindings/NewProvider";
 import type { Provider } from "../bindings/Provider";
+import type { ProviderAppInput } from "../bindings/ProviderAppInput";
 import { toErrorPayload } from "./errors";
 
 export const ENGINE_EVENT = "engine-event";
@@ -37,6 +40,10 @@ export function listConnections(): Promise<Connection[]> {
   return call("list_connections");
 }
 
+export function listCatalog(): Promise<CatalogIntegration[]> {
+  return call("list_catalog");
+}
+
 export function listProviders(): Promise<Provider[]> {
   return call("list_providers");
 }
@@ -45,13 +52,24 @@ export function addProvider(input: NewProvider): Promise<Provider> {
   return call("add_provider", { input });
 }
 
-export function removeProvider(providerId: string): Promise<null> {
-  return call("remove_provider", { providerId });
+/** Creates or changes the provider app of a built-in or custom provider. */
+export function setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
+  return call("set_provider_app", { providerId, input });
 }
 
-/** Starts a sign-in; the engine opens the system browser itself. */
-export function connect(providerId: string, name: string | null): Promise<FlowStarted> {
-  return call("connect", { providerId, name });
+/** `withConnections`: the person confirmed removing the connections that use it. */
+export function removeProvider(providerId: string, withConnections = false): Promise<null> {
+  return call("remove_provider", { providerId, withConnections });
+}
+
+/** Starts a sign-in for an integration (catalog id or custom provider id); the engine opens the system browser itself. */
+export function connect(integration: string, options: ConnectOptions): Promise<FlowStarted> {
+  return call("connect", { integration, options });
+}
+
+/** Asks for exactly the scopes a Needs-more-access connection lacks. */
+export function grantAccess(connectionId: string): Promise<FlowStarted> {
+  return call("grant_access", { connectionId });
 }
 
 export function cancelFlow(flowId: string): Promise<null> {

@@ -2,6 +2,7 @@
 //! `catalog.toml` (validated by build.rs).
 
 pub mod schema;
+pub(crate) mod template;
 #[cfg(test)]
 mod validate;
 
@@ -44,12 +45,19 @@ impl Catalog {
             .map(|(id, spec)| (id.as_str(), spec))
     }
 
+    pub fn integration_by_id(&self, id: &str) -> Option<&IntegrationSpec> {
+        self.file.integrations.get(id)
+    }
+
     pub fn integrations(&self) -> impl Iterator<Item = (&str, &IntegrationSpec)> {
         self.file.integrations.iter().map(|(id, spec)| (id.as_str(), spec))
     }
 
     /// Integrations on `provider_id`, in catalog order.
-    pub fn integrations_of<'a>(&'a self, provider_id: &'a str) -> impl Iterator<Item = (&'a str, &'a IntegrationSpec)> {
+    pub fn integrations_of<'a>(
+        &'a self,
+        provider_id: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a IntegrationSpec)> {
         self.integrations().filter(move |(_, spec)| spec.provider.as_deref() == Some(provider_id))
     }
 
@@ -177,7 +185,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let error = toml::from_str::<CatalogFile>("[providers.x]\nnmae = \"X\"\n[integrations]\n").unwrap_err();
+        let error =
+            toml::from_str::<CatalogFile>("[providers.x]\nnmae = \"X\"\n[integrations]\n").unwrap_err();
         assert!(error.to_string().contains("unknown field `nmae`"), "{error}");
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::schema::{
     CatalogFile, CheckAuth, CheckSpec, IdentitySource, ProviderSpec, RevocationStyle, SiteKind,
 };
+use super::template::template_fields;
 
 /// RFC 6749 §5.2 error codes a provider-specific code may be mapped to.
 const STANDARD_ERRORS: &[&str] =
@@ -208,25 +209,6 @@ fn check_check(check: &CheckSpec, fields: &[&str], report: &mut impl FnMut(Strin
         filled = filled.replace(&format!("{{{field}}}"), "value");
     }
     check_url(&filled, "check.url", report);
-}
-
-/// The `{field}` names in a template; None when the braces do not pair up.
-pub fn template_fields(template: &str) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest[open..].starts_with('}') {
-            return None;
-        }
-        let close = rest[open..].find('}')? + open;
-        let name = &rest[open + 1..close];
-        if name.is_empty() || name.contains('{') {
-            return None;
-        }
-        fields.push(name.to_owned());
-        rest = &rest[close + 1..];
-    }
-    Some(fields)
 }
 
 fn check_url(text: &str, what: &str, report: &mut impl FnMut(String)) {

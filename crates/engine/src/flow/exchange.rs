@@ -6,33 +6,45 @@ use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::quirks::TokenEndpoint;
+use crate::catalog::template::{fill, json_field};
+use crate::catalog::{ClientAuth, HttpMethod, IdentitySource, IdentitySpec, Pkce};
 use crate::http::{host_of, HttpClient, HttpError};
-use crate::store::ProviderRecord;
+use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
 use crate::{Error, Result, Secret};
 
-/// OpenID Connect adds `id_token` to the token response.
-#[derive(Clone, Deserialize, Serialize)]
-pub struct IdTokenField {
-    id_token: Option<String>,
+/// Every field of the token response beyond RFC 6749's: `id_token` (OpenID Connect),
+/// and what providers add (Notion's `owner`, Slack's `authed_user` and `team`), which
+/// may name the account.
+#[derive(Clone, Default, Deserialize, Serialize)]
+pub struct TokenExtras {
+    #[serde(flatten)]
+    fields: serde_json::Map<String, serde_json::Value>,
 }
 
-impl std::fmt::Debug for IdTokenField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdTokenField([redacted])")
+impl TokenExtras {
+    fn id_token(&self) -> Option<&str> {
+        self.fields.get("id_token").and_then(serde_json::Value::as_str)
     }
 }
 
-impl ExtraTokenFields for IdTokenField {}
+impl std::fmt::Debug for TokenExtras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenExtras([redacted])")
+    }
+}
 
-pub type TokenResponseWithId = StandardTokenResponse<IdTokenField, BasicTokenType>;
+impl ExtraTokenFields for TokenExtras {}
+
+pub type TokenResponseWithId = StandardTokenResponse<TokenExtras, BasicTokenType>;
 
 pub type OAuthClient = oauth2::Client<
     BasicErrorResponse,
@@ -52,7 +64,7 @@ pub struct Authorization {
     client: OAuthClient,
     pub authorize_url: Url,
     pub state: String,
-    verifier: PkceCodeVerifier,
+    verifier: Option<PkceCodeVerifier>,
     requested_scopes: Vec<String>,
 }
 
@@ -60,39 +72,82 @@ pub struct Authorization {
 pub fn oauth_client(provider: &ProviderRecord, client_secret: Option<Secret>) -> Result<OAuthClient> {
     let invalid =
         |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
-    let mut client = oauth2::Client::new(ClientId::new(provider.client_id.clone()))
+    let mut client = oauth2::Client::new(ClientId::new(provider.app.client_id.clone()))
         .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
         .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?);
     if let Some(secret) = client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
     }
-    Ok(client)
+    Ok(match provider.client_auth() {
+        ClientAuth::Basic => client.set_auth_type(AuthType::BasicAuth),
+        ClientAuth::Body => client.set_auth_type(AuthType::RequestBody),
+    })
+}
+
+/// The provider's token endpoint with its quirks smoothed over.
+pub fn token_endpoint(provider: &ProviderRecord, http: &HttpClient) -> TokenEndpoint {
+    TokenEndpoint {
+        http: http.clone(),
+        request_format: provider.spec.map(|s| s.token_request).unwrap_or_default(),
+        response_shape: provider.spec.map(|s| s.token_response).unwrap_or_default(),
+        error_codes: provider.spec.map(|s| &s.error_codes),
+    }
+}
+
+/// What a flow asks the provider for.
+pub struct AuthorizationRequest<'a> {
+    /// As the provider spells them.
+    pub scopes: &'a [String],
+    /// The account to pre-select (Reconnect, `--account`).
+    pub login_hint: Option<&'a str>,
 }
 
 pub fn authorization(
     provider: &ProviderRecord,
     client_secret: Option<Secret>,
     redirect_uri: &Url,
+    request: AuthorizationRequest,
 ) -> Result<Authorization> {
     let client =
         oauth_client(provider, client_secret)?.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge);
-    // OpenID Connect Core §11: a request for offline_access must ask for consent, or
-    // the provider drops the scope and issues no refresh token.
-    if provider.scopes.iter().any(|s| s == "offline_access") {
-        request = request.add_extra_param("prompt", "consent");
+    let mut url = client.authorize_url(CsrfToken::new_random);
+    let (scope_param, separator) =
+        provider.spec.map_or(("scope", " "), |s| (s.scope_param.as_str(), s.scope_separator.as_str()));
+    if !request.scopes.is_empty() {
+        url = url.add_extra_param(scope_param, request.scopes.join(separator));
     }
-    let (authorize_url, state) = request.url();
+    let verifier = match provider.pkce() {
+        Pkce::S256 => {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            url = url.set_pkce_challenge(challenge);
+            Some(verifier)
+        }
+        Pkce::None => None,
+    };
+    match provider.spec {
+        Some(spec) => {
+            for (name, value) in &spec.extra_authorize_params {
+                url = url.add_extra_param(name, value);
+            }
+        }
+        // OpenID Connect Core §11: a request for offline_access must ask for consent,
+        // or the provider drops the scope and issues no refresh token.
+        None if request.scopes.iter().any(|s| s == "offline_access") => {
+            url = url.add_extra_param("prompt", "consent");
+        }
+        None => {}
+    }
+    let hint_param = provider.spec.map_or(Some("login_hint"), |s| s.login_hint_param.as_deref());
+    if let (Some(param), Some(hint)) = (hint_param, request.login_hint) {
+        url = url.add_extra_param(param, hint);
+    }
+    let (authorize_url, state) = url.url();
     Ok(Authorization {
         client,
         authorize_url,
         state: state.secret().clone(),
         verifier,
-        requested_scopes: provider.scopes.clone(),
+        requested_scopes: request.scopes.to_vec(),
     })
 }
 
@@ -101,25 +156,33 @@ pub struct Grant {
     pub tokens: TokenSet,
     pub scopes: Vec<String>,
     pub expires_in: Option<std::time::Duration>,
+    /// The rest of the token response (may name the account; may hold secrets).
+    pub extras: TokenExtras,
 }
 
 impl Authorization {
-    pub async fn redeem(self, code: Secret, http: &HttpClient, provider_name: &str) -> Result<Grant> {
+    pub async fn redeem(self, code: Secret, provider: &ProviderRecord, http: &HttpClient) -> Result<Grant> {
         let token_url = Url::parse(self.client.token_uri().as_str()).expect("validated when stored");
-        let response = self
-            .client
-            .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
-            .set_pkce_verifier(self.verifier)
-            .request_async(http)
+        let mut exchange = self.client.exchange_code(AuthorizationCode::new(code.expose().to_owned()));
+        if let Some(verifier) = self.verifier {
+            exchange = exchange.set_pkce_verifier(verifier);
+        }
+        let response = exchange
+            .request_async(&token_endpoint(provider, http))
             .await
-            .map_err(|e| token_error(e, provider_name, &token_url))?;
-        require_access_token(&response, provider_name)?;
+            .map_err(|e| token_error(e, &provider.name, &token_url))?;
+        require_access_token(&response, &provider.name)?;
         // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
         let scopes = match response.scopes() {
             Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
             None => self.requested_scopes,
         };
-        Ok(Grant { scopes, expires_in: response.expires_in(), tokens: tokens_of(&response) })
+        Ok(Grant {
+            scopes,
+            expires_in: response.expires_in(),
+            tokens: tokens_of(&response),
+            extras: response.extra_fields().clone(),
+        })
     }
 }
 
@@ -138,7 +201,7 @@ pub(crate) fn tokens_of(response: &TokenResponseWithId) -> TokenSet {
     TokenSet {
         access_token: Secret::new(response.access_token().secret().clone()),
         refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
-        id_token: response.extra_fields().id_token.clone().map(Secret::new),
+        id_token: response.extra_fields().id_token().map(|t| Secret::new(t.to_owned())),
         token_type: "Bearer".into(),
     }
 }
@@ -200,7 +263,52 @@ impl Claims {
     }
 }
 
-pub async fn identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
+pub async fn identity(provider: &ProviderRecord, grant: &Grant, http: &HttpClient) -> Result<Identity> {
+    match provider.spec {
+        Some(spec) => identity_by_spec(provider, &spec.identity, grant, http).await,
+        None => oidc_identity(provider, &grant.tokens, http).await,
+    }
+}
+
+/// The account as the catalog says to learn it: from the provider's API or from the
+/// token response.
+async fn identity_by_spec(
+    provider: &ProviderRecord,
+    spec: &IdentitySpec,
+    grant: &Grant,
+    http: &HttpClient,
+) -> Result<Identity> {
+    let document = match spec.source {
+        IdentitySource::TokenResponse => serde_json::Value::Object(grant.extras.fields.clone()),
+        IdentitySource::Api => {
+            let url = provider.userinfo_url.as_deref().expect("the catalog names an identity URL");
+            let url = Url::parse(url).expect("validated when stored");
+            let (status, body) = http
+                .call_json(spec.method == HttpMethod::Post, &url, Some(grant.tokens.access_token.expose()))
+                .await
+                .map_err(|e| Error::ProviderUnreachable { host: host_of(&url), reason: e.to_string() })?;
+            let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            // Slack's Web API answers errors with HTTP 200 and `ok: false`.
+            if status != 200 || document.get("ok") == Some(&serde_json::Value::Bool(false)) {
+                return Err(Error::ProviderError {
+                    provider: provider.name.clone(),
+                    detail: format!("its identity endpoint answered HTTP {status}"),
+                });
+            }
+            document
+        }
+    };
+    let value_of = |field: &str| json_field(&document, field);
+    let subject = fill(&spec.subject, value_of).ok_or_else(|| Error::ProviderError {
+        provider: provider.name.clone(),
+        detail: "its answer does not say which account signed in".into(),
+    })?;
+    let account = spec.account.iter().find_map(|template| fill(template, value_of));
+    Ok(Identity { subject, account: account.map(|a| crate::error::provider_text(&a)) })
+}
+
+/// A custom (OpenID Connect) provider: userinfo, else the id_token's claims.
+async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
     if let Some(userinfo) = &provider.userinfo_url {
         let url = Url::parse(userinfo).expect("validated when stored");
         let (status, body) = http

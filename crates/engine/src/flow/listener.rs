@@ -20,7 +20,9 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: usize = 8;
 
 pub struct CallbackListener {
-    listener: TcpListener,
+    /// 127.0.0.1, and [::1] on the same port when the redirect URI says `localhost`
+    /// (a browser may try either address for that name).
+    listeners: Vec<TcpListener>,
     redirect_uri: Url,
 }
 
@@ -31,13 +33,24 @@ pub enum Callback {
 }
 
 impl CallbackListener {
-    pub async fn bind() -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
-            Error::Internal(format!("could not open a loopback port for the sign-in callback: {e}"))
+    /// Binds loopback only. `host` is the name the redirect URI uses (`127.0.0.1` or
+    /// `localhost`); `port` a fixed port for providers that match it exactly, else
+    /// any free one.
+    pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).await.map_err(|e| {
+            let address = format!("127.0.0.1:{}", port.unwrap_or(0));
+            Error::CallbackUnavailable { address, reason: e.to_string() }
         })?;
         let port = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?.port();
-        let redirect_uri = Url::parse(&format!("http://127.0.0.1:{port}{CALLBACK_PATH}")).expect("valid URL");
-        Ok(CallbackListener { listener, redirect_uri })
+        let mut listeners = vec![listener];
+        if host == "localhost" {
+            // Best effort: a machine without IPv6 still has 127.0.0.1.
+            if let Ok(v6) = TcpListener::bind(("::1", port)).await {
+                listeners.push(v6);
+            }
+        }
+        let redirect_uri = Url::parse(&format!("http://{host}:{port}{CALLBACK_PATH}")).expect("valid URL");
+        Ok(CallbackListener { listeners, redirect_uri })
     }
 
     pub fn redirect_uri(&self) -> &Url {
@@ -51,7 +64,7 @@ impl CallbackListener {
         let permits = std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS));
         loop {
             tokio::select! {
-                accepted = self.listener.accept() => {
+                accepted = accept_any(&self.listeners) => {
                     let Ok((stream, _)) = accepted else { continue };
                     let Ok(permit) = permits.clone().try_acquire_owned() else { continue };
                     let found_tx = found_tx.clone();
@@ -76,6 +89,17 @@ impl CallbackListener {
                 }
             }
         }
+    }
+}
+
+async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+    match listeners {
+        [only] => only.accept().await,
+        [v4, v6, ..] => tokio::select! {
+            accepted = v4.accept() => accepted,
+            accepted = v6.accept() => accepted,
+        },
+        [] => std::future::pending().await,
     }
 }
 

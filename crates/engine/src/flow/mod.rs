@@ -3,6 +3,7 @@
 mod browser;
 mod exchange;
 mod listener;
+mod quirks;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,8 +12,8 @@ use tokio::sync::oneshot;
 
 pub use browser::Browser;
 pub(crate) use exchange::{
-    authorization, identity, oauth_client, require_access_token, token_error, tokens_of, Authorization,
-    Grant, Identity,
+    authorization, identity, oauth_client, require_access_token, token_endpoint, token_error, tokens_of,
+    Authorization, AuthorizationRequest, Grant, Identity,
 };
 pub(crate) use listener::{Callback, CallbackListener};
 

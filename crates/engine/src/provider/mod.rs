@@ -1,9 +1,12 @@
-//! Custom providers: checking what a person typed and finding the endpoints.
+//! Providers: resolving built-in and custom ones for use, and checking what a person
+//! typed for a custom one.
 
 mod discovery;
+mod record;
 mod urls;
 
 pub use discovery::{discover, Endpoints};
+pub use record::{catalog_spec, check_site, ProviderRecord};
 pub use urls::provider_url;
 
 use crate::model::NewProvider;

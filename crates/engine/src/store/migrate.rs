@@ -1,21 +1,34 @@
 //! Numbered SQL migrations embedded in the binary, guarded by `PRAGMA user_version`.
 //! Never edit one that has been released; add the next number.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_refresh_due.sql"),
     include_str!("../../migrations/0003_event_subject.sql"),
+    include_str!("../../migrations/0004_builtin_provider_apps.sql"),
 ];
 
+/// Runs the missing migrations with foreign keys off, as SQLite's procedure for
+/// rebuilding a table asks (<https://sqlite.org/lang_altertable.html#otheralter>), and
+/// checks the keys before each commit.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let broken: Option<String> =
+            tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional()?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("migration {} left a broken reference in {table}", index + 1)),
+            ));
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
-    Ok(())
+    conn.pragma_update(None, "foreign_keys", "ON")
 }

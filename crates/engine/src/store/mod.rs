@@ -2,6 +2,7 @@
 //! The app and the CLI open the same file through `Store::open`.
 
 mod migrate;
+mod providers;
 mod records;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection as Db, OptionalExtension};
 
-pub use records::{CredentialRecord, ProviderRecord};
+pub use records::{CredentialRecord, CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
 use crate::model::{ActivityEvent, Connection, ConnectionStatus, EventKind};
 use crate::{Error, Result};
@@ -27,7 +28,6 @@ impl Store {
         let mut db = Db::open(path).map_err(storage)?;
         db.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
         db.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
-        db.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
         migrate::migrate(&mut db).map_err(storage)?;
         Ok(Store { db: Mutex::new(db), path: path.to_owned() })
     }
@@ -36,91 +36,6 @@ impl Store {
         let mut db = self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         work(&mut db)
             .map_err(|e| Error::Storage { path: self.path.display().to_string(), reason: e.to_string() })
-    }
-
-    pub fn insert_provider(&self, provider: &ProviderRecord) -> Result<()> {
-        self.with(|db| {
-            let tx = db.transaction()?;
-            tx.execute(
-                "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    provider.id,
-                    provider.name,
-                    provider.issuer,
-                    provider.authorize_url,
-                    provider.token_url,
-                    provider.userinfo_url,
-                    provider.revocation_url,
-                    json_list(&provider.scopes),
-                    provider.created_at,
-                ],
-            )?;
-            tx.execute(
-                "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
-                    client_secret_last4, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    provider.app_id,
-                    provider.id,
-                    provider.client_id,
-                    provider.client_secret_key,
-                    provider.client_secret_last4,
-                    provider.created_at,
-                ],
-            )?;
-            tx.commit()
-        })
-    }
-
-    pub fn providers(&self) -> Result<Vec<ProviderRecord>> {
-        self.with(|db| {
-            let mut statement = db.prepare(&format!("{} ORDER BY p.name", records::PROVIDER_SELECT))?;
-            let rows = statement.query_map([], records::provider_from_row)?;
-            rows.collect()
-        })
-    }
-
-    /// A provider by id or by name (case-insensitive).
-    pub fn provider(&self, key: &str) -> Result<ProviderRecord> {
-        self.with(|db| {
-            db.query_row(
-                &format!("{} WHERE p.id = ?1 OR p.name = ?1 COLLATE NOCASE", records::PROVIDER_SELECT),
-                [key],
-                records::provider_from_row,
-            )
-            .optional()
-        })?
-        .ok_or_else(|| Error::NotFound { what: "provider", key: key.to_owned() })
-    }
-
-    pub fn provider_name_taken(&self, name: &str) -> Result<bool> {
-        self.with(|db| {
-            db.query_row("SELECT 1 FROM providers WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
-                .optional()
-                .map(|found| found.is_some())
-        })
-    }
-
-    pub fn connection_count_for_provider(&self, provider_id: &str) -> Result<usize> {
-        self.with(|db| {
-            db.query_row(
-                "SELECT count(*) FROM connections c JOIN credentials k ON k.id = c.credential_id
-                 WHERE k.provider_id = ?1",
-                [provider_id],
-                |row| row.get(0),
-            )
-        })
-    }
-
-    pub fn delete_provider(&self, provider_id: &str) -> Result<()> {
-        self.with(|db| {
-            let tx = db.transaction()?;
-            tx.execute("DELETE FROM credentials WHERE provider_id = ?1", [provider_id])?;
-            tx.execute("DELETE FROM providers WHERE id = ?1", [provider_id])?;
-            tx.commit()
-        })
     }
 
     pub fn credential_for_subject(
@@ -135,6 +50,29 @@ impl Store {
                 records::credential_from_row,
             )
             .optional()
+        })
+    }
+
+    pub fn credentials_at(&self, provider_id: &str) -> Result<Vec<CredentialRecord>> {
+        self.with(|db| {
+            let mut statement = db.prepare(&format!(
+                "{} WHERE provider_id = ?1 ORDER BY created_at",
+                records::CREDENTIAL_SELECT
+            ))?;
+            let rows = statement.query_map([provider_id], records::credential_from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// The connections sharing a credential.
+    pub fn connections_on(&self, credential_id: &str) -> Result<Vec<Connection>> {
+        self.with(|db| {
+            let mut statement = db.prepare(&format!(
+                "{} WHERE c.credential_id = ?1 ORDER BY c.created_at",
+                records::CONNECTION_SELECT
+            ))?;
+            let rows = statement.query_map([credential_id], records::connection_from_row)?;
+            rows.collect()
         })
     }
 
@@ -470,7 +408,7 @@ pub struct NewConnectionRow {
     pub created_at: String,
 }
 
-fn json_list(items: &[String]) -> String {
+pub(crate) fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).expect("a list of strings serializes")
 }
 

@@ -2,13 +2,38 @@
 
 use rusqlite::Row;
 
-use crate::model::{Connection, ConnectionStatus, Provider};
+use crate::model::{Connection, ConnectionStatus};
 
-/// A provider joined with its provider app.
+/// A provider app: the person's client registration at one provider.
 #[derive(Debug, Clone)]
-pub struct ProviderRecord {
+pub struct ProviderAppRow {
     pub id: String,
-    pub app_id: String,
+    /// A catalog provider id or a custom provider's id.
+    pub provider_id: String,
+    pub client_id: String,
+    /// Keychain entry of the client secret, if the provider app has one.
+    pub client_secret_key: Option<String>,
+    pub client_secret_last4: Option<String>,
+    pub enabled: bool,
+    /// GitHub Enterprise URL, GitLab base URL, Microsoft tenant; None: the default.
+    pub site: Option<String>,
+    pub overrides: EndpointOverrides,
+    pub created_at: String,
+}
+
+/// Endpoints the person set by hand; None: the provider's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
+}
+
+/// A provider the person defined (by issuer or by endpoints).
+#[derive(Debug, Clone)]
+pub struct CustomProviderRow {
+    pub id: String,
     pub name: String,
     pub issuer: Option<String>,
     pub authorize_url: String,
@@ -16,28 +41,47 @@ pub struct ProviderRecord {
     pub userinfo_url: Option<String>,
     pub revocation_url: Option<String>,
     pub scopes: Vec<String>,
-    pub client_id: String,
-    /// Keychain entry of the client secret, if the provider app has one.
-    pub client_secret_key: Option<String>,
-    pub client_secret_last4: Option<String>,
     pub created_at: String,
 }
 
-impl ProviderRecord {
-    pub fn view(&self) -> Provider {
-        Provider {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            issuer: self.issuer.clone(),
-            authorize_url: self.authorize_url.clone(),
-            token_url: self.token_url.clone(),
-            userinfo_url: self.userinfo_url.clone(),
-            scopes: self.scopes.clone(),
-            client_id: self.client_id.clone(),
-            client_secret_last4: self.client_secret_last4.clone(),
-            created_at: self.created_at.clone(),
-        }
-    }
+pub(super) const APP_SELECT: &str = "SELECT id, provider_id, client_id, client_secret_key,
+    client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at
+    FROM provider_apps";
+
+pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
+    Ok(ProviderAppRow {
+        id: row.get(0)?,
+        provider_id: row.get(1)?,
+        client_id: row.get(2)?,
+        client_secret_key: row.get(3)?,
+        client_secret_last4: row.get(4)?,
+        enabled: row.get(5)?,
+        site: row.get(6)?,
+        overrides: EndpointOverrides {
+            authorize_url: row.get(7)?,
+            token_url: row.get(8)?,
+            revocation_url: row.get(9)?,
+            userinfo_url: row.get(10)?,
+        },
+        created_at: row.get(11)?,
+    })
+}
+
+pub(super) const CUSTOM_SELECT: &str = "SELECT id, name, issuer, authorize_url, token_url,
+    userinfo_url, revocation_url, scopes, created_at FROM providers";
+
+pub(super) fn custom_from_row(row: &Row) -> rusqlite::Result<CustomProviderRow> {
+    Ok(CustomProviderRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        issuer: row.get(2)?,
+        authorize_url: row.get(3)?,
+        token_url: row.get(4)?,
+        userinfo_url: row.get(5)?,
+        revocation_url: row.get(6)?,
+        scopes: list(row, 7)?,
+        created_at: row.get(8)?,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -54,29 +98,6 @@ pub struct CredentialRecord {
     pub refresh_due_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
-}
-
-pub(super) const PROVIDER_SELECT: &str = "SELECT p.id, a.id, p.name, p.issuer, p.authorize_url,
-    p.token_url, p.userinfo_url, p.revocation_url, p.scopes, a.client_id, a.client_secret_key,
-    a.client_secret_last4, p.created_at
-    FROM providers p JOIN provider_apps a ON a.provider_id = p.id";
-
-pub(super) fn provider_from_row(row: &Row) -> rusqlite::Result<ProviderRecord> {
-    Ok(ProviderRecord {
-        id: row.get(0)?,
-        app_id: row.get(1)?,
-        name: row.get(2)?,
-        issuer: row.get(3)?,
-        authorize_url: row.get(4)?,
-        token_url: row.get(5)?,
-        userinfo_url: row.get(6)?,
-        revocation_url: row.get(7)?,
-        scopes: list(row, 8)?,
-        client_id: row.get(9)?,
-        client_secret_key: row.get(10)?,
-        client_secret_last4: row.get(11)?,
-        created_at: row.get(12)?,
-    })
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
@@ -100,17 +121,20 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
     })
 }
 
-pub(super) const CONNECTION_SELECT: &str = "SELECT c.id, c.name, c.integration, p.name, p.id,
+/// The provider's name is filled in from the catalog for built-in providers.
+pub(super) const CONNECTION_SELECT: &str = "SELECT c.id, c.name, c.integration, p.name, k.provider_id,
     k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason
     FROM connections c JOIN credentials k ON k.id = c.credential_id
-    JOIN providers p ON p.id = k.provider_id";
+    LEFT JOIN providers p ON p.id = k.provider_id";
 
 pub(super) fn connection_from_row(row: &Row) -> rusqlite::Result<Connection> {
     Ok(Connection {
         id: row.get(0)?,
         name: row.get(1)?,
         integration: row.get(2)?,
-        provider: row.get(3)?,
+        provider: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        integration_name: String::new(),
+        missing_scopes: Vec::new(),
         provider_id: row.get(4)?,
         status: super::status_or_reauthorize(&row.get::<_, String>(5)?),
         status_reason: row.get(11)?,

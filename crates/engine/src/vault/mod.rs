@@ -75,6 +75,8 @@ pub fn keychain_probe_key() -> String {
     "probe/keychain-available".to_owned()
 }
 
-pub fn client_secret_key(provider_app_id: &str) -> String {
-    format!("provider-app/{provider_app_id}/client-secret")
+/// Name of a fresh keychain entry for a provider app's client secret; a changed
+/// secret goes to a new entry so the old one stays until SQLite names the new one.
+pub fn new_client_secret_key(provider_app_id: &str) -> String {
+    format!("provider-app/{provider_app_id}/client-secret/{}", uuid::Uuid::new_v4().simple())
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::flow::Browser;
 use grantkeeper_engine::{Config, Engine, Keychain, NewProvider};
 use grantkeeper_test_support::{browser_command, require_session, unique_keychain_service, BrowserMode};
@@ -48,4 +49,8 @@ pub fn provider_input(issuer: &str) -> NewProvider {
         scopes: vec!["openid email offline_access".into()],
         ..NewProvider::default()
     }
+}
+
+pub fn named(name: &str) -> ConnectOptions {
+    ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() }
 }

@@ -1,0 +1,326 @@
+//! Provider apps: the person's client registrations, on built-in and custom providers.
+
+use crate::catalog::{Catalog, ClientSecretRule};
+use crate::model::{NewProvider, Provider, ProviderAppInput};
+use crate::provider::{self, catalog_spec, check_site, provider_url, EndpointsInput, ProviderRecord};
+use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
+use crate::time_text::{now, rfc3339};
+use crate::vault;
+use crate::{Engine, EngineEvent, Error, Result, Secret};
+
+const CLIENT_ID_LIMIT: usize = 512;
+
+impl Engine {
+    /// Every provider app the person has set up, by provider name.
+    pub fn providers(&self) -> Result<Vec<Provider>> {
+        let mut views = Vec::new();
+        for app in self.store.provider_apps()? {
+            let connections = self.store.connection_count_for_provider(&app.provider_id)?;
+            match self.resolve(app) {
+                Ok(record) => views.push(record.view(connections)),
+                Err(error) => tracing::warn!(%error, "skipping a provider app"),
+            }
+        }
+        views.sort_by_key(|p| p.name.to_lowercase());
+        Ok(views)
+    }
+
+    /// A provider with its provider app, ready for a flow or a refresh.
+    pub(crate) fn provider_record(&self, provider_id: &str) -> Result<ProviderRecord> {
+        match self.store.provider_app(provider_id)? {
+            Some(app) => self.resolve(app),
+            None => match catalog_spec(provider_id) {
+                Some(spec) => Err(Error::ProviderAppMissing {
+                    provider: spec.name.clone(),
+                    provider_id: provider_id.to_owned(),
+                }),
+                None => Err(Error::NotFound { what: "provider", key: provider_id.to_owned() }),
+            },
+        }
+    }
+
+    fn resolve(&self, app: ProviderAppRow) -> Result<ProviderRecord> {
+        if let Some(spec) = catalog_spec(&app.provider_id) {
+            return Ok(ProviderRecord::builtin(&app.provider_id.clone(), spec, app));
+        }
+        let custom = self
+            .store
+            .custom_provider(&app.provider_id)?
+            .ok_or_else(|| Error::NotFound { what: "provider", key: app.provider_id.clone() })?;
+        Ok(ProviderRecord::custom(custom, app))
+    }
+
+    /// The id of a provider named by catalog id or name, or custom provider id or name.
+    pub(crate) fn provider_id_for(&self, key: &str) -> Result<String> {
+        let key = key.trim();
+        if let Some((id, _)) = Catalog::builtin()
+            .providers()
+            .find(|(id, spec)| *id == key || spec.name.eq_ignore_ascii_case(key))
+        {
+            return Ok(id.to_owned());
+        }
+        match self.store.custom_provider(key)? {
+            Some(custom) => Ok(custom.id),
+            None => Err(Error::NotFound { what: "provider", key: key.to_owned() }),
+        }
+    }
+
+    /// Adds a custom provider and its provider app. Nothing is saved unless every check
+    /// passes; the client secret goes to the keychain before the row that names it.
+    #[tracing::instrument(skip_all, fields(name = %input.name), err(Display))]
+    pub async fn add_provider(&self, input: NewProvider) -> Result<Provider> {
+        let checked = provider::check(&input)?;
+        let taken_by_catalog = Catalog::builtin().providers().any(|(id, spec)| {
+            spec.name.eq_ignore_ascii_case(&checked.name) || id.eq_ignore_ascii_case(&checked.name)
+        });
+        if taken_by_catalog || self.store.custom_provider(&checked.name)?.is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "A provider named “{}” already exists. Choose another name.",
+                checked.name
+            )));
+        }
+        let (issuer, authorize_url, token_url, userinfo_url, revocation_url) = match checked.endpoints {
+            EndpointsInput::Issuer(issuer) => {
+                let found = provider::discover(&self.http, &issuer).await?;
+                (
+                    Some(found.issuer),
+                    found.authorize_url,
+                    found.token_url,
+                    found.userinfo_url,
+                    found.revocation_url,
+                )
+            }
+            EndpointsInput::Manual { authorize_url, token_url } => {
+                (None, authorize_url, token_url, None, None)
+            }
+        };
+        if let Some(issuer) = &issuer {
+            self.refuse_duplicate_issuer(issuer)?;
+        }
+        let client_secret =
+            input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
+        let at = rfc3339(now());
+        let app_id = uuid::Uuid::new_v4().to_string();
+        let custom = CustomProviderRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: checked.name,
+            issuer,
+            authorize_url: authorize_url.to_string(),
+            token_url: token_url.to_string(),
+            userinfo_url: userinfo_url.map(String::from),
+            revocation_url: revocation_url.map(String::from),
+            scopes: checked.scopes,
+            created_at: at.clone(),
+        };
+        let app = ProviderAppRow {
+            provider_id: custom.id.clone(),
+            client_id: checked.client_id,
+            client_secret_key: client_secret.as_ref().map(|_| vault::new_client_secret_key(&app_id)),
+            client_secret_last4: client_secret.as_ref().and_then(Secret::last4),
+            enabled: true,
+            site: None,
+            overrides: EndpointOverrides::default(),
+            created_at: at,
+            id: app_id,
+        };
+        if let (Some(key), Some(secret)) = (&app.client_secret_key, client_secret) {
+            self.vault.write(key, secret).await?;
+        }
+        if let Err(error) = self.store.insert_custom_provider(&custom, &app) {
+            if let Some(key) = &app.client_secret_key {
+                let _ = self.vault.delete(key).await;
+            }
+            return Err(error);
+        }
+        self.events.publish(EngineEvent::ProvidersChanged);
+        Ok(ProviderRecord::custom(custom, app).view(0))
+    }
+
+    /// Two providers with one issuer would be one authorization server under two names.
+    fn refuse_duplicate_issuer(&self, issuer: &str) -> Result<()> {
+        let same = |other: &str| other.trim_end_matches('/') == issuer.trim_end_matches('/');
+        let catalog =
+            Catalog::builtin().providers().find(|(_, spec)| spec.issuer.as_deref().is_some_and(same));
+        let custom =
+            self.store.custom_providers()?.into_iter().find(|p| p.issuer.as_deref().is_some_and(same));
+        match (catalog.map(|(_, spec)| spec.name.clone()), custom.map(|p| p.name)) {
+            (Some(name), _) | (None, Some(name)) => Err(Error::invalid(
+                "issuer",
+                format!(
+                    "{name} already uses the issuer {issuer}. Use that provider instead of adding it twice."
+                ),
+            )),
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Creates or changes the provider app of a provider (`grantkeeper providers set`,
+    /// the Provider apps form). Checks everything before writing; a new client secret
+    /// goes to a new keychain entry, and the old entry is removed only after the row
+    /// names the new one.
+    #[tracing::instrument(skip(self, input), err(Display))]
+    pub async fn set_provider_app(&self, provider_key: &str, input: ProviderAppInput) -> Result<Provider> {
+        let provider_id = self.provider_id_for(provider_key)?;
+        let existing = self.store.provider_app(&provider_id)?;
+        let spec = catalog_spec(&provider_id);
+        let name = match spec {
+            Some(spec) => spec.name.clone(),
+            None => self.provider_record(&provider_id)?.name,
+        };
+
+        let client_id = match (input.client_id.as_deref().map(str::trim), &existing) {
+            (Some(id), _) if !id.is_empty() => check_client_id(id)?,
+            (_, Some(existing)) => existing.client_id.clone(),
+            _ => {
+                return Err(Error::invalid(
+                    "client_id",
+                    format!("Enter the client ID of the app you registered at {name}."),
+                ))
+            }
+        };
+        let new_secret =
+            input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
+        let has_secret =
+            new_secret.is_some() || existing.as_ref().is_some_and(|a| a.client_secret_key.is_some());
+        if spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required) && !has_secret {
+            return Err(Error::invalid(
+                "client_secret",
+                format!("{name} needs the client secret of your provider app too. Paste it here; it goes to the keychain."),
+            ));
+        }
+        let site = match input.site.as_deref().map(str::trim) {
+            None => existing.as_ref().and_then(|a| a.site.clone()),
+            Some("") => None,
+            Some(site) => {
+                let Some(site_spec) = spec.and_then(|s| s.site.as_ref()) else {
+                    return Err(Error::invalid(
+                        "site",
+                        format!("{name} has no self-hosted or regional variants."),
+                    ));
+                };
+                Some(check_site(site_spec.kind, site)?)
+                    .filter(|s| s.trim_end_matches('/') != site_spec.default)
+            }
+        };
+        let kept = existing.as_ref().map(|a| a.overrides.clone()).unwrap_or_default();
+        let overrides = EndpointOverrides {
+            authorize_url: endpoint_override(
+                input.authorize_url,
+                kept.authorize_url,
+                "authorize_url",
+                "authorize URL",
+            )?,
+            token_url: endpoint_override(input.token_url, kept.token_url, "token_url", "token URL")?,
+            revocation_url: endpoint_override(
+                input.revocation_url,
+                kept.revocation_url,
+                "revocation_url",
+                "revocation URL",
+            )?,
+            userinfo_url: endpoint_override(
+                input.userinfo_url,
+                kept.userinfo_url,
+                "userinfo_url",
+                "identity URL",
+            )?,
+        };
+
+        let at = rfc3339(now());
+        let app_id = existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |a| a.id.clone());
+        let new_secret_key = new_secret.as_ref().map(|_| vault::new_client_secret_key(&app_id));
+        let old_secret_key = existing.as_ref().and_then(|a| a.client_secret_key.clone());
+        let app = ProviderAppRow {
+            provider_id: provider_id.clone(),
+            client_id,
+            client_secret_key: new_secret_key.clone().or(old_secret_key.clone()),
+            client_secret_last4: match &new_secret {
+                Some(secret) => secret.last4(),
+                None => existing.as_ref().and_then(|a| a.client_secret_last4.clone()),
+            },
+            enabled: input.enabled.or(existing.as_ref().map(|a| a.enabled)).unwrap_or(true),
+            site,
+            overrides,
+            created_at: existing.as_ref().map_or_else(|| at.clone(), |a| a.created_at.clone()),
+            id: app_id,
+        };
+        if let (Some(key), Some(secret)) = (&new_secret_key, new_secret) {
+            self.vault.write(key, secret).await?;
+        }
+        if let Err(error) = self.store.save_provider_app(&app, &at) {
+            if let Some(key) = &new_secret_key {
+                let _ = self.vault.delete(key).await;
+            }
+            return Err(error);
+        }
+        if let (Some(_), Some(old)) = (&new_secret_key, &old_secret_key) {
+            self.vault.delete(old).await?;
+        }
+        self.events.publish(EngineEvent::ProvidersChanged);
+        let connections = self.store.connection_count_for_provider(&provider_id)?;
+        Ok(self.resolve(app)?.view(connections))
+    }
+
+    /// The provider app's client secret, when it has one. A secret that should be there
+    /// but is not is an error: sending the request without it would only be refused.
+    pub(crate) async fn client_secret(&self, provider: &ProviderRecord) -> Result<Option<Secret>> {
+        let Some(key) = &provider.app.client_secret_key else { return Ok(None) };
+        let secret = self.vault.read(key).await?.ok_or_else(|| {
+            Error::KeychainUnavailable(format!(
+                "the client secret of {} is missing from the keychain. Enter it again under Provider apps.",
+                provider.name
+            ))
+        })?;
+        Ok(Some(secret))
+    }
+
+    /// Removes a provider app (and a custom provider with it). Refused while
+    /// connections use it, unless `with_connections` says to remove them too.
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn remove_provider(&self, key: &str, with_connections: bool) -> Result<()> {
+        let provider_id = self.provider_id_for(key)?;
+        let provider = self.provider_record(&provider_id)?;
+        let in_use = self.store.connection_count_for_provider(&provider_id)?;
+        if in_use > 0 && !with_connections {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "{} still has {in_use} connection(s). Remove them first, or confirm removing them with the provider app (`--with-connections`).",
+                    provider.name
+                ),
+            });
+        }
+        let token_keys = self.store.delete_provider(&provider_id)?;
+        for key in token_keys.iter().chain(&provider.app.client_secret_key) {
+            self.vault.delete(key).await?;
+        }
+        self.events.publish(EngineEvent::ProvidersChanged);
+        if in_use > 0 {
+            self.events.publish(EngineEvent::ConnectionsChanged);
+        }
+        Ok(())
+    }
+}
+
+fn check_client_id(client_id: &str) -> Result<String> {
+    if client_id.chars().any(char::is_control) || client_id.len() > CLIENT_ID_LIMIT {
+        return Err(Error::invalid(
+            "client_id",
+            format!("The client ID must be at most {CLIENT_ID_LIMIT} printable characters."),
+        ));
+    }
+    Ok(client_id.to_owned())
+}
+
+/// A given endpoint replaces the kept one; a blank one returns to the provider's own.
+fn endpoint_override(
+    given: Option<String>,
+    kept: Option<String>,
+    field: &'static str,
+    label: &str,
+) -> Result<Option<String>> {
+    match given.as_deref().map(str::trim) {
+        None => Ok(kept),
+        Some("") => Ok(None),
+        Some(url) => Ok(Some(provider_url(field, label, url)?.to_string())),
+    }
+}

@@ -1,0 +1,167 @@
+//! Integrations: what a person connects (a catalog entry, or a custom provider as its
+//! own integration), the scopes each needs, and whether a credential covers them.
+
+use crate::catalog::{Catalog, ProviderSpec};
+use crate::model::{Connection, ConnectionStatus};
+use crate::provider::{check_scopes, ProviderRecord};
+use crate::{Engine, Error, Result};
+
+/// A resolved "connect X".
+pub(crate) struct Target {
+    pub integration_id: String,
+    pub integration_name: String,
+    pub provider: ProviderRecord,
+    /// What the integration needs (plus extras asked for), as the provider spells them.
+    pub needed: Vec<String>,
+}
+
+impl Engine {
+    pub(crate) fn target(&self, key: &str, extra_scopes: &[String]) -> Result<Target> {
+        let catalog = Catalog::builtin();
+        if let Some((id, spec)) = catalog.integration(key) {
+            let Some(provider_id) = &spec.provider else {
+                return Err(Error::InvalidInput {
+                    field: None,
+                    message: format!(
+                        "{} uses an API key, not a sign-in. Add the key instead (`grantkeeper keys add {id} --key-stdin`).",
+                        spec.name
+                    ),
+                });
+            };
+            // Unknown scopes are refused before anything else, provider app or not.
+            let provider_spec = catalog.provider(provider_id).expect("build.rs checked the reference");
+            let needed = scope_values(provider_spec, spec.scopes.iter().chain(extra_scopes))?;
+            return Ok(Target {
+                integration_id: id.to_owned(),
+                integration_name: spec.name.clone(),
+                provider: self.provider_record(provider_id)?,
+                needed,
+            });
+        }
+        if let Some(custom) = self.store.custom_provider(key)? {
+            let provider = self.provider_record(&custom.id)?;
+            let needed = check_scopes(&[provider.scopes.clone(), extra_scopes.to_vec()].concat())?;
+            return Ok(Target { integration_id: custom.id, integration_name: custom.name, provider, needed });
+        }
+        if let Some((provider_id, provider)) = catalog
+            .providers()
+            .find(|(id, p)| id.eq_ignore_ascii_case(key) || p.name.eq_ignore_ascii_case(key))
+        {
+            let names: Vec<&str> =
+                catalog.integrations_of(provider_id).map(|(_, i)| i.name.as_str()).collect();
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "{} is a provider; connect one of its integrations: {}.",
+                    provider.name,
+                    names.join(", ")
+                ),
+            });
+        }
+        Err(Error::NotFound { what: "integration", key: key.trim().to_owned() })
+    }
+
+    /// The integration's name and the scopes it needs (as the provider spells them).
+    /// A custom provider's requested scopes are not all reported back by every
+    /// provider, so they count as needs of nobody.
+    pub(crate) fn integration_needs(&self, integration_id: &str) -> (Option<String>, Vec<String>) {
+        let catalog = Catalog::builtin();
+        let Some(spec) = catalog.integration_by_id(integration_id) else { return (None, Vec::new()) };
+        let needed = spec
+            .provider
+            .as_deref()
+            .and_then(|p| catalog.provider(p))
+            .map(|p| spec.scopes.iter().filter_map(|s| p.scope_value(s)).map(String::from).collect())
+            .unwrap_or_default();
+        (Some(spec.name.clone()), needed)
+    }
+
+    /// Fills in what the catalog knows about a stored connection: names, the scopes
+    /// its integration lacks, and Needs more access when it lacks any.
+    pub(crate) fn decorate(&self, mut connection: Connection) -> Connection {
+        let (name, needed) = self.integration_needs(&connection.integration);
+        connection.integration_name = name.unwrap_or_else(|| connection.provider.clone());
+        if let Some(provider) = Catalog::builtin().provider(&connection.provider_id) {
+            connection.provider = provider.name.clone();
+        }
+        connection.missing_scopes =
+            needed.into_iter().filter(|scope| !is_granted(scope, &connection.scopes)).collect();
+        if !connection.missing_scopes.is_empty()
+            && matches!(connection.status, ConnectionStatus::Active | ConnectionStatus::Retrying)
+        {
+            connection.status = ConnectionStatus::NeedsMoreAccess;
+        }
+        connection
+    }
+}
+
+/// Full scope strings for short names, refusing any the provider does not have.
+fn scope_values<'a>(
+    provider: &ProviderSpec,
+    short_names: impl Iterator<Item = &'a String>,
+) -> Result<Vec<String>> {
+    let mut values = Vec::new();
+    for short in short_names {
+        let Some(value) = provider.scope_value(short.trim()) else {
+            let known: Vec<&str> = provider.scopes.keys().map(String::as_str).collect();
+            return Err(Error::invalid(
+                "scopes",
+                format!(
+                    "{} has no scope “{}”. Its scopes are: {}.",
+                    provider.name,
+                    short.trim(),
+                    known.join(", ")
+                ),
+            ));
+        };
+        values.push(value.to_owned());
+    }
+    Ok(union(&[], &values))
+}
+
+/// Is `needed` among the granted scopes? Some providers report a resource's scopes
+/// without the resource prefix (Microsoft Graph: `Mail.Read` for
+/// `https://graph.microsoft.com/Mail.Read`).
+fn is_granted(needed: &str, granted: &[String]) -> bool {
+    granted.iter().any(|g| {
+        g == needed
+            || (needed.starts_with("https://")
+                && needed.rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(g)))
+    })
+}
+
+/// `a` followed by what `b` adds, without duplicates.
+pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = Vec::with_capacity(a.len() + b.len());
+    for scope in a.iter().chain(b) {
+        if !all.contains(scope) {
+            all.push(scope.clone());
+        }
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixless_graph_scopes_count_as_granted() {
+        let granted = vec!["Mail.Read".to_owned(), "openid".to_owned()];
+        assert!(is_granted("https://graph.microsoft.com/Mail.Read", &granted));
+        assert!(!is_granted("https://graph.microsoft.com/Files.Read", &granted));
+        assert!(is_granted("openid", &granted));
+    }
+
+    #[test]
+    fn unknown_short_scopes_are_refused_with_the_known_ones() {
+        let google = Catalog::builtin().provider("google").unwrap();
+        let error =
+            scope_values(google, ["calendar.readonly".to_owned(), "calendar.everything".to_owned()].iter())
+                .unwrap_err();
+        assert_eq!(error.field(), Some("scopes"));
+        assert!(error.to_string().contains("no scope “calendar.everything”"), "{error}");
+        let values = scope_values(google, ["gmail.readonly".to_owned()].iter()).unwrap();
+        assert_eq!(values, ["https://www.googleapis.com/auth/gmail.readonly"]);
+    }
+}

@@ -1,0 +1,182 @@
+//! A provider resolved for use: its endpoints (site and overrides applied), its
+//! quirks from the catalog, and the person's provider app.
+
+use crate::catalog::{Catalog, ClientAuth, Pkce, ProviderSpec, RefreshTokens, SiteKind};
+use crate::model::Provider;
+use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
+
+#[derive(Debug, Clone)]
+pub struct ProviderRecord {
+    pub id: String,
+    pub name: String,
+    pub issuer: Option<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: Option<String>,
+    pub revocation_url: Option<String>,
+    /// A custom provider's scopes (it has one integration: itself).
+    pub scopes: Vec<String>,
+    pub app: ProviderAppRow,
+    /// The catalog entry; None for a custom provider, which follows the standards.
+    pub spec: Option<&'static ProviderSpec>,
+    pub created_at: String,
+}
+
+impl ProviderRecord {
+    pub fn custom(provider: CustomProviderRow, app: ProviderAppRow) -> Self {
+        let overrides = &app.overrides;
+        ProviderRecord {
+            authorize_url: overrides.authorize_url.clone().unwrap_or(provider.authorize_url),
+            token_url: overrides.token_url.clone().unwrap_or(provider.token_url),
+            userinfo_url: overrides.userinfo_url.clone().or(provider.userinfo_url),
+            revocation_url: overrides.revocation_url.clone().or(provider.revocation_url),
+            id: provider.id,
+            name: provider.name,
+            issuer: provider.issuer,
+            scopes: provider.scopes,
+            spec: None,
+            created_at: provider.created_at,
+            app,
+        }
+    }
+
+    pub fn builtin(id: &str, spec: &'static ProviderSpec, app: ProviderAppRow) -> Self {
+        let endpoint = |name: &str, own: Option<&String>, chosen: &Option<String>| -> Option<String> {
+            if let Some(url) = chosen {
+                return Some(url.clone());
+            }
+            let site = spec.site.as_ref();
+            let custom_site = app.site.as_deref().filter(|s| site.is_some_and(|site| site.default != *s));
+            let template = match (custom_site, site) {
+                (Some(_), Some(site)) => site.urls.get(name).or(own),
+                _ => own,
+            }?;
+            let site_value = custom_site.or(site.map(|s| s.default.as_str())).unwrap_or_default();
+            Some(
+                template
+                    .replace("{site}", site_value.trim_end_matches('/'))
+                    .replace("{client_id}", &app.client_id),
+            )
+        };
+        let EndpointOverrides { authorize_url, token_url, revocation_url, userinfo_url } =
+            app.overrides.clone();
+        ProviderRecord {
+            id: id.to_owned(),
+            name: spec.name.clone(),
+            // A self-hosted site answers with its own issuer, which the catalog cannot know.
+            issuer: spec.issuer.clone().filter(|_| app.site.is_none()),
+            authorize_url: endpoint("authorize_url", Some(&spec.authorize_url), &authorize_url)
+                .expect("the catalog names an authorize URL"),
+            token_url: endpoint("token_url", Some(&spec.token_url), &token_url)
+                .expect("the catalog names a token URL"),
+            userinfo_url: endpoint("userinfo_url", spec.userinfo_url.as_ref(), &userinfo_url),
+            revocation_url: endpoint("revocation_url", spec.revocation_url.as_ref(), &revocation_url),
+            scopes: Vec::new(),
+            spec: Some(spec),
+            created_at: app.created_at.clone(),
+            app,
+        }
+    }
+
+    pub fn pkce(&self) -> Pkce {
+        self.spec.map_or(Pkce::S256, |s| s.pkce)
+    }
+
+    pub fn client_auth(&self) -> ClientAuth {
+        self.spec.map_or(ClientAuth::Basic, |s| s.client_auth)
+    }
+
+    pub fn refresh_tokens(&self) -> RefreshTokens {
+        self.spec.map_or(RefreshTokens::Reusable, |s| s.refresh_tokens)
+    }
+
+    pub fn incremental_authorization(&self) -> bool {
+        self.spec.is_some_and(|s| s.incremental_authorization)
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        self.spec.map_or_else(|| "http://127.0.0.1/callback".to_owned(), ProviderSpec::redirect_uri)
+    }
+
+    /// Scopes every flow at this provider asks for (to learn the account, for a
+    /// refresh token), as the provider spells them.
+    pub fn base_scopes(&self) -> Vec<String> {
+        self.spec
+            .map(|s| {
+                s.base_scopes.iter().filter_map(|short| s.scope_value(short)).map(String::from).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The RFC 6749 meaning of a provider's error code.
+    pub fn standard_error<'a>(&'a self, code: &'a str) -> &'a str {
+        self.spec.and_then(|s| s.error_codes.get(code)).map_or(code, String::as_str)
+    }
+
+    pub fn view(&self, connections: usize) -> Provider {
+        let site = self.spec.and_then(|s| s.site.as_ref());
+        let setup = self.spec.map(|s| s.setup.clone()).unwrap_or_default();
+        let redirect_uri = self.redirect_uri();
+        Provider {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            builtin: self.spec.is_some(),
+            issuer: self.issuer.clone(),
+            authorize_url: self.authorize_url.clone(),
+            token_url: self.token_url.clone(),
+            userinfo_url: self.userinfo_url.clone(),
+            revocation_url: self.revocation_url.clone(),
+            scopes: self.scopes.clone(),
+            client_id: self.app.client_id.clone(),
+            client_secret_last4: self.app.client_secret_last4.clone(),
+            enabled: self.app.enabled,
+            site: self.app.site.clone().or_else(|| site.map(|s| s.default.clone())),
+            site_label: site.map(|s| s.label.clone()),
+            overridden: [
+                ("authorize_url", &self.app.overrides.authorize_url),
+                ("token_url", &self.app.overrides.token_url),
+                ("revocation_url", &self.app.overrides.revocation_url),
+                ("userinfo_url", &self.app.overrides.userinfo_url),
+            ]
+            .into_iter()
+            .filter(|(_, url)| url.is_some())
+            .map(|(name, _)| name.to_owned())
+            .collect(),
+            setup: setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect(),
+            redirect_uri,
+            docs_url: self.spec.map(|s| s.docs_url.clone()),
+            connections,
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+/// Is `site` acceptable for this kind of site? Returns the cleaned value.
+pub fn check_site(kind: SiteKind, site: &str) -> crate::Result<String> {
+    let site = site.trim();
+    match kind {
+        SiteKind::BaseUrl => {
+            let url = super::provider_url("site", "server address", site)?;
+            Ok(url.as_str().trim_end_matches('/').to_owned())
+        }
+        SiteKind::Tenant => {
+            let valid = !site.is_empty()
+                && site.len() <= 100
+                && site.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if valid {
+                Ok(site.to_owned())
+            } else {
+                Err(crate::Error::invalid(
+                    "site",
+                    "A tenant is an ID or a domain: letters, digits, dots and dashes, such as contoso.onmicrosoft.com.",
+                ))
+            }
+        }
+    }
+}
+
+/// The catalog's providers and the custom ones share one id space: catalog ids are
+/// short words, custom ids are UUIDs.
+pub fn catalog_spec(provider_id: &str) -> Option<&'static ProviderSpec> {
+    Catalog::builtin().provider(provider_id)
+}

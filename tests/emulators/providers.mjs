@@ -1,0 +1,261 @@
+// Local emulators of real providers' OAuth endpoints, written from their public
+// documentation, so Grantkeeper's catalog quirks are exercised end to end:
+//
+//   node tests/emulators/providers.mjs      prints {"port": N} once listening on 127.0.0.1
+//
+// Every provider lives under /<provider>/ and has: authorize (auto-consents as the
+// current test user and redirects to the loopback redirect URI), token, identity,
+// revoke. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
+// (every request seen, secrets included: this is a test double), POST /test/revoke?
+// provider=P&user=U (the person withdraws consent at the provider).
+import { createServer } from 'node:http';
+import { randomBytes, createHash } from 'node:crypto';
+
+const USERS = {
+  ada: { id: 1001, login: 'ada', email: 'ada@example.test', name: 'Ada' },
+  bob: { id: 1002, login: 'bob', email: 'bob@example.test', name: 'Bob' },
+};
+const CLIENT_ID = 'emulated-client';
+const CLIENT_SECRET = 'canary-emulated-secret-5d1e';
+
+// What each provider's documentation says its endpoints do.
+const PROVIDERS = {
+  google: {
+    clientAuth: 'body', pkce: true, refresh: 'reusable', expiresIn: 3600, iss: 'https://accounts.google.com',
+    // A refresh token only with access_type=offline; again on re-consent only with prompt=consent.
+    offline: (q) => q.get('access_type') === 'offline' && q.get('prompt') === 'consent',
+    incremental: (q) => q.get('include_granted_scopes') === 'true',
+    identity: (u) => ({ sub: String(u.id), email: u.email, email_verified: true }),
+  },
+  microsoft: {
+    clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600, incremental: () => true,
+    offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
+    // Graph scopes come back without their resource prefix.
+    reportScope: (s) => s.replace('https://graph.microsoft.com/', ''),
+    identity: (u) => ({ id: `ms-${u.id}`, mail: u.email, userPrincipalName: u.email }),
+  },
+  github: {
+    clientAuth: 'body', pkce: true, refresh: 'none', shape: 'github', scopeSeparatorOut: ',',
+    identity: (u) => ({ id: u.id, login: u.login }),
+  },
+  'github-app': {
+    clientAuth: 'body', pkce: true, refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600, shape: 'github',
+    noScopes: true, identity: (u) => ({ id: u.id, login: u.login }),
+  },
+  slack: {
+    clientAuth: 'basic-or-body', pkce: false, refresh: 'none', shape: 'slack', scopeParam: 'user_scope', scopeSeparatorIn: ',', scopeSeparatorOut: ',',
+    identity: (u) => ({ ok: true, user_id: `U${u.id}`, team_id: 'T0001', user: u.login, team: 'Example' }),
+  },
+  notion: {
+    clientAuth: 'basic', json: true, pkce: false, refresh: 'none', noScopes: true,
+    required: { owner: 'user' },
+    tokenExtras: (u) => ({
+      bot_id: `bot-${u.id}`, workspace_id: 'ws-1', workspace_name: 'Example', owner: { type: 'user', user: { object: 'user', id: `user-${u.id}`, person: { email: u.email } } },
+    }),
+  },
+};
+
+let nextLogin = null;
+const log = [];
+const codes = new Map(); // code -> { provider, user, clientId, redirectUri, challenge, scopes, offline }
+const grants = new Map(); // `${provider}/${user}` -> { scopes: Set, revoked }
+const accessTokens = new Map(); // token -> { provider, user }
+const refreshTokens = new Map(); // token -> { provider, user, scopes, used }
+
+function scopesOf(params, name, separator) {
+  return (params.get(name) || '').split(separator).map((s) => s.trim()).filter(Boolean);
+}
+
+function token(prefix) {
+  return `${prefix}-${randomBytes(12).toString('hex')}`;
+}
+
+function send(res, status, body, type = 'application/json') {
+  const text = type === 'application/json' ? JSON.stringify(body) : body;
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+// The provider's way of saying no at the token endpoint.
+function tokenError(res, spec, error, description, accept) {
+  if (spec.shape === 'github') return githubAnswer(res, { error, error_description: description }, accept);
+  if (spec.shape === 'slack') return send(res, 200, { ok: false, error });
+  return send(res, error === 'invalid_client' ? 401 : 400, { error, error_description: description });
+}
+
+// GitHub answers form-encoded unless asked for JSON, and errors with HTTP 200.
+function githubAnswer(res, body, accept) {
+  if ((accept || '').includes('application/json')) return send(res, 200, body);
+  return send(res, 200, new URLSearchParams(body).toString(), 'application/x-www-form-urlencoded');
+}
+
+function clientAuthenticated(spec, req, form) {
+  const basic = (req.headers.authorization || '').match(/^Basic (.+)$/i);
+  const [basicId, basicSecret] = basic ? Buffer.from(basic[1], 'base64').toString().split(':').map(decodeURIComponent) : [];
+  const body = [form.client_id, form.client_secret];
+  switch (spec.clientAuth) {
+    case 'basic': return basicId === CLIENT_ID && basicSecret === CLIENT_SECRET && !form.client_secret;
+    case 'body': return !basic && body[0] === CLIENT_ID && body[1] === CLIENT_SECRET;
+    case 'basic-or-body': return (basicId === CLIENT_ID && basicSecret === CLIENT_SECRET) || (body[0] === CLIENT_ID && body[1] === CLIENT_SECRET);
+    case 'public': return !basic && form.client_id === CLIENT_ID && !form.client_secret;
+    default: return false;
+  }
+}
+
+function issue(spec, provider, user, scopes, withRefresh) {
+  const access = token(`${provider}-access`);
+  accessTokens.set(access, { provider, user });
+  const reported = scopes.map(spec.reportScope || ((s) => s)).join(spec.scopeSeparatorOut || ' ');
+  const answer = { access_token: access, token_type: 'bearer' };
+  if (!spec.noScopes) answer.scope = reported;
+  if (spec.expiresIn) answer.expires_in = spec.expiresIn;
+  if (withRefresh && spec.refresh !== 'none') {
+    const refresh = token(`${provider}-refresh`);
+    refreshTokens.set(refresh, { provider, user, scopes, used: false });
+    answer.refresh_token = refresh;
+    if (spec.refreshTokenExpiresIn) answer.refresh_token_expires_in = spec.refreshTokenExpiresIn;
+  }
+  if (spec.tokenExtras) Object.assign(answer, spec.tokenExtras(USERS[user]));
+  if (spec.shape === 'slack') {
+    const { access_token, scope, token_type, ...rest } = answer;
+    return { ok: true, app_id: 'A0001', authed_user: { id: `U${USERS[user].id}`, scope, access_token, token_type: 'user', ...rest }, team: { id: 'T0001', name: 'Example' } };
+  }
+  return answer;
+}
+
+function authorize(provider, spec, url, res) {
+  const q = url.searchParams;
+  const redirect = q.get('redirect_uri');
+  let redirectUrl;
+  try { redirectUrl = new URL(redirect); } catch { return send(res, 400, 'bad redirect_uri', 'text/plain'); }
+  if (q.get('client_id') !== CLIENT_ID || !['127.0.0.1', 'localhost'].includes(redirectUrl.hostname)) {
+    return send(res, 400, 'unknown client or redirect_uri', 'text/plain');
+  }
+  if (spec.pkce && q.get('code_challenge_method') !== 'S256') return send(res, 400, 'PKCE S256 required here', 'text/plain');
+  for (const [name, value] of Object.entries(spec.required || {})) {
+    if (q.get(name) !== value) return send(res, 400, `${name}=${value} required`, 'text/plain');
+  }
+  const user = nextLogin || 'ada';
+  const requested = scopesOf(q, spec.scopeParam || 'scope', spec.scopeSeparatorIn || ' ');
+  const key = `${provider}/${user}`;
+  const grant = grants.get(key);
+  const scopes = spec.incremental && spec.incremental(q) && grant && !grant.revoked
+    ? [...new Set([...grant.scopes, ...requested])] : requested;
+  grants.set(key, { scopes: new Set(scopes), revoked: false });
+  const code = token('code');
+  codes.set(code, {
+    provider, user, redirectUri: redirect, challenge: q.get('code_challenge'), scopes,
+    offline: spec.offline ? spec.offline(q) : true,
+  });
+  redirectUrl.searchParams.set('code', code);
+  redirectUrl.searchParams.set('state', q.get('state') || '');
+  if (spec.iss) redirectUrl.searchParams.set('iss', spec.iss);
+  res.writeHead(302, { location: redirectUrl.toString() });
+  res.end();
+}
+
+function exchange(provider, spec, req, form, res) {
+  const accept = req.headers.accept;
+  if (spec.json && !(req.headers['content-type'] || '').startsWith('application/json')) {
+    return send(res, 400, { error: 'invalid_request', error_description: 'body must be JSON' });
+  }
+  if (!clientAuthenticated(spec, req, form)) {
+    return tokenError(res, spec, spec.shape === 'github' ? 'incorrect_client_credentials' : spec.shape === 'slack' ? 'invalid_client_id' : 'invalid_client', 'client authentication failed', accept);
+  }
+  if (form.grant_type === 'authorization_code' || (spec.shape === 'slack' && !form.grant_type)) {
+    const entry = codes.get(form.code);
+    codes.delete(form.code);
+    if (!entry || entry.provider !== provider || entry.redirectUri !== form.redirect_uri) {
+      return tokenError(res, spec, spec.shape === 'github' ? 'bad_verification_code' : spec.shape === 'slack' ? 'invalid_code' : 'invalid_grant', 'the code is wrong, used or expired', accept);
+    }
+    if (spec.pkce) {
+      const digest = createHash('sha256').update(form.code_verifier || '').digest('base64url');
+      if (digest !== entry.challenge) return tokenError(res, spec, 'invalid_grant', 'PKCE verification failed', accept);
+    }
+    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline);
+    return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
+  }
+  if (form.grant_type === 'refresh_token') {
+    const entry = refreshTokens.get(form.refresh_token);
+    const grant = entry && grants.get(`${provider}/${entry.user}`);
+    const refused = !entry || entry.provider !== provider || !grant || grant.revoked
+      || (entry.used && spec.refresh === 'rotating');
+    if (refused) {
+      // Reuse of a rotated refresh token retires the whole grant.
+      if (entry && entry.used && grant) grant.revoked = true;
+      const code = spec.shape === 'github' ? 'bad_refresh_token' : spec.shape === 'slack' ? 'invalid_refresh_token' : 'invalid_grant';
+      return tokenError(res, spec, code, 'the refresh token is not valid', accept);
+    }
+    const rotates = spec.refresh.startsWith('rotating');
+    if (rotates) entry.used = true;
+    const answer = issue(spec, provider, entry.user, entry.scopes, rotates);
+    return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
+  }
+  return tokenError(res, spec, 'unsupported_grant_type', 'unknown grant_type', accept);
+}
+
+function identity(provider, spec, req, res) {
+  const bearer = (req.headers.authorization || '').replace(/^Bearer /i, '');
+  const entry = accessTokens.get(bearer);
+  const grant = entry && grants.get(`${provider}/${entry.user}`);
+  if (!entry || entry.provider !== provider || grant.revoked) {
+    return spec.shape === 'slack' ? send(res, 200, { ok: false, error: 'invalid_auth' }) : send(res, 401, { error: 'invalid_token' });
+  }
+  return send(res, 200, spec.identity(USERS[entry.user]));
+}
+
+function revokeGrant(provider, user) {
+  const grant = grants.get(`${provider}/${user}`);
+  if (grant) grant.revoked = true;
+}
+
+// Revocation as each provider documents it.
+function revoke(provider, spec, req, form, res, rest) {
+  const tokenValue = form.token || form.access_token;
+  const entry = refreshTokens.get(tokenValue) || accessTokens.get(tokenValue)
+    || accessTokens.get((req.headers.authorization || '').replace(/^Bearer /i, ''));
+  if (entry) revokeGrant(provider, entry.user);
+  if (provider.startsWith('github')) return send(res, entry ? 204 : 404, entry ? '' : { message: 'Not Found' });
+  return send(res, 200, spec.shape === 'slack' ? { ok: true, revoked: true } : {});
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString();
+  if ((req.headers['content-type'] || '').startsWith('application/json')) {
+    try { return { text, form: JSON.parse(text || '{}') }; } catch { return { text, form: {} }; }
+  }
+  return { text, form: Object.fromEntries(new URLSearchParams(text)) };
+}
+
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const { text, form } = await readBody(req);
+  const [, provider, ...rest] = url.pathname.split('/');
+  if (provider !== 'test') {
+    log.push({ provider, method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: text });
+  }
+  if (provider === 'test') {
+    if (rest[0] === 'login') { nextLogin = url.searchParams.get('user'); return send(res, 200, {}); }
+    if (rest[0] === 'log') return send(res, 200, log);
+    if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    return send(res, 404, {});
+  }
+  const spec = PROVIDERS[provider];
+  if (!spec) return send(res, 404, { error: 'no such provider' });
+  switch (rest[0]) {
+    case 'authorize': return authorize(provider, spec, url, res);
+    case 'token': return exchange(provider, spec, req, form, res);
+    case 'identity': return identity(provider, spec, req, res);
+    case 'revoke': return revoke(provider, spec, req, form, res, rest);
+    default: return send(res, 404, { error: 'no such endpoint' });
+  }
+});
+
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});
+// The test harness closes stdin when it is done with the emulator.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
