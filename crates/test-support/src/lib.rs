@@ -50,17 +50,7 @@ impl OidcProvider {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let root = repo_root();
-        let mut child = Command::new("node")
-            .arg(root.join("tests/oidc/server.mjs"))
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node tests/oidc/server.mjs (run `npm ci --prefix tests/oidc` first)");
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).expect("provider output");
+        let (child, first_line) = start_node("tests/oidc/server.mjs", env);
         let ready: Ready = serde_json::from_str(&first_line)
             .unwrap_or_else(|e| panic!("the OpenID provider did not start ({e}): {first_line:?}"));
         OidcProvider { issuer: ready.issuer, child }
@@ -84,6 +74,78 @@ impl OidcProvider {
 }
 
 impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `node SCRIPT` (relative to the repo root) and returns it with the first
+/// line it printed (its address).
+fn start_node(script: &str, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new("node")
+        .arg(repo_root().join(script))
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start node {script} (run `npm ci --prefix tests/oidc` first): {e}"));
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).expect("node output");
+    (child, first_line)
+}
+
+/// The client registration every emulated provider knows.
+pub const EMULATED_CLIENT_ID: &str = "emulated-client";
+pub const EMULATED_CLIENT_SECRET: &str = "canary-emulated-secret-5d1e";
+
+/// `tests/emulators/providers.mjs`: local emulators of real providers' OAuth
+/// endpoints (Google, Microsoft, GitHub, Slack, Notion, ...), written from their docs.
+pub struct ProviderEmulator {
+    pub port: u16,
+    child: Child,
+}
+
+#[derive(Deserialize)]
+struct EmulatorReady {
+    port: u16,
+}
+
+impl ProviderEmulator {
+    pub fn start() -> Self {
+        let (child, first_line) = start_node("tests/emulators/providers.mjs", &[]);
+        let ready: EmulatorReady = serde_json::from_str(&first_line)
+            .unwrap_or_else(|e| panic!("the provider emulator did not start ({e}): {first_line:?}"));
+        ProviderEmulator { port: ready.port, child }
+    }
+
+    /// `endpoint` is authorize, token, identity or revoke.
+    pub fn url(&self, provider: &str, endpoint: &str) -> String {
+        format!("http://127.0.0.1:{}/{provider}/{endpoint}", self.port)
+    }
+
+    /// Who signs in at the next authorize request.
+    pub async fn sign_in_as(&self, user: &str) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();
+    }
+
+    /// The person withdraws consent at the provider.
+    pub async fn revoke(&self, provider: &str, user: &str) {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/test/revoke?provider={provider}&user={user}", self.port))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Every request the emulator saw: provider, method, path, query, headers, body.
+    pub async fn log(&self) -> Vec<serde_json::Value> {
+        reqwest::get(format!("http://127.0.0.1:{}/test/log", self.port)).await.unwrap().json().await.unwrap()
+    }
+}
+
+impl Drop for ProviderEmulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

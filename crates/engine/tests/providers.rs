@@ -1,0 +1,273 @@
+//! The catalog's providers against local emulators of their documented OAuth
+//! endpoints (tests/emulators/providers.mjs): every quirk the catalog records is
+//! sent, parsed and classified as that provider does it, with the real keychain and
+//! SQLite file.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Setup;
+use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
+use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET};
+use serde_json::Value;
+
+/// Points a catalog provider's provider app at the emulator (endpoint overrides), as
+/// a person would for a self-hosted or regional variant.
+async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider: &str, with_secret: bool) {
+    let input = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        client_secret: with_secret.then(|| EMULATED_CLIENT_SECRET.into()),
+        authorize_url: Some(emulator.url(provider, "authorize")),
+        token_url: Some(emulator.url(provider, "token")),
+        userinfo_url: Some(emulator.url(provider, "identity")),
+        revocation_url: Some(emulator.url(provider, "revoke")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app(provider, input).await.unwrap();
+}
+
+async fn connect(engine: &Arc<Engine>, integration: &str, name: &str) -> Connection {
+    let options = ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() };
+    engine.connect(integration, options).await.unwrap().outcome.await.unwrap().unwrap()
+}
+
+/// The requests the emulator saw at one provider's endpoint.
+async fn requests(emulator: &ProviderEmulator, provider: &str, endpoint: &str) -> Vec<Value> {
+    let path = format!("/{provider}/{endpoint}");
+    emulator.log().await.into_iter().filter(|r| r["path"] == path.as_str()).collect()
+}
+
+fn form(request: &Value) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(request["body"].as_str().unwrap().as_bytes())
+}
+
+fn form_field(request: &Value, name: &str) -> Option<String> {
+    form(request).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn stored_access_token(engine: &Engine, connection: &str) -> String {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| runtime.block_on(engine.access_token(connection, Duration::ZERO)))
+        .unwrap()
+        .1
+        .expose()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+
+    let drive = connect(&engine, "google-drive", "Drive").await;
+    assert_eq!(drive.status, ConnectionStatus::Active);
+    assert_eq!(drive.account.as_deref(), Some("ada@example.test"));
+    assert_eq!((drive.integration.as_str(), drive.provider.as_str()), ("google-drive", "Google"));
+    let first = &requests(&emulator, "google", "authorize").await[0]["query"];
+    assert_eq!(first["access_type"], "offline");
+    assert_eq!(first["include_granted_scopes"], "true");
+    assert_eq!(first["prompt"], "consent");
+    assert_eq!(first["code_challenge_method"], "S256");
+    assert_eq!(first["scope"], "openid email https://www.googleapis.com/auth/drive.readonly");
+    // Google takes the client credentials in the body, as its docs show.
+    let exchange = &requests(&emulator, "google", "token").await[0];
+    assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
+    assert!(exchange["headers"]["authorization"].is_null());
+
+    // Gmail on the same account asks only for Gmail's scope and grows the same grant.
+    let gmail = connect(&engine, "Gmail", "Mail").await;
+    let second = &requests(&emulator, "google", "authorize").await[1]["query"];
+    assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
+    let connections = engine.connections().unwrap();
+    assert_eq!(connections.len(), 2);
+    for connection in &connections {
+        assert_eq!(connection.status, ConnectionStatus::Active, "{connection:?}");
+        assert!(connection.scopes.iter().any(|s| s.ends_with("drive.readonly")));
+        assert!(connection.scopes.iter().any(|s| s.ends_with("gmail.readonly")));
+    }
+    assert_eq!(stored_access_token(&engine, "Drive"), stored_access_token(&engine, "Mail"), "one credential");
+
+    // Another account is another credential, side by side.
+    emulator.sign_in_as("bob").await;
+    let calendar = connect(&engine, "google-calendar", "Bob's calendar").await;
+    assert_eq!(calendar.account.as_deref(), Some("bob@example.test"));
+    assert_ne!(stored_access_token(&engine, "Bob's calendar"), stored_access_token(&engine, "Mail"));
+
+    // A refresh keeps the (non-rotating) refresh token and serves both connections.
+    let before = stored_access_token(&engine, "Mail");
+    engine.refresh_now("Mail").await.unwrap();
+    let refreshes = requests(&emulator, "google", "token").await;
+    assert_eq!(refreshes.iter().filter(|r| form_field(r, "grant_type").as_deref() == Some("refresh_token")).count(), 1);
+    assert_ne!(stored_access_token(&engine, "Drive"), before);
+    engine.refresh_now("Drive").await.unwrap();
+
+    // Ada withdraws consent: her two connections need reauthorizing, Bob's does not.
+    emulator.revoke("google", "ada").await;
+    let error = engine.refresh_now(&gmail.id).await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    let statuses: Vec<(String, ConnectionStatus)> =
+        engine.connections().unwrap().into_iter().map(|c| (c.name, c.status)).collect();
+    assert!(statuses.contains(&("Drive".into(), ConnectionStatus::Reauthorize)), "{statuses:?}");
+    assert!(statuses.contains(&("Mail".into(), ConnectionStatus::Reauthorize)), "{statuses:?}");
+    assert!(statuses.contains(&("Bob's calendar".into(), ConnectionStatus::Active)), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "microsoft", false).await;
+
+    let mail = connect(&engine, "outlook-mail", "Outlook").await;
+    // Graph reports scopes without their prefix; they still count as granted.
+    assert_eq!(mail.status, ConnectionStatus::Active, "{mail:?}");
+    assert!(mail.missing_scopes.is_empty());
+    assert_eq!(mail.account.as_deref(), Some("ada@example.test"));
+    let authorize = &requests(&emulator, "microsoft", "authorize").await[0]["query"];
+    assert!(authorize["redirect_uri"].as_str().unwrap().starts_with("http://localhost:"), "{authorize}");
+    assert_eq!(
+        authorize["scope"],
+        "openid offline_access User.Read https://graph.microsoft.com/Mail.Read"
+    );
+    let exchange = &requests(&emulator, "microsoft", "token").await[0];
+    assert_eq!(form_field(exchange, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
+    assert_eq!(form_field(exchange, "client_secret"), None, "a public client sends no secret");
+
+    // Each refresh hands out a new refresh token; the next refresh must use it.
+    engine.refresh_now("Outlook").await.unwrap();
+    engine.refresh_now("Outlook").await.unwrap();
+    let refreshes: Vec<String> = requests(&emulator, "microsoft", "token")
+        .await
+        .iter()
+        .filter_map(|r| form_field(r, "refresh_token"))
+        .collect();
+    assert_eq!(refreshes.len(), 2);
+    assert_ne!(refreshes[0], refreshes[1], "the rotated refresh token was stored and used");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_oauth_app_and_github_app_tokens() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "github", true).await;
+    use_emulator(&engine, &emulator, "github-app", true).await;
+
+    // OAuth App: comma-separated scopes in the answer; a token that does not expire.
+    let github = connect(&engine, "github", "GitHub").await;
+    assert_eq!(github.account.as_deref(), Some("ada"));
+    assert_eq!(github.scopes, ["repo", "read:user"]);
+    assert_eq!(github.status, ConnectionStatus::Active);
+    assert!(github.expires_at.is_none());
+    let authorize = &requests(&emulator, "github", "authorize").await[0]["query"];
+    assert_eq!(authorize["scope"], "repo read:user");
+    let exchange = &requests(&emulator, "github", "token").await[0];
+    assert!(exchange["headers"]["accept"].as_str().unwrap().contains("application/json"));
+
+    // GitHub App: tokens expire, refresh tokens are single-use.
+    let app = connect(&engine, "github-app", "GitHub App").await;
+    assert!(app.expires_at.is_some());
+    engine.refresh_now("GitHub App").await.unwrap();
+    engine.refresh_now("GitHub App").await.unwrap();
+    // Revoked at GitHub: its error comes with HTTP 200 and its own code, and still
+    // means the grant is gone.
+    emulator.revoke("github-app", "ada").await;
+    let error = engine.refresh_now("GitHub App").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert!(error.to_string().contains("bad_refresh_token"), "{error}");
+    assert_eq!(engine.connection("GitHub").unwrap().status, ConnectionStatus::Active);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_apps_are_checked_before_any_sign_in() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+
+    let missing = engine.connect("gmail", ConnectOptions::default()).await.err().unwrap();
+    assert!(matches!(missing, Error::ProviderAppMissing { .. }), "{missing}");
+    assert!(missing.to_string().contains("providers set google"), "{missing}");
+
+    // Google requires the client secret; nothing is saved without it.
+    let input = ProviderAppInput { client_id: Some("id".into()), ..ProviderAppInput::default() };
+    let error = engine.set_provider_app("google", input).await.unwrap_err();
+    assert_eq!(error.field(), Some("client_secret"));
+    assert!(engine.providers().unwrap().is_empty());
+    let input = ProviderAppInput {
+        token_url: Some("http://example.com/token".into()),
+        ..ProviderAppInput::default()
+    };
+    assert_eq!(engine.set_provider_app("google", input).await.unwrap_err().field(), Some("client_id"));
+
+    use_emulator(&engine, &emulator, "google", true).await;
+    let unknown = ConnectOptions { scopes: vec!["gmail.everything".into()], ..ConnectOptions::default() };
+    let error = engine.connect("gmail", unknown).await.err().unwrap();
+    assert_eq!(error.field(), Some("scopes"));
+    let error = engine.connect("openai", ConnectOptions::default()).await.err().unwrap();
+    assert!(error.to_string().contains("API key"), "{error}");
+    let error = engine.connect("google", ConnectOptions::default()).await.err().unwrap();
+    assert!(error.to_string().contains("Gmail"), "{error}");
+
+    // A disabled provider app starts no sign-in; a blank secret on edit keeps the old one.
+    let disable = ProviderAppInput { enabled: Some(false), ..ProviderAppInput::default() };
+    let google = engine.set_provider_app("Google", disable).await.unwrap();
+    assert!(!google.enabled);
+    assert_eq!(google.client_secret_last4.as_deref(), Some("5d1e"));
+    let error = engine.connect("gmail", ConnectOptions::default()).await.err().unwrap();
+    assert!(matches!(error, Error::ProviderAppDisabled { .. }), "{error}");
+    assert!(requests(&emulator, "google", "authorize").await.is_empty());
+
+    // Overrides are https or loopback only, and a blank one returns to Google's own.
+    let bad = ProviderAppInput { token_url: Some("http://example.com/token".into()), ..ProviderAppInput::default() };
+    assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
+    let reset = ProviderAppInput { token_url: Some(String::new()), ..ProviderAppInput::default() };
+    let google = engine.set_provider_app("google", reset).await.unwrap();
+    assert_eq!(google.token_url, "https://oauth2.googleapis.com/token");
+    assert!(!google.overridden.contains(&"token_url".to_owned()));
+    assert_eq!(google.redirect_uri, "http://127.0.0.1/callback");
+    assert!(google.setup.iter().any(|step| step.contains("http://127.0.0.1/callback")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sites_fill_self_hosted_and_tenant_endpoints() {
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let input = ProviderAppInput {
+        client_id: Some("id".into()),
+        client_secret: Some("secret".into()),
+        site: Some("https://github.example.com/".into()),
+        ..ProviderAppInput::default()
+    };
+    let github = engine.set_provider_app("github", input).await.unwrap();
+    assert_eq!(github.authorize_url, "https://github.example.com/login/oauth/authorize");
+    assert_eq!(github.userinfo_url.as_deref(), Some("https://github.example.com/api/v3/user"));
+    assert_eq!(github.revocation_url.as_deref(), Some("https://github.example.com/api/v3/applications/id/grant"));
+
+    let input = ProviderAppInput {
+        client_id: Some("id".into()),
+        site: Some("contoso.onmicrosoft.com".into()),
+        ..ProviderAppInput::default()
+    };
+    let microsoft = engine.set_provider_app("microsoft", input).await.unwrap();
+    assert_eq!(
+        microsoft.authorize_url,
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+    );
+    let bad = ProviderAppInput { site: Some("contoso/../evil".into()), ..ProviderAppInput::default() };
+    assert_eq!(engine.set_provider_app("microsoft", bad).await.unwrap_err().field(), Some("site"));
+    let bad = ProviderAppInput {
+        client_id: Some("id".into()),
+        client_secret: Some("secret".into()),
+        site: Some("https://x.example".into()),
+        ..ProviderAppInput::default()
+    };
+    let error = engine.set_provider_app("google", bad).await.unwrap_err();
+    assert_eq!(error.field(), Some("site"), "{error}");
+}
