@@ -6,6 +6,7 @@ use std::sync::Arc;
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::{CatalogIntegration, ProviderAppInput};
+use grantkeeper_engine::revoke::Removal;
 use grantkeeper_engine::{
     ActivityEvent, Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider,
 };
@@ -107,8 +108,9 @@ async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: Strin
     engine.refresh_now(&connection_id).await.map_err(|e| e.payload())
 }
 
+/// Removes a connection; the reply says whether the provider revoked the grant.
 #[tauri::command]
-async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<()> {
+async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Removal> {
     engine.remove_connection(&connection_id).await.map_err(|e| e.payload())
 }
 

@@ -38,6 +38,9 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 if let Err(error) = background.repair().await {
                     tracing::warn!(%error, "could not check the keychain for missing tokens");
                 }
+                if let Err(error) = background.retry_revocations().await {
+                    tracing::warn!(%error, "could not retry pending revocations");
+                }
                 background.run_scheduler().await;
             });
             Ok(())

@@ -1,4 +1,5 @@
-// Local emulators of real providers' OAuth endpoints, written from their public
+// Local emulators of real providers' OAuth endpoints (Google, Microsoft, GitHub,
+// Slack, Notion, Dropbox, Spotify, Zoom, Atlassian), written from their public
 // documentation, so Grantkeeper's catalog quirks are exercised end to end:
 //
 //   node tests/emulators/providers.mjs      prints {"port": N} once listening on 127.0.0.1
@@ -21,7 +22,7 @@ const CLIENT_SECRET = 'canary-emulated-secret-5d1e';
 // What each provider's documentation says its endpoints do.
 const PROVIDERS = {
   google: {
-    clientAuth: 'body', pkce: true, refresh: 'reusable', expiresIn: 3600, iss: 'https://accounts.google.com',
+    clientAuth: 'body', pkce: true, revoke: 'token-only', refresh: 'reusable', expiresIn: 3600, iss: 'https://accounts.google.com',
     // A refresh token only with access_type=offline; again on re-consent only with prompt=consent.
     offline: (q) => q.get('access_type') === 'offline' && q.get('prompt') === 'consent',
     incremental: (q) => q.get('include_granted_scopes') === 'true',
@@ -35,23 +36,45 @@ const PROVIDERS = {
     identity: (u) => ({ id: `ms-${u.id}`, mail: u.email, userPrincipalName: u.email }),
   },
   github: {
-    clientAuth: 'body', pkce: true, refresh: 'none', shape: 'github', scopeSeparatorOut: ',',
+    clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'none', shape: 'github', scopeSeparatorOut: ',',
     identity: (u) => ({ id: u.id, login: u.login }),
   },
   'github-app': {
-    clientAuth: 'body', pkce: true, refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600, shape: 'github',
+    clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600, shape: 'github',
     noScopes: true, identity: (u) => ({ id: u.id, login: u.login }),
   },
   slack: {
-    clientAuth: 'basic-or-body', pkce: false, refresh: 'none', shape: 'slack', scopeParam: 'user_scope', scopeSeparatorIn: ',', scopeSeparatorOut: ',',
+    // A PKCE app: a public client; user scopes in user_scope, comma-separated.
+    clientAuth: 'public', pkce: true, refresh: 'none', shape: 'slack', scopeParam: 'user_scope', scopeSeparatorIn: ',', scopeSeparatorOut: ',',
+    incremental: () => true, revoke: 'bearer',
     identity: (u) => ({ ok: true, user_id: `U${u.id}`, team_id: 'T0001', user: u.login, team: 'Example' }),
   },
   notion: {
-    clientAuth: 'basic', json: true, pkce: false, refresh: 'none', noScopes: true,
+    clientAuth: 'basic', json: true, pkce: false, refresh: 'rotating', noScopes: true, revoke: 'client-json',
     required: { owner: 'user' },
     tokenExtras: (u) => ({
       bot_id: `bot-${u.id}`, workspace_id: 'ws-1', workspace_name: 'Example', owner: { type: 'user', user: { object: 'user', id: `user-${u.id}`, person: { email: u.email } } },
     }),
+  },
+  dropbox: {
+    clientAuth: 'basic-or-public', pkce: true, refresh: 'reusable', expiresIn: 14400, revoke: 'bearer',
+    offline: (q) => q.get('token_access_type') === 'offline',
+    incremental: (q) => q.get('include_granted_scopes') === 'user',
+    identity: (u) => ({ account_id: `dbid:${u.id}`, email: u.email, name: { display_name: u.name } }),
+  },
+  spotify: {
+    clientAuth: 'basic-or-public', pkce: true, refresh: 'rotating', expiresIn: 3600,
+    identity: (u) => ({ id: `sp${u.id}`, email: u.email, display_name: u.name }),
+  },
+  zoom: {
+    clientAuth: 'basic', pkce: true, refresh: 'rotating', expiresIn: 3600, revoke: 'client',
+    identity: (u) => ({ id: `z${u.id}`, email: u.email }),
+  },
+  atlassian: {
+    clientAuth: 'body', json: true, pkce: false, refresh: 'rotating', expiresIn: 3600, refreshErrorStatus: 403,
+    required: { audience: 'api.atlassian.com', prompt: 'consent' },
+    offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
+    identity: (u) => ({ account_id: `acc-${u.id}`, email: u.email, name: u.name }),
   },
 };
 
@@ -77,10 +100,10 @@ function send(res, status, body, type = 'application/json') {
 }
 
 // The provider's way of saying no at the token endpoint.
-function tokenError(res, spec, error, description, accept) {
+function tokenError(res, spec, error, description, accept, status) {
   if (spec.shape === 'github') return githubAnswer(res, { error, error_description: description }, accept);
   if (spec.shape === 'slack') return send(res, 200, { ok: false, error });
-  return send(res, error === 'invalid_client' ? 401 : 400, { error, error_description: description });
+  return send(res, status || (error === 'invalid_client' ? 401 : 400), { error, error_description: description });
 }
 
 // GitHub answers form-encoded unless asked for JSON, and errors with HTTP 200.
@@ -98,6 +121,7 @@ function clientAuthenticated(spec, req, form) {
     case 'body': return !basic && body[0] === CLIENT_ID && body[1] === CLIENT_SECRET;
     case 'basic-or-body': return (basicId === CLIENT_ID && basicSecret === CLIENT_SECRET) || (body[0] === CLIENT_ID && body[1] === CLIENT_SECRET);
     case 'public': return !basic && form.client_id === CLIENT_ID && !form.client_secret;
+    case 'basic-or-public': return (basicId === CLIENT_ID && basicSecret === CLIENT_SECRET) || (!basic && form.client_id === CLIENT_ID && !form.client_secret);
     default: return false;
   }
 }
@@ -184,7 +208,7 @@ function exchange(provider, spec, req, form, res) {
       // Reuse of a rotated refresh token retires the whole grant.
       if (entry && entry.used && grant) grant.revoked = true;
       const code = spec.shape === 'github' ? 'bad_refresh_token' : spec.shape === 'slack' ? 'invalid_refresh_token' : 'invalid_grant';
-      return tokenError(res, spec, code, 'the refresh token is not valid', accept);
+      return tokenError(res, spec, code, 'the refresh token is not valid', accept, spec.refreshErrorStatus);
     }
     const rotates = spec.refresh.startsWith('rotating');
     if (rotates) entry.used = true;
@@ -209,13 +233,35 @@ function revokeGrant(provider, user) {
   if (grant) grant.revoked = true;
 }
 
-// Revocation as each provider documents it.
-function revoke(provider, spec, req, form, res, rest) {
-  const tokenValue = form.token || form.access_token;
-  const entry = refreshTokens.get(tokenValue) || accessTokens.get(tokenValue)
-    || accessTokens.get((req.headers.authorization || '').replace(/^Bearer /i, ''));
+// Revocation as each provider documents it: RFC 7009 with the token alone (Google) or
+// with client authentication (Zoom; Notion in JSON), GitHub's DELETE of the grant with
+// Basic auth, or the token itself as Bearer (Slack, Dropbox).
+function revoke(provider, spec, req, form, res) {
+  const bearer = (req.headers.authorization || '').replace(/^Bearer /i, '');
+  let tokenValue;
+  switch (spec.revoke) {
+    case 'token-only': tokenValue = form.token; break;
+    case 'client': case 'client-json':
+      if (spec.revoke === 'client-json' && !(req.headers['content-type'] || '').startsWith('application/json')) {
+        return send(res, 400, { error: 'invalid_request' });
+      }
+      if (!clientAuthenticated(spec, req, form)) return send(res, 401, { error: 'invalid_client' });
+      tokenValue = form.token;
+      break;
+    case 'github': {
+      const basic = (req.headers.authorization || '').match(/^Basic (.+)$/i);
+      const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString().split(':') : [];
+      if (req.method !== 'DELETE' || id !== CLIENT_ID || secret !== CLIENT_SECRET) return send(res, 404, { message: 'Not Found' });
+      tokenValue = form.access_token;
+      break;
+    }
+    case 'bearer': tokenValue = bearer; break;
+    default: return send(res, 404, { error: 'no revocation here' });
+  }
+  const entry = refreshTokens.get(tokenValue) || accessTokens.get(tokenValue);
   if (entry) revokeGrant(provider, entry.user);
-  if (provider.startsWith('github')) return send(res, entry ? 204 : 404, entry ? '' : { message: 'Not Found' });
+  if (spec.revoke === 'github') return entry ? (res.writeHead(204), res.end()) : send(res, 404, { message: 'Not Found' });
+  if (spec.revoke === 'bearer' && !entry) return send(res, spec.shape === 'slack' ? 200 : 401, spec.shape === 'slack' ? { ok: false, error: 'invalid_auth' } : { error: 'invalid_access_token' });
   return send(res, 200, spec.shape === 'slack' ? { ok: true, revoked: true } : {});
 }
 
@@ -248,7 +294,7 @@ const server = createServer(async (req, res) => {
     case 'authorize': return authorize(provider, spec, url, res);
     case 'token': return exchange(provider, spec, req, form, res);
     case 'identity': return identity(provider, spec, req, res);
-    case 'revoke': return revoke(provider, spec, req, form, res, rest);
+    case 'revoke': return revoke(provider, spec, req, form, res);
     default: return send(res, 404, { error: 'no such endpoint' });
   }
 });

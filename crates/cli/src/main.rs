@@ -82,9 +82,8 @@ async fn run(cli: Cli) -> Result<()> {
             output::connection(&engine.refresh_now(&connection).await?, json)
         }
         Command::Remove { connection } => {
-            let found = engine.connection(&connection)?;
-            engine.remove_connection(&found.id).await?;
-            eprintln!("Removed {}.", found.name);
+            let removal = engine.remove_connection(&connection).await?;
+            eprintln!("{}", output::removal(&removal));
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use grantkeeper_engine::model::CatalogIntegration;
+use grantkeeper_engine::revoke::{Removal, Revocation};
 use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
 use serde::Serialize;
 
@@ -104,4 +105,20 @@ pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {
             e.detail.as_deref().unwrap_or("")
         ))
     })
+}
+
+/// What happened to a removed connection's grant, in a sentence for stderr.
+pub fn removal(removal: &Removal) -> String {
+    let name = &removal.name;
+    let provider = &removal.provider;
+    match removal.revocation {
+        Revocation::StillInUse => format!("Removed {name}. Its sign-in stays: other connections use it."),
+        Revocation::Revoked => format!("Removed {name} and revoked its access at {provider}."),
+        Revocation::NotOffered => {
+            format!("Removed {name}. {provider} offers no way to revoke access from here; remove it in your account settings there.")
+        }
+        Revocation::WillRetry | Revocation::Refused => {
+            format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default())
+        }
+    }
 }

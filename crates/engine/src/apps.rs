@@ -289,6 +289,11 @@ impl Engine {
                 ),
             });
         }
+        // Each connection goes the usual way, so its grant is revoked at the provider
+        // while the provider app can still authenticate the request.
+        for connection in self.store.connections()?.into_iter().filter(|c| c.provider_id == provider_id) {
+            self.remove_connection(&connection.id).await?;
+        }
         let token_keys = self.store.delete_provider(&provider_id)?;
         for key in token_keys.iter().chain(&provider.app.client_secret_key) {
             self.vault.delete(key).await?;

@@ -7,11 +7,10 @@ use tokio::sync::broadcast;
 use crate::events::EventBus;
 use crate::flow::RunningFlows;
 use crate::http::HttpClient;
+use crate::model::ActivityEvent;
 use crate::model::Connection;
-use crate::model::{ActivityEvent, EventKind};
 use crate::refresh::RefreshLocks;
-use crate::store::{NewEvent, Store};
-use crate::time_text::{now, rfc3339};
+use crate::store::Store;
 use crate::vault::{SecretStore, Vault};
 use crate::{Config, EngineEvent, Error, Result};
 
@@ -74,28 +73,6 @@ impl Engine {
     /// The activity log, newest first.
     pub fn activity(&self, limit: usize) -> Result<Vec<ActivityEvent>> {
         self.store.events(limit)
-    }
-
-    /// Removes a connection; its credential and keychain entry go too when no other
-    /// connection shares them.
-    #[tracing::instrument(skip(self), err(Display))]
-    pub async fn remove_connection(&self, key: &str) -> Result<()> {
-        let connection = self.connection(key)?;
-        let unreferenced = self.store.delete_connection(&connection.id)?;
-        let at = rfc3339(now());
-        self.store.record_event(&NewEvent {
-            kind: EventKind::ConnectionRemoved,
-            at: &at,
-            credential_id: None,
-            connection_id: Some(&connection.id),
-            subject: Some(&connection.name),
-            detail: None,
-        })?;
-        if let Some(token_key) = unreferenced {
-            self.vault.delete(&token_key).await?;
-        }
-        self.events.publish(EngineEvent::ConnectionsChanged);
-        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ mod integrations;
 pub mod model;
 pub mod provider;
 mod refresh;
+pub mod revoke;
 mod schedule;
 mod secret;
 pub mod store;

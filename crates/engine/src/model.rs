@@ -163,6 +163,8 @@ pub enum EventKind {
     RefreshFailed,
     NeedsReauthorization,
     ConnectionRemoved,
+    CredentialRevoked,
+    RevocationFailed,
 }
 
 impl EventKind {
@@ -174,6 +176,8 @@ impl EventKind {
             EventKind::RefreshFailed => "refresh_failed",
             EventKind::NeedsReauthorization => "needs_reauthorization",
             EventKind::ConnectionRemoved => "connection_removed",
+            EventKind::CredentialRevoked => "credential_revoked",
+            EventKind::RevocationFailed => "revocation_failed",
         }
     }
 
@@ -185,6 +189,8 @@ impl EventKind {
             Self::RefreshFailed,
             Self::NeedsReauthorization,
             Self::ConnectionRemoved,
+            Self::CredentialRevoked,
+            Self::RevocationFailed,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

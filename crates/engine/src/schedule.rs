@@ -34,7 +34,7 @@ pub(crate) fn refresh_due(issued: OffsetDateTime, lifetime: Duration) -> OffsetD
 
 /// Backoff after `failures` transient failures in a row: doubling from 10 s up to
 /// 15 minutes, with full jitter on the upper half.
-fn retry_delay(failures: u32) -> Duration {
+pub(crate) fn retry_delay(failures: u32) -> Duration {
     let ceiling = FIRST_RETRY.saturating_mul(1 << failures.min(10)).min(LONGEST_RETRY);
     ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64())
 }
@@ -52,7 +52,10 @@ impl Engine {
                     None
                 }
             };
-            let sleep = match next.as_ref().and_then(|(_, due)| parse(due)) {
+            let revocation_due = self.store.next_revocation_due().ok().flatten().as_deref().and_then(parse);
+            let earliest =
+                [next.as_ref().and_then(|(_, due)| parse(due)), revocation_due].into_iter().flatten().min();
+            let sleep = match earliest {
                 Some(due) if due <= now() => Duration::ZERO,
                 Some(due) => (due - now()).try_into().unwrap_or(LONGEST_SLEEP).min(LONGEST_SLEEP),
                 None => LONGEST_SLEEP,
@@ -65,6 +68,11 @@ impl Engine {
                     Ok(_) => continue,
                     Err(RecvError::Closed) => return,
                 },
+            }
+            if revocation_due.is_some_and(|due| due <= now()) {
+                if let Err(error) = self.retry_revocations().await {
+                    tracing::warn!(%error, "could not retry revocations");
+                }
             }
             if let Some((credential_id, due)) = next.filter(|(_, due)| parse(due).is_some_and(|d| d <= now()))
             {

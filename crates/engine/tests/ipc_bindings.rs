@@ -8,6 +8,7 @@ use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::{
     CatalogIntegration, CatalogScope, IntegrationKind, KeyField, ProviderAppInput,
 };
+use grantkeeper_engine::revoke::{Removal, Revocation};
 use grantkeeper_engine::{
     ActivityEvent, Connection, ConnectionStatus, EngineEvent, ErrorCode, ErrorPayload, EventKind,
     FlowStarted, NewProvider, Provider,
@@ -37,6 +38,8 @@ fn generated() -> Vec<(String, String)> {
         one::<CatalogScope>(&config),
         one::<IntegrationKind>(&config),
         one::<KeyField>(&config),
+        one::<Removal>(&config),
+        one::<Revocation>(&config),
     ]
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::Setup;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::revoke::Revocation;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET};
 use serde_json::Value;
@@ -103,7 +104,10 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     let before = stored_access_token(&engine, "Mail");
     engine.refresh_now("Mail").await.unwrap();
     let refreshes = requests(&emulator, "google", "token").await;
-    assert_eq!(refreshes.iter().filter(|r| form_field(r, "grant_type").as_deref() == Some("refresh_token")).count(), 1);
+    assert_eq!(
+        refreshes.iter().filter(|r| form_field(r, "grant_type").as_deref() == Some("refresh_token")).count(),
+        1
+    );
     assert_ne!(stored_access_token(&engine, "Drive"), before);
     engine.refresh_now("Drive").await.unwrap();
 
@@ -132,10 +136,7 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
     assert_eq!(mail.account.as_deref(), Some("ada@example.test"));
     let authorize = &requests(&emulator, "microsoft", "authorize").await[0]["query"];
     assert!(authorize["redirect_uri"].as_str().unwrap().starts_with("http://localhost:"), "{authorize}");
-    assert_eq!(
-        authorize["scope"],
-        "openid offline_access User.Read https://graph.microsoft.com/Mail.Read"
-    );
+    assert_eq!(authorize["scope"], "openid offline_access User.Read https://graph.microsoft.com/Mail.Read");
     let exchange = &requests(&emulator, "microsoft", "token").await[0];
     assert_eq!(form_field(exchange, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
     assert_eq!(form_field(exchange, "client_secret"), None, "a public client sends no secret");
@@ -225,7 +226,10 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     assert!(requests(&emulator, "google", "authorize").await.is_empty());
 
     // Overrides are https or loopback only, and a blank one returns to Google's own.
-    let bad = ProviderAppInput { token_url: Some("http://example.com/token".into()), ..ProviderAppInput::default() };
+    let bad = ProviderAppInput {
+        token_url: Some("http://example.com/token".into()),
+        ..ProviderAppInput::default()
+    };
     assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
     let reset = ProviderAppInput { token_url: Some(String::new()), ..ProviderAppInput::default() };
     let google = engine.set_provider_app("google", reset).await.unwrap();
@@ -248,7 +252,10 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
     let github = engine.set_provider_app("github", input).await.unwrap();
     assert_eq!(github.authorize_url, "https://github.example.com/login/oauth/authorize");
     assert_eq!(github.userinfo_url.as_deref(), Some("https://github.example.com/api/v3/user"));
-    assert_eq!(github.revocation_url.as_deref(), Some("https://github.example.com/api/v3/applications/id/grant"));
+    assert_eq!(
+        github.revocation_url.as_deref(),
+        Some("https://github.example.com/api/v3/applications/id/grant")
+    );
 
     let input = ProviderAppInput {
         client_id: Some("id".into()),
@@ -270,4 +277,112 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
     };
     let error = engine.set_provider_app("google", bad).await.unwrap_err();
     assert_eq!(error.field(), Some("site"), "{error}");
+}
+
+/// What one provider's round trip should look like.
+struct Expected {
+    provider: &'static str,
+    integration: &'static str,
+    with_secret: bool,
+    account: &'static str,
+    /// Authorize parameters the provider's docs require.
+    authorize: &'static [(&'static str, &'static str)],
+    /// Whether a refresh token comes back (and so "Refresh now" works).
+    refreshes: bool,
+    /// What removing the last connection does at the provider.
+    revocation: Revocation,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let cases = [
+        Expected {
+            provider: "slack",
+            integration: "slack",
+            with_secret: false,
+            account: "ada (Example)",
+            authorize: &[("user_scope", "channels:read,channels:history,groups:read,groups:history,im:history,users:read,search:read,chat:write"), ("code_challenge_method", "S256")],
+            refreshes: false,
+            revocation: Revocation::Revoked,
+        },
+        Expected {
+            provider: "notion",
+            integration: "notion",
+            with_secret: true,
+            account: "ada@example.test (Example)",
+            authorize: &[("owner", "user")],
+            refreshes: true,
+            revocation: Revocation::Revoked,
+        },
+        Expected {
+            provider: "dropbox",
+            integration: "dropbox",
+            with_secret: false,
+            account: "ada@example.test",
+            authorize: &[("token_access_type", "offline"), ("include_granted_scopes", "user")],
+            refreshes: true,
+            revocation: Revocation::Revoked,
+        },
+        Expected {
+            provider: "spotify",
+            integration: "spotify",
+            with_secret: false,
+            account: "ada@example.test",
+            authorize: &[("code_challenge_method", "S256")],
+            refreshes: true,
+            revocation: Revocation::NotOffered,
+        },
+        Expected {
+            provider: "zoom",
+            integration: "zoom",
+            with_secret: true,
+            account: "ada@example.test",
+            authorize: &[("code_challenge_method", "S256")],
+            refreshes: true,
+            revocation: Revocation::Revoked,
+        },
+        Expected {
+            provider: "atlassian",
+            integration: "jira",
+            with_secret: true,
+            account: "ada@example.test",
+            authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+            refreshes: true,
+            revocation: Revocation::NotOffered,
+        },
+    ];
+    for case in cases {
+        let provider = case.provider;
+        use_emulator(&engine, &emulator, provider, case.with_secret).await;
+        if case.revocation == Revocation::NotOffered {
+            // The catalog names no revocation endpoint for it; the override goes too.
+            let none =
+                ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
+            engine.set_provider_app(provider, none).await.unwrap();
+        }
+        let connection = connect(&engine, case.integration, provider).await;
+        assert_eq!(connection.status, ConnectionStatus::Active, "{provider}: {connection:?}");
+        assert_eq!(connection.account.as_deref(), Some(case.account), "{provider}");
+        let query = &requests(&emulator, provider, "authorize").await[0]["query"];
+        for (name, value) in case.authorize {
+            assert_eq!(query[name], *value, "{provider}: {name} in {query}");
+        }
+        if case.refreshes {
+            let before = stored_access_token(&engine, provider);
+            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+            assert_ne!(stored_access_token(&engine, provider), before, "{provider}");
+        }
+        let removal = engine.remove_connection(provider).await.unwrap();
+        assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
+        let revocations = requests(&emulator, provider, "revoke").await;
+        match case.revocation {
+            Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
+            _ => assert!(revocations.is_empty(), "{provider}"),
+        }
+    }
+    assert!(engine.connections().unwrap().is_empty());
 }

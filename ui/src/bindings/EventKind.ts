@@ -3,4 +3,4 @@
 /**
  * What happened to a credential or connection: the activity log.
  */
-export type EventKind = "credential_created" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed";
+export type EventKind = "credential_created" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed" | "credential_revoked" | "revocation_failed";

@@ -63,8 +63,7 @@ impl ProviderRecord {
         ProviderRecord {
             id: id.to_owned(),
             name: spec.name.clone(),
-            // A self-hosted site answers with its own issuer, which the catalog cannot know.
-            issuer: spec.issuer.clone().filter(|_| app.site.is_none()),
+            issuer: site_issuer(spec, app.site.as_deref()),
             authorize_url: endpoint("authorize_url", Some(&spec.authorize_url), &authorize_url)
                 .expect("the catalog names an authorize URL"),
             token_url: endpoint("token_url", Some(&spec.token_url), &token_url)
@@ -148,6 +147,18 @@ impl ProviderRecord {
             connections,
             created_at: self.created_at.clone(),
         }
+    }
+}
+
+/// The issuer to expect in authorization responses (RFC 9207). A self-hosted server
+/// (GitLab) is its own issuer; a tenant's issuer names the tenant's id, which a domain
+/// or `common` cannot predict, so none is expected there.
+fn site_issuer(spec: &ProviderSpec, site: Option<&str>) -> Option<String> {
+    let default = spec.issuer.clone()?;
+    match (site, spec.site.as_ref().map(|s| s.kind)) {
+        (None, _) => Some(default),
+        (Some(base), Some(SiteKind::BaseUrl)) => Some(base.trim_end_matches('/').to_owned()),
+        (Some(_), _) => None,
     }
 }
 

@@ -270,17 +270,20 @@ impl Store {
         .ok_or_else(|| Error::NotFound { what: "connection", key: connection_id.to_owned() })
     }
 
-    /// Deletes a connection, and its credential when no other connection uses it.
-    /// Returns the keychain entry that is no longer referenced, for the caller to delete.
-    pub fn delete_connection(&self, connection_id: &str) -> Result<Option<String>> {
+    /// Deletes a connection, and its credential when no other connection uses it; then,
+    /// in the same transaction, queues the grant's revocation at the provider. Returns
+    /// the queued revocation.
+    pub fn delete_connection(&self, connection_id: &str, at: &str) -> Result<Option<PendingRevocation>> {
         self.with(|db| {
             let tx = db.transaction()?;
-            let credential_id: Option<String> = tx
-                .query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| {
-                    row.get(0)
-                })
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT credential_id, name FROM connections WHERE id = ?1",
+                    [connection_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
                 .optional()?;
-            let Some(credential_id) = credential_id else {
+            let Some((credential_id, name)) = found else {
                 return Ok(None);
             };
             tx.execute("DELETE FROM connections WHERE id = ?1", [connection_id])?;
@@ -289,19 +292,81 @@ impl Store {
                 [&credential_id],
                 |row| row.get(0),
             )?;
-            let orphaned_key = if still_used {
+            let revocation = if still_used {
                 None
             } else {
-                let key: String = tx.query_row(
-                    "SELECT token_secret_key FROM credentials WHERE id = ?1",
+                let (provider_id, token_secret_key): (String, String) = tx.query_row(
+                    "SELECT provider_id, token_secret_key FROM credentials WHERE id = ?1",
                     [&credential_id],
-                    |row| row.get(0),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )?;
                 tx.execute("DELETE FROM credentials WHERE id = ?1", [&credential_id])?;
-                Some(key)
+                let pending = PendingRevocation {
+                    credential_id,
+                    provider_id,
+                    token_secret_key,
+                    subject: name,
+                    attempts: 0,
+                };
+                tx.execute(
+                    "INSERT INTO pending_revocations (credential_id, provider_id, token_secret_key, subject,
+                        next_attempt_at, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![
+                        pending.credential_id,
+                        pending.provider_id,
+                        pending.token_secret_key,
+                        pending.subject,
+                        at
+                    ],
+                )?;
+                Some(pending)
             };
             tx.commit()?;
-            Ok(orphaned_key)
+            Ok(revocation)
+        })
+    }
+
+    /// Revocations whose next attempt is due at `at`.
+    pub fn due_revocations(&self, at: &str) -> Result<Vec<PendingRevocation>> {
+        self.with(|db| {
+            let mut statement = db.prepare(
+                "SELECT credential_id, provider_id, token_secret_key, subject, attempts
+                 FROM pending_revocations WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at",
+            )?;
+            let rows = statement.query_map([at], |row| {
+                Ok(PendingRevocation {
+                    credential_id: row.get(0)?,
+                    provider_id: row.get(1)?,
+                    token_secret_key: row.get(2)?,
+                    subject: row.get(3)?,
+                    attempts: row.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn next_revocation_due(&self) -> Result<Option<String>> {
+        self.with(|db| {
+            db.query_row("SELECT min(next_attempt_at) FROM pending_revocations", [], |row| row.get(0))
+        })
+    }
+
+    pub fn revocation_failed(&self, credential_id: &str, error: &str, next_attempt_at: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE pending_revocations SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                 WHERE credential_id = ?1",
+                params![credential_id, error, next_attempt_at],
+            )
+            .map(drop)
+        })
+    }
+
+    pub fn revocation_done(&self, credential_id: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute("DELETE FROM pending_revocations WHERE credential_id = ?1", [credential_id]).map(drop)
         })
     }
 
@@ -399,6 +464,17 @@ pub struct RecordedRefresh {
     /// Granted scopes, when the token response named them.
     pub scopes: Option<Vec<String>>,
     pub refresh_due_at: Option<String>,
+}
+
+/// A grant to revoke at the provider; its tokens are still in the keychain.
+#[derive(Debug, Clone)]
+pub struct PendingRevocation {
+    pub credential_id: String,
+    pub provider_id: String,
+    pub token_secret_key: String,
+    /// The removed connection's name.
+    pub subject: String,
+    pub attempts: u32,
 }
 
 pub struct NewConnectionRow {

@@ -1,0 +1,271 @@
+//! Removing a connection, and telling the provider when its grant is no longer
+//! wanted (RFC 7009, or the provider's own way). Local deletion always completes; a
+//! revocation the provider could not take now is queued and retried, across restarts.
+
+use base64::Engine as _;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::catalog::{ClientAuth, RevocationStyle, TokenRequestFormat};
+use crate::http::{host_of, HttpError};
+use crate::model::EventKind;
+use crate::provider::ProviderRecord;
+use crate::schedule::retry_delay;
+use crate::store::{NewEvent, PendingRevocation};
+use crate::time_text::{now, rfc3339};
+use crate::vault::TokenSet;
+use crate::{Engine, EngineEvent, Error, Result, Secret};
+
+/// What became of the grant behind a removed connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Revocation {
+    /// Other connections still use the credential; nothing to revoke.
+    StillInUse,
+    /// The provider confirmed it.
+    Revoked,
+    /// The provider offers no way to revoke; its tokens were deleted here.
+    NotOffered,
+    /// The provider could not be reached; Grantkeeper keeps trying.
+    WillRetry,
+    /// The provider refused (for example, the provider app's credentials changed);
+    /// the tokens were deleted here. Revoke access in the provider's account settings.
+    Refused,
+}
+
+/// The answer to "remove this connection".
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Removal {
+    pub name: String,
+    pub provider: String,
+    pub revocation: Revocation,
+    /// Why a revocation is pending or was refused, in plain words.
+    pub detail: Option<String>,
+}
+
+impl Engine {
+    /// Removes a connection. When it was the last one on its credential, the grant is
+    /// revoked at the provider (refresh token first) and the tokens are deleted; a
+    /// revocation that fails for a passing reason is retried later.
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn remove_connection(&self, key: &str) -> Result<Removal> {
+        let connection = self.connection(key)?;
+        let pending = self.store.delete_connection(&connection.id, &rfc3339(now()))?;
+        self.store.record_event(&NewEvent {
+            kind: EventKind::ConnectionRemoved,
+            at: &rfc3339(now()),
+            credential_id: None,
+            connection_id: Some(&connection.id),
+            subject: Some(&connection.name),
+            detail: None,
+        })?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        let (revocation, detail) = match pending {
+            Some(pending) => self.revoke(&pending).await,
+            None => (Revocation::StillInUse, None),
+        };
+        Ok(Removal { name: connection.name, provider: connection.provider, revocation, detail })
+    }
+
+    /// Retries every queued revocation that is due. The app calls this on start and
+    /// from its scheduler.
+    pub async fn retry_revocations(&self) -> Result<()> {
+        for pending in self.store.due_revocations(&rfc3339(now()))? {
+            self.revoke(&pending).await;
+        }
+        Ok(())
+    }
+
+    async fn revoke(&self, pending: &PendingRevocation) -> (Revocation, Option<String>) {
+        let attempt = self.revoke_at_provider(pending).await;
+        let at = rfc3339(now());
+        let (outcome, detail, kind) = match attempt {
+            Ok(outcome) => {
+                (outcome, None, (outcome == Revocation::Revoked).then_some(EventKind::CredentialRevoked))
+            }
+            Err(error @ (Error::ProviderUnreachable { .. } | Error::KeychainUnavailable(_))) => {
+                let next = rfc3339(now() + retry_delay(pending.attempts + 1));
+                let reason = error.to_string();
+                if let Err(error) = self.store.revocation_failed(&pending.credential_id, &reason, &next) {
+                    tracing::warn!(%error, "could not record a failed revocation");
+                }
+                let detail = format!("Revoking access will be retried: {reason}");
+                return self.revocation_event(pending, Revocation::WillRetry, Some(detail), &at);
+            }
+            Err(error) => (
+                Revocation::Refused,
+                Some(format!(
+                    "The provider did not revoke access ({error}). Revoke it in your account settings there."
+                )),
+                Some(EventKind::RevocationFailed),
+            ),
+        };
+        // Done with this grant either way: the tokens go, and so does the queue entry.
+        if let Err(error) = self.vault.delete(&pending.token_secret_key).await {
+            tracing::warn!(%error, "could not delete the tokens of a removed connection");
+        }
+        if let Err(error) = self.store.revocation_done(&pending.credential_id) {
+            tracing::warn!(%error, "could not clear a finished revocation");
+        }
+        match kind {
+            Some(_) => self.revocation_event(pending, outcome, detail, &at),
+            None => (outcome, detail),
+        }
+    }
+
+    fn revocation_event(
+        &self,
+        pending: &PendingRevocation,
+        outcome: Revocation,
+        detail: Option<String>,
+        at: &str,
+    ) -> (Revocation, Option<String>) {
+        let kind = if outcome == Revocation::Revoked {
+            EventKind::CredentialRevoked
+        } else {
+            EventKind::RevocationFailed
+        };
+        let recorded = self.store.record_event(&NewEvent {
+            kind,
+            at,
+            credential_id: None,
+            connection_id: None,
+            subject: Some(&pending.subject),
+            detail: detail.as_deref(),
+        });
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "could not record a revocation in the activity log");
+        }
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        (outcome, detail)
+    }
+
+    async fn revoke_at_provider(&self, pending: &PendingRevocation) -> Result<Revocation> {
+        let Some(tokens) = self.vault.read_tokens(&pending.token_secret_key).await? else {
+            return Ok(Revocation::NotOffered);
+        };
+        let provider = match self.provider_record(&pending.provider_id) {
+            Ok(provider) => provider,
+            Err(Error::NotFound { .. } | Error::ProviderAppMissing { .. }) => {
+                return Ok(Revocation::NotOffered)
+            }
+            Err(error) => return Err(error),
+        };
+        let Some(url) = provider.revocation_url.clone() else { return Ok(Revocation::NotOffered) };
+        let url = url::Url::parse(&url).map_err(|e| Error::Internal(format!("revocation URL: {e}")))?;
+        let secret = self.client_secret(&provider).await?;
+        let style = provider.spec.map(|s| s.revocation).unwrap_or_default();
+        for request in revocation_requests(style, &provider, secret.as_ref(), &tokens, &url) {
+            let response = self.http.execute(request).await.map_err(|error| match error {
+                HttpError::Transport(reason) => Error::ProviderUnreachable { host: host_of(&url), reason },
+                HttpError::Unavailable(status) => Error::ProviderUnreachable {
+                    host: host_of(&url),
+                    reason: format!("it answered HTTP {status}"),
+                },
+                HttpError::TooLarge => Error::ProviderError {
+                    provider: provider.name.clone(),
+                    detail: "its revocation answer is too large".into(),
+                },
+            })?;
+            let status = response.status().as_u16();
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+            let error = body.get("error").and_then(|e| e.as_str()).unwrap_or_default();
+            let accepted = match style {
+                // RFC 7009 §2.2: an unknown or already revoked token is answered with 200.
+                RevocationStyle::Rfc7009 => status == 200 || error == "unsupported_token_type",
+                // 404: the grant is already gone.
+                RevocationStyle::GithubGrant => status == 204 || status == 404,
+                // Slack answers `ok: false` with HTTP 200; an invalid token is already revoked.
+                RevocationStyle::BearerPost => {
+                    (200..300).contains(&status) && body.get("ok") != Some(&serde_json::Value::Bool(false))
+                        || status == 401
+                        || matches!(error, "invalid_auth" | "token_revoked")
+                }
+            };
+            if !accepted {
+                let detail = match error {
+                    "" => format!("its revocation endpoint answered HTTP {status}"),
+                    code => format!("its revocation endpoint answered {}", crate::error::provider_text(code)),
+                };
+                return Err(Error::ProviderError { provider: provider.name.clone(), detail });
+            }
+        }
+        Ok(Revocation::Revoked)
+    }
+}
+
+/// The requests that revoke a grant, in order: the refresh token first (it ends the
+/// whole grant at most providers), then the access token.
+fn revocation_requests(
+    style: RevocationStyle,
+    provider: &ProviderRecord,
+    secret: Option<&Secret>,
+    tokens: &TokenSet,
+    url: &url::Url,
+) -> Vec<oauth2::HttpRequest> {
+    let client_id = &provider.app.client_id;
+    let basic = |secret: &Secret| format!("Basic {}", basic_credentials(client_id, secret.expose()));
+    let builder = |method: http::Method| http::Request::builder().method(method).uri(url.as_str());
+    let json_body = provider.spec.is_some_and(|s| s.token_request == TokenRequestFormat::Json);
+    match style {
+        RevocationStyle::Rfc7009 => {
+            let mut tokens_in_order = Vec::new();
+            if let Some(refresh) = &tokens.refresh_token {
+                tokens_in_order.push((refresh, "refresh_token"));
+            }
+            tokens_in_order.push((&tokens.access_token, "access_token"));
+            tokens_in_order
+                .into_iter()
+                .map(|(token, hint)| {
+                    let mut fields = vec![("token", token.expose()), ("token_type_hint", hint)];
+                    let mut request =
+                        builder(http::Method::POST).header(http::header::ACCEPT, "application/json");
+                    match (provider.client_auth(), secret) {
+                        (ClientAuth::Basic, Some(secret)) => {
+                            request = request.header(http::header::AUTHORIZATION, basic(secret));
+                        }
+                        (_, secret) => {
+                            fields.push(("client_id", client_id));
+                            fields.extend(secret.map(|s| ("client_secret", s.expose())));
+                        }
+                    }
+                    // Providers that take JSON at the token endpoint (Notion) take it here too.
+                    let (content_type, body) = if json_body {
+                        let object: serde_json::Map<String, serde_json::Value> =
+                            fields.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+                        ("application/json", serde_json::to_vec(&object).expect("JSON"))
+                    } else {
+                        let mut form = url::form_urlencoded::Serializer::new(String::new());
+                        form.extend_pairs(fields);
+                        ("application/x-www-form-urlencoded", form.finish().into_bytes())
+                    };
+                    request
+                        .header(http::header::CONTENT_TYPE, content_type)
+                        .body(body)
+                        .expect("a valid request")
+                })
+                .collect()
+        }
+        RevocationStyle::GithubGrant => {
+            let body = serde_json::json!({ "access_token": tokens.access_token.expose() });
+            let mut request = builder(http::Method::DELETE)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/vnd.github+json");
+            if let Some(secret) = secret {
+                request = request.header(http::header::AUTHORIZATION, basic(secret));
+            }
+            vec![request.body(serde_json::to_vec(&body).expect("JSON")).expect("a valid request")]
+        }
+        RevocationStyle::BearerPost => vec![builder(http::Method::POST)
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", tokens.access_token.expose()))
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .expect("a valid request")],
+    }
+}
+
+/// RFC 6749 §2.3.1: id and secret form-encoded, joined by a colon, in base64.
+fn basic_credentials(client_id: &str, secret: &str) -> String {
+    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", encode(client_id), encode(secret)))
+}
