@@ -21,7 +21,15 @@ if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
   throw new Error(`bad OIDC_ACCESS_TOKEN_TTL ${process.env.OIDC_ACCESS_TOKEN_TTL}`);
 }
 
-const SCOPES = ['openid', 'email', 'profile', 'offline_access'];
+// OIDC_PROFILE=gitlab serves the same provider under a self-managed GitLab's paths and
+// scopes (oauth/authorize, oauth/token, oauth/revoke, api/v4/user), so the catalog's
+// GitLab entry runs against it with only its base URL changed. Like GitLab, it issues a
+// refresh token with every grant.
+const profile = process.env.OIDC_PROFILE || 'oidc';
+if (!['oidc', 'gitlab'].includes(profile)) throw new Error(`bad OIDC_PROFILE ${profile}`);
+const gitlab = profile === 'gitlab';
+const GITLAB_SCOPES = ['read_user', 'read_api', 'api', 'read_repository', 'write_repository'];
+const SCOPES = ['openid', 'email', 'profile', 'offline_access', ...(gitlab ? GITLAB_SCOPES : [])];
 
 const nativeClient = (clientId, redirectHost, extra = {}) => ({
   client_id: clientId,
@@ -44,7 +52,17 @@ const configuration = {
       token_endpoint_auth_method: 'client_secret_basic',
     }),
     nativeClient('grantkeeper-localhost', 'localhost'),
+    // GitLab's non-confidential applications send client_id in the body, with PKCE.
+    nativeClient('grantkeeper-gitlab', '127.0.0.1'),
   ],
+  ...(gitlab ? {
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      revocation: '/oauth/revoke',
+      userinfo: '/oauth/userinfo',
+    },
+  } : {}),
   pkce: { methods: ['S256'], required: () => true },
   scopes: SCOPES,
   claims: {
@@ -75,7 +93,7 @@ const configuration = {
   // The library's default, spelled out: a refresh token whenever the client may use
   // the grant and offline_access was granted.
   async issueRefreshToken(ctx, client, code) {
-    return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+    return client.grantTypeAllowed('refresh_token') && (gitlab || code.scopes.has('offline_access'));
   },
   rotateRefreshToken: true,
   ttl: { AccessToken: accessTokenTtl }, // the other lifetimes keep the library defaults
@@ -85,7 +103,10 @@ const configuration = {
 };
 
 // What the assertions read.
-const stats = { token_requests: {}, userinfo_requests: 0 };
+const stats = { token_requests: {}, userinfo_requests: 0, revocation_requests: 0 };
+// Scopes the person does not grant (as if unticked on the consent screen): dropped
+// from authorization requests before the provider sees them. Set by /test/withhold.
+let withheld = new Set();
 const grantsByAccount = new Map(); // accountId -> Set of grant ids
 
 function json(res, status, body) {
@@ -113,11 +134,13 @@ server.listen(port, '127.0.0.1', () => {
     try {
       await next();
     } finally {
-      if (ctx.method === 'POST' && ctx.path === '/token') {
+      if (ctx.method === 'POST' && (ctx.path === '/token' || ctx.path === '/oauth/token')) {
         const grantType = ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type ?? 'unknown';
         stats.token_requests[grantType] = (stats.token_requests[grantType] ?? 0) + 1;
       } else if ((ctx.method === 'GET' || ctx.method === 'POST') && ctx.path === '/me') {
         stats.userinfo_requests += 1;
+      } else if (ctx.method === 'POST' && (ctx.path === '/token/revocation' || ctx.path === '/oauth/revoke')) {
+        stats.revocation_requests += 1;
       }
     }
   });
@@ -145,6 +168,27 @@ server.listen(port, '127.0.0.1', () => {
     const url = new URL(req.url, issuer);
     if (url.pathname === '/test/stats' && req.method === 'GET') {
       json(res, 200, stats);
+      return;
+    }
+    if (url.pathname === '/test/withhold' && req.method === 'POST') {
+      withheld = new Set((url.searchParams.get('scopes') || '').split(' ').filter(Boolean));
+      json(res, 200, { withheld: [...withheld] });
+      return;
+    }
+    if (withheld.size && (url.pathname === '/auth' || url.pathname === '/oauth/authorize')) {
+      const scopes = (url.searchParams.get('scope') || '').split(' ').filter((s) => !withheld.has(s));
+      url.searchParams.set('scope', scopes.join(' '));
+      req.url = `${url.pathname}${url.search}`;
+    }
+    // GitLab's "who am I": the account behind a valid access token.
+    if (gitlab && url.pathname === '/api/v4/user' && req.method === 'GET') {
+      const token = (req.headers.authorization || '').replace(/^Bearer /i, '');
+      provider.AccessToken.find(token).then(
+        (found) => (found && !found.isExpired
+          ? json(res, 200, { id: `gl-${found.accountId}`, username: found.accountId, email: `${found.accountId}@example.test` })
+          : json(res, 401, { message: '401 Unauthorized' })),
+        () => json(res, 401, { message: '401 Unauthorized' }),
+      );
       return;
     }
     if (url.pathname === '/test/revoke-grants' && req.method === 'POST') {

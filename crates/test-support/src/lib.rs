@@ -42,6 +42,7 @@ struct Ready {
 pub struct Stats {
     pub token_requests: std::collections::HashMap<String, u64>,
     pub userinfo_requests: u64,
+    pub revocation_requests: u64,
 }
 
 impl OidcProvider {
@@ -58,6 +59,15 @@ impl OidcProvider {
 
     pub async fn stats(&self) -> Stats {
         reqwest::get(format!("{}/test/stats", self.issuer)).await.unwrap().json().await.unwrap()
+    }
+
+    /// From now on the person grants everything asked for except `scopes`.
+    pub async fn withhold(&self, scopes: &[&str]) {
+        reqwest::Client::new()
+            .post(format!("{}/test/withhold?scopes={}", self.issuer, scopes.join("%20")))
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn revoke_grants(&self, login: &str) -> u64 {
