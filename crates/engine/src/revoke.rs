@@ -67,11 +67,26 @@ impl Engine {
         Ok(Removal { name: connection.name, provider: connection.provider, revocation, detail })
     }
 
-    /// Retries every queued revocation that is due. The app calls this on start and
-    /// from its scheduler.
+    /// Tries every queued revocation once, due or not: the app calls this on start,
+    /// a natural moment to try again.
     pub async fn retry_revocations(&self) -> Result<()> {
-        for pending in self.store.due_revocations(&rfc3339(now()))? {
+        for pending in self.store.pending_revocations()? {
             self.revoke(&pending).await;
+        }
+        Ok(())
+    }
+
+    /// Retries the queued revocations whose backoff has passed (the scheduler).
+    pub(crate) async fn retry_due_revocations(&self) -> Result<()> {
+        for pending in self.store.pending_revocations()? {
+            if pending
+                .next_attempt_at
+                .as_deref()
+                .and_then(crate::time_text::parse)
+                .is_none_or(|due| due <= now())
+            {
+                self.revoke(&pending).await;
+            }
         }
         Ok(())
     }

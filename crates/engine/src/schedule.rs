@@ -70,7 +70,7 @@ impl Engine {
                 },
             }
             if revocation_due.is_some_and(|due| due <= now()) {
-                if let Err(error) = self.retry_revocations().await {
+                if let Err(error) = self.retry_due_revocations().await {
                     tracing::warn!(%error, "could not retry revocations");
                 }
             }

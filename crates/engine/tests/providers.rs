@@ -12,8 +12,11 @@ use common::Setup;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::revoke::Revocation;
-use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
-use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET};
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
+use grantkeeper_test_support::{
+    secret_tool_keys, secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
+    EMULATED_CLIENT_SECRET,
+};
 use serde_json::Value;
 
 /// Points a catalog provider's provider app at the emulator (endpoint overrides), as
@@ -385,4 +388,57 @@ async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
         }
     }
     assert!(engine.connections().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+    connect(&engine, "gmail", "Mail").await;
+    let keys = secret_tool_keys(&setup.service);
+    let token_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap().clone();
+    let stored: Value =
+        serde_json::from_str(&secret_tool_lookup(&setup.service, &token_key).unwrap()).unwrap();
+    let refresh_token = stored["refresh_token"].as_str().unwrap().to_owned();
+
+    // Nothing listens where the revocation goes.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = ProviderAppInput {
+        revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("google", unreachable).await.unwrap();
+    let removal = engine.remove_connection("Mail").await.unwrap();
+    assert_eq!(removal.revocation, Revocation::WillRetry, "{removal:?}");
+    assert!(removal.detail.as_deref().unwrap().contains("retried"), "{removal:?}");
+    assert!(engine.connections().unwrap().is_empty(), "local removal completes at once");
+    assert!(secret_tool_keys(&setup.service).contains(&token_key), "the tokens wait for the revocation");
+    assert!(engine.activity(10).unwrap().iter().any(|e| e.kind == EventKind::RevocationFailed));
+    drop(engine);
+
+    // After a restart, with the provider reachable again, it is done.
+    let engine = setup.engine(BrowserMode::Consent);
+    let reachable = ProviderAppInput {
+        revocation_url: Some(emulator.url("google", "revoke")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("google", reachable).await.unwrap();
+    engine.retry_revocations().await.unwrap();
+    let revocations = requests(&emulator, "google", "revoke").await;
+    assert_eq!(
+        form_field(&revocations[0], "token").as_deref(),
+        Some(refresh_token.as_str()),
+        "refresh token first"
+    );
+    assert_eq!(form_field(&revocations[0], "token_type_hint").as_deref(), Some("refresh_token"));
+    assert!(!secret_tool_keys(&setup.service).contains(&token_key));
+    assert!(engine.activity(10).unwrap().iter().any(|e| e.kind == EventKind::CredentialRevoked));
+    engine.retry_revocations().await.unwrap();
+    assert_eq!(
+        requests(&emulator, "google", "revoke").await.len(),
+        revocations.len(),
+        "nothing left to retry"
+    );
 }

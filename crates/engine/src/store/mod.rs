@@ -307,6 +307,7 @@ impl Store {
                     token_secret_key,
                     subject: name,
                     attempts: 0,
+                    next_attempt_at: Some(at.to_owned()),
                 };
                 tx.execute(
                     "INSERT INTO pending_revocations (credential_id, provider_id, token_secret_key, subject,
@@ -327,20 +328,21 @@ impl Store {
         })
     }
 
-    /// Revocations whose next attempt is due at `at`.
-    pub fn due_revocations(&self, at: &str) -> Result<Vec<PendingRevocation>> {
+    /// Every queued revocation, the most overdue first.
+    pub fn pending_revocations(&self) -> Result<Vec<PendingRevocation>> {
         self.with(|db| {
             let mut statement = db.prepare(
-                "SELECT credential_id, provider_id, token_secret_key, subject, attempts
-                 FROM pending_revocations WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at",
+                "SELECT credential_id, provider_id, token_secret_key, subject, attempts, next_attempt_at
+                 FROM pending_revocations ORDER BY next_attempt_at",
             )?;
-            let rows = statement.query_map([at], |row| {
+            let rows = statement.query_map([], |row| {
                 Ok(PendingRevocation {
                     credential_id: row.get(0)?,
                     provider_id: row.get(1)?,
                     token_secret_key: row.get(2)?,
                     subject: row.get(3)?,
                     attempts: row.get(4)?,
+                    next_attempt_at: row.get(5)?,
                 })
             })?;
             rows.collect()
@@ -475,6 +477,8 @@ pub struct PendingRevocation {
     /// The removed connection's name.
     pub subject: String,
     pub attempts: u32,
+    /// RFC 3339.
+    pub next_attempt_at: Option<String>,
 }
 
 pub struct NewConnectionRow {
