@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use grantkeeper_engine::api_keys::NewApiKey;
 use grantkeeper_engine::catalog::Catalog;
+use grantkeeper_engine::check::CheckResult;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::{CatalogIntegration, ProviderAppInput};
 use grantkeeper_engine::revoke::Removal;
@@ -25,6 +27,9 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         connect,
         reconnect,
         grant_access,
+        add_api_key,
+        test_connection,
+        rename_connection,
         cancel_flow,
         refresh_connection,
         remove_connection,
@@ -118,4 +123,29 @@ async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String
 #[tauri::command]
 fn list_activity(engine: State<'_, Arc<Engine>>) -> Reply<Vec<ActivityEvent>> {
     engine.activity(500).map_err(|e| e.payload())
+}
+
+/// Saves an API key (checked with the service first when asked); nothing secret comes back.
+#[tauri::command]
+async fn add_api_key(
+    engine: State<'_, Arc<Engine>>,
+    integration: String,
+    input: NewApiKey,
+) -> Reply<Connection> {
+    engine.add_api_key(&integration, input).await.map_err(|e| e.payload())
+}
+
+/// "Test connection": one cheap request with a fresh token or the key.
+#[tauri::command]
+async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<CheckResult> {
+    engine.test_connection(&connection_id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+fn rename_connection(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+    name: String,
+) -> Reply<Connection> {
+    engine.rename_connection(&connection_id, &name).map_err(|e| e.payload())
 }

@@ -8,7 +8,10 @@
 // current test user and redirects to the loopback redirect URI), token, identity,
 // revoke. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
 // (every request seen, secrets included: this is a test double), POST /test/revoke?
-// provider=P&user=U (the person withdraws consent at the provider).
+// provider=P&user=U (the person withdraws consent at the provider), GET
+// /test/reject-key?key=K (an API key is deleted at its service). API-key services
+// (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
+// /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
 import { randomBytes, createHash } from 'node:crypto';
 
@@ -77,6 +80,43 @@ const PROVIDERS = {
     identity: (u) => ({ account_id: `acc-${u.id}`, email: u.email, name: u.name }),
   },
 };
+
+// API-key services' check endpoints: a key is good when it ends in "-good" and has
+// not been rejected through /test/reject-key.
+const rejectedKeys = new Set();
+const API_CHECKS = {
+  openai: { path: '/v1/models', key: (req) => bearerOf(req), answer: () => ({ object: 'list', data: [] }) },
+  anthropic: {
+    path: '/v1/models', key: (req) => (req.headers['anthropic-version'] ? req.headers['x-api-key'] : undefined),
+    answer: () => ({ data: [] }),
+  },
+  sendgrid: { path: '/v3/scopes', key: (req) => bearerOf(req), answer: () => ({ scopes: ['mail.send'] }) },
+  stripe: { path: '/v1/account', key: (req) => bearerOf(req), answer: () => ({ id: 'acct_1', email: 'ada@example.test' }) },
+  twilio: {
+    path: /^\/2010-04-01\/Accounts\/(AC\w+)\.json$/,
+    key: (req, match) => {
+      const basic = (req.headers.authorization || '').match(/^Basic (.+)$/i);
+      const [sid, token] = basic ? Buffer.from(basic[1], 'base64').toString().split(':') : [];
+      return sid === match[1] ? token : undefined;
+    },
+    answer: () => ({ friendly_name: "Ada's account", status: 'active' }),
+  },
+};
+
+function bearerOf(req) {
+  const match = (req.headers.authorization || '').match(/^Bearer (.+)$/i);
+  return match ? match[1] : undefined;
+}
+
+function apiCheck(service, req, url, res) {
+  const spec = API_CHECKS[service];
+  const path = url.pathname.slice(service.length + 1);
+  const match = spec.path instanceof RegExp ? path.match(spec.path) : (path === spec.path ? [path] : null);
+  if (!match) return send(res, 404, { error: 'not found' });
+  const key = spec.key(req, match);
+  if (!key || !key.endsWith('-good') || rejectedKeys.has(key)) return send(res, 401, { error: { message: 'Incorrect API key provided' } });
+  return send(res, 200, spec.answer());
+}
 
 let nextLogin = null;
 const log = [];
@@ -286,8 +326,10 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'login') { nextLogin = url.searchParams.get('user'); return send(res, 200, {}); }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});
   }
+  if (API_CHECKS[provider]) return apiCheck(provider, req, url, res);
   const spec = PROVIDERS[provider];
   if (!spec) return send(res, 404, { error: 'no such provider' });
   switch (rest[0]) {

@@ -59,6 +59,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add the API key of a service (OpenAI, Stripe, ...) as a connection.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check that a connection works: one cheap request with a fresh token or the key.
+    #[command(after_help = "Example:\n  grantkeeper test Gmail && echo works")]
+    Test {
+        /// Connection name or id.
+        connection: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a connection another name; its id stays the same.
+    #[command(after_help = "Example:\n  grantkeeper rename \"Google Drive\" \"Drive – Marketing\"")]
+    Rename {
+        /// Connection name or id.
+        connection: String,
+        /// The new name.
+        name: String,
+    },
     /// Ask for the scopes a "Needs more access" connection lacks, and only those.
     #[command(name = "grant-access", after_help = "Example:\n  grantkeeper grant-access Gmail")]
     GrantAccess {
@@ -183,5 +204,37 @@ pub enum ProvidersCommand {
         /// Also remove the connections that use it.
         #[arg(long)]
         with_connections: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Save an API key; it is checked with the service first unless --no-check.
+    #[command(
+        after_help = "Examples:\n  printf %s \"$OPENAI_API_KEY\" | grantkeeper keys add openai --key-stdin\n  printf %s \"$TWILIO_AUTH_TOKEN\" | grantkeeper keys add twilio --field account_sid=AC0123 --key-stdin\n  printf %s \"$NEW_KEY\" | grantkeeper keys add openai --replace OpenAI --key-stdin"
+    )]
+    Add {
+        /// Integration id or name (`grantkeeper catalog` lists the API-key services).
+        integration: String,
+        /// Read the key from stdin (keys never go on the command line).
+        #[arg(long, required = true)]
+        key_stdin: bool,
+        /// A non-secret field such as `account_sid=AC...` (repeatable).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// Name for the connection (default: the service's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Another address for the service's API (a region or a compatible service).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Save without checking the key with the service.
+        #[arg(long)]
+        no_check: bool,
+        /// Replace the key of this connection; it keeps its id and name.
+        #[arg(long, value_name = "CONNECTION", conflicts_with = "name")]
+        replace: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -10,12 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use std::collections::BTreeMap;
+
+use grantkeeper_engine::api_keys::NewApiKey;
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::connect::{ConnectOptions, PendingFlow};
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
-use args::{Cli, Command, ProvidersCommand};
+use args::{Cli, Command, KeysCommand, ProvidersCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -64,6 +67,44 @@ async fn run(cli: Cli) -> Result<()> {
             let pending = engine.connect(&integration, ConnectOptions { name, account, scopes }).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
+        Command::Keys {
+            command:
+                KeysCommand::Add { integration, key_stdin: _, fields, name, base_url, no_check, replace, json },
+        } => {
+            let mut values = BTreeMap::new();
+            for field in fields {
+                let Some((id, value)) = field.split_once('=') else {
+                    return Err(Error::invalid(
+                        "fields",
+                        format!("--field takes NAME=VALUE, not “{field}”."),
+                    ));
+                };
+                values.insert(id.trim().to_owned(), value.into());
+            }
+            let token_field = Catalog::builtin()
+                .integration(&integration)
+                .and_then(|(_, spec)| spec.api_key.as_ref())
+                .map(|key| key.token_field.clone());
+            if let Some(token_field) = token_field {
+                if values.contains_key(&token_field) {
+                    return Err(Error::invalid(
+                        "fields",
+                        "Give the key on stdin (--key-stdin), never as an argument.",
+                    ));
+                }
+                values.insert(token_field, read_secret_from_stdin("key")?.as_str().into());
+            }
+            let input = NewApiKey { name, fields: values, base_url, check: !no_check, replace };
+            output::connection(&engine.add_api_key(&integration, input).await?, json)
+        }
+        Command::Test { connection, json } => {
+            output::check(&engine.test_connection(&connection).await?, json)
+        }
+        Command::Rename { connection, name } => {
+            let renamed = engine.rename_connection(&connection, &name)?;
+            eprintln!("Renamed to {}.", renamed.name);
+            Ok(())
+        }
         Command::GrantAccess { connection, no_browser, json } => {
             let pending = engine.grant_access(&connection).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
@@ -101,7 +142,8 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             scopes,
             json,
         } => {
-            let client_secret = if client_secret_stdin { Some(read_secret_from_stdin()?) } else { None };
+            let client_secret =
+                if client_secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let provider = engine
                 .add_provider(NewProvider {
                     name,
@@ -128,7 +170,8 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             enabled,
             json,
         } => {
-            let client_secret = if client_secret_stdin { Some(read_secret_from_stdin()?) } else { None };
+            let client_secret =
+                if client_secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let input = ProviderAppInput {
                 client_id,
                 client_secret: client_secret.as_deref().map(Into::into),
@@ -179,14 +222,18 @@ async fn finish_sign_in(
     output::connection(&connection, json)
 }
 
-fn read_secret_from_stdin() -> Result<String> {
+/// Reads a secret (`what`: "client secret", "key") from stdin, so it never appears in
+/// a process argument or the shell history.
+fn read_secret_from_stdin(what: &str) -> Result<String> {
+    let field = if what == "key" { "key" } else { "client_secret" };
     let mut text = String::new();
-    std::io::stdin().take(64 * 1024).read_to_string(&mut text).map_err(|e| {
-        Error::invalid("client_secret", format!("Could not read the client secret from stdin: {e}"))
-    })?;
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::invalid(field, format!("Could not read the {what} from stdin: {e}")))?;
     let secret = text.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
-        return Err(Error::invalid("client_secret", "--client-secret-stdin was given but stdin was empty."));
+        return Err(Error::invalid(field, format!("Stdin was empty; pipe the {what} in.")));
     }
     Ok(secret)
 }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use grantkeeper_engine::check::CheckResult;
 use grantkeeper_engine::model::CatalogIntegration;
 use grantkeeper_engine::revoke::{Removal, Revocation};
 use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
@@ -120,5 +121,17 @@ pub fn removal(removal: &Removal) -> String {
         Revocation::WillRetry | Revocation::Refused => {
             format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default())
         }
+    }
+}
+
+pub fn check(result: &CheckResult, as_json: bool) -> Result<()> {
+    if as_json {
+        return json(result);
+    }
+    match &result.account {
+        Some(account) => {
+            line(&format!("{} works: {} answered for {account}.", result.connection, result.url))
+        }
+        None => line(&format!("{} works: {} accepted it.", result.connection, result.url)),
     }
 }

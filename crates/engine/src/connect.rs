@@ -127,6 +127,15 @@ impl Engine {
     fn existing(&self, connection_key: &str) -> Result<(Connection, CredentialRecord, ProviderRecord)> {
         let connection = self.connection(connection_key)?;
         let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        if credential.key_fields.is_some() {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "“{}” uses an API key. Paste a new one instead: `grantkeeper keys add {} --replace \"{}\" --key-stdin`.",
+                    connection.name, connection.integration, connection.name
+                ),
+            });
+        }
         let provider = self.provider_record(&credential.provider_id)?;
         Ok((connection, credential, provider))
     }
@@ -209,11 +218,29 @@ impl Engine {
         }
     }
 
-    fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
+    /// Gives a connection another name; its id stays.
+    pub fn rename_connection(&self, key: &str, name: &str) -> Result<Connection> {
+        let connection = self.connection(key)?;
+        let name = self.check_name(name.trim())?;
+        // A change of case only is a rename too; any other taken name is refused.
+        if !name.eq_ignore_ascii_case(&connection.name) {
+            self.connection_name(Some(name.clone()), &connection.name)?;
+        }
+        self.store.rename_connection(&connection.id, &name)?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        self.connection(&connection.id)
+    }
+
+    fn check_name(&self, name: &str) -> Result<String> {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::invalid("name", "A connection name is 1 to 100 printable characters."));
+        }
+        Ok(name.to_owned())
+    }
+
+    pub(crate) fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
         match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
-            Some(name) if name.chars().count() > 100 || name.chars().any(char::is_control) => {
-                Err(Error::invalid("name", "A connection name is at most 100 printable characters."))
-            }
+            Some(name) if self.check_name(&name).is_err() => self.check_name(&name),
             Some(name) if self.store.connection_name_taken(&name)? => Err(Error::AlreadyExists(format!(
                 "A connection named “{name}” already exists. Choose another name."
             ))),
@@ -332,6 +359,7 @@ impl Engine {
                 .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
+            key_fields: None,
         };
         if let Err(error) = self.store.save_grant(&credential, connection.as_ref()) {
             let _ = self.vault.delete(&token_key).await;

@@ -60,6 +60,9 @@ pub enum Error {
     #[error("Could not listen on {address} for the sign-in to come back ({reason}). If another program uses that port, close it and try again.")]
     CallbackUnavailable { address: String, reason: String },
 
+    #[error("{service} rejected this key (HTTP {status}). Check that you copied the whole key and that it is still active; nothing was saved.")]
+    KeyRejected { service: String, status: u16 },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -91,6 +94,7 @@ pub enum ErrorCode {
     ProviderAppMissing,
     ProviderAppDisabled,
     CallbackUnavailable,
+    KeyRejected,
     Storage,
     Internal,
 }
@@ -125,6 +129,7 @@ impl ErrorCode {
             ErrorCode::ProviderAppMissing => "provider_app_missing",
             ErrorCode::ProviderAppDisabled => "provider_app_disabled",
             ErrorCode::CallbackUnavailable => "callback_unavailable",
+            ErrorCode::KeyRejected => "key_rejected",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
         }
@@ -156,6 +161,7 @@ impl Error {
             Error::ProviderAppMissing { .. } => ErrorCode::ProviderAppMissing,
             Error::ProviderAppDisabled { .. } => ErrorCode::ProviderAppDisabled,
             Error::CallbackUnavailable { .. } => ErrorCode::CallbackUnavailable,
+            Error::KeyRejected { .. } => ErrorCode::KeyRejected,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -83,6 +83,9 @@ impl Engine {
         connection.integration_name = name.unwrap_or_else(|| connection.provider.clone());
         if let Some(provider) = Catalog::builtin().provider(&connection.provider_id) {
             connection.provider = provider.name.clone();
+        } else if connection.provider.is_empty() {
+            // An API-key service is its own provider.
+            connection.provider = connection.integration_name.clone();
         }
         connection.missing_scopes =
             needed.into_iter().filter(|scope| !is_granted(scope, &connection.scopes)).collect();

@@ -2,8 +2,10 @@
 //! the SQLite store. The desktop shell and the CLI are thin layers over [`Engine`];
 //! nothing here depends on Tauri.
 
+pub mod api_keys;
 mod apps;
 pub mod catalog;
+pub mod check;
 mod config;
 pub mod connect;
 mod engine;

@@ -70,7 +70,7 @@ impl Engine {
         Ok(credential)
     }
 
-    async fn stored_tokens(
+    pub(crate) async fn stored_tokens(
         &self,
         connection: &Connection,
         credential: &CredentialRecord,
@@ -107,6 +107,12 @@ impl Engine {
         let credential = self.credential_of(connection)?;
         if credential.token_secret_key != seen.token_secret_key {
             return self.stored_tokens(connection, &credential).await;
+        }
+        if credential.key_fields.is_some() {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!("“{}” uses an API key, which does not expire or refresh.", connection.name),
+            });
         }
         let old = self.stored_tokens(connection, &credential).await?;
         let Some(refresh_token) = old.refresh_token.clone() else {
@@ -189,7 +195,7 @@ impl Engine {
         Ok(tokens)
     }
 
-    fn needs_reauthorization<T>(
+    pub(crate) fn needs_reauthorization<T>(
         &self,
         connection: &Connection,
         credential: &CredentialRecord,

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use grantkeeper_engine::api_keys::NewApiKey;
+use grantkeeper_engine::check::CheckResult;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::{
     CatalogIntegration, CatalogScope, IntegrationKind, KeyField, ProviderAppInput,
@@ -40,6 +42,8 @@ fn generated() -> Vec<(String, String)> {
         one::<KeyField>(&config),
         one::<Removal>(&config),
         one::<Revocation>(&config),
+        one::<NewApiKey>(&config),
+        one::<CheckResult>(&config),
     ]
 }
 

@@ -135,6 +135,16 @@ impl ProviderEmulator {
         format!("http://127.0.0.1:{}/{provider}/{endpoint}", self.port)
     }
 
+    /// The base URL of an emulated API-key service (openai, anthropic, sendgrid, stripe, twilio).
+    pub fn service_url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}/{service}", self.port)
+    }
+
+    /// The service no longer accepts `key` (deleted in its dashboard).
+    pub async fn reject_key(&self, key: &str) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/reject-key?key={key}", self.port)).await.unwrap();
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();

@@ -260,7 +260,8 @@ pub struct IntegrationSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSpec {
-    /// May name API-key fields: `{account_sid}`.
+    /// May name API-key fields (`{account_sid}`, `{base_url}`) or, for OAuth, the
+    /// provider app's identity endpoint (`{userinfo_url}`), so it follows a site.
     pub url: String,
     #[serde(default)]
     pub method: HttpMethod,
@@ -293,6 +294,9 @@ pub struct ApiKeySpec {
     pub fields: Vec<KeyFieldSpec>,
     /// The field `grantkeeper token` prints.
     pub token_field: String,
+    /// The API's address, which a person may change for a regional or compatible
+    /// endpoint; check URLs use it as `{base_url}`.
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

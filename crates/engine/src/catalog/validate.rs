@@ -57,7 +57,9 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
                         }
                     }
                     if let Some(check) = &integration.check {
-                        check_check(check, &[], &mut report);
+                        let endpoints: &[&str] =
+                            if provider.userinfo_url.is_some() { &["userinfo_url"] } else { &[] };
+                        check_check(check, endpoints, &mut report);
                         if check.auth != CheckAuth::Bearer {
                             report("an OAuth integration's check uses the access token (bearer)".into());
                         }
@@ -78,7 +80,11 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
                 if !api_key.fields.iter().any(|f| f.id == api_key.token_field && f.secret) {
                     report(format!("token_field {:?} must name a secret key field", api_key.token_field));
                 }
-                let field_ids: Vec<&str> = api_key.fields.iter().map(|f| f.id.as_str()).collect();
+                let mut field_ids: Vec<&str> = api_key.fields.iter().map(|f| f.id.as_str()).collect();
+                if let Some(base_url) = &api_key.base_url {
+                    check_url(base_url, "base_url", &mut report);
+                    field_ids.push("base_url");
+                }
                 if let Some(check) = &integration.check {
                     check_check(check, &field_ids, &mut report);
                 }
@@ -206,7 +212,8 @@ fn check_check(check: &CheckSpec, fields: &[&str], report: &mut impl FnMut(Strin
     }
     let mut filled = check.url.clone();
     for field in fields {
-        filled = filled.replace(&format!("{{{field}}}"), "value");
+        let example = if field.ends_with("url") { "https://example.com" } else { "value" };
+        filled = filled.replace(&format!("{{{field}}}"), example);
     }
     check_url(&filled, "check.url", report);
 }

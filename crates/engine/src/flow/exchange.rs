@@ -198,12 +198,11 @@ pub(crate) fn require_access_token(response: &TokenResponseWithId, provider: &st
 
 /// The tokens of a token response; a missing refresh or ID token stays `None`.
 pub(crate) fn tokens_of(response: &TokenResponseWithId) -> TokenSet {
-    TokenSet {
-        access_token: Secret::new(response.access_token().secret().clone()),
-        refresh_token: response.refresh_token().map(|t| Secret::new(t.secret().clone())),
-        id_token: response.extra_fields().id_token().map(|t| Secret::new(t.to_owned())),
-        token_type: "Bearer".into(),
-    }
+    TokenSet::oauth(
+        Secret::new(response.access_token().secret().clone()),
+        response.refresh_token().map(|t| Secret::new(t.secret().clone())),
+        response.extra_fields().id_token().map(|t| Secret::new(t.to_owned())),
+    )
 }
 
 pub(crate) fn token_error(

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_event_subject.sql"),
     include_str!("../../migrations/0004_builtin_provider_apps.sql"),
     include_str!("../../migrations/0005_pending_revocations.sql"),
+    include_str!("../../migrations/0006_api_keys.sql"),
 ];
 
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for

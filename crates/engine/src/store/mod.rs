@@ -110,12 +110,13 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
-                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11)
+                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
-                    last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at",
+                    last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
+                    key_fields = excluded.key_fields",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -128,6 +129,7 @@ impl Store {
                     credential.last_refreshed_at,
                     credential.created_at,
                     credential.refresh_due_at,
+                    credential.key_fields,
                 ],
             )?;
             if let Some(connection) = connection {
@@ -249,6 +251,13 @@ impl Store {
             ))?;
             let rows = statement.query_map([key], records::connection_from_row)?;
             rows.collect()
+        })
+    }
+
+    pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name])
+                .map(drop)
         })
     }
 

@@ -98,11 +98,13 @@ pub struct CredentialRecord {
     pub refresh_due_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
+    /// An API key's non-secret fields (JSON object); None for OAuth credentials.
+    pub key_fields: Option<String>,
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
-    token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at
-    FROM credentials";
+    token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at,
+    key_fields FROM credentials";
 
 pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecord> {
     Ok(CredentialRecord {
@@ -118,6 +120,7 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
         created_at: row.get(9)?,
         status_reason: row.get(10)?,
         refresh_due_at: row.get(11)?,
+        key_fields: row.get(12)?,
     })
 }
 

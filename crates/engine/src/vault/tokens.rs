@@ -1,6 +1,8 @@
 //! A credential's tokens, kept together in one keychain entry so a read or a write
 //! is one keychain call and never half done.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result, Secret};
@@ -11,6 +13,9 @@ pub struct TokenSet {
     pub refresh_token: Option<Secret>,
     pub id_token: Option<Secret>,
     pub token_type: String,
+    /// An API key's other secret fields, by field id (the key itself is
+    /// `access_token`).
+    pub secret_fields: BTreeMap<String, Secret>,
 }
 
 /// The keychain representation; private so nothing else can serialize a token.
@@ -22,15 +27,33 @@ struct Stored {
     #[serde(default)]
     id_token: Option<String>,
     token_type: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    secret_fields: BTreeMap<String, String>,
 }
 
 impl TokenSet {
+    /// Tokens from a token response; no API-key fields.
+    pub fn oauth(access_token: Secret, refresh_token: Option<Secret>, id_token: Option<Secret>) -> Self {
+        TokenSet {
+            access_token,
+            refresh_token,
+            id_token,
+            token_type: "Bearer".into(),
+            secret_fields: BTreeMap::new(),
+        }
+    }
+
     pub(super) fn encode(&self) -> Secret {
         let stored = Stored {
             access_token: self.access_token.expose().to_owned(),
             refresh_token: self.refresh_token.as_ref().map(|s| s.expose().to_owned()),
             id_token: self.id_token.as_ref().map(|s| s.expose().to_owned()),
             token_type: self.token_type.clone(),
+            secret_fields: self
+                .secret_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+                .collect(),
         };
         Secret::new(serde_json::to_string(&stored).expect("token set serializes"))
     }
@@ -45,6 +68,7 @@ impl TokenSet {
             refresh_token: stored.refresh_token.map(Secret::new),
             id_token: stored.id_token.map(Secret::new),
             token_type: stored.token_type,
+            secret_fields: stored.secret_fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect(),
         })
     }
 }
@@ -55,12 +79,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_never_prints_tokens() {
-        let tokens = TokenSet {
-            access_token: Secret::new("canary-access"),
-            refresh_token: Some(Secret::new("canary-refresh")),
-            id_token: None,
-            token_type: "Bearer".into(),
-        };
+        let tokens = TokenSet::oauth(Secret::new("canary-access"), Some(Secret::new("canary-refresh")), None);
         let decoded = TokenSet::decode(&tokens.encode()).unwrap();
         assert_eq!(decoded.access_token.expose(), "canary-access");
         assert_eq!(decoded.refresh_token.unwrap().expose(), "canary-refresh");

@@ -1,0 +1,253 @@
+//! API-key credentials: a key (and its other fields) a person pastes for a service
+//! such as OpenAI or Twilio, optionally checked with the service before it is saved.
+//! Secret fields live in the keychain; the rest (an Account SID, the API's address)
+//! in SQLite.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use ts_rs::TS;
+
+use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
+use crate::check::{run_check, CheckResult, Checked};
+use crate::model::{Connection, ConnectionStatus, EventKind, SecretInput};
+use crate::provider::provider_url;
+use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::time_text::{now, rfc3339};
+use crate::vault::{new_token_key, TokenSet};
+use crate::{Engine, EngineEvent, Error, Result, Secret};
+
+const FIELD_LIMIT: usize = 4096;
+
+/// A key as the person enters it.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct NewApiKey {
+    /// The connection's name; default: the integration's.
+    pub name: Option<String>,
+    /// Values by field id (`api_key`, `account_sid`, ...). Secret ones go to the keychain.
+    #[ts(type = "Record<string, string>")]
+    pub fields: BTreeMap<String, SecretInput>,
+    /// Another address for the API (a region, a compatible service); default: the catalog's.
+    pub base_url: Option<String>,
+    /// Check the key with the service before saving it.
+    pub check: bool,
+    /// Replace the key of this connection (name or id); it keeps its id.
+    pub replace: Option<String>,
+}
+
+impl Engine {
+    /// Saves an API key as a connection (or as the new key of an existing one).
+    /// Nothing is saved when a field is wrong or the service rejects the key.
+    #[tracing::instrument(skip(self, input), err(Display))]
+    pub async fn add_api_key(&self, integration_key: &str, input: NewApiKey) -> Result<Connection> {
+        let (id, integration, spec) = api_key_integration(integration_key)?;
+        let (secrets, mut plain) = check_fields(integration, spec, input.fields)?;
+        let base_url = match input.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => {
+                Some(provider_url("base_url", "API address", url)?.as_str().trim_end_matches('/').to_owned())
+            }
+            None => spec.base_url.clone(),
+        };
+        if let Some(base_url) = base_url {
+            plain.insert("base_url".into(), base_url);
+        }
+        let key = secrets.get(&spec.token_field).expect("check_fields requires the token field").clone();
+        let mut account = None;
+        if let (true, Some(check)) = (input.check, &integration.check) {
+            let values = field_values(&plain, &secrets);
+            match run_check(&self.http, check, &values, &key, &integration.name).await?.0 {
+                Checked::Accepted { account: named } => account = named,
+                Checked::Rejected { status } => {
+                    return Err(Error::KeyRejected { service: integration.name.clone(), status })
+                }
+            }
+        }
+        let account = account.or_else(|| key.last4().map(|last4| format!("key •••• {last4}")));
+        let tokens = TokenSet {
+            secret_fields: secrets.into_iter().filter(|(field, _)| *field != spec.token_field).collect(),
+            ..TokenSet::oauth(key, None, None)
+        };
+        let replaced = match &input.replace {
+            Some(connection) => Some(self.replaceable(connection, id)?),
+            None => None,
+        };
+        let at = rfc3339(now());
+        let credential_id =
+            replaced.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |(_, c)| c.id.clone());
+        let token_key = new_token_key(&credential_id);
+        self.vault.write_tokens(&token_key, &tokens).await?;
+        let credential = CredentialRecord {
+            id: credential_id.clone(),
+            provider_id: id.to_owned(),
+            // Every key is its own credential.
+            subject: credential_id.clone(),
+            account,
+            scopes: Vec::new(),
+            token_secret_key: token_key.clone(),
+            status: ConnectionStatus::Active,
+            status_reason: None,
+            expires_at: None,
+            refresh_due_at: None,
+            last_refreshed_at: None,
+            created_at: replaced.as_ref().map_or_else(|| at.clone(), |(_, c)| c.created_at.clone()),
+            key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
+        };
+        let new_connection = match &replaced {
+            Some(_) => None,
+            None => Some(NewConnectionRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: self.connection_name(input.name, &integration.name)?,
+                integration: id.to_owned(),
+                created_at: at.clone(),
+            }),
+        };
+        if let Err(error) = self.store.save_grant(&credential, new_connection.as_ref()) {
+            let _ = self.vault.delete(&token_key).await;
+            return Err(error);
+        }
+        if let Some((_, old)) = &replaced {
+            self.vault.delete(&old.token_secret_key).await?;
+        }
+        let connection_id = match (new_connection, replaced) {
+            (Some(row), _) => row.id,
+            (None, Some((connection, _))) => connection.id,
+            (None, None) => unreachable!("either a new connection or a replaced one"),
+        };
+        self.store.record_event(&NewEvent {
+            kind: if input.replace.is_some() {
+                EventKind::CredentialReauthorized
+            } else {
+                EventKind::CredentialCreated
+            },
+            at: &at,
+            credential_id: Some(&credential_id),
+            connection_id: Some(&connection_id),
+            subject: None,
+            detail: None,
+        })?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        self.connection(&connection_id)
+    }
+
+    fn replaceable(&self, key: &str, integration_id: &str) -> Result<(Connection, CredentialRecord)> {
+        let connection = self.connection(key)?;
+        if connection.integration != integration_id {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "“{}” is a {} connection, not {integration_id}.",
+                    connection.name, connection.integration_name
+                ),
+            });
+        }
+        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        Ok((connection, credential))
+    }
+
+    /// Checks a stored key with its service; a rejected key needs the person.
+    pub(crate) async fn test_api_key(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+    ) -> Result<CheckResult> {
+        let integration = Catalog::builtin()
+            .integration_by_id(&connection.integration)
+            .ok_or_else(|| Error::NotFound { what: "integration", key: connection.integration.clone() })?;
+        let Some(check) = &integration.check else {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!("{} has no endpoint Grantkeeper can test a key with.", integration.name),
+            });
+        };
+        let spec = integration.api_key.as_ref().expect("an API-key credential's integration has a key spec");
+        let tokens = self.stored_tokens(connection, credential).await?;
+        let plain: BTreeMap<String, String> = credential
+            .key_fields
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let mut secrets = tokens.secret_fields.clone();
+        secrets.insert(spec.token_field.clone(), tokens.access_token.clone());
+        let values = field_values(&plain, &secrets);
+        match run_check(&self.http, check, &values, &tokens.access_token, &integration.name).await? {
+            (Checked::Accepted { account }, url) => {
+                Ok(CheckResult { connection: connection.name.clone(), account, url })
+            }
+            (Checked::Rejected { status }, _) => {
+                let reason = format!("{} rejected the key (HTTP {status})", integration.name);
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+        }
+    }
+}
+
+fn api_key_integration(key: &str) -> Result<(&'static str, &'static IntegrationSpec, &'static ApiKeySpec)> {
+    match Catalog::builtin().integration(key) {
+        Some((id, integration)) => match &integration.api_key {
+            Some(spec) => Ok((id, integration, spec)),
+            None => Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "{} connects by signing in, not with a key: `grantkeeper connect {id}`.",
+                    integration.name
+                ),
+            }),
+        },
+        None => Err(Error::NotFound { what: "integration", key: key.trim().to_owned() }),
+    }
+}
+
+/// Every field present, well-formed and known: (secret fields, plain fields).
+fn check_fields(
+    integration: &IntegrationSpec,
+    spec: &'static ApiKeySpec,
+    mut given: BTreeMap<String, SecretInput>,
+) -> Result<(BTreeMap<String, Secret>, BTreeMap<String, String>)> {
+    let (mut secrets, mut plain) = (BTreeMap::new(), BTreeMap::new());
+    for field in &spec.fields {
+        let id: &'static str = field.id.as_str();
+        let value = given.remove(id).map(SecretInput::into_secret);
+        let value = value.as_ref().map(|v| v.expose().trim()).unwrap_or_default();
+        if value.is_empty() {
+            return Err(Error::invalid(
+                id,
+                format!("Enter the {} of your {} account.", field.label, integration.name),
+            ));
+        }
+        if value.len() > FIELD_LIMIT || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::invalid(
+                id,
+                format!("The {} is one line without spaces; check what you pasted.", field.label),
+            ));
+        }
+        if let Some(prefix) = field.prefix.as_deref().filter(|p| !value.starts_with(p)) {
+            return Err(Error::invalid(
+                id,
+                format!(
+                    "{} {}s start with “{prefix}”; check that you copied the whole value.",
+                    integration.name, field.label
+                ),
+            ));
+        }
+        if field.secret {
+            secrets.insert(field.id.clone(), Secret::new(value));
+        } else {
+            plain.insert(field.id.clone(), value.to_owned());
+        }
+    }
+    if let Some(unknown) = given.keys().next() {
+        let known: Vec<&str> = spec.fields.iter().map(|f| f.id.as_str()).collect();
+        return Err(Error::invalid(
+            "fields",
+            format!("{} has no field “{unknown}”; its fields are {}.", integration.name, known.join(", ")),
+        ));
+    }
+    Ok((secrets, plain))
+}
+
+fn field_values<'a>(
+    plain: &'a BTreeMap<String, String>,
+    secrets: &'a BTreeMap<String, Secret>,
+) -> impl Fn(&str) -> Option<String> + Sync + 'a {
+    move |field: &str| plain.get(field).cloned().or_else(|| secrets.get(field).map(|s| s.expose().to_owned()))
+}

@@ -1,0 +1,181 @@
+//! "Test connection": a cheap authenticated request that proves a credential works,
+//! as each integration's catalog entry describes it.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::catalog::template::{fill, json_field};
+use crate::catalog::{Catalog, CheckAuth, CheckSpec, HttpMethod};
+use crate::http::{host_of, HttpClient, HttpError};
+use crate::provider::provider_url;
+use crate::{Error, Result, Secret};
+
+/// What a check found.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CheckResult {
+    pub connection: String,
+    /// The account the provider answered for, when its answer names one.
+    pub account: Option<String>,
+    /// The check's address, for the person to see what was asked.
+    pub url: String,
+}
+
+/// How a check ended.
+pub(crate) enum Checked {
+    Accepted {
+        account: Option<String>,
+    },
+    /// 401/403, or Slack's `ok: false`: the credential is not (or no longer) accepted.
+    Rejected {
+        status: u16,
+    },
+}
+
+/// The check for an integration, when it has one.
+pub(crate) fn check_of(integration_id: &str) -> Option<&'static CheckSpec> {
+    Catalog::builtin().integration_by_id(integration_id).and_then(|spec| spec.check.as_ref())
+}
+
+/// Runs `check`, filling its templates from `values` and authenticating with
+/// `bearer` where it says Bearer.
+pub(crate) async fn run_check(
+    http: &HttpClient,
+    check: &CheckSpec,
+    values: &(dyn Fn(&str) -> Option<String> + Sync),
+    bearer: &Secret,
+    service: &str,
+) -> Result<(Checked, String)> {
+    let unfilled = || Error::Internal(format!("the check of {service} names a value it does not have"));
+    let url_text = fill(&check.url, values).ok_or_else(unfilled)?;
+    let url = provider_url("check_url", "check URL", &url_text)?;
+    let method = match check.method {
+        HttpMethod::Get => http::Method::GET,
+        HttpMethod::Post => http::Method::POST,
+    };
+    let mut request =
+        http::Request::builder().method(method).uri(url.as_str()).header("accept", "application/json");
+    let authorization = match &check.auth {
+        CheckAuth::Bearer => Some(("authorization".to_owned(), format!("Bearer {}", bearer.expose()))),
+        CheckAuth::Basic { username, password } => {
+            use base64::Engine as _;
+            let pair = format!(
+                "{}:{}",
+                fill(username, values).ok_or_else(unfilled)?,
+                fill(password, values).ok_or_else(unfilled)?
+            );
+            Some((
+                "authorization".to_owned(),
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+            ))
+        }
+        CheckAuth::Header { name, value } => Some((name.clone(), fill(value, values).ok_or_else(unfilled)?)),
+    };
+    for (name, value) in
+        authorization.into_iter().chain(check.headers.iter().map(|(k, v)| (k.clone(), v.clone())))
+    {
+        request = request.header(name, value);
+    }
+    let request = request.body(Vec::new()).map_err(|e| Error::Internal(format!("check request: {e}")))?;
+    let response = http.execute(request).await.map_err(|error| match error {
+        HttpError::Transport(reason) => Error::ProviderUnreachable { host: host_of(&url), reason },
+        HttpError::Unavailable(status) => {
+            Error::ProviderUnreachable { host: host_of(&url), reason: format!("it answered HTTP {status}") }
+        }
+        HttpError::TooLarge => Error::ProviderError {
+            provider: service.to_owned(),
+            detail: "its answer to the check is too large".into(),
+        },
+    })?;
+    let status = response.status().as_u16();
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    let checked = match status {
+        401 | 403 => Checked::Rejected { status },
+        // Slack's Web API says no with HTTP 200 and `ok: false`.
+        200..=299 if body.get("ok") == Some(&serde_json::Value::Bool(false)) => Checked::Rejected { status },
+        200..=299 => Checked::Accepted {
+            account: check
+                .account
+                .as_deref()
+                .and_then(|template| fill(template, |field: &str| json_field(&body, field)))
+                .map(|account| crate::error::provider_text(&account)),
+        },
+        _ => {
+            return Err(Error::ProviderError {
+                provider: service.to_owned(),
+                detail: format!("its check answered HTTP {status}"),
+            })
+        }
+    };
+    Ok((checked, url.to_string()))
+}
+
+impl crate::Engine {
+    /// Runs the connection's check with a fresh token. A provider that no longer takes
+    /// the access token gets one refresh (the refresh engine decides whether the grant
+    /// is gone); an API key the service refuses moves the connection to Reauthorize.
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn test_connection(&self, key: &str) -> Result<CheckResult> {
+        let connection = self.connection(key)?;
+        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        if credential.key_fields.is_some() {
+            return self.test_api_key(&connection, &credential).await;
+        }
+        let provider = self.provider_record(&credential.provider_id)?;
+        let fallback;
+        let check = match (check_of(&connection.integration), &provider.userinfo_url) {
+            (Some(check), _) => check,
+            (None, Some(userinfo)) => {
+                fallback = CheckSpec {
+                    url: userinfo.clone(),
+                    method: HttpMethod::Get,
+                    auth: CheckAuth::Bearer,
+                    headers: Default::default(),
+                    account: Some("{email}".into()),
+                };
+                &fallback
+            }
+            (None, None) => {
+                return Err(Error::InvalidInput {
+                    field: None,
+                    message: format!(
+                        "{} has no endpoint Grantkeeper can test the connection with.",
+                        provider.name
+                    ),
+                })
+            }
+        };
+        let userinfo = provider.userinfo_url.clone();
+        let values = move |field: &str| if field == "userinfo_url" { userinfo.clone() } else { None };
+        for attempt in 0..2 {
+            let (_, token) = self.access_token(&connection.id, std::time::Duration::from_secs(60)).await?;
+            let (checked, url) = run_check(&self.http, check, &values, &token, &provider.name).await?;
+            match checked {
+                Checked::Accepted { account } => {
+                    return Ok(CheckResult { connection: connection.name.clone(), account, url })
+                }
+                Checked::Rejected { status } if attempt == 0 => {
+                    tracing::info!(status, "the check refused the access token; refreshing");
+                    let current = self.store.credential(&credential.id)?;
+                    let has_refresh = self
+                        .vault
+                        .read_tokens(&current.token_secret_key)
+                        .await?
+                        .is_some_and(|tokens| tokens.refresh_token.is_some());
+                    if !has_refresh {
+                        let reason =
+                            format!("{} no longer accepts its access token (HTTP {status})", provider.name);
+                        return self.needs_reauthorization(&connection, &current, &reason);
+                    }
+                    self.refresh_now(&connection.id).await?;
+                }
+                Checked::Rejected { status } => {
+                    return Err(Error::ProviderError {
+                        provider: provider.name.clone(),
+                        detail: format!("the check still answered HTTP {status} with a fresh token"),
+                    })
+                }
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+}

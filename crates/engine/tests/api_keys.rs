@@ -1,0 +1,146 @@
+//! API-key connections and "Test connection", against local emulators of the services'
+//! check endpoints and the real keychain.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::Setup;
+use grantkeeper_engine::api_keys::NewApiKey;
+use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::{ConnectionStatus, Error};
+use grantkeeper_test_support::{
+    contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
+    EMULATED_CLIENT_SECRET,
+};
+
+fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]) -> NewApiKey {
+    NewApiKey {
+        name: None,
+        fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect::<BTreeMap<_, _>>(),
+        base_url: Some(emulator.service_url(service)),
+        check: true,
+        replace: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let key = "sk-canary-openai-key-good";
+
+    // A key the service refuses is not saved.
+    let error = engine
+        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-wrong")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::KeyRejected { status: 401, .. }), "{error}");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty(), "nothing half written");
+
+    // Wrong-looking input is refused before any request, naming the field.
+    let error = engine
+        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "pk-x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.field(), Some("api_key"));
+    assert!(error.to_string().contains("sk-"), "{error}");
+    let error = engine.add_api_key("openai", key_input(&emulator, "openai", &[])).await.unwrap_err();
+    assert_eq!(error.field(), Some("api_key"));
+    let error = engine.add_api_key("gmail", key_input(&emulator, "openai", &[])).await.unwrap_err();
+    assert!(error.to_string().contains("signing in"), "{error}");
+
+    let openai =
+        engine.add_api_key("openai", key_input(&emulator, "openai", &[("api_key", key)])).await.unwrap();
+    assert_eq!(openai.status, ConnectionStatus::Active);
+    assert_eq!((openai.name.as_str(), openai.provider.as_str()), ("OpenAI", "OpenAI"));
+    assert_eq!(openai.account.as_deref(), Some("key •••• good"));
+    let (_, token) = engine.access_token("OpenAI", Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(token.expose(), key);
+    assert!(!contains(&data_dir_bytes(setup.home.path()), key), "the key is only in the keychain");
+    assert!(!format!("{:?}", engine.connections().unwrap()).contains(key));
+    assert_eq!(engine.test_connection("OpenAI").await.unwrap().connection, "OpenAI");
+
+    // Twilio: a plain Account SID beside the secret token, both used by the check.
+    let twilio = engine
+        .add_api_key(
+            "twilio",
+            key_input(
+                &emulator,
+                "twilio",
+                &[("account_sid", "AC0123"), ("auth_token", "canary-twilio-good")],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(twilio.account.as_deref(), Some("Ada's account"));
+    assert_eq!(engine.access_token("Twilio", Duration::ZERO).await.unwrap().1.expose(), "canary-twilio-good");
+    assert!(contains(&data_dir_bytes(setup.home.path()), "AC0123"), "the SID is not secret");
+
+    // Anthropic: its own header and API version.
+    let anthropic = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
+    engine.add_api_key("anthropic", anthropic).await.unwrap();
+
+    // Deleted at the service: the next test says so, and the connection needs a new key.
+    emulator.reject_key(key).await;
+    let error = engine.test_connection("OpenAI").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert_eq!(engine.connection("OpenAI").unwrap().status, ConnectionStatus::Reauthorize);
+    assert!(engine
+        .reconnect("OpenAI")
+        .await
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("keys add openai --replace"));
+
+    // A new key replaces it in place: same id, Active again, the old key gone.
+    let mut replacement = key_input(&emulator, "openai", &[("api_key", "sk-canary-second-good")]);
+    replacement.replace = Some("OpenAI".into());
+    let replaced = engine.add_api_key("openai", replacement).await.unwrap();
+    assert_eq!((replaced.id.as_str(), replaced.status), (openai.id.as_str(), ConnectionStatus::Active));
+    assert_eq!(
+        engine.access_token("OpenAI", Duration::ZERO).await.unwrap().1.expose(),
+        "sk-canary-second-good"
+    );
+    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 3);
+
+    // Keys do not refresh, and removal deletes the key (services offer no revocation).
+    let error = engine.refresh_now("OpenAI").await.unwrap_err();
+    assert!(error.to_string().contains("API key"), "{error}");
+    engine.remove_connection("OpenAI").await.unwrap();
+    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_connection_uses_the_integration_check_and_reports_refusals() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let input = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
+        authorize_url: Some(emulator.url("github", "authorize")),
+        token_url: Some(emulator.url("github", "token")),
+        userinfo_url: Some(emulator.url("github", "identity")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("github", input).await.unwrap();
+    engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
+
+    // The check follows the provider app's identity endpoint (a GitHub Enterprise site).
+    let result = engine.test_connection("GitHub").await.unwrap();
+    assert_eq!(result.account.as_deref(), Some("ada"));
+    assert!(result.url.ends_with("/github/identity"), "{result:?}");
+
+    // Access withdrawn at GitHub; its tokens cannot be refreshed, so it needs the person.
+    emulator.revoke("github", "ada").await;
+    let error = engine.test_connection("GitHub").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert!(error.to_string().contains("HTTP 401"), "{error}");
+    assert_eq!(engine.connection("GitHub").unwrap().status, ConnectionStatus::Reauthorize);
+}
