@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use grantkeeper_test_support::{
     browser_command, contains, data_dir_bytes, require_session, secret_tool_keys, secret_tool_lookup,
-    unique_keychain_service, BrowserMode, OidcProvider,
+    unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
 };
 
 struct Cli {
@@ -262,4 +262,89 @@ fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
     assert_eq!(listed[0]["status"], "reauthorize");
     assert_eq!(cli.run(&["token", "Work"]).status.code(), Some(3));
+}
+
+#[test]
+fn catalog_provider_apps_api_keys_and_renames() {
+    let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+
+    let catalog: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["catalog", "--json"]))).unwrap();
+    let gmail = catalog.as_array().unwrap().iter().find(|i| i["id"] == "gmail").unwrap();
+    assert_eq!(gmail["provider_name"], "Google");
+    assert_eq!(gmail["scopes"][0]["value"], "https://www.googleapis.com/auth/gmail.readonly");
+    let listing = ok(&cli.run(&["catalog"]));
+    assert!(listing.contains("Google\n") && listing.contains("Read your email messages"), "{listing}");
+
+    // A provider app for Google needs its secret; it is read from stdin and shown as its last four.
+    let no_secret = cli.run(&["providers", "set", "google", "--client-id", "123.apps.googleusercontent.com"]);
+    assert_eq!(no_secret.status.code(), Some(1));
+    assert!(text(&no_secret.stderr).contains("client secret"), "{}", text(&no_secret.stderr));
+    let set = ok(&cli.run_with_stdin(
+        &[
+            "providers",
+            "set",
+            "google",
+            "--client-id",
+            "123.apps.googleusercontent.com",
+            "--client-secret-stdin",
+        ],
+        "canary-google-secret-9d2c\n",
+    ));
+    assert!(set.contains("•••• 9d2c") && set.contains("redirect http://127.0.0.1/callback"), "{set}");
+    assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-google-secret-9d2c"));
+    let unknown_scope = cli.run(&["connect", "gmail", "--scope", "gmail.everything"]);
+    assert_eq!(unknown_scope.status.code(), Some(1));
+    assert!(
+        text(&unknown_scope.stderr).contains("no scope “gmail.everything”"),
+        "{}",
+        text(&unknown_scope.stderr)
+    );
+
+    // A self-managed GitLab by its base URL: the catalog's quirks, the server's address.
+    ok(&cli.run(&[
+        "providers",
+        "set",
+        "gitlab",
+        "--client-id",
+        "grantkeeper-gitlab",
+        "--base-url",
+        &op.issuer,
+    ]));
+    let connected = ok(&cli.run(&["connect", "gitlab", "--account", "grace", "--json"]));
+    let connection: serde_json::Value = serde_json::from_str(&connected).unwrap();
+    assert_eq!(
+        (connection["status"].as_str(), connection["account"].as_str()),
+        (Some("active"), Some("grace"))
+    );
+    assert_eq!(connection["integration"], "gitlab");
+    let tested = ok(&cli.run(&["test", "GitLab"]));
+    assert!(tested.contains("answered for grace"), "{tested}");
+    ok(&cli.run(&["rename", "GitLab", "Work GitLab"]));
+    let renamed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    assert_eq!(
+        (renamed[0]["name"].as_str(), renamed[0]["id"].as_str()),
+        (Some("Work GitLab"), connection["id"].as_str())
+    );
+
+    // API keys come from stdin only, are checked with the service, and `token` prints them.
+    let on_argv = cli.run(&["keys", "add", "openai", "--key-stdin", "--field", "api_key=sk-x"]);
+    assert_eq!(on_argv.status.code(), Some(1));
+    assert!(text(&on_argv.stderr).contains("never as an argument"));
+    let base = emulator.service_url("openai");
+    let rejected =
+        cli.run_with_stdin(&["keys", "add", "openai", "--key-stdin", "--base-url", &base], "sk-canary-bad\n");
+    assert_eq!(rejected.status.code(), Some(1));
+    assert!(text(&rejected.stderr).contains("rejected this key"), "{}", text(&rejected.stderr));
+    ok(&cli.run_with_stdin(
+        &["keys", "add", "openai", "--key-stdin", "--base-url", &base],
+        "sk-canary-cli-good\n",
+    ));
+    assert_eq!(ok(&cli.run(&["token", "OpenAI"])), "sk-canary-cli-good\n");
+
+    // Removing the last connection on a grant revokes it at the provider.
+    let removed = cli.run(&["remove", "Work GitLab"]);
+    ok(&removed);
+    assert!(text(&removed.stderr).contains("revoked its access at GitLab"), "{}", text(&removed.stderr));
 }
