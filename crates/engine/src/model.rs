@@ -79,6 +79,9 @@ pub struct Provider {
     /// GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
     pub site: Option<String>,
     pub site_label: Option<String>,
+    pub site_help: Option<String>,
+    /// Whether the provider needs the client secret (a public client needs none).
+    pub client_secret_required: bool,
     /// Which endpoints the person set by hand.
     pub overridden: Vec<String>,
     /// The URI to register at the provider.
@@ -250,8 +253,18 @@ pub struct CatalogIntegration {
     pub provider_name: Option<String>,
     /// What it will be allowed to do.
     pub scopes: Vec<CatalogScope>,
-    /// Its own step on top of the provider app's set-up (enable its API).
-    pub setup_step: Option<String>,
+    /// Steps to register the provider app, with the redirect URI filled in, then the
+    /// integration's own step (enable its API in the same project).
+    pub setup: Vec<String>,
+    /// The URI to register at the provider.
+    pub redirect_uri: Option<String>,
+    /// Where the provider app is registered (or, for an API key, created).
+    pub console_url: Option<String>,
+    /// Whether the provider app needs its client secret.
+    pub client_secret_required: bool,
+    /// The provider's self-hosted or regional variant, when it has one.
+    pub site_label: Option<String>,
+    pub site_help: Option<String>,
     pub key_create_url: Option<String>,
     pub key_fields: Vec<KeyField>,
     pub has_check: bool,

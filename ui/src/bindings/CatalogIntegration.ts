@@ -13,6 +13,23 @@ export type CatalogIntegration = { id: string, name: string, category: string, d
  */
 scopes: Array<CatalogScope>, 
 /**
- * Its own step on top of the provider app's set-up (enable its API).
+ * Steps to register the provider app, with the redirect URI filled in, then the
+ * integration's own step (enable its API in the same project).
  */
-setup_step: string | null, key_create_url: string | null, key_fields: Array<KeyField>, has_check: boolean, };
+setup: Array<string>, 
+/**
+ * The URI to register at the provider.
+ */
+redirect_uri: string | null, 
+/**
+ * Where the provider app is registered (or, for an API key, created).
+ */
+console_url: string | null, 
+/**
+ * Whether the provider app needs its client secret.
+ */
+client_secret_required: boolean, 
+/**
+ * The provider's self-hosted or regional variant, when it has one.
+ */
+site_label: string | null, site_help: string | null, key_create_url: string | null, key_fields: Array<KeyField>, has_check: boolean, };

@@ -24,7 +24,11 @@ enabled: boolean,
 /**
  * GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
  */
-site: string | null, site_label: string | null, 
+site: string | null, site_label: string | null, site_help: string | null, 
+/**
+ * Whether the provider needs the client secret (a public client needs none).
+ */
+client_secret_required: boolean, 
 /**
  * Which endpoints the person set by hand.
  */

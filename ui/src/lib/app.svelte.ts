@@ -1,14 +1,19 @@
 import { getContext, setContext } from "svelte";
+import type { CatalogIntegration } from "../bindings/CatalogIntegration";
+import type { CheckResult } from "../bindings/CheckResult";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { FlowStarted } from "../bindings/FlowStarted";
+import type { NewApiKey } from "../bindings/NewApiKey";
 import type { NewProvider } from "../bindings/NewProvider";
 import type { Provider } from "../bindings/Provider";
-import { flowFailureMessage, toErrorPayload } from "./errors";
+import type { ProviderAppInput } from "../bindings/ProviderAppInput";
+import type { Removal } from "../bindings/Removal";
+import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
 import * as ipc from "./ipc";
 
-export type Tab = "connections" | "providers" | "activity";
+export type Tab = "connections" | "catalog" | "providers" | "activity";
 
 export type Notice = { tone: "success" | "info" | "error"; text: string };
 
@@ -30,6 +35,10 @@ export class AppState {
   tab = $state<Tab>("connections");
   connections = $state.raw<Connection[]>([]);
   providers = $state.raw<Provider[]>([]);
+  catalog = $state.raw<CatalogIntegration[]>([]);
+  catalogError = $state<string | null>(null);
+  /** Catalog search text; `/` focuses the field. */
+  catalogQuery = $state("");
   connectionsLoaded = $state(false);
   providersLoaded = $state(false);
   connectionsError = $state<string | null>(null);
@@ -59,7 +68,17 @@ export class AppState {
     } catch (error) {
       this.eventsError = `Grantkeeper cannot follow changes as they happen: ${toErrorPayload(error).message}`;
     }
-    await Promise.all([this.reloadConnections(), this.reloadProviders()]);
+    await Promise.all([this.reloadConnections(), this.reloadProviders(), this.loadCatalog()]);
+  }
+
+  /** The built-in catalog; it never changes while the app runs. */
+  async loadCatalog(): Promise<void> {
+    try {
+      this.catalog = await ipc.listCatalog();
+      this.catalogError = null;
+    } catch (error) {
+      this.catalogError = toErrorPayload(error).message;
+    }
   }
 
   stop(): void {
@@ -136,15 +155,36 @@ export class AppState {
     return provider;
   }
 
-  /** Rejects with an ErrorPayload. */
-  async removeProvider(provider: Provider): Promise<void> {
+  /** Creates or changes a provider app. Rejects with an ErrorPayload. */
+  async setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
+    let provider: Provider;
     try {
-      await ipc.removeProvider(provider.id);
+      provider = await ipc.setProviderApp(providerId, input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider].sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
+    this.announce(`Saved the provider app for ${provider.name}`);
+    return provider;
+  }
+
+  /** `withConnections`: the person confirmed removing its connections too. Rejects with an ErrorPayload. */
+  async removeProvider(provider: Provider, withConnections = false): Promise<void> {
+    try {
+      await ipc.removeProvider(provider.id, withConnections);
     } catch (error) {
       throw toErrorPayload(error);
     }
     this.providers = this.providers.filter((p) => p.id !== provider.id);
-    this.announce(`Removed provider ${provider.name}`);
+    if (withConnections) void this.reloadConnections();
+    this.announce(`Removed the provider app for ${provider.name}`);
+  }
+
+  /** The provider app of a provider, when the person has set one up. */
+  providerApp(providerId: string | null): Provider | undefined {
+    return providerId === null ? undefined : this.providers.find((p) => p.id === providerId);
   }
 
   /** "Refresh now". Rejects with an ErrorPayload. */
@@ -161,18 +201,66 @@ export class AppState {
 
   /** Rejects with an ErrorPayload. */
   async removeConnection(connection: Connection): Promise<void> {
+    let removal: Removal;
     try {
-      await ipc.removeConnection(connection.id);
+      removal = await ipc.removeConnection(connection.id);
     } catch (error) {
       throw toErrorPayload(error);
     }
     this.connections = this.connections.filter((c) => c.id !== connection.id);
-    this.announce(`Removed ${connection.name}`);
+    const text = removalMessage(removal);
+    this.flowNotice = { tone: removal.revocation === "refused" || removal.revocation === "will_retry" ? "info" : "success", text };
+    this.announce(text);
   }
 
-  /** Starts a sign-in for a new connection; resolves to the error when it could not start. */
-  connect(providerId: string, name: string | null): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.connect(providerId, { name, account: null, scopes: [] }));
+  /** Rejects with an ErrorPayload. */
+  async renameConnection(connection: Connection, name: string): Promise<void> {
+    let renamed: Connection;
+    try {
+      renamed = await ipc.renameConnection(connection.id, name);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.map((c) => (c.id === renamed.id ? renamed : c));
+    this.announce(`Renamed to ${renamed.name}`);
+  }
+
+  /** "Test connection". Rejects with an ErrorPayload. */
+  async testConnection(connection: Connection): Promise<CheckResult> {
+    try {
+      const result = await ipc.testConnection(connection.id);
+      this.announce(`${connection.name} works`);
+      return result;
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+  }
+
+  /** Saves an API key as a connection. Rejects with an ErrorPayload. */
+  async addApiKey(integration: CatalogIntegration, input: NewApiKey): Promise<Connection> {
+    let connection: Connection;
+    try {
+      connection = await ipc.addApiKey(integration.id, input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = [...this.connections.filter((c) => c.id !== connection.id), connection];
+    this.tab = "connections";
+    this.flowNotice = { tone: "success", text: `Connected ${connection.name}.` };
+    this.announce(`Connected ${connection.name}`);
+    this.highlightId = connection.id;
+    return connection;
+  }
+
+  /** Starts a sign-in for a new connection of an integration (catalog id or custom provider id);
+   * resolves to the error when it could not start. */
+  connect(integration: string, name: string | null): Promise<ErrorPayload | null> {
+    return this.#startFlow(() => ipc.connect(integration, { name, account: null, scopes: [] }));
+  }
+
+  /** Asks for exactly the scopes a Needs-more-access connection lacks. */
+  grantAccess(connection: Connection): Promise<ErrorPayload | null> {
+    return this.#startFlow(() => ipc.grantAccess(connection.id));
   }
 
   /** Signs in again for a connection, which keeps its id. */

@@ -1,4 +1,5 @@
 import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { Removal } from "../bindings/Removal";
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
   if (typeof value !== "object" || value === null) return false;
@@ -36,5 +37,20 @@ export function flowFailureMessage(error: ErrorPayload, providerName: string): s
       return "The sign-in took longer than 15 minutes and was stopped. Try again.";
     default:
       return error.message;
+  }
+}
+
+/** What became of a removed connection's grant, in one sentence. */
+export function removalMessage(removal: Removal): string {
+  const { name, provider } = removal;
+  switch (removal.revocation) {
+    case "still_in_use":
+      return `Removed ${name}. Its sign-in stays: other connections use it.`;
+    case "revoked":
+      return `Removed ${name} and revoked its access at ${provider}.`;
+    case "not_offered":
+      return `Removed ${name}. ${provider} offers no way to revoke access from here; remove it in your account settings there.`;
+    default:
+      return `Removed ${name}. ${removal.detail ?? ""}`.trim();
   }
 }

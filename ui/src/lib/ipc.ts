@@ -3,14 +3,17 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { ActivityEvent } from "../bindings/ActivityEvent";
 import type { CatalogIntegration } from "../bindings/CatalogIntegration";
+import type { CheckResult } from "../bindings/CheckResult";
 import type { ConnectOptions } from "../bindings/ConnectOptions";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { FlowStarted } from "../bindings/FlowStarted";
+import type { NewApiKey } from "../bindings/NewApiKey";
 import type { NewProvider } from "../bindings/NewProvider";
 import type { Provider } from "../bindings/Provider";
 import type { ProviderAppInput } from "../bindings/ProviderAppInput";
+import type { Removal } from "../bindings/Removal";
 import { toErrorPayload } from "./errors";
 
 export const ENGINE_EVENT = "engine-event";
@@ -88,8 +91,23 @@ export function listActivity(): Promise<ActivityEvent[]> {
   return call("list_activity");
 }
 
-export function removeConnection(connectionId: string): Promise<null> {
+/** Removes a connection; the answer says whether the provider revoked the grant. */
+export function removeConnection(connectionId: string): Promise<Removal> {
   return call("remove_connection", { connectionId });
+}
+
+export function renameConnection(connectionId: string, name: string): Promise<Connection> {
+  return call("rename_connection", { connectionId, name });
+}
+
+/** "Test connection": one cheap request with a fresh token or the key. */
+export function testConnection(connectionId: string): Promise<CheckResult> {
+  return call("test_connection", { connectionId });
+}
+
+/** Saves an API key; the key goes to the keychain and never comes back. */
+export function addApiKey(integration: string, input: NewApiKey): Promise<Connection> {
+  return call("add_api_key", { integration, input });
 }
 
 /** Subscribes to the engine's events; resolves to the function that unsubscribes. */

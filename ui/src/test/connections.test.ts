@@ -10,7 +10,7 @@ vi.mock("../lib/ipc", () => import("./fakeIpc"));
 beforeEach(() => ipc.resetIpc());
 
 describe("Connections", () => {
-  it("shows the empty state, whose button leads to Providers", async () => {
+  it("shows the empty state, whose buttons lead to the catalog and to custom providers", async () => {
     const user = userEvent.setup();
     render(App);
 
@@ -19,7 +19,12 @@ describe("Connections", () => {
     expect(empty.textContent).toContain("Tokens stay in your system keychain.");
     expect(screen.getByTestId("nav-connections").getAttribute("aria-current")).toBe("page");
 
-    await user.click(within(empty).getByRole("button", { name: "Add a provider" }));
+    await user.click(within(empty).getByRole("button", { name: "Browse the catalog" }));
+    expect(screen.getByTestId("nav-catalog").getAttribute("aria-current")).toBe("page");
+    expect(document.activeElement?.id).toBe("catalog-search");
+
+    await user.click(screen.getByTestId("nav-connections"));
+    await user.click(within(await screen.findByTestId("empty-state")).getByRole("button", { name: "Add a custom provider" }));
 
     expect(screen.getByTestId("nav-providers").getAttribute("aria-current")).toBe("page");
     expect(screen.getByTestId("add-provider-form")).toBeTruthy();
@@ -51,10 +56,10 @@ describe("Connections", () => {
     expect(screen.queryByTestId("empty-state")).toBeNull();
   });
 
-  it("labels every status and offers Reconnect where the person must act", async () => {
+  it("labels every status and offers Reconnect or Grant access where the person must act", async () => {
     ipc.listConnections.mockResolvedValue([
       connection({ id: "a", status: "reauthorize" }),
-      connection({ id: "b", status: "needs_more_access" }),
+      connection({ id: "b", status: "needs_more_access", missing_scopes: ["https://www.googleapis.com/auth/gmail.readonly"] }),
       connection({ id: "c", status: "retrying" }),
       connection({ id: "d", status: "pending" }),
     ]);
@@ -64,7 +69,40 @@ describe("Connections", () => {
     const labels = rows.map((row) => within(row).getByTestId("connection-status").textContent?.trim());
     expect(labels).toEqual(["Reauthorize", "Needs more access", "Retrying", "Pending"]);
     const reconnects = rows.map((row) => within(row).queryByRole("button", { name: "Reconnect" }) !== null);
-    expect(reconnects).toEqual([true, true, false, false]);
+    expect(reconnects).toEqual([true, false, false, false]);
+    const grants = rows.map((row) => within(row).queryByRole("button", { name: "Grant access" }) !== null);
+    expect(grants).toEqual([false, true, false, false]);
+    expect(within(rows[1]!).getByTestId("connection-missing").textContent).toContain("gmail.readonly");
+  });
+
+  it("Grant access asks for what is missing, Test shows who answered, Rename keeps the id", async () => {
+    const user = userEvent.setup();
+    const needy = connection({ id: "c-9", name: "Mail", status: "needs_more_access", missing_scopes: ["x"] });
+    ipc.listConnections.mockResolvedValue([needy]);
+    ipc.grantAccess.mockResolvedValue({
+      flow_id: "f-2",
+      provider_id: "google",
+      authorize_url: "https://accounts.google.com/o/oauth2/v2/auth?x=1",
+      expires_at: "2026-11-23T21:00:00Z",
+    });
+    ipc.testConnection.mockResolvedValue({ connection: "Mail", account: "ada@example.test", url: "https://x" });
+    ipc.renameConnection.mockResolvedValue({ ...needy, name: "Work mail" });
+    render(App);
+
+    await user.click(await screen.findByRole("button", { name: "Grant access" }));
+    expect(ipc.grantAccess).toHaveBeenCalledExactlyOnceWith("c-9");
+    expect(await screen.findByTestId("pending-flow")).toBeTruthy();
+
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    expect((await screen.findByTestId("connection-tested")).textContent).toContain("answered for ada@example.test");
+
+    await user.click(screen.getByRole("button", { name: "Rename" }));
+    const input = screen.getByTestId("rename-input") as HTMLInputElement;
+    await user.clear(input);
+    await user.type(input, "Work mail{Enter}");
+    expect(ipc.renameConnection).toHaveBeenCalledExactlyOnceWith("c-9", "Work mail");
+    expect(await screen.findByRole("heading", { name: "Work mail" })).toBeTruthy();
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("connection-rename");
   });
 
   it("Refresh now refreshes through the engine and shows what it says", async () => {

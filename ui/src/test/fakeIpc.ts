@@ -6,6 +6,12 @@ import type * as Ipc from "../lib/ipc";
 export const ENGINE_EVENT: typeof Ipc.ENGINE_EVENT = "engine-event";
 export const listConnections = vi.fn<typeof Ipc.listConnections>();
 export const listProviders = vi.fn<typeof Ipc.listProviders>();
+export const listCatalog = vi.fn<typeof Ipc.listCatalog>();
+export const setProviderApp = vi.fn<typeof Ipc.setProviderApp>();
+export const grantAccess = vi.fn<typeof Ipc.grantAccess>();
+export const renameConnection = vi.fn<typeof Ipc.renameConnection>();
+export const testConnection = vi.fn<typeof Ipc.testConnection>();
+export const addApiKey = vi.fn<typeof Ipc.addApiKey>();
 export const addProvider = vi.fn<typeof Ipc.addProvider>();
 export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
 export const connect = vi.fn<typeof Ipc.connect>();
@@ -27,6 +33,12 @@ export function resetIpc(): void {
   handlers = [];
   listConnections.mockReset().mockResolvedValue([]);
   listProviders.mockReset().mockResolvedValue([]);
+  listCatalog.mockReset().mockResolvedValue([]);
+  setProviderApp.mockReset();
+  grantAccess.mockReset();
+  renameConnection.mockReset();
+  testConnection.mockReset();
+  addApiKey.mockReset();
   addProvider.mockReset();
   removeProvider.mockReset().mockResolvedValue(null);
   connect.mockReset();
@@ -34,7 +46,9 @@ export function resetIpc(): void {
   refreshConnection.mockReset();
   listActivity.mockReset().mockResolvedValue([]);
   cancelFlow.mockReset().mockResolvedValue(null);
-  removeConnection.mockReset().mockResolvedValue(null);
+  removeConnection
+    .mockReset()
+    .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
   onEngineEvent.mockReset().mockImplementation(async (handler) => {
     handlers.push(handler);
     return () => {

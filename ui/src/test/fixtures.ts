@@ -1,3 +1,4 @@
+import type { CatalogIntegration } from "../bindings/CatalogIntegration";
 import type { Connection } from "../bindings/Connection";
 import type { FlowStarted } from "../bindings/FlowStarted";
 import type { Provider } from "../bindings/Provider";
@@ -18,6 +19,8 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     enabled: true,
     site: null,
     site_label: null,
+    site_help: null,
+    client_secret_required: false,
     overridden: [],
     redirect_uri: "http://127.0.0.1/callback",
     setup: [],
@@ -56,4 +59,57 @@ export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {
     expires_at: "2025-01-02T10:15:00Z",
     ...overrides,
   };
+}
+
+export function integration(overrides: Partial<CatalogIntegration> = {}): CatalogIntegration {
+  return {
+    id: "gmail",
+    name: "Gmail",
+    category: "Email",
+    description: "Read your Gmail messages and labels.",
+    docs_url: "https://developers.google.com/gmail/api/auth/scopes",
+    kind: "oauth",
+    provider_id: "google",
+    provider_name: "Google",
+    scopes: [
+      {
+        name: "gmail.readonly",
+        value: "https://www.googleapis.com/auth/gmail.readonly",
+        description: "Read your email messages and settings",
+      },
+    ],
+    setup: [
+      "Create an OAuth client ID of type Desktop app; it accepts http://127.0.0.1/callback on any port.",
+      "Enable the Gmail API in the same Google Cloud project.",
+    ],
+    redirect_uri: "http://127.0.0.1/callback",
+    console_url: "https://console.cloud.google.com/apis/credentials",
+    client_secret_required: true,
+    site_label: null,
+    site_help: null,
+    key_create_url: null,
+    key_fields: [],
+    has_check: true,
+    ...overrides,
+  };
+}
+
+export function apiKeyIntegration(overrides: Partial<CatalogIntegration> = {}): CatalogIntegration {
+  return integration({
+    id: "openai",
+    name: "OpenAI",
+    category: "AI",
+    description: "Call the OpenAI API with your API key.",
+    kind: "api_key",
+    provider_id: null,
+    provider_name: null,
+    scopes: [],
+    setup: [],
+    redirect_uri: null,
+    console_url: null,
+    client_secret_required: false,
+    key_create_url: "https://platform.openai.com/api-keys",
+    key_fields: [{ id: "api_key", label: "API key", secret: true, prefix: "sk-" }],
+    ...overrides,
+  });
 }

@@ -189,7 +189,7 @@ describe("Provider list", () => {
     await user.click(await screen.findByTestId("provider-remove"));
     await user.click(screen.getByTestId("confirm-remove"));
 
-    expect(ipc.removeProvider).toHaveBeenCalledExactlyOnceWith("prov-1");
+    expect(ipc.removeProvider).toHaveBeenCalledExactlyOnceWith("prov-1", false);
     expect(screen.queryByTestId("provider-row")).toBeNull();
   });
 });

@@ -88,7 +88,20 @@ impl Catalog {
             provider_id: provider.map(|(id, _)| id.to_owned()),
             provider_name: provider.map(|(_, p)| p.name.clone()),
             scopes,
-            setup_step: spec.setup.clone(),
+            setup: provider
+                .map(|(_, p)| {
+                    let redirect_uri = p.redirect_uri();
+                    p.setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .chain(spec.setup.clone())
+                .collect(),
+            redirect_uri: provider.map(|(_, p)| p.redirect_uri()),
+            console_url: provider.map(|(_, p)| p.console_url.clone()),
+            client_secret_required: provider.is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
+            site_label: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.label.clone())),
+            site_help: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.help.clone())),
             key_create_url: spec.api_key.as_ref().map(|k| k.create_url.clone()),
             key_fields: spec
                 .api_key

@@ -1,7 +1,7 @@
 //! A provider resolved for use: its endpoints (site and overrides applied), its
 //! quirks from the catalog, and the person's provider app.
 
-use crate::catalog::{Catalog, ClientAuth, Pkce, ProviderSpec, RefreshTokens, SiteKind};
+use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
 use crate::model::Provider;
 use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
@@ -131,6 +131,8 @@ impl ProviderRecord {
             enabled: self.app.enabled,
             site: self.app.site.clone().or_else(|| site.map(|s| s.default.clone())),
             site_label: site.map(|s| s.label.clone()),
+            site_help: site.map(|s| s.help.clone()),
+            client_secret_required: self.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required),
             overridden: [
                 ("authorize_url", &self.app.overrides.authorize_url),
                 ("token_url", &self.app.overrides.token_url),

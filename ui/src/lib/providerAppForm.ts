@@ -1,0 +1,103 @@
+import type { CatalogIntegration } from "../bindings/CatalogIntegration";
+import type { Provider } from "../bindings/Provider";
+import type { ProviderAppInput } from "../bindings/ProviderAppInput";
+
+/** What the provider-app form needs to know about a provider, set up or not. */
+export type ProviderInfo = {
+  id: string;
+  name: string;
+  /** Registration steps, the redirect URI filled in. */
+  setup: string[];
+  redirectUri: string;
+  secretRequired: boolean;
+  siteLabel: string | null;
+  siteHelp: string | null;
+};
+
+export function infoFromIntegration(integration: CatalogIntegration): ProviderInfo {
+  return {
+    id: integration.provider_id ?? integration.id,
+    name: integration.provider_name ?? integration.name,
+    setup: integration.setup,
+    redirectUri: integration.redirect_uri ?? "http://127.0.0.1/callback",
+    secretRequired: integration.client_secret_required,
+    siteLabel: integration.site_label,
+    siteHelp: integration.site_help,
+  };
+}
+
+export function infoFromProvider(provider: Provider): ProviderInfo {
+  return {
+    id: provider.id,
+    name: provider.name,
+    setup: provider.setup,
+    redirectUri: provider.redirect_uri,
+    secretRequired: provider.client_secret_required,
+    siteLabel: provider.site_label,
+    siteHelp: provider.site_help,
+  };
+}
+
+/** Endpoints a person may override, as the engine names them. */
+export const ENDPOINTS = [
+  { field: "authorize_url", label: "Authorize URL" },
+  { field: "token_url", label: "Token URL" },
+  { field: "revocation_url", label: "Revocation URL" },
+  { field: "userinfo_url", label: "Identity (userinfo) URL" },
+] as const;
+export type EndpointField = (typeof ENDPOINTS)[number]["field"];
+
+export const APP_FIELDS = ["client_id", "client_secret", "site", ...ENDPOINTS.map((e) => e.field)] as const;
+export type AppField = (typeof APP_FIELDS)[number];
+
+export type AppFields = {
+  clientId: string;
+  clientSecret: string;
+  site: string;
+  enabled: boolean;
+  endpoints: Record<EndpointField, string>;
+};
+
+export function isAppField(value: string | null): value is AppField {
+  return (APP_FIELDS as readonly (string | null)[]).includes(value);
+}
+
+/** The form's starting values: the provider app's, or empty for a new one. */
+export function appFields(existing: Provider | undefined): AppFields {
+  const overridden = (field: EndpointField) =>
+    existing?.overridden.includes(field) ? (existing[field] ?? "") : "";
+  return {
+    clientId: existing?.client_id ?? "",
+    clientSecret: "",
+    site: existing?.site ?? "",
+    enabled: existing?.enabled ?? true,
+    endpoints: {
+      authorize_url: overridden("authorize_url"),
+      token_url: overridden("token_url"),
+      revocation_url: overridden("revocation_url"),
+      userinfo_url: overridden("userinfo_url"),
+    },
+  };
+}
+
+/**
+ * The change to send. A blank secret keeps the stored one; a blank endpoint or site
+ * returns to the provider's own (sent as "" only when something was set before).
+ */
+export function toAppInput(fields: AppFields, existing: Provider | undefined): ProviderAppInput {
+  const endpoint = (field: EndpointField) => {
+    const value = fields.endpoints[field].trim();
+    if (value) return value;
+    return existing?.overridden.includes(field) ? "" : null;
+  };
+  return {
+    client_id: fields.clientId.trim() || null,
+    client_secret: fields.clientSecret.trim() ? fields.clientSecret : null,
+    enabled: fields.enabled,
+    site: fields.site.trim() || (existing?.site ? "" : null),
+    authorize_url: endpoint("authorize_url"),
+    token_url: endpoint("token_url"),
+    revocation_url: endpoint("revocation_url"),
+    userinfo_url: endpoint("userinfo_url"),
+  };
+}
