@@ -9,7 +9,9 @@
 // revoke. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
 // (every request seen, secrets included: this is a test double), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
-// /test/reject-key?key=K (an API key is deleted at its service). API-key services
+// /test/reject-key?key=K (an API key is deleted at its service), GET
+// /test/break-token?how=html|truncated|empty_access_token|huge|server_error|redirect
+// (the next token answer is broken that way). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -119,6 +121,16 @@ function apiCheck(service, req, url, res) {
 }
 
 let nextLogin = null;
+// The next token-endpoint answer, broken on purpose (/test/break-token?how=...).
+let brokenTokenAnswer = null;
+const BROKEN_ANSWERS = {
+  html: (res) => send(res, 200, '<html><body>Sign in again</body></html>', 'text/html'),
+  truncated: (res) => send(res, 200, '{"access_token": "canary-trunc', 'application/json'),
+  empty_access_token: (res) => send(res, 200, { access_token: '', token_type: 'bearer', refresh_token: 'canary-half-refresh' }),
+  huge: (res) => send(res, 200, { access_token: 'x', token_type: 'bearer', padding: 'p'.repeat(2 * 1024 * 1024) }),
+  server_error: (res) => send(res, 503, { error: 'temporarily_unavailable' }),
+  redirect: (res) => { res.writeHead(302, { location: 'https://example.com/elsewhere' }); res.end(); },
+};
 const log = [];
 const codes = new Map(); // code -> { provider, user, clientId, redirectUri, challenge, scopes, offline }
 const grants = new Map(); // `${provider}/${user}` -> { scopes: Set, revoked }
@@ -326,6 +338,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'login') { nextLogin = url.searchParams.get('user'); return send(res, 200, {}); }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});
   }
@@ -334,7 +347,14 @@ const server = createServer(async (req, res) => {
   if (!spec) return send(res, 404, { error: 'no such provider' });
   switch (rest[0]) {
     case 'authorize': return authorize(provider, spec, url, res);
-    case 'token': return exchange(provider, spec, req, form, res);
+    case 'token': {
+      if (brokenTokenAnswer) {
+        const how = brokenTokenAnswer;
+        brokenTokenAnswer = null;
+        return BROKEN_ANSWERS[how](res);
+      }
+      return exchange(provider, spec, req, form, res);
+    }
     case 'identity': return identity(provider, spec, req, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     default: return send(res, 404, { error: 'no such endpoint' });

@@ -91,7 +91,10 @@ impl Catalog {
             setup: provider
                 .map(|(_, p)| {
                     let redirect_uri = p.redirect_uri();
-                    p.setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect::<Vec<_>>()
+                    p.setup
+                        .iter()
+                        .map(|step| step.replace("{redirect_uri}", &redirect_uri))
+                        .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
                 .into_iter()
@@ -99,7 +102,8 @@ impl Catalog {
                 .collect(),
             redirect_uri: provider.map(|(_, p)| p.redirect_uri()),
             console_url: provider.map(|(_, p)| p.console_url.clone()),
-            client_secret_required: provider.is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
+            client_secret_required: provider
+                .is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
             site_label: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.label.clone())),
             site_help: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.help.clone())),
             key_create_url: spec.api_key.as_ref().map(|k| k.create_url.clone()),
