@@ -9,6 +9,8 @@ source "$repo/scripts/setup.sh"
 cd "$repo"
 
 step() { printf '\n== %s\n' "$*" >&2; }
+# One build from a clean clone: incremental artifacts would only cost time and disk.
+export CARGO_INCREMENTAL=0
 
 step "test packages (OpenID provider) and tauri-driver"
 if [ ! -f tests/oidc/node_modules/.package-lock.json ] || [ tests/oidc/package-lock.json -nt tests/oidc/node_modules/.package-lock.json ]; then

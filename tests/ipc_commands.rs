@@ -76,10 +76,44 @@ fn commands_return_metadata_and_typed_errors_only() {
         assert!(!payload.to_string().contains(secret), "the client secret crossed IPC");
     }
 
-    let flow = invoke(&webview, "connect", json!({ "providerId": added["id"], "name": null })).unwrap();
+    let flow =
+        invoke(&webview, "connect", json!({ "integration": added["id"], "options": { "name": null } }))
+            .unwrap();
     assert!(flow["authorize_url"].as_str().unwrap().starts_with(&op.issuer));
     assert_eq!(invoke(&webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
 
     let missing = invoke(&webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
     assert_eq!(missing["code"], "not_found");
+
+    // The catalog, and a provider app whose secret never comes back.
+    let catalog = invoke(&webview, "list_catalog", json!({})).unwrap();
+    assert!(catalog.as_array().unwrap().iter().any(|i| i["id"] == "gmail" && i["provider_id"] == "google"));
+    let google_secret = "canary-google-secret-3b1d";
+    let google = invoke(
+        &webview,
+        "set_provider_app",
+        json!({ "providerId": "google", "input": { "client_id": "123.apps.googleusercontent.com",
+            "client_secret": google_secret } }),
+    )
+    .unwrap();
+    assert_eq!(google["client_secret_last4"], "3b1d");
+    assert!(!google.to_string().contains(google_secret));
+    let unknown_scope = invoke(
+        &webview,
+        "connect",
+        json!({ "integration": "gmail", "options": { "scopes": ["gmail.everything"] } }),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (unknown_scope["code"].as_str(), unknown_scope["field"].as_str()),
+        (Some("invalid_input"), Some("scopes"))
+    );
+    let key = invoke(
+        &webview,
+        "add_api_key",
+        json!({ "integration": "openai", "input": { "fields": { "api_key": "not-a-key" }, "check": false } }),
+    )
+    .unwrap_err();
+    assert_eq!(key["field"], "api_key");
+    assert!(!key.to_string().contains("not-a-key"), "the key is never echoed");
 }

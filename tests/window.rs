@@ -267,3 +267,60 @@ async fn declined_consent_says_so_in_the_window() {
     assert!(secret_tool_keys(&service).is_empty());
     client.close().await.unwrap();
 }
+
+/// Clicks the first element matching `css` once it is on screen.
+async fn click_css(client: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let script = "return document.querySelector(arguments[0]) !== null;";
+    while client.execute(script, vec![serde_json::json!(css)]).await.unwrap() != serde_json::json!(true) {
+        assert!(tokio::time::Instant::now() < deadline, "{css} never showed");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_catalog_sets_up_a_provider_app_and_connects() {
+    require_session();
+    // The real OpenID provider as a self-managed GitLab: the catalog's GitLab entry
+    // with only its server address changed.
+    let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+
+    let client = driver.launch().await;
+    find(&client, "empty-go-catalog").await.click().await.unwrap();
+    find(&client, "catalog-search").await;
+    screenshot(&client, "catalog").await;
+    type_into(&client, "catalog-search", "gitlab").await;
+    let shown: serde_json::Value = client
+        .execute("return [...document.querySelectorAll('[data-testid=catalog-entry]')].map(e => e.dataset.integrationId)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(shown, serde_json::json!(["gitlab", "gitlab-git"]), "search narrows the catalog");
+
+    click_css(&client, "[data-integration-id='gitlab'] [data-testid='catalog-setup']").await;
+    let redirect = wait_for_text(&client, "provider-redirect-uri", |_| true).await;
+    assert_eq!(redirect, "http://127.0.0.1/callback");
+    let steps = wait_for_text(&client, "provider-setup-steps", |_| true).await;
+    assert!(steps.contains("Redirect URI"), "{steps}");
+    type_into(&client, "app-client-id", "grantkeeper-gitlab").await;
+    type_into(&client, "app-site", &op.issuer).await;
+    screenshot(&client, "catalog-setup").await;
+    find(&client, "app-save").await.click().await.unwrap();
+
+    // Saved: the Connect form follows, and the sign-in goes to the server that was set.
+    find(&client, "connect-start").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let account = wait_for_text(&client, "connection-account", |_| true).await;
+    assert_eq!(account, "ada");
+    find(&client, "connection-test").await.click().await.unwrap();
+    let tested = wait_for_text(&client, "connection-tested", |_| true).await;
+    assert!(tested.contains("answered for ada"), "{tested}");
+
+    find(&client, "nav-providers").await.click().await.unwrap();
+    let row = wait_for_text(&client, "provider-row", |t| t.contains("GitLab")).await;
+    assert!(row.contains(&op.issuer) && row.contains("grantkeeper-gitlab"), "{row}");
+    client.close().await.unwrap();
+}

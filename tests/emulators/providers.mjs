@@ -11,7 +11,8 @@
 // provider=P&user=U (the person withdraws consent at the provider), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|redirect
-// (the next token answer is broken that way). API-key services
+// (the next token answer is broken that way), GET /test/omit-refresh (the next code
+// exchange comes without a refresh token). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -123,6 +124,8 @@ function apiCheck(service, req, url, res) {
 let nextLogin = null;
 // The next token-endpoint answer, broken on purpose (/test/break-token?how=...).
 let brokenTokenAnswer = null;
+// The next code exchange answers without a refresh token (/test/omit-refresh).
+let omitRefresh = false;
 const BROKEN_ANSWERS = {
   html: (res) => send(res, 200, '<html><body>Sign in again</body></html>', 'text/html'),
   truncated: (res) => send(res, 200, '{"access_token": "canary-trunc', 'application/json'),
@@ -248,7 +251,8 @@ function exchange(provider, spec, req, form, res) {
       const digest = createHash('sha256').update(form.code_verifier || '').digest('base64url');
       if (digest !== entry.challenge) return tokenError(res, spec, 'invalid_grant', 'PKCE verification failed', accept);
     }
-    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline);
+    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline && !omitRefresh);
+    omitRefresh = false;
     return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
   }
   if (form.grant_type === 'refresh_token') {
@@ -338,6 +342,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'login') { nextLogin = url.searchParams.get('user'); return send(res, 200, {}); }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    if (rest[0] === 'omit-refresh') { omitRefresh = true; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});

@@ -84,7 +84,15 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
     assert!(exchange["headers"]["authorization"].is_null());
 
-    // Gmail on the same account asks only for Gmail's scope and grows the same grant.
+    // Gmail on the same account asks only for Gmail's scope and grows the same grant;
+    // the answer carries no refresh token this time, so the one already held is kept.
+    let first_refresh_token = {
+        let key =
+            secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+        let stored: Value = serde_json::from_str(&secret_tool_lookup(&setup.service, &key).unwrap()).unwrap();
+        stored["refresh_token"].as_str().unwrap().to_owned()
+    };
+    emulator.omit_next_refresh_token().await;
     let gmail = connect(&engine, "Gmail", "Mail").await;
     let second = &requests(&emulator, "google", "authorize").await[1]["query"];
     assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
@@ -107,9 +115,11 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     let before = stored_access_token(&engine, "Mail");
     engine.refresh_now("Mail").await.unwrap();
     let refreshes = requests(&emulator, "google", "token").await;
+    let presented: Vec<String> = refreshes.iter().filter_map(|r| form_field(r, "refresh_token")).collect();
     assert_eq!(
-        refreshes.iter().filter(|r| form_field(r, "grant_type").as_deref() == Some("refresh_token")).count(),
-        1
+        presented,
+        [first_refresh_token],
+        "one refresh, with the refresh token kept from the first grant"
     );
     assert_ne!(stored_access_token(&engine, "Drive"), before);
     engine.refresh_now("Drive").await.unwrap();
@@ -378,6 +388,11 @@ async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
             engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
             engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
             assert_ne!(stored_access_token(&engine, provider), before, "{provider}");
+            // Consent withdrawn: the provider's own way of saying so (Atlassian: HTTP 403)
+            // still means Reauthorize.
+            emulator.revoke(provider, "ada").await;
+            let error = engine.refresh_now(provider).await.unwrap_err();
+            assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
         }
         let removal = engine.remove_connection(provider).await.unwrap();
         assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
@@ -441,4 +456,41 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
         revocations.len(),
         "nothing left to retry"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+    let cases = [
+        ("html", "not a valid token response"),
+        ("truncated", "not a valid token response"),
+        ("empty_access_token", "empty access_token"),
+        ("huge", "too large"),
+        ("server_error", "HTTP 503"),
+        ("redirect", "not a valid token response"),
+    ];
+    for (how, expected) in cases {
+        emulator.break_next_token_answer(how).await;
+        let options = ConnectOptions { name: Some(how.into()), ..ConnectOptions::default() };
+        let error = engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains(expected), "{how}: {message}");
+        assert!(!message.contains("canary"), "{how}: a token reached the message: {message}");
+        assert!(engine.connections().unwrap().is_empty(), "{how}");
+        assert!(secret_tool_keys(&setup.service).iter().all(|k| !k.starts_with("credential/")), "{how}");
+    }
+    // And the same provider still works afterwards.
+    let connection = connect(&engine, "gmail", "Mail").await;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+
+    // A broken refresh answer leaves the stored tokens as they were.
+    let before = stored_access_token(&engine, "Mail");
+    emulator.break_next_token_answer("truncated").await;
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error}");
+    assert_eq!(stored_access_token(&engine, "Mail"), before);
+    assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active);
 }

@@ -145,6 +145,17 @@ impl ProviderEmulator {
         reqwest::get(format!("http://127.0.0.1:{}/test/reject-key?key={key}", self.port)).await.unwrap();
     }
 
+    /// The next token-endpoint answer is broken: html, truncated, empty_access_token,
+    /// huge, server_error or redirect.
+    pub async fn break_next_token_answer(&self, how: &str) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/break-token?how={how}", self.port)).await.unwrap();
+    }
+
+    /// The next code exchange answers without a refresh token.
+    pub async fn omit_next_refresh_token(&self) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/omit-refresh", self.port)).await.unwrap();
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();

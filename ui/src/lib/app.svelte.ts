@@ -1,5 +1,6 @@
 import { getContext, setContext } from "svelte";
 import type { CatalogIntegration } from "../bindings/CatalogIntegration";
+import type { CatalogScope } from "../bindings/CatalogScope";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { Connection } from "../bindings/Connection";
 import type { EngineEvent } from "../bindings/EngineEvent";
@@ -180,6 +181,15 @@ export class AppState {
     this.providers = this.providers.filter((p) => p.id !== provider.id);
     if (withConnections) void this.reloadConnections();
     this.announce(`Removed the provider app for ${provider.name}`);
+  }
+
+  /** A granted scope's short name and plain-words description, when the catalog knows it. */
+  scopeInfo(value: string): CatalogScope | undefined {
+    for (const integration of this.catalog) {
+      const found = integration.scopes.find((scope) => scope.value === value);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** The provider app of a provider, when the person has set one up. */

@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// Providers and integrations in the file's order, which is the order people see.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
-    pub providers: BTreeMap<String, ProviderSpec>,
-    pub integrations: BTreeMap<String, IntegrationSpec>,
+    pub providers: IndexMap<String, ProviderSpec>,
+    pub integrations: IndexMap<String, IntegrationSpec>,
 }
 
 /// An authorization server as its documentation describes it.

@@ -234,9 +234,14 @@ pub(crate) fn token_error(
             provider,
             detail: "the token endpoint's answer is not a valid token response".into(),
         },
-        RequestTokenError::Other(reason) => {
-            Error::ProviderError { provider, detail: crate::error::provider_text(&reason) }
-        }
+        // oauth2 says what was wrong with the answer's form (an HTML page, say), never its body.
+        RequestTokenError::Other(reason) => Error::ProviderError {
+            provider,
+            detail: format!(
+                "the token endpoint's answer is not a valid token response ({})",
+                crate::error::provider_text(&reason)
+            ),
+        },
     }
 }
 
