@@ -136,6 +136,15 @@ async fn bad_provider_input_is_refused_and_nothing_is_saved() {
     engine.add_provider(provider_input(&op.issuer)).await.unwrap();
     let duplicate = engine.add_provider(provider_input(&op.issuer)).await.unwrap_err();
     assert_eq!(duplicate.field(), Some("name"));
+    // Another name for the same authorization server is refused too.
+    let same_issuer = NewProvider { name: "Local OP again".into(), ..provider_input(&op.issuer) };
+    let error = engine.add_provider(same_issuer).await.unwrap_err();
+    assert_eq!(error.field(), Some("issuer"));
+    assert!(error.to_string().contains("Local OP already uses the issuer"), "{error}");
+    // So is a built-in provider's name.
+    let builtin_name = NewProvider { name: "google".into(), ..provider_input(&op.issuer) };
+    assert_eq!(engine.add_provider(builtin_name).await.unwrap_err().field(), Some("name"));
+    assert_eq!(engine.providers().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -28,36 +28,7 @@ impl Store {
 
     /// Adds or replaces the provider app of `app.provider_id`.
     pub fn save_provider_app(&self, app: &ProviderAppRow, updated_at: &str) -> Result<()> {
-        self.with(|db| {
-            db.execute(
-                "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
-                    client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
-                    userinfo_url, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
-                    client_secret_key = excluded.client_secret_key,
-                    client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
-                    site = excluded.site, authorize_url = excluded.authorize_url,
-                    token_url = excluded.token_url, revocation_url = excluded.revocation_url,
-                    userinfo_url = excluded.userinfo_url, updated_at = excluded.updated_at",
-                params![
-                    app.id,
-                    app.provider_id,
-                    app.client_id,
-                    app.client_secret_key,
-                    app.client_secret_last4,
-                    app.enabled,
-                    app.site,
-                    app.overrides.authorize_url,
-                    app.overrides.token_url,
-                    app.overrides.revocation_url,
-                    app.overrides.userinfo_url,
-                    app.created_at,
-                    updated_at,
-                ],
-            )
-            .map(drop)
-        })
+        self.with(|db| upsert_app(db, app, updated_at))
     }
 
     /// Adds a custom provider with its provider app, in one transaction.
@@ -80,20 +51,7 @@ impl Store {
                     provider.created_at,
                 ],
             )?;
-            tx.execute(
-                "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
-                    client_secret_last4, enabled, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    app.id,
-                    app.provider_id,
-                    app.client_id,
-                    app.client_secret_key,
-                    app.client_secret_last4,
-                    app.enabled,
-                    app.created_at,
-                ],
-            )?;
+            upsert_app(&tx, app, &app.created_at)?;
             tx.commit()
         })
     }
@@ -153,4 +111,35 @@ impl Store {
             Ok(token_keys)
         })
     }
+}
+
+fn upsert_app(db: &rusqlite::Connection, app: &ProviderAppRow, updated_at: &str) -> rusqlite::Result<()> {
+    db.execute(
+        "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
+            client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
+            userinfo_url, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
+            client_secret_key = excluded.client_secret_key,
+            client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
+            site = excluded.site, authorize_url = excluded.authorize_url,
+            token_url = excluded.token_url, revocation_url = excluded.revocation_url,
+            userinfo_url = excluded.userinfo_url, updated_at = excluded.updated_at",
+        params![
+            app.id,
+            app.provider_id,
+            app.client_id,
+            app.client_secret_key,
+            app.client_secret_last4,
+            app.enabled,
+            app.site,
+            app.overrides.authorize_url,
+            app.overrides.token_url,
+            app.overrides.revocation_url,
+            app.overrides.userinfo_url,
+            app.created_at,
+            updated_at,
+        ],
+    )
+    .map(drop)
 }
