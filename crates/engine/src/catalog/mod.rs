@@ -155,6 +155,8 @@ mod tests {
     fn the_builtin_catalog_loads_and_validates() {
         let catalog = Catalog::builtin();
         assert!(validate::problems(&catalog.file).is_empty());
+        let ids: Vec<&str> = catalog.integrations().map(|(id, _)| id).take(2).collect();
+        assert_eq!(ids, ["gmail", "google-drive"], "the file's order is kept");
         let (id, gmail) = catalog.integration("gmail").unwrap();
         assert_eq!((id, gmail.provider.as_deref()), ("gmail", Some("google")));
         assert_eq!(catalog.integration("Google Drive").unwrap().0, "google-drive");
