@@ -280,6 +280,11 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
         microsoft.authorize_url,
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
     );
+    let query = ProviderAppInput {
+        site: Some("https://github.example.com/?x=".into()),
+        ..ProviderAppInput::default()
+    };
+    assert_eq!(engine.set_provider_app("github", query).await.unwrap_err().field(), Some("site"));
     let bad = ProviderAppInput { site: Some("contoso/../evil".into()), ..ProviderAppInput::default() };
     assert_eq!(engine.set_provider_app("microsoft", bad).await.unwrap_err().field(), Some("site"));
     let bad = ProviderAppInput {

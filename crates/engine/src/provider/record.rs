@@ -170,6 +170,13 @@ pub fn check_site(kind: SiteKind, site: &str) -> crate::Result<String> {
     match kind {
         SiteKind::BaseUrl => {
             let url = super::provider_url("site", "server address", site)?;
+            // Endpoint paths are appended to it.
+            if url.query().is_some() {
+                return Err(crate::Error::invalid(
+                    "site",
+                    "The server address is the start of its URLs, without a ?query, such as https://gitlab.example.com.",
+                ));
+            }
             Ok(url.as_str().trim_end_matches('/').to_owned())
         }
         SiteKind::Tenant => {
