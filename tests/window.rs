@@ -232,10 +232,23 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     assert!(newest.contains("Work mail"), "{newest}");
     screenshot(&client, "activity").await;
     find(&client, "nav-connections").await.click().await.unwrap();
-    client.close().await.unwrap();
+    // Closing the window only hides it; Quit ends the app.
+    // The app is gone before the click's answer comes back.
+    let _ = find(&client, "quit").await.click().await;
+    drop(client);
+    wait_until_quit(home.path());
 
-    // Quit and start again: still there, still Active.
+    // Start again: still there, still Active.
     let client = driver.launch().await;
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    // Only one app per data directory: a second launch shows the first and exits.
+    let second = Command::new(env!("CARGO_BIN_EXE_grantkeeper-app"))
+        .env("GRANTKEEPER_HOME", home.path())
+        .env("GRANTKEEPER_KEYCHAIN_SERVICE", &service)
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{second:?}");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"), "{second:?}");
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     assert!(secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
 
@@ -266,6 +279,18 @@ async fn declined_consent_says_so_in_the_window() {
     find(&client, "empty-state").await;
     assert!(secret_tool_keys(&service).is_empty());
     client.close().await.unwrap();
+}
+
+/// Waits until the app has let go of its data directory (its single-instance lock).
+fn wait_until_quit(home: &Path) {
+    let lock = std::fs::File::options().write(true).open(home.join("app.lock")).unwrap();
+    for _ in 0..100 {
+        if lock.try_lock().is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the app did not quit");
 }
 
 /// Clicks the first element matching `css` once it is on screen.

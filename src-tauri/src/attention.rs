@@ -9,12 +9,15 @@ use grantkeeper_engine::{Connection, ConnectionStatus, Engine};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
 const TRAY_ID: &str = "grantkeeper";
 const OPEN: &str = "open";
 const QUIT: &str = "quit";
+const CONNECTION_ITEM: &str = "connection:";
+/// Tells the window which connection to show (its payload is the connection id).
+pub const SHOW_CONNECTION_EVENT: &str = "show-connection";
 
 /// Connections already announced, so each transition notifies once.
 #[derive(Default)]
@@ -30,14 +33,20 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .tooltip("Grantkeeper: all connections are fine")
         .on_menu_event(|app, event| match event.id().as_ref() {
             QUIT => app.exit(0),
-            // OPEN and every connection item bring the window forward.
-            _ => show_window(app),
+            OPEN => show_window(app),
+            // A connection that needs the person: the window opens on it, ready to act.
+            id => {
+                show_window(app);
+                if let Some(connection_id) = id.strip_prefix(CONNECTION_ITEM) {
+                    let _ = app.emit(SHOW_CONNECTION_EVENT, connection_id);
+                }
+            }
         })
         .build(app)?;
     Ok(())
 }
 
-fn show_window<R: Runtime>(app: &AppHandle<R>) {
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.show();
         let _ = window.unminimize();
@@ -80,10 +89,15 @@ fn update_tray<R: Runtime>(
     tray.set_tooltip(Some(tooltip))?;
     let menu = Menu::new(app)?;
     for connection in waiting {
-        let label = format!("Reconnect {} ({})", connection.name, connection.provider);
+        let label = match connection.status {
+            ConnectionStatus::NeedsMoreAccess => {
+                format!("Grant access: {} ({})", connection.name, connection.provider)
+            }
+            _ => format!("Reconnect {} ({})", connection.name, connection.provider),
+        };
         menu.append(&MenuItem::with_id(
             app,
-            format!("connection:{}", connection.id),
+            format!("{CONNECTION_ITEM}{}", connection.id),
             label,
             true,
             None::<&str>,
@@ -102,6 +116,10 @@ fn update_tray<R: Runtime>(
 fn notify<R: Runtime>(app: &AppHandle<R>, fresh: &[&Connection]) {
     let (title, body) = match fresh {
         [] => return,
+        [one] if one.status == ConnectionStatus::NeedsMoreAccess => (
+            format!("{} needs more access", one.name),
+            format!("{} granted less than it needs. Open Grantkeeper and click Grant access.", one.provider),
+        ),
         [one] => (
             format!("Reconnect {}", one.name),
             format!("{} no longer accepts this sign-in. Open Grantkeeper and click Reconnect.", one.provider),
@@ -109,7 +127,7 @@ fn notify<R: Runtime>(app: &AppHandle<R>, fresh: &[&Connection]) {
         many => (
             format!("{} connections need you", many.len()),
             format!(
-                "{} no longer work. Open Grantkeeper and click Reconnect on each.",
+                "{} need you. Open Grantkeeper and click Reconnect or Grant access on each.",
                 many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
         ),

@@ -12,7 +12,7 @@ use grantkeeper_engine::revoke::Removal;
 use grantkeeper_engine::{
     ActivityEvent, Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider,
 };
-use tauri::{ipc::Invoke, Runtime, State};
+use tauri::{ipc::Invoke, AppHandle, Runtime, State};
 
 type Reply<T> = Result<T, ErrorPayload>;
 
@@ -33,7 +33,8 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         cancel_flow,
         refresh_connection,
         remove_connection,
-        list_activity
+        list_activity,
+        quit
     ]
 }
 
@@ -148,4 +149,10 @@ fn rename_connection(
     name: String,
 ) -> Reply<Connection> {
     engine.rename_connection(&connection_id, &name).map_err(|e| e.payload())
+}
+
+/// Quits Grantkeeper (closing the window only hides it, so refreshes go on).
+#[tauri::command]
+fn quit<R: Runtime>(app: AppHandle<R>) {
+    app.exit(0);
 }

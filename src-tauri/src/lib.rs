@@ -4,6 +4,7 @@
 mod attention;
 mod commands;
 mod events;
+mod single_instance;
 
 use std::sync::Arc;
 
@@ -20,6 +21,14 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .manage(engine)
         .manage(attention::Announced::default())
         .invoke_handler(commands::handlers())
+        // Closing the window keeps Grantkeeper in the tray, so refreshes go on; Quit
+        // (tray menu or window) ends it, and launching it again shows the window.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
         .setup(move |app| {
             if let Err(error) = attention::create_tray(app.handle()) {
                 // No tray host (some desktops, Xvfb): notifications still work.
@@ -55,16 +64,26 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let engine = match Config::from_env()
-        .and_then(|config| Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service))))
-    {
-        Ok(engine) => engine,
-        Err(error) => {
-            eprintln!("Grantkeeper cannot start: {error}");
-            std::process::exit(1);
+    let config = Config::from_env().unwrap_or_else(|error| fail(&error));
+    let first = match single_instance::claim(&config.home) {
+        Ok(single_instance::Launch::First(first)) => first,
+        Ok(single_instance::Launch::Second) => {
+            eprintln!("Grantkeeper is already running; its window was brought forward.");
+            return;
         }
+        Err(error) => fail(&format!("cannot use the data directory {}: {error}", config.home.display())),
     };
-    with_engine(tauri::Builder::default(), engine)
-        .run(tauri::generate_context!())
-        .expect("the Tauri application failed to run");
+    let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))
+        .unwrap_or_else(|error| fail(&error));
+    let app = with_engine(tauri::Builder::default(), engine)
+        .build(tauri::generate_context!())
+        .expect("the Tauri application failed to start");
+    let handle = app.handle().clone();
+    first.serve(move || attention::show_window(&handle));
+    app.run(|_, _| {});
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ! {
+    eprintln!("Grantkeeper cannot start: {error}");
+    std::process::exit(1);
 }

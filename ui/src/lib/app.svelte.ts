@@ -1,4 +1,4 @@
-import { getContext, setContext } from "svelte";
+import { getContext, setContext, tick } from "svelte";
 import type { CatalogIntegration } from "../bindings/CatalogIntegration";
 import type { CatalogScope } from "../bindings/CatalogScope";
 import type { CheckResult } from "../bindings/CheckResult";
@@ -64,8 +64,13 @@ export class AppState {
   async start(): Promise<void> {
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
-      if (this.#stopped) unlisten();
-      else this.#unlisten = unlisten;
+      const unlistenShow = await ipc.onShowConnection((id) => void this.showConnection(id));
+      const both = () => {
+        unlisten();
+        unlistenShow();
+      };
+      if (this.#stopped) both();
+      else this.#unlisten = both;
     } catch (error) {
       this.eventsError = `Grantkeeper cannot follow changes as they happen: ${toErrorPayload(error).message}`;
     }
@@ -92,6 +97,24 @@ export class AppState {
 
   goTo(tab: Tab): void {
     this.tab = tab;
+  }
+
+  /** Opens the Connections tab on one connection, with keyboard focus on what it needs. */
+  async showConnection(connectionId: string): Promise<void> {
+    this.tab = "connections";
+    await this.reloadConnections();
+    this.highlightId = connectionId;
+    await tick();
+    const row = [...document.querySelectorAll<HTMLElement>("[data-testid=connection-row]")].find(
+      (element) => element.dataset.connectionId === connectionId,
+    );
+    const action = row?.querySelector<HTMLElement>(
+      "[data-testid=connection-reconnect], [data-testid=connection-grant-access]",
+    );
+    (action ?? row)?.focus();
+    this.#later(HIGHLIGHT_MS, () => {
+      if (this.highlightId === connectionId) this.highlightId = null;
+    });
   }
 
   announce(text: string): void {

@@ -110,6 +110,17 @@ export function addApiKey(integration: string, input: NewApiKey): Promise<Connec
   return call("add_api_key", { integration, input });
 }
 
+/** Quits the app; closing the window only hides it. */
+export function quit(): Promise<null> {
+  return call("quit");
+}
+
+/** The tray menu asks the window to show one connection (its id). */
+export async function onShowConnection(handler: (connectionId: string) => void): Promise<() => void> {
+  if (!insideApp()) throw OUTSIDE_APP;
+  return listen<string>("show-connection", (event) => handler(event.payload));
+}
+
 /** Subscribes to the engine's events; resolves to the function that unsubscribes. */
 export async function onEngineEvent(handler: (event: EngineEvent) => void): Promise<() => void> {
   if (!insideApp()) throw OUTSIDE_APP;

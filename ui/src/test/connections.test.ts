@@ -177,4 +177,24 @@ describe("Connections", () => {
     expect(error.textContent).toBe("The system keychain is locked. Unlock it and try again.");
     expect(screen.getByTestId("connection-row")).toBeTruthy();
   });
+
+  it("the tray's item for a connection opens it with focus on Reconnect; Quit quits", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "ok", name: "Fine" }),
+      connection({ id: "broken", name: "Broken", status: "reauthorize" }),
+    ]);
+    render(App);
+    await screen.findAllByTestId("connection-row");
+    await user.click(screen.getByTestId("nav-catalog"));
+
+    ipc.showConnectionFromTray("broken");
+    await vi.waitFor(() => expect(document.activeElement?.getAttribute("data-testid")).toBe("connection-reconnect"));
+    expect(screen.getByTestId("nav-connections").getAttribute("aria-current")).toBe("page");
+    const row = document.activeElement?.closest("[data-testid=connection-row]") as HTMLElement;
+    expect(row.dataset.connectionId).toBe("broken");
+
+    await user.click(screen.getByTestId("quit"));
+    expect(ipc.quit).toHaveBeenCalledOnce();
+  });
 });

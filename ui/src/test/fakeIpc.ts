@@ -21,8 +21,16 @@ export const listActivity = vi.fn<typeof Ipc.listActivity>();
 export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
+export const quit = vi.fn<typeof Ipc.quit>();
+export const onShowConnection = vi.fn<typeof Ipc.onShowConnection>();
 
 let handlers: ((event: EngineEvent) => void)[] = [];
+let showConnectionHandlers: ((connectionId: string) => void)[] = [];
+
+/** As if the tray menu's item for this connection was clicked. */
+export function showConnectionFromTray(connectionId: string): void {
+  for (const handler of showConnectionHandlers) handler(connectionId);
+}
 
 export function emit(event: EngineEvent): void {
   for (const handler of handlers) handler(event);
@@ -31,6 +39,7 @@ export function emit(event: EngineEvent): void {
 /** Empty lists, and every command resolves; tests override what they need. */
 export function resetIpc(): void {
   handlers = [];
+  showConnectionHandlers = [];
   listConnections.mockReset().mockResolvedValue([]);
   listProviders.mockReset().mockResolvedValue([]);
   listCatalog.mockReset().mockResolvedValue([]);
@@ -49,6 +58,13 @@ export function resetIpc(): void {
   removeConnection
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
+  quit.mockReset().mockResolvedValue(null);
+  onShowConnection.mockReset().mockImplementation(async (handler) => {
+    showConnectionHandlers.push(handler);
+    return () => {
+      showConnectionHandlers = showConnectionHandlers.filter((h) => h !== handler);
+    };
+  });
   onEngineEvent.mockReset().mockImplementation(async (handler) => {
     handlers.push(handler);
     return () => {
