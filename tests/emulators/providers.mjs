@@ -10,7 +10,7 @@
 // (every request seen, secrets included: this is a test double), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
-// /test/break-token?how=html|truncated|empty_access_token|huge|server_error|redirect
+// /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
@@ -132,6 +132,10 @@ const BROKEN_ANSWERS = {
   empty_access_token: (res) => send(res, 200, { access_token: '', token_type: 'bearer', refresh_token: 'canary-half-refresh' }),
   huge: (res) => send(res, 200, { access_token: 'x', token_type: 'bearer', padding: 'p'.repeat(2 * 1024 * 1024) }),
   server_error: (res) => send(res, 503, { error: 'temporarily_unavailable' }),
+  rate_limited: (res) => {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '120' });
+    res.end(JSON.stringify({ error: 'slow_down' }));
+  },
   redirect: (res) => { res.writeHead(302, { location: 'https://example.com/elsewhere' }); res.end(); },
 };
 const log = [];

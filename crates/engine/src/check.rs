@@ -6,7 +6,7 @@ use ts_rs::TS;
 
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{Catalog, CheckAuth, CheckSpec, HttpMethod};
-use crate::http::{host_of, HttpClient, HttpError};
+use crate::http::HttpClient;
 use crate::provider::provider_url;
 use crate::{Error, Result, Secret};
 
@@ -76,16 +76,10 @@ pub(crate) async fn run_check(
         request = request.header(name, value);
     }
     let request = request.body(Vec::new()).map_err(|e| Error::Internal(format!("check request: {e}")))?;
-    let response = http.execute(request).await.map_err(|error| match error {
-        HttpError::Transport(reason) => Error::ProviderUnreachable { host: host_of(&url), reason },
-        HttpError::Unavailable(status) => {
-            Error::ProviderUnreachable { host: host_of(&url), reason: format!("it answered HTTP {status}") }
-        }
-        HttpError::TooLarge => Error::ProviderError {
-            provider: service.to_owned(),
-            detail: "its answer to the check is too large".into(),
-        },
-    })?;
+    let response = http
+        .execute(request)
+        .await
+        .map_err(|error| error.for_provider(&url, service, "answer to the check"))?;
     let status = response.status().as_u16();
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
     let checked = match status {

@@ -22,7 +22,12 @@ pub enum Error {
     IssuerMismatch { url: String, expected: String, found: String },
 
     #[error("Could not reach {host}: {reason}. Check your network connection and try again.")]
-    ProviderUnreachable { host: String, reason: String },
+    ProviderUnreachable {
+        host: String,
+        reason: String,
+        /// How long the provider asked to be left alone (`Retry-After`), capped.
+        retry_after: Option<std::time::Duration>,
+    },
 
     #[error("{provider} answered with an error: {detail}")]
     ProviderError { provider: String, detail: String },

@@ -20,9 +20,49 @@ pub enum HttpError {
     Transport(String),
     #[error("the response is larger than {BODY_LIMIT} bytes")]
     TooLarge,
-    /// 5xx or 429: the provider is there but cannot answer now.
-    #[error("it answered HTTP {0}")]
-    Unavailable(u16),
+    /// 5xx or 429: the provider is there but cannot answer now; it may say when to
+    /// come back (`Retry-After`).
+    #[error("it answered HTTP {status}")]
+    Unavailable { status: u16, retry_after: Option<Duration> },
+}
+
+/// The longest `Retry-After` Grantkeeper honours; a provider asking for more is asked
+/// again after this.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(15 * 60);
+
+impl HttpError {
+    /// The error a person sees: the provider could not be reached or could not answer
+    /// now (try later), or its answer (`what`) was too large.
+    pub fn for_provider(self, url: &Url, provider: &str, what: &str) -> Error {
+        match self {
+            HttpError::Transport(reason) => {
+                Error::ProviderUnreachable { host: host_of(url), reason, retry_after: None }
+            }
+            HttpError::Unavailable { status, retry_after } => Error::ProviderUnreachable {
+                host: host_of(url),
+                reason: format!("it answered HTTP {status}"),
+                retry_after,
+            },
+            HttpError::TooLarge => Error::ProviderError {
+                provider: provider.to_owned(),
+                detail: format!("its {what} is too large"),
+            },
+        }
+    }
+}
+
+/// RFC 9110 §10.2.3: seconds, or an HTTP date; capped.
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at =
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+            (at - time::OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(RETRY_AFTER_CAP))
 }
 
 impl HttpClient {
@@ -50,7 +90,10 @@ impl HttpClient {
             .map_err(transport)?;
         let status = response.status();
         if status.is_server_error() || status == http::StatusCode::TOO_MANY_REQUESTS {
-            return Err(HttpError::Unavailable(status.as_u16()));
+            return Err(HttpError::Unavailable {
+                status: status.as_u16(),
+                retry_after: retry_after(response.headers()),
+            });
         }
         let mut builder = http::Response::builder().status(status);
         for (name, value) in response.headers() {
@@ -130,5 +173,24 @@ pub fn host_of(url: &Url) -> String {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date_and_capped() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(http::header::RETRY_AFTER, "120".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
+        headers.insert(http::header::RETRY_AFTER, "86400".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(RETRY_AFTER_CAP));
+        headers.insert(http::header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a date in the past: now");
+        headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -7,10 +7,9 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::catalog::{ClientAuth, RevocationStyle, TokenRequestFormat};
-use crate::http::{host_of, HttpError};
 use crate::model::EventKind;
 use crate::provider::ProviderRecord;
-use crate::schedule::retry_delay;
+use crate::schedule::next_attempt;
 use crate::store::{NewEvent, PendingRevocation};
 use crate::time_text::{now, rfc3339};
 use crate::vault::TokenSet;
@@ -99,7 +98,7 @@ impl Engine {
                 (outcome, None, (outcome == Revocation::Revoked).then_some(EventKind::CredentialRevoked))
             }
             Err(error @ (Error::ProviderUnreachable { .. } | Error::KeychainUnavailable(_))) => {
-                let next = rfc3339(now() + retry_delay(pending.attempts + 1));
+                let next = rfc3339(now() + next_attempt(pending.attempts + 1, &error));
                 let reason = error.to_string();
                 if let Err(error) = self.store.revocation_failed(&pending.credential_id, &reason, &next) {
                     tracing::warn!(%error, "could not record a failed revocation");
@@ -171,17 +170,11 @@ impl Engine {
         let secret = self.client_secret(&provider).await?;
         let style = provider.spec.map(|s| s.revocation).unwrap_or_default();
         for request in revocation_requests(style, &provider, secret.as_ref(), &tokens, &url) {
-            let response = self.http.execute(request).await.map_err(|error| match error {
-                HttpError::Transport(reason) => Error::ProviderUnreachable { host: host_of(&url), reason },
-                HttpError::Unavailable(status) => Error::ProviderUnreachable {
-                    host: host_of(&url),
-                    reason: format!("it answered HTTP {status}"),
-                },
-                HttpError::TooLarge => Error::ProviderError {
-                    provider: provider.name.clone(),
-                    detail: "its revocation answer is too large".into(),
-                },
-            })?;
+            let response = self
+                .http
+                .execute(request)
+                .await
+                .map_err(|error| error.for_provider(&url, &provider.name, "revocation answer"))?;
             let status = response.status().as_u16();
             let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
             let error = body.get("error").and_then(|e| e.as_str()).unwrap_or_default();

@@ -34,9 +34,18 @@ pub(crate) fn refresh_due(issued: OffsetDateTime, lifetime: Duration) -> OffsetD
 
 /// Backoff after `failures` transient failures in a row: doubling from 10 s up to
 /// 15 minutes, with full jitter on the upper half.
-pub(crate) fn retry_delay(failures: u32) -> Duration {
+fn retry_delay(failures: u32) -> Duration {
     let ceiling = FIRST_RETRY.saturating_mul(1 << failures.min(10)).min(LONGEST_RETRY);
     ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64())
+}
+
+/// When to try again after a transient failure: the backoff, or later when the
+/// provider said so (`Retry-After`, capped where it was read).
+pub(crate) fn next_attempt(failures: u32, error: &Error) -> Duration {
+    match error {
+        Error::ProviderUnreachable { retry_after: Some(wait), .. } => retry_delay(failures).max(*wait),
+        _ => retry_delay(failures),
+    }
 }
 
 impl Engine {
@@ -109,7 +118,7 @@ impl Engine {
             Err(error) => {
                 let count = failures.entry(credential_id.to_owned()).or_default();
                 *count += 1;
-                let retry_at = now() + retry_delay(*count);
+                let retry_at = now() + next_attempt(*count, &error);
                 tracing::info!(%error, retry_at = %rfc3339(retry_at), "refresh failed; will retry");
                 let cause = error.to_string();
                 if self.store.mark_retrying(credential_id, &cause, &rfc3339(retry_at)).is_ok() {
@@ -139,6 +148,19 @@ mod tests {
         assert!(hour <= time::Duration::seconds(3300) && hour >= time::Duration::seconds(3270), "{hour}");
         let short = refresh_due(issued, Duration::from_secs(60)) - issued;
         assert!(short <= time::Duration::seconds(45) && short >= time::Duration::seconds(42), "{short}");
+    }
+
+    #[test]
+    fn a_provider_that_says_when_to_come_back_is_left_alone_until_then() {
+        let busy = Error::ProviderUnreachable {
+            host: "x".into(),
+            reason: "it answered HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(600)),
+        };
+        assert_eq!(next_attempt(1, &busy), Duration::from_secs(600));
+        let down =
+            Error::ProviderUnreachable { host: "x".into(), reason: "refused".into(), retry_after: None };
+        assert!(next_attempt(1, &down) <= Duration::from_secs(20));
     }
 
     #[test]

@@ -498,4 +498,15 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     assert!(matches!(error, Error::ProviderError { .. }), "{error}");
     assert_eq!(stored_access_token(&engine, "Mail"), before);
     assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active);
+
+    // Rate limited: the provider's Retry-After travels with the error to the scheduler.
+    emulator.break_next_token_answer("rate_limited").await;
+    match engine.refresh_now("Mail").await.unwrap_err() {
+        Error::ProviderUnreachable { retry_after, reason, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(120)), "{reason}");
+            assert!(reason.contains("HTTP 429"), "{reason}");
+        }
+        other => panic!("rate limiting is transient, not {other}"),
+    }
+    assert_eq!(stored_access_token(&engine, "Mail"), before);
 }

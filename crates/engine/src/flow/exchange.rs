@@ -16,7 +16,7 @@ use url::Url;
 use super::quirks::TokenEndpoint;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{ClientAuth, HttpMethod, IdentitySource, IdentitySpec, Pkce};
-use crate::http::{host_of, HttpClient, HttpError};
+use crate::http::{HttpClient, HttpError};
 use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
 use crate::{Error, Result, Secret};
@@ -219,16 +219,7 @@ pub(crate) fn token_error(
             }
             Error::ProviderError { provider, detail }
         }
-        RequestTokenError::Request(HttpError::Transport(reason)) => {
-            Error::ProviderUnreachable { host: host_of(token_url), reason }
-        }
-        RequestTokenError::Request(HttpError::Unavailable(status)) => Error::ProviderUnreachable {
-            host: host_of(token_url),
-            reason: format!("it answered HTTP {status}"),
-        },
-        RequestTokenError::Request(HttpError::TooLarge) => {
-            Error::ProviderError { provider, detail: "the token response is too large".into() }
-        }
+        RequestTokenError::Request(error) => error.for_provider(token_url, &provider, "token response"),
         // The parse error quotes the body, which holds tokens: never show it.
         RequestTokenError::Parse(_, _) => Error::ProviderError {
             provider,
@@ -290,7 +281,7 @@ async fn identity_by_spec(
             let (status, body) = http
                 .call_json(spec.method == HttpMethod::Post, &url, Some(grant.tokens.access_token.expose()))
                 .await
-                .map_err(|e| Error::ProviderUnreachable { host: host_of(&url), reason: e.to_string() })?;
+                .map_err(|e| e.for_provider(&url, &provider.name, "identity answer"))?;
             let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             // Slack's Web API answers errors with HTTP 200 and `ok: false`.
             if status != 200 || document.get("ok") == Some(&serde_json::Value::Bool(false)) {
@@ -318,7 +309,7 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
         let (status, body) = http
             .get_json(&url, Some(tokens.access_token.expose()))
             .await
-            .map_err(|e| Error::ProviderUnreachable { host: host_of(&url), reason: e.to_string() })?;
+            .map_err(|e| e.for_provider(&url, &provider.name, "userinfo answer"))?;
         if status != 200 {
             return Err(Error::ProviderError {
                 provider: provider.name.clone(),

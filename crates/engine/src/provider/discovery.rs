@@ -37,7 +37,7 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
             url: url.to_string(),
             reason: format!("{} did not answer ({reason})", host_of(&url)),
         },
-        HttpError::TooLarge | HttpError::Unavailable(_) => failed(e.to_string()),
+        HttpError::TooLarge | HttpError::Unavailable { .. } => failed(e.to_string()),
     })?;
     if status != 200 {
         return Err(failed(format!("the server answered HTTP {status}")));
