@@ -91,6 +91,7 @@ impl Engine {
             last_refreshed_at: None,
             created_at: replaced.as_ref().map_or_else(|| at.clone(), |(_, c)| c.created_at.clone()),
             key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
+            refresh_token_expires_at: None,
         };
         let new_connection = match &replaced {
             Some(_) => None,

@@ -360,6 +360,8 @@ impl Engine {
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
             key_fields: None,
+            refresh_token_expires_at: lapse_of(&grant, at)
+                .or_else(|| existing.as_ref().and_then(|c| c.refresh_token_expires_at.clone())),
         };
         if let Err(error) = self.store.save_grant(&credential, connection.as_ref()) {
             let _ = self.vault.delete(&token_key).await;
@@ -410,4 +412,10 @@ impl Engine {
             }
         }
     }
+}
+
+/// When a grant's refresh token lapses, where the provider said.
+fn lapse_of(grant: &Grant, at: time::OffsetDateTime) -> Option<String> {
+    let lifetime = time::Duration::try_from(grant.extras.refresh_token_lifetime()?).ok()?;
+    Some(rfc3339(at + lifetime))
 }

@@ -54,6 +54,9 @@ pub struct Connection {
     pub expires_at: Option<String>,
     pub last_refreshed_at: Option<String>,
     pub created_at: String,
+    /// When signing in again will be needed because the refresh token lapses, where the
+    /// provider says (GitHub Apps: six months); the window warns ahead of time.
+    pub refresh_token_expires_at: Option<String>,
 }
 
 /// A provider app (the person's client registration) on a built-in or custom

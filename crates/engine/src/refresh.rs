@@ -170,6 +170,11 @@ impl Engine {
                 .expires_in()
                 .filter(|_| tokens.refresh_token.is_some())
                 .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
+            refresh_token_expires_at: response
+                .extra_fields()
+                .refresh_token_lifetime()
+                .and_then(|lifetime| time::Duration::try_from(lifetime).ok())
+                .map(|lifetime| rfc3339(at + lifetime)),
         });
         match recorded {
             Ok(true) => {}

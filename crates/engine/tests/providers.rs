@@ -185,9 +185,18 @@ async fn github_oauth_app_and_github_app_tokens() {
     let exchange = &requests(&emulator, "github", "token").await[0];
     assert!(exchange["headers"]["accept"].as_str().unwrap().contains("application/json"));
 
-    // GitHub App: tokens expire, refresh tokens are single-use.
+    // GitHub App: tokens expire, refresh tokens are single-use and lapse after six
+    // months, which the connection shows so the window can warn ahead of time.
     let app = connect(&engine, "github-app", "GitHub App").await;
     assert!(app.expires_at.is_some());
+    let lapse = time::OffsetDateTime::parse(
+        app.refresh_token_expires_at.as_deref().expect("GitHub says when the refresh token lapses"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let months = lapse - time::OffsetDateTime::now_utc();
+    assert!(months > time::Duration::days(180) && months < time::Duration::days(185), "{months}");
+    assert!(github.refresh_token_expires_at.is_none());
     engine.refresh_now("GitHub App").await.unwrap();
     engine.refresh_now("GitHub App").await.unwrap();
     // Revoked at GitHub: its error comes with HTTP 200 and its own code, and still

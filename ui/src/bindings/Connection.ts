@@ -24,4 +24,9 @@ missing_scopes: Array<string>,
 /**
  * RFC 3339.
  */
-expires_at: string | null, last_refreshed_at: string | null, created_at: string, };
+expires_at: string | null, last_refreshed_at: string | null, created_at: string, 
+/**
+ * When signing in again will be needed because the refresh token lapses, where the
+ * provider says (GitHub Apps: six months); the window warns ahead of time.
+ */
+refresh_token_expires_at: string | null, };

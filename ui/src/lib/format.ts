@@ -41,3 +41,13 @@ export function formatTime(rfc3339: string): string | null {
   if (Number.isNaN(date.getTime())) return null;
   return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
+
+/** Days before a refresh token lapses when the window starts warning. */
+export const LAPSE_WARNING_DAYS = 14;
+
+/** Whether a sign-in lapses within the warning window (or has lapsed). */
+export function lapsesSoon(rfc3339: string | null, now: Date = new Date()): boolean {
+  if (!rfc3339) return false;
+  const at = new Date(rfc3339).getTime();
+  return !Number.isNaN(at) && at - now.getTime() < LAPSE_WARNING_DAYS * 24 * 3600 * 1000;
+}

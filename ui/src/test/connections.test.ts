@@ -197,4 +197,18 @@ describe("Connections", () => {
     await user.click(screen.getByTestId("quit"));
     expect(ipc.quit).toHaveBeenCalledOnce();
   });
+
+  it("warns ahead of time when a provider said the sign-in lapses, and offers Reconnect", async () => {
+    const day = 24 * 3600 * 1000;
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "soon", name: "Soon", refresh_token_expires_at: new Date(Date.now() + 3 * day).toISOString() }),
+      connection({ id: "later", name: "Later", refresh_token_expires_at: new Date(Date.now() + 60 * day).toISOString() }),
+    ]);
+    render(App);
+    const [soon, later] = await screen.findAllByTestId("connection-row");
+    expect(within(soon!).getByTestId("connection-lapse").textContent).toContain("Reconnect before that");
+    expect(within(soon!).queryByRole("button", { name: "Reconnect" })).not.toBeNull();
+    expect(within(later!).queryByTestId("connection-lapse")).toBeNull();
+    expect(within(later!).queryByRole("button", { name: "Reconnect" })).toBeNull();
+  });
 });

@@ -47,6 +47,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     expires_at: "2025-01-02T11:00:00Z",
     last_refreshed_at: null,
     created_at: "2025-01-02T10:00:00Z",
+    refresh_token_expires_at: null,
     ...overrides,
   };
 }

@@ -34,6 +34,14 @@ impl TokenExtras {
     fn id_token(&self) -> Option<&str> {
         self.fields.get("id_token").and_then(serde_json::Value::as_str)
     }
+
+    /// How long the refresh token lasts, where the provider says
+    /// (`refresh_token_expires_in`, seconds; GitHub Apps send it).
+    pub fn refresh_token_lifetime(&self) -> Option<std::time::Duration> {
+        let value = self.fields.get("refresh_token_expires_in")?;
+        let seconds = value.as_u64().or_else(|| value.as_str()?.trim().parse().ok())?;
+        Some(std::time::Duration::from_secs(seconds))
+    }
 }
 
 impl std::fmt::Debug for TokenExtras {

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_builtin_provider_apps.sql"),
     include_str!("../../migrations/0005_pending_revocations.sql"),
     include_str!("../../migrations/0006_api_keys.sql"),
+    include_str!("../../migrations/0007_refresh_token_lapse.sql"),
 ];
 
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for

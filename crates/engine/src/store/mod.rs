@@ -110,13 +110,15 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
-                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12)
+                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
+                    refresh_token_expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
                     last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
-                    key_fields = excluded.key_fields",
+                    key_fields = excluded.key_fields,
+                    refresh_token_expires_at = excluded.refresh_token_expires_at",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -130,6 +132,7 @@ impl Store {
                     credential.created_at,
                     credential.refresh_due_at,
                     credential.key_fields,
+                    credential.refresh_token_expires_at,
                 ],
             )?;
             if let Some(connection) = connection {
@@ -156,7 +159,7 @@ impl Store {
             let changed = db.execute(
                 "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
                     scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL,
-                    refresh_due_at = ?7
+                    refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at)
                  WHERE id = ?1 AND token_secret_key = ?2",
                 params![
                     refresh.credential_id,
@@ -166,6 +169,7 @@ impl Store {
                     refresh.at,
                     refresh.scopes.as_deref().map(json_list),
                     refresh.refresh_due_at,
+                    refresh.refresh_token_expires_at,
                 ],
             )?;
             Ok(changed == 1)
@@ -475,6 +479,8 @@ pub struct RecordedRefresh {
     /// Granted scopes, when the token response named them.
     pub scopes: Option<Vec<String>>,
     pub refresh_due_at: Option<String>,
+    /// A new refresh token's lapse, when the provider said.
+    pub refresh_token_expires_at: Option<String>,
 }
 
 /// A grant to revoke at the provider; its tokens are still in the keychain.

@@ -100,11 +100,13 @@ pub struct CredentialRecord {
     pub created_at: String,
     /// An API key's non-secret fields (JSON object); None for OAuth credentials.
     pub key_fields: Option<String>,
+    /// When the refresh token lapses, where the provider says (RFC 3339).
+    pub refresh_token_expires_at: Option<String>,
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
     token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at,
-    key_fields FROM credentials";
+    key_fields, refresh_token_expires_at FROM credentials";
 
 pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecord> {
     Ok(CredentialRecord {
@@ -121,12 +123,14 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
         status_reason: row.get(10)?,
         refresh_due_at: row.get(11)?,
         key_fields: row.get(12)?,
+        refresh_token_expires_at: row.get(13)?,
     })
 }
 
 /// The provider's name is filled in from the catalog for built-in providers.
 pub(super) const CONNECTION_SELECT: &str = "SELECT c.id, c.name, c.integration, p.name, k.provider_id,
-    k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason
+    k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason,
+    k.refresh_token_expires_at
     FROM connections c JOIN credentials k ON k.id = c.credential_id
     LEFT JOIN providers p ON p.id = k.provider_id";
 
@@ -146,6 +150,7 @@ pub(super) fn connection_from_row(row: &Row) -> rusqlite::Result<Connection> {
         expires_at: row.get(8)?,
         last_refreshed_at: row.get(9)?,
         created_at: row.get(10)?,
+        refresh_token_expires_at: row.get(12)?,
     })
 }
 
