@@ -12,6 +12,7 @@ use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
 use crate::check::{run_check, CheckResult, Checked};
 use crate::model::{Connection, ConnectionStatus, EventKind, SecretInput};
 use crate::provider::provider_url;
+use crate::schedule::CHECK_INTERVAL;
 use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
@@ -87,7 +88,8 @@ impl Engine {
             status: ConnectionStatus::Active,
             status_reason: None,
             expires_at: None,
-            refresh_due_at: None,
+            // Keys do not expire: the scheduler checks them with the service now and then.
+            refresh_due_at: integration.check.as_ref().map(|_| rfc3339(now() + CHECK_INTERVAL)),
             last_refreshed_at: None,
             created_at: replaced.as_ref().map_or_else(|| at.clone(), |(_, c)| c.created_at.clone()),
             key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),

@@ -15,7 +15,7 @@ use crate::integrations::union;
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus, FlowStarted};
 use crate::provider::ProviderRecord;
-use crate::schedule::refresh_due;
+use crate::schedule::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
@@ -353,10 +353,13 @@ impl Engine {
                 .expires_in
                 .and_then(|d| time::Duration::try_from(d).ok())
                 .map(|d| rfc3339(at + d)),
-            refresh_due_at: grant
-                .expires_in
-                .filter(|_| grant.tokens.refresh_token.is_some())
-                .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
+            refresh_due_at: match grant.expires_in {
+                Some(lifetime) => {
+                    grant.tokens.refresh_token.is_some().then(|| rfc3339(refresh_due(at, lifetime)))
+                }
+                // Nothing expires: check it with the provider now and then.
+                None => Some(rfc3339(at + CHECK_INTERVAL)),
+            },
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
             key_fields: None,

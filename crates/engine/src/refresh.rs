@@ -13,7 +13,7 @@ use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 use crate::flow::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of};
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus};
-use crate::schedule::refresh_due;
+use crate::schedule::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewEvent, RecordedRefresh};
 use crate::time_text::{now, parse, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
@@ -83,8 +83,10 @@ impl Engine {
 
     /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
     /// or a process killed between writes) becomes Reauthorize now rather than at its
-    /// next use. Does nothing when the keychain cannot be read.
+    /// next use, and credentials that never expire are checked with their provider
+    /// soon. Does nothing when the keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
+        self.store.check_unexpiring_soon(&rfc3339(now()))?;
         for credential in self.store.usable_credentials()? {
             if self.vault.read(&credential.token_secret_key).await?.is_some() {
                 continue;
@@ -166,10 +168,10 @@ impl Engine {
                 .map(|d| rfc3339(at + d)),
             at: rfc3339(at),
             scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
-            refresh_due_at: response
-                .expires_in()
-                .filter(|_| tokens.refresh_token.is_some())
-                .map(|lifetime| rfc3339(refresh_due(at, lifetime))),
+            refresh_due_at: match response.expires_in() {
+                Some(lifetime) => tokens.refresh_token.is_some().then(|| rfc3339(refresh_due(at, lifetime))),
+                None => Some(rfc3339(at + CHECK_INTERVAL)),
+            },
             refresh_token_expires_at: response
                 .extra_fields()
                 .refresh_token_lifetime()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::model::EventKind;
+use crate::model::{Connection, EventKind};
 use crate::store::NewEvent;
 use crate::time_text::{now, parse, rfc3339};
 use crate::{Engine, EngineEvent, Error};
@@ -21,6 +21,10 @@ const MARGIN: Duration = Duration::from_secs(5 * 60);
 /// (the monotonic clock tokio sleeps on stands still during suspend).
 const LONGEST_SLEEP: Duration = Duration::from_secs(5 * 60);
 const FIRST_RETRY: Duration = Duration::from_secs(10);
+/// How often a credential without an expiry (GitHub OAuth App tokens, API keys) is
+/// checked with its provider, so a revoked one shows Reauthorize without waiting
+/// for its next use.
+pub(crate) const CHECK_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 
 /// When a token that lives `lifetime` from `issued` should be refreshed: a margin
@@ -100,6 +104,10 @@ impl Engine {
             }
         };
         let result = match self.store.credential(credential_id) {
+            // Nothing expires: check that the provider still takes it instead.
+            Ok(seen) if seen.expires_at.is_none() => {
+                return self.scheduled_check(&connection, &seen.id).await
+            }
             Ok(seen) => self.refresh(&connection, seen).await.map(drop),
             Err(error) => Err(error),
         };
@@ -133,6 +141,30 @@ impl Engine {
                     self.events.publish(EngineEvent::ConnectionsChanged);
                 }
             }
+        }
+    }
+}
+
+impl Engine {
+    /// The scheduled check of a credential that does not expire. A refusal is handled
+    /// by the check itself (refresh, or Reauthorize); a failure to ask is not the
+    /// credential's fault, so it only moves the next check.
+    async fn scheduled_check(&self, connection: &Connection, credential_id: &str) {
+        let next = match self.test_connection(&connection.id).await {
+            Ok(_) => Some(CHECK_INTERVAL),
+            Err(Error::NeedsReauthorization { .. }) => None,
+            Err(error @ (Error::ProviderUnreachable { .. } | Error::ProviderError { .. })) => {
+                tracing::info!(%error, "could not check a connection; will try again");
+                Some(next_attempt(1, &error))
+            }
+            Err(error) => {
+                tracing::info!(%error, "this connection cannot be checked");
+                None
+            }
+        };
+        let due = next.map(|wait| rfc3339(now() + wait));
+        if let Err(error) = self.store.set_refresh_due(credential_id, due.as_deref()) {
+            tracing::warn!(%error, "could not schedule the next check");
         }
     }
 }

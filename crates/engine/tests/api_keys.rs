@@ -144,3 +144,47 @@ async fn test_connection_uses_the_integration_check_and_reports_refusals() {
     assert!(error.to_string().contains("HTTP 401"), "{error}");
     assert_eq!(engine.connection("GitHub").unwrap().status, ConnectionStatus::Reauthorize);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_that_never_expire_are_checked_by_the_scheduler() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let input = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
+        authorize_url: Some(emulator.url("github", "authorize")),
+        token_url: Some(emulator.url("github", "token")),
+        userinfo_url: Some(emulator.url("github", "identity")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("github", input).await.unwrap();
+    engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
+    engine
+        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-sched-good")]))
+        .await
+        .unwrap();
+
+    // Both withdrawn at their services while nobody uses them.
+    emulator.revoke("github", "ada").await;
+    emulator.reject_key("sk-canary-sched-good").await;
+
+    // The app's start checks them soon; the scheduler finds out without any use.
+    engine.repair().await.unwrap();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let statuses: Vec<ConnectionStatus> =
+            engine.connections().unwrap().iter().map(|c| c.status).collect();
+        if statuses.iter().all(|s| *s == ConnectionStatus::Reauthorize) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    scheduler.abort();
+    let reasons: Vec<String> =
+        engine.connections().unwrap().into_iter().filter_map(|c| c.status_reason).collect();
+    assert!(reasons.iter().any(|r| r.contains("no longer accepts its access token")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("rejected the key")), "{reasons:?}");
+}

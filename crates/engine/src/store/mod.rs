@@ -202,9 +202,30 @@ impl Store {
 
     /// Nothing more to schedule for this credential (it cannot be refreshed).
     pub fn clear_refresh_due(&self, credential_id: &str) -> Result<()> {
+        self.set_refresh_due(credential_id, None)
+    }
+
+    /// When the scheduler should next refresh or check this credential (None: never).
+    pub fn set_refresh_due(&self, credential_id: &str, due: Option<&str>) -> Result<()> {
         self.with(|db| {
-            db.execute("UPDATE credentials SET refresh_due_at = NULL WHERE id = ?1", [credential_id])
-                .map(drop)
+            db.execute(
+                "UPDATE credentials SET refresh_due_at = ?2 WHERE id = ?1",
+                params![credential_id, due],
+            )
+            .map(drop)
+        })
+    }
+
+    /// On start: credentials without an expiry are checked soon, not a full interval
+    /// after the last check.
+    pub fn check_unexpiring_soon(&self, due: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE credentials SET refresh_due_at = ?1
+                 WHERE expires_at IS NULL AND status IN ('active', 'retrying')",
+                [due],
+            )
+            .map(drop)
         })
     }
 
