@@ -43,6 +43,7 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 }
                 Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
             }
+            background.watch_system_signals();
             tauri::async_runtime::spawn(async move {
                 if let Err(error) = background.repair().await {
                     tracing::warn!(%error, "could not check the keychain for missing tokens");

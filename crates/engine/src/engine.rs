@@ -22,6 +22,8 @@ pub struct Engine {
     pub(crate) events: EventBus,
     pub(crate) flows: RunningFlows,
     pub(crate) refresh_locks: RefreshLocks,
+    /// Wakes the scheduler when the machine resumes or the network returns.
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -42,6 +44,7 @@ impl Engine {
             events: EventBus::new(),
             flows: RunningFlows::default(),
             refresh_locks: RefreshLocks::default(),
+            wake: tokio::sync::Notify::new(),
             config,
         }))
     }

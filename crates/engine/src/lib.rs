@@ -21,6 +21,7 @@ pub mod revoke;
 mod schedule;
 mod secret;
 pub mod store;
+mod system_signals;
 mod time_text;
 pub mod vault;
 mod watch;

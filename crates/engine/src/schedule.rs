@@ -75,6 +75,8 @@ impl Engine {
             };
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
+                // Woke from suspend or back online: look at the deadlines again now.
+                _ = self.wake.notified() => continue,
                 // New or changed credentials may be due sooner; look again.
                 event = changes.recv() => match event {
                     Ok(EngineEvent::ConnectionsChanged) | Err(RecvError::Lagged(_)) => continue,
@@ -146,6 +148,13 @@ impl Engine {
 }
 
 impl Engine {
+    /// Credentials waiting to retry go now: what they waited for may be back.
+    pub(crate) fn retry_soon(&self) {
+        if let Err(error) = self.store.retry_now(&rfc3339(now())) {
+            tracing::warn!(%error, "could not reschedule the retries");
+        }
+    }
+
     /// The scheduled check of a credential that does not expire. A refusal is handled
     /// by the check itself (refresh, or Reauthorize); a failure to ask is not the
     /// credential's fault, so it only moves the next check.

@@ -216,6 +216,14 @@ impl Store {
         })
     }
 
+    /// Credentials retrying after a transient failure are due at `now`.
+    pub fn retry_now(&self, now: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute("UPDATE credentials SET refresh_due_at = ?1 WHERE status = 'retrying'", [now])
+                .map(drop)
+        })
+    }
+
     /// On start: credentials without an expiry are checked soon, not a full interval
     /// after the last check.
     pub fn check_unexpiring_soon(&self, due: &str) -> Result<()> {

@@ -1,0 +1,71 @@
+//! Waking from suspend: the scheduler looks at its deadlines at once, rather than when
+//! its current sleep ends. The "system bus" here is the test session's private bus
+//! (DBUS_SYSTEM_BUS_ADDRESS points at it), and the signal is logind's own.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::Setup;
+use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_from_suspend_refreshes_what_fell_due_while_asleep() {
+    let setup = Setup::new();
+    // This file's only test: the variable is process-wide.
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap());
+    let emulator = ProviderEmulator::start();
+    let engine = setup.engine(BrowserMode::Consent);
+    let input = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
+        authorize_url: Some(emulator.url("google", "authorize")),
+        token_url: Some(emulator.url("google", "token")),
+        userinfo_url: Some(emulator.url("google", "identity")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("google", input).await.unwrap();
+    let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
+    engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap();
+
+    engine.watch_system_signals();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    tokio::time::sleep(Duration::from_millis(500)).await; // it sleeps towards the far deadline
+
+    // While "asleep", the wall clock passed the refresh deadline (written as another
+    // process would, so the scheduler is not told).
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute("UPDATE credentials SET refresh_due_at = '2000-01-01T00:00:00Z'", []).unwrap();
+    let refreshes = || async {
+        emulator
+            .log()
+            .await
+            .iter()
+            .filter(|r| r["body"].as_str().unwrap_or("").contains("grant_type=refresh_token"))
+            .count()
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(refreshes().await, 0, "the scheduler is still asleep");
+
+    let resumed = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--type=signal",
+            "/org/freedesktop/login1",
+            "org.freedesktop.login1.Manager.PrepareForSleep",
+            "boolean:false",
+        ])
+        .status()
+        .expect("dbus-send (dbus package) is installed");
+    assert!(resumed.success());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while refreshes().await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh after resuming");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    scheduler.abort();
+    assert!(engine.connection("Mail").unwrap().last_refreshed_at.is_some());
+}
