@@ -12,7 +12,8 @@
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
-// exchange comes without a refresh token). API-key services
+// exchange comes without a refresh token), GET /test/delay-token?ms=N (the next token
+// request is handled N ms later). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -126,6 +127,9 @@ let nextLogin = null;
 let brokenTokenAnswer = null;
 // The next code exchange answers without a refresh token (/test/omit-refresh).
 let omitRefresh = false;
+// The next token request is handled this much later (/test/delay-token?ms=N), as a
+// slow provider would: it still rotates, even if the client has gone meanwhile.
+let delayTokenMs = 0;
 const BROKEN_ANSWERS = {
   html: (res) => send(res, 200, '<html><body>Sign in again</body></html>', 'text/html'),
   truncated: (res) => send(res, 200, '{"access_token": "canary-trunc', 'application/json'),
@@ -347,6 +351,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
     if (rest[0] === 'omit-refresh') { omitRefresh = true; return send(res, 200, {}); }
+    if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});
@@ -361,6 +366,11 @@ const server = createServer(async (req, res) => {
         const how = brokenTokenAnswer;
         brokenTokenAnswer = null;
         return BROKEN_ANSWERS[how](res);
+      }
+      if (delayTokenMs) {
+        const ms = delayTokenMs;
+        delayTokenMs = 0;
+        return setTimeout(() => exchange(provider, spec, req, form, res), ms);
       }
       return exchange(provider, spec, req, form, res);
     }

@@ -6,7 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use grantkeeper_test_support::{
     browser_command, contains, data_dir_bytes, require_session, secret_tool_keys, secret_tool_lookup,
-    unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
+    unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator, EMULATED_CLIENT_ID,
+    EMULATED_CLIENT_SECRET,
 };
 
 struct Cli {
@@ -347,4 +348,71 @@ fn catalog_provider_apps_api_keys_and_renames() {
     let removed = cli.run(&["remove", "Work GitLab"]);
     ok(&removed);
     assert!(text(&removed.stderr).contains("revoked its access at GitLab"), "{}", text(&removed.stderr));
+}
+
+/// A refresh killed with SIGKILL while the provider is answering: for a provider that
+/// rotates refresh tokens the old one may be spent, so the next `token` asks for a new
+/// sign-in instead of presenting it (which would make the provider revoke the grant);
+/// for one that keeps refresh tokens, the next `token` simply refreshes.
+#[test]
+fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    let refresh_requests = || {
+        runtime
+            .block_on(emulator.log())
+            .iter()
+            .filter(|r| r["body"].as_str().unwrap_or_default().contains("grant_type=refresh_token"))
+            .count()
+    };
+    for (provider, integration, rotates) in [("github-app", "github-app", true), ("google", "gmail", false)] {
+        let args = [
+            "providers".to_owned(),
+            "set".into(),
+            provider.into(),
+            "--client-id".into(),
+            EMULATED_CLIENT_ID.into(),
+            "--client-secret-stdin".into(),
+            "--authorize-url".into(),
+            emulator.url(provider, "authorize"),
+            "--token-url".into(),
+            emulator.url(provider, "token"),
+            "--userinfo-url".into(),
+            emulator.url(provider, "identity"),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&cli.run_with_stdin(&args, EMULATED_CLIENT_SECRET));
+        ok(&cli.run(&["connect", integration, "--name", provider]));
+        let before = refresh_requests();
+
+        runtime.block_on(emulator.delay_next_token_request(1500));
+        let mut refresh =
+            cli.command(&["refresh", provider]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while refresh_requests() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{provider}: the refresh never reached the provider"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        refresh.kill().unwrap(); // SIGKILL: no cleanup of any kind
+        refresh.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2000)); // the provider answered into the void
+
+        let next = cli.run(&["token", provider, "--min-ttl", "999999"]);
+        if rotates {
+            assert_eq!(next.status.code(), Some(3), "{provider}: {}", text(&next.stderr));
+            assert!(text(&next.stderr).contains("interrupted"), "{}", text(&next.stderr));
+            assert_eq!(
+                refresh_requests(),
+                before + 1,
+                "the possibly spent refresh token was not presented again"
+            );
+        } else {
+            assert!(!ok(&next).trim().is_empty());
+            assert_eq!(refresh_requests(), before + 2, "a kept refresh token is simply used again");
+        }
+    }
 }

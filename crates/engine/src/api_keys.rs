@@ -94,6 +94,7 @@ impl Engine {
             created_at: replaced.as_ref().map_or_else(|| at.clone(), |(_, c)| c.created_at.clone()),
             key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
             refresh_token_expires_at: None,
+            pending_token_key: None,
         };
         let new_connection = match &replaced {
             Some(_) => None,

@@ -363,6 +363,7 @@ impl Engine {
             last_refreshed_at: None,
             created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
             key_fields: None,
+            pending_token_key: None,
             refresh_token_expires_at: lapse_of(&grant, at)
                 .or_else(|| existing.as_ref().and_then(|c| c.refresh_token_expires_at.clone())),
         };

@@ -10,9 +10,11 @@ use std::time::Duration;
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
+use crate::catalog::RefreshTokens;
 use crate::flow::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of};
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus};
+use crate::provider::ProviderRecord;
 use crate::schedule::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewEvent, RecordedRefresh};
 use crate::time_text::{now, parse, rfc3339};
@@ -83,11 +85,19 @@ impl Engine {
 
     /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
     /// or a process killed between writes) becomes Reauthorize now rather than at its
-    /// next use, and credentials that never expire are checked with their provider
-    /// soon. Does nothing when the keychain cannot be read.
+    /// next use, a refresh a killed process left half done is settled, and credentials
+    /// that never expire are checked with their provider soon. Does nothing when the
+    /// keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
         self.store.check_unexpiring_soon(&rfc3339(now()))?;
         for credential in self.store.usable_credentials()? {
+            if credential.pending_token_key.is_some() {
+                if let Some(connection) = self.store.a_connection_of(&credential.id)? {
+                    // Settled through the refresh path, which takes the locks first.
+                    let _ = self.refresh(&self.decorate(connection), credential.clone()).await;
+                }
+                continue;
+            }
             if self.vault.read(&credential.token_secret_key).await?.is_some() {
                 continue;
             }
@@ -116,16 +126,30 @@ impl Engine {
                 message: format!("“{}” uses an API key, which does not expire or refresh.", connection.name),
             });
         }
+        let provider = self.provider_record(&credential.provider_id)?;
+        if let Some(pending) = credential.pending_token_key.clone() {
+            if let Some(tokens) =
+                self.settle_interrupted_refresh(connection, &credential, &provider, &pending).await?
+            {
+                return Ok(tokens);
+            }
+        }
         let old = self.stored_tokens(connection, &credential).await?;
         let Some(refresh_token) = old.refresh_token.clone() else {
             return Err(Error::TokenExpired { connection: connection.name.clone() });
         };
-        let provider = self.provider_record(&credential.provider_id)?;
-        let client_secret = self.client_secret(&provider).await?;
-        let answer = oauth_client(&provider, client_secret)?
+        let client = oauth_client(&provider, self.client_secret(&provider).await?)?;
+        // Recorded before the refresh token leaves: if this process dies before the
+        // answer is saved, the next one knows the old token may be spent.
+        let new_key = new_token_key(&credential.id);
+        self.store.begin_refresh(&credential.id, &new_key)?;
+        let answer = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
             .request_async(&token_endpoint(&provider, &self.http))
             .await;
+        if answer.is_err() {
+            self.store.end_refresh(&credential.id)?;
+        }
         let response = match answer {
             Ok(response) => response,
             Err(RequestTokenError::ServerResponse(response)) => {
@@ -149,14 +173,16 @@ impl Engine {
                 return Err(token_error(other, &provider.name, &token_url));
             }
         };
-        require_access_token(&response, &provider.name)?;
+        if let Err(error) = require_access_token(&response, &provider.name) {
+            self.store.end_refresh(&credential.id)?;
+            return Err(error);
+        }
 
         let mut tokens = tokens_of(&response);
         // A provider that does not rotate sends no new refresh token: keep the old one.
         tokens.refresh_token = tokens.refresh_token.or(old.refresh_token);
         tokens.id_token = tokens.id_token.or(old.id_token);
         let at = now();
-        let new_key = new_token_key(&credential.id);
         self.vault.write_tokens(&new_key, &tokens).await?;
         let recorded = self.store.record_refresh(&RecordedRefresh {
             credential_id: credential.id.clone(),
@@ -200,6 +226,35 @@ impl Engine {
         })?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(tokens)
+    }
+
+    /// A refresh that a dead process started (the caller holds both locks). Its tokens
+    /// are adopted if they reached the keychain. Otherwise the provider may already
+    /// have answered and, if it rotates refresh tokens, retired the old one: presenting
+    /// it again would make the provider revoke the whole grant, so the person signs in
+    /// again instead. A provider that keeps refresh tokens just gets a fresh attempt
+    /// (None: go on refreshing).
+    async fn settle_interrupted_refresh(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        pending: &str,
+    ) -> Result<Option<TokenSet>> {
+        if let Some(tokens) = self.vault.read_tokens(pending).await? {
+            tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
+            self.store.adopt_pending(&credential.id, pending)?;
+            self.vault.delete(&credential.token_secret_key).await?;
+            self.events.publish(EngineEvent::ConnectionsChanged);
+            return Ok(Some(tokens));
+        }
+        let may_rotate = provider.spec.is_none() || provider.refresh_tokens() == RefreshTokens::Rotating;
+        if may_rotate {
+            let reason = "a refresh was interrupted before its answer was saved, and the provider may have retired the old refresh token";
+            return self.needs_reauthorization(connection, credential, reason);
+        }
+        self.store.end_refresh(&credential.id)?;
+        Ok(None)
     }
 
     pub(crate) fn needs_reauthorization<T>(

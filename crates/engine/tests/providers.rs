@@ -519,3 +519,38 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     }
     assert_eq!(stored_access_token(&engine, "Mail"), before);
 }
+
+/// A process killed after writing a refresh's new tokens to the keychain but before
+/// committing them to SQLite: the next start adopts them rather than falling back to
+/// the old (possibly spent) refresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "github-app", true).await;
+    connect(&engine, "github-app", "App").await;
+    let old_key =
+        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let mut tokens: Value =
+        serde_json::from_str(&secret_tool_lookup(&setup.service, &old_key).unwrap()).unwrap();
+    drop(engine);
+
+    // The state the killed process left: the new entry written, SQLite still pointing
+    // at the old one with the refresh marked as under way.
+    let credential_id = old_key.split('/').nth(1).unwrap().to_owned();
+    let new_key = format!("credential/{credential_id}/written-before-the-kill");
+    tokens["access_token"] = "canary-adopted-access".into();
+    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
+
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.repair().await.unwrap();
+    assert_eq!(stored_access_token(&engine, "App"), "canary-adopted-access");
+    assert_eq!(engine.connection("App").unwrap().status, ConnectionStatus::Active);
+    let keys = secret_tool_keys(&setup.service);
+    assert!(keys.contains(&new_key) && !keys.contains(&old_key), "{keys:?}");
+    // And it goes on refreshing from there.
+    engine.refresh_now("App").await.unwrap();
+}

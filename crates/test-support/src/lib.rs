@@ -156,6 +156,12 @@ impl ProviderEmulator {
         reqwest::get(format!("http://127.0.0.1:{}/test/omit-refresh", self.port)).await.unwrap();
     }
 
+    /// The next token request is handled `ms` later (and still handled if the client
+    /// has gone by then).
+    pub async fn delay_next_token_request(&self, ms: u64) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/delay-token?ms={ms}", self.port)).await.unwrap();
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();
@@ -213,6 +219,18 @@ pub fn secret_tool_lookup(service: &str, key: &str) -> Option<String> {
         .output()
         .expect("secret-tool (libsecret-tools) is installed");
     (output.status.success() && !output.stdout.is_empty()).then(|| String::from_utf8(output.stdout).unwrap())
+}
+
+/// Writes a keychain item through `secret-tool`, as another process would.
+pub fn secret_tool_store(service: &str, key: &str, value: &str) {
+    use std::io::Write;
+    let mut child = Command::new("secret-tool")
+        .args(["store", "--label", key, "service", service, "username", key])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("secret-tool (libsecret-tools) is installed");
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "secret-tool store failed");
 }
 
 /// The `username` attributes of every keychain item under `service`.

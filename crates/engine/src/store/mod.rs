@@ -118,7 +118,7 @@ impl Store {
                     status_reason = NULL, expires_at = excluded.expires_at,
                     last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
                     key_fields = excluded.key_fields,
-                    refresh_token_expires_at = excluded.refresh_token_expires_at",
+                    refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -159,7 +159,8 @@ impl Store {
             let changed = db.execute(
                 "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
                     scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL,
-                    refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at)
+                    refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at),
+                    pending_token_key = NULL
                  WHERE id = ?1 AND token_secret_key = ?2",
                 params![
                     refresh.credential_id,
@@ -176,10 +177,43 @@ impl Store {
         })
     }
 
+    /// A refresh is about to send the refresh token; its tokens will go to `new_key`.
+    pub fn begin_refresh(&self, credential_id: &str, new_key: &str) -> Result<()> {
+        self.set_pending_token_key(credential_id, Some(new_key))
+    }
+
+    /// The refresh attempt ended without new tokens to keep.
+    pub fn end_refresh(&self, credential_id: &str) -> Result<()> {
+        self.set_pending_token_key(credential_id, None)
+    }
+
+    fn set_pending_token_key(&self, credential_id: &str, key: Option<&str>) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE credentials SET pending_token_key = ?2 WHERE id = ?1",
+                params![credential_id, key],
+            )
+            .map(drop)
+        })
+    }
+
+    /// An interrupted refresh had written its tokens: they become the credential's.
+    pub fn adopt_pending(&self, credential_id: &str, key: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE credentials SET token_secret_key = ?2, pending_token_key = NULL
+                 WHERE id = ?1 AND pending_token_key = ?2",
+                params![credential_id, key],
+            )
+            .map(drop)
+        })
+    }
+
     pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2, refresh_due_at = NULL
+                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2, refresh_due_at = NULL,
+                    pending_token_key = NULL
                  WHERE id = ?1",
                 params![credential_id, reason],
             )

@@ -102,11 +102,13 @@ pub struct CredentialRecord {
     pub key_fields: Option<String>,
     /// When the refresh token lapses, where the provider says (RFC 3339).
     pub refresh_token_expires_at: Option<String>,
+    /// Set while a refresh is under way (the entry its tokens will go to).
+    pub pending_token_key: Option<String>,
 }
 
 pub(super) const CREDENTIAL_SELECT: &str = "SELECT id, provider_id, subject, account, scopes,
     token_secret_key, status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at,
-    key_fields, refresh_token_expires_at FROM credentials";
+    key_fields, refresh_token_expires_at, pending_token_key FROM credentials";
 
 pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecord> {
     Ok(CredentialRecord {
@@ -124,6 +126,7 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
         refresh_due_at: row.get(11)?,
         key_fields: row.get(12)?,
         refresh_token_expires_at: row.get(13)?,
+        pending_token_key: row.get(14)?,
     })
 }
 
