@@ -121,6 +121,7 @@ impl Engine {
             site: None,
             overrides: EndpointOverrides::default(),
             created_at: at,
+            attention: None,
             id: app_id,
         };
         if let (Some(key), Some(secret)) = (&app.client_secret_key, client_secret) {
@@ -241,6 +242,8 @@ impl Engine {
             site,
             overrides,
             created_at: existing.as_ref().map_or_else(|| at.clone(), |a| a.created_at.clone()),
+            // Saving it again is the fix being tried.
+            attention: None,
             id: app_id,
         };
         if let (Some(key), Some(secret)) = (&new_secret_key, new_secret) {

@@ -94,6 +94,9 @@ pub struct Provider {
     pub docs_url: Option<String>,
     /// Connections that use this provider app.
     pub connections: usize,
+    /// Why it needs the person: the provider rejected its client ID or secret (the
+    /// connections' tokens are kept until it is fixed).
+    pub attention: Option<String>,
     pub created_at: String,
 }
 

@@ -163,7 +163,12 @@ impl Engine {
                         self.needs_reauthorization(connection, &credential, &reason)
                     }
                     BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
-                        Err(Error::ProviderAppRejected { provider: provider.name.clone(), detail })
+                        // The provider app, not the grant: the tokens stay, and the
+                        // provider app shows what to fix.
+                        let error = Error::ProviderAppRejected { provider: provider.name.clone(), detail };
+                        self.store.flag_provider_app(&provider.id, &error.to_string())?;
+                        self.events.publish(EngineEvent::ProvidersChanged);
+                        Err(error)
                     }
                     _ => Err(Error::ProviderError { provider: provider.name.clone(), detail }),
                 };
@@ -216,6 +221,9 @@ impl Engine {
             Err(error) => return Err(error),
         }
         self.vault.delete(&credential.token_secret_key).await?;
+        if self.store.clear_provider_app_attention(&provider.id)? {
+            self.events.publish(EngineEvent::ProvidersChanged);
+        }
         self.store.record_event(&NewEvent {
             kind: EventKind::CredentialRefreshed,
             at: &rfc3339(at),

@@ -554,3 +554,33 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
     // And it goes on refreshing from there.
     engine.refresh_now("App").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+    connect(&engine, "gmail", "Mail").await;
+    let before = stored_access_token(&engine, "Mail");
+
+    // The secret was rotated at Google, and the old one is still in Grantkeeper.
+    let stale =
+        ProviderAppInput { client_secret: Some("canary-rotated-away".into()), ..ProviderAppInput::default() };
+    engine.set_provider_app("google", stale).await.unwrap();
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    assert!(matches!(error, Error::ProviderAppRejected { .. }), "{error}");
+    assert!(error.to_string().contains("the tokens were kept"), "{error}");
+    let google = engine.providers().unwrap().into_iter().find(|p| p.id == "google").unwrap();
+    assert!(google.attention.as_deref().is_some_and(|a| a.contains("client credentials")), "{google:?}");
+    assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active, "not the grant's fault");
+    assert_eq!(stored_access_token(&engine, "Mail"), before);
+
+    // Saving the right secret clears it, and refreshing works again.
+    let fixed = ProviderAppInput {
+        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
+        ..ProviderAppInput::default()
+    };
+    assert!(engine.set_provider_app("google", fixed).await.unwrap().attention.is_none());
+    engine.refresh_now("Mail").await.unwrap();
+}

@@ -44,4 +44,9 @@ setup: Array<string>, docs_url: string | null,
 /**
  * Connections that use this provider app.
  */
-connections: number, created_at: string, };
+connections: number, 
+/**
+ * Why it needs the person: the provider rejected its client ID or secret (the
+ * connections' tokens are kept until it is fixed).
+ */
+attention: string | null, created_at: string, };

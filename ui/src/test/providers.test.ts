@@ -192,4 +192,13 @@ describe("Provider list", () => {
     expect(ipc.removeProvider).toHaveBeenCalledExactlyOnceWith("prov-1", false);
     expect(screen.queryByTestId("provider-row")).toBeNull();
   });
+
+  it("shows what a provider app needs when the provider rejected its credentials", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([
+      provider({ attention: "Google rejected Grantkeeper's client credentials (invalid_client). Check the provider app's client ID and secret; the tokens were kept." }),
+    ]);
+    await openProviders(user);
+    expect((await screen.findByTestId("provider-attention")).textContent).toContain("Check the provider app's client ID and secret");
+  });
 });

@@ -147,6 +147,7 @@ impl ProviderRecord {
             redirect_uri,
             docs_url: self.spec.map(|s| s.docs_url.clone()),
             connections,
+            attention: self.app.attention.clone(),
             created_at: self.created_at.clone(),
         }
     }

@@ -56,6 +56,29 @@ impl Store {
         })
     }
 
+    /// The provider rejected this provider app's client credentials.
+    pub fn flag_provider_app(&self, provider_id: &str, reason: &str) -> Result<()> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE provider_apps SET attention = ?2 WHERE provider_id = ?1",
+                params![provider_id, reason],
+            )
+            .map(drop)
+        })
+    }
+
+    /// The provider app worked: whatever needed attention is resolved. Returns whether
+    /// anything changed.
+    pub fn clear_provider_app_attention(&self, provider_id: &str) -> Result<bool> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE provider_apps SET attention = NULL WHERE provider_id = ?1 AND attention IS NOT NULL",
+                [provider_id],
+            )
+            .map(|changed| changed > 0)
+        })
+    }
+
     pub fn custom_providers(&self) -> Result<Vec<CustomProviderRow>> {
         self.with(|db| {
             let mut statement = db.prepare(&format!("{} ORDER BY name", records::CUSTOM_SELECT))?;
@@ -124,7 +147,7 @@ fn upsert_app(db: &rusqlite::Connection, app: &ProviderAppRow, updated_at: &str)
             client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
             site = excluded.site, authorize_url = excluded.authorize_url,
             token_url = excluded.token_url, revocation_url = excluded.revocation_url,
-            userinfo_url = excluded.userinfo_url, updated_at = excluded.updated_at",
+            userinfo_url = excluded.userinfo_url, updated_at = excluded.updated_at, attention = NULL",
         params![
             app.id,
             app.provider_id,

@@ -19,6 +19,8 @@ pub struct ProviderAppRow {
     pub site: Option<String>,
     pub overrides: EndpointOverrides,
     pub created_at: String,
+    /// Why it needs the person (its client credentials were rejected), if it does.
+    pub attention: Option<String>,
 }
 
 /// Endpoints the person set by hand; None: the provider's own.
@@ -45,8 +47,8 @@ pub struct CustomProviderRow {
 }
 
 pub(super) const APP_SELECT: &str = "SELECT id, provider_id, client_id, client_secret_key,
-    client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at
-    FROM provider_apps";
+    client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at,
+    attention FROM provider_apps";
 
 pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
     Ok(ProviderAppRow {
@@ -64,6 +66,7 @@ pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
             userinfo_url: row.get(10)?,
         },
         created_at: row.get(11)?,
+        attention: row.get(12)?,
     })
 }
 
