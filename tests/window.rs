@@ -26,6 +26,8 @@ impl Driver {
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("GRANTKEEPER_HOME", home)
+            // "Start at login" writes its autostart entry here, not in the real profile.
+            .env("XDG_CONFIG_HOME", home.join("config"))
             .env("GRANTKEEPER_KEYCHAIN_SERVICE", service)
             .env("GRANTKEEPER_BROWSER", browser_command(browser, login))
             .stdout(Stdio::null())
@@ -293,6 +295,20 @@ fn wait_until_quit(home: &Path) {
     panic!("the app did not quit");
 }
 
+/// The first file that shows up in `dir`.
+async fn wait_for_file(dir: &Path) -> PathBuf {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(entry) =
+            std::fs::read_dir(dir).ok().and_then(|mut entries| entries.next()).and_then(Result::ok)
+        {
+            return entry.path();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "nothing appeared in {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Clicks the first element matching `css` once it is on screen.
 async fn click_css(client: &Client, css: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -347,5 +363,18 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
     find(&client, "nav-providers").await.click().await.unwrap();
     let row = wait_for_text(&client, "provider-row", |t| t.contains("GitLab")).await;
     assert!(row.contains(&op.issuer) && row.contains("grantkeeper-gitlab"), "{row}");
+
+    // Start at login: an XDG autostart entry that launches this app.
+    let autostart = home.path().join("config/autostart");
+    find(&client, "start-at-login").await.click().await.unwrap();
+    let entry = wait_for_file(&autostart).await;
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(text.contains("[Desktop Entry]") && text.contains("Exec="), "{text}");
+    find(&client, "start-at-login").await.click().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while entry.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "the autostart entry stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     client.close().await.unwrap();
 }

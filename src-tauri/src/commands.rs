@@ -10,9 +10,11 @@ use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::{CatalogIntegration, ProviderAppInput};
 use grantkeeper_engine::revoke::Removal;
 use grantkeeper_engine::{
-    ActivityEvent, Connection, Engine, ErrorPayload, FlowStarted, NewProvider, Provider,
+    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider,
 };
 use tauri::{ipc::Invoke, AppHandle, Runtime, State};
+
+use crate::login_item;
 
 type Reply<T> = Result<T, ErrorPayload>;
 
@@ -34,6 +36,8 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         refresh_connection,
         remove_connection,
         list_activity,
+        start_at_login,
+        set_start_at_login,
         quit
     ]
 }
@@ -155,4 +159,25 @@ fn rename_connection(
 #[tauri::command]
 fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
+}
+
+/// Whether Grantkeeper starts when the person logs in.
+#[tauri::command]
+fn start_at_login<R: Runtime>(app: AppHandle<R>) -> Reply<bool> {
+    login_item::is_enabled(&app).map_err(|e| login_item_error(&e))
+}
+
+#[tauri::command]
+fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Reply<bool> {
+    login_item::set_enabled(&app, enabled)
+        .and_then(|()| login_item::is_enabled(&app))
+        .map_err(|e| login_item_error(&e))
+}
+
+fn login_item_error(error: &str) -> ErrorPayload {
+    ErrorPayload {
+        code: ErrorCode::Internal,
+        message: format!("Could not change whether Grantkeeper starts at login: {error}"),
+        field: None,
+    }
 }

@@ -4,6 +4,7 @@
 mod attention;
 mod commands;
 mod events;
+mod login_item;
 mod single_instance;
 
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use tauri::{Manager, Runtime};
 pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
     let events = engine.subscribe();
     let background = engine.clone();
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None));
     builder
         .plugin(tauri_plugin_notification::init())
         .manage(engine)

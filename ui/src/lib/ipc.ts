@@ -110,6 +110,14 @@ export function addApiKey(integration: string, input: NewApiKey): Promise<Connec
   return call("add_api_key", { integration, input });
 }
 
+export function startAtLogin(): Promise<boolean> {
+  return call("start_at_login");
+}
+
+export function setStartAtLogin(enabled: boolean): Promise<boolean> {
+  return call("set_start_at_login", { enabled });
+}
+
 /** Quits the app; closing the window only hides it. */
 export function quit(): Promise<null> {
   return call("quit");

@@ -22,6 +22,8 @@ export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
 export const quit = vi.fn<typeof Ipc.quit>();
+export const startAtLogin = vi.fn<typeof Ipc.startAtLogin>();
+export const setStartAtLogin = vi.fn<typeof Ipc.setStartAtLogin>();
 export const onShowConnection = vi.fn<typeof Ipc.onShowConnection>();
 
 let handlers: ((event: EngineEvent) => void)[] = [];
@@ -59,6 +61,8 @@ export function resetIpc(): void {
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
   quit.mockReset().mockResolvedValue(null);
+  startAtLogin.mockReset().mockResolvedValue(false);
+  setStartAtLogin.mockReset().mockImplementation(async (enabled) => enabled);
   onShowConnection.mockReset().mockImplementation(async (handler) => {
     showConnectionHandlers.push(handler);
     return () => {
