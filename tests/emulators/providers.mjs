@@ -7,7 +7,9 @@
 // Every provider lives under /<provider>/ and has: authorize (auto-consents as the
 // current test user and redirects to the loopback redirect URI), token, identity,
 // revoke. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
-// (every request seen, secrets included: this is a test double), POST /test/revoke?
+// (every request seen, secrets included: this is a test double), GET /test/stats
+// (refresh requests, most token requests at once), GET /test/lifetimes?min=&max= (spread
+// code-exchange token lifetimes, for load tests), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
@@ -130,6 +132,12 @@ let omitRefresh = false;
 // The next token request is handled this much later (/test/delay-token?ms=N), as a
 // slow provider would: it still rotates, even if the client has gone meanwhile.
 let delayTokenMs = 0;
+// Lifetimes of tokens from code exchanges, spread at random (/test/lifetimes?min=&max=),
+// for load tests; refreshed tokens keep the provider's own lifetime.
+let codeLifetimes = null;
+// Token requests being answered right now, and the most at once.
+let inFlight = 0;
+let mostInFlight = 0;
 const BROKEN_ANSWERS = {
   html: (res) => send(res, 200, '<html><body>Sign in again</body></html>', 'text/html'),
   truncated: (res) => send(res, 200, '{"access_token": "canary-trunc', 'application/json'),
@@ -189,13 +197,13 @@ function clientAuthenticated(spec, req, form) {
   }
 }
 
-function issue(spec, provider, user, scopes, withRefresh) {
+function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expiresIn) {
   const access = token(`${provider}-access`);
   accessTokens.set(access, { provider, user });
   const reported = scopes.map(spec.reportScope || ((s) => s)).join(spec.scopeSeparatorOut || ' ');
   const answer = { access_token: access, token_type: 'bearer' };
   if (!spec.noScopes) answer.scope = reported;
-  if (spec.expiresIn) answer.expires_in = spec.expiresIn;
+  if (lifetime) answer.expires_in = lifetime;
   if (withRefresh && spec.refresh !== 'none') {
     const refresh = token(`${provider}-refresh`);
     refreshTokens.set(refresh, { provider, user, scopes, used: false });
@@ -223,6 +231,10 @@ function authorize(provider, spec, url, res) {
     if (q.get(name) !== value) return send(res, 400, `${name}=${value} required`, 'text/plain');
   }
   const user = nextLogin || 'ada';
+  if (!USERS[user]) {
+    const n = Number(user.replace(/\D/g, '')) || 0;
+    USERS[user] = { id: 5000 + n, login: user, email: `${user}@example.test`, name: user };
+  }
   const requested = scopesOf(q, spec.scopeParam || 'scope', spec.scopeSeparatorIn || ' ');
   const key = `${provider}/${user}`;
   const grant = grants.get(key);
@@ -259,7 +271,10 @@ function exchange(provider, spec, req, form, res) {
       const digest = createHash('sha256').update(form.code_verifier || '').digest('base64url');
       if (digest !== entry.challenge) return tokenError(res, spec, 'invalid_grant', 'PKCE verification failed', accept);
     }
-    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline && !omitRefresh);
+    const lifetime = codeLifetimes
+      ? Math.round(codeLifetimes.min + Math.random() * (codeLifetimes.max - codeLifetimes.min))
+      : spec.expiresIn;
+    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline && !omitRefresh, lifetime);
     omitRefresh = false;
     return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
   }
@@ -351,6 +366,14 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
     if (rest[0] === 'omit-refresh') { omitRefresh = true; return send(res, 200, {}); }
+    if (rest[0] === 'lifetimes') {
+      codeLifetimes = { min: Number(url.searchParams.get('min')), max: Number(url.searchParams.get('max')) };
+      return send(res, 200, {});
+    }
+    if (rest[0] === 'stats') {
+      const refreshes = log.filter((r) => r.path.endsWith('/token') && r.body.includes('grant_type=refresh_token')).length;
+      return send(res, 200, { refresh_requests: refreshes, most_in_flight: mostInFlight });
+    }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
@@ -362,6 +385,9 @@ const server = createServer(async (req, res) => {
   switch (rest[0]) {
     case 'authorize': return authorize(provider, spec, url, res);
     case 'token': {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      res.on('close', () => { inFlight -= 1; });
       if (brokenTokenAnswer) {
         const how = brokenTokenAnswer;
         brokenTokenAnswer = null;

@@ -110,7 +110,7 @@ impl Engine {
             return Err(error);
         }
         if let Some((_, old)) = &replaced {
-            self.vault.delete(&old.token_secret_key).await?;
+            self.delete_replaced_secret(&old.token_secret_key).await?;
         }
         let connection_id = match (new_connection, replaced) {
             (Some(row), _) => row.id,

@@ -373,7 +373,7 @@ impl Engine {
         }
         let kind = match existing {
             Some(existing) => {
-                self.vault.delete(&existing.token_secret_key).await?;
+                self.delete_replaced_secret(&existing.token_secret_key).await?;
                 EventKind::CredentialReauthorized
             }
             None => EventKind::CredentialCreated,

@@ -85,11 +85,15 @@ impl Engine {
 
     /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
     /// or a process killed between writes) becomes Reauthorize now rather than at its
-    /// next use, a refresh a killed process left half done is settled, and credentials
+    /// next use, a refresh a killed process left half done is settled, replaced
+    /// keychain entries a killed process did not get to delete are deleted, and credentials
     /// that never expire are checked with their provider soon. Does nothing when the
     /// keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
         self.store.check_unexpiring_soon(&rfc3339(now()))?;
+        for key in self.store.stale_secrets()? {
+            self.delete_replaced_secret(&key).await?;
+        }
         for credential in self.store.usable_credentials()? {
             if credential.pending_token_key.is_some() {
                 if let Some(connection) = self.store.a_connection_of(&credential.id)? {
@@ -220,7 +224,7 @@ impl Engine {
             // Keep the new entry: it may hold the only valid (rotated) refresh token.
             Err(error) => return Err(error),
         }
-        self.vault.delete(&credential.token_secret_key).await?;
+        self.delete_replaced_secret(&credential.token_secret_key).await?;
         if self.store.clear_provider_app_attention(&provider.id)? {
             self.events.publish(EngineEvent::ProvidersChanged);
         }
@@ -252,7 +256,7 @@ impl Engine {
         if let Some(tokens) = self.vault.read_tokens(pending).await? {
             tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
             self.store.adopt_pending(&credential.id, pending)?;
-            self.vault.delete(&credential.token_secret_key).await?;
+            self.delete_replaced_secret(&credential.token_secret_key).await?;
             self.events.publish(EngineEvent::ConnectionsChanged);
             return Ok(Some(tokens));
         }
@@ -263,6 +267,13 @@ impl Engine {
         }
         self.store.end_refresh(&credential.id)?;
         Ok(None)
+    }
+
+    /// Deletes a keychain entry that newer tokens replaced (the database noted it when
+    /// it switched), and the note.
+    pub(crate) async fn delete_replaced_secret(&self, key: &str) -> Result<()> {
+        self.vault.delete(key).await?;
+        self.store.forget_secret(key)
     }
 
     pub(crate) fn needs_reauthorization<T>(

@@ -553,6 +553,21 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
     assert!(keys.contains(&new_key) && !keys.contains(&old_key), "{keys:?}");
     // And it goes on refreshing from there.
     engine.refresh_now("App").await.unwrap();
+
+    // Killed after a refresh's commit but before it deleted the old entry: the
+    // database noted the replaced entry, and the next start deletes the orphan.
+    let current =
+        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let orphan = format!("credential/{credential_id}/left-by-a-kill");
+    grantkeeper_test_support::secret_tool_store(&setup.service, &orphan, "{}");
+    db.execute("INSERT INTO stale_secrets (key, since) VALUES (?1, '2026-01-01T00:00:00Z')", [&orphan])
+        .unwrap();
+    engine.repair().await.unwrap();
+    let keys: Vec<String> =
+        secret_tool_keys(&setup.service).into_iter().filter(|k| k.starts_with("credential/")).collect();
+    assert_eq!(keys, [current], "only the entry in use is left");
+    let noted: i64 = db.query_row("SELECT count(*) FROM stale_secrets", [], |row| row.get(0)).unwrap();
+    assert_eq!(noted, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -177,6 +177,25 @@ impl Store {
         })
     }
 
+    /// Keychain entries replaced by newer ones and not yet deleted (none that a
+    /// credential or a queued revocation still uses).
+    pub fn stale_secrets(&self) -> Result<Vec<String>> {
+        self.with(|db| {
+            let mut statement = db.prepare(
+                "SELECT key FROM stale_secrets WHERE key NOT IN (SELECT token_secret_key FROM credentials)
+                    AND key NOT IN (SELECT coalesce(pending_token_key, '') FROM credentials)
+                    AND key NOT IN (SELECT token_secret_key FROM pending_revocations)",
+            )?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// The replaced entry is gone from the keychain.
+    pub fn forget_secret(&self, key: &str) -> Result<()> {
+        self.with(|db| db.execute("DELETE FROM stale_secrets WHERE key = ?1", [key]).map(drop))
+    }
+
     /// A refresh is about to send the refresh token; its tokens will go to `new_key`.
     pub fn begin_refresh(&self, credential_id: &str, new_key: &str) -> Result<()> {
         self.set_pending_token_key(credential_id, Some(new_key))
