@@ -6,15 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::Setup;
+use common::{use_emulator, Setup};
 use grantkeeper_engine::api_keys::NewApiKey;
 use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{ConnectionStatus, Error};
-use grantkeeper_test_support::{
-    contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
-    EMULATED_CLIENT_SECRET,
-};
+use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator};
 
 fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]) -> NewApiKey {
     NewApiKey {
@@ -121,15 +117,7 @@ async fn test_connection_uses_the_integration_check_and_reports_refusals() {
     let emulator = ProviderEmulator::start();
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url("github", "authorize")),
-        token_url: Some(emulator.url("github", "token")),
-        userinfo_url: Some(emulator.url("github", "identity")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app("github", input).await.unwrap();
+    use_emulator(&engine, &emulator, "github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
 
     // The check follows the provider app's identity endpoint (a GitHub Enterprise site).
@@ -150,15 +138,7 @@ async fn credentials_that_never_expire_are_checked_by_the_scheduler() {
     let emulator = ProviderEmulator::start();
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url("github", "authorize")),
-        token_url: Some(emulator.url("github", "token")),
-        userinfo_url: Some(emulator.url("github", "identity")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app("github", input).await.unwrap();
+    use_emulator(&engine, &emulator, "github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
     engine
         .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-sched-good")]))

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::Setup;
+use common::{use_emulator, Setup};
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::revoke::Revocation;
@@ -18,21 +18,6 @@ use grantkeeper_test_support::{
     EMULATED_CLIENT_SECRET,
 };
 use serde_json::Value;
-
-/// Points a catalog provider's provider app at the emulator (endpoint overrides), as
-/// a person would for a self-hosted or regional variant.
-async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider: &str, with_secret: bool) {
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: with_secret.then(|| EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url(provider, "authorize")),
-        token_url: Some(emulator.url(provider, "token")),
-        userinfo_url: Some(emulator.url(provider, "identity")),
-        revocation_url: Some(emulator.url(provider, "revoke")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app(provider, input).await.unwrap();
-}
 
 async fn connect(engine: &Arc<Engine>, integration: &str, name: &str) -> Connection {
     let options = ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() };

@@ -7,10 +7,9 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::Setup;
+use common::{use_emulator, Setup};
 use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::ProviderAppInput;
-use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET};
+use grantkeeper_test_support::{BrowserMode, ProviderEmulator};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resuming_from_suspend_refreshes_what_fell_due_while_asleep() {
@@ -19,15 +18,7 @@ async fn resuming_from_suspend_refreshes_what_fell_due_while_asleep() {
     std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap());
     let emulator = ProviderEmulator::start();
     let engine = setup.engine(BrowserMode::Consent);
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url("google", "authorize")),
-        token_url: Some(emulator.url("google", "token")),
-        userinfo_url: Some(emulator.url("google", "identity")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app("google", input).await.unwrap();
+    use_emulator(&engine, &emulator, "google", true).await;
     let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
     engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap();
 

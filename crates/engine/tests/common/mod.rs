@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{Config, Engine, Keychain, NewProvider};
-use grantkeeper_test_support::{browser_command, require_session, unique_keychain_service, BrowserMode};
+use grantkeeper_test_support::{
+    browser_command, require_session, unique_keychain_service, BrowserMode, ProviderEmulator,
+    EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+};
 
 pub struct Setup {
     pub home: tempfile::TempDir,
@@ -53,4 +57,19 @@ pub fn provider_input(issuer: &str) -> NewProvider {
 
 pub fn named(name: &str) -> ConnectOptions {
     ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() }
+}
+
+/// Points a catalog provider's provider app at the emulator (endpoint overrides), as
+/// a person would for a self-hosted or regional variant.
+pub async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider: &str, with_secret: bool) {
+    let input = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        client_secret: with_secret.then(|| EMULATED_CLIENT_SECRET.into()),
+        authorize_url: Some(emulator.url(provider, "authorize")),
+        token_url: Some(emulator.url(provider, "token")),
+        userinfo_url: Some(emulator.url(provider, "identity")),
+        revocation_url: Some(emulator.url(provider, "revoke")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app(provider, input).await.unwrap();
 }
