@@ -116,6 +116,36 @@ pub enum Command {
         /// Seconds the token must stay valid.
         #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         min_ttl: u64,
+        /// Print {access_token, token_type, expires_at, scopes, account} instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command with a fresh token in an environment variable (never on its
+    /// command line); exits with the command's exit code.
+    #[command(
+        after_help = "Example:\n  grantkeeper exec Work -- sh -c 'curl -H \"Authorization: Bearer $GRANTKEEPER_TOKEN\" https://api.example.com/me'"
+    )]
+    Exec {
+        /// Connection name or id.
+        connection: String,
+        /// The environment variable that carries the token.
+        #[arg(long = "env", default_value = "GRANTKEEPER_TOKEN", value_name = "NAME")]
+        variable: String,
+        /// Seconds the token must stay valid when the command starts.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        min_ttl: u64,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Show each connection's state, account, scopes and expiry; exits 3 when one
+    /// needs you (Reauthorize, Needs more access), 5 when one is retrying.
+    #[command(after_help = "Example:\n  grantkeeper status || notify-send 'A connection needs you'")]
+    Status {
+        /// Only this connection (name or id).
+        connection: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Refresh a connection's tokens now.
     Refresh {

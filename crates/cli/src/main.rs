@@ -2,6 +2,7 @@
 //! for; messages and errors go to stderr; the exit code says what went wrong.
 
 mod args;
+mod exec;
 mod output;
 
 use std::io::Read;
@@ -115,9 +116,27 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
-        Command::Token { connection, min_ttl } => {
-            let (_, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;
-            output::line(token.expose())
+        Command::Token { connection, min_ttl, json } => {
+            let (connection, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;
+            if json {
+                output::token_json(&connection, &token)
+            } else {
+                output::line(token.expose())
+            }
+        }
+        Command::Exec { connection, variable, min_ttl, command } => {
+            exec::run(&engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
+        }
+        Command::Status { connection, json } => {
+            let connections = match connection {
+                Some(key) => vec![engine.connection(&key)?],
+                None => engine.connections()?,
+            };
+            output::status(&connections, json)?;
+            match status_exit_code(&connections) {
+                0 => Ok(()),
+                code => std::process::exit(code.into()),
+            }
         }
         Command::Refresh { connection, json } => {
             output::connection(&engine.refresh_now(&connection).await?, json)
@@ -191,6 +210,18 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             eprintln!("Removed the provider app of {provider}.");
             Ok(())
         }
+    }
+}
+
+/// `status`: 3 when a connection needs the person, else 5 when one is retrying, else 0.
+fn status_exit_code(connections: &[grantkeeper_engine::Connection]) -> u8 {
+    use grantkeeper_engine::ConnectionStatus::{NeedsMoreAccess, Reauthorize, Retrying};
+    if connections.iter().any(|c| matches!(c.status, Reauthorize | NeedsMoreAccess)) {
+        3
+    } else if connections.iter().any(|c| c.status == Retrying) {
+        5
+    } else {
+        0
     }
 }
 

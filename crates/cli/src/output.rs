@@ -135,3 +135,42 @@ pub fn check(result: &CheckResult, as_json: bool) -> Result<()> {
         None => line(&format!("{} works: {} accepted it.", result.connection, result.url)),
     }
 }
+
+/// `token --json`: the token with what a script needs to use it.
+pub fn token_json(connection: &Connection, token: &grantkeeper_engine::Secret) -> Result<()> {
+    json(&serde_json::json!({
+        "access_token": token.expose(),
+        "token_type": "Bearer",
+        "expires_at": connection.expires_at,
+        "scopes": connection.scopes,
+        "account": connection.account,
+    }))
+}
+
+/// `status`: one line per connection, with what needs doing.
+pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
+    if as_json {
+        return json(connections);
+    }
+    if connections.is_empty() {
+        eprintln!("No connections yet. See what can be connected with `grantkeeper catalog`.");
+    }
+    connections.iter().try_for_each(|c| {
+        let expiry = c.expires_at.as_deref().map_or("no expiry".to_owned(), |at| format!("expires {at}"));
+        let mut text = format!(
+            "{}\t{}\t{}\t{}\t{}",
+            c.name,
+            c.status.as_str(),
+            c.account.as_deref().unwrap_or("-"),
+            expiry,
+            c.scopes.join(" ")
+        );
+        if let Some(reason) = &c.status_reason {
+            text.push_str(&format!("\t{reason}"));
+        }
+        if !c.missing_scopes.is_empty() {
+            text.push_str(&format!("\tmissing: {} (grantkeeper grant-access)", c.missing_scopes.join(" ")));
+        }
+        line(&text)
+    })
+}

@@ -416,3 +416,42 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
         }
     }
 }
+
+#[test]
+fn status_exec_and_token_json() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+
+    let status = ok(&cli.run(&["status"]));
+    assert!(status.starts_with("Work\tactive\tgrace@example.test\texpires "), "{status}");
+    let token = ok(&cli.run(&["token", "Work"]));
+    let as_json: serde_json::Value =
+        serde_json::from_str(&ok(&cli.run(&["token", "Work", "--json"]))).unwrap();
+    assert_eq!(format!("{}\n", as_json["access_token"].as_str().unwrap()), token);
+    assert_eq!(
+        (as_json["token_type"].as_str(), as_json["account"].as_str()),
+        (Some("Bearer"), Some("grace@example.test"))
+    );
+    assert!(as_json["expires_at"].is_string() && as_json["scopes"].is_array());
+
+    // exec: the token in the environment, never in the arguments; the command's exit code.
+    let printed = ok(&cli.run(&["exec", "Work", "--", "sh", "-c", "printf %s \"$GRANTKEEPER_TOKEN\""]));
+    assert_eq!(format!("{printed}\n"), token);
+    let named =
+        ok(&cli.run(&["exec", "Work", "--env", "API_TOKEN", "--", "sh", "-c", "printf %s \"$API_TOKEN\""]));
+    assert_eq!(format!("{named}\n"), token);
+    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert_eq!(cli.run(&["exec", "Work", "--", "no-such-command-here"]).status.code(), Some(127));
+    let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
+    assert_eq!(bad_name.status.code(), Some(1));
+    assert!(text(&bad_name.stderr).contains("not an environment variable name"));
+
+    // Revoked at the provider: status says so and exits 3.
+    tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));
+    assert_eq!(cli.run(&["refresh", "Work"]).status.code(), Some(3));
+    let needs = cli.run(&["status", "Work"]);
+    assert_eq!(needs.status.code(), Some(3));
+    assert!(text(&needs.stdout).contains("reauthorize"), "{}", text(&needs.stdout));
+}

@@ -1,0 +1,35 @@
+//! `grantkeeper exec`: a command run with a fresh token in its environment, never on
+//! its command line (where other users' `ps` and the shell history would see it).
+
+use std::time::Duration;
+
+use grantkeeper_engine::{Engine, Error, Result};
+
+pub async fn run(
+    engine: &Engine,
+    connection: &str,
+    variable: &str,
+    min_ttl: Duration,
+    command: &[String],
+) -> Result<()> {
+    let valid_name = variable.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        return Err(Error::invalid(
+            "env",
+            format!("“{variable}” is not an environment variable name (letters, digits and _)."),
+        ));
+    }
+    let (program, arguments) = command.split_first().expect("clap requires a command");
+    let (_, token) = engine.access_token(connection, min_ttl).await?;
+    let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
+    match status {
+        // The command's own exit code, as a shell would pass it on.
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("grantkeeper: no command “{program}” found on PATH.");
+            std::process::exit(127)
+        }
+        Err(error) => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
+    }
+}
