@@ -138,6 +138,11 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Print a completion script for your shell.
+    #[command(
+        after_help = "Examples:\n  grantkeeper completions bash > ~/.local/share/bash-completion/completions/grantkeeper\n  grantkeeper completions zsh > ~/.zfunc/_grantkeeper\n  grantkeeper completions fish > ~/.config/fish/completions/grantkeeper.fish"
+    )]
+    Completions { shell: clap_complete::Shell },
     /// Show each connection's state, account, scopes and expiry; exits 3 when one
     /// needs you (Reauthorize, Needs more access), 5 when one is retrying.
     #[command(after_help = "Example:\n  grantkeeper status || notify-send 'A connection needs you'")]

@@ -53,6 +53,17 @@ fn exit_code(error: &Error) -> u8 {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        // Needs neither the data directory nor the keychain.
+        let mut script = Vec::new();
+        clap_complete::generate(
+            shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "grantkeeper",
+            &mut script,
+        );
+        return output::bytes(&script);
+    }
     let mut config = Config::from_env()?;
     if let Command::Connect { no_browser: true, .. }
     | Command::Reconnect { no_browser: true, .. }
@@ -127,6 +138,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Exec { connection, variable, min_ttl, command } => {
             exec::run(&engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
         }
+        Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => {
             let connections = match connection {
                 Some(key) => vec![engine.connection(&key)?],

@@ -15,6 +15,17 @@ pub fn line(text: &str) -> Result<()> {
         .map_err(|e| Error::Internal(format!("stdout: {e}")))
 }
 
+/// Raw output (a completion script); a reader that went away (`| head`) is not an error.
+pub fn bytes(data: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(data).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Internal(format!("stdout: {error}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     line(&serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))?)
 }

@@ -455,3 +455,20 @@ fn status_exec_and_token_json() {
     assert_eq!(needs.status.code(), Some(3));
     assert!(text(&needs.stdout).contains("reauthorize"), "{}", text(&needs.stdout));
 }
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let cli = Cli::new(BrowserMode::Consent);
+    for shell in ["bash", "zsh", "fish"] {
+        let script = ok(&cli.run(&["completions", shell]));
+        for command in ["connect", "token", "exec", "catalog"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    // The bash script is valid bash.
+    let script = ok(&cli.run(&["completions", "bash"]));
+    let checked = Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    // It needs no data directory or keychain.
+    assert!(std::fs::read_dir(cli.home.path()).unwrap().next().is_none());
+}
