@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
     name = "grantkeeper",
     version,
     about = "Keep your online accounts connected and hand fresh tokens to your scripts.",
-    after_help = "Environment:\n  GRANTKEEPER_HOME      data directory (default: your user data dir)/grantkeeper\n  GRANTKEEPER_BROWSER   command that opens URLs (else BROWSER, else the system browser)\n\nExit codes: 0 ok, 1 error, 2 usage, 3 needs reauthorization, 4 keychain unavailable,\n5 provider unreachable, 6 no such connection or provider."
+    after_help = "Environment:\n  GRANTKEEPER_HOME      data directory (default: your user data dir)/grantkeeper\n  GRANTKEEPER_BROWSER   command that opens URLs (else BROWSER, else the system browser)\n\nExit codes: 0 ok, 1 error, 2 usage, 3 needs reauthorization (or more access), 4 keychain unavailable,\n5 provider unreachable, 6 no such connection or provider."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -106,7 +106,8 @@ pub enum Command {
         json: bool,
     },
     /// Print a connection's access token and a newline, nothing else; refreshes it first
-    /// when it would expire within --min-ttl.
+    /// when it would expire within --min-ttl. CONNECTION is a name or id, or, when only
+    /// one connection matches, its integration or a prefix of its name or id.
     #[command(
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(grantkeeper token 'Work account')\" https://api.example.com/me"
     )]
@@ -119,6 +120,9 @@ pub enum Command {
         /// Print {access_token, token_type, expires_at, scopes, account} instead.
         #[arg(long)]
         json: bool,
+        /// Fail (exit 3) unless the grant includes this scope (short or full name; repeatable).
+        #[arg(long = "require-scope", value_name = "SCOPE")]
+        require_scopes: Vec<String>,
     },
     /// Run a command with a fresh token in an environment variable (never on its
     /// command line); exits with the command's exit code.

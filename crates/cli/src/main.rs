@@ -44,7 +44,7 @@ fn main() -> ExitCode {
 /// unreachable, 6 no such connection or provider, 1 anything else (2 is clap's usage).
 fn exit_code(error: &Error) -> u8 {
     match error.code() {
-        ErrorCode::TokenExpired | ErrorCode::NeedsReauthorization => 3,
+        ErrorCode::TokenExpired | ErrorCode::NeedsReauthorization | ErrorCode::ScopesMissing => 3,
         ErrorCode::KeychainUnavailable => 4,
         ErrorCode::ProviderUnreachable => 5,
         ErrorCode::NotFound => 6,
@@ -127,7 +127,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
-        Command::Token { connection, min_ttl, json } => {
+        Command::Token { connection, min_ttl, json, require_scopes } => {
+            engine.require_scopes(&connection, &require_scopes)?;
             let (connection, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;
             if json {
                 output::token_json(&connection, &token)

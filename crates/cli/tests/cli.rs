@@ -436,6 +436,14 @@ fn status_exec_and_token_json() {
     );
     assert!(as_json["expires_at"].is_string() && as_json["scopes"].is_array());
 
+    // A unique prefix or the integration's name finds it; a scope it lacks is refused.
+    assert_eq!(ok(&cli.run(&["token", "Wo"])), token);
+    assert_eq!(ok(&cli.run(&["token", "Local OP", "--require-scope", "email"])), token);
+    let lacking = cli.run(&["token", "Work", "--require-scope", "email", "--require-scope", "calendar"]);
+    assert_eq!(lacking.status.code(), Some(3));
+    assert!(text(&lacking.stderr).contains("was not granted calendar"), "{}", text(&lacking.stderr));
+    assert!(lacking.stdout.is_empty());
+
     // exec: the token in the environment, never in the arguments; the command's exit code.
     let printed = ok(&cli.run(&["exec", "Work", "--", "sh", "-c", "printf %s \"$GRANTKEEPER_TOKEN\""]));
     assert_eq!(format!("{printed}\n"), token);

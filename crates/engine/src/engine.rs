@@ -57,17 +57,40 @@ impl Engine {
         Ok(self.store.connections()?.into_iter().map(|c| self.decorate(c)).collect())
     }
 
-    /// A connection by id or by name.
+    /// A connection by id or name; failing that, by its integration (id or name) or a
+    /// prefix of its id or name, when only one connection matches.
     pub fn connection(&self, key: &str) -> Result<Connection> {
-        let mut found = self.store.connections_matching(key)?;
-        match found.len() {
-            0 => Err(Error::NotFound { what: "connection", key: key.to_owned() }),
-            1 => Ok(self.decorate(found.remove(0))),
-            _ => Err(Error::InvalidInput {
+        let exact = self.store.connections_matching(key)?;
+        let found = if exact.is_empty() {
+            let wanted = key.trim().to_lowercase();
+            let all = self.connections()?;
+            let by_integration: Vec<Connection> = all
+                .iter()
+                .filter(|c| {
+                    c.integration.to_lowercase() == wanted || c.integration_name.to_lowercase() == wanted
+                })
+                .cloned()
+                .collect();
+            if by_integration.is_empty() && !wanted.is_empty() {
+                all.into_iter()
+                    .filter(|c| c.id.starts_with(&wanted) || c.name.to_lowercase().starts_with(&wanted))
+                    .collect()
+            } else {
+                by_integration
+            }
+        } else {
+            exact
+        };
+        match <[Connection; 1]>::try_from(found) {
+            Ok([one]) => Ok(self.decorate(one)),
+            Err(found) if found.is_empty() => {
+                Err(Error::NotFound { what: "connection", key: key.to_owned() })
+            }
+            Err(found) => Err(Error::InvalidInput {
                 field: None,
                 message: format!(
-                    "Several connections are named “{key}”; use an id instead: {}",
-                    found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+                    "“{key}” could mean {}; use the whole name or the id.",
+                    found.iter().map(|c| format!("“{}” ({})", c.name, c.id)).collect::<Vec<_>>().join(", ")
                 ),
             }),
         }

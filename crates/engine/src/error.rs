@@ -68,6 +68,9 @@ pub enum Error {
     #[error("{service} rejected this key (HTTP {status}). Check that you copied the whole key and that it is still active; nothing was saved.")]
     KeyRejected { service: String, status: u16 },
 
+    #[error("“{connection}” was not granted {scopes}. Ask for it with `grantkeeper grant-access` or Grant access in the window.")]
+    ScopesMissing { connection: String, scopes: String },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -100,6 +103,7 @@ pub enum ErrorCode {
     ProviderAppDisabled,
     CallbackUnavailable,
     KeyRejected,
+    ScopesMissing,
     Storage,
     Internal,
 }
@@ -135,6 +139,7 @@ impl ErrorCode {
             ErrorCode::ProviderAppDisabled => "provider_app_disabled",
             ErrorCode::CallbackUnavailable => "callback_unavailable",
             ErrorCode::KeyRejected => "key_rejected",
+            ErrorCode::ScopesMissing => "scopes_missing",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
         }
@@ -167,6 +172,7 @@ impl Error {
             Error::ProviderAppDisabled { .. } => ErrorCode::ProviderAppDisabled,
             Error::CallbackUnavailable { .. } => ErrorCode::CallbackUnavailable,
             Error::KeyRejected { .. } => ErrorCode::KeyRejected,
+            Error::ScopesMissing { .. } => ErrorCode::ScopesMissing,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -76,6 +76,25 @@ impl Engine {
         (Some(spec.name.clone()), needed)
     }
 
+    /// Refuses when the connection's grant lacks one of `scopes` (short catalog names or
+    /// the provider's strings): a script asking for access the person never gave.
+    pub fn require_scopes(&self, key: &str, scopes: &[String]) -> Result<()> {
+        let connection = self.connection(key)?;
+        let spec = Catalog::builtin().provider(&connection.provider_id);
+        let missing: Vec<&str> = scopes
+            .iter()
+            .map(|scope| scope.trim())
+            .filter(|scope| {
+                let value = spec.and_then(|p| p.scope_value(scope)).unwrap_or(scope);
+                !is_granted(value, &connection.scopes)
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::ScopesMissing { connection: connection.name, scopes: missing.join(", ") })
+    }
+
     /// Fills in what the catalog knows about a stored connection: names, the scopes
     /// its integration lacks, and Needs more access when it lacks any.
     pub(crate) fn decorate(&self, mut connection: Connection) -> Connection {

@@ -3,4 +3,4 @@
 /**
  * What the UI and scripts branch on; never on message text.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "storage" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "storage" | "internal";
