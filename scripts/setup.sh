@@ -13,8 +13,8 @@ apt_packages=(
   gnome-keyring libsecret-tools dbus dbus-x11
 )
 if [ "${GRANTKEEPER_SETUP_TESTS:-0}" = 1 ]; then
-  # headless window, WebDriver, screenshots
-  apt_packages+=(xvfb webkit2gtk-driver imagemagick)
+  # headless window, WebDriver, screenshots; git for the credential helper's tests
+  apt_packages+=(xvfb webkit2gtk-driver imagemagick git)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -10,6 +10,8 @@ import http from 'node:http';
 
 import Provider from 'oidc-provider';
 
+import { isGitRequest, serveGit } from './git.mjs';
+
 // oidc-provider prints its NOTICEs with console.info (stdout): keep stdout for the one
 // JSON line the harness reads.
 for (const method of ['log', 'info', 'debug']) console[method] = console.error;
@@ -103,7 +105,7 @@ const configuration = {
 };
 
 // What the assertions read.
-const stats = { token_requests: {}, userinfo_requests: 0, revocation_requests: 0 };
+const stats = { token_requests: {}, userinfo_requests: 0, revocation_requests: 0, git_authorized: 0, git_refused: 0 };
 // Scopes the person does not grant (as if unticked on the consent screen): dropped
 // from authorization requests before the provider sees them. Set by /test/withhold.
 let withheld = new Set();
@@ -189,6 +191,12 @@ server.listen(port, '127.0.0.1', () => {
           : json(res, 401, { message: '401 Unauthorized' })),
         () => json(res, 401, { message: '401 Unauthorized' }),
       );
+      return;
+    }
+    // GITLAB_GIT_ROOT: the bare repositories this GitLab serves over HTTP.
+    if (gitlab && process.env.GITLAB_GIT_ROOT && isGitRequest(url)) {
+      const findToken = (value) => provider.AccessToken.find(value);
+      serveGit(req, res, url, { root: process.env.GITLAB_GIT_ROOT, findToken, stats });
       return;
     }
     if (url.pathname === '/test/revoke-grants' && req.method === 'POST') {

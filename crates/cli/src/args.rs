@@ -142,6 +142,16 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// A git credential helper: answers git for the hosts of connected GitHub and
+    /// GitLab accounts (github.com, gitlab.com or your own server) with a fresh token.
+    #[command(
+        name = "git-credential",
+        after_help = "Set up (either line):\n  git config --global credential.helper grantkeeper      # runs git-credential-grantkeeper\n  git config --global credential.https://gitlab.com.helper '!grantkeeper git-credential'\n\nWith several accounts on one host, name the account in the remote URL:\n  git clone https://ada@github.com/ada/notes.git"
+    )]
+    GitCredential {
+        /// What git asks: get a credential, store one (ignored), or erase one (git saw it refused).
+        operation: GitOperation,
+    },
     /// Print a completion script for your shell.
     #[command(
         after_help = "Examples:\n  grantkeeper completions bash > ~/.local/share/bash-completion/completions/grantkeeper\n  grantkeeper completions zsh > ~/.zfunc/_grantkeeper\n  grantkeeper completions fish > ~/.config/fish/completions/grantkeeper.fish"
@@ -168,6 +178,13 @@ pub enum Command {
         /// Connection name or id.
         connection: String,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum GitOperation {
+    Get,
+    Store,
+    Erase,
 }
 
 #[derive(Subcommand)]

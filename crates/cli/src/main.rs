@@ -3,6 +3,7 @@
 
 mod args;
 mod exec;
+mod git_credential;
 mod output;
 
 use std::io::Read;
@@ -63,6 +64,11 @@ async fn run(cli: Cli) -> Result<()> {
             &mut script,
         );
         return output::bytes(&script);
+    }
+    if let Command::GitCredential { operation: args::GitOperation::Store } = cli.command {
+        // Nothing is stored, so neither the data directory nor the keychain is needed.
+        std::io::copy(&mut std::io::stdin().take(64 * 1024), &mut std::io::sink()).ok();
+        return Ok(());
     }
     let mut config = Config::from_env()?;
     if let Command::Connect { no_browser: true, .. }
@@ -139,6 +145,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Exec { connection, variable, min_ttl, command } => {
             exec::run(&engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
         }
+        Command::GitCredential { operation } => git_credential::run(&engine, operation).await,
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => {
             let connections = match connection {

@@ -12,6 +12,7 @@ mod engine;
 pub mod error;
 mod events;
 pub mod flow;
+pub mod git_credentials;
 mod http;
 mod integrations;
 pub mod model;

@@ -43,6 +43,9 @@ pub struct Stats {
     pub token_requests: std::collections::HashMap<String, u64>,
     pub userinfo_requests: u64,
     pub revocation_requests: u64,
+    /// Git requests over HTTP (OIDC_PROFILE=gitlab with GITLAB_GIT_ROOT) let in and refused.
+    pub git_authorized: u64,
+    pub git_refused: u64,
 }
 
 impl OidcProvider {

@@ -256,6 +256,9 @@ pub struct IntegrationSpec {
     pub setup: Option<String>,
     pub check: Option<CheckSpec>,
     pub api_key: Option<ApiKeySpec>,
+    /// The integration's tokens also serve git over HTTPS on the provider's site, with
+    /// this user name (`grantkeeper git-credential`).
+    pub git_username: Option<String>,
 }
 
 /// A cheap authenticated request that says whether the credential works.

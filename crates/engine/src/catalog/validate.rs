@@ -64,6 +64,18 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
                             report("an OAuth integration's check uses the access token (bearer)".into());
                         }
                     }
+                    if let Some(username) = &integration.git_username {
+                        // git is served on the provider's site: github.com or the person's server.
+                        if provider.site.as_ref().is_none_or(|site| site.kind != SiteKind::BaseUrl) {
+                            report(
+                                "git_username needs a provider whose site is a base URL (the git host)"
+                                    .into(),
+                            );
+                        }
+                        if username.trim().is_empty() || username.contains(['\n', '\0', '=']) {
+                            report(format!("git_username {username:?} is not a plain user name"));
+                        }
+                    }
                 }
             },
             (None, Some(api_key)) => {
@@ -90,6 +102,9 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
                 }
                 if !integration.scopes.is_empty() {
                     report("an API-key integration has no scopes".into());
+                }
+                if integration.git_username.is_some() {
+                    report("an API-key integration does not serve git".into());
                 }
             }
             _ => report("needs exactly one of `provider` (OAuth) or `api_key`".into()),

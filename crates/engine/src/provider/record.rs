@@ -112,6 +112,12 @@ impl ProviderRecord {
         self.spec.and_then(|s| s.error_codes.get(code)).map_or(code, String::as_str)
     }
 
+    /// The provider's site as the person set it, else the catalog's default.
+    pub fn site(&self) -> Option<String> {
+        let default = self.spec.and_then(|s| s.site.as_ref()).map(|site| site.default.clone());
+        self.app.site.clone().or(default)
+    }
+
     pub fn view(&self, connections: usize) -> Provider {
         let site = self.spec.and_then(|s| s.site.as_ref());
         let setup = self.spec.map(|s| s.setup.clone()).unwrap_or_default();
@@ -129,7 +135,7 @@ impl ProviderRecord {
             client_id: self.app.client_id.clone(),
             client_secret_last4: self.app.client_secret_last4.clone(),
             enabled: self.app.enabled,
-            site: self.app.site.clone().or_else(|| site.map(|s| s.default.clone())),
+            site: self.site(),
             site_label: site.map(|s| s.label.clone()),
             site_help: site.map(|s| s.help.clone()),
             client_secret_required: self.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required),

@@ -1,0 +1,121 @@
+//! `grantkeeper git-credential get|store|erase`: git's credential helper protocol
+//! (gitcredentials(7)): `key=value` lines on stdin up to a blank line or the end, and for
+//! `get` the same on stdout. git never gets a token for a host no connection serves.
+
+use std::io::Read;
+
+use grantkeeper_engine::git_credentials::GitCredentialRequest;
+use grantkeeper_engine::{ConnectionStatus, Engine, Error, Result, Secret};
+
+use crate::args::GitOperation;
+
+/// git's own requests are a few hundred bytes.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+pub async fn run(engine: &Engine, operation: GitOperation) -> Result<()> {
+    let request = read_request(std::io::stdin())?;
+    match operation {
+        GitOperation::Store => unreachable!("answered before the engine opened"),
+        GitOperation::Get => {
+            let Some(credential) = engine.git_credential(&request).await? else {
+                return Ok(()); // not ours: git asks its next helper or the person
+            };
+            let mut answer = format!(
+                "protocol={}\nhost={}\nusername={}\npassword={}\n",
+                request.protocol,
+                request.host,
+                credential.username,
+                credential.password.expose()
+            );
+            if let Some(expiry) = credential.password_expiry_utc {
+                answer.push_str(&format!("password_expiry_utc={expiry}\n"));
+            }
+            crate::output::bytes(answer.as_bytes())
+        }
+        GitOperation::Erase => {
+            if let Some(connection) = engine.git_credential_rejected(&request).await? {
+                if connection.status == ConnectionStatus::Reauthorize {
+                    eprintln!(
+                        "grantkeeper: {} needs you to sign in again: grantkeeper reconnect \"{}\"",
+                        connection.provider, connection.name
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Parses what git sends. `protocol` and `host` are required (git always sends them);
+/// `url=` alone is also understood, as `git credential fill` accepts it.
+fn read_request(input: impl Read) -> Result<GitCredentialRequest> {
+    let mut text = String::new();
+    input
+        .take(MAX_REQUEST)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::invalid("stdin", format!("git's request is not readable text: {e}")))?;
+    let mut request = GitCredentialRequest::default();
+    let mut url = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(Error::invalid("stdin", format!("“{line}” is not a key=value line from git.")));
+        };
+        match key {
+            "protocol" => request.protocol = value.to_owned(),
+            "host" => request.host = value.to_owned(),
+            "username" => request.username = Some(value.to_owned()),
+            "password" => request.password = Some(Secret::new(value)),
+            "url" => url = Some(value.to_owned()),
+            _ => {} // path, capability[], wwwauth[]...: nothing to decide on
+        }
+    }
+    if let (true, Some(url)) = (request.host.is_empty(), url) {
+        let url = url::Url::parse(&url)
+            .map_err(|_| Error::invalid("url", "git's url= is not a URL.".to_owned()))?;
+        request.protocol = url.scheme().to_owned();
+        request.host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if !url.username().is_empty() && request.username.is_none() {
+            request.username = Some(url.username().to_owned());
+        }
+    }
+    if request.protocol.is_empty() || request.host.is_empty() {
+        return Err(Error::invalid("stdin", "git's request names no protocol and host.".to_owned()));
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_request;
+
+    #[test]
+    fn reads_what_git_sends_up_to_the_blank_line() {
+        let request = read_request(
+            "protocol=https\nhost=gitlab.com\nusername=ada\npath=x.git\ncapability[]=authtype\n\nhost=evil\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!((request.protocol.as_str(), request.host.as_str()), ("https", "gitlab.com"));
+        assert_eq!(request.username.as_deref(), Some("ada"));
+    }
+
+    #[test]
+    fn a_url_alone_is_decomposed() {
+        let request = read_request("url=https://bob@git.example.com:8443/a/b.git\n".as_bytes()).unwrap();
+        assert_eq!(request.host, "git.example.com:8443");
+        assert_eq!(request.username.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let error = read_request("hello\n".as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("key=value"), "{error}");
+        assert!(read_request("username=ada\n".as_bytes()).is_err());
+    }
+}
