@@ -7,11 +7,14 @@
 // -- at oidc-provider's development interaction pages, follows the redirects until the
 // provider sends it to the app's loopback redirect URI (http://127.0.0.1|localhost:PORT
 // /callback), then GETs that URL (the app's listener) and prints the answer's status to
-// stderr. Env:
+// stderr. Given the provider's page for signing in by code (RFC 8628, `/device?user_code=...`
+// from the device authorization answer), it submits the code, confirms, signs in and
+// consents -- or aborts -- and stops at the provider's success page. Env:
 //   GRANTKEEPER_TEST_BROWSER_MODE  consent (default) | deny (access_denied) | ignore (do nothing)
 //   GRANTKEEPER_TEST_LOGIN         the login to sign in as (default "ada"); any password
 //   GRANTKEEPER_TEST_BROWSER_LOG   a file to append the given URL to, one line per run
-// Exits 0 once the callback was delivered (or at once in ignore mode), 1 on anything
+// Exits 0 once the callback was delivered or the device sign-in succeeded (or at once in
+// ignore mode), 1 on anything
 // unexpected (with a diagnostic on stderr), 2 on bad usage.
 import { appendFileSync } from 'node:fs';
 
@@ -124,6 +127,41 @@ function formAction(html, pageUrl) {
   return new URL(match ? match[1].replaceAll('&amp;', '&') : pageUrl, pageUrl);
 }
 
+// oidc-provider's device pages: the code form (op.deviceInputForm, or a self-submitting
+// one when the link carries the code), the confirmation (op.deviceConfirmForm), then,
+// after sign-in and consent, a success page.
+async function deviceStep(pageUrl, html) {
+  if (/<title>Sign-in Success<\/title>/.test(html)) {
+    console.error(`stand-in browser: ${mode}: device sign-in succeeded at ${pageUrl.origin}${pageUrl.pathname}`);
+    process.exit(0);
+  }
+  const form = html.match(/<form id="op\.device(Input|Confirm)Form"[\s\S]*?<\/form>/)?.[0]
+    ?? html.match(/<form[^>]*method="post"[\s\S]*?<\/form>/)?.[0];
+  if (!form) fail(`device page without a code form: ${pageUrl}\n  body: ${html.slice(0, 500)}`);
+  const fields = {};
+  for (const input of form.matchAll(/<input[^>]*>/g)) {
+    const name = input[0].match(/name="([^"]*)"/)?.[1];
+    const value = input[0].match(/value="([^"]*)"/)?.[1];
+    if (name) fields[name] = value ?? '';
+  }
+  if (!fields.user_code) fields.user_code = pageUrl.searchParams.get('user_code') ?? '';
+  if (mode === 'deny' && 'confirm' in fields) fields.abort = 'yes';
+  const next = await request(formAction(form, pageUrl), { method: 'POST', form: fields });
+  if (fields.abort) {
+    await next.arrayBuffer().catch(() => undefined);
+    console.error(`stand-in browser: deny: aborted the device sign-in (HTTP ${next.status})`);
+    process.exit(0);
+  }
+  const location = next.headers.get('location');
+  if (next.status >= 300 && next.status < 400 && location) {
+    await next.arrayBuffer().catch(() => undefined);
+    return new URL(location, pageUrl);
+  }
+  if (next.status !== 200) await unexpected('the code was not accepted', pageUrl, next);
+  // The next device page came as the answer to the POST.
+  return deviceStep(pageUrl, await next.text());
+}
+
 let url = authorizeUrl;
 for (let step = 0; step < MAX_STEPS; step += 1) {
   if (isCallback(url)) {
@@ -138,6 +176,11 @@ for (let step = 0; step < MAX_STEPS; step += 1) {
   if (response.status >= 300 && response.status < 400 && location) {
     await response.arrayBuffer().catch(() => undefined);
     url = new URL(location, url);
+    continue;
+  }
+
+  if (url.origin === providerOrigin && /\/device(\/|$)/.test(url.pathname) && response.status === 200) {
+    url = await deviceStep(url, await response.text());
     continue;
   }
 

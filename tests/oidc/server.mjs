@@ -40,7 +40,7 @@ const nativeClient = (clientId, redirectHost, extra = {}) => ({
   // Native clients on loopback: oidc-provider ignores the port when it compares
   // (RFC 8252 section 7.3), so http://127.0.0.1:45678/callback matches.
   redirect_uris: [`http://${redirectHost}/callback`],
-  grant_types: ['authorization_code', 'refresh_token'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
   scope: SCOPES.join(' '),
   ...extra,
@@ -63,6 +63,8 @@ const configuration = {
       token: '/oauth/token',
       revocation: '/oauth/revoke',
       userinfo: '/oauth/userinfo',
+      device_authorization: '/oauth/authorize_device',
+      code_verification: '/oauth/device',
     },
   } : {}),
   pkce: { methods: ['S256'], required: () => true },
@@ -91,6 +93,8 @@ const configuration = {
     revocation: { enabled: true },
     introspection: { enabled: true },
     userinfo: { enabled: true },
+    // Sign-in by code (RFC 8628): the code is typed at /device (GitLab: /oauth/device).
+    deviceFlow: { enabled: true },
   },
   // The library's default, spelled out: a refresh token whenever the client may use
   // the grant and offline_access was granted.

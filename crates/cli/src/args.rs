@@ -29,7 +29,7 @@ pub enum Command {
     },
     /// Connect an account: sign in at the provider in your browser.
     #[command(
-        after_help = "Examples:\n  grantkeeper connect gmail --account ada@example.com\n  grantkeeper connect \"Google Drive\" --name \"Drive – Marketing\"\n  grantkeeper connect \"Company SSO\" --name \"Work account\""
+        after_help = "Examples:\n  grantkeeper connect gmail --account ada@example.com\n  grantkeeper connect \"Google Drive\" --name \"Drive – Marketing\"\n  grantkeeper connect \"Company SSO\" --name \"Work account\"\n  grantkeeper connect github --device      # on a machine without a browser"
     )]
     Connect {
         /// Integration (id or name from `grantkeeper catalog`) or custom provider.
@@ -46,16 +46,26 @@ pub enum Command {
         /// Do not open a browser; print the link to open by hand.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in on any device with a code shown here (GitHub, Microsoft, Google TV
+        /// clients, GitLab); nothing listens on this machine.
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
         #[arg(long)]
         json: bool,
     },
     /// Sign in again for a connection; it keeps its id. Only the same account is accepted.
+    #[command(
+        after_help = "Examples:\n  grantkeeper reconnect \"Work mail\"\n  grantkeeper reconnect GitHub --device"
+    )]
     Reconnect {
         /// Connection name or id.
         connection: String,
         /// Do not open a browser; print the link to open by hand.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in on any device with a code shown here.
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
         #[arg(long)]
         json: bool,
     },

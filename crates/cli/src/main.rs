@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use grantkeeper_engine::api_keys::NewApiKey;
 use grantkeeper_engine::catalog::Catalog;
-use grantkeeper_engine::connect::{ConnectOptions, PendingFlow};
+use grantkeeper_engine::connect::{ConnectOptions, PendingFlow, SignIn};
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
@@ -81,8 +81,9 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Providers { command } => providers(&engine, command).await,
         Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
-        Command::Connect { integration, name, account, scopes, no_browser, json } => {
-            let pending = engine.connect(&integration, ConnectOptions { name, account, scopes }).await?;
+        Command::Connect { integration, name, account, scopes, no_browser, device, json } => {
+            let pending =
+                engine.connect(&integration, ConnectOptions { name, account, scopes, device }).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
         Command::Keys {
@@ -127,8 +128,9 @@ async fn run(cli: Cli) -> Result<()> {
             let pending = engine.grant_access(&connection).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
-        Command::Reconnect { connection, no_browser, json } => {
-            let pending = engine.reconnect(&connection).await?;
+        Command::Reconnect { connection, no_browser, device, json } => {
+            let sign_in = if device { SignIn::Device } else { SignIn::Browser };
+            let pending = engine.reconnect_by(&connection, sign_in).await?;
             finish_sign_in(&engine, pending, no_browser, json).await
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
@@ -252,7 +254,12 @@ async fn finish_sign_in(
     no_browser: bool,
     json: bool,
 ) -> Result<()> {
-    if no_browser {
+    if let Some(code) = &pending.started.user_code {
+        eprintln!(
+            "On any device, open this page and enter the code {code}:\n\n  {}\n",
+            pending.started.authorize_url
+        );
+    } else if no_browser {
         eprintln!("Open this link in a browser to sign in:\n\n  {}\n", pending.started.authorize_url);
     } else {
         eprintln!(
@@ -260,7 +267,7 @@ async fn finish_sign_in(
             pending.started.authorize_url
         );
     }
-    eprintln!("Waiting (up to 15 minutes; Ctrl-C cancels)…");
+    eprintln!("Waiting for you to finish (Ctrl-C cancels)…");
     let flow_id = pending.started.flow_id.clone();
     let mut outcome = pending.outcome;
     let connection = tokio::select! {

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use ts_rs::TS;
 
 use crate::flow::{
-    authorization, identity, Authorization, AuthorizationRequest, Callback, CallbackListener, Grant, Identity,
+    authorization, device_authorization, identity, Authorization, AuthorizationRequest, Callback,
+    CallbackListener, DeviceAuthorization, Grant, Identity,
 };
 use crate::integrations::union;
 use crate::model::EventKind;
@@ -45,6 +46,24 @@ pub struct ConnectOptions {
     /// Scopes beyond what the integration needs, by short name.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Sign in by code on any device (RFC 8628) instead of in this machine's browser.
+    #[serde(default)]
+    pub device: bool,
+}
+
+/// Where the person signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// This machine's browser, answering on a loopback redirect.
+    Browser,
+    /// The provider's page on any device, with a code (device authorization grant).
+    Device,
+}
+
+/// What a started flow waits for.
+enum Waiting {
+    Callback(CallbackListener, Box<Authorization>),
+    Device(Box<DeviceAuthorization>),
 }
 
 /// A flow that has opened the browser; `outcome` resolves when it ends.
@@ -86,13 +105,24 @@ impl Engine {
             _ => target.needed.clone(),
         };
         let purpose = Purpose::New { name, integration: target.integration_id };
-        self.start_flow(target.provider, &scopes, hint, purpose).await
+        let sign_in = if options.device { SignIn::Device } else { SignIn::Browser };
+        self.start_flow(target.provider, &scopes, hint, purpose, sign_in).await
     }
 
     /// Signs in again for an existing connection. The connection keeps its id; signing
     /// in as a different account changes nothing.
     #[tracing::instrument(skip(self), err(Display))]
     pub async fn reconnect(self: &Arc<Self>, connection_key: &str) -> Result<PendingFlow> {
+        self.reconnect_by(connection_key, SignIn::Browser).await
+    }
+
+    /// [`Engine::reconnect`], signing in where `sign_in` says.
+    #[tracing::instrument(skip(self), err(Display))]
+    pub async fn reconnect_by(
+        self: &Arc<Self>,
+        connection_key: &str,
+        sign_in: SignIn,
+    ) -> Result<PendingFlow> {
         let (connection, credential, provider) = self.existing(connection_key)?;
         let mut scopes = credential.scopes.clone();
         for other in self.store.connections_on(&credential.id)? {
@@ -101,7 +131,7 @@ impl Engine {
         if provider.spec.is_none() {
             scopes = union(&provider.scopes, &scopes);
         }
-        self.start_existing(connection, credential, provider, &scopes).await
+        self.start_existing(connection, credential, provider, &scopes, sign_in).await
     }
 
     /// Asks the provider for exactly the scopes a Needs-more-access connection lacks
@@ -121,7 +151,7 @@ impl Engine {
         } else {
             union(&credential.scopes, &connection.missing_scopes)
         };
-        self.start_existing(connection, credential, provider, &scopes).await
+        self.start_existing(connection, credential, provider, &scopes, SignIn::Browser).await
     }
 
     fn existing(&self, connection_key: &str) -> Result<(Connection, CredentialRecord, ProviderRecord)> {
@@ -146,6 +176,7 @@ impl Engine {
         credential: CredentialRecord,
         provider: ProviderRecord,
         scopes: &[String],
+        sign_in: SignIn,
     ) -> Result<PendingFlow> {
         let hint = credential.account.clone();
         let purpose = Purpose::Existing {
@@ -153,7 +184,7 @@ impl Engine {
             subject: credential.subject,
             account: credential.account,
         };
-        self.start_flow(provider, scopes, hint.as_deref(), purpose).await
+        self.start_flow(provider, scopes, hint.as_deref(), purpose, sign_in).await
     }
 
     async fn start_flow(
@@ -162,6 +193,7 @@ impl Engine {
         scopes: &[String],
         login_hint: Option<&str>,
         purpose: Purpose,
+        sign_in: SignIn,
     ) -> Result<PendingFlow> {
         if !provider.app.enabled {
             return Err(Error::ProviderAppDisabled { provider: provider.name.clone() });
@@ -172,33 +204,52 @@ impl Engine {
             // to keep the tokens in.
             self.vault.read(&vault::keychain_probe_key()).await?;
         }
-        let (host, port) =
-            provider.spec.map_or(("127.0.0.1", None), |s| (s.redirect.host.as_str(), s.redirect.port));
-        let listener = CallbackListener::bind(host, port).await?;
         let scopes = union(&provider.base_scopes(), scopes);
-        let request = AuthorizationRequest { scopes: &scopes, login_hint };
-        let authorization = authorization(&provider, client_secret, listener.redirect_uri(), request)?;
         let flow_id = uuid::Uuid::new_v4().to_string();
         let started_at = now();
-        let time_limit = self.config.flow_time_limit;
+        let mut time_limit = self.config.flow_time_limit;
+        let (waiting, sign_in_url, user_code) = match sign_in {
+            SignIn::Browser => {
+                let (host, port) = provider
+                    .spec
+                    .map_or(("127.0.0.1", None), |s| (s.redirect.host.as_str(), s.redirect.port));
+                let listener = CallbackListener::bind(host, port).await?;
+                let request = AuthorizationRequest { scopes: &scopes, login_hint };
+                let authorization =
+                    authorization(&provider, client_secret, listener.redirect_uri(), request)?;
+                let url = authorization.authorize_url.clone();
+                (Waiting::Callback(listener, Box::new(authorization)), url, None)
+            }
+            SignIn::Device => {
+                let device = device_authorization(&provider, client_secret, &scopes, &self.http).await?;
+                time_limit = time_limit.min(device.expires_in);
+                let (url, code) = (device.verification_url.clone(), device.user_code.clone());
+                (Waiting::Device(Box::new(device)), url, Some(code))
+            }
+        };
         let started = FlowStarted {
             flow_id: flow_id.clone(),
             provider_id: provider.id.clone(),
-            authorize_url: authorization.authorize_url.to_string(),
+            authorize_url: sign_in_url.to_string(),
+            user_code,
             expires_at: rfc3339(started_at + time_limit),
         };
         self.store.record_flow_started(&flow_id, &provider.id, &rfc3339(started_at))?;
         let cancelled = self.flows.insert(&flow_id);
-        if let Err(error) = self.config.browser.open(&authorization.authorize_url) {
-            // The flow goes on: the person can still open the link by hand.
-            tracing::warn!(%error, "browser did not open");
+        // The device page came from the network: it is shown, never opened (only the
+        // provider's authorize URL is).
+        if let Waiting::Callback(..) = waiting {
+            if let Err(error) = self.config.browser.open(&sign_in_url) {
+                // The flow goes on: the person can still open the link by hand.
+                tracing::warn!(%error, "browser did not open");
+            }
         }
 
         let (outcome_tx, outcome_rx) = oneshot::channel();
         let engine = self.clone();
         tokio::spawn(async move {
             let result = tokio::select! {
-                result = engine.finish_flow(listener, authorization, &provider, purpose) => result,
+                result = engine.finish_flow(waiting, &provider, purpose, time_limit) => result,
                 _ = cancelled => Err(Error::FlowCancelled),
                 _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
             };
@@ -259,29 +310,17 @@ impl Engine {
 
     async fn finish_flow(
         &self,
-        listener: CallbackListener,
-        authorization: Authorization,
+        waiting: Waiting,
         provider: &ProviderRecord,
         purpose: Purpose,
+        time_limit: std::time::Duration,
     ) -> Result<Connection> {
-        let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
-            Callback::Code(code) => code,
-            Callback::Error { error, .. } if error == "access_denied" => {
-                return Err(Error::AccessDenied { provider: provider.name.clone() })
+        let grant = match waiting {
+            Waiting::Callback(listener, authorization) => {
+                self.receive_code(listener, *authorization, provider).await?
             }
-            Callback::Error { error, description } => {
-                let detail = match description {
-                    Some(text) => format!(
-                        "{} ({})",
-                        crate::error::provider_text(&error),
-                        crate::error::provider_text(&text)
-                    ),
-                    None => crate::error::provider_text(&error),
-                };
-                return Err(Error::ProviderError { provider: provider.name.clone(), detail });
-            }
+            Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
         };
-        let grant = authorization.redeem(code, provider, &self.http).await?;
         let identity = identity(provider, &grant, &self.http).await?;
         match purpose {
             Purpose::New { name, integration } => {
@@ -305,6 +344,33 @@ impl Engine {
                 self.connection(&connection_id)
             }
         }
+    }
+
+    /// The browser's answer on the loopback listener, redeemed for tokens.
+    async fn receive_code(
+        &self,
+        listener: CallbackListener,
+        authorization: Authorization,
+        provider: &ProviderRecord,
+    ) -> Result<Grant> {
+        let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
+            Callback::Code(code) => code,
+            Callback::Error { error, .. } if error == "access_denied" => {
+                return Err(Error::AccessDenied { provider: provider.name.clone() })
+            }
+            Callback::Error { error, description } => {
+                let detail = match description {
+                    Some(text) => format!(
+                        "{} ({})",
+                        crate::error::provider_text(&error),
+                        crate::error::provider_text(&text)
+                    ),
+                    None => crate::error::provider_text(&error),
+                };
+                return Err(Error::ProviderError { provider: provider.name.clone(), detail });
+            }
+        };
+        authorization.redeem(code, provider, &self.http).await
     }
 
     /// Stores the grant on the account's credential (new, or merged into the one the

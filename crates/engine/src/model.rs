@@ -157,8 +157,11 @@ impl std::fmt::Debug for SecretInput {
 pub struct FlowStarted {
     pub flow_id: String,
     pub provider_id: String,
-    /// The provider's authorize URL, for "Copy link" when the browser did not open.
+    /// The provider's authorize URL, for "Copy link" when the browser did not open; for
+    /// a sign-in by code, the provider's page to enter `user_code` on.
     pub authorize_url: String,
+    /// The code to type on the provider's page (device authorization grant).
+    pub user_code: Option<String>,
     pub expires_at: String,
 }
 

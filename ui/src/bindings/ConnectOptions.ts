@@ -15,4 +15,8 @@ account: string | null,
 /**
  * Scopes beyond what the integration needs, by short name.
  */
-scopes: Array<string>, };
+scopes: Array<string>, 
+/**
+ * Sign in by code on any device (RFC 8628) instead of in this machine's browser.
+ */
+device: boolean, };

@@ -5,6 +5,11 @@
  */
 export type FlowStarted = { flow_id: string, provider_id: string, 
 /**
- * The provider's authorize URL, for "Copy link" when the browser did not open.
+ * The provider's authorize URL, for "Copy link" when the browser did not open; for
+ * a sign-in by code, the provider's page to enter `user_code` on.
  */
-authorize_url: string, expires_at: string, };
+authorize_url: string, 
+/**
+ * The code to type on the provider's page (device authorization grant).
+ */
+user_code: string | null, expires_at: string, };

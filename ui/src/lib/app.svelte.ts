@@ -288,7 +288,7 @@ export class AppState {
   /** Starts a sign-in for a new connection of an integration (catalog id or custom provider id);
    * resolves to the error when it could not start. */
   connect(integration: string, name: string | null): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.connect(integration, { name, account: null, scopes: [] }));
+    return this.#startFlow(() => ipc.connect(integration, { name, account: null, scopes: [], device: false }));
   }
 
   /** Asks for exactly the scopes a Needs-more-access connection lacks. */

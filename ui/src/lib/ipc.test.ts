@@ -32,7 +32,7 @@ describe("ipc", () => {
     await ipc.listProviders();
     await ipc.addProvider(input);
     await ipc.removeProvider("p");
-    await ipc.connect("gmail", { name: null, account: "ada@example.test", scopes: [] });
+    await ipc.connect("gmail", { name: null, account: "ada@example.test", scopes: [], device: false });
     await ipc.grantAccess("c");
     await ipc.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null });
     await ipc.cancelFlow("f");
@@ -43,7 +43,7 @@ describe("ipc", () => {
       ["list_providers", undefined],
       ["add_provider", { input }],
       ["remove_provider", { providerId: "p", withConnections: false }],
-      ["connect", { integration: "gmail", options: { name: null, account: "ada@example.test", scopes: [] } }],
+      ["connect", { integration: "gmail", options: { name: null, account: "ada@example.test", scopes: [], device: false } }],
       ["grant_access", { connectionId: "c" }],
       ["set_provider_app", { providerId: "google", input: expect.objectContaining({ client_id: "id" }) }],
       ["cancel_flow", { flowId: "f" }],

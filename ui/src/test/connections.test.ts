@@ -83,6 +83,7 @@ describe("Connections", () => {
       flow_id: "f-2",
       provider_id: "google",
       authorize_url: "https://accounts.google.com/o/oauth2/v2/auth?x=1",
+      user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
     });
     ipc.testConnection.mockResolvedValue({ connection: "Mail", account: "ada@example.test", url: "https://x" });
@@ -128,6 +129,7 @@ describe("Connections", () => {
       flow_id: "f-1",
       provider_id: "p-1",
       authorize_url: "https://sso.example.com/authorize?x=1",
+      user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
     });
     render(App);

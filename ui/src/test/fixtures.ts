@@ -58,6 +58,7 @@ export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {
     flow_id: "flow-1",
     provider_id: "prov-1",
     authorize_url: "https://op.example.test/authorize?client_id=grantkeeper-test&state=abc",
+    user_code: null,
     expires_at: "2025-01-02T10:15:00Z",
     ...overrides,
   };

@@ -34,7 +34,7 @@ describe("Sign-in flow", () => {
     const user = userEvent.setup();
     const panel = await startConnect(user);
 
-    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", { name: "Work mail", account: null, scopes: [] });
+    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", { name: "Work mail", account: null, scopes: [], device: false });
     expect(panel.textContent).toContain("Finish signing in in your browser");
     expect(panel.textContent).toContain("Local OP");
     expect(screen.getByTestId("pending-cancel")).toBeTruthy();
@@ -45,7 +45,7 @@ describe("Sign-in flow", () => {
   it("passes null when the connection name is left empty", async () => {
     const user = userEvent.setup();
     await startConnect(user, "");
-    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", { name: null, account: null, scopes: [] });
+    expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("prov-1", { name: null, account: null, scopes: [], device: false });
   });
 
   it("says the person declined when flow_failed carries access_denied", async () => {

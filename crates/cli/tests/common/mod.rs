@@ -26,6 +26,12 @@ impl Cli {
         }
     }
 
+    /// The same, with another command as the browser.
+    pub fn with_browser(mut self, command: &str) -> Self {
+        self.browser = command.to_owned();
+        self
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_grantkeeper"));
         command

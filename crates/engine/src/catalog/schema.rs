@@ -30,6 +30,9 @@ pub struct ProviderSpec {
     pub authorize_url: String,
     pub token_url: String,
     pub revocation_url: Option<String>,
+    /// RFC 8628 device authorization endpoint, for signing in from a terminal without
+    /// a browser (`connect --device`).
+    pub device_authorization_url: Option<String>,
     #[serde(default)]
     pub revocation: RevocationStyle,
     /// The identity API (OpenID userinfo or the provider's "who am I" endpoint).

@@ -128,9 +128,12 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     let mut endpoints = vec![("authorize_url", &provider.authorize_url), ("token_url", &provider.token_url)];
     endpoints.extend(provider.revocation_url.as_ref().map(|url| ("revocation_url", url)));
     endpoints.extend(provider.userinfo_url.as_ref().map(|url| ("userinfo_url", url)));
+    endpoints.extend(provider.device_authorization_url.as_ref().map(|url| ("device_authorization_url", url)));
     if let Some(site) = &provider.site {
+        const ENDPOINTS: [&str; 5] =
+            ["authorize_url", "token_url", "revocation_url", "userinfo_url", "device_authorization_url"];
         for (name, url) in &site.urls {
-            if !["authorize_url", "token_url", "revocation_url", "userinfo_url"].contains(&name.as_str()) {
+            if !ENDPOINTS.contains(&name.as_str()) {
                 report(format!("site.urls names unknown endpoint {name:?}"));
             }
             endpoints.push((name.as_str(), url));

@@ -213,8 +213,8 @@ pub(crate) fn tokens_of(response: &TokenResponseWithId) -> TokenSet {
     )
 }
 
-pub(crate) fn token_error(
-    error: RequestTokenError<HttpError, BasicErrorResponse>,
+pub(crate) fn token_error<T: oauth2::ErrorResponseType + std::fmt::Display + 'static>(
+    error: RequestTokenError<HttpError, oauth2::StandardErrorResponse<T>>,
     provider: &str,
     token_url: &Url,
 ) -> Error {

@@ -1,6 +1,7 @@
 //! Authorization flows: one running attempt per `connect`, with cancel and a time limit.
 
 mod browser;
+mod device;
 mod exchange;
 mod listener;
 mod quirks;
@@ -11,6 +12,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 pub use browser::Browser;
+pub(crate) use device::{device_authorization, DeviceAuthorization};
 pub(crate) use exchange::{
     authorization, identity, oauth_client, require_access_token, token_endpoint, token_error, tokens_of,
     Authorization, AuthorizationRequest, Grant, Identity,

@@ -14,6 +14,8 @@ pub struct ProviderRecord {
     pub token_url: String,
     pub userinfo_url: Option<String>,
     pub revocation_url: Option<String>,
+    /// RFC 8628; None where the provider has no device sign-in.
+    pub device_authorization_url: Option<String>,
     /// A custom provider's scopes (it has one integration: itself).
     pub scopes: Vec<String>,
     pub app: ProviderAppRow,
@@ -30,6 +32,7 @@ impl ProviderRecord {
             token_url: overrides.token_url.clone().unwrap_or(provider.token_url),
             userinfo_url: overrides.userinfo_url.clone().or(provider.userinfo_url),
             revocation_url: overrides.revocation_url.clone().or(provider.revocation_url),
+            device_authorization_url: None,
             id: provider.id,
             name: provider.name,
             issuer: provider.issuer,
@@ -70,6 +73,11 @@ impl ProviderRecord {
                 .expect("the catalog names a token URL"),
             userinfo_url: endpoint("userinfo_url", spec.userinfo_url.as_ref(), &userinfo_url),
             revocation_url: endpoint("revocation_url", spec.revocation_url.as_ref(), &revocation_url),
+            device_authorization_url: endpoint(
+                "device_authorization_url",
+                spec.device_authorization_url.as_ref(),
+                &None,
+            ),
             scopes: Vec::new(),
             spec: Some(spec),
             created_at: app.created_at.clone(),

@@ -1,0 +1,107 @@
+//! `connect --device` (RFC 8628) against the real OpenID provider dressed as a GitLab:
+//! the CLI shows a page and a code, the person approves on "another device" (the
+//! stand-in browser), and the connection appears; declining ends it cleanly.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{ok, text, Cli};
+use grantkeeper_test_support::{repo_root, BrowserMode, OidcProvider};
+
+/// Runs `grantkeeper ARGS`, waits for the page and code it prints, lets the stand-in
+/// browser act on that page as `mode`, and returns the finished command's output with
+/// the page it showed.
+fn sign_in_by_code(cli: &Cli, args: &[&str], mode: &str) -> (std::process::Output, String) {
+    let mut child = cli.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    let page = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no sign-in page shown: {shown}");
+        shown.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("http") {
+            break format!("http{url}");
+        }
+    };
+    assert!(shown.contains("enter the code"), "{shown}");
+    let browser = Command::new("node")
+        .arg(repo_root().join("tests/oidc/browser.mjs"))
+        .arg(&page)
+        .env("GRANTKEEPER_TEST_BROWSER_MODE", mode)
+        .env("GRANTKEEPER_TEST_LOGIN", "grace")
+        .output()
+        .unwrap();
+    assert!(browser.status.success(), "{}", text(&browser.stderr));
+    let mut output = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    output.stderr = format!("{shown}{rest}").into_bytes();
+    (output, page)
+}
+
+#[test]
+fn connect_by_code_on_another_device() {
+    let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
+    // A browser that fails the test if anything opens it: the device flow opens nothing.
+    let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
+    ok(&cli.run(&[
+        "providers",
+        "set",
+        "gitlab",
+        "--client-id",
+        "grantkeeper-gitlab",
+        "--base-url",
+        &op.issuer,
+    ]));
+
+    let (output, page) =
+        sign_in_by_code(&cli, &["connect", "gitlab-git", "--device", "--name", "Git", "--json"], "consent");
+    let connection: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+    assert_eq!(
+        (connection["status"].as_str(), connection["account"].as_str()),
+        (Some("active"), Some("grace"))
+    );
+    assert!(page.starts_with(&format!("{}/oauth/device", op.issuer)), "{page}");
+    assert!(text(&output.stderr).contains(&page));
+    assert!(ok(&cli.run(&["test", "Git"])).contains("answered for grace"));
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert!(
+        stats.token_requests.get("urn:ietf:params:oauth:grant-type:device_code").copied().unwrap_or(0) >= 1
+    );
+    assert_eq!(stats.token_requests.get("authorization_code"), None, "no code flow ran");
+
+    // Reconnect by code keeps the connection's id.
+    let (output, _) = sign_in_by_code(&cli, &["reconnect", "Git", "--device", "--json"], "consent");
+    let again: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+    assert_eq!(again["id"], connection["id"]);
+
+    // Declined on the other device: a clear message, nothing stored.
+    let (output, _) = sign_in_by_code(&cli, &["connect", "gitlab", "--device", "--name", "API"], "deny");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("declined"), "{}", text(&output.stderr));
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_provider_without_sign_in_by_code_says_what_to_do() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
+    ok(&cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "Local OP",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "grantkeeper-test",
+    ]));
+    let refused = cli.run(&["connect", "Local OP", "--device"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = text(&refused.stderr);
+    assert!(message.contains("has no sign-in by code") && message.contains("--no-browser"), "{message}");
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}

@@ -1,0 +1,117 @@
+//! The device authorization grant (RFC 8628): for a terminal without a browser, the
+//! person opens the provider's page on any device and types a short code, while
+//! Grantkeeper polls the token endpoint.
+
+use std::time::Duration;
+
+use oauth2::{
+    DeviceAuthorizationUrl, DeviceCodeErrorResponseType, RequestTokenError, Scope,
+    StandardDeviceAuthorizationResponse, TokenResponse,
+};
+use url::Url;
+
+use super::exchange::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Grant};
+use crate::http::HttpClient;
+use crate::provider::{provider_url, ProviderRecord};
+use crate::{Error, Result, Secret};
+
+/// What the person needs to finish signing in, and what the poll needs.
+pub struct DeviceAuthorization {
+    client_secret: Option<Secret>,
+    details: StandardDeviceAuthorizationResponse,
+    requested_scopes: Vec<String>,
+    /// Where to sign in; with the code in it when the provider offers that.
+    pub verification_url: Url,
+    pub user_code: String,
+    pub expires_in: Duration,
+}
+
+/// Asks the provider for a device code and the code the person types.
+pub async fn device_authorization(
+    provider: &ProviderRecord,
+    client_secret: Option<Secret>,
+    scopes: &[String],
+    http: &HttpClient,
+) -> Result<DeviceAuthorization> {
+    let Some(device_url) = &provider.device_authorization_url else {
+        return Err(Error::InvalidInput {
+            field: None,
+            message: format!(
+                "{} has no sign-in by code. Connect without --device, or with --no-browser to open the link on another device.",
+                provider.name
+            ),
+        });
+    };
+    let device_url = DeviceAuthorizationUrl::new(device_url.clone())
+        .map_err(|_| Error::Internal(format!("the device sign-in URL of {} is not a URL", provider.name)))?;
+    let client =
+        oauth_client(provider, client_secret.clone())?.set_device_authorization_url(device_url.clone());
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
+        .request_async(&token_endpoint(provider, http))
+        .await
+        .map_err(|e| token_error(e, &provider.name, device_url.url()))?;
+    // Shown to the person as a link: only ever the provider's own https page.
+    let complete = details.verification_uri_complete().map(|u| u.secret().as_str());
+    let verification_url = complete
+        .or(Some(details.verification_uri().as_str()))
+        .and_then(|text| provider_url("verification_uri", "sign-in page", text).ok())
+        .ok_or_else(|| Error::ProviderError {
+            provider: provider.name.clone(),
+            detail: "its device sign-in answer names no https page to sign in on".into(),
+        })?;
+    Ok(DeviceAuthorization {
+        client_secret,
+        user_code: crate::error::provider_text(details.user_code().secret()),
+        expires_in: details.expires_in(),
+        verification_url,
+        details,
+        requested_scopes: scopes.to_vec(),
+    })
+}
+
+impl DeviceAuthorization {
+    /// Polls the token endpoint at the provider's pace (slower when it says `slow_down`,
+    /// backing off on network errors) until the person approves, declines or the code
+    /// expires.
+    pub async fn redeem(
+        self,
+        provider: &ProviderRecord,
+        http: &HttpClient,
+        time_limit: Duration,
+    ) -> Result<Grant> {
+        let client = oauth_client(provider, self.client_secret)?;
+        let token_url = Url::parse(client.token_uri().as_str()).expect("validated when stored");
+        let response = client
+            .exchange_device_access_token(&self.details)
+            .set_max_backoff_interval(Duration::from_secs(60))
+            .request_async(
+                &token_endpoint(provider, http),
+                tokio::time::sleep,
+                Some(time_limit.min(self.expires_in)),
+            )
+            .await
+            .map_err(|error| match &error {
+                RequestTokenError::ServerResponse(response) => match response.error() {
+                    DeviceCodeErrorResponseType::AccessDenied => {
+                        Error::AccessDenied { provider: provider.name.clone() }
+                    }
+                    DeviceCodeErrorResponseType::ExpiredToken => Error::FlowExpired,
+                    _ => token_error(error, &provider.name, &token_url),
+                },
+                _ => token_error(error, &provider.name, &token_url),
+            })?;
+        require_access_token(&response, &provider.name)?;
+        let scopes = match response.scopes() {
+            Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+            None => self.requested_scopes,
+        };
+        Ok(Grant {
+            scopes,
+            expires_in: response.expires_in(),
+            tokens: tokens_of(&response),
+            extras: response.extra_fields().clone(),
+        })
+    }
+}
