@@ -102,6 +102,7 @@ pub enum Command {
         json: bool,
     },
     /// Show the activity log, newest first.
+    #[command(after_help = "Example:\n  grantkeeper activity --limit 10")]
     Activity {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
@@ -110,6 +111,9 @@ pub enum Command {
         json: bool,
     },
     /// List connections.
+    #[command(
+        after_help = "Example:\n  grantkeeper list --json | jq -r '.[] | select(.status != \"active\") | .name'"
+    )]
     List {
         /// A stable JSON array for scripts.
         #[arg(long)]
@@ -156,7 +160,7 @@ pub enum Command {
     /// GitLab accounts (github.com, gitlab.com or your own server) with a fresh token.
     #[command(
         name = "git-credential",
-        after_help = "Set up (either line):\n  git config --global credential.helper grantkeeper      # runs git-credential-grantkeeper\n  git config --global credential.https://gitlab.com.helper '!grantkeeper git-credential'\n\nWith several accounts on one host, name the account in the remote URL:\n  git clone https://ada@github.com/ada/notes.git"
+        after_help = "Examples (either line):\n  git config --global credential.helper grantkeeper      # runs git-credential-grantkeeper\n  git config --global credential.https://gitlab.com.helper '!grantkeeper git-credential'\n\nWith several accounts on one host, name the account in the remote URL:\n  git clone https://ada@github.com/ada/notes.git"
     )]
     GitCredential {
         /// What git asks: get a credential, store one (ignored), or erase one (git saw it refused).
@@ -177,13 +181,16 @@ pub enum Command {
         json: bool,
     },
     /// Refresh a connection's tokens now.
+    #[command(after_help = "Example:\n  grantkeeper refresh \"Work mail\"")]
     Refresh {
         /// Connection name or id.
         connection: String,
         #[arg(long)]
         json: bool,
     },
-    /// Remove a connection and the tokens kept for it.
+    /// Remove a connection and the tokens kept for it; the last connection on a grant
+    /// also revokes it at the provider.
+    #[command(after_help = "Example:\n  grantkeeper remove \"Work mail\"")]
     Remove {
         /// Connection name or id.
         connection: String,
@@ -259,11 +266,15 @@ pub enum ProvidersCommand {
         json: bool,
     },
     /// List provider apps.
+    #[command(after_help = "Example:\n  grantkeeper providers list")]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Remove a provider app (and a custom provider with it).
+    #[command(
+        after_help = "Examples:\n  grantkeeper providers remove slack\n  grantkeeper providers remove \"Company SSO\" --with-connections"
+    )]
     Remove {
         /// Provider id or name.
         provider: String,
@@ -303,4 +314,27 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command a person can run shows at least one example in its --help.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.has_subcommands() {
+                for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                    walk(sub, &path, missing);
+                }
+            } else if !command.get_after_help().is_some_and(|h| h.to_string().contains("Example")) {
+                missing.push(path);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
 }
