@@ -400,3 +400,43 @@ fn completions_for_bash_zsh_and_fish() {
     // It needs no data directory or keychain.
     assert!(std::fs::read_dir(cli.home.path()).unwrap().next().is_none());
 }
+
+/// No Secret Service (no session bus): exit 4 with a message that names what to start,
+/// and nothing half-done — no provider app saved, the secret in no file.
+#[test]
+fn without_a_keychain_nothing_is_written() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    let mut child = cli
+        .command(&[
+            "providers",
+            "add",
+            "--name",
+            "Local OP",
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "grantkeeper-confidential",
+            "--client-secret-stdin",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"canary-client-secret-7f3a\n").unwrap();
+    let refused = child.wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
+    let message = text(&refused.stderr);
+    assert!(message.contains("Secret Service") && refused.stdout.is_empty(), "{message}");
+    assert!(!message.contains("canary-client-secret"));
+    assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-client-secret-7f3a"));
+    let token = cli
+        .command(&["token", "anything"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .unwrap();
+    assert_eq!(token.status.code(), Some(6), "no such connection is said before the keychain is needed");
+    assert_eq!(ok(&cli.run(&["providers", "list", "--json"])).trim(), "[]", "no provider app was half saved");
+}
