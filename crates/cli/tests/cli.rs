@@ -168,6 +168,57 @@ fn concurrent_token_processes_refresh_once() {
     assert!(listed[0]["last_refreshed_at"].is_string());
 }
 
+/// The app's scheduler and 20 `grantkeeper token` processes all find the access token
+/// expired at once; the provider rotates refresh tokens, so a second refresh would
+/// present a spent one. Exactly one refresh reaches it, and everyone gets its token.
+#[test]
+fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once() {
+    use grantkeeper_engine::{flow::Browser, Config, Engine, Keychain};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "5")]);
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let first_refresh_token = cli.stored_tokens()["refresh_token"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_secs(6)); // expired; nobody was running to refresh it
+
+    // The app's engine, on the same data directory and keychain, starts its scheduler
+    // (which finds the refresh overdue) while the processes start.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = Config {
+        home: cli.home.path().to_owned(),
+        keychain_service: cli.service.clone(),
+        browser: Browser::None,
+        flow_time_limit: Duration::from_secs(60),
+    };
+    let app = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            cli.command(&["token", "Work"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    runtime.spawn(app.clone().run_scheduler());
+    let printed: Vec<String> =
+        children.into_iter().map(|child| ok(&child.wait_with_output().unwrap())).collect();
+    // Let the scheduler finish, should it be the one that refreshed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.connection("Work").unwrap().last_refreshed_at.is_none() {
+        assert!(std::time::Instant::now() < deadline, "nobody refreshed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let stats = runtime.block_on(op.stats());
+    assert_eq!(stats.token_requests.get("refresh_token"), Some(&1), "{stats:?}");
+    let stored = cli.stored_tokens();
+    assert_ne!(stored["refresh_token"].as_str().unwrap(), first_refresh_token, "the rotated one is kept");
+    let expected = format!("{}\n", stored["access_token"].as_str().unwrap());
+    assert!(printed.iter().all(|p| *p == expected), "every process printed the refreshed token");
+    assert_eq!(app.connection("Work").unwrap().status, grantkeeper_engine::ConnectionStatus::Active);
+    drop(runtime);
+}
+
 #[test]
 fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
     let op = OidcProvider::start();
