@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use grantkeeper_test_support::{
     browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
-    OidcProvider,
+    OidcProvider, TrayHost,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -159,6 +159,29 @@ async fn type_into(client: &Client, id: &str, text: &str) {
     input.send_keys(text).await.unwrap();
 }
 
+/// Is the tray showing this icon of ours (compared pixel by pixel with ImageMagick)?
+fn tray_shows(tray: &TrayHost, icon: &str) -> bool {
+    let compared = Command::new("compare")
+        .args(["-metric", "AE"])
+        .arg(tray.icon_file())
+        .arg(repo_root().join("icons").join(icon))
+        .arg("null:")
+        .output()
+        .expect("ImageMagick's compare");
+    compared.status.success()
+}
+
+/// The labels of the tray menu, as a panel shows them.
+fn tray_labels(tray: &TrayHost) -> Vec<String> {
+    tray.menu().into_iter().map(|entry| entry.label).collect()
+}
+
+/// The test id of the element that has keyboard focus.
+async fn focused(client: &Client) -> Option<String> {
+    let script = "return document.activeElement && document.activeElement.dataset.testid || null;";
+    client.execute(script, vec![]).await.unwrap().as_str().map(str::to_owned)
+}
+
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
     // The frame after a DOM change can lag behind.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -187,6 +210,7 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     let home = tempfile::tempdir().unwrap();
     let service = unique_keychain_service();
     let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let tray = TrayHost::start(); // the panel, before the app, as on a desktop
 
     let client = driver.launch().await;
     find(&client, "empty-state").await;
@@ -207,6 +231,8 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     let row = wait_for_text(&client, "connection-row", |_| true).await;
     assert!(row.contains("Work mail"), "{row}");
     screenshot(&client, "connections").await;
+    assert_eq!(tray_labels(&tray), ["Open Grantkeeper", "Quit"]);
+    assert!(tray_shows(&tray, "tray.png"), "the all-fine look");
 
     // Refresh now goes to the provider; a revoked grant shows Reauthorize, and
     // Reconnect brings the same connection back.
@@ -220,8 +246,21 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     screenshot(&client, "reauthorize").await;
     let seen = notifications.wait_for("Reconnect Work mail").await;
     assert_eq!(seen.matches("Reconnect Work mail").count(), 1, "one notification for the transition: {seen}");
+    // The tray changes its look and lists the connection; its menu entry opens the
+    // window on that connection with Reconnect focused, from any page.
+    tray.wait_for_menu(|menu| menu.iter().any(|e| e.label == "Reconnect Work mail (Local OP)"));
+    assert!(tray_shows(&tray, "tray-attention.png"), "the needs-attention look");
+    find(&client, "nav-activity").await.click().await.unwrap();
+    tray.click("Reconnect Work mail");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while focused(&client).await.as_deref() != Some("connection-reconnect") {
+        assert!(tokio::time::Instant::now() < deadline, "the tray entry did not lead to Reconnect");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
     find(&client, "connection-reconnect").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    tray.wait_for_menu(|menu| !menu.iter().any(|e| e.label.starts_with("Reconnect")));
+    assert!(tray_shows(&tray, "tray.png"), "back to the all-fine look");
     let rows: serde_json::Value = client
         .execute("return [...document.querySelectorAll('[data-testid=connection-row]')].map(r => r.dataset.connectionId)", vec![])
         .await

@@ -1,6 +1,10 @@
 //! The real parts for Grantkeeper's tests: the OpenID provider (`tests/oidc`, npm
 //! `oidc-provider`) on an ephemeral loopback port, the stand-in browser command, and
-//! independent reads of the Secret Service through `secret-tool`.
+//! independent reads of the Secret Service through `secret-tool`, and a tray host.
+
+mod tray;
+
+pub use tray::{MenuEntry, TrayHost};
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
