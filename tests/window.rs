@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use grantkeeper_test_support::{
     browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
-    OidcProvider, TrayHost,
+    NotificationServer, OidcProvider, TrayHost,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -73,51 +73,6 @@ impl Drop for Driver {
     }
 }
 
-/// Desktop notifications as the session bus sees them (`dbus-monitor`).
-struct NotificationWatch {
-    child: Child,
-    log: PathBuf,
-}
-
-impl NotificationWatch {
-    fn start() -> Self {
-        let log = std::env::temp_dir().join(format!("notifications-{}.log", std::process::id()));
-        let child = Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-monitor is installed (dbus package)");
-        std::thread::sleep(Duration::from_millis(300)); // let it subscribe
-        NotificationWatch { child, log }
-    }
-
-    /// Waits until a notification containing `text` was sent; returns all seen so far.
-    async fn wait_for(&self, text: &str) -> String {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let seen = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if seen.contains(text) {
-                tokio::time::sleep(Duration::from_millis(500)).await; // a second one would show by now
-                return std::fs::read_to_string(&self.log).unwrap_or_default();
-            }
-            assert!(tokio::time::Instant::now() < deadline, "no notification with {text:?}: {seen}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-impl Drop for NotificationWatch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -176,10 +131,18 @@ fn tray_labels(tray: &TrayHost) -> Vec<String> {
     tray.menu().into_iter().map(|entry| entry.label).collect()
 }
 
-/// The test id of the element that has keyboard focus.
-async fn focused(client: &Client) -> Option<String> {
+/// Waits until the element with this test id has keyboard focus.
+async fn wait_for_focus(client: &Client, id: &str) {
     let script = "return document.activeElement && document.activeElement.dataset.testid || null;";
-    client.execute(script, vec![]).await.unwrap().as_str().map(str::to_owned)
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let focused = client.execute(script, vec![]).await.unwrap();
+        if focused.as_str() == Some(id) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{id} never got the focus ({focused})");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
 }
 
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
@@ -210,7 +173,9 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     let home = tempfile::tempdir().unwrap();
     let service = unique_keychain_service();
     let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
-    let tray = TrayHost::start(); // the panel, before the app, as on a desktop
+    // The desktop's side, before the app starts: a panel and a notification server.
+    let tray = TrayHost::start();
+    let notifications = NotificationServer::start();
 
     let client = driver.launch().await;
     find(&client, "empty-state").await;
@@ -240,23 +205,24 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     wait_for_text(&client, "connection-row", |t| t.contains("Tokens refreshed")).await;
     assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
     assert!(op.revoke_grants("ada").await >= 1);
-    let notifications = NotificationWatch::start();
     find(&client, "connection-refresh").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
     screenshot(&client, "reauthorize").await;
-    let seen = notifications.wait_for("Reconnect Work mail").await;
-    assert_eq!(seen.matches("Reconnect Work mail").count(), 1, "one notification for the transition: {seen}");
+    let seen = notifications.wait_for("Reconnect Work mail");
+    let about_it: Vec<_> = seen.iter().filter(|n| n.summary == "Reconnect Work mail").collect();
+    assert_eq!(about_it.len(), 1, "one notification for the transition: {seen:?}");
+    assert!(about_it[0].body.contains("no longer accepts"), "{seen:?}");
+    // Clicking it opens the window on that connection, Reconnect focused.
+    find(&client, "nav-activity").await.click().await.unwrap();
+    notifications.click("Reconnect Work mail");
+    wait_for_focus(&client, "connection-reconnect").await;
     // The tray changes its look and lists the connection; its menu entry opens the
     // window on that connection with Reconnect focused, from any page.
     tray.wait_for_menu(|menu| menu.iter().any(|e| e.label == "Reconnect Work mail (Local OP)"));
     assert!(tray_shows(&tray, "tray-attention.png"), "the needs-attention look");
     find(&client, "nav-activity").await.click().await.unwrap();
     tray.click("Reconnect Work mail");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while focused(&client).await.as_deref() != Some("connection-reconnect") {
-        assert!(tokio::time::Instant::now() < deadline, "the tray entry did not lead to Reconnect");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    wait_for_focus(&client, "connection-reconnect").await;
     find(&client, "connection-reconnect").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     tray.wait_for_menu(|menu| !menu.iter().any(|e| e.label.starts_with("Reconnect")));

@@ -16,6 +16,8 @@ const TRAY_ID: &str = "grantkeeper";
 const OPEN: &str = "open";
 const QUIT: &str = "quit";
 const CONNECTION_ITEM: &str = "connection:";
+/// The notification's `extra` field naming the connection it is about.
+const NOTIFIED_CONNECTION: &str = "connection_id";
 /// Tells the window which connection to show (its payload is the connection id).
 pub const SHOW_CONNECTION_EVENT: &str = "show-connection";
 
@@ -44,6 +46,28 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         })
         .build(app)?;
     Ok(())
+}
+
+/// A click on one of our notifications opens the window on its connection (on the
+/// Connections page when it was about several).
+pub fn handle_notification_clicks<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let registered = app.notification().on_action(move |performed| {
+        if performed.action_id() != "tap" {
+            return;
+        }
+        show_window(&handle);
+        let connection_id = performed
+            .notification()
+            .and_then(|n| n.extra().get(NOTIFIED_CONNECTION))
+            .and_then(|id| id.as_str());
+        if let Some(connection_id) = connection_id {
+            let _ = handle.emit(SHOW_CONNECTION_EVENT, connection_id);
+        }
+    });
+    if let Err(error) = registered {
+        tracing::warn!(%error, "clicks on notifications will not open the window");
+    }
 }
 
 pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
@@ -132,7 +156,11 @@ fn notify<R: Runtime>(app: &AppHandle<R>, fresh: &[&Connection]) {
             ),
         ),
     };
-    if let Err(error) = app.notification().builder().title(title).body(body).show() {
+    let mut builder = app.notification().builder().title(title).body(body);
+    if let [one] = fresh {
+        builder = builder.extra(NOTIFIED_CONNECTION, &one.id);
+    }
+    if let Err(error) = builder.show() {
         tracing::warn!(%error, "cannot show a notification");
     }
 }

@@ -38,6 +38,8 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 // No tray host (some desktops, Xvfb): notifications still work.
                 tracing::warn!(%error, "no tray icon");
             }
+            // Before the first notification: only those shown after it report clicks.
+            attention::handle_notification_clicks(app.handle());
             attention::refresh(app.handle(), &background);
             events::forward(app.handle().clone(), events, background.clone());
             // The CLI writes the same database: its changes reach the window and scheduler.

@@ -1,9 +1,12 @@
 //! The real parts for Grantkeeper's tests: the OpenID provider (`tests/oidc`, npm
 //! `oidc-provider`) on an ephemeral loopback port, the stand-in browser command, and
-//! independent reads of the Secret Service through `secret-tool`, and a tray host.
+//! independent reads of the Secret Service through `secret-tool`, and the desktop's
+//! tray host and notification server.
 
+mod notifications;
 mod tray;
 
+pub use notifications::{NotificationServer, ShownNotification};
 pub use tray::{MenuEntry, TrayHost};
 
 use std::io::{BufRead, BufReader};
