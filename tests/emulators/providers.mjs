@@ -15,7 +15,8 @@
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token), GET /test/delay-token?ms=N (the next token
-// request is handled N ms later). API-key services
+// request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
+// connection dropped until the outage ends). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -132,6 +133,7 @@ let omitRefresh = false;
 // The next token request is handled this much later (/test/delay-token?ms=N), as a
 // slow provider would: it still rotates, even if the client has gone meanwhile.
 let delayTokenMs = 0;
+let outage = false;
 // Lifetimes of tokens from code exchanges, spread at random (/test/lifetimes?min=&max=),
 // for load tests; refreshed tokens keep the provider's own lifetime.
 let codeLifetimes = null;
@@ -374,6 +376,8 @@ const server = createServer(async (req, res) => {
       const refreshes = log.filter((r) => r.path.endsWith('/token') && r.body.includes('grant_type=refresh_token')).length;
       return send(res, 200, { refresh_requests: refreshes, most_in_flight: mostInFlight });
     }
+    // An outage: token requests get their connection dropped until it ends.
+    if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
@@ -385,6 +389,7 @@ const server = createServer(async (req, res) => {
   switch (rest[0]) {
     case 'authorize': return authorize(provider, spec, url, res);
     case 'token': {
+      if (outage) return req.socket.destroy();
       inFlight += 1;
       mostInFlight = Math.max(mostInFlight, inFlight);
       res.on('close', () => { inFlight -= 1; });

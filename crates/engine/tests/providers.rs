@@ -584,3 +584,48 @@ async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() 
     assert!(engine.set_provider_app("google", fixed).await.unwrap().attention.is_none());
     engine.refresh_now("Mail").await.unwrap();
 }
+
+/// An outage at the provider while a refresh falls due: the connection stays usable and
+/// shows "retrying" (never Reauthorize), and once the provider is back the scheduler
+/// refreshes it by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+    emulator.set_lifetimes(3, 3).await;
+    connect(&engine, "gmail", "Mail").await;
+    emulator.outage(true).await;
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+
+    let waited = std::time::Instant::now();
+    while engine.connection("Mail").unwrap().status != ConnectionStatus::Retrying {
+        assert!(waited.elapsed() < Duration::from_secs(15), "never marked retrying");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let during = engine.connection("Mail").unwrap();
+    assert!(during.status_reason.as_deref().is_some_and(|r| r.contains("Could not reach")), "{during:?}");
+    assert!(during.last_refreshed_at.is_none());
+
+    emulator.outage(false).await;
+    let back = std::time::Instant::now();
+    loop {
+        let connection = engine.connection("Mail").unwrap();
+        if connection.status == ConnectionStatus::Active && connection.last_refreshed_at.is_some() {
+            break;
+        }
+        assert_ne!(connection.status, ConnectionStatus::Reauthorize);
+        assert!(back.elapsed() < Duration::from_secs(30), "no recovery after the outage: {connection:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refreshes = requests(&emulator, "google", "token")
+        .await
+        .iter()
+        .filter(|r| r["body"].as_str().unwrap_or_default().contains("grant_type=refresh_token"))
+        .count();
+    assert!(refreshes >= 2, "failed attempts during the outage, then the one that worked: {refreshes}");
+    let (_, token) = engine.access_token("Mail", Duration::from_secs(60)).await.unwrap();
+    assert!(token.expose().starts_with("google-access-"));
+    scheduler.abort();
+}

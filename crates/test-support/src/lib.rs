@@ -172,6 +172,21 @@ impl ProviderEmulator {
         reqwest::get(format!("http://127.0.0.1:{}/test/delay-token?ms={ms}", self.port)).await.unwrap();
     }
 
+    /// Token lifetimes of the next code exchanges, in seconds (refreshes keep the
+    /// provider's usual lifetime).
+    pub async fn set_lifetimes(&self, min: u64, max: u64) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/lifetimes?min={min}&max={max}", self.port))
+            .await
+            .unwrap();
+    }
+
+    /// Starts (`true`) or ends an outage: token requests get their connection dropped.
+    pub async fn outage(&self, on: bool) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/outage?on={}", self.port, u8::from(on)))
+            .await
+            .unwrap();
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();
