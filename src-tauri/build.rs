@@ -1,6 +1,32 @@
+/// The app's commands, each a permission the main window's capability must grant by
+/// name (`allow-<command-in-kebab-case>`); a command left out of the capability is refused.
+const COMMANDS: &[&str] = &[
+    "list_connections",
+    "list_catalog",
+    "list_providers",
+    "add_provider",
+    "set_provider_app",
+    "remove_provider",
+    "connect",
+    "reconnect",
+    "grant_access",
+    "add_api_key",
+    "test_connection",
+    "rename_connection",
+    "cancel_flow",
+    "refresh_connection",
+    "remove_connection",
+    "list_activity",
+    "start_at_login",
+    "set_start_at_login",
+    "quit",
+];
+
 fn main() {
     tauri_build::try_build(
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*"),
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("failed to run tauri-build");
 }

@@ -156,8 +156,12 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
 }
 
 async fn add_provider(client: &Client, issuer: &str) {
+    add_provider_named(client, "Local OP", issuer).await;
+}
+
+async fn add_provider_named(client: &Client, name: &str, issuer: &str) {
     find(client, "nav-providers").await.click().await.unwrap();
-    type_into(client, "provider-name", "Local OP").await;
+    type_into(client, "provider-name", name).await;
     find(client, "provider-mode-issuer").await.click().await.unwrap();
     type_into(client, "provider-issuer", issuer).await;
     type_into(client, "provider-client-id", "grantkeeper-test").await;
@@ -276,12 +280,33 @@ async fn declined_consent_says_so_in_the_window() {
     let driver = Driver::start(home.path(), &service, BrowserMode::Deny, "ada");
 
     let client = driver.launch().await;
-    add_provider(&client, &op.issuer).await;
+    // Markup in a name the person typed (and in the error that quotes it) is text.
+    let markup = r#"<img src="x" onerror="document.title='pwned'">Local OP"#;
+    add_provider_named(&client, markup, &op.issuer).await;
     find(&client, "provider-connect").await.click().await.unwrap();
     find(&client, "connect-start").await.click().await.unwrap();
     let message = wait_for_text(&client, "flow-message", |t| t.contains("declined")).await;
     assert!(message.contains("You declined access"), "{message}");
+    assert!(message.contains(markup), "shown as typed: {message}");
+    let injected = client
+        .execute("return [document.querySelectorAll('img[src=\"x\"]').length, document.title]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(injected, serde_json::json!([0, "Grantkeeper"]), "no element was made from the markup");
     screenshot(&client, "declined").await;
+
+    // The webview may call Grantkeeper's own commands only: a plugin command that no
+    // capability grants is refused.
+    let refused = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('plugin:notification|notify', { options: { title: 'x' } })
+               .then(() => done('allowed'), (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(refused.as_str().is_some_and(|e| e.contains("not allowed")), "{refused}");
     find(&client, "nav-connections").await.click().await.unwrap();
     find(&client, "empty-state").await;
     assert!(secret_tool_keys(&service).is_empty());
