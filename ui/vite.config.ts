@@ -10,6 +10,8 @@ export default defineConfig({
   server: {
     port: 1420,
     strictPort: true,
+    // The provider marks live in the repository's icons/ folder, outside this one.
+    fs: { allow: [".", "../icons/providers"] },
   },
   build: {
     outDir: "dist",
