@@ -25,5 +25,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
     restoreMocks: true,
+    // Vitest blanks CSS by default; contrast.test.ts reads the palette as text.
+    css: { include: [/\.css\?raw$/] },
   },
 });

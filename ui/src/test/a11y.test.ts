@@ -1,0 +1,81 @@
+import { render, screen } from "@testing-library/svelte";
+import userEvent, { type UserEvent } from "@testing-library/user-event";
+import axe from "axe-core";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import App from "../App.svelte";
+import * as ipc from "./fakeIpc";
+import { apiKeyIntegration, connection, integration, provider } from "./fixtures";
+
+vi.mock("../lib/ipc", () => import("./fakeIpc"));
+
+/** Runs axe on the whole window; fails on any serious or critical violation, naming the rule and where. */
+async function expectNoSeriousViolations(): Promise<void> {
+  const results = await axe.run(document.body, {
+    // jsdom lays nothing out and paints nothing, so axe cannot compute colour contrast there:
+    // the rule would report guesses, not findings. contrast.test.ts checks the palette instead.
+    rules: { "color-contrast": { enabled: false } },
+  });
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const report = serious.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(report).toEqual([]);
+}
+
+beforeEach(() => {
+  ipc.resetIpc();
+  ipc.listCatalog.mockResolvedValue([integration(), apiKeyIntegration()]);
+  ipc.listProviders.mockResolvedValue([
+    provider({ id: "google", name: "Google", builtin: true, client_secret_last4: "9xYz" }),
+    provider(),
+  ]);
+  ipc.listActivity.mockResolvedValue([
+    { id: "2", at: "2026-11-23T21:00:00Z", kind: "needs_reauthorization", subject: "Work mail", detail: "Local OP said the grant is no longer valid" },
+    { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null },
+  ]);
+});
+
+async function open(user: UserEvent, tab: string): Promise<void> {
+  render(App);
+  await user.click(screen.getByTestId(`nav-${tab}`));
+}
+
+describe("Accessibility (axe)", () => {
+  it("Connections with Active, Reauthorize and Needs more access rows", async () => {
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "a", name: "Work mail", provider_id: "google", provider: "Google" }),
+      connection({ id: "b", name: "Drive", status: "reauthorize", status_reason: "Google said the grant was revoked" }),
+      connection({ id: "c", name: "Calendar", status: "needs_more_access", missing_scopes: ["calendar.readonly"] }),
+    ]);
+    render(App);
+    await screen.findAllByTestId("connection-row");
+    await expectNoSeriousViolations();
+  });
+
+  it("the empty first-run state", async () => {
+    render(App);
+    await screen.findByTestId("empty-state");
+    await expectNoSeriousViolations();
+  });
+
+  it("Catalog", async () => {
+    const user = userEvent.setup();
+    await open(user, "catalog");
+    await screen.findAllByTestId("catalog-entry");
+    await expectNoSeriousViolations();
+  });
+
+  it("Provider apps with a provider app form open", async () => {
+    const user = userEvent.setup();
+    await open(user, "providers");
+    const [first] = await screen.findAllByTestId("provider-edit");
+    await user.click(first!);
+    await screen.findByTestId("provider-app-form");
+    await expectNoSeriousViolations();
+  });
+
+  it("Activity", async () => {
+    const user = userEvent.setup();
+    await open(user, "activity");
+    await screen.findAllByTestId("activity-row");
+    await expectNoSeriousViolations();
+  });
+});
