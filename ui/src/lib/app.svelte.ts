@@ -11,6 +11,7 @@ import type { NewProvider } from "../bindings/NewProvider";
 import type { Provider } from "../bindings/Provider";
 import type { ProviderAppInput } from "../bindings/ProviderAppInput";
 import type { Removal } from "../bindings/Removal";
+import { NO_FILTER, shows, type ConnectionFilter } from "./connectionFilter";
 import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
 import * as ipc from "./ipc";
 
@@ -35,6 +36,8 @@ const SUCCESS_NOTICE_MS = 8000;
 export class AppState {
   tab = $state<Tab>("connections");
   connections = $state.raw<Connection[]>([]);
+  /** What the Connections page narrows its list to. */
+  connectionFilter = $state.raw<ConnectionFilter>(NO_FILTER);
   providers = $state.raw<Provider[]>([]);
   catalog = $state.raw<CatalogIntegration[]>([]);
   catalogError = $state<string | null>(null);
@@ -103,7 +106,7 @@ export class AppState {
   async showConnection(connectionId: string): Promise<void> {
     this.tab = "connections";
     await this.reloadConnections();
-    this.highlightId = connectionId;
+    this.#highlight(connectionId);
     await tick();
     const row = [...document.querySelectorAll<HTMLElement>("[data-testid=connection-row]")].find(
       (element) => element.dataset.connectionId === connectionId,
@@ -112,6 +115,13 @@ export class AppState {
       "[data-testid=connection-reconnect], [data-testid=connection-grant-access]",
     );
     (action ?? row)?.focus();
+  }
+
+  /** Points at one connection for a moment; a filter that would hide it is cleared. */
+  #highlight(connectionId: string): void {
+    const connection = this.connections.find((c) => c.id === connectionId);
+    if (connection && !shows(this.connectionFilter, connection)) this.connectionFilter = NO_FILTER;
+    this.highlightId = connectionId;
     this.#later(HIGHLIGHT_MS, () => {
       if (this.highlightId === connectionId) this.highlightId = null;
     });
@@ -281,7 +291,7 @@ export class AppState {
     this.tab = "connections";
     this.flowNotice = { tone: "success", text: `Connected ${connection.name}.` };
     this.announce(`Connected ${connection.name}`);
-    this.highlightId = connection.id;
+    this.#highlight(connection.id);
     return connection;
   }
 
@@ -361,10 +371,7 @@ export class AppState {
     const notice: Notice = { tone: "success", text: `Connected ${name}.` };
     this.flowNotice = notice;
     this.announce(`Connected ${name}`);
-    this.highlightId = event.connection_id;
-    this.#later(HIGHLIGHT_MS, () => {
-      if (this.highlightId === event.connection_id) this.highlightId = null;
-    });
+    this.#highlight(event.connection_id);
     this.#later(SUCCESS_NOTICE_MS, () => {
       if (this.flowNotice === notice) this.flowNotice = null;
     });

@@ -50,6 +50,15 @@ describe("Accessibility (axe)", () => {
     await expectNoSeriousViolations();
   });
 
+  it("Connections filtered down to nothing", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    render(App);
+    await user.click(await screen.findByRole("radio", { name: /^Pending/ }));
+    await screen.findByTestId("connections-no-match");
+    await expectNoSeriousViolations();
+  });
+
   it("the empty first-run state", async () => {
     render(App);
     await screen.findByTestId("empty-state");
