@@ -1,6 +1,7 @@
 //! The one HTTP client for talking to providers: no redirects (a token endpoint that
 //! redirects is refused, not followed), connect and total timeouts, bounded bodies.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -12,7 +13,7 @@ use crate::{Error, Result};
 const BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Clone)]
-pub struct HttpClient(reqwest::Client);
+pub struct HttpClient(Arc<OnceLock<reqwest::Client>>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -66,22 +67,31 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 }
 
 impl HttpClient {
+    /// The reqwest client is built on first use: loading the system's root certificates
+    /// costs milliseconds that `grantkeeper token` with a valid token never needs.
     pub fn new() -> Result<Self> {
+        Ok(HttpClient(Arc::new(OnceLock::new())))
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, HttpError> {
+        if let Some(client) = self.0.get() {
+            return Ok(client);
+        }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("Grantkeeper/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Internal(format!("HTTP client: {e}")))?;
-        Ok(HttpClient(client))
+            .map_err(|e| HttpError::Transport(format!("no HTTP client: {e}")))?;
+        Ok(self.0.get_or_init(|| client))
     }
 
     /// Runs a request built by the `oauth2` crate.
     pub async fn execute(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
         let (parts, body) = request.into_parts();
         let response = self
-            .0
+            .client()?
             .request(parts.method, parts.uri.to_string())
             .headers(parts.headers)
             .body(body)
@@ -115,7 +125,8 @@ impl HttpClient {
         url: &Url,
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let request = if post { self.0.post(url.as_str()) } else { self.0.get(url.as_str()) };
+        let client = self.client()?;
+        let request = if post { client.post(url.as_str()) } else { client.get(url.as_str()) };
         let mut request = request.header("Accept", "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
