@@ -16,7 +16,8 @@
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token), GET /test/delay-token?ms=N (the next token
 // request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
-// connection dropped until the outage ends). API-key services
+// connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
+// over 4 KB, as Microsoft's are). API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -134,6 +135,7 @@ let omitRefresh = false;
 // slow provider would: it still rotates, even if the client has gone meanwhile.
 let delayTokenMs = 0;
 let outage = false;
+let longTokens = false;
 // Lifetimes of tokens from code exchanges, spread at random (/test/lifetimes?min=&max=),
 // for load tests; refreshed tokens keep the provider's own lifetime.
 let codeLifetimes = null;
@@ -163,7 +165,9 @@ function scopesOf(params, name, separator) {
 }
 
 function token(prefix) {
-  return `${prefix}-${randomBytes(12).toString('hex')}`;
+  const value = `${prefix}-${randomBytes(12).toString('hex')}`;
+  // Microsoft's access tokens are JWTs of several KB.
+  return longTokens && prefix.endsWith('-access') ? `${value}-${'x'.repeat(4096)}` : value;
 }
 
 function send(res, status, body, type = 'application/json') {
@@ -377,6 +381,7 @@ const server = createServer(async (req, res) => {
       return send(res, 200, { refresh_requests: refreshes, most_in_flight: mostInFlight });
     }
     // An outage: token requests get their connection dropped until it ends.
+    if (rest[0] === 'long-tokens') { longTokens = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }

@@ -629,3 +629,34 @@ async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
     assert!(token.expose().starts_with("google-access-"));
     scheduler.abort();
 }
+
+/// Microsoft's access tokens run to several KB, more than Windows Credential Manager
+/// keeps in one item: the keychain holds them in parts, whole on every read, and
+/// removal leaves no part behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_over_4_kb_are_kept_whole() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "microsoft", false).await;
+    emulator.long_tokens(true).await;
+    connect(&engine, "outlook-mail", "Outlook").await;
+
+    let keys = secret_tool_keys(&setup.service);
+    let head = keys.iter().find(|k| k.starts_with("credential/") && !k.contains('#')).unwrap();
+    let stored = secret_tool_lookup(&setup.service, head).unwrap();
+    assert!(stored.starts_with("grantkeeper-chunks:v1:"), "kept in parts: {stored:.40}");
+    assert!(keys.iter().all(|k| secret_tool_lookup(&setup.service, k).unwrap().chars().count() <= 1000));
+
+    let (_, token) = engine.access_token("Outlook", Duration::from_secs(60)).await.unwrap();
+    let issued = requests(&emulator, "microsoft", "identity").await;
+    let presented = issued[0]["headers"]["authorization"].as_str().unwrap();
+    assert!(token.expose().len() > 4096);
+    assert_eq!(presented, format!("Bearer {}", token.expose()), "the token read back is the one issued");
+    engine.refresh_now("Outlook").await.unwrap();
+    let (_, refreshed) = engine.access_token("Outlook", Duration::from_secs(60)).await.unwrap();
+    assert!(refreshed.expose().len() > 4096 && refreshed.expose() != token.expose());
+
+    engine.remove_connection("Outlook").await.unwrap();
+    assert_eq!(secret_tool_keys(&setup.service), Vec::<String>::new(), "no part left behind");
+}

@@ -187,6 +187,13 @@ impl ProviderEmulator {
             .unwrap();
     }
 
+    /// From now on access tokens are over 4 KB long (`true`), as Microsoft's are.
+    pub async fn long_tokens(&self, on: bool) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/long-tokens?on={}", self.port, u8::from(on)))
+            .await
+            .unwrap();
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();

@@ -20,24 +20,108 @@ impl Keychain {
     }
 }
 
-impl SecretStore for Keychain {
-    fn read(&self, key: &str) -> Result<Option<Secret>> {
+impl Keychain {
+    fn read_one(&self, key: &str) -> Result<Option<String>> {
         match self.entry(key)?.get_password() {
-            Ok(value) => Ok(Some(Secret::new(value))),
+            Ok(value) => Ok(Some(value)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    fn write(&self, key: &str, value: &Secret) -> Result<()> {
-        self.entry(key)?.set_password(value.expose()).map_err(unavailable)
-    }
-
-    fn delete(&self, key: &str) -> Result<()> {
+    fn delete_one(&self, key: &str) -> Result<()> {
         match self.entry(key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+impl SecretStore for Keychain {
+    fn read(&self, key: &str) -> Result<Option<Secret>> {
+        let Some(head) = self.read_one(key)? else { return Ok(None) };
+        let Some(parts) = chunk_count(&head) else { return Ok(Some(Secret::new(head))) };
+        let mut value = String::new();
+        for part in 1..=parts {
+            match self.read_one(&chunk_key(key, part))? {
+                Some(chunk) => value.push_str(&chunk),
+                // A part is gone: the secret is lost, as if its entry were missing.
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(Secret::new(value)))
+    }
+
+    /// Long values (Microsoft's tokens run to several KB) are stored in parts, the
+    /// parts first and the entry that names them last, so a write cut short leaves
+    /// nothing readable rather than a truncated token.
+    fn write(&self, key: &str, value: &Secret) -> Result<()> {
+        let chunks = split(value.expose());
+        if chunks.len() == 1 {
+            return self.entry(key)?.set_password(value.expose()).map_err(unavailable);
+        }
+        for (index, chunk) in chunks.iter().enumerate() {
+            self.entry(&chunk_key(key, index + 1))?.set_password(chunk).map_err(unavailable)?;
+        }
+        self.entry(key)?.set_password(&format!("{CHUNKED}{}", chunks.len())).map_err(unavailable)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        if let Some(parts) = self.read_one(key)?.as_deref().and_then(chunk_count) {
+            for part in 1..=parts {
+                self.delete_one(&chunk_key(key, part))?;
+            }
+        }
+        self.delete_one(key)
+    }
+}
+
+/// Windows Credential Manager keeps at most 2,560 bytes per item, and `keyring` stores
+/// UTF-16 there: 1,000 characters of any script stay well inside on every platform.
+const CHUNK_CHARS: usize = 1000;
+/// Marks an entry that names its parts: `grantkeeper-chunks:v1:<count>`.
+const CHUNKED: &str = "grantkeeper-chunks:v1:";
+
+fn split(value: &str) -> Vec<&str> {
+    let mut chunks = Vec::new();
+    let mut rest = value;
+    while rest.chars().count() > CHUNK_CHARS {
+        let cut = rest.char_indices().nth(CHUNK_CHARS).map_or(rest.len(), |(at, _)| at);
+        chunks.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    chunks.push(rest);
+    chunks
+}
+
+fn chunk_count(head: &str) -> Option<usize> {
+    head.strip_prefix(CHUNKED)?.parse().ok().filter(|count| (2..=64).contains(count))
+}
+
+fn chunk_key(key: &str, part: usize) -> String {
+    format!("{key}#part{part}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{chunk_count, split, CHUNK_CHARS};
+
+    #[test]
+    fn long_values_split_on_character_boundaries_and_join_back() {
+        let value = "é".repeat(CHUNK_CHARS) + &"x".repeat(CHUNK_CHARS + 1);
+        let chunks = split(&value);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.chars().count() <= CHUNK_CHARS));
+        assert_eq!(chunks.concat(), value);
+        assert_eq!(split("short"), ["short"]);
+    }
+
+    #[test]
+    fn only_a_well_formed_head_names_parts() {
+        assert_eq!(chunk_count("grantkeeper-chunks:v1:3"), Some(3));
+        assert_eq!(chunk_count("grantkeeper-chunks:v1:x"), None);
+        assert_eq!(chunk_count("grantkeeper-chunks:v1:100000"), None);
+        assert_eq!(chunk_count("{\"access_token\":\"...\"}"), None);
     }
 }
 
