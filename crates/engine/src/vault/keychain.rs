@@ -102,6 +102,16 @@ fn chunk_key(key: &str, part: usize) -> String {
     format!("{key}#part{part}")
 }
 
+fn unavailable(error: keyring::Error) -> Error {
+    let hint = if cfg!(target_os = "linux") {
+        "Start a Secret Service provider (gnome-keyring-daemon, KeePassXC or KWallet) in your desktop session and unlock it"
+    } else {
+        "Unlock your system keychain"
+    };
+    // keyring errors describe the store, never the secret.
+    Error::KeychainUnavailable(format!("{error}. {hint}, then try again."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{chunk_count, split, CHUNK_CHARS};
@@ -123,14 +133,4 @@ mod tests {
         assert_eq!(chunk_count("grantkeeper-chunks:v1:100000"), None);
         assert_eq!(chunk_count("{\"access_token\":\"...\"}"), None);
     }
-}
-
-fn unavailable(error: keyring::Error) -> Error {
-    let hint = if cfg!(target_os = "linux") {
-        "Start a Secret Service provider (gnome-keyring-daemon, KeePassXC or KWallet) in your desktop session and unlock it"
-    } else {
-        "Unlock your system keychain"
-    };
-    // keyring errors describe the store, never the secret.
-    Error::KeychainUnavailable(format!("{error}. {hint}, then try again."))
 }
