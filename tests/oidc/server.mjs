@@ -169,6 +169,7 @@ server.listen(port, '127.0.0.1', () => {
     return revoked;
   }
 
+  let idTokenFault = null;
   const providerCallback = provider.callback();
   server.on('request', (req, res) => {
     const url = new URL(req.url, issuer);
@@ -180,6 +181,22 @@ server.listen(port, '127.0.0.1', () => {
       withheld = new Set((url.searchParams.get('scopes') || '').split(' ').filter(Boolean));
       json(res, 200, { withheld: [...withheld] });
       return;
+    }
+    // The next sign-in's ID token carries another nonce than the client sent (a token
+    // from someone else's sign-in), or its signature is broken.
+    if (url.pathname === '/test/id-token' && req.method === 'POST') {
+      idTokenFault = url.searchParams.get('fault');
+      json(res, 200, { fault: idTokenFault });
+      return;
+    }
+    if (idTokenFault === 'nonce' && url.pathname === '/auth' && url.searchParams.has('nonce')) {
+      idTokenFault = null;
+      url.searchParams.set('nonce', 'nonce-of-another-sign-in');
+      req.url = `${url.pathname}${url.search}`;
+    }
+    if (idTokenFault === 'signature' && url.pathname === '/token' && req.method === 'POST') {
+      idTokenFault = null;
+      breakSignature(res);
     }
     if (withheld.size && (url.pathname === '/auth' || url.pathname === '/oauth/authorize')) {
       const scopes = (url.searchParams.get('scope') || '').split(' ').filter((s) => !withheld.has(s));
@@ -256,4 +273,18 @@ if (!process.stdin.isTTY && stdinStat && (stdinStat.isFIFO() || stdinStat.isSock
   process.stdin.on('close', stop);
   process.stdin.on('error', stop);
   process.stdin.resume();
+}
+
+// Changes a character of the ID token's signature in the token response, keeping its
+// length (Content-Length is already set when the body is written).
+function breakSignature(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk;
+    // The first character of the signature: all six of its bits are signature bits.
+    const body = typeof text === 'string'
+      ? text.replace(/("id_token":"[^".]+\.[^".]+\.)(.)/, (_, head, first) => `${head}${first === 'A' ? 'g' : 'A'}`)
+      : text;
+    return end(body, ...rest);
+  };
 }

@@ -86,6 +86,31 @@ async fn declined_consent_leaves_nothing_behind() {
     assert_eq!(op.stats().await.token_requests.get("authorization_code"), None, "no code was redeemed");
 }
 
+/// OpenID Connect Core §3.1.3.7: an ID token from another sign-in (wrong nonce) or
+/// with a broken signature is refused after the code exchange, and nothing is kept.
+#[tokio::test]
+async fn a_forged_or_replayed_id_token_is_refused() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let pending = engine.connect("Local OP", named("Checked")).await.unwrap();
+    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
+    pending.outcome.await.unwrap().unwrap();
+    engine.remove_connection("Checked").await.unwrap();
+
+    for (fault, reason) in [("nonce", "nonce mismatch"), ("signature", "Signature verification failed")] {
+        op.fault_next_id_token(fault).await;
+        let error =
+            engine.connect("Local OP", named("Work")).await.unwrap().outcome.await.unwrap().unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
+        assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
+        assert!(engine.connections().unwrap().is_empty(), "{fault}: nothing saved");
+        assert!(secret_tool_keys(&setup.service).is_empty(), "{fault}: no token kept");
+    }
+}
+
 #[tokio::test]
 async fn a_flow_can_be_cancelled_and_expires() {
     let op = OidcProvider::start();

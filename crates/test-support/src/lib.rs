@@ -80,6 +80,16 @@ impl OidcProvider {
             .unwrap();
     }
 
+    /// The next sign-in's ID token is faulty: `nonce` (it carries another sign-in's
+    /// nonce, validly signed) or `signature` (its signature is broken).
+    pub async fn fault_next_id_token(&self, fault: &str) {
+        reqwest::Client::new()
+            .post(format!("{}/test/id-token?fault={fault}", self.issuer))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn revoke_grants(&self, login: &str) -> u64 {
         let answer: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/test/revoke-grants?sub={login}", self.issuer))

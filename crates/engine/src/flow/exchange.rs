@@ -13,6 +13,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::id_token::{check_id_token, ExpectedIdToken};
 use super::quirks::TokenEndpoint;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{ClientAuth, HttpMethod, IdentitySource, IdentitySpec, Pkce};
@@ -74,6 +75,10 @@ pub struct Authorization {
     pub state: String,
     verifier: Option<PkceCodeVerifier>,
     requested_scopes: Vec<String>,
+    /// Sent to OpenID providers found by discovery; their ID token must carry it back.
+    nonce: Option<Secret>,
+    /// For ID tokens signed with it (HS256).
+    client_secret: Option<Secret>,
 }
 
 /// The `oauth2` client for a provider app, with its secret when it has one.
@@ -116,8 +121,8 @@ pub fn authorization(
     redirect_uri: &Url,
     request: AuthorizationRequest,
 ) -> Result<Authorization> {
-    let client =
-        oauth_client(provider, client_secret)?.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+    let client = oauth_client(provider, client_secret.clone())?
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
     let mut url = client.authorize_url(CsrfToken::new_random);
     let (scope_param, separator) =
         provider.spec.map_or(("scope", " "), |s| (s.scope_param.as_str(), s.scope_separator.as_str()));
@@ -145,6 +150,15 @@ pub fn authorization(
         }
         None => {}
     }
+    // A custom OpenID provider's ID token is checked (signature, nonce) before the
+    // sign-in is accepted; the catalog's providers name their account by API instead.
+    let nonce = (provider.spec.is_none()
+        && provider.issuer.is_some()
+        && request.scopes.iter().any(|s| s == "openid"))
+    .then(|| Secret::new(CsrfToken::new_random().secret().clone()));
+    if let Some(nonce) = &nonce {
+        url = url.add_extra_param("nonce", nonce.expose());
+    }
     let hint_param = provider.spec.map_or(Some("login_hint"), |s| s.login_hint_param.as_deref());
     if let (Some(param), Some(hint)) = (hint_param, request.login_hint) {
         url = url.add_extra_param(param, hint);
@@ -156,6 +170,8 @@ pub fn authorization(
         state: state.secret().clone(),
         verifier,
         requested_scopes: request.scopes.to_vec(),
+        nonce,
+        client_secret,
     })
 }
 
@@ -180,6 +196,25 @@ impl Authorization {
             .await
             .map_err(|e| token_error(e, &provider.name, &token_url))?;
         require_access_token(&response, &provider.name)?;
+        let tokens = tokens_of(&response);
+        if let (Some(nonce), Some(id_token), Some(issuer)) = (self.nonce, &tokens.id_token, &provider.issuer)
+        {
+            let issuer_url =
+                Url::parse(issuer).map_err(|_| Error::Internal("a stored issuer is not a URL".into()))?;
+            let jwks_url = crate::provider::discover(http, &issuer_url).await?.jwks_url.ok_or_else(|| {
+                Error::ProviderError {
+                    provider: provider.name.clone(),
+                    detail: "its OpenID configuration names no signing keys (jwks_uri)".into(),
+                }
+            })?;
+            let expected = ExpectedIdToken {
+                issuer: issuer.clone(),
+                client_id: provider.app.client_id.clone(),
+                client_secret: self.client_secret,
+                nonce,
+            };
+            check_id_token(id_token, &expected, &jwks_url, &provider.name, http).await?;
+        }
         // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
         let scopes = match response.scopes() {
             Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
@@ -188,7 +223,7 @@ impl Authorization {
         Ok(Grant {
             scopes,
             expires_in: response.expires_in(),
-            tokens: tokens_of(&response),
+            tokens,
             extras: response.extra_fields().clone(),
         })
     }

@@ -3,6 +3,7 @@
 mod browser;
 mod device;
 mod exchange;
+mod id_token;
 mod listener;
 mod quirks;
 

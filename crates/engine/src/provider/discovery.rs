@@ -16,6 +16,8 @@ pub struct Endpoints {
     pub token_url: Url,
     pub userinfo_url: Option<Url>,
     pub revocation_url: Option<Url>,
+    /// The keys ID tokens are signed with.
+    pub jwks_url: Option<Url>,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +27,7 @@ struct Document {
     token_endpoint: Option<String>,
     userinfo_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
@@ -63,5 +66,6 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
         token_url: endpoint("issuer", token_endpoint)?,
         userinfo_url: document.userinfo_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
         revocation_url: document.revocation_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
+        jwks_url: document.jwks_uri.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
     })
 }
