@@ -84,3 +84,39 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the listener closed");
     assert!(engine.connections().unwrap().is_empty());
 }
+
+/// RFC 9207: a callback with the right state but another issuer's `iss` (a mix-up
+/// attack) ends the flow with an error and no token request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let config = Config {
+        home: home.path().to_owned(),
+        keychain_service: service.clone(),
+        browser: Browser::None,
+        flow_time_limit: Duration::from_secs(60),
+    };
+    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    let provider = NewProvider {
+        name: "Local OP".into(),
+        issuer: Some(op.issuer.clone()),
+        client_id: "grantkeeper-test".into(),
+        scopes: vec!["openid".into()],
+        ..NewProvider::default()
+    };
+    engine.add_provider(provider).await.unwrap();
+    let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
+    let state = param("state").unwrap();
+
+    get(port, &format!("/callback?code=stolen&state={state}&iss=https%3A%2F%2Fevil.example"));
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    assert!(error.to_string().contains("different issuer"), "{error}");
+    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "the code was not redeemed");
+    assert!(engine.connections().unwrap().is_empty());
+}
