@@ -14,6 +14,10 @@ use grantkeeper_test_support::{
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// One app at a time: the apps of tests running side by side would share the session
+/// bus's one tray host and one notification server.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// tauri-driver (and the WebKitWebDriver behind it) for one app configuration.
 struct Driver {
     child: Child,
@@ -172,6 +176,7 @@ async fn add_provider_named(client: &Client, name: &str, issuer: &str) {
 
 #[tokio::test]
 async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
     require_session();
     let op = OidcProvider::start();
     let home = tempfile::tempdir().unwrap();
@@ -267,12 +272,18 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     find(&client, "confirm-remove").await.click().await.unwrap();
     find(&client, "empty-state").await;
     assert_eq!(text_of(&client, "connection-row").await, None);
-    assert!(!secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
+    // The row goes as soon as SQLite forgets it; the keychain entry right after.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")) {
+        assert!(tokio::time::Instant::now() < deadline, "the tokens stayed in the keychain");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     client.close().await.unwrap();
 }
 
 #[tokio::test]
 async fn declined_consent_says_so_in_the_window() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
     require_session();
     let op = OidcProvider::start();
     let home = tempfile::tempdir().unwrap();
@@ -355,6 +366,7 @@ async fn click_css(client: &Client, css: &str) {
 
 #[tokio::test]
 async fn the_catalog_sets_up_a_provider_app_and_connects() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
     require_session();
     // The real OpenID provider as a self-managed GitLab: the catalog's GitLab entry
     // with only its server address changed.
