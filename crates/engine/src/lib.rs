@@ -12,6 +12,9 @@ mod engine;
 pub mod error;
 mod events;
 pub mod flow;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git_credentials;
 mod http;
 mod integrations;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use subtle::ConstantTimeEq;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use url::Url;
@@ -104,8 +104,11 @@ async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, st
 }
 
 /// Reads one request; answers anything that is not this flow's callback and returns
-/// the query of the one that is.
-async fn screen(mut stream: TcpStream, state: &str) -> Option<(HashMap<String, Vec<String>>, TcpStream)> {
+/// the query of the one that is. Generic over the stream for the fuzz targets.
+async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    state: &str,
+) -> Option<(HashMap<String, Vec<String>>, S)> {
     let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
         Ok(Ok(target)) => target,
         Ok(Err(status)) => {
@@ -144,7 +147,9 @@ async fn screen(mut stream: TcpStream, state: &str) -> Option<(HashMap<String, V
 }
 
 /// The request target of a `GET`, or the status line to refuse it with.
-async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<String, &'static str> {
+async fn read_request_target(
+    stream: &mut (impl AsyncRead + Unpin),
+) -> std::result::Result<String, &'static str> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -166,6 +171,28 @@ async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<Stri
             Ok(httparse::Status::Partial) => return Err("431 Request Header Fields Too Large"),
             Err(_) => return Err("400 Bad Request"),
         }
+    }
+}
+
+/// The fuzz targets' way in (see `crate::fuzzing`): what `wait` does with one
+/// connection that sends `request` and then closes, with no socket.
+#[cfg(feature = "fuzzing")]
+impl CallbackListener {
+    /// The bytes the listener answers with (none for this flow's callback, which `wait`
+    /// answers once the outcome is known), and the outcome when it is that callback.
+    pub(crate) fn screen_request(
+        request: &[u8],
+        state: &str,
+        expected_issuer: Option<&str>,
+    ) -> (Vec<u8>, Option<Result<Callback>>) {
+        thread_local! {
+            static RUNTIME: tokio::runtime::Runtime =
+                tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+        }
+        let mut stream = tokio::io::join(request, Vec::new());
+        let found = RUNTIME.with(|runtime| runtime.block_on(screen(&mut stream, state)));
+        let outcome = found.map(|(params, _)| outcome(&params, expected_issuer));
+        (stream.into_inner().1, outcome)
     }
 }
 
@@ -199,7 +226,7 @@ fn page(title: &str, text: &str) -> String {
     )
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, body: &str) -> std::io::Result<()> {
+async fn respond(stream: &mut (impl AsyncWrite + Unpin), status: &str, body: &str) -> std::io::Result<()> {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n\

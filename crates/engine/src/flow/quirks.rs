@@ -39,7 +39,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint {
 }
 
 impl TokenEndpoint {
-    fn normalize(&self, response: oauth2::HttpResponse) -> oauth2::HttpResponse {
+    pub(crate) fn normalize(&self, response: oauth2::HttpResponse) -> oauth2::HttpResponse {
         let (mut parts, body) = response.into_parts();
         let Some(mut document) = parse_body(&body) else {
             // Not a token response at all (HTML, truncated JSON): oauth2 reports it.

@@ -31,9 +31,7 @@ struct Document {
 }
 
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
-    let issuer_text = issuer.as_str().trim_end_matches('/');
-    let url = Url::parse(&format!("{issuer_text}/.well-known/openid-configuration"))
-        .map_err(|_| Error::invalid("issuer", "The issuer URL cannot be used for discovery."))?;
+    let url = configuration_url(issuer)?;
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
     let (status, body) = http.get_json(&url, None).await.map_err(|e| match e {
         HttpError::Transport(reason) => Error::DiscoveryFailed {
@@ -45,7 +43,21 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
     if status != 200 {
         return Err(failed(format!("the server answered HTTP {status}")));
     }
-    let document: Document = serde_json::from_slice(&body)
+    endpoints_of(issuer, &body)
+}
+
+fn configuration_url(issuer: &Url) -> Result<Url> {
+    let issuer_text = issuer.as_str().trim_end_matches('/');
+    Url::parse(&format!("{issuer_text}/.well-known/openid-configuration"))
+        .map_err(|_| Error::invalid("issuer", "The issuer URL cannot be used for discovery."))
+}
+
+/// The endpoints named by the configuration document `body` that `issuer` served.
+fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
+    let issuer_text = issuer.as_str().trim_end_matches('/');
+    let url = configuration_url(issuer)?;
+    let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
+    let document: Document = serde_json::from_slice(body)
         .map_err(|_| failed("the answer is not an OpenID configuration document".into()))?;
     // §4.3: the issuer in the document must be identical to the one asked for.
     if document.issuer.trim_end_matches('/') != issuer_text {
@@ -68,4 +80,12 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
         revocation_url: document.revocation_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
         jwks_url: document.jwks_uri.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
     })
+}
+
+/// The fuzz targets' way in (see `crate::fuzzing`).
+#[cfg(feature = "fuzzing")]
+impl Endpoints {
+    pub(crate) fn from_document(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
+        endpoints_of(issuer, body)
+    }
 }

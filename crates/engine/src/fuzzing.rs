@@ -1,0 +1,139 @@
+//! Ways in for the fuzz targets in `fuzz/` (cargo-fuzz). Each function hands untrusted
+//! bytes to the engine's own parsing code, the code the app runs, with the network taken
+//! out. Built only with the `fuzzing` feature; not an API.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use oauth2::{AuthorizationCode, TokenResponse};
+use url::Url;
+
+// For the catalog checks below, which name their siblings as `super::schema` and
+// `super::template`.
+use crate::catalog::{schema, template, Catalog};
+use crate::flow::{
+    oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Callback, CallbackListener,
+};
+use crate::http::{HttpClient, HttpError};
+use crate::provider::{Endpoints, ProviderRecord};
+use crate::store::{EndpointOverrides, ProviderAppRow};
+use crate::Result;
+
+// The checks build.rs runs on the catalog, compiled the way build.rs compiles them. The
+// crate builds them only for its tests, so a test build with this feature has two copies.
+#[path = "catalog/validate.rs"]
+#[allow(clippy::duplicate_mod)]
+mod validate;
+
+/// What the loopback listener made of one connection.
+#[derive(Debug)]
+pub struct ListenerAnswer {
+    /// The bytes it wrote back: an error page, or nothing for this flow's callback (the
+    /// flow answers that one) and for a connection it closed unanswered.
+    pub written: Vec<u8>,
+    /// For this flow's callback, what the flow ends with.
+    pub callback: Option<Result<CallbackResult>>,
+}
+
+#[derive(Debug)]
+pub enum CallbackResult {
+    Code(String),
+    Error { error: String, description: Option<String> },
+}
+
+/// A connection to the callback listener of the flow waiting for `state` (and, when
+/// given, RFC 9207 `iss` = `expected_issuer`) that sends `request` and then closes.
+pub fn callback_request(request: &[u8], state: &str, expected_issuer: Option<&str>) -> ListenerAnswer {
+    let (written, callback) = CallbackListener::screen_request(request, state, expected_issuer);
+    let callback = callback.map(|outcome| {
+        outcome.map(|callback| match callback {
+            Callback::Code(code) => CallbackResult::Code(code.expose().to_owned()),
+            Callback::Error { error, description } => CallbackResult::Error { error, description },
+        })
+    });
+    ListenerAnswer { written, callback }
+}
+
+/// What a token response gave.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub expires_in: Option<Duration>,
+    pub refresh_token_lifetime: Option<Duration>,
+}
+
+/// Catalog providers whose token endpoints differ (GitHub's and Slack's answers, Notion's
+/// JSON requests, provider error codes), and "custom": a provider without a catalog entry.
+pub const TOKEN_PROVIDERS: &[&str] =
+    &["custom", "google", "github", "github-app", "slack", "notion", "atlassian"];
+
+/// A token endpoint's answer to a code exchange at `provider` (one of
+/// [`TOKEN_PROVIDERS`]), through the same quirks, `oauth2` parsing and error mapping as a
+/// real exchange. `content_type` must be a valid header value.
+pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u8]) -> Result<TokenGrant> {
+    static HTTP: LazyLock<HttpClient> = LazyLock::new(|| HttpClient::new().expect("an HTTP client"));
+    let record = provider_record(provider);
+    let answer = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(body.to_vec())
+        .expect("a valid status and content type");
+    let answer = RefCell::new(Some(token_endpoint(&record, &HTTP).normalize(answer)));
+    let transport =
+        |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
+    let token_url = Url::parse(&record.token_url).expect("catalog URLs are valid");
+    let response = oauth_client(&record, None)?
+        .exchange_code(AuthorizationCode::new("fuzz-code".into()))
+        .request(&transport)
+        .map_err(|e| token_error(e, &record.name, &token_url))?;
+    require_access_token(&response, &record.name)?;
+    let tokens = tokens_of(&response);
+    Ok(TokenGrant {
+        access_token: tokens.access_token.expose().to_owned(),
+        refresh_token: tokens.refresh_token.map(|t| t.expose().to_owned()),
+        id_token: tokens.id_token.map(|t| t.expose().to_owned()),
+        scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
+        expires_in: response.expires_in(),
+        refresh_token_lifetime: response.extra_fields().refresh_token_lifetime(),
+    })
+}
+
+fn provider_record(provider: &str) -> ProviderRecord {
+    let builtin = |id: &str| {
+        let spec = Catalog::builtin().provider(id).expect("a catalog provider");
+        let app = ProviderAppRow {
+            id: "fuzz-app".into(),
+            provider_id: id.into(),
+            client_id: "fuzz-client".into(),
+            client_secret_key: None,
+            client_secret_last4: None,
+            enabled: true,
+            site: None,
+            overrides: EndpointOverrides::default(),
+            created_at: String::new(),
+            attention: None,
+        };
+        ProviderRecord::builtin(id, spec, app)
+    };
+    match provider {
+        "custom" => ProviderRecord { spec: None, ..builtin("google") },
+        id => builtin(id),
+    }
+}
+
+/// An OpenID configuration document that `issuer` served at
+/// `/.well-known/openid-configuration`.
+pub fn discovery_document(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
+    Endpoints::from_document(issuer, body)
+}
+
+/// A catalog file: parsed as build.rs parses `catalog.toml`, then the problems its
+/// checks find (empty for a valid catalog).
+pub fn catalog(text: &str) -> std::result::Result<Vec<String>, String> {
+    let file: schema::CatalogFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    Ok(validate::problems(&file))
+}

@@ -1,0 +1,36 @@
+//! A token endpoint's answer to a code exchange. The first byte picks the provider (low
+//! nibble, from TOKEN_PROVIDERS: GitHub and Slack send errors with HTTP 200, GitHub may
+//! answer form-encoded) and the status and Content-Type (high nibble, from ANSWERS); the
+//! rest is the body. The seeds use printable selectors: '`' and 'a'..'f' are a JSON 200
+//! from each provider, 'p'..'v' a form-encoded 200, ' '..'&' a 400, '0'..'6' a 401.
+#![no_main]
+
+use grantkeeper_engine::fuzzing::{token_response, TOKEN_PROVIDERS};
+use libfuzzer_sys::fuzz_target;
+
+/// By high nibble, modulo 6.
+const ANSWERS: &[(u16, &str)] = &[
+    (200, "application/json"),
+    (200, "application/x-www-form-urlencoded"),
+    (400, "application/json; charset=utf-8"),
+    (401, "application/json"),
+    (200, "text/html"),
+    (201, "text/plain"),
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else { return };
+    let provider = TOKEN_PROVIDERS[usize::from(selector & 0x0f) % TOKEN_PROVIDERS.len()];
+    let (status, content_type) = ANSWERS[usize::from(selector >> 4) % ANSWERS.len()];
+    let Ok(grant) = token_response(provider, status, content_type, body) else { return };
+    assert!(!grant.access_token.is_empty(), "an empty access token was accepted");
+    // connect.rs and refresh.rs add these lifetimes to the current time.
+    let now = time::OffsetDateTime::now_utc();
+    if let Some(lifetime) = grant.expires_in {
+        let lifetime = time::Duration::try_from(lifetime).expect("expires_in fits a time::Duration");
+        assert!(now.checked_add(lifetime).is_some(), "expires_in {lifetime} is past any date");
+    }
+    if let Some(lifetime) = grant.refresh_token_lifetime.and_then(|d| time::Duration::try_from(d).ok()) {
+        assert!(now.checked_add(lifetime).is_some(), "refresh_token_expires_in {lifetime} is past any date");
+    }
+});
