@@ -82,7 +82,21 @@ pub fn run() {
     };
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))
         .unwrap_or_else(|error| fail(&error));
+    // The window's size and position are remembered beside the data they show, so each
+    // data directory (and each test run) has its own; an absolute file name replaces the
+    // plugin's config directory.
+    let window_state = config.home.join("window-state.json");
     let app = with_engine(tauri::Builder::default(), engine)
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_filename(window_state.to_string_lossy())
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::SIZE
+                        | tauri_plugin_window_state::StateFlags::POSITION
+                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
+                )
+                .build(),
+        )
         .build(tauri::generate_context!())
         .expect("the Tauri application failed to start");
     let handle = app.handle().clone();
