@@ -57,6 +57,9 @@ pub struct Connection {
     /// When signing in again will be needed because the refresh token lapses, where the
     /// provider says (GitHub Apps: six months); the window warns ahead of time.
     pub refresh_token_expires_at: Option<String>,
+    /// The other connections that use the same sign-in (credential): they share its
+    /// tokens and its state, and removing this one keeps the grant for them.
+    pub shared_with: Vec<String>,
 }
 
 /// A provider app (the person's client registration) on a built-in or custom

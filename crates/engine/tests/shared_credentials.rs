@@ -64,10 +64,13 @@ async fn integrations_of_one_account_share_a_credential_and_accounts_stay_apart(
     }
     assert_eq!(token(&ada, "Git").await, token(&ada, "API").await, "one credential, one token set");
     assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 1);
+    assert_eq!(ada.connection("Git").unwrap().shared_with, ["API"]);
+    assert_eq!(ada.connection("API").unwrap().shared_with, ["Git"]);
 
     // Bob is another account: a second credential beside Ada's, never in its place.
     let bob = setup.engine_as(BrowserMode::Consent, "bob", LIMIT);
     let bobs = connect(&bob, "gitlab", "Bob's GitLab").await.unwrap();
+    assert!(bobs.shared_with.is_empty(), "another account's credential is its own: {bobs:?}");
     assert_eq!(bobs.account.as_deref(), Some("bob"));
     assert_ne!(token(&bob, "Bob's GitLab").await, token(&ada, "API").await);
     assert_eq!(ada.connections().unwrap().len(), 3);

@@ -29,4 +29,9 @@ expires_at: string | null, last_refreshed_at: string | null, created_at: string,
  * When signing in again will be needed because the refresh token lapses, where the
  * provider says (GitHub Apps: six months); the window warns ahead of time.
  */
-refresh_token_expires_at: string | null, };
+refresh_token_expires_at: string | null, 
+/**
+ * The other connections that use the same sign-in (credential): they share its
+ * tokens and its state, and removing this one keeps the grant for them.
+ */
+shared_with: Array<string>, };

@@ -56,6 +56,27 @@ describe("Connections", () => {
     expect(screen.queryByTestId("empty-state")).toBeNull();
   });
 
+  it("says which connections share a sign-in, and what removal does to it", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "m", name: "Gmail", shared_with: ["Calendar"] }),
+      connection({ id: "c", name: "Calendar", shared_with: ["Gmail"] }),
+      connection({ id: "w", name: "Work SSO", provider: "Company SSO" }),
+    ]);
+    render(App);
+
+    const [gmail, calendar, work] = await screen.findAllByTestId("connection-row");
+    expect(within(gmail).getByTestId("connection-shared").textContent).toContain("Same sign-in as Calendar");
+    expect(within(calendar).getByTestId("connection-shared").textContent).toContain("Same sign-in as Gmail");
+    expect(within(work).queryByTestId("connection-shared")).toBeNull();
+
+    await user.click(within(gmail).getByTestId("connection-remove"));
+    expect(within(gmail).getByRole("group").getAttribute("aria-label")).toContain("Calendar keeps the sign-in.");
+    await user.keyboard("{Escape}");
+    await user.click(within(work).getByTestId("connection-remove"));
+    expect(within(work).getByRole("group").getAttribute("aria-label")).toContain("revoked at Company SSO");
+  });
+
   it("labels every status and offers Reconnect or Grant access where the person must act", async () => {
     ipc.listConnections.mockResolvedValue([
       connection({ id: "a", status: "reauthorize" }),

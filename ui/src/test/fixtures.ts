@@ -49,6 +49,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     last_refreshed_at: null,
     created_at: "2025-01-02T10:00:00Z",
     refresh_token_expires_at: null,
+    shared_with: [],
     ...overrides,
   };
 }

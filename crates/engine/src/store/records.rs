@@ -136,7 +136,9 @@ pub(super) fn credential_from_row(row: &Row) -> rusqlite::Result<CredentialRecor
 /// The provider's name is filled in from the catalog for built-in providers.
 pub(super) const CONNECTION_SELECT: &str = "SELECT c.id, c.name, c.integration, p.name, k.provider_id,
     k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason,
-    k.refresh_token_expires_at
+    k.refresh_token_expires_at,
+    (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
+        WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
     FROM connections c JOIN credentials k ON k.id = c.credential_id
     LEFT JOIN providers p ON p.id = k.provider_id";
 
@@ -157,6 +159,7 @@ pub(super) fn connection_from_row(row: &Row) -> rusqlite::Result<Connection> {
         last_refreshed_at: row.get(9)?,
         created_at: row.get(10)?,
         refresh_token_expires_at: row.get(12)?,
+        shared_with: list(row, 13)?,
     })
 }
 
