@@ -83,6 +83,9 @@ fn add_connect_list_token_remove() {
     let disk = data_dir_bytes(cli.home.path());
     assert!(!contains(&disk, printed.trim()) && !contains(&disk, "canary-client-secret"));
 
+    let prefix = cli.run(&["remove", "Wor"]);
+    assert_eq!(prefix.status.code(), Some(1), "a prefix is not enough to remove");
+    assert!(text(&prefix.stderr).contains("give its whole name"), "{}", text(&prefix.stderr));
     let removed = cli.run(&["remove", "Work"]);
     assert!(ok(&removed).is_empty());
     assert!(ok(&cli.run(&["list", "--json"])).trim() == "[]");

@@ -49,6 +49,17 @@ impl Engine {
     #[tracing::instrument(skip(self), err(Display))]
     pub async fn remove_connection(&self, key: &str) -> Result<Removal> {
         let connection = self.connection(key)?;
+        // Reading may go by a prefix; removing, which cannot be undone, may not.
+        let whole = [&connection.id, &connection.name, &connection.integration, &connection.integration_name];
+        if !whole.iter().any(|name| name.eq_ignore_ascii_case(key.trim())) {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "“{key}” is only the start of “{}”. To remove it, give its whole name or its id.",
+                    connection.name
+                ),
+            });
+        }
         let pending = self.store.delete_connection(&connection.id, &rfc3339(now()))?;
         self.store.record_event(&NewEvent {
             kind: EventKind::ConnectionRemoved,
