@@ -19,6 +19,7 @@ fuzz_target!(|body: &[u8]| {
         endpoints.userinfo_url.as_ref(),
         endpoints.revocation_url.as_ref(),
         endpoints.jwks_url.as_ref(),
+        endpoints.device_authorization_url.as_ref(),
     ];
     for url in urls.into_iter().flatten() {
         let loopback = match url.host() {

@@ -89,6 +89,33 @@ fn connect_by_code_on_another_device() {
 fn a_provider_without_sign_in_by_code_says_what_to_do() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
+    // Added by its endpoints, not by discovery: nothing says where to sign in by code.
+    let (authorize, token) = (format!("{}/auth", op.issuer), format!("{}/token", op.issuer));
+    ok(&cli.run(&[
+        "providers",
+        "add",
+        "--name",
+        "Local OP",
+        "--authorize-url",
+        &authorize,
+        "--token-url",
+        &token,
+        "--client-id",
+        "grantkeeper-test",
+    ]));
+    let refused = cli.run(&["connect", "Local OP", "--device"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = text(&refused.stderr);
+    assert!(message.contains("has no sign-in by code") && message.contains("--no-browser"), "{message}");
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}
+
+/// Any OpenID provider whose discovery document names a device authorization
+/// endpoint offers sign-in by code, not only the catalog's.
+#[test]
+fn a_custom_provider_found_by_discovery_signs_in_by_code() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
     ok(&cli.run(&[
         "providers",
         "add",
@@ -99,9 +126,9 @@ fn a_provider_without_sign_in_by_code_says_what_to_do() {
         "--client-id",
         "grantkeeper-test",
     ]));
-    let refused = cli.run(&["connect", "Local OP", "--device"]);
-    assert_eq!(refused.status.code(), Some(1));
-    let message = text(&refused.stderr);
-    assert!(message.contains("has no sign-in by code") && message.contains("--no-browser"), "{message}");
-    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+    let (output, page) = sign_in_by_code(&cli, &["connect", "Local OP", "--device", "--json"], "consent");
+    let connection: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+    assert_eq!(connection["status"], "active");
+    assert_eq!(connection["account"], "grace@example.test");
+    assert!(page.starts_with(&format!("{}/device", op.issuer)), "{page}");
 }

@@ -79,21 +79,23 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, authorize_url, token_url, userinfo_url, revocation_url) = match checked.endpoints {
-            EndpointsInput::Issuer(issuer) => {
-                let found = provider::discover(&self.http, &issuer).await?;
-                (
-                    Some(found.issuer),
-                    found.authorize_url,
-                    found.token_url,
-                    found.userinfo_url,
-                    found.revocation_url,
-                )
-            }
-            EndpointsInput::Manual { authorize_url, token_url } => {
-                (None, authorize_url, token_url, None, None)
-            }
-        };
+        let (issuer, authorize_url, token_url, userinfo_url, revocation_url, device_authorization_url) =
+            match checked.endpoints {
+                EndpointsInput::Issuer(issuer) => {
+                    let found = provider::discover(&self.http, &issuer).await?;
+                    (
+                        Some(found.issuer),
+                        found.authorize_url,
+                        found.token_url,
+                        found.userinfo_url,
+                        found.revocation_url,
+                        found.device_authorization_url,
+                    )
+                }
+                EndpointsInput::Manual { authorize_url, token_url } => {
+                    (None, authorize_url, token_url, None, None, None)
+                }
+            };
         if let Some(issuer) = &issuer {
             self.refuse_duplicate_issuer(issuer)?;
         }
@@ -109,6 +111,7 @@ impl Engine {
             token_url: token_url.to_string(),
             userinfo_url: userinfo_url.map(String::from),
             revocation_url: revocation_url.map(String::from),
+            device_authorization_url: device_authorization_url.map(String::from),
             scopes: checked.scopes,
             created_at: at.clone(),
         };

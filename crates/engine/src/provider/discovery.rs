@@ -18,6 +18,8 @@ pub struct Endpoints {
     pub revocation_url: Option<Url>,
     /// The keys ID tokens are signed with.
     pub jwks_url: Option<Url>,
+    /// RFC 8628 sign-in by code, where the provider offers it.
+    pub device_authorization_url: Option<Url>,
 }
 
 #[derive(Deserialize)]
@@ -28,6 +30,7 @@ struct Document {
     userinfo_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
     jwks_uri: Option<String>,
+    device_authorization_endpoint: Option<String>,
 }
 
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
@@ -79,6 +82,11 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
         userinfo_url: document.userinfo_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
         revocation_url: document.revocation_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
         jwks_url: document.jwks_uri.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
+        device_authorization_url: document
+            .device_authorization_endpoint
+            .as_deref()
+            .map(|u| endpoint("issuer", u))
+            .transpose()?,
     })
 }
 

@@ -32,7 +32,7 @@ impl ProviderRecord {
             token_url: overrides.token_url.clone().unwrap_or(provider.token_url),
             userinfo_url: overrides.userinfo_url.clone().or(provider.userinfo_url),
             revocation_url: overrides.revocation_url.clone().or(provider.revocation_url),
-            device_authorization_url: None,
+            device_authorization_url: provider.device_authorization_url,
             id: provider.id,
             name: provider.name,
             issuer: provider.issuer,

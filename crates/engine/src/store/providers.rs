@@ -37,8 +37,8 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    revocation_url, scopes, created_at, device_authorization_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     provider.id,
                     provider.name,
@@ -49,6 +49,7 @@ impl Store {
                     provider.revocation_url,
                     json_list(&provider.scopes),
                     provider.created_at,
+                    provider.device_authorization_url,
                 ],
             )?;
             upsert_app(&tx, app, &app.created_at)?;

@@ -42,6 +42,8 @@ pub struct CustomProviderRow {
     pub token_url: String,
     pub userinfo_url: Option<String>,
     pub revocation_url: Option<String>,
+    /// RFC 8628, from discovery.
+    pub device_authorization_url: Option<String>,
     pub scopes: Vec<String>,
     pub created_at: String,
 }
@@ -71,7 +73,7 @@ pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
 }
 
 pub(super) const CUSTOM_SELECT: &str = "SELECT id, name, issuer, authorize_url, token_url,
-    userinfo_url, revocation_url, scopes, created_at FROM providers";
+    userinfo_url, revocation_url, scopes, created_at, device_authorization_url FROM providers";
 
 pub(super) fn custom_from_row(row: &Row) -> rusqlite::Result<CustomProviderRow> {
     Ok(CustomProviderRow {
@@ -84,6 +86,7 @@ pub(super) fn custom_from_row(row: &Row) -> rusqlite::Result<CustomProviderRow> 
         revocation_url: row.get(6)?,
         scopes: list(row, 7)?,
         created_at: row.get(8)?,
+        device_authorization_url: row.get(9)?,
     })
 }
 
