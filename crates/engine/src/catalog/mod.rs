@@ -13,8 +13,9 @@ pub use schema::*;
 use crate::model::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
-    let file: CatalogFile =
-        toml::from_str(include_str!("../../catalog.toml")).expect("build.rs checked that the catalog parses");
+    // catalog.toml as build.rs checked it, converted to JSON.
+    let file: CatalogFile = serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/catalog.json")))
+        .expect("build.rs checked that the catalog parses");
     Catalog { file }
 });
 
