@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
 use grantkeeper_test_support::{
     browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
     NotificationServer, OidcProvider, TrayHost,
@@ -26,9 +26,22 @@ struct Driver {
 
 impl Driver {
     fn start(home: &Path, service: &str, browser: BrowserMode, login: &str) -> Self {
+        Self::start_with(home, service, browser, login, &[])
+    }
+
+    /// With extra environment for the app: tauri-driver's environment passes through
+    /// WebKitWebDriver to the app it launches.
+    fn start_with(
+        home: &Path,
+        service: &str,
+        browser: BrowserMode,
+        login: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let (port, native_port) = (free_port(), free_port());
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .envs(env.iter().copied())
             .env("GRANTKEEPER_HOME", home)
             // "Start at login" writes its autostart entry here, not in the real profile.
             .env("XDG_CONFIG_HOME", home.join("config"))
@@ -249,10 +262,7 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     screenshot(&client, "activity").await;
     find(&client, "nav-connections").await.click().await.unwrap();
     // Closing the window only hides it; Quit ends the app.
-    // The app is gone before the click's answer comes back.
-    let _ = find(&client, "quit").await.click().await;
-    drop(client);
-    wait_until_quit(home.path());
+    quit(client, home.path()).await;
 
     // Start again: still there, still Active.
     let client = driver.launch().await;
@@ -325,6 +335,14 @@ async fn declined_consent_says_so_in_the_window() {
     find(&client, "empty-state").await;
     assert!(secret_tool_keys(&service).is_empty());
     client.close().await.unwrap();
+}
+
+/// Quits through the app's own button and waits until it is gone.
+async fn quit(client: Client, home: &Path) {
+    // The app is gone before the click's answer comes back.
+    let _ = find(&client, "quit").await.click().await;
+    drop(client);
+    wait_until_quit(home);
 }
 
 /// Waits until the app has let go of its data directory (its single-instance lock).
@@ -421,5 +439,263 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
         assert!(tokio::time::Instant::now() < deadline, "the autostart entry stayed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    client.close().await.unwrap();
+}
+
+/// Sends keys to whatever has keyboard focus, as a person at the keyboard would.
+async fn press(client: &Client, keys: &str) {
+    client.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+fn shift_tab() -> String {
+    format!("{}{}", Key::Shift, Key::Tab)
+}
+
+/// The focused element: `id` (its test id, else its id, else null for the body),
+/// `what` (tag and accessible text, for messages) and `shown`: whether a person can
+/// see where focus is, i.e. it matches :focus-visible and draws an outline or a box shadow.
+async fn focused(client: &Client) -> serde_json::Value {
+    let script = "
+        const e = document.activeElement;
+        if (!e || e === document.body) return { id: null, what: 'body', shown: false };
+        const style = getComputedStyle(e);
+        const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+        const shadow = style.boxShadow !== 'none';
+        const label = e.getAttribute('aria-label') || e.innerText || e.value || '';
+        return {
+            id: e.dataset.testid || e.id || null,
+            what: e.tagName.toLowerCase() + ' ' + label.trim(),
+            shown: e.matches(':focus-visible') && (outline || shadow),
+        };";
+    client.execute(script, vec![]).await.unwrap()
+}
+
+/// Waits until this element has keyboard focus, and checks that the focus shows.
+async fn expect_focus(client: &Client, id: &str) {
+    wait_for_focus(client, id).await;
+    let now = focused(client).await;
+    assert_eq!(now["shown"], true, "no visible focus on {id}: {now}");
+}
+
+/// Presses `key` (Tab or Shift+Tab) until `id` has focus; every stop on the way must
+/// show its focus.
+async fn tab_to(client: &Client, key: &str, id: &str) {
+    let mut stops = Vec::new();
+    for _ in 0..25 {
+        press(client, key).await;
+        let now = focused(client).await;
+        assert_eq!(now["shown"], true, "no visible focus after {stops:?}: {now}");
+        stops.push(now["what"].as_str().unwrap_or_default().to_owned());
+        if now["id"] == id {
+            return;
+        }
+    }
+    panic!("Tab never reached {id}: {stops:?}");
+}
+
+#[tokio::test]
+async fn the_main_path_works_from_the_keyboard_alone() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let client = driver.launch().await;
+    let tab = Key::Tab.to_string();
+    let back = shift_tab();
+
+    // First run: nothing is focused; the first Tab lands on the header's sections.
+    find(&client, "empty-state").await;
+    press(&client, &tab).await;
+    expect_focus(&client, "nav-connections").await;
+    tab_to(&client, &tab, "empty-go-catalog").await;
+    // The button goes away with the page; focus moves on to the catalog's search.
+    press(&client, &Key::Enter).await;
+    expect_focus(&client, "catalog-search").await;
+    // "/" brings focus back to the search from elsewhere, and is not typed into it.
+    press(&client, &back).await;
+    expect_focus(&client, "nav-activity").await;
+    press(&client, "/").await;
+    expect_focus(&client, "catalog-search").await;
+    let typed = client.execute("return document.activeElement.value", vec![]).await.unwrap();
+    assert_eq!(typed, "", "the / was typed into the search");
+
+    // Provider apps: the section buttons keep focus while the page changes under them.
+    tab_to(&client, &back, "nav-providers").await;
+    press(&client, &Key::Enter).await;
+    find(&client, "add-provider-form").await;
+    let current =
+        client.execute("return document.activeElement.getAttribute('aria-current')", vec![]).await.unwrap();
+    assert_eq!(current, "page");
+    expect_focus(&client, "nav-providers").await;
+
+    // The custom provider, field by field as add_provider fills it in.
+    tab_to(&client, &tab, "provider-name").await;
+    press(&client, "Local OP").await;
+    press(&client, &tab).await;
+    // Tab enters the radio group at its checked choice; Space keeps it chosen.
+    expect_focus(&client, "provider-mode-issuer").await;
+    press(&client, &Key::Space).await;
+    for (field, text) in [
+        ("provider-issuer", op.issuer.as_str()),
+        ("provider-client-id", "grantkeeper-test"),
+        ("provider-client-secret", ""),
+        ("provider-scopes", "openid email offline_access"),
+    ] {
+        press(&client, &tab).await;
+        expect_focus(&client, field).await;
+        if !text.is_empty() {
+            press(&client, text).await;
+        }
+    }
+    press(&client, &tab).await;
+    expect_focus(&client, "provider-save").await;
+    press(&client, &Key::Enter).await;
+    let row = wait_for_text(&client, "provider-row", |_| true).await;
+    assert!(row.contains("Local OP") && row.contains(&op.issuer), "{row}");
+    // Saving disables the focused button, so focus falls to the page (reported, not
+    // asserted); the navigation point stays put, and Shift+Tab walks back to the new row.
+    tab_to(&client, &back, "provider-connect").await;
+
+    // Connect opens its form at the name; Escape closes it from the field or a button
+    // and gives focus back to Connect.
+    press(&client, &Key::Enter).await;
+    expect_focus(&client, "connect-name").await;
+    press(&client, &Key::Escape).await;
+    expect_focus(&client, "provider-connect").await;
+    assert_eq!(text_of(&client, "connect-start").await, None, "Escape closed the form");
+    press(&client, &Key::Space).await;
+    expect_focus(&client, "connect-name").await;
+    press(&client, &tab).await;
+    expect_focus(&client, "connect-start").await;
+    press(&client, &Key::Escape).await;
+    expect_focus(&client, "provider-connect").await;
+    assert_eq!(text_of(&client, "connect-start").await, None, "Escape closed the form");
+
+    press(&client, &Key::Enter).await;
+    expect_focus(&client, "connect-name").await;
+    press(&client, "Work mail").await;
+    press(&client, &tab).await;
+    expect_focus(&client, "connect-start").await;
+    press(&client, &Key::Space).await;
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let row = wait_for_text(&client, "connection-row", |_| true).await;
+    assert!(row.contains("Work mail") && row.contains("ada@example.test"), "{row}");
+
+    // The window switches to Connections without placing focus (reported); Tab from
+    // there reaches the new row's actions.
+    tab_to(&client, &tab, "connection-refresh").await;
+    // Remove asks first, focus on No; Escape answers No and returns to Remove.
+    tab_to(&client, &tab, "connection-remove").await;
+    press(&client, &Key::Enter).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while focused(&client).await["what"] != "button No" {
+        assert!(tokio::time::Instant::now() < deadline, "No never got the focus");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert_eq!(focused(&client).await["shown"], true);
+    screenshot(&client, "keyboard-remove").await;
+    press(&client, &Key::Escape).await;
+    expect_focus(&client, "connection-remove").await;
+    assert_eq!(text_of(&client, "confirm-remove").await, None);
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    client.close().await.unwrap();
+}
+
+/// Whether the page asks for dark colours, and the background and text colours the
+/// page shows as [r, g, b]. The body has no background of its own (transparent): the
+/// page colour is the root element's, which the canvas takes.
+async fn colour_scheme(client: &Client) -> (bool, [u8; 3], [u8; 3]) {
+    let script = "
+        const rgb = (c) => c.match(/\\d+/g).slice(0, 3).map(Number);
+        let e = document.body;
+        while (e.parentElement && getComputedStyle(e).backgroundColor === 'rgba(0, 0, 0, 0)') e = e.parentElement;
+        return [
+            window.matchMedia('(prefers-color-scheme: dark)').matches,
+            rgb(getComputedStyle(e).backgroundColor),
+            rgb(getComputedStyle(document.body).color),
+        ];";
+    let value = client.execute(script, vec![]).await.unwrap();
+    let rgb = |v: &serde_json::Value| -> [u8; 3] { serde_json::from_value(v.clone()).unwrap() };
+    (value[0] == true, rgb(&value[1]), rgb(&value[2]))
+}
+
+/// r + g + b: under 200 reads as a dark colour, over 600 as a light one.
+fn brightness(rgb: [u8; 3]) -> u32 {
+    rgb.iter().map(|&c| u32::from(c)).sum()
+}
+
+#[tokio::test]
+async fn light_and_dark_follow_the_system() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
+    require_session();
+    let op = OidcProvider::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+
+    // A connection to show, made in a first run.
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let client = driver.launch().await;
+    add_provider(&client, &op.issuer).await;
+    find(&client, "provider-connect").await.click().await.unwrap();
+    type_into(&client, "connect-name", "Work mail").await;
+    find(&client, "connect-start").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    quit(client, home.path()).await;
+    drop(driver);
+
+    // The same data under each system preference. WebKitGTK answers prefers-color-scheme:
+    // dark when GTK_THEME names a ":dark" variant (as for gtk-application-prefer-dark-theme);
+    // the light run sets its theme too, so a dark desktop around the tests changes nothing.
+    for (scheme, theme) in [("light", "Adwaita"), ("dark", "Adwaita:dark")] {
+        let env = [("GTK_THEME", theme)];
+        let driver = Driver::start_with(home.path(), &service, BrowserMode::Consent, "ada", &env);
+        let client = driver.launch().await;
+        wait_for_text(&client, "connection-status", |t| t == "Active").await;
+        let (dark, background, text) = colour_scheme(&client).await;
+        assert_eq!(dark, scheme == "dark", "prefers-color-scheme under GTK_THEME={theme}");
+        let (page, ink) = (brightness(background), brightness(text));
+        let fits = if dark { page < 200 && ink > 600 } else { page > 600 && ink < 300 };
+        assert!(fits, "{scheme}: page {background:?}, text {text:?}");
+        screenshot(&client, &format!("connections-{scheme}")).await;
+        find(&client, "nav-catalog").await.click().await.unwrap();
+        find(&client, "catalog-search").await;
+        screenshot(&client, &format!("catalog-{scheme}")).await;
+        quit(client, home.path()).await;
+    }
+}
+
+#[tokio::test]
+async fn the_window_keeps_its_size_and_place_across_restarts() {
+    let _one_app = ONE_APP_AT_A_TIME.lock().await;
+    require_session();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let state_file = home.path().join("window-state.json");
+
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    let (x, y, width, height) = (40, 30, 820, 610);
+    assert_ne!(client.get_window_rect().await.unwrap(), (x, y, width, height), "already there");
+    client.set_window_rect(x as u32, y as u32, width as u32, height as u32).await.unwrap();
+    assert_eq!(client.get_window_rect().await.unwrap(), (x, y, width, height));
+    // The plugin writes its file when the app exits.
+    quit(client, home.path()).await;
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(
+        (&saved["main"]["width"], &saved["main"]["height"]),
+        (&width.into(), &height.into()),
+        "{saved}"
+    );
+
+    // A new process, same data directory: the window opens as it was left.
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    assert_eq!(client.get_window_rect().await.unwrap(), (x, y, width, height));
+    let outer = client.execute("return [window.outerWidth, window.outerHeight]", vec![]).await.unwrap();
+    assert_eq!(outer, serde_json::json!([width, height]), "what the page sees");
     client.close().await.unwrap();
 }
