@@ -65,7 +65,8 @@ describe("Connections", () => {
     ]);
     render(App);
 
-    const [gmail, calendar, work] = await screen.findAllByTestId("connection-row");
+    const rows = await screen.findAllByTestId("connection-row");
+    const [gmail, calendar, work] = rows as [HTMLElement, HTMLElement, HTMLElement];
     expect(within(gmail).getByTestId("connection-shared").textContent).toContain("Same sign-in as Calendar");
     expect(within(calendar).getByTestId("connection-shared").textContent).toContain("Same sign-in as Gmail");
     expect(within(work).queryByTestId("connection-shared")).toBeNull();
