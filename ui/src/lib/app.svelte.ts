@@ -107,14 +107,7 @@ export class AppState {
     this.tab = "connections";
     await this.reloadConnections();
     this.#highlight(connectionId);
-    await tick();
-    const row = [...document.querySelectorAll<HTMLElement>("[data-testid=connection-row]")].find(
-      (element) => element.dataset.connectionId === connectionId,
-    );
-    const action = row?.querySelector<HTMLElement>(
-      "[data-testid=connection-reconnect], [data-testid=connection-grant-access]",
-    );
-    (action ?? row)?.focus();
+    await this.#focusConnection(connectionId);
   }
 
   /** Points at one connection for a moment; a filter that would hide it is cleared. */
@@ -372,9 +365,23 @@ export class AppState {
     this.flowNotice = notice;
     this.announce(`Connected ${name}`);
     this.#highlight(event.connection_id);
+    // The focused Connect button went with its form: keyboard users land on the result.
+    await this.#focusConnection(event.connection_id);
     this.#later(SUCCESS_NOTICE_MS, () => {
       if (this.flowNotice === notice) this.flowNotice = null;
     });
+  }
+
+  /** Focuses a connection's row, or the action it needs (Reconnect, Grant access). */
+  async #focusConnection(connectionId: string): Promise<void> {
+    await tick();
+    const row = [...document.querySelectorAll<HTMLElement>("[data-testid=connection-row]")].find(
+      (element) => element.dataset.connectionId === connectionId,
+    );
+    const action = row?.querySelector<HTMLElement>(
+      "[data-testid=connection-reconnect], [data-testid=connection-grant-access]",
+    );
+    (action ?? row)?.focus();
   }
 
   #later(ms: number, run: () => void): void {

@@ -121,6 +121,7 @@ describe("Sign-in flow", () => {
     expect(screen.queryByTestId("pending-flow")).toBeNull();
     expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail.");
     expect(screen.getByTestId("announcer").textContent).toContain("Connected Work mail");
+    await waitFor(() => expect(document.activeElement).toBe(row));
   });
 
   it("handles a flow that ends before connect has answered", async () => {
