@@ -6,7 +6,9 @@
 //
 // Every provider lives under /<provider>/ and has: authorize (auto-consents as the
 // current test user and redirects to the loopback redirect URI), token, identity,
-// revoke. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
+// revoke; GitHub also device (RFC 8628, as GitHub runs it: errors with HTTP 200, a
+// slow_down first), and its GitHub Enterprise Server paths (/login/oauth/...,
+// /login/device/code, /api/v3/...) at the root, for a `--base-url` site. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
 // (every request seen, secrets included: this is a test double), GET /test/stats
 // (refresh requests, most token requests at once), GET /test/lifetimes?min=&max= (spread
 // code-exchange token lifetimes, for load tests), POST /test/revoke?
@@ -14,7 +16,8 @@
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
-// exchange comes without a refresh token), GET /test/delay-token?ms=N (the next token
+// exchange comes without a refresh token), GET /test/approve-device?user_code=C (the
+// person approves a device sign-in), GET /test/delay-token?ms=N (the next token
 // request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are). API-key services
@@ -159,6 +162,7 @@ const codes = new Map(); // code -> { provider, user, clientId, redirectUri, cha
 const grants = new Map(); // `${provider}/${user}` -> { scopes: Set, revoked }
 const accessTokens = new Map(); // token -> { provider, user }
 const refreshTokens = new Map(); // token -> { provider, user, scopes, used }
+const deviceCodes = new Map(); // device_code -> { provider, user, scopes, userCode, approved, slowedDown }
 
 function scopesOf(params, name, separator) {
   return (params.get(name) || '').split(separator).map((s) => s.trim()).filter(Boolean);
@@ -284,6 +288,24 @@ function exchange(provider, spec, req, form, res) {
     omitRefresh = false;
     return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
   }
+  if (form.grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+    const entry = deviceCodes.get(form.device_code);
+    if (!entry || entry.provider !== provider) return tokenError(res, spec, 'incorrect_device_code', 'the device code is wrong', accept);
+    if (!entry.approved) {
+      // GitHub says both with HTTP 200; the first poll is told to slow down.
+      if (!entry.slowedDown) {
+        entry.slowedDown = true;
+        return spec.shape === 'github'
+          ? githubAnswer(res, { error: 'slow_down', error_description: 'Too many requests', interval: 6 }, accept)
+          : tokenError(res, spec, 'slow_down', 'poll less often', accept);
+      }
+      return tokenError(res, spec, 'authorization_pending', 'the person has not approved yet', accept);
+    }
+    deviceCodes.delete(form.device_code);
+    grants.set(`${provider}/${entry.user}`, { scopes: new Set(entry.scopes), revoked: false });
+    const answer = issue(spec, provider, entry.user, entry.scopes, true);
+    return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
+  }
   if (form.grant_type === 'refresh_token') {
     const entry = refreshTokens.get(form.refresh_token);
     const grant = entry && grants.get(`${provider}/${entry.user}`);
@@ -363,12 +385,17 @@ async function readBody(req) {
 const server = createServer(async (req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   const { text, form } = await readBody(req);
-  const [, provider, ...rest] = url.pathname.split('/');
+  const [, provider, ...rest] = ghesPath(url.pathname) ?? url.pathname.split('/');
   if (provider !== 'test') {
     log.push({ provider, method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: text });
   }
   if (provider === 'test') {
     if (rest[0] === 'login') { nextLogin = url.searchParams.get('user'); return send(res, 200, {}); }
+    if (rest[0] === 'approve-device') {
+      const entry = [...deviceCodes.values()].find((d) => d.userCode === url.searchParams.get('user_code'));
+      if (entry) entry.approved = true;
+      return send(res, entry ? 200 : 404, {});
+    }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
     if (rest[0] === 'omit-refresh') { omitRefresh = true; return send(res, 200, {}); }
@@ -412,6 +439,7 @@ const server = createServer(async (req, res) => {
     }
     case 'identity': return identity(provider, spec, req, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
+    case 'device': return deviceCode(provider, spec, req, form, res);
     default: return send(res, 404, { error: 'no such endpoint' });
   }
 });
@@ -422,3 +450,35 @@ server.listen(0, '127.0.0.1', () => {
 // The test harness closes stdin when it is done with the emulator.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
+
+// GitHub Enterprise Server's paths (a `--base-url` site), served as the github provider.
+function ghesPath(pathname) {
+  const routes = {
+    '/login/oauth/authorize': 'authorize',
+    '/login/oauth/access_token': 'token',
+    '/api/v3/user': 'identity',
+    '/login/device/code': 'device',
+  };
+  if (routes[pathname]) return ['', 'github', routes[pathname]];
+  if (/^\/api\/v3\/applications\/[^/]+\/grant$/.test(pathname)) return ['', 'github', 'revoke'];
+  return undefined;
+}
+
+// RFC 8628 §3.2 as GitHub answers it (form-encoded unless asked for JSON); the person
+// approves through GET /test/approve-device?user_code=.
+function deviceCode(provider, spec, req, form, res) {
+  if (form.client_id !== CLIENT_ID) return tokenError(res, spec, 'incorrect_client_credentials', 'unknown client', req.headers.accept);
+  const userCode = `${randomBytes(2).toString('hex')}-${randomBytes(2).toString('hex')}`.toUpperCase();
+  const deviceCode = token('device');
+  const scopes = (form.scope || '').split(' ').filter(Boolean);
+  deviceCodes.set(deviceCode, { provider, user: nextLogin || 'ada', scopes, userCode, approved: false, slowedDown: false });
+  const answer = {
+    device_code: deviceCode,
+    user_code: userCode,
+    verification_uri: `http://127.0.0.1:${server.address().port}/login/device`,
+    expires_in: 900,
+    interval: 1,
+  };
+  return spec.shape === 'github' ? githubAnswer(res, answer, req.headers.accept) : send(res, 200, answer);
+}
+

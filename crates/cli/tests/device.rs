@@ -8,7 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{ok, text, Cli};
-use grantkeeper_test_support::{repo_root, BrowserMode, OidcProvider};
+use grantkeeper_test_support::{
+    repo_root, BrowserMode, OidcProvider, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+};
 
 /// Runs `grantkeeper ARGS`, waits for the page and code it prints, lets the stand-in
 /// browser act on that page as `mode`, and returns the finished command's output with
@@ -131,4 +133,71 @@ fn a_custom_provider_found_by_discovery_signs_in_by_code() {
     assert_eq!(connection["status"], "active");
     assert_eq!(connection["account"], "grace@example.test");
     assert!(page.starts_with(&format!("{}/device", op.issuer)), "{page}");
+}
+
+/// GitHub's device flow as GitHub runs it, on a GitHub Enterprise Server address: the
+/// code and page come form-encoded, polls are answered `slow_down` then
+/// `authorization_pending` with HTTP 200, and approval gives the token.
+#[test]
+fn github_enterprise_by_code_with_github_s_polling_answers() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
+    let site = emulator.root_url();
+    ok(&cli.run_with_stdin(
+        &[
+            "providers",
+            "set",
+            "github",
+            "--client-id",
+            EMULATED_CLIENT_ID,
+            "--client-secret-stdin",
+            "--base-url",
+            &site,
+        ],
+        EMULATED_CLIENT_SECRET,
+    ));
+    let mut child = cli
+        .command(&["connect", "github", "--device", "--name", "GHE", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    let code = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no code shown: {shown}");
+        shown.push_str(&line);
+        if let Some((_, code)) = line.split_once("enter the code ") {
+            break code.trim_end().trim_end_matches(':').to_owned();
+        }
+    };
+    let mut page = String::new();
+    while !page.contains("/login/device") {
+        page.clear();
+        assert!(stderr.read_line(&mut page).unwrap() > 0, "no page shown: {shown}");
+    }
+    assert_eq!(page.trim(), format!("{site}/login/device"));
+    let polls = || {
+        runtime
+            .block_on(emulator.log())
+            .into_iter()
+            .filter(|r| r["path"] == "/login/oauth/access_token")
+            .count()
+    };
+    // Approve only after two polls: the first is told to slow down, the second to wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while polls() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the CLI stopped polling");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    runtime.block_on(emulator.approve_device(&code));
+    let connection: serde_json::Value =
+        serde_json::from_str(&ok(&child.wait_with_output().unwrap())).unwrap();
+    assert_eq!(
+        (connection["status"].as_str(), connection["account"].as_str()),
+        (Some("active"), Some("ada"))
+    );
+    assert_eq!(polls(), 3, "slow_down, authorization_pending, then the token");
 }

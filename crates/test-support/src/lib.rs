@@ -204,6 +204,20 @@ impl ProviderEmulator {
             .unwrap();
     }
 
+    /// The person approves the device sign-in showing `user_code`.
+    pub async fn approve_device(&self, user_code: &str) {
+        let url = format!("http://127.0.0.1:{}/test/approve-device?user_code={user_code}", self.port);
+        assert!(
+            reqwest::get(url).await.unwrap().status().is_success(),
+            "no device sign-in shows {user_code}"
+        );
+    }
+
+    /// The emulator's root, where it serves GitHub Enterprise Server's paths.
+    pub fn root_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();
