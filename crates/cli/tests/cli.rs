@@ -278,15 +278,7 @@ fn catalog_provider_apps_api_keys_and_renames() {
     );
 
     // A self-managed GitLab by its base URL: the catalog's quirks, the server's address.
-    ok(&cli.run(&[
-        "providers",
-        "set",
-        "gitlab",
-        "--client-id",
-        "grantkeeper-gitlab",
-        "--base-url",
-        &op.issuer,
-    ]));
+    cli.set_up_gitlab(&op.issuer);
     let connected = ok(&cli.run(&["connect", "gitlab", "--account", "grace", "--json"]));
     let connection: serde_json::Value = serde_json::from_str(&connected).unwrap();
     assert_eq!(

@@ -48,15 +48,7 @@ fn connect_by_code_on_another_device() {
     let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
     // A browser that fails the test if anything opens it: the device flow opens nothing.
     let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
-    ok(&cli.run(&[
-        "providers",
-        "set",
-        "gitlab",
-        "--client-id",
-        "grantkeeper-gitlab",
-        "--base-url",
-        &op.issuer,
-    ]));
+    cli.set_up_gitlab(&op.issuer);
 
     let (output, page) =
         sign_in_by_code(&cli, &["connect", "gitlab-git", "--device", "--name", "Git", "--json"], "consent");

@@ -50,15 +50,7 @@ fn git_pulls_and_pushes_with_fresh_tokens_and_a_refused_token_leads_to_reauthori
         ("GITLAB_GIT_ROOT", repos.path().to_str().unwrap()),
     ]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    ok(&cli.run(&[
-        "providers",
-        "set",
-        "gitlab",
-        "--client-id",
-        "grantkeeper-gitlab",
-        "--base-url",
-        &op.issuer,
-    ]));
+    cli.set_up_gitlab(&op.issuer);
     ok(&cli.run(&["connect", "gitlab-git", "--name", "Git"]));
     let remote = format!("{}/grace/notes.git", op.issuer);
 

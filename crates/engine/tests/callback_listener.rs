@@ -24,9 +24,8 @@ fn get(port: u16, target: &str) -> String {
     send(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
 }
 
-// Blocking socket calls below: the engine needs another thread to answer them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed() {
+/// An engine that opens no browser, with the test provider added as "Local OP".
+async fn engine_with_local_op() -> (OidcProvider, tempfile::TempDir, Arc<Engine>) {
     require_session();
     let op = OidcProvider::start();
     let home = tempfile::tempdir().unwrap();
@@ -38,16 +37,21 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
         flow_time_limit: Duration::from_secs(60),
     };
     let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
-    engine
-        .add_provider(NewProvider {
-            name: "Local OP".into(),
-            issuer: Some(op.issuer.clone()),
-            client_id: "grantkeeper-test".into(),
-            scopes: vec!["openid".into()],
-            ..NewProvider::default()
-        })
-        .await
-        .unwrap();
+    let provider = NewProvider {
+        name: "Local OP".into(),
+        issuer: Some(op.issuer.clone()),
+        client_id: "grantkeeper-test".into(),
+        scopes: vec!["openid".into()],
+        ..NewProvider::default()
+    };
+    engine.add_provider(provider).await.unwrap();
+    (op, home, engine)
+}
+
+// Blocking socket calls below: the engine needs another thread to answer them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed() {
+    let (op, _home, engine) = engine_with_local_op().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
     let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
@@ -89,25 +93,7 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
 /// attack) ends the flow with an error and no token request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
-    require_session();
-    let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
-    let provider = NewProvider {
-        name: "Local OP".into(),
-        issuer: Some(op.issuer.clone()),
-        client_id: "grantkeeper-test".into(),
-        scopes: vec!["openid".into()],
-        ..NewProvider::default()
-    };
-    engine.add_provider(provider).await.unwrap();
+    let (op, _home, engine) = engine_with_local_op().await;
     let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
     let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());

@@ -58,6 +58,20 @@ impl Cli {
         ]));
     }
 
+    /// Points the catalog's GitLab at the test provider dressed as a self-managed
+    /// GitLab (`OIDC_PROFILE=gitlab`), with its public client.
+    pub fn set_up_gitlab(&self, issuer: &str) {
+        ok(&self.run(&[
+            "providers",
+            "set",
+            "gitlab",
+            "--client-id",
+            "grantkeeper-gitlab",
+            "--base-url",
+            issuer,
+        ]));
+    }
+
     /// The credential's token set as the keychain holds it, read with secret-tool.
     pub fn stored_tokens(&self) -> serde_json::Value {
         let keys = secret_tool_keys(&self.service);
