@@ -19,6 +19,22 @@ const HEAD_LIMIT: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: usize = 8;
 
+/// A fixed port (a provider that compares the redirect URI exactly) can be taken for a
+/// moment by a short-lived connection that happened to get it as its local port; try
+/// again for a couple of seconds before telling the person it is in use.
+async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
+    let mut attempts = if port == 0 { 1 } else { 10 };
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempts > 1 => {
+                attempts -= 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 pub struct CallbackListener {
     /// 127.0.0.1, and [::1] on the same port when the redirect URI says `localhost`
     /// (a browser may try either address for that name).
@@ -37,7 +53,7 @@ impl CallbackListener {
     /// `localhost`); `port` a fixed port for providers that match it exactly, else
     /// any free one.
     pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).await.map_err(|e| {
+        let listener = bind_loopback(port.unwrap_or(0)).await.map_err(|e| {
             let address = format!("127.0.0.1:{}", port.unwrap_or(0));
             Error::CallbackUnavailable { address, reason: e.to_string() }
         })?;
