@@ -110,16 +110,7 @@ fn a_provider_without_sign_in_by_code_says_what_to_do() {
 fn a_custom_provider_found_by_discovery_signs_in_by_code() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
-    ok(&cli.run(&[
-        "providers",
-        "add",
-        "--name",
-        "Local OP",
-        "--issuer",
-        &op.issuer,
-        "--client-id",
-        "grantkeeper-test",
-    ]));
+    cli.add_public_provider(&op.issuer);
     let (output, page) = sign_in_by_code(&cli, &["connect", "Local OP", "--device", "--json"], "consent");
     let connection: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
     assert_eq!(connection["status"], "active");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use oauth2::{
     DeviceAuthorizationUrl, DeviceCodeErrorResponseType, RequestTokenError, Scope,
-    StandardDeviceAuthorizationResponse, TokenResponse,
+    StandardDeviceAuthorizationResponse,
 };
 use url::Url;
 
@@ -103,15 +103,6 @@ impl DeviceAuthorization {
                 _ => token_error(error, &provider.name, &token_url),
             })?;
         require_access_token(&response, &provider.name)?;
-        let scopes = match response.scopes() {
-            Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
-            None => self.requested_scopes,
-        };
-        Ok(Grant {
-            scopes,
-            expires_in: response.expires_in(),
-            tokens: tokens_of(&response),
-            extras: response.extra_fields().clone(),
-        })
+        Ok(Grant::of(&response, tokens_of(&response), self.requested_scopes))
     }
 }

@@ -215,17 +215,23 @@ impl Authorization {
             };
             check_id_token(id_token, &expected, &jwks_url, &provider.name, http).await?;
         }
-        // RFC 6749 §5.1: no `scope` in the answer means the requested scopes were granted.
+        Ok(Grant::of(&response, tokens, self.requested_scopes))
+    }
+}
+
+impl Grant {
+    /// The grant a token response gives; RFC 6749 §5.1: no `scope` in the answer means
+    /// the requested scopes were granted.
+    pub(crate) fn of(
+        response: &TokenResponseWithId,
+        tokens: TokenSet,
+        requested_scopes: Vec<String>,
+    ) -> Grant {
         let scopes = match response.scopes() {
             Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
-            None => self.requested_scopes,
+            None => requested_scopes,
         };
-        Ok(Grant {
-            scopes,
-            expires_in: response.expires_in(),
-            tokens,
-            extras: response.extra_fields().clone(),
-        })
+        Grant { scopes, expires_in: response.expires_in(), tokens, extras: response.extra_fields().clone() }
     }
 }
 
