@@ -15,6 +15,16 @@ impl Keychain {
         Keychain { service: service.into() }
     }
 
+    /// Opens the keychain session (on Linux: a D-Bus connection and the Secret Service's
+    /// Diffie-Hellman key exchange) on a thread of its own, so a short-lived command can
+    /// read SQLite meanwhile; the first read then waits for it only if it is not done.
+    pub fn connect_in_background() {
+        std::thread::spawn(|| {
+            // The outcome, failure included, is kept by `keyring` for every later call.
+            let _ = keyring::Entry::store_status();
+        });
+    }
+
     fn entry(&self, key: &str) -> Result<keyring::Entry> {
         keyring::Entry::new(&self.service, key).map_err(unavailable)
     }
