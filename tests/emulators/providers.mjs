@@ -20,11 +20,16 @@
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
 // request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
-// over 4 KB, as Microsoft's are). API-key services
+// over 4 KB, as Microsoft's are), GET /test/id-token?fault=nonce|signature|sub|issuer|
+// audience|expired (the next ID token carries another sign-in's nonce, is signed with
+// another key, names another account, issuer or client, or has expired). Google and
+// Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
+// `openid` was granted, on code exchange, refresh and device sign-in, signed with the
+// keys at /<provider>/jwks. API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes, createHash, generateKeyPairSync, sign } from 'node:crypto';
 
 const USERS = {
   ada: { id: 1001, login: 'ada', email: 'ada@example.test', name: 'Ada' },
@@ -41,6 +46,7 @@ const PROVIDERS = {
     offline: (q) => q.get('access_type') === 'offline' && q.get('prompt') === 'consent',
     incremental: (q) => q.get('include_granted_scopes') === 'true',
     identity: (u) => ({ sub: String(u.id), email: u.email, email_verified: true }),
+    idToken: { issuer: () => 'https://accounts.google.com', sub: (u) => String(u.id), claims: (u) => ({ email: u.email, email_verified: true }) },
   },
   microsoft: {
     clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600, incremental: () => true,
@@ -48,6 +54,12 @@ const PROVIDERS = {
     // Graph scopes come back without their resource prefix.
     reportScope: (s) => s.replace('https://graph.microsoft.com/', ''),
     identity: (u) => ({ id: `ms-${u.id}`, mail: u.email, userPrincipalName: u.email }),
+    // The common endpoint signs as the account's own tenant; `sub` is per app, `oid` is the Graph id.
+    idToken: {
+      issuer: (u) => `https://login.microsoftonline.com/${tenantOf(u)}/v2.0`,
+      sub: (u) => `pairwise-${u.id}`,
+      claims: (u) => ({ tid: tenantOf(u), oid: `ms-${u.id}`, preferred_username: u.email, ver: '2.0' }),
+    },
   },
   github: {
     clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'none', shape: 'github', scopeSeparatorOut: ',',
@@ -91,6 +103,45 @@ const PROVIDERS = {
     identity: (u) => ({ account_id: `acc-${u.id}`, email: u.email, name: u.name }),
   },
 };
+
+function tenantOf(u) {
+  return `00000000-0000-4000-8000-${String(u.id).padStart(12, '0')}`;
+}
+
+// The keys ID tokens are signed with, published at /<provider>/jwks; the other key
+// signs forged ones (/test/id-token?fault=signature) under the same key id.
+const KEY_ID = 'emulator-key-1';
+const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const forgingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const JWKS = { keys: [{ ...signingKey.publicKey.export({ format: 'jwk' }), kid: KEY_ID, use: 'sig', alg: 'RS256' }] };
+// The next ID token's fault (/test/id-token?fault=...).
+let idTokenFault = null;
+
+function base64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+// An ID token as OpenID Connect Core §2 describes it, RS256-signed (Google's and
+// Microsoft's algorithm). `nonce` is the authorize request's, on a code exchange only.
+function idToken(spec, user, nonce) {
+  const fault = idTokenFault;
+  idTokenFault = null;
+  const u = fault === 'sub' ? USERS[user === 'bob' ? 'ada' : 'bob'] : USERS[user];
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: fault === 'issuer' ? 'https://issuer.example.test' : spec.idToken.issuer(u),
+    sub: spec.idToken.sub(u),
+    aud: fault === 'audience' ? 'another-client' : CLIENT_ID,
+    iat: now - (fault === 'expired' ? 7200 : 0),
+    exp: now + (fault === 'expired' ? -3600 : 3600),
+    ...spec.idToken.claims(u),
+  };
+  if (fault === 'nonce') claims.nonce = 'nonce-of-another-sign-in';
+  else if (nonce) claims.nonce = nonce;
+  const input = `${base64url({ alg: 'RS256', kid: KEY_ID, typ: 'JWT' })}.${base64url(claims)}`;
+  const key = fault === 'signature' ? forgingKey.privateKey : signingKey.privateKey;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
 
 // API-key services' check endpoints: a key is good when it ends in "-good" and has
 // not been rejected through /test/reject-key.
@@ -207,7 +258,8 @@ function clientAuthenticated(spec, req, form) {
   }
 }
 
-function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expiresIn) {
+// `nonce`: the authorize request's, for the ID token of a code exchange.
+function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expiresIn, nonce = undefined) {
   const access = token(`${provider}-access`);
   accessTokens.set(access, { provider, user });
   const reported = scopes.map(spec.reportScope || ((s) => s)).join(spec.scopeSeparatorOut || ' ');
@@ -221,6 +273,7 @@ function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expire
     if (spec.refreshTokenExpiresIn) answer.refresh_token_expires_in = spec.refreshTokenExpiresIn;
   }
   if (spec.tokenExtras) Object.assign(answer, spec.tokenExtras(USERS[user]));
+  if (spec.idToken && scopes.includes('openid')) answer.id_token = idToken(spec, user, nonce);
   if (spec.shape === 'slack') {
     const { access_token, scope, token_type, ...rest } = answer;
     return { ok: true, app_id: 'A0001', authed_user: { id: `U${USERS[user].id}`, scope, access_token, token_type: 'user', ...rest }, team: { id: 'T0001', name: 'Example' } };
@@ -254,7 +307,7 @@ function authorize(provider, spec, url, res) {
   const code = token('code');
   codes.set(code, {
     provider, user, redirectUri: redirect, challenge: q.get('code_challenge'), scopes,
-    offline: spec.offline ? spec.offline(q) : true,
+    offline: spec.offline ? spec.offline(q) : true, nonce: q.get('nonce') || undefined,
   });
   redirectUrl.searchParams.set('code', code);
   redirectUrl.searchParams.set('state', q.get('state') || '');
@@ -284,7 +337,7 @@ function exchange(provider, spec, req, form, res) {
     const lifetime = codeLifetimes
       ? Math.round(codeLifetimes.min + Math.random() * (codeLifetimes.max - codeLifetimes.min))
       : spec.expiresIn;
-    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline && !omitRefresh, lifetime);
+    const answer = issue(spec, provider, entry.user, entry.scopes, entry.offline && !omitRefresh, lifetime, entry.nonce);
     omitRefresh = false;
     return spec.shape === 'github' ? githubAnswer(res, answer, accept) : send(res, 200, answer);
   }
@@ -412,6 +465,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
+    if (rest[0] === 'id-token') { idTokenFault = url.searchParams.get('fault'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});
   }
@@ -440,6 +494,7 @@ const server = createServer(async (req, res) => {
     case 'identity': return identity(provider, spec, req, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
+    case 'jwks': return spec.idToken ? send(res, 200, JWKS) : send(res, 404, { error: 'no such endpoint' });
     default: return send(res, 404, { error: 'no such endpoint' });
   }
 });

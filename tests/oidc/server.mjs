@@ -194,9 +194,10 @@ server.listen(port, '127.0.0.1', () => {
       url.searchParams.set('nonce', 'nonce-of-another-sign-in');
       req.url = `${url.pathname}${url.search}`;
     }
+    // The fault lasts until a token answer carries an ID token (a device sign-in's
+    // first polls carry none).
     if (idTokenFault === 'signature' && url.pathname === '/token' && req.method === 'POST') {
-      idTokenFault = null;
-      breakSignature(res);
+      breakSignature(res, () => { idTokenFault = null; });
     }
     if (withheld.size && (url.pathname === '/auth' || url.pathname === '/oauth/authorize')) {
       const scopes = (url.searchParams.get('scope') || '').split(' ').filter((s) => !withheld.has(s));
@@ -276,14 +277,18 @@ if (!process.stdin.isTTY && stdinStat && (stdinStat.isFIFO() || stdinStat.isSock
 }
 
 // Changes a character of the ID token's signature in the token response, keeping its
-// length (Content-Length is already set when the body is written).
-function breakSignature(res) {
+// length (Content-Length is already set when the body is written); calls `broken` when
+// the answer had an ID token to break.
+function breakSignature(res, broken) {
   const end = res.end.bind(res);
   res.end = (chunk, ...rest) => {
     const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk;
     // The first character of the signature: all six of its bits are signature bits.
     const body = typeof text === 'string'
-      ? text.replace(/("id_token":"[^".]+\.[^".]+\.)(.)/, (_, head, first) => `${head}${first === 'A' ? 'g' : 'A'}`)
+      ? text.replace(/("id_token":"[^".]+\.[^".]+\.)(.)/, (_, head, first) => {
+        broken();
+        return `${head}${first === 'A' ? 'g' : 'A'}`;
+      })
       : text;
     return end(body, ...rest);
   };

@@ -260,6 +260,9 @@ pub enum ProvidersCommand {
         /// The identity endpoint (OpenID userinfo or the provider's "who am I").
         #[arg(long, value_name = "URL")]
         userinfo_url: Option<String>,
+        /// The keys that sign the provider's ID tokens (JWKS), for OpenID providers.
+        #[arg(long, value_name = "URL")]
+        jwks_url: Option<String>,
         #[arg(long, value_name = "true|false")]
         enabled: Option<bool>,
         #[arg(long)]

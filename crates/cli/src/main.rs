@@ -214,6 +214,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             token_url,
             revocation_url,
             userinfo_url,
+            jwks_url,
             enabled,
             json,
         } => {
@@ -228,6 +229,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                 token_url,
                 revocation_url,
                 userinfo_url,
+                jwks_url,
             };
             let provider = engine.set_provider_app(&provider, input).await?;
             output::providers(&[provider], json)

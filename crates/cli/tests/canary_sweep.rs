@@ -78,6 +78,8 @@ fn no_secret_leaves_the_keychain() {
             &emulator.url(provider, "token"),
             "--userinfo-url",
             &emulator.url(provider, "identity"),
+            "--jwks-url",
+            &emulator.url(provider, "jwks"),
             "--revocation-url",
             &emulator.url(provider, "revoke"),
         ];

@@ -346,6 +346,8 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
             emulator.url(provider, "token"),
             "--userinfo-url".into(),
             emulator.url(provider, "identity"),
+            "--jwks-url".into(),
+            emulator.url(provider, "jwks"),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&cli.run_with_stdin(&args, EMULATED_CLIENT_SECRET));

@@ -105,12 +105,22 @@ fn a_provider_without_sign_in_by_code_says_what_to_do() {
 }
 
 /// Any OpenID provider whose discovery document names a device authorization
-/// endpoint offers sign-in by code, not only the catalog's.
+/// endpoint offers sign-in by code, not only the catalog's, with its ID token checked.
 #[test]
 fn a_custom_provider_found_by_discovery_signs_in_by_code() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
     cli.add_public_provider(&op.issuer);
+
+    // Its ID token is checked too (no nonce: RFC 8628 has none to send): a broken
+    // signature ends the sign-in and nothing is stored.
+    tokio::runtime::Runtime::new().unwrap().block_on(op.fault_next_id_token("signature"));
+    let (refused, _) = sign_in_by_code(&cli, &["connect", "Local OP", "--device"], "consent");
+    assert!(!refused.status.success());
+    let message = text(&refused.stderr);
+    assert!(message.contains("ID token was refused: Signature verification failed"), "{message}");
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+
     let (output, page) = sign_in_by_code(&cli, &["connect", "Local OP", "--device", "--json"], "consent");
     let connection: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
     assert_eq!(connection["status"], "active");

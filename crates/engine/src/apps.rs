@@ -79,24 +79,19 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, authorize_url, token_url, userinfo_url, revocation_url, device_authorization_url) =
-            match checked.endpoints {
-                EndpointsInput::Issuer(issuer) => {
-                    let found = provider::discover(&self.http, &issuer).await?;
-                    (
-                        Some(found.issuer),
-                        found.authorize_url,
-                        found.token_url,
-                        found.userinfo_url,
-                        found.revocation_url,
-                        found.device_authorization_url,
-                    )
-                }
-                EndpointsInput::Manual { authorize_url, token_url } => {
-                    (None, authorize_url, token_url, None, None, None)
-                }
-            };
-        if let Some(issuer) = &issuer {
+        let found = match checked.endpoints {
+            EndpointsInput::Issuer(issuer) => provider::discover(&self.http, &issuer).await?,
+            EndpointsInput::Manual { authorize_url, token_url } => provider::Endpoints {
+                issuer: None,
+                authorize_url,
+                token_url,
+                userinfo_url: None,
+                revocation_url: None,
+                jwks_url: None,
+                device_authorization_url: None,
+            },
+        };
+        if let Some(issuer) = &found.issuer {
             self.refuse_duplicate_issuer(issuer)?;
         }
         let client_secret =
@@ -106,12 +101,13 @@ impl Engine {
         let custom = CustomProviderRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: checked.name,
-            issuer,
-            authorize_url: authorize_url.to_string(),
-            token_url: token_url.to_string(),
-            userinfo_url: userinfo_url.map(String::from),
-            revocation_url: revocation_url.map(String::from),
-            device_authorization_url: device_authorization_url.map(String::from),
+            issuer: found.issuer,
+            authorize_url: found.authorize_url.to_string(),
+            token_url: found.token_url.to_string(),
+            userinfo_url: found.userinfo_url.map(String::from),
+            revocation_url: found.revocation_url.map(String::from),
+            device_authorization_url: found.device_authorization_url.map(String::from),
+            jwks_url: found.jwks_url.map(String::from),
             scopes: checked.scopes,
             created_at: at.clone(),
         };
@@ -227,6 +223,7 @@ impl Engine {
                 "userinfo_url",
                 "identity URL",
             )?,
+            jwks_url: endpoint_override(input.jwks_url, kept.jwks_url, "jwks_url", "JWKS URL")?,
         };
 
         let at = rfc3339(now());

@@ -116,6 +116,9 @@ pub struct ProviderAppInput {
     pub token_url: Option<String>,
     pub revocation_url: Option<String>,
     pub userinfo_url: Option<String>,
+    /// Where the keys that sign its ID tokens are published (JWKS).
+    #[ts(optional)]
+    pub jwks_url: Option<String>,
 }
 
 /// What a person enters to add a custom provider: an issuer (OpenID discovery) or

@@ -11,7 +11,10 @@ use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
 use crate::catalog::RefreshTokens;
-use crate::flow::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of};
+use crate::flow::{
+    oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Expected, IdTokenError,
+    SigningKeys,
+};
 use crate::model::EventKind;
 use crate::model::{Connection, ConnectionStatus};
 use crate::provider::ProviderRecord;
@@ -142,7 +145,14 @@ impl Engine {
         let Some(refresh_token) = old.refresh_token.clone() else {
             return Err(Error::TokenExpired { connection: connection.name.clone() });
         };
-        let client = oauth_client(&provider, self.client_secret(&provider).await?)?;
+        let client_secret = self.client_secret(&provider).await?;
+        let client = oauth_client(&provider, client_secret.clone())?;
+        // Fetched before the refresh token leaves: a refreshed ID token that could not be
+        // checked would be dropped with a possibly rotated refresh token.
+        let keys = match provider.checks_id_tokens() {
+            true => Some(SigningKeys::fetch(&provider, &self.http).await?),
+            false => None,
+        };
         // Recorded before the refresh token leaves: if this process dies before the
         // answer is saved, the next one knows the old token may be spent.
         let new_key = new_token_key(&credential.id);
@@ -188,6 +198,13 @@ impl Engine {
         }
 
         let mut tokens = tokens_of(&response);
+        if let (Some(keys), Some(id_token)) = (&keys, &tokens.id_token) {
+            let expected = Expected::Refresh { previous: old.id_token.as_ref() };
+            if let Err(refusal) = keys.check(id_token, &provider, client_secret.as_ref(), expected) {
+                self.store.end_refresh(&credential.id)?;
+                return self.refused_refresh(connection, &credential, &provider, refusal);
+            }
+        }
         // A provider that does not rotate sends no new refresh token: keep the old one.
         tokens.refresh_token = tokens.refresh_token.or(old.refresh_token);
         tokens.id_token = tokens.id_token.or(old.id_token);
@@ -238,6 +255,42 @@ impl Engine {
         })?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(tokens)
+    }
+
+    /// A refresh whose ID token was refused (OpenID Connect Core §12.2): its tokens are
+    /// dropped and the stored ones kept. An ID token the provider signed for another
+    /// account says the grant is no longer this credential's: Reauthorize, and no token
+    /// of it is handed out. Any other refusal is an error for the retry schedule, unless
+    /// the provider rotates refresh tokens: then the stored one may be spent, and
+    /// presenting it again would make the provider revoke the grant.
+    fn refused_refresh<T>(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        refusal: IdTokenError,
+    ) -> Result<T> {
+        tracing::warn!(credential_id = %credential.id, %refusal, "refreshed tokens refused");
+        let may_rotate = provider.spec.is_none() || provider.refresh_tokens() == RefreshTokens::Rotating;
+        match refusal {
+            IdTokenError::OtherAccount => {
+                let reason = format!(
+                    "{}'s refreshed ID token names another account than the one that signed in, so its tokens were not used",
+                    provider.name
+                );
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+            IdTokenError::Refused(detail) if may_rotate => {
+                let reason = format!(
+                    "{}'s refreshed ID token was refused ({detail}), and the refresh token it replaced may no longer be valid",
+                    provider.name
+                );
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+            refused @ IdTokenError::Refused(_) => {
+                Err(Error::ProviderError { provider: provider.name.clone(), detail: refused.to_string() })
+            }
+        }
     }
 
     /// A refresh that a dead process started (the caller holds both locks). Its tokens

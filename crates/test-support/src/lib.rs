@@ -150,7 +150,7 @@ impl ProviderEmulator {
         ProviderEmulator { port: ready.port, child }
     }
 
-    /// `endpoint` is authorize, token, identity or revoke.
+    /// `endpoint` is authorize, token, identity, revoke or (Google, Microsoft) jwks.
     pub fn url(&self, provider: &str, endpoint: &str) -> String {
         format!("http://127.0.0.1:{}/{provider}/{endpoint}", self.port)
     }
@@ -202,6 +202,13 @@ impl ProviderEmulator {
         reqwest::get(format!("http://127.0.0.1:{}/test/long-tokens?on={}", self.port, u8::from(on)))
             .await
             .unwrap();
+    }
+
+    /// The next ID token (Google, Microsoft) is faulty: `nonce` (another sign-in's),
+    /// `signature` (signed with another key under the published key's id), `sub` (another
+    /// account's), `issuer`, `audience` (another client's) or `expired`.
+    pub async fn fault_next_id_token(&self, fault: &str) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/id-token?fault={fault}", self.port)).await.unwrap();
     }
 
     /// The person approves the device sign-in showing `user_code`.

@@ -4,4 +4,8 @@
  * Changes to a provider app. Absent fields keep their value; a blank client secret
  * keeps the stored one; a blank site or endpoint returns to the provider's own.
  */
-export type ProviderAppInput = { client_id: string | null, client_secret: string | null, enabled: boolean | null, site: string | null, authorize_url: string | null, token_url: string | null, revocation_url: string | null, userinfo_url: string | null, };
+export type ProviderAppInput = { client_id: string | null, client_secret: string | null, enabled: boolean | null, site: string | null, authorize_url: string | null, token_url: string | null, revocation_url: string | null, userinfo_url: string | null, 
+/**
+ * Where the keys that sign its ID tokens are published (JWKS).
+ */
+jwks_url?: string, };

@@ -39,6 +39,8 @@ pub struct ProviderSpec {
     pub userinfo_url: Option<String>,
     /// The `iss` its authorization responses carry (RFC 9207), when it sends one.
     pub issuer: Option<String>,
+    /// How to check its OpenID Connect ID tokens; none for a provider without them.
+    pub id_token: Option<IdTokenSpec>,
     #[serde(default)]
     pub pkce: Pkce,
     #[serde(default)]
@@ -176,6 +178,18 @@ impl Default for RedirectSpec {
     fn default() -> Self {
         RedirectSpec { host: default_loopback_host(), port: None }
     }
+}
+
+/// What an OpenID Connect ID token of the provider must carry, and where the keys
+/// that sign it are published.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdTokenSpec {
+    /// The `iss` values it signs with; `{tid}` stands for the token's own `tid` claim
+    /// (Microsoft's multi-tenant endpoints sign as the account's tenant).
+    pub issuers: Vec<String>,
+    /// The JWKS document; may name `{site}`.
+    pub jwks_url: String,
 }
 
 /// How to learn which account signed in. Templates name fields of a JSON answer

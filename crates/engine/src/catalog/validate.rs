@@ -129,6 +129,7 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     endpoints.extend(provider.revocation_url.as_ref().map(|url| ("revocation_url", url)));
     endpoints.extend(provider.userinfo_url.as_ref().map(|url| ("userinfo_url", url)));
     endpoints.extend(provider.device_authorization_url.as_ref().map(|url| ("device_authorization_url", url)));
+    endpoints.extend(provider.id_token.as_ref().map(|spec| ("id_token.jwks_url", &spec.jwks_url)));
     if let Some(site) = &provider.site {
         const ENDPOINTS: [&str; 5] =
             ["authorize_url", "token_url", "revocation_url", "userinfo_url", "device_authorization_url"];
@@ -164,6 +165,17 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     }
     if let Some(issuer) = &provider.issuer {
         check_url(issuer, "issuer", report);
+    }
+    if let Some(spec) = &provider.id_token {
+        if spec.issuers.is_empty() {
+            report("id_token.issuers names at least one issuer".into());
+        }
+        for issuer in &spec.issuers {
+            // Google documents its issuer with and without the scheme.
+            let filled = issuer.replace("{tid}", "tenant");
+            let filled = if filled.contains("://") { filled } else { format!("https://{filled}") };
+            check_url(&filled, "id_token.issuers", report);
+        }
     }
     if ![" ", ","].contains(&provider.scope_separator.as_str()) {
         report("scope_separator is \" \" or \",\"".into());

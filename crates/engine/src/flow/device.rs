@@ -10,7 +10,10 @@ use oauth2::{
 };
 use url::Url;
 
-use super::exchange::{oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Grant};
+use super::exchange::{
+    check_sign_in_id_token, oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Grant,
+};
+use super::id_token::Expected;
 use crate::http::HttpClient;
 use crate::provider::{provider_url, ProviderRecord};
 use crate::{Error, Result, Secret};
@@ -81,7 +84,7 @@ impl DeviceAuthorization {
         http: &HttpClient,
         time_limit: Duration,
     ) -> Result<Grant> {
-        let client = oauth_client(provider, self.client_secret)?;
+        let client = oauth_client(provider, self.client_secret.clone())?;
         let token_url = Url::parse(client.token_uri().as_str()).expect("validated when stored");
         let response = client
             .exchange_device_access_token(&self.details)
@@ -103,6 +106,11 @@ impl DeviceAuthorization {
                 _ => token_error(error, &provider.name, &token_url),
             })?;
         require_access_token(&response, &provider.name)?;
-        Ok(Grant::of(&response, tokens_of(&response), self.requested_scopes))
+        let tokens = tokens_of(&response);
+        // RFC 8628 has no nonce: the token comes straight from the token endpoint, in
+        // answer to this device code.
+        let expected = Expected::SignIn { nonce: None };
+        check_sign_in_id_token(&tokens, provider, self.client_secret.as_ref(), expected, http).await?;
+        Ok(Grant::of(&response, tokens, self.requested_scopes))
     }
 }

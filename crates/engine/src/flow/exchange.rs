@@ -13,7 +13,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::id_token::{check_id_token, ExpectedIdToken};
+use super::id_token::{Expected, SigningKeys};
 use super::quirks::TokenEndpoint;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{ClientAuth, HttpMethod, IdentitySource, IdentitySpec, Pkce};
@@ -75,7 +75,7 @@ pub struct Authorization {
     pub state: String,
     verifier: Option<PkceCodeVerifier>,
     requested_scopes: Vec<String>,
-    /// Sent to OpenID providers found by discovery; their ID token must carry it back.
+    /// Sent to OpenID providers whose ID tokens are checked; the ID token must carry it back.
     nonce: Option<Secret>,
     /// For ID tokens signed with it (HS256).
     client_secret: Option<Secret>,
@@ -150,12 +150,10 @@ pub fn authorization(
         }
         None => {}
     }
-    // A custom OpenID provider's ID token is checked (signature, nonce) before the
-    // sign-in is accepted; the catalog's providers name their account by API instead.
-    let nonce = (provider.spec.is_none()
-        && provider.issuer.is_some()
-        && request.scopes.iter().any(|s| s == "openid"))
-    .then(|| Secret::new(CsrfToken::new_random().secret().clone()));
+    // An OpenID provider's ID token is checked (signature, nonce) before the sign-in is
+    // accepted.
+    let nonce = (provider.checks_id_tokens() && request.scopes.iter().any(|s| s == "openid"))
+        .then(|| Secret::new(CsrfToken::new_random().secret().clone()));
     if let Some(nonce) = &nonce {
         url = url.add_extra_param("nonce", nonce.expose());
     }
@@ -197,26 +195,27 @@ impl Authorization {
             .map_err(|e| token_error(e, &provider.name, &token_url))?;
         require_access_token(&response, &provider.name)?;
         let tokens = tokens_of(&response);
-        if let (Some(nonce), Some(id_token), Some(issuer)) = (self.nonce, &tokens.id_token, &provider.issuer)
-        {
-            let issuer_url =
-                Url::parse(issuer).map_err(|_| Error::Internal("a stored issuer is not a URL".into()))?;
-            let jwks_url = crate::provider::discover(http, &issuer_url).await?.jwks_url.ok_or_else(|| {
-                Error::ProviderError {
-                    provider: provider.name.clone(),
-                    detail: "its OpenID configuration names no signing keys (jwks_uri)".into(),
-                }
-            })?;
-            let expected = ExpectedIdToken {
-                issuer: issuer.clone(),
-                client_id: provider.app.client_id.clone(),
-                client_secret: self.client_secret,
-                nonce,
-            };
-            check_id_token(id_token, &expected, &jwks_url, &provider.name, http).await?;
-        }
+        let expected = Expected::SignIn { nonce: self.nonce.as_ref() };
+        check_sign_in_id_token(&tokens, provider, self.client_secret.as_ref(), expected, http).await?;
         Ok(Grant::of(&response, tokens, self.requested_scopes))
     }
+}
+
+/// Checks the ID token of a sign-in, where the provider sent one and its ID tokens are
+/// checked; a refused token fails the sign-in before anything is kept.
+pub(crate) async fn check_sign_in_id_token(
+    tokens: &TokenSet,
+    provider: &ProviderRecord,
+    client_secret: Option<&Secret>,
+    expected: Expected<'_>,
+    http: &HttpClient,
+) -> Result<()> {
+    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
+        return Ok(());
+    };
+    let keys = SigningKeys::fetch(provider, http).await?;
+    keys.check(id_token, provider, client_secret, expected)
+        .map_err(|e| Error::ProviderError { provider: provider.name.clone(), detail: e.to_string() })
 }
 
 impl Grant {

@@ -1,60 +1,215 @@
-//! Checks an OpenID Connect ID token before a sign-in is accepted (Core §3.1.3.7): the
-//! signature against the provider's published keys (JWKS), issuer, audience, expiry,
-//! and the nonce this flow sent, which ties the token to this sign-in.
+//! Checks OpenID Connect ID tokens: the signature against the provider's published keys
+//! (JWKS), issuer, audience and expiry, and what ties the token to this grant — the
+//! nonce of a sign-in (Core §3.1.3.7), or the account of the sign-in it refreshes
+//! (Core §12.2).
 
-use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use base64::Engine as _;
+use openidconnect::core::{
+    CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+};
+use openidconnect::{AdditionalClaims, ClientId, ClientSecret, IssuerUrl, Nonce};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use url::Url;
 
 use crate::http::HttpClient;
+use crate::provider::ProviderRecord;
 use crate::{Error, Result, Secret};
 
-/// What the ID token of one sign-in must match.
-pub struct ExpectedIdToken {
-    pub issuer: String,
-    pub client_id: String,
-    /// For providers that sign with the client secret (HS256).
-    pub client_secret: Option<Secret>,
-    pub nonce: Secret,
+/// What an ID token must be tied to, besides the provider and the client.
+pub(crate) enum Expected<'a> {
+    /// A sign-in: the nonce it sent, if it sent one (a device sign-in, RFC 8628, has
+    /// none to send).
+    SignIn { nonce: Option<&'a Secret> },
+    /// A refresh: the ID token kept from the sign-in (or the last refresh), if any. The
+    /// new one must name the same issuer, account and audience, and carry no nonce
+    /// other than that one's.
+    Refresh { previous: Option<&'a Secret> },
 }
 
-pub async fn check_id_token(
-    id_token: &Secret,
-    expected: &ExpectedIdToken,
-    jwks_url: &Url,
-    provider: &str,
-    http: &HttpClient,
-) -> Result<()> {
-    let refused = |detail: String| Error::ProviderError {
-        provider: provider.to_owned(),
-        detail: format!("its ID token was refused: {detail}"),
-    };
-    let (status, body) = http
-        .get_json(jwks_url, None)
-        .await
-        .map_err(|e| e.for_provider(jwks_url, provider, "signing keys"))?;
-    if status != 200 {
-        return Err(refused(format!("its signing keys (JWKS) answered HTTP {status}")));
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IdTokenError {
+    /// Not the provider's, not for this client, expired, or not from this sign-in. The
+    /// detail names claims and algorithms, never the token.
+    #[error("its ID token was refused: {0}")]
+    Refused(String),
+    /// Validly signed, but for another account than the grant was for.
+    #[error("its refreshed ID token names another account than the one that signed in")]
+    OtherAccount,
+}
+
+/// Microsoft's tenant claim, which its multi-tenant issuers name (`{tid}`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct TenantClaim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tid: Option<String>,
+}
+
+impl AdditionalClaims for TenantClaim {}
+
+type IdToken = openidconnect::IdToken<
+    TenantClaim,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// A provider's published signing keys.
+pub(crate) struct SigningKeys(CoreJsonWebKeySet);
+
+impl SigningKeys {
+    /// Fetches the keys of a provider whose ID tokens are checked
+    /// ([`ProviderRecord::checks_id_tokens`]). A custom provider added before its JWKS URL
+    /// was kept finds it by discovery.
+    pub async fn fetch(provider: &ProviderRecord, http: &HttpClient) -> Result<SigningKeys> {
+        let no_keys = || Error::ProviderError {
+            provider: provider.name.clone(),
+            detail: "its OpenID configuration names no signing keys (jwks_uri)".into(),
+        };
+        let url = match (&provider.jwks_url, &provider.issuer) {
+            (Some(url), _) => {
+                Url::parse(url).map_err(|_| Error::Internal("a stored JWKS URL is not a URL".into()))?
+            }
+            (None, Some(issuer)) => {
+                let issuer =
+                    Url::parse(issuer).map_err(|_| Error::Internal("a stored issuer is not a URL".into()))?;
+                crate::provider::discover(http, &issuer).await?.jwks_url.ok_or_else(no_keys)?
+            }
+            (None, None) => return Err(no_keys()),
+        };
+        let (status, body) = http
+            .get_json(&url, None)
+            .await
+            .map_err(|e| e.for_provider(&url, &provider.name, "signing keys"))?;
+        let refused = |detail: String| Error::ProviderError {
+            provider: provider.name.clone(),
+            detail: IdTokenError::Refused(detail).to_string(),
+        };
+        if status != 200 {
+            return Err(refused(format!("its signing keys (JWKS) answered HTTP {status}")));
+        }
+        SigningKeys::from_document(&body).map_err(|e| refused(e.to_string()))
     }
-    let keys: CoreJsonWebKeySet = serde_json::from_slice(&body)
-        .map_err(|_| refused("its signing keys are not a JWKS document".into()))?;
-    let issuer =
-        IssuerUrl::new(expected.issuer.clone()).map_err(|_| refused("the issuer is not a URL".into()))?;
-    let client_id = ClientId::new(expected.client_id.clone());
-    let verifier = match &expected.client_secret {
-        Some(secret) => CoreIdTokenVerifier::new_confidential_client(
-            client_id,
-            ClientSecret::new(secret.expose().to_owned()),
-            issuer,
-            keys,
-        ),
-        None => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys),
-    };
-    let token: CoreIdToken =
-        id_token.expose().parse().map_err(|_| refused("it is not a signed JWT".into()))?;
-    // The library's messages name claims and algorithms, never the token.
-    token
-        .claims(&verifier, &Nonce::new(expected.nonce.expose().to_owned()))
-        .map_err(|e| refused(crate::error::provider_text(&e.to_string())))?;
-    Ok(())
+
+    /// Keys from a JWKS document (RFC 7517 §5).
+    pub fn from_document(body: &[u8]) -> std::result::Result<SigningKeys, NotAJwks> {
+        serde_json::from_slice(body).map(SigningKeys).map_err(|_| NotAJwks)
+    }
+
+    /// Checks `id_token` from `provider` for the provider app `client_id` (with its
+    /// secret, for providers that sign with it: HS256).
+    pub fn check(
+        &self,
+        id_token: &Secret,
+        provider: &ProviderRecord,
+        client_secret: Option<&Secret>,
+        expected: Expected<'_>,
+    ) -> std::result::Result<(), IdTokenError> {
+        let refused = IdTokenError::Refused;
+        // The issuer is compared below, where `{tid}` can be filled from the token.
+        let any_issuer = IssuerUrl::new("https://issuer.invalid".into()).expect("a URL");
+        let client_id = ClientId::new(provider.app.client_id.clone());
+        let verifier = match client_secret {
+            Some(secret) => CoreIdTokenVerifier::new_confidential_client(
+                client_id,
+                ClientSecret::new(secret.expose().to_owned()),
+                any_issuer,
+                self.0.clone(),
+            ),
+            None => CoreIdTokenVerifier::new_public_client(client_id, any_issuer, self.0.clone()),
+        }
+        .require_issuer_match(false);
+        let token: IdToken =
+            id_token.expose().parse().map_err(|_| refused("it is not a signed JWT".into()))?;
+        let previous = match expected {
+            Expected::Refresh { previous } => previous.and_then(|t| UnverifiedClaims::of(t.expose())),
+            Expected::SignIn { .. } => None,
+        };
+        let nonce_check = |found: Option<&Nonce>| -> std::result::Result<(), String> {
+            let wanted = match (&expected, &previous) {
+                (Expected::SignIn { nonce }, _) => nonce.map(|n| n.expose()),
+                (Expected::Refresh { .. }, Some(previous)) => previous.nonce.as_deref(),
+                (Expected::Refresh { .. }, None) => None,
+            };
+            match (found, wanted) {
+                (None, Some(_)) if matches!(expected, Expected::SignIn { .. }) => {
+                    Err("missing nonce claim".into())
+                }
+                (Some(found), Some(wanted))
+                    if !bool::from(found.secret().as_bytes().ct_eq(wanted.as_bytes())) =>
+                {
+                    Err("nonce mismatch".into())
+                }
+                // A refresh must not bring a nonce the sign-in did not have.
+                (Some(_), None) if matches!(expected, Expected::Refresh { .. }) && previous.is_some() => {
+                    Err("nonce mismatch".into())
+                }
+                _ => Ok(()),
+            }
+        };
+        // The library's messages name claims and algorithms, never the token.
+        let claims = token
+            .claims(&verifier, nonce_check)
+            .map_err(|e| refused(crate::error::provider_text(&e.to_string())))?;
+        let issuer = claims.issuer().as_str();
+        let tenant = claims.additional_claims().tid.as_deref();
+        let issuer_ok =
+            provider.id_token_issuers.iter().any(|template| match (template.contains("{tid}"), tenant) {
+                (false, _) => template == issuer,
+                (true, Some(tid)) => template.replace("{tid}", tid) == issuer,
+                (true, None) => false,
+            });
+        if !issuer_ok {
+            return Err(refused(format!("it names the issuer “{}”", crate::error::provider_text(issuer))));
+        }
+        if let Some(previous) = previous {
+            if previous.iss != issuer || previous.sub != claims.subject().as_str() {
+                return Err(IdTokenError::OtherAccount);
+            }
+            let audiences: Vec<&str> = claims.audiences().iter().map(|a| a.as_str()).collect();
+            if previous.audiences() != audiences {
+                return Err(refused("its audience differs from the sign-in's".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A JWKS document that is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("its signing keys are not a JWKS document")]
+pub(crate) struct NotAJwks;
+
+/// The claims of an ID token Grantkeeper checked and kept earlier, read back from the
+/// keychain without checking again (its keys may have been rotated since).
+#[derive(Deserialize)]
+struct UnverifiedClaims {
+    iss: String,
+    sub: String,
+    aud: Audiences,
+    nonce: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audiences {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl UnverifiedClaims {
+    fn of(id_token: &str) -> Option<UnverifiedClaims> {
+        let payload = id_token.split('.').nth(1)?;
+        let bytes =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn audiences(&self) -> Vec<&str> {
+        match &self.aud {
+            Audiences::One(one) => vec![one.as_str()],
+            Audiences::Many(many) => many.iter().map(String::as_str).collect(),
+        }
+    }
 }

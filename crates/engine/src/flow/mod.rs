@@ -18,6 +18,7 @@ pub(crate) use exchange::{
     authorization, identity, oauth_client, require_access_token, token_endpoint, token_error, tokens_of,
     Authorization, AuthorizationRequest, Grant, Identity,
 };
+pub(crate) use id_token::{Expected, IdTokenError, SigningKeys};
 pub(crate) use listener::{Callback, CallbackListener};
 
 /// Running flows by id; dropping a sender (or sending) cancels the flow.

@@ -11,7 +11,8 @@ use super::urls::provider_url;
 
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    pub issuer: String,
+    /// Always set by discovery; None for endpoints a person typed in.
+    pub issuer: Option<String>,
     pub authorize_url: Url,
     pub token_url: Url,
     pub userinfo_url: Option<Url>,
@@ -76,7 +77,7 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
     let token_endpoint =
         document.token_endpoint.as_deref().ok_or_else(|| failed("it has no token_endpoint".into()))?;
     Ok(Endpoints {
-        issuer: document.issuer,
+        issuer: Some(document.issuer),
         authorize_url: endpoint("issuer", &document.authorization_endpoint)?,
         token_url: endpoint("issuer", token_endpoint)?,
         userinfo_url: document.userinfo_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,

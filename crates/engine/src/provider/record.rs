@@ -16,6 +16,13 @@ pub struct ProviderRecord {
     pub revocation_url: Option<String>,
     /// RFC 8628; None where the provider has no device sign-in.
     pub device_authorization_url: Option<String>,
+    /// Where the keys that sign its ID tokens are published (JWKS). None where its ID
+    /// tokens are not checked (no OpenID) or, for a custom provider added before these
+    /// were kept, not known yet.
+    pub jwks_url: Option<String>,
+    /// The `iss` values its ID tokens may carry; `{tid}` is the token's own tenant.
+    /// Empty where ID tokens are not checked.
+    pub id_token_issuers: Vec<String>,
     /// A custom provider's scopes (it has one integration: itself).
     pub scopes: Vec<String>,
     pub app: ProviderAppRow,
@@ -33,6 +40,8 @@ impl ProviderRecord {
             userinfo_url: overrides.userinfo_url.clone().or(provider.userinfo_url),
             revocation_url: overrides.revocation_url.clone().or(provider.revocation_url),
             device_authorization_url: provider.device_authorization_url,
+            jwks_url: overrides.jwks_url.clone().or(provider.jwks_url),
+            id_token_issuers: provider.issuer.iter().cloned().collect(),
             id: provider.id,
             name: provider.name,
             issuer: provider.issuer,
@@ -61,7 +70,7 @@ impl ProviderRecord {
                     .replace("{client_id}", &app.client_id),
             )
         };
-        let EndpointOverrides { authorize_url, token_url, revocation_url, userinfo_url } =
+        let EndpointOverrides { authorize_url, token_url, revocation_url, userinfo_url, jwks_url } =
             app.overrides.clone();
         ProviderRecord {
             id: id.to_owned(),
@@ -78,11 +87,18 @@ impl ProviderRecord {
                 spec.device_authorization_url.as_ref(),
                 &None,
             ),
+            jwks_url: endpoint("jwks_url", spec.id_token.as_ref().map(|t| &t.jwks_url), &jwks_url),
+            id_token_issuers: id_token_issuers(spec, app.site.as_deref()),
             scopes: Vec::new(),
             spec: Some(spec),
             created_at: app.created_at.clone(),
             app,
         }
+    }
+
+    /// Whether its ID tokens are checked: an OpenID provider whose issuer is known.
+    pub fn checks_id_tokens(&self) -> bool {
+        !self.id_token_issuers.is_empty()
     }
 
     pub fn pkce(&self) -> Pkce {
@@ -152,6 +168,7 @@ impl ProviderRecord {
                 ("token_url", &self.app.overrides.token_url),
                 ("revocation_url", &self.app.overrides.revocation_url),
                 ("userinfo_url", &self.app.overrides.userinfo_url),
+                ("jwks_url", &self.app.overrides.jwks_url),
             ]
             .into_iter()
             .filter(|(_, url)| url.is_some())
@@ -177,6 +194,25 @@ fn site_issuer(spec: &ProviderSpec, site: Option<&str>) -> Option<String> {
         (Some(base), Some(SiteKind::BaseUrl)) => Some(base.trim_end_matches('/').to_owned()),
         (Some(_), _) => None,
     }
+}
+
+/// The issuers a catalog provider's ID tokens may name. A tenant site given by its ID
+/// (a UUID) pins `{tid}` to that tenant; `common`, `organizations`, `consumers` or a
+/// domain leave it to the token (its signature is still checked with the site's keys).
+fn id_token_issuers(spec: &ProviderSpec, site: Option<&str>) -> Vec<String> {
+    let Some(id_token) = &spec.id_token else { return Vec::new() };
+    let tenant = site.filter(|s| {
+        spec.site.as_ref().is_some_and(|site| site.kind == SiteKind::Tenant)
+            && uuid::Uuid::parse_str(s).is_ok()
+    });
+    id_token
+        .issuers
+        .iter()
+        .map(|issuer| match tenant {
+            Some(tenant) => issuer.replace("{tid}", tenant),
+            None => issuer.clone(),
+        })
+        .collect()
 }
 
 /// Is `site` acceptable for this kind of site? Returns the cleaned value.

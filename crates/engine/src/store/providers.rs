@@ -37,8 +37,8 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at, device_authorization_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    revocation_url, scopes, created_at, device_authorization_url, jwks_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     provider.id,
                     provider.name,
@@ -50,6 +50,7 @@ impl Store {
                     json_list(&provider.scopes),
                     provider.created_at,
                     provider.device_authorization_url,
+                    provider.jwks_url,
                 ],
             )?;
             upsert_app(&tx, app, &app.created_at)?;
@@ -141,14 +142,15 @@ fn upsert_app(db: &rusqlite::Connection, app: &ProviderAppRow, updated_at: &str)
     db.execute(
         "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
             client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
-            userinfo_url, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            userinfo_url, created_at, updated_at, jwks_url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
             client_secret_key = excluded.client_secret_key,
             client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
             site = excluded.site, authorize_url = excluded.authorize_url,
             token_url = excluded.token_url, revocation_url = excluded.revocation_url,
-            userinfo_url = excluded.userinfo_url, updated_at = excluded.updated_at, attention = NULL",
+            userinfo_url = excluded.userinfo_url, jwks_url = excluded.jwks_url,
+            updated_at = excluded.updated_at, attention = NULL",
         params![
             app.id,
             app.provider_id,
@@ -163,6 +165,7 @@ fn upsert_app(db: &rusqlite::Connection, app: &ProviderAppRow, updated_at: &str)
             app.overrides.userinfo_url,
             app.created_at,
             updated_at,
+            app.overrides.jwks_url,
         ],
     )
     .map(drop)

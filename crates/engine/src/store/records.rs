@@ -30,6 +30,7 @@ pub struct EndpointOverrides {
     pub token_url: Option<String>,
     pub revocation_url: Option<String>,
     pub userinfo_url: Option<String>,
+    pub jwks_url: Option<String>,
 }
 
 /// A provider the person defined (by issuer or by endpoints).
@@ -44,13 +45,15 @@ pub struct CustomProviderRow {
     pub revocation_url: Option<String>,
     /// RFC 8628, from discovery.
     pub device_authorization_url: Option<String>,
+    /// The keys its ID tokens are signed with, from discovery.
+    pub jwks_url: Option<String>,
     pub scopes: Vec<String>,
     pub created_at: String,
 }
 
 pub(super) const APP_SELECT: &str = "SELECT id, provider_id, client_id, client_secret_key,
     client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at,
-    attention FROM provider_apps";
+    attention, jwks_url FROM provider_apps";
 
 pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
     Ok(ProviderAppRow {
@@ -66,6 +69,7 @@ pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
             token_url: row.get(8)?,
             revocation_url: row.get(9)?,
             userinfo_url: row.get(10)?,
+            jwks_url: row.get(13)?,
         },
         created_at: row.get(11)?,
         attention: row.get(12)?,
@@ -73,7 +77,7 @@ pub(super) fn app_from_row(row: &Row) -> rusqlite::Result<ProviderAppRow> {
 }
 
 pub(super) const CUSTOM_SELECT: &str = "SELECT id, name, issuer, authorize_url, token_url,
-    userinfo_url, revocation_url, scopes, created_at, device_authorization_url FROM providers";
+    userinfo_url, revocation_url, scopes, created_at, device_authorization_url, jwks_url FROM providers";
 
 pub(super) fn custom_from_row(row: &Row) -> rusqlite::Result<CustomProviderRow> {
     Ok(CustomProviderRow {
@@ -87,6 +91,7 @@ pub(super) fn custom_from_row(row: &Row) -> rusqlite::Result<CustomProviderRow> 
         scopes: list(row, 7)?,
         created_at: row.get(8)?,
         device_authorization_url: row.get(9)?,
+        jwks_url: row.get(10)?,
     })
 }
 

@@ -69,6 +69,7 @@ pub async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider
         token_url: Some(emulator.url(provider, "token")),
         userinfo_url: Some(emulator.url(provider, "identity")),
         revocation_url: Some(emulator.url(provider, "revoke")),
+        jwks_url: Some(emulator.url(provider, "jwks")),
         ..ProviderAppInput::default()
     };
     engine.set_provider_app(provider, input).await.unwrap();

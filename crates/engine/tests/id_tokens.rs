@@ -1,0 +1,150 @@
+//! OpenID Connect ID tokens of the catalog's OpenID providers (Google, Microsoft, on
+//! the emulator, which signs them with the keys it publishes) and of a custom provider
+//! (the real OpenID provider): checked at sign-in (Core §3.1.3.7) and when a refresh
+//! brings one (Core §12.2). A refused token keeps nothing of its answer.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{named, provider_input, use_emulator, Setup};
+use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::{ConnectionStatus, Engine, Error};
+use grantkeeper_test_support::{
+    secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider, ProviderEmulator,
+};
+
+/// Every keychain entry of the test's service with its value.
+fn keychain(service: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = secret_tool_keys(service)
+        .into_iter()
+        .map(|key| {
+            let value = secret_tool_lookup(service, &key).unwrap();
+            (key, value)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+async fn access_token(engine: &Engine, connection: &str) -> Result<String, Error> {
+    engine.access_token(connection, Duration::ZERO).await.map(|(_, token)| token.expose().to_owned())
+}
+
+async fn sign_in(engine: &Arc<Engine>, integration: &str, name: &str) -> Result<(), Error> {
+    let pending = engine.connect(integration, named(name)).await?;
+    pending.outcome.await.unwrap().map(drop)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+
+    let pending = engine.connect("gmail", named("Mail")).await.unwrap();
+    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
+    pending.outcome.await.unwrap().unwrap();
+    let kept = keychain(&setup.service);
+    assert!(
+        kept.iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
+        "the checked ID token is kept"
+    );
+
+    // Another sign-in's token, a forged signature, someone else's issuer or client, an
+    // expired token: each refused after the code exchange, and nothing is kept.
+    for (fault, reason) in [
+        ("nonce", "nonce mismatch"),
+        ("signature", "Signature verification failed"),
+        ("issuer", "issuer.example.test"),
+        ("audience", "another-client"),
+        ("expired", "expired"),
+    ] {
+        emulator.fault_next_id_token(fault).await;
+        let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
+        assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
+        assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
+        assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
+    }
+
+    // A refresh whose ID token is forged: its tokens are dropped, the stored ones kept;
+    // Google keeps refresh tokens, so the connection stays Active and tries again.
+    let before = access_token(&engine, "Mail").await.unwrap();
+    emulator.fault_next_id_token("signature").await;
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(error.to_string().contains("ID token was refused"), "{error}");
+    assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
+    assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active);
+    assert_eq!(access_token(&engine, "Mail").await.unwrap(), before);
+    engine.refresh_now("Mail").await.unwrap();
+    let refreshed = keychain(&setup.service);
+    assert_ne!(refreshed, kept, "a good refresh is kept");
+
+    // A refresh whose validly signed ID token names another account: the grant is no
+    // longer this connection's. Reauthorize; the stored tokens stay but are not handed out.
+    emulator.fault_next_id_token("sub").await;
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error:?}");
+    assert!(error.to_string().contains("names another account"), "{error}");
+    let mail = engine.connection("Mail").unwrap();
+    assert_eq!(mail.status, ConnectionStatus::Reauthorize);
+    assert!(mail.status_reason.unwrap().contains("another account"));
+    assert_eq!(keychain(&setup.service), refreshed, "nothing dropped, nothing added");
+    assert!(matches!(access_token(&engine, "Mail").await, Err(Error::NeedsReauthorization { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_id_tokens_name_the_account_s_tenant() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "microsoft", false).await;
+
+    // The common endpoint: any tenant, as long as the issuer names the token's own.
+    sign_in(&engine, "outlook-mail", "Outlook").await.unwrap();
+    engine.refresh_now("Outlook").await.unwrap();
+    emulator.fault_next_id_token("issuer").await;
+    let error = sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap_err();
+    assert!(error.to_string().contains("issuer.example.test"), "{error}");
+
+    // A tenant given by its ID: only that tenant's tokens.
+    let tenant = |id: &str| ProviderAppInput { site: Some(id.into()), ..ProviderAppInput::default() };
+    engine.set_provider_app("microsoft", tenant("11111111-2222-4333-8444-555555555555")).await.unwrap();
+    let error = sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("ID token was refused") && message.contains("000000001001/v2.0"), "{message}");
+    engine.set_provider_app("microsoft", tenant("00000000-0000-4000-8000-000000001001")).await.unwrap();
+    sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap();
+
+    // Microsoft rotates refresh tokens: a refused refresh asks to reconnect rather than
+    // present a refresh token the provider may have retired.
+    emulator.fault_next_id_token("signature").await;
+    let error = engine.refresh_now("Outlook").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error:?}");
+    assert!(error.to_string().contains("may no longer be valid"), "{error}");
+}
+
+/// The real OpenID provider sends an ID token with every refresh and rotates refresh
+/// tokens: a forged one ends in Reauthorize with the stored tokens kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_provider_s_refreshed_id_token_is_checked() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    sign_in(&engine, "Local OP", "Work").await.unwrap();
+    engine.refresh_now("Work").await.unwrap();
+    let kept = keychain(&setup.service);
+
+    op.fault_next_id_token("signature").await;
+    let error = engine.refresh_now("Work").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error:?}");
+    assert!(error.to_string().contains("Signature verification failed"), "{error}");
+    assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
+    assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Reauthorize);
+}
