@@ -3,6 +3,7 @@ import type { CatalogIntegration } from "../bindings/CatalogIntegration";
 import type { CatalogScope } from "../bindings/CatalogScope";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { Connection } from "../bindings/Connection";
+import type { ConnectionStatus } from "../bindings/ConnectionStatus";
 import type { EngineEvent } from "../bindings/EngineEvent";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { FlowStarted } from "../bindings/FlowStarted";
@@ -13,11 +14,18 @@ import type { ProviderAppInput } from "../bindings/ProviderAppInput";
 import type { Removal } from "../bindings/Removal";
 import { NO_FILTER, shows, type ConnectionFilter } from "./connectionFilter";
 import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
+import { STATUS_LABELS } from "./format";
 import * as ipc from "./ipc";
+import { scopeIndex } from "./scopes";
 
 export type Tab = "connections" | "catalog" | "providers" | "activity";
 
-export type Notice = { tone: "success" | "info" | "error"; text: string };
+/** `about`: the connection a notice reports on, in the status it reports; the notice goes when that changes. */
+export type Notice = {
+  tone: "success" | "info" | "error";
+  text: string;
+  about?: { connectionId: string; status: ConnectionStatus };
+};
 
 export type PendingFlow = {
   flowId: string;
@@ -40,6 +48,7 @@ export class AppState {
   connectionFilter = $state.raw<ConnectionFilter>(NO_FILTER);
   providers = $state.raw<Provider[]>([]);
   catalog = $state.raw<CatalogIntegration[]>([]);
+  #scopes = $derived(scopeIndex(this.catalog));
   catalogError = $state<string | null>(null);
   /** Catalog search text; `/` focuses the field. */
   catalogQuery = $state("");
@@ -51,6 +60,8 @@ export class AppState {
   flow = $state.raw<PendingFlow | null>(null);
   flowNotice = $state.raw<Notice | null>(null);
   highlightId = $state<string | null>(null);
+  /** The connection whose detail view is open on the Connections page. */
+  openId = $state<string | null>(null);
   announcement = $state("");
   /** Bumped on every announcement so that the same words are announced again. */
   announcementId = $state(0);
@@ -100,11 +111,32 @@ export class AppState {
 
   goTo(tab: Tab): void {
     this.tab = tab;
+    this.openId = null;
+  }
+
+  /** Opens a connection's detail view, with focus on its title. */
+  async openConnection(connectionId: string): Promise<void> {
+    this.tab = "connections";
+    this.openId = connectionId;
+    await tick();
+    document.getElementById("connection-detail-title")?.focus();
+  }
+
+  /** Back to the list, with focus where the detail view was opened from (or the list's title once it is gone). */
+  async closeConnection(): Promise<void> {
+    const connectionId = this.openId;
+    this.openId = null;
+    await tick();
+    const opener = [...document.querySelectorAll<HTMLElement>("[data-testid=connection-open]")].find(
+      (element) => element.dataset.connectionId === connectionId,
+    );
+    (opener ?? document.getElementById("connections-title"))?.focus();
   }
 
   /** Opens the Connections tab on one connection, with keyboard focus on what it needs. */
   async showConnection(connectionId: string): Promise<void> {
     this.tab = "connections";
+    this.openId = null;
     await this.reloadConnections();
     this.#highlight(connectionId);
     await this.#focusConnection(connectionId);
@@ -147,12 +179,22 @@ export class AppState {
     try {
       const list = await ipc.listConnections();
       if (seq !== this.#connectionsSeq) return;
-      this.connections = list;
+      if (this.connectionsLoaded) this.#announceStatusChanges(this.connections, list);
+      this.connections = keepUnchanged(this.connections, list);
+      const about = this.flowNotice?.about;
+      if (about && list.find((c) => c.id === about.connectionId)?.status !== about.status) this.flowNotice = null;
       this.connectionsLoaded = true;
       this.connectionsError = null;
     } catch (error) {
       if (seq === this.#connectionsSeq) this.connectionsError = toErrorPayload(error).message;
     }
+  }
+
+  /** The live region says when a connection changes status by itself (a refresh, the provider, another process). */
+  #announceStatusChanges(before: Connection[], after: Connection[]): void {
+    const was = new Map(before.map((c) => [c.id, c.status]));
+    const changed = after.filter((c) => was.has(c.id) && was.get(c.id) !== c.status);
+    if (changed.length > 0) this.announce(changed.map((c) => `${c.name}: ${STATUS_LABELS[c.status]}`).join(". "));
   }
 
   async reloadProviders(): Promise<void> {
@@ -211,11 +253,7 @@ export class AppState {
 
   /** A granted scope's short name and plain-words description, when the catalog knows it. */
   scopeInfo(value: string): CatalogScope | undefined {
-    for (const integration of this.catalog) {
-      const found = integration.scopes.find((scope) => scope.value === value);
-      if (found) return found;
-    }
-    return undefined;
+    return this.#scopes.get(value);
   }
 
   /** The provider app of a provider, when the person has set one up. */
@@ -244,6 +282,7 @@ export class AppState {
       throw toErrorPayload(error);
     }
     this.connections = this.connections.filter((c) => c.id !== connection.id);
+    if (this.openId === connection.id) await this.closeConnection();
     const text = removalMessage(removal);
     this.flowNotice = { tone: removal.revocation === "refused" || removal.revocation === "will_retry" ? "info" : "success", text };
     this.announce(text);
@@ -282,7 +321,12 @@ export class AppState {
     }
     this.connections = [...this.connections.filter((c) => c.id !== connection.id), connection];
     this.tab = "connections";
-    this.flowNotice = { tone: "success", text: `Connected ${connection.name}.` };
+    this.openId = null;
+    this.flowNotice = {
+      tone: "success",
+      text: `Connected ${connection.name}.`,
+      about: { connectionId: connection.id, status: connection.status },
+    };
     this.announce(`Connected ${connection.name}`);
     this.#highlight(connection.id);
     return connection;
@@ -358,15 +402,27 @@ export class AppState {
       return;
     }
     this.tab = "connections";
+    // A Reconnect from the detail view ends there; anything else shows the list.
+    const inDetail = this.openId === event.connection_id;
+    if (!inDetail) this.openId = null;
     await this.reloadConnections();
     const connection = this.connections.find((c) => c.id === event.connection_id);
     const name = connection?.name ?? flow.providerName;
-    const notice: Notice = { tone: "success", text: `Connected ${name}.` };
+    const notice: Notice = {
+      tone: "success",
+      text: `Connected ${name}.`,
+      about: connection && { connectionId: connection.id, status: connection.status },
+    };
     this.flowNotice = notice;
     this.announce(`Connected ${name}`);
-    this.#highlight(event.connection_id);
-    // The focused Connect button went with its form: keyboard users land on the result.
-    await this.#focusConnection(event.connection_id);
+    // The focused button went away (with its form, or with the status): keyboard users land on the result.
+    if (inDetail) {
+      await tick();
+      document.getElementById("connection-detail-title")?.focus();
+    } else {
+      this.#highlight(event.connection_id);
+      await this.#focusConnection(event.connection_id);
+    }
     this.#later(SUCCESS_NOTICE_MS, () => {
       if (this.flowNotice === notice) this.flowNotice = null;
     });
@@ -391,6 +447,15 @@ export class AppState {
     }, ms);
     this.#timers.add(timer);
   }
+}
+
+/** The new list, with the old object of every connection that did not change: its row has nothing to redo. */
+function keepUnchanged(before: Connection[], after: Connection[]): Connection[] {
+  const old = new Map(before.map((c) => [c.id, c]));
+  return after.map((c) => {
+    const was = old.get(c.id);
+    return was && JSON.stringify(was) === JSON.stringify(c) ? was : c;
+  });
 }
 
 const KEY = Symbol("grantkeeper-app");

@@ -91,6 +91,11 @@ export function listActivity(): Promise<ActivityEvent[]> {
   return call("list_activity");
 }
 
+/** The newest events about one connection and its sign-in. */
+export function connectionActivity(connectionId: string): Promise<ActivityEvent[]> {
+  return call("connection_activity", { connectionId });
+}
+
 /** Removes a connection; the answer says whether the provider revoked the grant. */
 export function removeConnection(connectionId: string): Promise<Removal> {
   return call("remove_connection", { connectionId });

@@ -50,6 +50,19 @@ describe("Accessibility (axe)", () => {
     await expectNoSeriousViolations();
   });
 
+  it("a connection's detail view, with its activity and the removal question", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection({ shared_with: ["Calendar"] })]);
+    ipc.connectionActivity.mockResolvedValue([
+      { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null },
+    ]);
+    render(App);
+    await user.click(await screen.findByTestId("connection-open"));
+    await screen.findAllByTestId("activity-row");
+    await user.click(screen.getByTestId("connection-remove"));
+    await expectNoSeriousViolations();
+  });
+
   it("Connections filtered down to nothing", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);

@@ -71,11 +71,26 @@ describe("Connections", () => {
     expect(within(calendar).getByTestId("connection-shared").textContent).toContain("Same sign-in as Gmail");
     expect(within(work).queryByTestId("connection-shared")).toBeNull();
 
-    await user.click(within(gmail).getByTestId("connection-remove"));
-    expect(within(gmail).getByRole("group").getAttribute("aria-label")).toContain("Calendar keeps the sign-in.");
+    // The detail view says it in full, and again when asking.
+    await user.click(within(gmail).getByTestId("connection-open"));
+    const detail = await screen.findByTestId("connection-detail");
+    expect(within(detail).getByTestId("detail-shared").textContent).toContain("Also used by Calendar");
+    expect(within(detail).getByTestId("detail-removal").textContent).toContain(
+      "Calendar keeps the sign-in and its tokens, and nothing is revoked at Local OP",
+    );
+    await user.click(within(detail).getByTestId("connection-remove"));
+    expect(within(detail).getByRole("group").getAttribute("aria-label")).toContain("Calendar keeps the sign-in.");
+    // Escape answers No first, and only then leaves the detail view.
     await user.keyboard("{Escape}");
-    await user.click(within(work).getByTestId("connection-remove"));
-    expect(within(work).getByRole("group").getAttribute("aria-label")).toContain("revoked at Company SSO");
+    expect(screen.getByTestId("connection-detail")).toBeTruthy();
+    await user.keyboard("{Escape}");
+    expect(screen.queryByTestId("connection-detail")).toBeNull();
+
+    await user.click(within(screen.getAllByTestId("connection-row")[2]!).getByTestId("connection-open"));
+    expect(screen.getByTestId("detail-shared").textContent).toContain("No other connection uses this sign-in");
+    expect(screen.getByTestId("detail-removal").textContent).toContain("asks Company SSO to revoke the access it granted");
+    await user.click(screen.getByTestId("connection-remove"));
+    expect(screen.getByRole("group").getAttribute("aria-label")).toContain("revoked at Company SSO");
   });
 
   it("labels every status and offers Reconnect or Grant access where the person must act", async () => {
@@ -97,7 +112,7 @@ describe("Connections", () => {
     expect(within(rows[1]!).getByTestId("connection-missing").textContent).toContain("gmail.readonly");
   });
 
-  it("Grant access asks for what is missing, Test shows who answered, Rename keeps the id", async () => {
+  it("Grant access asks for what is missing; in the detail view Test shows who answered and Rename keeps the id", async () => {
     const user = userEvent.setup();
     const needy = connection({ id: "c-9", name: "Mail", status: "needs_more_access", missing_scopes: ["x"] });
     ipc.listConnections.mockResolvedValue([needy]);
@@ -116,16 +131,34 @@ describe("Connections", () => {
     expect(ipc.grantAccess).toHaveBeenCalledExactlyOnceWith("c-9");
     expect(await screen.findByTestId("pending-flow")).toBeTruthy();
 
+    await user.click(screen.getByTestId("connection-open"));
     await user.click(screen.getByRole("button", { name: "Test" }));
     expect((await screen.findByTestId("connection-tested")).textContent).toContain("answered for ada@example.test");
 
-    await user.click(screen.getByRole("button", { name: "Rename" }));
-    const input = screen.getByTestId("rename-input") as HTMLInputElement;
+    const input = screen.getByLabelText("Name") as HTMLInputElement;
+    expect(input.value).toBe("Mail");
+    expect((screen.getByTestId("rename-save") as HTMLButtonElement).disabled).toBe(true);
     await user.clear(input);
     await user.type(input, "Work mail{Enter}");
     expect(ipc.renameConnection).toHaveBeenCalledExactlyOnceWith("c-9", "Work mail");
     expect(await screen.findByRole("heading", { name: "Work mail" })).toBeTruthy();
-    expect(document.activeElement?.getAttribute("data-testid")).toBe("connection-rename");
+    expect(input.value).toBe("Work mail");
+    expect(document.activeElement).toBe(input);
+  });
+
+  it("a refused name says why, at the field", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.renameConnection.mockRejectedValue({ code: "invalid_input", message: "Another connection is called Drive.", field: "name" });
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-open"));
+    const input = screen.getByLabelText("Name");
+    await user.clear(input);
+    await user.type(input, "Drive{Enter}");
+    expect((await screen.findByTestId("rename-error")).textContent).toBe("Another connection is called Drive.");
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(input.getAttribute("aria-describedby")).toBe("detail-name-error");
   });
 
   it("Refresh now refreshes through the engine and shows what it says", async () => {
@@ -138,7 +171,8 @@ describe("Connections", () => {
     });
     render(App);
 
-    await user.click(await screen.findByRole("button", { name: "Refresh now" }));
+    await user.click(await screen.findByTestId("connection-open"));
+    await user.click(screen.getByRole("button", { name: "Refresh now" }));
     expect(ipc.refreshConnection).toHaveBeenCalledWith("c-7");
     expect((await screen.findByRole("alert")).textContent).toContain("Could not reach sso.example.com");
     expect(screen.getByTestId("connection-status").textContent?.trim()).toBe("Active");
@@ -162,12 +196,13 @@ describe("Connections", () => {
     expect(await screen.findByTestId("pending-flow")).toBeTruthy();
   });
 
-  it("asks before removing a connection, then calls remove_connection", async () => {
+  it("asks before removing a connection, then calls remove_connection and returns to the list", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);
     render(App);
 
-    await user.click(await screen.findByTestId("connection-remove"));
+    await user.click(await screen.findByTestId("connection-open"));
+    await user.click(screen.getByTestId("connection-remove"));
     expect(ipc.removeConnection).not.toHaveBeenCalled();
     expect(screen.getByTestId("confirm-remove").textContent?.trim()).toBe("Yes");
 
@@ -181,10 +216,12 @@ describe("Connections", () => {
 
     expect(ipc.removeConnection).toHaveBeenCalledExactlyOnceWith("conn-1");
     await screen.findByTestId("empty-state");
+    expect(screen.queryByTestId("connection-detail")).toBeNull();
+    expect(document.activeElement?.id).toBe("connections-title");
     expect(screen.getByTestId("announcer").textContent).toContain("Removed Work mail");
   });
 
-  it("keeps the row and says why when removing fails", async () => {
+  it("keeps the connection and says why when removing fails", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);
     ipc.removeConnection.mockRejectedValue({
@@ -194,12 +231,13 @@ describe("Connections", () => {
     });
     render(App);
 
-    await user.click(await screen.findByTestId("connection-remove"));
+    await user.click(await screen.findByTestId("connection-open"));
+    await user.click(screen.getByTestId("connection-remove"));
     await user.click(screen.getByTestId("confirm-remove"));
 
     const error = await screen.findByTestId("form-error");
     expect(error.textContent).toBe("The system keychain is locked. Unlock it and try again.");
-    expect(screen.getByTestId("connection-row")).toBeTruthy();
+    expect(screen.getByTestId("connection-detail")).toBeTruthy();
   });
 
   it("the tray's item for a connection opens it with focus on Reconnect; Quit quits", async () => {

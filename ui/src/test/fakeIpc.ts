@@ -18,6 +18,7 @@ export const connect = vi.fn<typeof Ipc.connect>();
 export const reconnect = vi.fn<typeof Ipc.reconnect>();
 export const refreshConnection = vi.fn<typeof Ipc.refreshConnection>();
 export const listActivity = vi.fn<typeof Ipc.listActivity>();
+export const connectionActivity = vi.fn<typeof Ipc.connectionActivity>();
 export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
 export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
@@ -56,6 +57,7 @@ export function resetIpc(): void {
   reconnect.mockReset();
   refreshConnection.mockReset();
   listActivity.mockReset().mockResolvedValue([]);
+  connectionActivity.mockReset().mockResolvedValue([]);
   cancelFlow.mockReset().mockResolvedValue(null);
   removeConnection
     .mockReset()

@@ -2,6 +2,7 @@ import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
+import rowSource from "../components/ConnectionRow.svelte?raw";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import * as ipc from "./fakeIpc";
 import { connection, flowStarted, provider } from "./fixtures";
@@ -123,6 +124,32 @@ describe("Sign-in flow", () => {
     expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail.");
     expect(screen.getByTestId("announcer").textContent).toContain("Connected Work mail");
     await waitFor(() => expect(document.activeElement).toBe(row));
+  });
+
+  it("the Connected notice goes once the connection's status changes, and the change is announced", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.emit({ kind: "flow_completed", flow_id: "flow-1", connection_id: "conn-1" });
+    await screen.findByTestId("flow-message");
+
+    // Refreshed, still Active: the notice stays true and stays.
+    ipc.listConnections.mockResolvedValue([connection({ last_refreshed_at: "2026-11-30T10:00:00Z" })]);
+    ipc.emit({ kind: "connections_changed" });
+    await waitFor(() => expect(ipc.listConnections).toHaveBeenCalledTimes(3));
+    expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail.");
+
+    ipc.listConnections.mockResolvedValue([connection({ status: "reauthorize" })]);
+    ipc.emit({ kind: "connections_changed" });
+    await waitFor(() => expect(screen.queryByTestId("flow-message")).toBeNull());
+    expect(screen.getByTestId("connection-status").textContent?.trim()).toBe("Reauthorize");
+    expect(screen.getByTestId("announcer").textContent).toContain("Work mail: Reauthorize");
+  });
+
+  it("the highlight that points at a row is the accent, not a status colour", () => {
+    const rule = /\.highlighted\s*\{([^}]*)\}/.exec(rowSource)?.[1] ?? "";
+    expect(rule).toContain("var(--accent");
+    expect(rule).not.toMatch(/--(ok|warn|bad)/);
   });
 
   it("handles a flow that ends before connect has answered", async () => {

@@ -1,0 +1,13 @@
+import type { EventKind } from "../bindings/EventKind";
+
+/** What each kind of event is called on screen. */
+export const EVENT_LABELS: Record<EventKind, string> = {
+  credential_created: "Connected",
+  credential_reauthorized: "Reconnected",
+  credential_refreshed: "Tokens refreshed",
+  refresh_failed: "Refresh failed, will retry",
+  needs_reauthorization: "Needs reauthorization",
+  connection_removed: "Removed",
+  credential_revoked: "Access revoked at the provider",
+  revocation_failed: "Revoking access failed",
+};
