@@ -59,4 +59,23 @@ describe("Provider marks", () => {
     const icon = iconOf(rows[0]!);
     expect([icon.width, icon.height, icon.alt]).toEqual([28, 28, ""]);
   });
+
+  it("show on Provider apps rows and in a connection's detail view", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([
+      provider({ id: "github", name: "GitHub", builtin: true }),
+      provider({ id: "2b7c0e1a-custom", name: "Company SSO" }),
+    ]);
+    ipc.listConnections.mockResolvedValue([connection({ provider_id: "github", provider: "GitHub" })]);
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-open"));
+    expect(iconOf(screen.getByTestId("connection-detail")).getAttribute("src")).toMatch(/github\.svg/);
+    await user.click(screen.getByTestId("nav-providers"));
+    const rows = await screen.findAllByTestId("provider-row");
+    expect(rows.map((row) => iconOf(row).getAttribute("src"))).toEqual([
+      expect.stringMatching(/github\.svg/),
+      expect.stringMatching(/custom\.svg/),
+    ]);
+  });
 });
