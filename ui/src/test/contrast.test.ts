@@ -52,6 +52,14 @@ describe("Colour contrast", () => {
     expect(low).toEqual([]);
   });
 
+  // The edges of buttons, fields, checkboxes and selects, and a checked box's fill (WCAG 1.4.11).
+  it.each(Object.entries(themes))("controls of the %s theme stand out from every surface (3:1)", (_, colours) => {
+    const low = ["control", "accent"]
+      .flatMap((fg) => ["bg", "surface", "surface-2"].map((bg) => ({ pair: `--${fg} on --${bg}`, ratio: contrast(colours[fg]!, colours[bg]!) })))
+      .filter(({ ratio }) => ratio < 3);
+    expect(low).toEqual([]);
+  });
+
   it("components use only colours of the palette, so both themes apply to them", () => {
     const used = Object.values(COMPONENTS).flatMap((source) => [...source.matchAll(/var\(--([\w-]+)/g)].map((m) => m[1]!));
     expect([...new Set(used)].filter((name) => !(name in themes.light) && !css.includes(`--${name}:`))).toEqual([]);
