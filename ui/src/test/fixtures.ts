@@ -117,3 +117,19 @@ export function apiKeyIntegration(overrides: Partial<CatalogIntegration> = {}): 
     ...overrides,
   });
 }
+
+/** `count` connections across six providers, one in seven needing the person, one in eleven retrying. */
+export function manyConnections(count: number): Connection[] {
+  const providers = ["google", "github", "slack", "microsoft", "notion", "dropbox"];
+  return Array.from({ length: count }, (_, i) => {
+    const providerId = providers[i % providers.length]!;
+    return connection({
+      id: `conn-${i}`,
+      name: `Connection ${i}`,
+      provider_id: providerId,
+      provider: providerId[0]!.toUpperCase() + providerId.slice(1),
+      account: `person${i}@example.test`,
+      status: i % 7 === 3 ? "reauthorize" : i % 11 === 5 ? "retrying" : "active",
+    });
+  });
+}
