@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "refresh_connection",
     "remove_connection",
     "list_activity",
+    "connection_activity",
     "start_at_login",
     "set_start_at_login",
     "quit",

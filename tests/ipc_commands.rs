@@ -84,6 +84,8 @@ fn commands_return_metadata_and_typed_errors_only() {
 
     let missing = invoke(&webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
     assert_eq!(missing["code"], "not_found");
+    let no_activity = invoke(&webview, "connection_activity", json!({ "connectionId": "nope" })).unwrap_err();
+    assert_eq!(no_activity["code"], "not_found");
 
     // The catalog, and a provider app whose secret never comes back.
     let catalog = invoke(&webview, "list_catalog", json!({})).unwrap();

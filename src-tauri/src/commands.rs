@@ -36,6 +36,7 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
         refresh_connection,
         remove_connection,
         list_activity,
+        connection_activity,
         start_at_login,
         set_start_at_login,
         quit
@@ -128,6 +129,12 @@ async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String
 #[tauri::command]
 fn list_activity(engine: State<'_, Arc<Engine>>) -> Reply<Vec<ActivityEvent>> {
     engine.activity(500).map_err(|e| e.payload())
+}
+
+/// The newest entries about one connection and its sign-in.
+#[tauri::command]
+fn connection_activity(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Vec<ActivityEvent>> {
+    engine.connection_activity(&connection_id, 200).map_err(|e| e.payload())
 }
 
 /// Saves an API key (checked with the service first when asked); nothing secret comes back.

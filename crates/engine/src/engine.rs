@@ -100,6 +100,13 @@ impl Engine {
     pub fn activity(&self, limit: usize) -> Result<Vec<ActivityEvent>> {
         self.store.events(limit)
     }
+
+    /// The activity of one connection (by id or name, as `connection` finds it) and of
+    /// its sign-in, newest first.
+    pub fn connection_activity(&self, key: &str, limit: usize) -> Result<Vec<ActivityEvent>> {
+        let connection = self.connection(key)?;
+        self.store.connection_events(&connection.id, limit)
+    }
 }
 
 /// The data directory holds metadata only, but it is still nobody else's business.

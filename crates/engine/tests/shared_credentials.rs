@@ -12,7 +12,7 @@ use common::Setup;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::revoke::Revocation;
-use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{secret_tool_keys, BrowserMode, OidcProvider};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -74,6 +74,21 @@ async fn integrations_of_one_account_share_a_credential_and_accounts_stay_apart(
     assert_eq!(bobs.account.as_deref(), Some("bob"));
     assert_ne!(token(&bob, "Bob's GitLab").await, token(&ada, "API").await);
     assert_eq!(ada.connections().unwrap().len(), 3);
+
+    // Each connection's activity: its own and its sign-in's, never another account's.
+    let subjects = |key: &str| -> Vec<(EventKind, String)> {
+        let events = ada.connection_activity(key, 50).unwrap();
+        events.into_iter().map(|e| (e.kind, e.subject.unwrap_or_default())).collect()
+    };
+    let shared = [
+        (EventKind::CredentialReauthorized, "API".to_owned()),
+        (EventKind::CredentialCreated, "Git".to_owned()),
+    ];
+    assert_eq!(subjects("Git"), shared, "the grant grew for API on Git's sign-in");
+    assert_eq!(subjects("API"), shared);
+    assert_eq!(subjects("Bob's GitLab"), [(EventKind::CredentialCreated, "Bob's GitLab".to_owned())]);
+    assert_eq!(ada.activity(50).unwrap().len(), 3);
+    assert!(matches!(ada.connection_activity("nobody", 50), Err(Error::NotFound { .. })));
 
     // Reconnecting Ada's connection while signed in as Bob changes nothing.
     let before = token(&ada, "API").await;

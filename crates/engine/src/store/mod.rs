@@ -1,6 +1,7 @@
 //! The SQLite store: metadata of providers, credentials, connections, flows, events.
 //! The app and the CLI open the same file through `Store::open`.
 
+mod activity;
 mod migrate;
 mod providers;
 mod records;
@@ -13,7 +14,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension};
 
 pub use records::{CredentialRecord, CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
-use crate::model::{ActivityEvent, Connection, ConnectionStatus, EventKind};
+use crate::model::{Connection, ConnectionStatus, EventKind};
 use crate::{Error, Result};
 
 pub struct Store {
@@ -514,27 +515,6 @@ impl Store {
             )?;
             db.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1", [EVENT_LIMIT])
                 .map(drop)
-        })
-    }
-
-    /// The newest `limit` entries of the activity log, newest first.
-    pub fn events(&self, limit: usize) -> Result<Vec<ActivityEvent>> {
-        self.with(|db| {
-            let mut statement =
-                db.prepare("SELECT id, at, kind, subject, detail FROM events ORDER BY id DESC LIMIT ?1")?;
-            let rows = statement.query_map([limit], |row| {
-                let kind: String = row.get(2)?;
-                Ok((row.get::<_, i64>(0)?, row.get(1)?, kind, row.get(3)?, row.get(4)?))
-            })?;
-            let mut events = Vec::new();
-            for row in rows {
-                let (id, at, kind, subject, detail) = row?;
-                // Kinds this version does not know (a newer one wrote them) are skipped.
-                if let Some(kind) = EventKind::parse(&kind) {
-                    events.push(ActivityEvent { id: id.to_string(), at, kind, subject, detail });
-                }
-            }
-            Ok(events)
         })
     }
 }
