@@ -15,7 +15,6 @@ use tauri::{Manager, Runtime};
 /// Adds Grantkeeper's commands and engine to a builder of any runtime (tests pass
 /// `tauri::test::mock_builder()`).
 pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) -> tauri::Builder<R> {
-    let events = engine.subscribe();
     let background = engine.clone();
     #[cfg(not(target_os = "linux"))]
     let builder = builder
@@ -41,7 +40,7 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
             // Before the first notification: only those shown after it report clicks.
             attention::handle_notification_clicks(app.handle());
             attention::refresh(app.handle(), &background);
-            events::forward(app.handle().clone(), events, background.clone());
+            forward_engine_events(app.handle());
             // The CLI writes the same database: its changes reach the window and scheduler.
             match tauri::async_runtime::block_on(async { background.watch_database() }) {
                 Ok(watch) => {
@@ -61,6 +60,13 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
             });
             Ok(())
         })
+}
+
+/// Re-emits the engine's events to the window as `engine-event`. The app's setup calls
+/// it; tests of the IPC that run no event loop (so no setup) call it themselves.
+pub fn forward_engine_events<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let engine = app.state::<Arc<Engine>>().inner().clone();
+    events::forward(app.clone(), engine.subscribe(), engine);
 }
 
 pub fn run() {

@@ -1,0 +1,204 @@
+//! The secret sweep on the window's side: run through the Tauri commands (mock runtime,
+//! no webview) what a person does in the window, error paths included, and record
+//! every reply, every error and every event the window would receive. Then gather
+//! every secret that existed — the client secret and API keys given, the codes, PKCE
+//! verifiers and tokens the provider saw, the tokens the keychain holds — and find
+//! none of them in anything the window received.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::{Config, Engine, Keychain};
+use grantkeeper_test_support::{
+    browser_command, require_session, secret_tool_keys, secret_tool_lookup, unique_keychain_service,
+    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::Listener;
+
+/// The window's side of the IPC: what it sent and everything it got back.
+struct Window {
+    webview: tauri::WebviewWindow<MockRuntime>,
+    received: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Window {
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let reply = get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap());
+        let text = match &reply {
+            Ok(value) | Err(value) => value.to_string(),
+        };
+        self.received.lock().unwrap().push((format!("reply to {cmd}"), text));
+        reply
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// Waits for the event that ends a sign-in started by `connect` or `reconnect`.
+    fn finish(&self, started: &Value) -> Value {
+        let flow_id = started["flow_id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ended = self.received.lock().unwrap().iter().rev().find_map(|(place, text)| {
+                let event: Value = serde_json::from_str(text).ok()?;
+                (place == "engine-event" && event["flow_id"] == flow_id.as_str()).then_some(event)
+            });
+            if let Some(event) = ended {
+                return event;
+            }
+            assert!(Instant::now() < deadline, "the sign-in {flow_id} never ended");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn form_values(body: &str, names: &[&str]) -> Vec<String> {
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| names.contains(name))
+        .map(|(_, value)| value.replace("%2F", "/").replace("%2B", "+").replace("%3D", "="))
+        .collect()
+}
+
+#[test]
+fn nothing_the_window_receives_holds_a_secret() {
+    require_session();
+    let emulator = ProviderEmulator::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let config = Config {
+        home: home.path().to_owned(),
+        keychain_service: service.clone(),
+        browser: Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]),
+        flow_time_limit: Duration::from_secs(60),
+    };
+    let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
+    let app =
+        grantkeeper_app::with_engine(mock_builder(), engine).build(mock_context(noop_assets())).unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let events = received.clone();
+    app.listen_any("engine-event", move |event| {
+        events.lock().unwrap().push(("engine-event".to_owned(), event.payload().to_owned()));
+    });
+    // The mock runtime runs no event loop, so no setup: start what setup starts for events.
+    grantkeeper_app::forward_engine_events(app.handle());
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    let window = Window { webview, received };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (provider, integration) in [("google", "gmail"), ("github-app", "github-app")] {
+        let app_input = json!({
+            "client_id": EMULATED_CLIENT_ID,
+            "client_secret": EMULATED_CLIENT_SECRET,
+            "authorize_url": emulator.url(provider, "authorize"),
+            "token_url": emulator.url(provider, "token"),
+            "userinfo_url": emulator.url(provider, "identity"),
+            "jwks_url": emulator.url(provider, "jwks"),
+            "revocation_url": emulator.url(provider, "revoke"),
+        });
+        window.ok("set_provider_app", json!({ "providerId": provider, "input": app_input }));
+        let started =
+            window.ok("connect", json!({ "integration": integration, "options": { "name": provider } }));
+        let ended = window.finish(&started);
+        assert_eq!(ended["kind"], "flow_completed", "{provider}: {ended}");
+        window.ok("refresh_connection", json!({ "connectionId": provider }));
+        if provider == "github-app" {
+            // Its check is the identity endpoint; Gmail's is Google's own API.
+            window.ok("test_connection", json!({ "connectionId": provider }));
+        }
+        // Broken answers from the token endpoint: each a typed error the window shows.
+        for how in ["truncated", "html", "empty_access_token", "server_error"] {
+            runtime.block_on(emulator.break_next_token_answer(how));
+            let refused = window.invoke("refresh_connection", json!({ "connectionId": provider }));
+            assert!(refused.is_err_and(|e| e["code"].is_string()), "{provider}, {how}");
+        }
+    }
+
+    // Reconnect; then one whose code exchange the provider botches ends as a failed flow.
+    let again = window.ok("reconnect", json!({ "connectionId": "google" }));
+    assert_eq!(window.finish(&again)["kind"], "flow_completed");
+    runtime.block_on(emulator.break_next_token_answer("truncated"));
+    let botched = window.ok("reconnect", json!({ "connectionId": "google" }));
+    let failed = window.finish(&botched);
+    assert_eq!(failed["kind"], "flow_failed", "{failed}");
+    assert!(failed["error"]["message"].is_string());
+
+    // API keys: a good one kept, a rejected one refused.
+    let base = emulator.service_url("openai");
+    let key = |value: &str| {
+        json!({ "integration": "openai", "input": { "name": null, "fields": { "api_key": value },
+            "base_url": base, "check": true, "replace": null } })
+    };
+    window.ok("add_api_key", key("sk-canary-ipc-good"));
+    runtime.block_on(emulator.reject_key("sk-canary-ipc-bad"));
+    assert!(window.invoke("add_api_key", key("sk-canary-ipc-bad")).is_err());
+    window.ok("test_connection", json!({ "connectionId": "OpenAI" }));
+
+    // The provider withdraws a grant: the refresh says Reauthorize, in the provider's words.
+    runtime.block_on(emulator.revoke("github-app", "ada"));
+    let withdrawn = window.invoke("refresh_connection", json!({ "connectionId": "github-app" })).unwrap_err();
+    assert_eq!(withdrawn["code"], "needs_reauthorization", "{withdrawn}");
+
+    window.ok("list_connections", json!({}));
+    window.ok("list_providers", json!({}));
+    window.ok("list_activity", json!({}));
+    window.ok("connection_activity", json!({ "connectionId": "google" }));
+
+    // Every secret that existed. The keychain's values are read before removal.
+    let mut secrets = vec![
+        EMULATED_CLIENT_SECRET.to_owned(),
+        "sk-canary-ipc-good".to_owned(),
+        "sk-canary-ipc-bad".to_owned(),
+    ];
+    for key in secret_tool_keys(&service) {
+        let value = secret_tool_lookup(&service, &key).unwrap();
+        match serde_json::from_str::<Value>(&value) {
+            Ok(tokens) => {
+                for field in ["access_token", "refresh_token", "id_token"] {
+                    secrets.extend(tokens[field].as_str().map(str::to_owned));
+                }
+            }
+            Err(_) => secrets.push(value),
+        }
+    }
+    for request in runtime.block_on(emulator.log()) {
+        let body = request["body"].as_str().unwrap_or_default();
+        secrets.extend(form_values(body, &["code", "code_verifier", "refresh_token", "client_secret"]));
+        let bearer = request["headers"]["authorization"].as_str().and_then(|h| h.strip_prefix("Bearer "));
+        secrets.extend(bearer.map(str::to_owned));
+    }
+    for connection in ["google", "github-app", "OpenAI"] {
+        window.ok("remove_connection", json!({ "connectionId": connection }));
+    }
+
+    secrets.retain(|s| s.len() >= 12);
+    secrets.sort();
+    secrets.dedup();
+    assert!(secrets.len() >= 10, "the sweep found the secrets it looks for: {}", secrets.len());
+
+    let received = window.received.lock().unwrap();
+    let events = received.iter().filter(|(place, _)| place == "engine-event").count();
+    assert!(events >= 10, "the window was told of the changes: {events} events");
+    for secret in &secrets {
+        for (place, text) in received.iter() {
+            assert!(!text.contains(secret.as_str()), "a secret ({}…) is in the {place}", &secret[..6]);
+        }
+    }
+}
