@@ -106,3 +106,78 @@ async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
     assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "the code was not redeemed");
     assert!(engine.connections().unwrap().is_empty());
 }
+
+/// RFC 6749 §4.1.2.1: an `error=` callback ends the flow only with this flow's state;
+/// the provider's description reaches the person as one capped line of text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_callback_counts_only_with_this_flow_s_state() {
+    let (op, _home, engine) = engine_with_local_op().await;
+    let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
+    let state = param("state").unwrap();
+
+    let forged = get(port, "/callback?error=access_denied&state=someone-else");
+    assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
+    let no_state = get(port, "/callback?error=server_error");
+    assert!(no_state.starts_with("HTTP/1.1 400"), "{no_state}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(pending.outcome.try_recv().is_err(), "the flow is still waiting");
+
+    let description = format!("<script>alert(1)</script>\r\nLine two {}", "x".repeat(2000));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "temporarily_unavailable")
+        .append_pair("error_description", &description)
+        .append_pair("state", &state)
+        .finish();
+    let answer = get(port, &format!("/callback?{query}"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(!answer.contains("<script>"), "the browser page does not repeat the provider's text");
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("temporarily_unavailable"), "{message}");
+    assert!(!message.contains('\n') && !message.contains('\r'), "one line: {message}");
+    assert!(message.chars().count() < 600, "capped: {} characters", message.chars().count());
+    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "no token request was made");
+    assert!(engine.connections().unwrap().is_empty());
+}
+
+/// Connections that never finish a request (slowloris, a browser's speculative
+/// connections) cannot end the flow or hold the listener: beyond a few at once they are
+/// dropped, each is answered 408 after the read timeout, and the callback then works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
+    let (_op, _home, engine) = engine_with_local_op().await;
+    let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
+    let state = param("state").unwrap();
+
+    let mut stalled: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.write_all(b"GET /callback?state=").unwrap();
+            stream
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The listener holds eight at most: the ninth is closed without an answer.
+    let mut ninth = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    ninth.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = ninth.write_all(b"GET /callback?code=x&state=y HTTP/1.1\r\n\r\n");
+    let mut answer = Vec::new();
+    assert!(ninth.read_to_end(&mut answer).map_or(true, |_| answer.is_empty()), "the ninth was dropped");
+
+    for stream in &mut stalled {
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "a stalled request is answered 408: {answer}");
+    }
+    assert!(pending.outcome.try_recv().is_err(), "the flow is still waiting");
+    let answer = get(port, &format!("/callback?code=bogus&state={state}"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(pending.outcome.await.unwrap().is_err(), "the bogus code was refused by the provider");
+}

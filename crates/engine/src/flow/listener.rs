@@ -133,7 +133,15 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
                     .await;
             return None;
         }
-        Err(_) => return None,
+        Err(_) => {
+            let _ = respond(
+                &mut stream,
+                "408 Request Timeout",
+                &page("Request timed out", "This is Grantkeeper's sign-in listener."),
+            )
+            .await;
+            return None;
+        }
     };
     let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
     if url.path() != CALLBACK_PATH {
