@@ -11,6 +11,8 @@ use grantkeeper_engine::flow::Browser;
 use grantkeeper_engine::{Config, Engine, Error, Keychain, NewProvider};
 use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
 
+mod common;
+
 fn send(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -180,4 +182,63 @@ async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
     let answer = get(port, &format!("/callback?code=bogus&state={state}"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(pending.outcome.await.unwrap().is_err(), "the bogus code was refused by the provider");
+}
+
+/// RFC 8252 §7.3/§8.3: for a provider that wants `http://localhost` (Microsoft), the
+/// listener takes the same port on 127.0.0.1 and [::1] — a browser may resolve the name
+/// to either — and on no other interface; a callback through [::1] completes sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
+    require_session();
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let home = tempfile::tempdir().unwrap();
+    let service = unique_keychain_service();
+    let config = Config {
+        home: home.path().to_owned(),
+        keychain_service: service.clone(),
+        browser: Browser::None,
+        flow_time_limit: Duration::from_secs(60),
+    };
+    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    common::use_emulator(&engine, &emulator, "microsoft", false).await;
+    let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let redirect = url::Url::parse(&param("redirect_uri").unwrap()).unwrap();
+    assert_eq!(redirect.host_str(), Some("localhost"));
+    let port = redirect.port().unwrap();
+
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok(), "listening on 127.0.0.1");
+    assert!(TcpStream::connect(("::1", port)).is_ok(), "listening on [::1]");
+    // The address this machine reaches the network from (no packet is sent).
+    let outward = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|socket| socket.connect("192.0.2.1:9").and_then(|()| socket.local_addr()))
+        .map(|address| address.ip());
+    // A machine with no network has none; then there is nothing else to listen on.
+    if let Some(ip) = outward.ok().filter(|ip| !ip.is_loopback()) {
+        assert!(TcpStream::connect((ip, port)).is_err(), "not listening on {ip}");
+    }
+
+    // The provider consents at once and redirects; the browser here goes through [::1].
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consented = client.get(authorize.as_str()).send().await.unwrap();
+    let location = consented.headers()["location"].to_str().unwrap().to_owned();
+    let callback = url::Url::parse(&location).unwrap();
+    assert_eq!(callback.host_str(), Some("localhost"), "{location}");
+    let target = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(("::1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET {target} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let connection = pending.outcome.await.unwrap().unwrap();
+    assert_eq!(connection.account.as_deref(), Some("ada@example.test"));
+    assert!(TcpStream::connect(("::1", port)).is_err(), "both listeners closed");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "both listeners closed");
 }
