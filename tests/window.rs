@@ -221,14 +221,29 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     assert_eq!(tray_labels(&tray), ["Open Grantkeeper", "Quit"]);
     assert!(tray_shows(&tray, "tray.png"), "the all-fine look");
 
+    // The detail view: what it may do in plain words, its sign-in, its own activity.
+    find(&client, "connection-open").await.click().await.unwrap();
+    wait_for_focus(&client, "connection-detail-title").await;
+    let scopes = wait_for_text(&client, "detail-scopes", |_| true).await;
+    assert!(scopes.contains("Confirm who you are") && scopes.contains("offline_access"), "{scopes}");
+    let removal = wait_for_text(&client, "detail-removal", |_| true).await;
+    assert!(removal.contains("asks Local OP to revoke"), "{removal}");
+    wait_for_text(&client, "activity-row", |t| t.contains("Connected")).await;
     // Refresh now goes to the provider; a revoked grant shows Reauthorize, and
     // Reconnect brings the same connection back.
     find(&client, "connection-refresh").await.click().await.unwrap();
-    wait_for_text(&client, "connection-row", |t| t.contains("Tokens refreshed")).await;
+    wait_for_text(&client, "activity-row", |t| t.contains("Tokens refreshed")).await;
     assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
+    screenshot(&client, "detail").await;
     assert!(op.revoke_grants("ada").await >= 1);
     find(&client, "connection-refresh").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
+    wait_for_text(&client, "activity-row", |t| t.contains("Needs reauthorization")).await;
+    screenshot(&client, "detail-reauthorize").await;
+    // Escape returns to the list, focus on the row it came from.
+    press(&client, &Key::Escape).await;
+    wait_for_focus(&client, "connection-open").await;
+    wait_for_text(&client, "connection-row", |t| t.contains("Reauthorize")).await;
     screenshot(&client, "reauthorize").await;
     let seen = notifications.wait_for("Reconnect Work mail");
     let about_it: Vec<_> = seen.iter().filter(|n| n.summary == "Reconnect Work mail").collect();
@@ -245,6 +260,23 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     find(&client, "nav-activity").await.click().await.unwrap();
     tray.click("Reconnect Work mail");
     wait_for_focus(&client, "connection-reconnect").await;
+    // The row is pointed at in the accent colour, never in Active's green (the border
+    // eases in over 0.6 s; the highlight stays 4 s).
+    let script = "
+        const row = document.querySelector('[data-testid=connection-row].highlighted');
+        const probe = (v) => { const e = document.createElement('i'); e.style.color = `var(${v})`;
+            document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; };
+        return [row && getComputedStyle(row).borderTopColor, probe('--accent'), probe('--ok')];";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let colours = client.execute(script, vec![]).await.unwrap();
+        assert_ne!(colours[0], colours[2], "the highlight is not Active's green: {colours}");
+        if colours[0] == colours[1] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "highlight border, accent: {colours}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     find(&client, "connection-reconnect").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     tray.wait_for_menu(|menu| !menu.iter().any(|e| e.label.starts_with("Reconnect")));
@@ -278,6 +310,7 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     assert!(secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
 
+    find(&client, "connection-open").await.click().await.unwrap();
     find(&client, "connection-remove").await.click().await.unwrap();
     find(&client, "confirm-remove").await.click().await.unwrap();
     find(&client, "empty-state").await;
@@ -419,6 +452,7 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     let account = wait_for_text(&client, "connection-account", |_| true).await;
     assert_eq!(account, "ada");
+    find(&client, "connection-open").await.click().await.unwrap();
     find(&client, "connection-test").await.click().await.unwrap();
     let tested = wait_for_text(&client, "connection-tested", |_| true).await;
     assert!(tested.contains("answered for ada"), "{tested}");
@@ -584,7 +618,10 @@ async fn the_main_path_works_from_the_keyboard_alone() {
     assert!(row.contains("Work mail") && row.contains("ada@example.test"), "{row}");
 
     // The window switches to Connections without placing focus (reported); Tab from
-    // there reaches the new row's actions.
+    // there reaches the new row, whose name opens its detail view.
+    tab_to(&client, &tab, "connection-open").await;
+    press(&client, &Key::Enter).await;
+    wait_for_focus(&client, "connection-detail-title").await;
     tab_to(&client, &tab, "connection-refresh").await;
     // Remove asks first, focus on No; Escape answers No and returns to Remove.
     tab_to(&client, &tab, "connection-remove").await;
@@ -599,6 +636,9 @@ async fn the_main_path_works_from_the_keyboard_alone() {
     press(&client, &Key::Escape).await;
     expect_focus(&client, "connection-remove").await;
     assert_eq!(text_of(&client, "confirm-remove").await, None);
+    // A second Escape leaves the detail view for the row it was opened from.
+    press(&client, &Key::Escape).await;
+    expect_focus(&client, "connection-open").await;
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
     client.close().await.unwrap();
 }
@@ -659,11 +699,79 @@ async fn light_and_dark_follow_the_system() {
         let fits = if dark { page < 200 && ink > 600 } else { page > 600 && ink < 300 };
         assert!(fits, "{scheme}: page {background:?}, text {text:?}");
         screenshot(&client, &format!("connections-{scheme}")).await;
+        find(&client, "connection-open").await.click().await.unwrap();
+        find(&client, "detail-removal").await;
+        wait_for_text(&client, "activity-row", |_| true).await;
+        screenshot(&client, &format!("detail-{scheme}")).await;
         find(&client, "nav-catalog").await.click().await.unwrap();
         find(&client, "catalog-search").await;
         screenshot(&client, &format!("catalog-{scheme}")).await;
+        find(&client, "nav-providers").await.click().await.unwrap();
+        find(&client, "provider-edit").await.click().await.unwrap();
+        find(&client, "app-enabled").await;
+        screenshot(&client, &format!("providers-{scheme}")).await;
         quit(client, home.path()).await;
     }
+
+    // At 200% zoom (Ctrl+= five times: 1.0 + 5 × 0.2) the 1000-pixel window is 500 CSS
+    // pixels wide: every screen still fits, with no sideways scrolling and no control cut off.
+    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let client = driver.launch().await;
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let wide: f64 = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
+    for _ in 0..5 {
+        press(&client, &format!("{}={}", Key::Control, Key::Null)).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
+        if (now - wide / 2.0).abs() <= 2.0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "zoomed to {now} CSS px from {wide}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    expect_fits(&client, "the connections").await;
+    screenshot(&client, "zoom-200-connections").await;
+    activate(&client, "connection-open").await;
+    wait_for_text(&client, "activity-row", |_| true).await;
+    expect_fits(&client, "a connection's detail view").await;
+    screenshot(&client, "zoom-200-detail").await;
+    activate(&client, "nav-catalog").await;
+    find(&client, "catalog-search").await;
+    expect_fits(&client, "the catalog").await;
+    activate(&client, "nav-providers").await;
+    activate(&client, "provider-edit").await;
+    find(&client, "app-enabled").await;
+    expect_fits(&client, "provider apps with a form open").await;
+    screenshot(&client, "zoom-200-providers").await;
+    activate(&client, "nav-activity").await;
+    wait_for_text(&client, "activity-row", |_| true).await;
+    expect_fits(&client, "the activity log").await;
+    // Quit by keyboard too; the app is gone before the answer comes back.
+    let _ = find(&client, "quit").await.send_keys(&Key::Enter.to_string()).await;
+    drop(client);
+    wait_until_quit(home.path());
+}
+
+/// Presses Enter on a button, as a keyboard user would. (Under page zoom WebKitWebDriver's
+/// clicks can land beside the element.)
+async fn activate(client: &Client, id: &str) {
+    find(client, id).await.send_keys(&Key::Enter.to_string()).await.unwrap();
+}
+
+/// No sideways scrolling, and every control, field and status chip lies wholly within the page's width.
+async fn expect_fits(client: &Client, what: &str) {
+    let script = "
+        const width = document.documentElement.clientWidth;
+        const cut = [...document.querySelectorAll('button, input, select, a, [data-testid=connection-status]')]
+            .filter((e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden')
+            .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 1 && (r.left < -0.5 || r.right > width + 0.5); })
+            .map((e) => `${e.dataset.testid || e.tagName} ${(e.innerText || e.value || '').trim().slice(0, 40)}`);
+        return [width, document.documentElement.scrollWidth, cut];";
+    let found = client.execute(script, vec![]).await.unwrap();
+    assert!(found[1].as_f64() <= found[0].as_f64(), "{what} scroll sideways: {found}");
+    assert_eq!(found[2], serde_json::json!([]), "{what}: controls cut off at the edge: {found}");
 }
 
 #[tokio::test]
