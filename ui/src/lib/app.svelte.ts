@@ -71,6 +71,7 @@ export class AppState {
   #connectionsSeq = 0;
   #providersSeq = 0;
   #connecting = 0;
+  #highlightSeq = 0;
   // A fast browser can finish the sign-in before `connect` itself has answered.
   #earlyEnds = new Map<string, FlowEnd>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -146,9 +147,11 @@ export class AppState {
   #highlight(connectionId: string): void {
     const connection = this.connections.find((c) => c.id === connectionId);
     if (connection && !shows(this.connectionFilter, connection)) this.connectionFilter = NO_FILTER;
+    // Only the newest highlight's timer ends it: pointing at the same row twice lasts from the second time.
+    const seq = ++this.#highlightSeq;
     this.highlightId = connectionId;
     this.#later(HIGHLIGHT_MS, () => {
-      if (this.highlightId === connectionId) this.highlightId = null;
+      if (this.#highlightSeq === seq) this.highlightId = null;
     });
   }
 
