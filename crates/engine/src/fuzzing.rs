@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use oauth2::{AuthorizationCode, TokenResponse};
+use base64::Engine as _;
+use oauth2::{AuthorizationCode, DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse, TokenResponse};
 use url::Url;
 
 // For the catalog checks below, which name their siblings as `super::schema` and
@@ -14,11 +15,12 @@ use url::Url;
 use crate::catalog::{schema, template, Catalog};
 use crate::flow::{
     oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Callback, CallbackListener,
+    DeviceAuthorization, Expected, SigningKeys,
 };
 use crate::http::{HttpClient, HttpError};
 use crate::provider::{Endpoints, ProviderRecord};
 use crate::store::{EndpointOverrides, ProviderAppRow};
-use crate::Result;
+use crate::{Result, Secret};
 
 // The checks build.rs runs on the catalog, compiled the way build.rs compiles them. The
 // crate builds them only for its tests, so a test build with this feature has two copies.
@@ -102,6 +104,103 @@ pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u
     })
 }
 
+/// What a device authorization answer gave.
+#[derive(Debug)]
+pub struct DeviceAnswer {
+    /// The page shown to the person.
+    pub verification_url: Url,
+    pub user_code: String,
+    pub expires_in: Duration,
+    /// How long to wait between polls.
+    pub interval: Duration,
+}
+
+/// Catalog providers with sign-in by code: GitHub answers form-encoded unless asked for
+/// JSON and sends errors with HTTP 200; the others answer as RFC 8628 §3.2 says.
+pub const DEVICE_PROVIDERS: &[&str] = &["google", "github", "microsoft", "gitlab"];
+
+/// A device authorization endpoint's answer at `provider` (one of
+/// [`DEVICE_PROVIDERS`]), through the same quirks, `oauth2` parsing, error mapping and
+/// checks of what is shown as a real device sign-in.
+pub fn device_authorization_answer(
+    provider: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> Result<DeviceAnswer> {
+    static HTTP: LazyLock<HttpClient> = LazyLock::new(|| HttpClient::new().expect("an HTTP client"));
+    let record = provider_record(provider);
+    let answer = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(body.to_vec())
+        .expect("a valid status and content type");
+    let answer = RefCell::new(Some(token_endpoint(&record, &HTTP).normalize(answer)));
+    let transport =
+        |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
+    let device_url = record.device_authorization_url.clone().expect("a provider with sign-in by code");
+    let device_url = DeviceAuthorizationUrl::new(device_url).expect("catalog URLs are valid");
+    let details: StandardDeviceAuthorizationResponse = oauth_client(&record, None)?
+        .set_device_authorization_url(device_url.clone())
+        .exchange_device_code()
+        .request(&transport)
+        .map_err(|e| token_error(e, &record.name, device_url.url()))?;
+    let interval = details.interval();
+    let device = DeviceAuthorization::of(&record, details, None, &[])?;
+    Ok(DeviceAnswer {
+        verification_url: device.verification_url,
+        user_code: device.user_code,
+        expires_in: device.expires_in,
+        interval,
+    })
+}
+
+/// OpenID providers whose ID tokens are checked: Google (fixed issuers), Microsoft
+/// (issuers naming the token's tenant) and a custom provider (its discovered issuer,
+/// [`CUSTOM_ISSUER`]). Their provider app's client id is [`ID_TOKEN_CLIENT_ID`].
+pub const ID_TOKEN_PROVIDERS: &[&str] = &["google", "microsoft", "custom"];
+pub const CUSTOM_ISSUER: &str = "https://issuer.fuzz.example";
+pub const ID_TOKEN_CLIENT_ID: &str = "fuzz-client";
+/// The client secret HS256 tokens are signed with, when the check is given one.
+pub const ID_TOKEN_CLIENT_SECRET: &str = "fuzz-client-secret";
+/// The nonce a sign-in sent; the account (`sub`) of the sign-in a refresh follows.
+pub const ID_TOKEN_NONCE: &str = "fuzz-nonce";
+pub const ID_TOKEN_SUBJECT: &str = "fuzz-sub";
+
+/// Checks `id_token` from `provider` (one of [`ID_TOKEN_PROVIDERS`]) against the keys in
+/// the JWKS document `jwks`, as a sign-in (nonce [`ID_TOKEN_NONCE`]) or as a refresh
+/// after a sign-in of [`ID_TOKEN_SUBJECT`] with that nonce. Err: why it was refused.
+pub fn id_token(
+    provider: &str,
+    jwks: &[u8],
+    id_token: &str,
+    with_client_secret: bool,
+    refresh: bool,
+) -> std::result::Result<(), String> {
+    let keys = SigningKeys::from_document(jwks).map_err(|e| e.to_string())?;
+    let mut record = provider_record(provider);
+    record.app.client_id = ID_TOKEN_CLIENT_ID.into();
+    let issuer = match provider {
+        "custom" => CUSTOM_ISSUER.to_owned(),
+        _ => record.id_token_issuers[0].replace("{tid}", "fuzz-tenant"),
+    };
+    // The sign-in's own token, as the keychain keeps it (its signature is not read).
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": ID_TOKEN_SUBJECT, "aud": ID_TOKEN_CLIENT_ID, "nonce": ID_TOKEN_NONCE,
+    });
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let previous =
+        Secret::new(format!("{}.{}.", encode(br#"{"alg":"RS256"}"#), encode(claims.to_string().as_bytes())));
+    let nonce = Secret::new(ID_TOKEN_NONCE);
+    let expected = match refresh {
+        true => Expected::Refresh { previous: Some(&previous) },
+        false => Expected::SignIn { nonce: Some(&nonce) },
+    };
+    let secret = Secret::new(ID_TOKEN_CLIENT_SECRET);
+    let secret = with_client_secret.then_some(&secret);
+    keys.check(&Secret::new(id_token), &record, secret, expected).map_err(|e| e.to_string())
+}
+
 fn provider_record(provider: &str) -> ProviderRecord {
     let builtin = |id: &str| {
         let spec = Catalog::builtin().provider(id).expect("a catalog provider");
@@ -120,7 +219,12 @@ fn provider_record(provider: &str) -> ProviderRecord {
         ProviderRecord::builtin(id, spec, app)
     };
     match provider {
-        "custom" => ProviderRecord { spec: None, ..builtin("google") },
+        "custom" => ProviderRecord {
+            spec: None,
+            issuer: Some(CUSTOM_ISSUER.into()),
+            id_token_issuers: vec![CUSTOM_ISSUER.into()],
+            ..builtin("google")
+        },
         id => builtin(id),
     }
 }

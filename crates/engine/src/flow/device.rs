@@ -18,6 +18,9 @@ use crate::http::HttpClient;
 use crate::provider::{provider_url, ProviderRecord};
 use crate::{Error, Result, Secret};
 
+/// The longest wait between polls taken as given.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// What the person needs to finish signing in, and what the poll needs.
 pub struct DeviceAuthorization {
     client_secret: Option<Secret>,
@@ -55,23 +58,48 @@ pub async fn device_authorization(
         .request_async(&token_endpoint(provider, http))
         .await
         .map_err(|e| token_error(e, &provider.name, device_url.url()))?;
-    // Shown to the person as a link: only ever the provider's own https page.
-    let complete = details.verification_uri_complete().map(|u| u.secret().as_str());
-    let verification_url = complete
-        .or(Some(details.verification_uri().as_str()))
-        .and_then(|text| provider_url("verification_uri", "sign-in page", text).ok())
-        .ok_or_else(|| Error::ProviderError {
-            provider: provider.name.clone(),
-            detail: "its device sign-in answer names no https page to sign in on".into(),
-        })?;
-    Ok(DeviceAuthorization {
-        client_secret,
-        user_code: crate::error::provider_text(details.user_code().secret()),
-        expires_in: details.expires_in(),
-        verification_url,
-        details,
-        requested_scopes: scopes.to_vec(),
-    })
+    DeviceAuthorization::of(provider, details, client_secret, scopes)
+}
+
+impl DeviceAuthorization {
+    /// The provider's answer (RFC 8628 §3.2), with what is shown to the person checked.
+    pub(crate) fn of(
+        provider: &ProviderRecord,
+        details: StandardDeviceAuthorizationResponse,
+        client_secret: Option<Secret>,
+        scopes: &[String],
+    ) -> Result<DeviceAuthorization> {
+        // Shown to the person as a link: only ever the provider's own https page.
+        let complete = details.verification_uri_complete().map(|u| u.secret().as_str());
+        let verification_url = complete
+            .or(Some(details.verification_uri().as_str()))
+            .and_then(|text| provider_url("verification_uri", "sign-in page", text).ok())
+            .ok_or_else(|| Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: "its device sign-in answer names no https page to sign in on".into(),
+            })?;
+        // A slow_down adds 5 s to the interval (RFC 8628 §3.5), which overflows on an
+        // interval near u64::MAX seconds; and a wait longer than the code lasts (or an
+        // hour) could never end in a sign-in.
+        let interval = details.interval();
+        if interval > details.expires_in().min(MAX_POLL_INTERVAL) {
+            return Err(Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: format!(
+                    "its device sign-in answer asks to wait {} s between polls, longer than the code lasts",
+                    interval.as_secs()
+                ),
+            });
+        }
+        Ok(DeviceAuthorization {
+            client_secret,
+            user_code: crate::error::provider_text(details.user_code().secret()),
+            expires_in: details.expires_in(),
+            verification_url,
+            details,
+            requested_scopes: scopes.to_vec(),
+        })
+    }
 }
 
 impl DeviceAuthorization {
@@ -112,5 +140,50 @@ impl DeviceAuthorization {
         let expected = Expected::SignIn { nonce: None };
         check_sign_in_id_token(&tokens, provider, self.client_secret.as_ref(), expected, http).await?;
         Ok(Grant::of(&response, tokens, self.requested_scopes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::store::{EndpointOverrides, ProviderAppRow};
+
+    fn google() -> ProviderRecord {
+        let app = ProviderAppRow {
+            id: "app".into(),
+            provider_id: "google".into(),
+            client_id: "client".into(),
+            client_secret_key: None,
+            client_secret_last4: None,
+            enabled: true,
+            site: None,
+            overrides: EndpointOverrides::default(),
+            created_at: String::new(),
+            attention: None,
+        };
+        ProviderRecord::builtin("google", Catalog::builtin().provider("google").unwrap(), app)
+    }
+
+    fn answer(interval: &str, expires_in: u64) -> Result<DeviceAuthorization> {
+        let details = serde_json::from_str(&format!(
+            r#"{{"device_code":"fake-device","user_code":"FAKE-CODE","verification_url":"https://www.google.com/device","expires_in":{expires_in},"interval":{interval}}}"#
+        ))
+        .unwrap();
+        DeviceAuthorization::of(&google(), details, None, &[])
+    }
+
+    /// Seen in oauth2's poll loop, which adds 5 s on slow_down; the device_authorization
+    /// fuzz target's interval check fails on its seed
+    /// regression_interval_past_any_duration.json without this refusal.
+    #[test]
+    fn an_interval_longer_than_the_code_lasts_is_refused() {
+        let sign_in = answer("5", 1800).unwrap();
+        assert_eq!(sign_in.verification_url.as_str(), "https://www.google.com/device");
+        assert_eq!(sign_in.details.interval(), Duration::from_secs(5));
+        for (interval, expires_in) in [("18446744073709551615", u64::MAX), ("1801", 1800), ("3601", 7200)] {
+            let error = answer(interval, expires_in).err().expect("refused");
+            assert!(error.to_string().contains("between polls"), "{error}");
+        }
     }
 }
