@@ -133,14 +133,21 @@ async fn type_into(client: &Client, id: &str, text: &str) {
 
 /// Is the tray showing this icon of ours (compared pixel by pixel with ImageMagick)?
 fn tray_shows(tray: &TrayHost, icon: &str) -> bool {
-    let compared = Command::new("compare")
-        .args(["-metric", "AE"])
-        .arg(tray.icon_file())
-        .arg(repo_root().join("icons").join(icon))
-        .arg("null:")
-        .output()
-        .expect("ImageMagick's compare");
-    compared.status.success()
+    // The icon and the menu are separate signals to the panel; the icon may come second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let compared = Command::new("compare")
+            .args(["-metric", "AE"])
+            .arg(tray.icon_file())
+            .arg(repo_root().join("icons").join(icon))
+            .arg("null:")
+            .output()
+            .expect("ImageMagick's compare");
+        if compared.status.success() || std::time::Instant::now() > deadline {
+            return compared.status.success();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The labels of the tray menu, as a panel shows them.
@@ -507,8 +514,16 @@ async fn focused(client: &Client) -> serde_json::Value {
 /// Waits until this element has keyboard focus, and checks that the focus shows.
 async fn expect_focus(client: &Client, id: &str) {
     wait_for_focus(client, id).await;
-    let now = focused(client).await;
-    assert_eq!(now["shown"], true, "no visible focus on {id}: {now}");
+    // The focus ring may ease in; it must be there within a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = focused(client).await;
+        if now["shown"] == true {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no visible focus on {id}: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Presses `key` (Tab or Shift+Tab) until `id` has focus; every stop on the way must
