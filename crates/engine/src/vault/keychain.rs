@@ -1,9 +1,13 @@
-//! The OS keychain through `keyring` (Secret Service on Linux, Keychain on macOS,
-//! Credential Manager on Windows). No plaintext fallback, ever.
+//! The OS keychain: the Secret Service on Linux, Keychain on macOS, Credential Manager
+//! on Windows. No plaintext fallback, ever. Values too long for one entry are split here,
+//! the same way on every platform.
 
-use crate::{Error, Result, Secret};
-
+#[cfg(not(target_os = "linux"))]
+use super::os_keychain as platform;
+#[cfg(target_os = "linux")]
+use super::secret_service as platform;
 use super::SecretStore;
+use crate::{Error, Result, Secret};
 
 pub struct Keychain {
     /// Keychain service name; test runs use their own so they never touch real entries.
@@ -20,30 +24,13 @@ impl Keychain {
     /// read SQLite meanwhile; the first read then waits for it only if it is not done.
     pub fn connect_in_background() {
         std::thread::spawn(|| {
-            // The outcome, failure included, is kept by `keyring` for every later call.
-            let _ = keyring::Entry::store_status();
+            // A failure shows again, with its message, on the first real use.
+            let _ = platform::connect();
         });
     }
 
-    fn entry(&self, key: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, key).map_err(unavailable)
-    }
-}
-
-impl Keychain {
     fn read_one(&self, key: &str) -> Result<Option<String>> {
-        match self.entry(key)?.get_password() {
-            Ok(value) => Ok(Some(value)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    fn delete_one(&self, key: &str) -> Result<()> {
-        match self.entry(key)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        platform::read(&self.service, key)
     }
 }
 
@@ -68,21 +55,21 @@ impl SecretStore for Keychain {
     fn write(&self, key: &str, value: &Secret) -> Result<()> {
         let chunks = split(value.expose());
         if chunks.len() == 1 {
-            return self.entry(key)?.set_password(value.expose()).map_err(unavailable);
+            return platform::write(&self.service, key, value.expose());
         }
         for (index, chunk) in chunks.iter().enumerate() {
-            self.entry(&chunk_key(key, index + 1))?.set_password(chunk).map_err(unavailable)?;
+            platform::write(&self.service, &chunk_key(key, index + 1), chunk)?;
         }
-        self.entry(key)?.set_password(&format!("{CHUNKED}{}", chunks.len())).map_err(unavailable)
+        platform::write(&self.service, key, &format!("{CHUNKED}{}", chunks.len()))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         if let Some(parts) = self.read_one(key)?.as_deref().and_then(chunk_count) {
             for part in 1..=parts {
-                self.delete_one(&chunk_key(key, part))?;
+                platform::delete(&self.service, &chunk_key(key, part))?;
             }
         }
-        self.delete_one(key)
+        platform::delete(&self.service, key)
     }
 }
 
@@ -112,13 +99,13 @@ fn chunk_key(key: &str, part: usize) -> String {
     format!("{key}#part{part}")
 }
 
-fn unavailable(error: keyring::Error) -> Error {
+pub(super) fn unavailable(error: impl std::fmt::Display) -> Error {
     let hint = if cfg!(target_os = "linux") {
         "Start a Secret Service provider (gnome-keyring-daemon, KeePassXC or KWallet) in your desktop session and unlock it"
     } else {
         "Unlock your system keychain"
     };
-    // keyring errors describe the store, never the secret.
+    // The stores' errors describe the store, never the secret.
     Error::KeychainUnavailable(format!("{error}. {hint}, then try again."))
 }
 

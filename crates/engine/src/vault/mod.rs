@@ -2,6 +2,10 @@
 //! SQLite rows only name the keychain entry (`credential/<id>/<version>`).
 
 mod keychain;
+#[cfg(not(target_os = "linux"))]
+mod os_keychain;
+#[cfg(target_os = "linux")]
+mod secret_service;
 mod tokens;
 
 use std::sync::Arc;
