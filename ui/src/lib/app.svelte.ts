@@ -65,6 +65,8 @@ export class AppState {
   announcement = $state("");
   /** Bumped on every announcement so that the same words are announced again. */
   announcementId = $state(0);
+  /** The time relative dates are counted from ("3 minutes ago"), moved on each minute. */
+  now = $state.raw(new Date());
 
   #unlisten: (() => void) | null = null;
   #stopped = false;
@@ -75,8 +77,10 @@ export class AppState {
   // A fast browser can finish the sign-in before `connect` itself has answered.
   #earlyEnds = new Map<string, FlowEnd>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
+  #clock: ReturnType<typeof setInterval> | null = null;
 
   async start(): Promise<void> {
+    this.#clock = setInterval(() => (this.now = new Date()), 30_000);
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
       const unlistenShow = await ipc.onShowConnection((id) => void this.showConnection(id));
@@ -108,6 +112,8 @@ export class AppState {
     this.#unlisten = null;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    if (this.#clock) clearInterval(this.#clock);
+    this.#clock = null;
   }
 
   goTo(tab: Tab): void {

@@ -42,6 +42,28 @@ export function formatDate(rfc3339: string | null): string | null {
   return DATE_TIME.format(date);
 }
 
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86400],
+  ["month", 30 * 86400],
+  ["week", 7 * 86400],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+];
+
+/** "3 minutes ago", "in 2 hours", "just now": how far `rfc3339` is from `now`. */
+export function relativeTime(rfc3339: string | null, now: Date = new Date()): string | null {
+  if (!rfc3339) return null;
+  const at = new Date(rfc3339).getTime();
+  if (Number.isNaN(at)) return null;
+  const seconds = (at - now.getTime()) / 1000;
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return RELATIVE.format(Math.trunc(seconds / size), unit);
+  }
+  return seconds < 0 ? "just now" : "within a minute";
+}
+
 export function formatTime(rfc3339: string): string | null {
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return null;

@@ -32,6 +32,28 @@ describe("Connections", () => {
     expect(document.activeElement?.id).toBe("providers-title");
   });
 
+  it("says when tokens were refreshed and when they expire in relative words, the date on hover", async () => {
+    const minute = 60_000;
+    const now = Date.now();
+    ipc.listConnections.mockResolvedValue([
+      connection({
+        last_refreshed_at: new Date(now - 3 * minute).toISOString(),
+        expires_at: new Date(now + 57 * minute + 30_000).toISOString(),
+      }),
+      connection({ id: "conn-2", name: "Old mail", expires_at: new Date(now - 2 * 3600_000).toISOString() }),
+    ]);
+    render(App);
+
+    const [fresh, old] = (await screen.findAllByTestId("connection-times")) as [HTMLElement, HTMLElement];
+    expect(fresh.textContent?.replace(/\s+/g, " ").trim()).toBe(
+      "Tokens refreshed 3 minutes ago; the access token expires in 57 minutes",
+    );
+    const [refreshed] = fresh.querySelectorAll("time");
+    expect(refreshed?.getAttribute("datetime")).toBe(new Date(now - 3 * minute).toISOString());
+    expect(refreshed?.getAttribute("title")).toMatch(/\d/);
+    expect(old.textContent?.replace(/\s+/g, " ")).toContain("the access token expired 2 hours ago");
+  });
+
   it("reloads on connections_changed and shows status, account and scopes", async () => {
     render(App);
     await screen.findByTestId("empty-state");
