@@ -4,9 +4,11 @@
 //! tray host and notification server.
 
 mod notifications;
+mod secret_service;
 mod tray;
 
 pub use notifications::{NotificationServer, ShownNotification};
+pub use secret_service::{lock_login_collection, restart_secret_service};
 pub use tray::{MenuEntry, TrayHost};
 
 use std::io::{BufRead, BufReader};
