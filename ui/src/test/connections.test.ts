@@ -16,6 +16,8 @@ describe("Connections", () => {
 
     const empty = await screen.findByTestId("empty-state");
     expect(empty.textContent).toContain("Connect your online accounts once");
+    // The header says how many there are, none included, once the lists have loaded.
+    expect(screen.getByTestId("nav-connections").textContent?.replace(/\s+/g, " ").trim()).toBe("Connections 0");
     expect(empty.textContent).toContain("Tokens stay in your system keychain.");
     expect(screen.getByTestId("nav-connections").getAttribute("aria-current")).toBe("page");
 
