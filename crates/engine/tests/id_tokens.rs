@@ -71,6 +71,18 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
         assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
     }
 
+    // OpenID Connect Core §5.3.2: a validly signed ID token for another account than the
+    // userinfo answer describes (the emulator's userinfo answers the person who signed
+    // in) is a substituted token: refused, nothing kept.
+    emulator.fault_next_id_token("sub").await;
+    let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(message.starts_with("Google answered"), "names the provider: {message}");
+    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
+    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
+    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
+
     // A refresh whose ID token is forged: its tokens are dropped, the stored ones kept;
     // Google keeps refresh tokens, so the connection stays Active and tries again.
     let before = access_token(&engine, "Mail").await.unwrap();

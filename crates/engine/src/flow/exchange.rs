@@ -341,6 +341,9 @@ async fn identity_by_spec(
             document
         }
     };
+    if spec.source == IdentitySource::Api {
+        require_userinfo_subject(provider, &grant.tokens, document.get("sub").and_then(|s| s.as_str()))?;
+    }
     let value_of = |field: &str| json_field(&document, field);
     let subject = fill(&spec.subject, value_of).ok_or_else(|| Error::ProviderError {
         provider: provider.name.clone(),
@@ -365,6 +368,7 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
             });
         }
         if let Some(identity) = serde_json::from_slice::<Claims>(&body).ok().and_then(Claims::identity) {
+            require_userinfo_subject(provider, tokens, Some(&identity.subject))?;
             return Ok(identity);
         }
     }
@@ -377,6 +381,29 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
     }
     // No way to learn the account: each grant is its own credential.
     Ok(Identity { subject: format!("unknown:{}", uuid::Uuid::new_v4()), account: None })
+}
+
+/// OpenID Connect Core §5.3.2: a userinfo answer (one with a `sub`) must be about the
+/// account the sign-in's ID token names, or it may describe someone else (a token
+/// substitution). Applies where that ID token was checked ([`check_sign_in_id_token`]),
+/// which happens before the account is learnt.
+fn require_userinfo_subject(
+    provider: &ProviderRecord,
+    tokens: &TokenSet,
+    userinfo_subject: Option<&str>,
+) -> Result<()> {
+    let Some(userinfo_subject) = userinfo_subject else { return Ok(()) };
+    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
+        return Ok(());
+    };
+    let id_token_subject = id_token_claims(id_token.expose()).and_then(|claims| claims.sub);
+    if id_token_subject.as_deref() != Some(userinfo_subject) {
+        return Err(Error::ProviderError {
+            provider: provider.name.clone(),
+            detail: "its userinfo answer names another account than its ID token; nothing was saved".into(),
+        });
+    }
+    Ok(())
 }
 
 fn id_token_claims(id_token: &str) -> Option<Claims> {
