@@ -6,10 +6,10 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{started, Setup};
 use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::{Config, Engine, Error, Keychain, NewProvider};
-use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
+use grantkeeper_engine::{Engine, Error, NewProvider};
+use grantkeeper_test_support::OidcProvider;
 
 mod common;
 
@@ -27,18 +27,10 @@ fn get(port: u16, target: &str) -> String {
 }
 
 /// An engine that opens no browser, with the test provider added as "Local OP".
-async fn engine_with_local_op() -> (OidcProvider, tempfile::TempDir, Arc<Engine>) {
-    require_session();
+async fn engine_with_local_op() -> (OidcProvider, Setup, Arc<Engine>) {
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
     let provider = NewProvider {
         name: "Local OP".into(),
         issuer: Some(op.issuer.clone()),
@@ -47,7 +39,7 @@ async fn engine_with_local_op() -> (OidcProvider, tempfile::TempDir, Arc<Engine>
         ..NewProvider::default()
     };
     engine.add_provider(provider).await.unwrap();
-    (op, home, engine)
+    (op, setup, engine)
 }
 
 // Blocking socket calls below: the engine needs another thread to answer them.
@@ -55,13 +47,11 @@ async fn engine_with_local_op() -> (OidcProvider, tempfile::TempDir, Arc<Engine>
 async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed() {
     let (op, _home, engine) = engine_with_local_op().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let state = param("state").unwrap();
+    let common::Started { authorize, state, port, .. } = started(&pending.started);
     assert!(state.len() >= 22, "state carries at least 128 bits: {state}");
-    assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
-    let redirect = url::Url::parse(&param("redirect_uri").unwrap()).unwrap();
-    let port = redirect.port().unwrap();
+    let method =
+        authorize.query_pairs().find(|(k, _)| k == "code_challenge_method").map(|(_, v)| v.into_owned());
+    assert_eq!(method.as_deref(), Some("S256"));
 
     let favicon = get(port, "/favicon.ico");
     assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
@@ -97,10 +87,7 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
 async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
     let (op, _home, engine) = engine_with_local_op().await;
     let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
-    let state = param("state").unwrap();
+    let common::Started { state, port, .. } = started(&pending.started);
 
     get(port, &format!("/callback?code=stolen&state={state}&iss=https%3A%2F%2Fevil.example"));
     let error = pending.outcome.await.unwrap().unwrap_err();
@@ -115,10 +102,7 @@ async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
 async fn an_error_callback_counts_only_with_this_flow_s_state() {
     let (op, _home, engine) = engine_with_local_op().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
-    let state = param("state").unwrap();
+    let common::Started { state, port, .. } = started(&pending.started);
 
     let forged = get(port, "/callback?error=access_denied&state=someone-else");
     assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
@@ -152,10 +136,7 @@ async fn an_error_callback_counts_only_with_this_flow_s_state() {
 async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
     let (_op, _home, engine) = engine_with_local_op().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
-    let state = param("state").unwrap();
+    let common::Started { state, port, .. } = started(&pending.started);
 
     let mut stalled: Vec<TcpStream> = (0..8)
         .map(|_| {
@@ -189,24 +170,13 @@ async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
 /// to either — and on no other interface; a callback through [::1] completes sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
-    require_session();
     let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
     common::use_emulator(&engine, &emulator, "microsoft", false).await;
     let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let redirect = url::Url::parse(&param("redirect_uri").unwrap()).unwrap();
+    let common::Started { authorize, redirect, port, .. } = started(&pending.started);
     assert_eq!(redirect.host_str(), Some("localhost"));
-    let port = redirect.port().unwrap();
 
     assert!(TcpStream::connect(("127.0.0.1", port)).is_ok(), "listening on 127.0.0.1");
     assert!(TcpStream::connect(("::1", port)).is_ok(), "listening on [::1]");

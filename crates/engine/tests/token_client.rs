@@ -9,12 +9,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Setup;
 use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::{Config, Engine, Keychain, NewProvider};
-use grantkeeper_test_support::{require_session, secret_tool_keys, unique_keychain_service};
+use grantkeeper_engine::{Engine, NewProvider};
+use grantkeeper_test_support::secret_tool_keys;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+mod common;
 
 /// 64 MiB of zeros, gzipped to about 64 KB.
 fn gzip_bomb() -> Vec<u8> {
@@ -55,30 +57,21 @@ struct Ended {
     /// From the callback to the end of the sign-in: the code exchange.
     took: Duration,
     engine: Arc<Engine>,
-    service: String,
-    _home: tempfile::TempDir,
+    setup: Setup,
 }
 
 impl Ended {
     fn assert_nothing_kept(&self) {
         assert!(self.engine.connections().unwrap().is_empty(), "no connection");
-        assert!(secret_tool_keys(&self.service).is_empty(), "nothing in the keychain");
+        assert!(secret_tool_keys(&self.setup.service).is_empty(), "nothing in the keychain");
     }
 }
 
 /// Starts a sign-in with a provider whose token endpoint is `token_url` and completes
 /// its callback as the browser would.
 async fn sign_in_against(token_url: &str) -> Ended {
-    require_session();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(120),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
     let provider = NewProvider {
         name: "Odd Provider".into(),
         authorize_url: Some("http://127.0.0.1:9/authorize".into()),
@@ -88,11 +81,8 @@ async fn sign_in_against(token_url: &str) -> Ended {
     };
     engine.add_provider(provider).await.unwrap();
     let pending = engine.connect("Odd Provider", ConnectOptions::default()).await.unwrap();
-    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let port = url::Url::parse(&param("redirect_uri").unwrap()).unwrap().port().unwrap();
-    let state = param("state").unwrap();
-    let started = Instant::now();
+    let common::Started { state, port, .. } = common::started(&pending.started);
+    let exchange = Instant::now();
     tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(stream, "GET /callback?code=the-code&state={state} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -103,7 +93,7 @@ async fn sign_in_against(token_url: &str) -> Ended {
         Ok(connection) => panic!("the sign-in succeeded: {connection:?}"),
         Err(error) => error.to_string(),
     };
-    Ended { error, took: started.elapsed(), engine, service, _home: home }
+    Ended { error, took: exchange.elapsed(), engine, setup }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::flow::Browser;
 use grantkeeper_engine::model::ProviderAppInput;
-use grantkeeper_engine::{Config, Engine, Keychain, NewProvider};
+use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, ProviderEmulator,
     EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
@@ -33,6 +33,17 @@ impl Setup {
         self.engine_as(browser, "ada", flow_time_limit)
     }
 
+    /// An engine that opens no browser: the test plays the browser itself.
+    pub fn engine_opening_no_browser(&self) -> Arc<Engine> {
+        let config = Config {
+            home: self.home.path().to_owned(),
+            keychain_service: self.service.clone(),
+            browser: Browser::None,
+            flow_time_limit: Duration::from_secs(60),
+        };
+        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
+    }
+
     /// An engine whose stand-in browser signs in as `login`.
     pub fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
         let config = Config {
@@ -53,6 +64,24 @@ pub fn provider_input(issuer: &str) -> NewProvider {
         scopes: vec!["openid email offline_access".into()],
         ..NewProvider::default()
     }
+}
+
+/// What a started sign-in asks of the browser: its authorize URL, the `state` the
+/// callback must carry and the listener's redirect URI and port.
+pub struct Started {
+    pub authorize: url::Url,
+    pub state: String,
+    pub redirect: url::Url,
+    pub port: u16,
+}
+
+pub fn started(flow: &FlowStarted) -> Started {
+    let authorize = url::Url::parse(&flow.authorize_url).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let state = param("state").unwrap();
+    let redirect = url::Url::parse(&param("redirect_uri").unwrap()).unwrap();
+    let port = redirect.port().unwrap();
+    Started { state, redirect, port, authorize }
 }
 
 pub fn named(name: &str) -> ConnectOptions {
