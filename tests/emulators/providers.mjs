@@ -34,6 +34,8 @@ import { randomBytes, createHash, generateKeyPairSync, sign } from 'node:crypto'
 const USERS = {
   ada: { id: 1001, login: 'ada', email: 'ada@example.test', name: 'Ada' },
   bob: { id: 1002, login: 'bob', email: 'bob@example.test', name: 'Bob' },
+  // A personal Microsoft account: its tenant is Microsoft's one tenant of consumers.
+  pat: { id: 1003, login: 'pat', email: 'pat@example.test', name: 'Pat', tenant: '9188040d-6c67-4c5b-b112-36a304b66dad' },
 };
 const CLIENT_ID = 'emulated-client';
 const CLIENT_SECRET = 'canary-emulated-secret-5d1e';
@@ -105,6 +107,7 @@ const PROVIDERS = {
 };
 
 function tenantOf(u) {
+  if (u.tenant) return u.tenant;
   return `00000000-0000-4000-8000-${String(u.id).padStart(12, '0')}`;
 }
 

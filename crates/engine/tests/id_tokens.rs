@@ -133,6 +133,24 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
     engine.set_provider_app("microsoft", tenant("00000000-0000-4000-8000-000000001001")).await.unwrap();
     sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap();
 
+    // Personal accounts all belong to Microsoft's tenant of consumers: the consumers
+    // endpoint signs only as it, the organizations endpoint never does.
+    engine.set_provider_app("microsoft", tenant("consumers")).await.unwrap();
+    let error = sign_in(&engine, "onedrive", "Work files").await.unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("ID token was refused") && message.contains("000000001001/v2.0"), "{message}");
+    emulator.sign_in_as("pat").await;
+    sign_in(&engine, "onedrive", "Personal files").await.unwrap();
+    let kept = keychain(&setup.service);
+    engine.set_provider_app("microsoft", tenant("organizations")).await.unwrap();
+    let error = sign_in(&engine, "onedrive", "Personal files 2").await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(message.contains("personal account's, on the organizations endpoint"), "{message}");
+    assert_eq!(keychain(&setup.service), kept, "nothing kept");
+    emulator.sign_in_as("ada").await;
+    sign_in(&engine, "onedrive", "Work files").await.unwrap();
+
     // Microsoft rotates refresh tokens: a refused refresh asks to reconnect rather than
     // present a refresh token the provider may have retired.
     emulator.fault_next_id_token("signature").await;

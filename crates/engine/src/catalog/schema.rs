@@ -190,6 +190,9 @@ pub struct IdTokenSpec {
     pub issuers: Vec<String>,
     /// The JWKS document; may name `{site}`.
     pub jwks_url: String,
+    /// Microsoft's tenant of personal accounts: the only `tid` a `consumers` site signs
+    /// as, and one an `organizations` site (work and school accounts) never does.
+    pub consumer_tenant: Option<String>,
 }
 
 /// How to learn which account signed in. Templates name fields of a JSON answer

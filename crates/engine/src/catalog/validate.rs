@@ -176,6 +176,9 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
             let filled = if filled.contains("://") { filled } else { format!("https://{filled}") };
             check_url(&filled, "id_token.issuers", report);
         }
+        if spec.consumer_tenant.is_some() && !spec.issuers.iter().any(|issuer| issuer.contains("{tid}")) {
+            report("id_token.consumer_tenant needs an issuer that names {tid}".into());
+        }
     }
     if ![" ", ","].contains(&provider.scope_separator.as_str()) {
         report("scope_separator is \" \" or \",\"".into());

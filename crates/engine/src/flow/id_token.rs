@@ -163,6 +163,13 @@ impl SigningKeys {
         if !issuer_ok {
             return Err(refused(format!("it names the issuer “{}”", crate::error::provider_text(issuer))));
         }
+        // Microsoft's `organizations` endpoint is for work and school accounts: a
+        // personal account's token there is not what the person chose.
+        let consumer_tenant = provider.spec.and_then(|s| s.id_token.as_ref()?.consumer_tenant.as_deref());
+        let organizations = provider.site().is_some_and(|site| site.eq_ignore_ascii_case("organizations"));
+        if organizations && consumer_tenant.is_some_and(|consumers| tenant == Some(consumers)) {
+            return Err(refused("it is a personal account's, on the organizations endpoint".into()));
+        }
         if let Some(previous) = previous {
             if previous.iss != issuer || previous.sub != claims.subject().as_str() {
                 return Err(IdTokenError::OtherAccount);

@@ -197,14 +197,16 @@ fn site_issuer(spec: &ProviderSpec, site: Option<&str>) -> Option<String> {
 }
 
 /// The issuers a catalog provider's ID tokens may name. A tenant site given by its ID
-/// (a UUID) pins `{tid}` to that tenant; `common`, `organizations`, `consumers` or a
-/// domain leave it to the token (its signature is still checked with the site's keys).
+/// (a UUID) pins `{tid}` to that tenant, and `consumers` to the tenant of personal
+/// accounts; `common`, `organizations` or a domain leave it to the token (its signature
+/// is still checked with the site's keys; `organizations` is checked in `id_token.rs`).
 fn id_token_issuers(spec: &ProviderSpec, site: Option<&str>) -> Vec<String> {
     let Some(id_token) = &spec.id_token else { return Vec::new() };
-    let tenant = site.filter(|s| {
-        spec.site.as_ref().is_some_and(|site| site.kind == SiteKind::Tenant)
-            && uuid::Uuid::parse_str(s).is_ok()
-    });
+    let tenant_site = site.filter(|_| spec.site.as_ref().is_some_and(|site| site.kind == SiteKind::Tenant));
+    let tenant = match (tenant_site, &id_token.consumer_tenant) {
+        (Some(site), Some(consumers)) if site.eq_ignore_ascii_case("consumers") => Some(consumers.as_str()),
+        (site, _) => site.filter(|s| uuid::Uuid::parse_str(s).is_ok()),
+    };
     id_token
         .issuers
         .iter()
