@@ -1,57 +1,23 @@
 //! The Tauri commands through the IPC layer (mock runtime, no webview): what the
 //! window receives is metadata and `{code, message, field}` errors, never a secret.
 
-use std::sync::Arc;
+mod common;
 
+use common::{invoke, mock_app};
 use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::{Config, Engine, Keychain};
-use grantkeeper_test_support::{require_session, unique_keychain_service, OidcProvider};
+use grantkeeper_test_support::OidcProvider;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-
-fn invoke(
-    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    get_ipc_response(
-        webview,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
 
 #[test]
 fn commands_return_metadata_and_typed_errors_only() {
-    require_session();
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: std::time::Duration::from_secs(60),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
-    let app =
-        grantkeeper_app::with_engine(mock_builder(), engine).build(mock_context(noop_assets())).unwrap();
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    let mock = mock_app(Browser::None);
+    let webview = &mock.webview;
 
-    assert_eq!(invoke(&webview, "list_connections", json!({})), Ok(json!([])));
+    assert_eq!(invoke(webview, "list_connections", json!({})), Ok(json!([])));
 
     let refused = invoke(
-        &webview,
+        webview,
         "add_provider",
         json!({ "input": { "name": "Plain", "issuer": "http://sso.example.com", "authorize_url": null,
             "token_url": null, "client_id": "c", "client_secret": null, "scopes": [] } }),
@@ -63,36 +29,35 @@ fn commands_return_metadata_and_typed_errors_only() {
 
     let secret = "canary-client-secret-7f3a";
     let added = invoke(
-        &webview,
+        webview,
         "add_provider",
         json!({ "input": { "name": "Local OP", "issuer": op.issuer, "authorize_url": null, "token_url": null,
             "client_id": "grantkeeper-confidential", "client_secret": secret, "scopes": ["openid", "email"] } }),
     )
     .unwrap();
     assert_eq!(added["client_secret_last4"], "7f3a");
-    let listed = invoke(&webview, "list_providers", json!({})).unwrap();
+    let listed = invoke(webview, "list_providers", json!({})).unwrap();
     assert_eq!(listed[0]["name"], "Local OP");
     for payload in [&added, &listed] {
         assert!(!payload.to_string().contains(secret), "the client secret crossed IPC");
     }
 
-    let flow =
-        invoke(&webview, "connect", json!({ "integration": added["id"], "options": { "name": null } }))
-            .unwrap();
+    let flow = invoke(webview, "connect", json!({ "integration": added["id"], "options": { "name": null } }))
+        .unwrap();
     assert!(flow["authorize_url"].as_str().unwrap().starts_with(&op.issuer));
-    assert_eq!(invoke(&webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
+    assert_eq!(invoke(webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
 
-    let missing = invoke(&webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
+    let missing = invoke(webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
     assert_eq!(missing["code"], "not_found");
-    let no_activity = invoke(&webview, "connection_activity", json!({ "connectionId": "nope" })).unwrap_err();
+    let no_activity = invoke(webview, "connection_activity", json!({ "connectionId": "nope" })).unwrap_err();
     assert_eq!(no_activity["code"], "not_found");
 
     // The catalog, and a provider app whose secret never comes back.
-    let catalog = invoke(&webview, "list_catalog", json!({})).unwrap();
+    let catalog = invoke(webview, "list_catalog", json!({})).unwrap();
     assert!(catalog.as_array().unwrap().iter().any(|i| i["id"] == "gmail" && i["provider_id"] == "google"));
     let google_secret = "canary-google-secret-3b1d";
     let google = invoke(
-        &webview,
+        webview,
         "set_provider_app",
         json!({ "providerId": "google", "input": { "client_id": "123.apps.googleusercontent.com",
             "client_secret": google_secret } }),
@@ -101,7 +66,7 @@ fn commands_return_metadata_and_typed_errors_only() {
     assert_eq!(google["client_secret_last4"], "3b1d");
     assert!(!google.to_string().contains(google_secret));
     let unknown_scope = invoke(
-        &webview,
+        webview,
         "connect",
         json!({ "integration": "gmail", "options": { "scopes": ["gmail.everything"] } }),
     )
@@ -111,7 +76,7 @@ fn commands_return_metadata_and_typed_errors_only() {
         (Some("invalid_input"), Some("scopes"))
     );
     let key = invoke(
-        &webview,
+        webview,
         "add_api_key",
         json!({ "integration": "openai", "input": { "fields": { "api_key": "not-a-key" }, "check": false } }),
     )

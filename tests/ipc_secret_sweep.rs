@@ -5,19 +5,18 @@
 //! verifiers and tokens the provider saw, the tokens the keychain holds — and find
 //! none of them in anything the window received.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::mock_app;
 use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::{Config, Engine, Keychain};
 use grantkeeper_test_support::{
-    browser_command, require_session, secret_tool_keys, secret_tool_lookup, unique_keychain_service,
-    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    browser_command, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use tauri::test::MockRuntime;
 use tauri::Listener;
 
 /// The window's side of the IPC: what it sent and everything it got back.
@@ -28,19 +27,7 @@ struct Window {
 
 impl Window {
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let reply = get_ipc_response(
-            &self.webview,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().unwrap());
+        let reply = common::invoke(&self.webview, cmd, args);
         let text = match &reply {
             Ok(value) | Err(value) => value.to_string(),
         };
@@ -70,29 +57,11 @@ impl Window {
     }
 }
 
-fn form_values(body: &str, names: &[&str]) -> Vec<String> {
-    body.split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, _)| names.contains(name))
-        .map(|(_, value)| value.replace("%2F", "/").replace("%2B", "+").replace("%3D", "="))
-        .collect()
-}
-
 #[test]
 fn nothing_the_window_receives_holds_a_secret() {
-    require_session();
     let emulator = ProviderEmulator::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]),
-        flow_time_limit: Duration::from_secs(60),
-    };
-    let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
-    let app =
-        grantkeeper_app::with_engine(mock_builder(), engine).build(mock_context(noop_assets())).unwrap();
+    let mock = mock_app(Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]));
+    let (app, service) = (&mock.app, &mock.service);
     let received = Arc::new(Mutex::new(Vec::new()));
     let events = received.clone();
     app.listen_any("engine-event", move |event| {
@@ -100,8 +69,7 @@ fn nothing_the_window_receives_holds_a_secret() {
     });
     // The mock runtime runs no event loop, so no setup: start what setup starts for events.
     grantkeeper_app::forward_engine_events(app.handle());
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    let window = Window { webview, received };
+    let window = Window { webview: mock.webview.clone(), received };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for (provider, integration) in [("google", "gmail"), ("github-app", "github-app")] {
         let app_input = json!({
@@ -162,35 +130,12 @@ fn nothing_the_window_receives_holds_a_secret() {
     window.ok("connection_activity", json!({ "connectionId": "google" }));
 
     // Every secret that existed. The keychain's values are read before removal.
-    let mut secrets = vec![
-        EMULATED_CLIENT_SECRET.to_owned(),
-        "sk-canary-ipc-good".to_owned(),
-        "sk-canary-ipc-bad".to_owned(),
-    ];
-    for key in secret_tool_keys(&service) {
-        let value = secret_tool_lookup(&service, &key).unwrap();
-        match serde_json::from_str::<Value>(&value) {
-            Ok(tokens) => {
-                for field in ["access_token", "refresh_token", "id_token"] {
-                    secrets.extend(tokens[field].as_str().map(str::to_owned));
-                }
-            }
-            Err(_) => secrets.push(value),
-        }
-    }
-    for request in runtime.block_on(emulator.log()) {
-        let body = request["body"].as_str().unwrap_or_default();
-        secrets.extend(form_values(body, &["code", "code_verifier", "refresh_token", "client_secret"]));
-        let bearer = request["headers"]["authorization"].as_str().and_then(|h| h.strip_prefix("Bearer "));
-        secrets.extend(bearer.map(str::to_owned));
-    }
+    let given = [EMULATED_CLIENT_SECRET, "sk-canary-ipc-good", "sk-canary-ipc-bad"];
+    let secrets = runtime.block_on(secrets_seen(&given, service, &emulator));
     for connection in ["google", "github-app", "OpenAI"] {
         window.ok("remove_connection", json!({ "connectionId": connection }));
     }
 
-    secrets.retain(|s| s.len() >= 12);
-    secrets.sort();
-    secrets.dedup();
     assert!(secrets.len() >= 10, "the sweep found the secrets it looks for: {}", secrets.len());
 
     let received = window.received.lock().unwrap();

@@ -12,8 +12,7 @@ use std::process::Output;
 
 use common::{ok, Cli};
 use grantkeeper_test_support::{
-    secret_tool_keys, secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
-    EMULATED_CLIENT_SECRET,
+    secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 
 /// Every file below `dir`, read whole.
@@ -26,14 +25,6 @@ fn files_below(dir: &Path, found: &mut Vec<(String, Vec<u8>)>) {
             found.push((path.display().to_string(), bytes));
         }
     }
-}
-
-fn form_values(body: &str, names: &[&str]) -> Vec<String> {
-    body.split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, _)| names.contains(name))
-        .map(|(_, value)| value.replace("%2F", "/").replace("%2B", "+").replace("%3D", "="))
-        .collect()
 }
 
 #[test]
@@ -118,34 +109,11 @@ fn no_secret_leaves_the_keychain() {
     assert_eq!(run(&["refresh", "github-app"], None).status.code(), Some(3));
 
     // Every secret that existed. The keychain's values are read before removal.
-    let mut secrets = vec![
-        EMULATED_CLIENT_SECRET.to_owned(),
-        "sk-canary-sweep-good".to_owned(),
-        "sk-canary-sweep-bad".to_owned(),
-    ];
-    for key in secret_tool_keys(&cli.service) {
-        let value = secret_tool_lookup(&cli.service, &key).unwrap();
-        match serde_json::from_str::<serde_json::Value>(&value) {
-            Ok(tokens) => {
-                for field in ["access_token", "refresh_token", "id_token"] {
-                    secrets.extend(tokens[field].as_str().map(str::to_owned));
-                }
-            }
-            Err(_) => secrets.push(value),
-        }
-    }
-    for request in runtime.block_on(emulator.log()) {
-        let body = request["body"].as_str().unwrap_or_default();
-        secrets.extend(form_values(body, &["code", "code_verifier", "refresh_token", "client_secret"]));
-        let bearer = request["headers"]["authorization"].as_str().and_then(|h| h.strip_prefix("Bearer "));
-        secrets.extend(bearer.map(str::to_owned));
-    }
+    let given = [EMULATED_CLIENT_SECRET, "sk-canary-sweep-good", "sk-canary-sweep-bad"];
+    let secrets = runtime.block_on(secrets_seen(&given, &cli.service, &emulator));
     ok(&run(&["remove", "google"], None));
     ok(&run(&["remove", "OpenAI"], None));
 
-    secrets.retain(|s| s.len() >= 12);
-    secrets.sort();
-    secrets.dedup();
     assert!(secrets.len() >= 10, "the sweep found the secrets it looks for: {}", secrets.len());
 
     // The one place a token belongs outside the keychain proves the sweep knows it.

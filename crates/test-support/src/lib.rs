@@ -5,10 +5,12 @@
 
 mod notifications;
 mod secret_service;
+mod sweep;
 mod tray;
 
 pub use notifications::{NotificationServer, ShownNotification};
 pub use secret_service::{lock_login_collection, restart_secret_service};
+pub use sweep::secrets_seen;
 pub use tray::{MenuEntry, TrayHost};
 
 use std::io::{BufRead, BufReader};
