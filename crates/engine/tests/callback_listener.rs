@@ -212,3 +212,25 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
     assert!(TcpStream::connect(("::1", port)).is_err(), "both listeners closed");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "both listeners closed");
 }
+
+/// A provider that compares the redirect URI exactly (Slack) gets a fixed port. When
+/// another program holds it, the sign-in does not start: no browser opens, and the error
+/// names the address and says what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_callback_port_opens_no_browser_and_says_so() {
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let setup = Setup::new();
+    let opened = setup.home.path().join("browser-opened");
+    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
+    let engine = setup.engine_opening(grantkeeper_engine::flow::Browser::Commands(vec![browser]));
+    common::use_emulator(&engine, &emulator, "slack", true).await;
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", 53117)).expect("port 53117 is free for the test");
+
+    let refused = engine.connect("slack", ConnectOptions::default()).await.err().expect("no sign-in starts");
+    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("127.0.0.1:53117") && message.contains("close it and try again"), "{message}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!opened.exists(), "no browser was opened");
+    assert!(engine.connections().unwrap().is_empty());
+}

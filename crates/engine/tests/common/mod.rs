@@ -35,10 +35,14 @@ impl Setup {
 
     /// An engine that opens no browser: the test plays the browser itself.
     pub fn engine_opening_no_browser(&self) -> Arc<Engine> {
+        self.engine_opening(Browser::None)
+    }
+
+    pub fn engine_opening(&self, browser: Browser) -> Arc<Engine> {
         let config = Config {
             home: self.home.path().to_owned(),
             keychain_service: self.service.clone(),
-            browser: Browser::None,
+            browser,
             flow_time_limit: Duration::from_secs(60),
         };
         Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
