@@ -65,6 +65,8 @@ const configuration = {
       userinfo: '/oauth/userinfo',
       device_authorization: '/oauth/authorize_device',
       code_verification: '/oauth/device',
+      // Where GitLab publishes the keys its ID tokens are signed with.
+      jwks: '/oauth/discovery/keys',
     },
   } : {}),
   pkce: { methods: ['S256'], required: () => true },
@@ -189,14 +191,16 @@ server.listen(port, '127.0.0.1', () => {
       json(res, 200, { fault: idTokenFault });
       return;
     }
-    if (idTokenFault === 'nonce' && url.pathname === '/auth' && url.searchParams.has('nonce')) {
+    const authorizePath = gitlab ? '/oauth/authorize' : '/auth';
+    const tokenPath = gitlab ? '/oauth/token' : '/token';
+    if (idTokenFault === 'nonce' && url.pathname === authorizePath && url.searchParams.has('nonce')) {
       idTokenFault = null;
       url.searchParams.set('nonce', 'nonce-of-another-sign-in');
       req.url = `${url.pathname}${url.search}`;
     }
     // The fault lasts until a token answer carries an ID token (a device sign-in's
     // first polls carry none).
-    if (idTokenFault === 'signature' && url.pathname === '/token' && req.method === 'POST') {
+    if (idTokenFault === 'signature' && url.pathname === tokenPath && req.method === 'POST') {
       breakSignature(res, () => { idTokenFault = null; });
     }
     if (withheld.size && (url.pathname === '/auth' || url.pathname === '/oauth/authorize')) {

@@ -149,7 +149,10 @@ impl Engine {
         let client = oauth_client(&provider, client_secret.clone())?;
         // Fetched before the refresh token leaves: a refreshed ID token that could not be
         // checked would be dropped with a possibly rotated refresh token.
-        let keys = match provider.checks_id_tokens() {
+        // Only a grant with `openid` brings ID tokens (GitLab's is optional): the others
+        // do not depend on the keys being reachable.
+        let openid = old.id_token.is_some() || credential.scopes.iter().any(|s| s == "openid");
+        let keys = match provider.checks_id_tokens() && openid {
             true => Some(SigningKeys::fetch(&provider, &self.http).await?),
             false => None,
         };
@@ -198,6 +201,10 @@ impl Engine {
         }
 
         let mut tokens = tokens_of(&response);
+        // An ID token that could not be checked is not kept.
+        if keys.is_none() && provider.checks_id_tokens() {
+            tokens.id_token = None;
+        }
         if let (Some(keys), Some(id_token)) = (&keys, &tokens.id_token) {
             let expected = Expected::Refresh { previous: old.id_token.as_ref() };
             if let Err(refusal) = keys.check(id_token, &provider, client_secret.as_ref(), expected) {

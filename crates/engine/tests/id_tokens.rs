@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{named, provider_input, use_emulator, Setup};
+use grantkeeper_engine::connect::ConnectOptions;
 use grantkeeper_engine::model::ProviderAppInput;
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{
@@ -177,4 +178,49 @@ async fn a_custom_provider_s_refreshed_id_token_is_checked() {
     assert!(error.to_string().contains("Signature verification failed"), "{error}");
     assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
     assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Reauthorize);
+}
+
+/// GitLab's `openid` scope is optional: when a connection asks for it, its ID token is
+/// checked with the instance as issuer and its keys at `{site}/oauth/discovery/keys`
+/// (the real OpenID provider, looking like a self-managed GitLab).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_managed_gitlab_s_id_tokens_are_checked_when_openid_is_asked_for() {
+    let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let app = ProviderAppInput {
+        client_id: Some("grantkeeper-gitlab".into()),
+        site: Some(op.issuer.clone()),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("gitlab", app).await.unwrap();
+    let with_openid = |name: &str| ConnectOptions { scopes: vec!["openid".into()], ..named(name) };
+
+    let pending = engine.connect("gitlab-git", with_openid("Code")).await.unwrap();
+    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
+    pending.outcome.await.unwrap().unwrap();
+    let kept = keychain(&setup.service);
+    assert!(
+        kept.iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
+        "the checked ID token is kept"
+    );
+    engine.refresh_now("Code").await.unwrap();
+    let kept = keychain(&setup.service);
+
+    // Another sign-in's nonce, a broken signature: refused, nothing kept.
+    for (fault, reason) in [("nonce", "nonce mismatch"), ("signature", "Signature verification failed")] {
+        op.fault_next_id_token(fault).await;
+        let pending = engine.connect("gitlab", with_openid("Projects")).await.unwrap();
+        let error = pending.outcome.await.unwrap().unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
+        assert!(message.starts_with("GitLab answered"), "{fault}: {message}");
+        assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
+        assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
+        assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
+    }
+
+    // The fault was for one answer: the next sign-in is accepted.
+    sign_in(&engine, "gitlab", "Projects").await.unwrap();
+    assert_eq!(engine.connections().unwrap().len(), 2);
 }

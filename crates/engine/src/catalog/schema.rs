@@ -186,7 +186,8 @@ impl Default for RedirectSpec {
 #[serde(deny_unknown_fields)]
 pub struct IdTokenSpec {
     /// The `iss` values it signs with; `{tid}` stands for the token's own `tid` claim
-    /// (Microsoft's multi-tenant endpoints sign as the account's tenant).
+    /// (Microsoft's multi-tenant endpoints sign as the account's tenant), `{site}` for
+    /// a base-URL site (a self-managed GitLab is its own issuer).
     pub issuers: Vec<String>,
     /// The JWKS document; may name `{site}`.
     pub jwks_url: String,

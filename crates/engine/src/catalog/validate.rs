@@ -172,7 +172,12 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
         }
         for issuer in &spec.issuers {
             // Google documents its issuer with and without the scheme.
-            let filled = issuer.replace("{tid}", "tenant");
+            if issuer.contains("{site}")
+                && !provider.site.as_ref().is_some_and(|site| site.kind == SiteKind::BaseUrl)
+            {
+                report("id_token.issuers names {site}, which needs a base_url site".into());
+            }
+            let filled = issuer.replace("{tid}", "tenant").replace("{site}", "https://example.com");
             let filled = if filled.contains("://") { filled } else { format!("https://{filled}") };
             check_url(&filled, "id_token.issuers", report);
         }

@@ -207,12 +207,23 @@ fn id_token_issuers(spec: &ProviderSpec, site: Option<&str>) -> Vec<String> {
         (Some(site), Some(consumers)) if site.eq_ignore_ascii_case("consumers") => Some(consumers.as_str()),
         (site, _) => site.filter(|s| uuid::Uuid::parse_str(s).is_ok()),
     };
+    // A base-URL site (GitLab) is its own issuer.
+    let base_url = spec.site.as_ref().filter(|s| s.kind == SiteKind::BaseUrl).map(|s| {
+        let chosen = site.unwrap_or(s.default.as_str());
+        chosen.trim_end_matches('/').to_owned()
+    });
     id_token
         .issuers
         .iter()
-        .map(|issuer| match tenant {
-            Some(tenant) => issuer.replace("{tid}", tenant),
-            None => issuer.clone(),
+        .map(|issuer| {
+            let issuer = match tenant {
+                Some(tenant) => issuer.replace("{tid}", tenant),
+                None => issuer.clone(),
+            };
+            match &base_url {
+                Some(site) => issuer.replace("{site}", site),
+                None => issuer,
+            }
         })
         .collect()
 }
