@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/svelte";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
@@ -200,5 +200,92 @@ describe("Provider list", () => {
     ]);
     await openProviders(user);
     expect((await screen.findByTestId("provider-attention")).textContent).toContain("Check the provider app's client ID and secret");
+  });
+});
+
+describe("Provider app endpoints", () => {
+  async function editApp(user: UserEvent) {
+    await user.click(await screen.findByTestId("provider-edit"));
+    const form = screen.getByTestId("provider-app-form");
+    await user.click(within(form).getByText("Endpoints (for self-hosted or regional servers)"));
+    return form;
+  }
+
+  const noChanges = {
+    client_id: "grantkeeper-test",
+    client_secret: null,
+    enabled: true,
+    site: null,
+    authorize_url: null,
+    token_url: null,
+    revocation_url: null,
+    userinfo_url: null,
+  };
+
+  it("leaves a blank signing keys (JWKS) URL out, as the other blanks send null, and sends a typed one", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([provider()]);
+    ipc.setProviderApp.mockResolvedValueOnce(provider());
+    await openProviders(user);
+
+    let form = await editApp(user);
+    await user.click(within(form).getByTestId("app-save"));
+    const sent = ipc.setProviderApp.mock.lastCall![1];
+    expect(sent).toEqual(noChanges);
+    expect(sent).not.toHaveProperty("jwks_url");
+    await waitFor(() => expect(screen.queryByTestId("provider-app-form")).toBeNull());
+    expect(screen.queryByTestId("provider-overridden")).toBeNull();
+
+    ipc.setProviderApp.mockResolvedValueOnce(provider({ overridden: ["jwks_url"] }));
+    form = await editApp(user);
+    const jwks = within(form).getByLabelText(/Signing keys \(JWKS\) URL/) as HTMLInputElement;
+    expect(jwks.type).toBe("url");
+    expect(jwks.placeholder).toBe("The provider's own");
+    expect(jwks.getAttribute("aria-describedby")).toContain("-help");
+    await user.type(jwks, " https://keys.example.test/jwks ");
+    await user.click(within(form).getByTestId("app-save"));
+    expect(ipc.setProviderApp).toHaveBeenLastCalledWith("prov-1", { ...noChanges, jwks_url: "https://keys.example.test/jwks" });
+    expect((await screen.findByTestId("provider-overridden")).textContent).toContain(
+      "Endpoints set by hand: signing keys (JWKS)",
+    );
+  });
+
+  it("keeps a JWKS URL set by hand when the field stays blank, and shows the engine's error next to it", async () => {
+    const user = userEvent.setup();
+    const existing = provider({
+      overridden: ["token_url", "jwks_url"],
+      token_url: "https://op.example.test/custom-token",
+    });
+    ipc.listProviders.mockResolvedValue([existing]);
+    await openProviders(user);
+    expect((await screen.findByTestId("provider-overridden")).textContent).toContain(
+      "Endpoints set by hand: token, signing keys (JWKS)",
+    );
+
+    await user.click(screen.getByTestId("provider-edit"));
+    const form = screen.getByTestId("provider-app-form");
+    const jwks = within(form).getByTestId("app-jwks_url") as HTMLInputElement;
+    expect(jwks.value).toBe("");
+    expect(jwks.placeholder).toBe("Set by hand; leave blank to keep it");
+
+    ipc.setProviderApp.mockRejectedValueOnce({
+      code: "invalid_input",
+      message: "The JWKS URL must start with https://.",
+      field: "jwks_url",
+    });
+    await user.type(jwks, "http://keys.example.test/jwks");
+    await user.click(within(form).getByTestId("app-save"));
+    const error = await within(form).findByTestId("form-error");
+    expect(error.textContent).toBe("The JWKS URL must start with https://.");
+    expect(jwks.getAttribute("aria-describedby")).toContain(error.id);
+    expect(jwks.getAttribute("aria-invalid")).toBe("true");
+    expect(document.activeElement).toBe(jwks);
+
+    ipc.setProviderApp.mockResolvedValueOnce(existing);
+    await user.clear(jwks);
+    await user.click(within(form).getByTestId("app-save"));
+    const sent = ipc.setProviderApp.mock.lastCall![1];
+    expect(sent).toEqual({ ...noChanges, token_url: "https://op.example.test/custom-token" });
+    expect(sent).not.toHaveProperty("jwks_url");
   });
 });
