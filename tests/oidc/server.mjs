@@ -76,13 +76,20 @@ const configuration = {
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
-  // Any login is an account: sub = the login, email = <login>@example.test.
+  // Any login is an account: sub = the login, email = <login>@example.test. GitLab's
+  // sub is the account's numeric ID (as a string); /test/id-token?fault=sub makes the
+  // next ID token name another account.
   async findAccount(ctx, id) {
     return {
       accountId: id,
-      async claims() {
+      async claims(use) {
+        let sub = gitlab ? String(gitlabIdOf(id)) : id;
+        if (use === 'id_token' && idTokenFault === 'sub') {
+          idTokenFault = null;
+          sub = gitlab ? String(gitlabIdOf(`not-${id}`)) : `not-${id}`;
+        }
         return {
-          sub: id,
+          sub,
           email: `${id}@example.test`,
           email_verified: true,
           name: id.charAt(0).toUpperCase() + id.slice(1),
@@ -116,6 +123,14 @@ const stats = { token_requests: {}, userinfo_requests: 0, revocation_requests: 0
 // from authorization requests before the provider sees them. Set by /test/withhold.
 let withheld = new Set();
 const grantsByAccount = new Map(); // accountId -> Set of grant ids
+// The next ID token's fault, set by /test/id-token.
+let idTokenFault = null;
+// GitLab names accounts by number: each login gets the next one.
+const gitlabIds = new Map();
+function gitlabIdOf(login) {
+  if (!gitlabIds.has(login)) gitlabIds.set(login, 1001 + gitlabIds.size);
+  return gitlabIds.get(login);
+}
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -171,7 +186,6 @@ server.listen(port, '127.0.0.1', () => {
     return revoked;
   }
 
-  let idTokenFault = null;
   const providerCallback = provider.callback();
   server.on('request', (req, res) => {
     const url = new URL(req.url, issuer);
@@ -185,7 +199,8 @@ server.listen(port, '127.0.0.1', () => {
       return;
     }
     // The next sign-in's ID token carries another nonce than the client sent (a token
-    // from someone else's sign-in), or its signature is broken.
+    // from someone else's sign-in), its signature is broken, or it names another
+    // account (fault=sub) than the one signed in (and GitLab's /api/v4/user names).
     if (url.pathname === '/test/id-token' && req.method === 'POST') {
       idTokenFault = url.searchParams.get('fault');
       json(res, 200, { fault: idTokenFault });
@@ -213,7 +228,7 @@ server.listen(port, '127.0.0.1', () => {
       const token = (req.headers.authorization || '').replace(/^Bearer /i, '');
       provider.AccessToken.find(token).then(
         (found) => (found && !found.isExpired
-          ? json(res, 200, { id: `gl-${found.accountId}`, username: found.accountId, email: `${found.accountId}@example.test` })
+          ? json(res, 200, { id: gitlabIdOf(found.accountId), username: found.accountId, email: `${found.accountId}@example.test` })
           : json(res, 401, { message: '401 Unauthorized' })),
         () => json(res, 401, { message: '401 Unauthorized' }),
       );

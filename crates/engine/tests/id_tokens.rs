@@ -125,6 +125,18 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
     let error = sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap_err();
     assert!(error.to_string().contains("issuer.example.test"), "{error}");
 
+    // Graph `/me` names the account by its object ID, which is the ID token's `oid`: a
+    // validly signed ID token for another account than Graph describes is refused.
+    let kept = keychain(&setup.service);
+    emulator.fault_next_id_token("sub").await;
+    let error = sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(message.starts_with("Microsoft 365 answered"), "names the provider: {message}");
+    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
+    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
+    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
+
     // A tenant given by its ID: only that tenant's tokens.
     let tenant = |id: &str| ProviderAppInput { site: Some(id.into()), ..ProviderAppInput::default() };
     engine.set_provider_app("microsoft", tenant("11111111-2222-4333-8444-555555555555")).await.unwrap();
@@ -219,6 +231,18 @@ async fn a_self_managed_gitlab_s_id_tokens_are_checked_when_openid_is_asked_for(
         assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
         assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
     }
+
+    // `/api/v4/user` names the account by its number, which the ID token carries as
+    // `sub`: a validly signed ID token for another account is refused, nothing kept.
+    op.fault_next_id_token("sub").await;
+    let pending = engine.connect("gitlab", with_openid("Projects")).await.unwrap();
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(message.starts_with("GitLab answered"), "{message}");
+    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
+    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
+    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
 
     // The fault was for one answer: the next sign-in is accepted.
     sign_in(&engine, "gitlab", "Projects").await.unwrap();

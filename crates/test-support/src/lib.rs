@@ -85,7 +85,8 @@ impl OidcProvider {
     }
 
     /// The next sign-in's ID token is faulty: `nonce` (it carries another sign-in's
-    /// nonce, validly signed) or `signature` (its signature is broken).
+    /// nonce, validly signed), `signature` (its signature is broken) or `sub` (validly
+    /// signed, it names another account than the one signed in).
     pub async fn fault_next_id_token(&self, fault: &str) {
         reqwest::Client::new()
             .post(format!("{}/test/id-token?fault={fault}", self.issuer))

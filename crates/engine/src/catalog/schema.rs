@@ -207,6 +207,12 @@ pub struct IdentitySpec {
     pub method: HttpMethod,
     pub subject: String,
     pub account: Vec<String>,
+    /// The ID token claim that names the account `subject` names, where the API is not
+    /// OpenID userinfo (whose `sub` is compared as it is): Microsoft Graph `/me`'s `id`
+    /// is the token's `oid`, GitLab `/api/v4/user`'s numeric `id` its `sub`. Where the
+    /// sign-in's ID token was checked, the two must agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_claim: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

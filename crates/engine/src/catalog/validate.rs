@@ -202,6 +202,11 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
             report(format!("identity template {template:?} must name fields in braces"));
         }
     }
+    if provider.identity.id_token_claim.is_some()
+        && (provider.identity.source != IdentitySource::Api || provider.id_token.is_none())
+    {
+        report("identity.id_token_claim needs identity from the API and an id_token".into());
+    }
     if provider.identity.account.is_empty() {
         report("identity.account names at least one template".into());
     }

@@ -349,6 +349,9 @@ async fn identity_by_spec(
         provider: provider.name.clone(),
         detail: "its answer does not say which account signed in".into(),
     })?;
+    if let Some(claim) = &spec.id_token_claim {
+        require_id_token_account(provider, &grant.tokens, claim, &subject)?;
+    }
     let account = spec.account.iter().find_map(|template| fill(template, value_of));
     Ok(Identity { subject, account: account.map(|a| crate::error::provider_text(&a)) })
 }
@@ -393,11 +396,24 @@ fn require_userinfo_subject(
     userinfo_subject: Option<&str>,
 ) -> Result<()> {
     let Some(userinfo_subject) = userinfo_subject else { return Ok(()) };
+    require_id_token_account(provider, tokens, "sub", userinfo_subject)
+}
+
+/// The account a provider's identity answer names must be the one the sign-in's checked
+/// ID token names in `claim`: `sub` for userinfo; for an API that is not userinfo
+/// (Microsoft Graph `/me`, GitLab `/api/v4/user`), the claim the catalog names
+/// (`identity.id_token_claim`). Nothing to compare without a checked ID token.
+fn require_id_token_account(
+    provider: &ProviderRecord,
+    tokens: &TokenSet,
+    claim: &str,
+    account: &str,
+) -> Result<()> {
     let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
         return Ok(());
     };
-    let id_token_subject = id_token_claims(id_token.expose()).and_then(|claims| claims.sub);
-    if id_token_subject.as_deref() != Some(userinfo_subject) {
+    let named = id_token_payload(id_token.expose()).and_then(|payload| json_field(&payload, claim));
+    if named.as_deref() != Some(account) {
         return Err(Error::ProviderError {
             provider: provider.name.clone(),
             detail: "its userinfo answer names another account than its ID token; nothing was saved".into(),
@@ -407,6 +423,10 @@ fn require_userinfo_subject(
 }
 
 fn id_token_claims(id_token: &str) -> Option<Claims> {
+    serde_json::from_value(id_token_payload(id_token)?).ok()
+}
+
+fn id_token_payload(id_token: &str) -> Option<serde_json::Value> {
     let payload = id_token.split('.').nth(1)?;
     let bytes =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
