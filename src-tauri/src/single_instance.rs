@@ -3,9 +3,13 @@
 //! window, and exits — two apps on one database would both refresh and notify.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
+#[cfg(unix)]
+use std::io::{Read, Write};
 use std::path::Path;
 
+/// What a later launch says on the socket; other systems have no socket yet.
+#[cfg(unix)]
 const SHOW: &[u8] = b"show\n";
 
 /// Held for the app's lifetime: the lock, and on Unix the socket that hears "show".

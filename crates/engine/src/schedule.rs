@@ -148,7 +148,9 @@ impl Engine {
 }
 
 impl Engine {
-    /// Credentials waiting to retry go now: what they waited for may be back.
+    /// Credentials waiting to retry go now: what they waited for may be back. Only
+    /// Linux tells Grantkeeper of waking and of the network coming back so far.
+    #[cfg(target_os = "linux")]
     pub(crate) fn retry_soon(&self) {
         if let Err(error) = self.store.retry_now(&rfc3339(now())) {
             tracing::warn!(%error, "could not reschedule the retries");
