@@ -73,18 +73,29 @@ pub struct TokenGrant {
 pub const TOKEN_PROVIDERS: &[&str] =
     &["custom", "google", "github", "github-app", "slack", "notion", "atlassian"];
 
-/// A token endpoint's answer to a code exchange at `provider` (one of
-/// [`TOKEN_PROVIDERS`]), through the same quirks, `oauth2` parsing and error mapping as a
-/// real exchange. `content_type` must be a valid header value.
-pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u8]) -> Result<TokenGrant> {
+/// The one answer a fuzzed endpoint gives, through the provider's answer quirks as a
+/// real response would go; the transport hands it out once.
+fn canned_answer(
+    record: &ProviderRecord,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> RefCell<Option<oauth2::HttpResponse>> {
     static HTTP: LazyLock<HttpClient> = LazyLock::new(|| HttpClient::new().expect("an HTTP client"));
-    let record = provider_record(provider);
     let answer = http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, content_type)
         .body(body.to_vec())
         .expect("a valid status and content type");
-    let answer = RefCell::new(Some(token_endpoint(&record, &HTTP).normalize(answer)));
+    RefCell::new(Some(token_endpoint(record, &HTTP).normalize(answer)))
+}
+
+/// A token endpoint's answer to a code exchange at `provider` (one of
+/// [`TOKEN_PROVIDERS`]), through the same quirks, `oauth2` parsing and error mapping as a
+/// real exchange. `content_type` must be a valid header value.
+pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u8]) -> Result<TokenGrant> {
+    let record = provider_record(provider);
+    let answer = canned_answer(&record, status, content_type, body);
     let transport =
         |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
     let token_url = Url::parse(&record.token_url).expect("catalog URLs are valid");
@@ -128,14 +139,8 @@ pub fn device_authorization_answer(
     content_type: &str,
     body: &[u8],
 ) -> Result<DeviceAnswer> {
-    static HTTP: LazyLock<HttpClient> = LazyLock::new(|| HttpClient::new().expect("an HTTP client"));
     let record = provider_record(provider);
-    let answer = http::Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(body.to_vec())
-        .expect("a valid status and content type");
-    let answer = RefCell::new(Some(token_endpoint(&record, &HTTP).normalize(answer)));
+    let answer = canned_answer(&record, status, content_type, body);
     let transport =
         |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
     let device_url = record.device_authorization_url.clone().expect("a provider with sign-in by code");

@@ -38,6 +38,24 @@ async fn sign_in(engine: &Arc<Engine>, integration: &str, name: &str) -> Result<
     pending.outcome.await.unwrap().map(drop)
 }
 
+/// A sign-in refused because its ID token names another account than the provider's
+/// own answer (OpenID Connect Core §5.3.2): the error names the provider and says so,
+/// and nothing was added to the connections or the keychain.
+fn assert_refused_as_another_account(
+    error: Error,
+    provider: &str,
+    engine: &Engine,
+    service: &str,
+    kept: &[(String, String)],
+) {
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(message.starts_with(&format!("{provider} answered")), "names the provider: {message}");
+    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
+    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
+    assert_eq!(keychain(service), kept, "the keychain is as it was");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
     let emulator = ProviderEmulator::start();
@@ -77,12 +95,7 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
     // in) is a substituted token: refused, nothing kept.
     emulator.fault_next_id_token("sub").await;
     let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
-    let message = error.to_string();
-    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
-    assert!(message.starts_with("Google answered"), "names the provider: {message}");
-    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
-    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
-    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
+    assert_refused_as_another_account(error, "Google", &engine, &setup.service, &kept);
 
     // A refresh whose ID token is forged: its tokens are dropped, the stored ones kept;
     // Google keeps refresh tokens, so the connection stays Active and tries again.
@@ -130,12 +143,7 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
     let kept = keychain(&setup.service);
     emulator.fault_next_id_token("sub").await;
     let error = sign_in(&engine, "outlook-calendar", "Calendar").await.unwrap_err();
-    let message = error.to_string();
-    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
-    assert!(message.starts_with("Microsoft 365 answered"), "names the provider: {message}");
-    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
-    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
-    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
+    assert_refused_as_another_account(error, "Microsoft 365", &engine, &setup.service, &kept);
 
     // A tenant given by its ID: only that tenant's tokens.
     let tenant = |id: &str| ProviderAppInput { site: Some(id.into()), ..ProviderAppInput::default() };
@@ -237,12 +245,7 @@ async fn a_self_managed_gitlab_s_id_tokens_are_checked_when_openid_is_asked_for(
     op.fault_next_id_token("sub").await;
     let pending = engine.connect("gitlab", with_openid("Projects")).await.unwrap();
     let error = pending.outcome.await.unwrap().unwrap_err();
-    let message = error.to_string();
-    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
-    assert!(message.starts_with("GitLab answered"), "{message}");
-    assert!(message.contains("userinfo answer names another account than its ID token"), "{message}");
-    assert_eq!(engine.connections().unwrap().len(), 1, "no connection added");
-    assert_eq!(keychain(&setup.service), kept, "the keychain is as it was");
+    assert_refused_as_another_account(error, "GitLab", &engine, &setup.service, &kept);
 
     // The fault was for one answer: the next sign-in is accepted.
     sign_in(&engine, "gitlab", "Projects").await.unwrap();
