@@ -16,7 +16,8 @@ use crate::Result;
 /// One session per process: opening it costs a D-Bus connection and a key exchange.
 static SESSION: Mutex<Option<Arc<Service>>> = Mutex::new(None);
 
-/// Opens the session now; `session()` waits on the lock until this is done.
+/// The session, opened on first use; a caller waits on the lock while another thread
+/// opens it (see `Keychain::connect_in_background`).
 pub(super) fn connect() -> Result<Arc<Service>> {
     let mut slot = SESSION.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(service) = slot.as_ref() {
