@@ -36,6 +36,8 @@ fn commands_return_metadata_and_typed_errors_only() {
     )
     .unwrap();
     assert_eq!(added["client_secret_last4"], "7f3a");
+    // Discovery's signing keys, which the window's form shows and may override.
+    assert!(added["jwks_url"].as_str().is_some_and(|url| url.starts_with(&op.issuer)), "{added}");
     let listed = invoke(webview, "list_providers", json!({})).unwrap();
     assert_eq!(listed[0]["name"], "Local OP");
     for payload in [&added, &listed] {

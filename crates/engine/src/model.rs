@@ -76,6 +76,8 @@ pub struct Provider {
     pub token_url: String,
     pub userinfo_url: Option<String>,
     pub revocation_url: Option<String>,
+    /// Where the keys that sign its ID tokens are published (JWKS).
+    pub jwks_url: Option<String>,
     /// A custom provider's scopes.
     pub scopes: Vec<String>,
     pub client_id: String,
@@ -117,7 +119,6 @@ pub struct ProviderAppInput {
     pub revocation_url: Option<String>,
     pub userinfo_url: Option<String>,
     /// Where the keys that sign its ID tokens are published (JWKS).
-    #[ts(optional)]
     pub jwks_url: Option<String>,
 }
 

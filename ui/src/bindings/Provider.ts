@@ -14,6 +14,10 @@ builtin: boolean, issuer: string | null,
  */
 authorize_url: string, token_url: string, userinfo_url: string | null, revocation_url: string | null, 
 /**
+ * Where the keys that sign its ID tokens are published (JWKS).
+ */
+jwks_url: string | null, 
+/**
  * A custom provider's scopes.
  */
 scopes: Array<string>, client_id: string, client_secret_last4: string | null, 

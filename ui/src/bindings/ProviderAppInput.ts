@@ -8,4 +8,4 @@ export type ProviderAppInput = { client_id: string | null, client_secret: string
 /**
  * Where the keys that sign its ID tokens are published (JWKS).
  */
-jwks_url?: string, };
+jwks_url: string | null, };

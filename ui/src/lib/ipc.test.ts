@@ -34,7 +34,7 @@ describe("ipc", () => {
     await ipc.removeProvider("p");
     await ipc.connect("gmail", { name: null, account: "ada@example.test", scopes: [], device: false });
     await ipc.grantAccess("c");
-    await ipc.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null });
+    await ipc.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null, jwks_url: null });
     await ipc.cancelFlow("f");
     await ipc.removeConnection("c");
 

@@ -61,15 +61,6 @@ export function endpointName(field: string): string {
   return ENDPOINTS.find((e) => e.field === field)?.short ?? field.replace("_url", "");
 }
 
-/**
- * Whether the form can show an overridden endpoint's value. A provider app does not
- * report its JWKS URL, so that field starts blank even when it was set by hand, and a
- * blank there keeps it.
- */
-export function isShown(existing: Provider | undefined, field: EndpointField): boolean {
-  return field !== "jwks_url" || !existing?.overridden.includes(field);
-}
-
 export const APP_FIELDS = ["client_id", "client_secret", "site", ...ENDPOINTS.map((e) => e.field)] as const;
 export type AppField = (typeof APP_FIELDS)[number];
 
@@ -87,7 +78,7 @@ export function isAppField(value: string | null): value is AppField {
 
 /** The form's starting values: the provider app's, or empty for a new one. */
 export function appFields(existing: Provider | undefined): AppFields {
-  const overridden = (field: Exclude<EndpointField, "jwks_url">) =>
+  const overridden = (field: EndpointField) =>
     existing?.overridden.includes(field) ? (existing[field] ?? "") : "";
   return {
     clientId: existing?.client_id ?? "",
@@ -99,7 +90,7 @@ export function appFields(existing: Provider | undefined): AppFields {
       token_url: overridden("token_url"),
       revocation_url: overridden("revocation_url"),
       userinfo_url: overridden("userinfo_url"),
-      jwks_url: "",
+      jwks_url: overridden("jwks_url"),
     },
   };
 }
@@ -107,17 +98,13 @@ export function appFields(existing: Provider | undefined): AppFields {
 /**
  * The change to send. A blank secret keeps the stored one; a blank endpoint or site
  * returns to the provider's own (sent as "" only when something was set before).
- * The JWKS URL is optional in the input rather than nullable, so a blank one is left
- * out; the engine reads a missing field as it reads null for the others: keep what
- * is stored (nothing, unless set by hand before, and then the form cannot show it).
  */
 export function toAppInput(fields: AppFields, existing: Provider | undefined): ProviderAppInput {
-  const endpoint = (field: Exclude<EndpointField, "jwks_url">) => {
+  const endpoint = (field: EndpointField) => {
     const value = fields.endpoints[field].trim();
     if (value) return value;
     return existing?.overridden.includes(field) ? "" : null;
   };
-  const jwksUrl = fields.endpoints.jwks_url.trim();
   return {
     client_id: fields.clientId.trim() || null,
     client_secret: fields.clientSecret.trim() ? fields.clientSecret : null,
@@ -127,6 +114,6 @@ export function toAppInput(fields: AppFields, existing: Provider | undefined): P
     token_url: endpoint("token_url"),
     revocation_url: endpoint("revocation_url"),
     userinfo_url: endpoint("userinfo_url"),
-    ...(jwksUrl ? { jwks_url: jwksUrl } : {}),
+    jwks_url: endpoint("jwks_url"),
   };
 }

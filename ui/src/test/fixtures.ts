@@ -12,6 +12,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     token_url: "https://op.example.test/token",
     userinfo_url: null,
     revocation_url: null,
+    jwks_url: null,
     builtin: false,
     scopes: ["openid", "email", "offline_access"],
     client_id: "grantkeeper-test",

@@ -220,9 +220,10 @@ describe("Provider app endpoints", () => {
     token_url: null,
     revocation_url: null,
     userinfo_url: null,
+    jwks_url: null,
   };
 
-  it("leaves a blank signing keys (JWKS) URL out, as the other blanks send null, and sends a typed one", async () => {
+  it("sends a typed signing keys (JWKS) URL like the other endpoints, and null when blank", async () => {
     const user = userEvent.setup();
     ipc.listProviders.mockResolvedValue([provider()]);
     ipc.setProviderApp.mockResolvedValueOnce(provider());
@@ -230,13 +231,13 @@ describe("Provider app endpoints", () => {
 
     let form = await editApp(user);
     await user.click(within(form).getByTestId("app-save"));
-    const sent = ipc.setProviderApp.mock.lastCall![1];
-    expect(sent).toEqual(noChanges);
-    expect(sent).not.toHaveProperty("jwks_url");
+    expect(ipc.setProviderApp.mock.lastCall![1]).toEqual(noChanges);
     await waitFor(() => expect(screen.queryByTestId("provider-app-form")).toBeNull());
     expect(screen.queryByTestId("provider-overridden")).toBeNull();
 
-    ipc.setProviderApp.mockResolvedValueOnce(provider({ overridden: ["jwks_url"] }));
+    ipc.setProviderApp.mockResolvedValueOnce(
+      provider({ overridden: ["jwks_url"], jwks_url: "https://keys.example.test/jwks" }),
+    );
     form = await editApp(user);
     const jwks = within(form).getByLabelText(/Signing keys \(JWKS\) URL/) as HTMLInputElement;
     expect(jwks.type).toBe("url");
@@ -250,11 +251,12 @@ describe("Provider app endpoints", () => {
     );
   });
 
-  it("keeps a JWKS URL set by hand when the field stays blank, and shows the engine's error next to it", async () => {
+  it("shows a JWKS URL set by hand, clears it when emptied, and shows the engine's error next to it", async () => {
     const user = userEvent.setup();
     const existing = provider({
       overridden: ["token_url", "jwks_url"],
       token_url: "https://op.example.test/custom-token",
+      jwks_url: "https://op.example.test/custom-keys",
     });
     ipc.listProviders.mockResolvedValue([existing]);
     await openProviders(user);
@@ -265,14 +267,14 @@ describe("Provider app endpoints", () => {
     await user.click(screen.getByTestId("provider-edit"));
     const form = screen.getByTestId("provider-app-form");
     const jwks = within(form).getByTestId("app-jwks_url") as HTMLInputElement;
-    expect(jwks.value).toBe("");
-    expect(jwks.placeholder).toBe("Set by hand; leave blank to keep it");
+    expect(jwks.value).toBe("https://op.example.test/custom-keys");
 
     ipc.setProviderApp.mockRejectedValueOnce({
       code: "invalid_input",
       message: "The JWKS URL must start with https://.",
       field: "jwks_url",
     });
+    await user.clear(jwks);
     await user.type(jwks, "http://keys.example.test/jwks");
     await user.click(within(form).getByTestId("app-save"));
     const error = await within(form).findByTestId("form-error");
@@ -281,11 +283,14 @@ describe("Provider app endpoints", () => {
     expect(jwks.getAttribute("aria-invalid")).toBe("true");
     expect(document.activeElement).toBe(jwks);
 
+    // Emptied: back to the provider's own, like the other endpoints ("" clears).
     ipc.setProviderApp.mockResolvedValueOnce(existing);
     await user.clear(jwks);
     await user.click(within(form).getByTestId("app-save"));
-    const sent = ipc.setProviderApp.mock.lastCall![1];
-    expect(sent).toEqual({ ...noChanges, token_url: "https://op.example.test/custom-token" });
-    expect(sent).not.toHaveProperty("jwks_url");
+    expect(ipc.setProviderApp.mock.lastCall![1]).toEqual({
+      ...noChanges,
+      token_url: "https://op.example.test/custom-token",
+      jwks_url: "",
+    });
   });
 });

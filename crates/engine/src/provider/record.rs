@@ -155,6 +155,7 @@ impl ProviderRecord {
             token_url: self.token_url.clone(),
             userinfo_url: self.userinfo_url.clone(),
             revocation_url: self.revocation_url.clone(),
+            jwks_url: self.jwks_url.clone(),
             scopes: self.scopes.clone(),
             client_id: self.app.client_id.clone(),
             client_secret_last4: self.app.client_secret_last4.clone(),
