@@ -19,7 +19,7 @@ use crate::flow::{
 };
 use crate::http::{HttpClient, HttpError};
 use crate::provider::{Endpoints, ProviderRecord};
-use crate::store::{EndpointOverrides, ProviderAppRow};
+use crate::store::ProviderAppRow;
 use crate::{Result, Secret};
 
 // The checks build.rs runs on the catalog, compiled the way build.rs compiles them. The
@@ -209,19 +209,7 @@ pub fn id_token(
 fn provider_record(provider: &str) -> ProviderRecord {
     let builtin = |id: &str| {
         let spec = Catalog::builtin().provider(id).expect("a catalog provider");
-        let app = ProviderAppRow {
-            id: "fuzz-app".into(),
-            provider_id: id.into(),
-            client_id: "fuzz-client".into(),
-            client_secret_key: None,
-            client_secret_last4: None,
-            enabled: true,
-            site: None,
-            overrides: EndpointOverrides::default(),
-            created_at: String::new(),
-            attention: None,
-        };
-        ProviderRecord::builtin(id, spec, app)
+        ProviderRecord::builtin(id, spec, ProviderAppRow::public_client(id, "fuzz-client"))
     };
     match provider {
         "custom" => ProviderRecord {

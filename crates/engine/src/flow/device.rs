@@ -147,21 +147,10 @@ impl DeviceAuthorization {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::store::{EndpointOverrides, ProviderAppRow};
+    use crate::store::ProviderAppRow;
 
     fn google() -> ProviderRecord {
-        let app = ProviderAppRow {
-            id: "app".into(),
-            provider_id: "google".into(),
-            client_id: "client".into(),
-            client_secret_key: None,
-            client_secret_last4: None,
-            enabled: true,
-            site: None,
-            overrides: EndpointOverrides::default(),
-            created_at: String::new(),
-            attention: None,
-        };
+        let app = ProviderAppRow::public_client("google", "client");
         ProviderRecord::builtin("google", Catalog::builtin().provider("google").unwrap(), app)
     }
 

@@ -23,6 +23,25 @@ pub struct ProviderAppRow {
     pub attention: Option<String>,
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+impl ProviderAppRow {
+    /// A public client with nothing overridden, as unit tests and fuzz targets need one.
+    pub(crate) fn public_client(provider_id: &str, client_id: &str) -> Self {
+        ProviderAppRow {
+            id: format!("{provider_id}-app"),
+            provider_id: provider_id.into(),
+            client_id: client_id.into(),
+            client_secret_key: None,
+            client_secret_last4: None,
+            enabled: true,
+            site: None,
+            overrides: EndpointOverrides::default(),
+            created_at: String::new(),
+            attention: None,
+        }
+    }
+}
+
 /// Endpoints the person set by hand; None: the provider's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndpointOverrides {
