@@ -4,7 +4,7 @@
 mod common;
 
 use common::{invoke, mock_app};
-use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::oauth::Browser;
 use grantkeeper_test_support::OidcProvider;
 use serde_json::{json, Value};
 

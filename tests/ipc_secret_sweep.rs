@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::mock_app;
-use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::oauth::Browser;
 use grantkeeper_test_support::{
     browser_command, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };

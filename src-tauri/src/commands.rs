@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use grantkeeper_engine::api_keys::NewApiKey;
+use grantkeeper_engine::api::CheckResult;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::NewApiKey;
+use grantkeeper_engine::api::Removal;
+use grantkeeper_engine::api::{CatalogIntegration, ProviderAppInput};
 use grantkeeper_engine::catalog::Catalog;
-use grantkeeper_engine::check::CheckResult;
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::{CatalogIntegration, ProviderAppInput};
-use grantkeeper_engine::revoke::Removal;
 use grantkeeper_engine::{
     ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider,
 };

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use grantkeeper_engine::flow::Browser;
+use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, Keychain};
 use grantkeeper_test_support::{require_session, unique_keychain_service};
 use serde_json::Value;

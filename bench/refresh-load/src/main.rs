@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::ProviderAppInput;
+use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, Keychain};
 use grantkeeper_test_support::{
     require_session, unique_keychain_service, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,

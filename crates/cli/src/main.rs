@@ -14,10 +14,11 @@ use std::time::Duration;
 use clap::Parser;
 use std::collections::BTreeMap;
 
-use grantkeeper_engine::api_keys::NewApiKey;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::NewApiKey;
+use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::catalog::Catalog;
-use grantkeeper_engine::connect::{ConnectOptions, PendingFlow, SignIn};
-use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::credential::connect::{PendingFlow, SignIn};
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
 use args::{Cli, Command, KeysCommand, ProvidersCommand};
@@ -81,7 +82,7 @@ async fn run(cli: Cli) -> Result<()> {
     | Command::Reconnect { no_browser: true, .. }
     | Command::GrantAccess { no_browser: true, .. } = cli.command
     {
-        config.browser = grantkeeper_engine::flow::Browser::None;
+        config.browser = grantkeeper_engine::oauth::Browser::None;
     }
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
     match cli.command {

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use grantkeeper_engine::check::CheckResult;
-use grantkeeper_engine::model::CatalogIntegration;
-use grantkeeper_engine::revoke::{Removal, Revocation};
+use grantkeeper_engine::api::CatalogIntegration;
+use grantkeeper_engine::api::CheckResult;
+use grantkeeper_engine::api::{Removal, Revocation};
 use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
 use serde::Serialize;
 

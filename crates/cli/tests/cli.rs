@@ -176,7 +176,7 @@ fn concurrent_token_processes_refresh_once() {
 /// present a spent one. Exactly one refresh reaches it, and everyone gets its token.
 #[test]
 fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once() {
-    use grantkeeper_engine::{flow::Browser, Config, Engine, Keychain};
+    use grantkeeper_engine::{oauth::Browser, Config, Engine, Keychain};
     use std::sync::Arc;
     use std::time::Duration;
 

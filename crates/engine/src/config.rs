@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::flow::Browser;
+use crate::oauth::Browser;
 use crate::{Error, Result};
 
 pub const DEFAULT_KEYCHAIN_SERVICE: &str = "grantkeeper";

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::events::EventBus;
-use crate::flow::RunningFlows;
+use crate::api::ActivityEvent;
+use crate::api::Connection;
+use crate::credential::RefreshLocks;
 use crate::http::HttpClient;
-use crate::model::ActivityEvent;
-use crate::model::Connection;
-use crate::refresh::RefreshLocks;
+use crate::oauth::RunningFlows;
+use crate::runtime::EventBus;
 use crate::store::Store;
 use crate::vault::{SecretStore, Vault};
 use crate::{Config, EngineEvent, Error, Result};

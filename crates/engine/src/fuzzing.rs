@@ -13,11 +13,11 @@ use url::Url;
 // For the catalog checks below, which name their siblings as `super::schema` and
 // `super::template`.
 use crate::catalog::{schema, template, Catalog};
-use crate::flow::{
+use crate::http::{HttpClient, HttpError};
+use crate::oauth::{
     oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Callback, CallbackListener,
     DeviceAuthorization, Expected, SigningKeys,
 };
-use crate::http::{HttpClient, HttpError};
 use crate::provider::{Endpoints, ProviderRecord};
 use crate::store::ProviderAppRow;
 use crate::{Result, Secret};

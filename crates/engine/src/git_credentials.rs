@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::api::{Connection, ConnectionStatus};
 use crate::catalog::Catalog;
-use crate::model::{Connection, ConnectionStatus};
 use crate::time_text::parse;
 use crate::{Engine, Error, Result, Secret};
 

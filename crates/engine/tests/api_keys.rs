@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{use_emulator, Setup};
-use grantkeeper_engine::api_keys::NewApiKey;
-use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::NewApiKey;
 use grantkeeper_engine::{ConnectionStatus, Error};
 use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{started, Setup};
-use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::{Engine, Error, NewProvider};
 use grantkeeper_test_support::OidcProvider;
 
@@ -222,7 +222,7 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     let setup = Setup::new();
     let opened = setup.home.path().join("browser-opened");
     let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
-    let engine = setup.engine_opening(grantkeeper_engine::flow::Browser::Commands(vec![browser]));
+    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
     common::use_emulator(&engine, &emulator, "slack", true).await;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", 53117)).expect("port 53117 is free for the test");
 

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{named, provider_input, Setup};
-use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::{ConnectionStatus, Error, NewProvider};
 use grantkeeper_test_support::{
     contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{named, provider_input, use_emulator, Setup};
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{
     secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider, ProviderEmulator,

@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
-use grantkeeper_engine::api_keys::NewApiKey;
-use grantkeeper_engine::check::CheckResult;
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::{
+use grantkeeper_engine::api::CheckResult;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::NewApiKey;
+use grantkeeper_engine::api::{
     CatalogIntegration, CatalogScope, IntegrationKind, KeyField, ProviderAppInput,
 };
-use grantkeeper_engine::revoke::{Removal, Revocation};
+use grantkeeper_engine::api::{Removal, Revocation};
 use grantkeeper_engine::{
     ActivityEvent, Connection, ConnectionStatus, EngineEvent, ErrorCode, ErrorPayload, EventKind,
     FlowStarted, NewProvider, Provider,

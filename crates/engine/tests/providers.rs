@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{use_emulator, Setup};
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::model::ProviderAppInput;
-use grantkeeper_engine::revoke::Revocation;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::ProviderAppInput;
+use grantkeeper_engine::api::Revocation;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
     secret_tool_keys, secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,

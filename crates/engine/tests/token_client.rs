@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Setup;
-use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::{Engine, NewProvider};
 use grantkeeper_test_support::secret_tool_keys;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

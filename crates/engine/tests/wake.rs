@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{use_emulator, Setup};
-use grantkeeper_engine::connect::ConnectOptions;
+use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_test_support::{BrowserMode, ProviderEmulator};
 
 #[tokio::test(flavor = "multi_thread")]

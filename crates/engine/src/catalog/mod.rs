@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 pub use schema::*;
 
-use crate::model::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
+use crate::api::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
     // catalog.toml as build.rs checked it, converted to JSON.

@@ -1,6 +1,7 @@
 //! Providers: resolving built-in and custom ones for use, and checking what a person
 //! typed for a custom one.
 
+mod apps;
 mod discovery;
 mod record;
 mod urls;
@@ -9,7 +10,7 @@ pub use discovery::{discover, Endpoints};
 pub use record::{catalog_spec, check_site, ProviderRecord};
 pub use urls::provider_url;
 
-use crate::model::NewProvider;
+use crate::api::NewProvider;
 use crate::{Error, Result};
 
 const NAME_LIMIT: usize = 64;

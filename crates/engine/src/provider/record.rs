@@ -1,8 +1,8 @@
 //! A provider resolved for use: its endpoints (site and overrides applied), its
 //! quirks from the catalog, and the person's provider app.
 
+use crate::api::Provider;
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
-use crate::model::Provider;
 use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
 #[derive(Debug, Clone)]

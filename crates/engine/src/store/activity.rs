@@ -3,7 +3,7 @@
 use rusqlite::{types::ToSql, Connection as Db};
 
 use super::Store;
-use crate::model::{ActivityEvent, EventKind};
+use crate::api::{ActivityEvent, EventKind};
 use crate::Result;
 
 impl Store {

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension};
 
 pub use records::{CredentialRecord, CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
-use crate::model::{Connection, ConnectionStatus, EventKind};
+use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::{Error, Result};
 
 pub struct Store {

@@ -2,7 +2,7 @@
 
 use rusqlite::Row;
 
-use crate::model::{Connection, ConnectionStatus};
+use crate::api::{Connection, ConnectionStatus};
 
 /// A provider app: the person's client registration at one provider.
 #[derive(Debug, Clone)]

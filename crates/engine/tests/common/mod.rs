@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use grantkeeper_engine::connect::ConnectOptions;
-use grantkeeper_engine::flow::Browser;
-use grantkeeper_engine::model::ProviderAppInput;
+use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::ProviderAppInput;
+use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, ProviderEmulator,

@@ -1,8 +1,8 @@
 //! Integrations: what a person connects (a catalog entry, or a custom provider as its
 //! own integration), the scopes each needs, and whether a credential covers them.
 
+use crate::api::{Connection, ConnectionStatus};
 use crate::catalog::{Catalog, ProviderSpec};
-use crate::model::{Connection, ConnectionStatus};
 use crate::provider::{check_scopes, ProviderRecord};
 use crate::{Engine, Error, Result};
 

@@ -1,24 +1,12 @@
 //! "Test connection": a cheap authenticated request that proves a credential works,
 //! as each integration's catalog entry describes it.
 
-use serde::Serialize;
-use ts_rs::TS;
-
+use crate::api::CheckResult;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{Catalog, CheckAuth, CheckSpec, HttpMethod};
 use crate::http::HttpClient;
 use crate::provider::provider_url;
 use crate::{Error, Result, Secret};
-
-/// What a check found.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct CheckResult {
-    pub connection: String,
-    /// The account the provider answered for, when its answer names one.
-    pub account: Option<String>,
-    /// The check's address, for the person to see what was asked.
-    pub url: String,
-}
 
 /// How a check ended.
 pub(crate) enum Checked {

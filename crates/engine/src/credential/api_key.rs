@@ -5,36 +5,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use ts_rs::TS;
-
+use crate::api::{CheckResult, NewApiKey};
+use crate::api::{Connection, ConnectionStatus, EventKind, SecretInput};
 use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
-use crate::check::{run_check, CheckResult, Checked};
-use crate::model::{Connection, ConnectionStatus, EventKind, SecretInput};
+use crate::credential::check::{run_check, Checked};
 use crate::provider::provider_url;
-use crate::schedule::CHECK_INTERVAL;
+use crate::runtime::CHECK_INTERVAL;
 use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const FIELD_LIMIT: usize = 4096;
-
-/// A key as the person enters it.
-#[derive(Debug, Clone, Deserialize, TS)]
-pub struct NewApiKey {
-    /// The connection's name; default: the integration's.
-    pub name: Option<String>,
-    /// Values by field id (`api_key`, `account_sid`, ...). Secret ones go to the keychain.
-    #[ts(type = "Record<string, string>")]
-    pub fields: BTreeMap<String, SecretInput>,
-    /// Another address for the API (a region, a compatible service); default: the catalog's.
-    pub base_url: Option<String>,
-    /// Check the key with the service before saving it.
-    pub check: bool,
-    /// Replace the key of this connection (name or id); it keeps its id.
-    pub replace: Option<String>,
-}
 
 impl Engine {
     /// Saves an API key as a connection (or as the new key of an existing one).

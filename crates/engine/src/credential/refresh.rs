@@ -10,15 +10,15 @@ use std::time::Duration;
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
 
+use crate::api::EventKind;
+use crate::api::{Connection, ConnectionStatus};
 use crate::catalog::RefreshTokens;
-use crate::flow::{
+use crate::oauth::{
     oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Expected, IdTokenError,
     SigningKeys,
 };
-use crate::model::EventKind;
-use crate::model::{Connection, ConnectionStatus};
 use crate::provider::ProviderRecord;
-use crate::schedule::{refresh_due, CHECK_INTERVAL};
+use crate::runtime::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewEvent, RecordedRefresh};
 use crate::time_text::{now, parse, rfc3339};
 use crate::vault::{new_token_key, TokenSet};

@@ -2,45 +2,15 @@
 //! wanted (RFC 7009, or the provider's own way). Local deletion always completes; a
 //! revocation the provider could not take now is queued and retried, across restarts.
 
-use base64::Engine as _;
-use serde::Serialize;
-use ts_rs::TS;
-
+use crate::api::{EventKind, Removal, Revocation};
 use crate::catalog::{ClientAuth, RevocationStyle, TokenRequestFormat};
-use crate::model::EventKind;
 use crate::provider::ProviderRecord;
-use crate::schedule::next_attempt;
+use crate::runtime::next_attempt;
 use crate::store::{NewEvent, PendingRevocation};
 use crate::time_text::{now, rfc3339};
 use crate::vault::TokenSet;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
-
-/// What became of the grant behind a removed connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum Revocation {
-    /// Other connections still use the credential; nothing to revoke.
-    StillInUse,
-    /// The provider confirmed it.
-    Revoked,
-    /// The provider offers no way to revoke; its tokens were deleted here.
-    NotOffered,
-    /// The provider could not be reached; Grantkeeper keeps trying.
-    WillRetry,
-    /// The provider refused (for example, the provider app's credentials changed);
-    /// the tokens were deleted here. Revoke access in the provider's account settings.
-    Refused,
-}
-
-/// The answer to "remove this connection".
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct Removal {
-    pub name: String,
-    pub provider: String,
-    pub revocation: Revocation,
-    /// Why a revocation is pending or was refused, in plain words.
-    pub detail: Option<String>,
-}
+use base64::Engine as _;
 
 impl Engine {
     /// Removes a connection. When it was the last one on its credential, the grant is

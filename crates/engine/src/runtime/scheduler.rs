@@ -10,7 +10,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::model::{Connection, EventKind};
+use crate::api::{Connection, EventKind};
 use crate::store::NewEvent;
 use crate::time_text::{now, parse, rfc3339};
 use crate::{Engine, EngineEvent, Error};

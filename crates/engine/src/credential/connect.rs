@@ -5,18 +5,15 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use serde::Deserialize;
-use ts_rs::TS;
-
-use crate::flow::{
+use crate::api::EventKind;
+use crate::api::{ConnectOptions, Connection, ConnectionStatus, FlowStarted};
+use crate::integration::union;
+use crate::oauth::{
     authorization, device_authorization, identity, Authorization, AuthorizationRequest, Callback,
     CallbackListener, DeviceAuthorization, Grant, Identity,
 };
-use crate::integrations::union;
-use crate::model::EventKind;
-use crate::model::{Connection, ConnectionStatus, FlowStarted};
 use crate::provider::ProviderRecord;
-use crate::schedule::{refresh_due, CHECK_INTERVAL};
+use crate::runtime::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
@@ -34,21 +31,6 @@ enum Purpose {
         subject: String,
         account: Option<String>,
     },
-}
-
-/// How to connect: all optional.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
-pub struct ConnectOptions {
-    /// The connection's name; default: the integration's.
-    pub name: Option<String>,
-    /// The account to sign in with (email or login), passed to the provider as a hint.
-    pub account: Option<String>,
-    /// Scopes beyond what the integration needs, by short name.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// Sign in by code on any device (RFC 8628) instead of in this machine's browser.
-    #[serde(default)]
-    pub device: bool,
 }
 
 /// Where the person signs in.

@@ -1,7 +1,7 @@
 //! Provider apps: the person's client registrations, on built-in and custom providers.
 
+use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientSecretRule};
-use crate::model::{NewProvider, Provider, ProviderAppInput};
 use crate::provider::{self, catalog_spec, check_site, provider_url, EndpointsInput, ProviderRecord};
 use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
 use crate::time_text::{now, rfc3339};

@@ -1,0 +1,34 @@
+//! API keys as a person enters them, and what checking one found.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::SecretInput;
+
+/// A key as the person enters it.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct NewApiKey {
+    /// The connection's name; default: the integration's.
+    pub name: Option<String>,
+    /// Values by field id (`api_key`, `account_sid`, ...). Secret ones go to the keychain.
+    #[ts(type = "Record<string, string>")]
+    pub fields: BTreeMap<String, SecretInput>,
+    /// Another address for the API (a region, a compatible service); default: the catalog's.
+    pub base_url: Option<String>,
+    /// Check the key with the service before saving it.
+    pub check: bool,
+    /// Replace the key of this connection (name or id); it keeps its id.
+    pub replace: Option<String>,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CheckResult {
+    pub connection: String,
+    /// The account the provider answered for, when its answer names one.
+    pub account: Option<String>,
+    /// The check's address, for the person to see what was asked.
+    pub url: String,
+}

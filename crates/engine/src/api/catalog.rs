@@ -1,0 +1,61 @@
+//! The built-in catalog as the catalog page and `grantkeeper catalog` show it.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    Oauth,
+    ApiKey,
+}
+
+/// A scope as the catalog describes it: short name, the provider's string, plain words.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CatalogScope {
+    pub name: String,
+    pub value: String,
+    pub description: String,
+}
+
+/// A field a person fills in for an API-key integration.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyField {
+    pub id: String,
+    pub label: String,
+    /// Goes to the keychain and is never shown again.
+    pub secret: bool,
+    /// How the value starts, when the service documents it.
+    pub prefix: Option<String>,
+}
+
+/// One entry of the built-in catalog, as the catalog page and `grantkeeper catalog`
+/// show it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CatalogIntegration {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub docs_url: String,
+    pub kind: IntegrationKind,
+    pub provider_id: Option<String>,
+    pub provider_name: Option<String>,
+    /// What it will be allowed to do.
+    pub scopes: Vec<CatalogScope>,
+    /// Steps to register the provider app, with the redirect URI filled in, then the
+    /// integration's own step (enable its API in the same project).
+    pub setup: Vec<String>,
+    /// The URI to register at the provider.
+    pub redirect_uri: Option<String>,
+    /// Where the provider app is registered (or, for an API key, created).
+    pub console_url: Option<String>,
+    /// Whether the provider app needs its client secret.
+    pub client_secret_required: bool,
+    /// The provider's self-hosted or regional variant, when it has one.
+    pub site_label: Option<String>,
+    pub site_help: Option<String>,
+    pub key_create_url: Option<String>,
+    pub key_fields: Vec<KeyField>,
+    pub has_check: bool,
+}

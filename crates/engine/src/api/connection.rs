@@ -1,0 +1,62 @@
+//! A connection as the window, `list --json` and scripts see it.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    Active,
+    Retrying,
+    NeedsMoreAccess,
+    Reauthorize,
+    Pending,
+}
+
+impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Active => "active",
+            ConnectionStatus::Retrying => "retrying",
+            ConnectionStatus::NeedsMoreAccess => "needs_more_access",
+            ConnectionStatus::Reauthorize => "reauthorize",
+            ConnectionStatus::Pending => "pending",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Active, Self::Retrying, Self::NeedsMoreAccess, Self::Reauthorize, Self::Pending]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
+/// One integration on one credential, as a person named it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Connection {
+    pub id: String,
+    pub name: String,
+    /// The integration's id: a catalog id ("gmail") or a custom provider's id.
+    pub integration: String,
+    pub integration_name: String,
+    pub provider: String,
+    pub provider_id: String,
+    pub status: ConnectionStatus,
+    /// Why the connection needs the person, in plain words (Reauthorize).
+    pub status_reason: Option<String>,
+    pub account: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Scopes the integration needs that the credential lacks (Needs more access).
+    pub missing_scopes: Vec<String>,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+    pub last_refreshed_at: Option<String>,
+    pub created_at: String,
+    /// When signing in again will be needed because the refresh token lapses, where the
+    /// provider says (GitHub Apps: six months); the window warns ahead of time.
+    pub refresh_token_expires_at: Option<String>,
+    /// The other connections that use the same sign-in (credential): they share its
+    /// tokens and its state, and removing this one keeps the grant for them.
+    pub shared_with: Vec<String>,
+}

@@ -1,0 +1,15 @@
+//! Changes the engine announces; the shell re-emits them to the window.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::ErrorPayload;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineEvent {
+    ConnectionsChanged,
+    ProvidersChanged,
+    FlowCompleted { flow_id: String, connection_id: String },
+    FlowFailed { flow_id: String, error: ErrorPayload },
+}

@@ -1,0 +1,23 @@
+//! Every type that crosses to the window (IPC, TypeScript generated from these) or to
+//! the CLI and scripts (`list --json`). Nothing here is secret: a secret a person types
+//! arrives as [`SecretInput`] and only goes on to the keychain.
+
+mod activity;
+mod api_key;
+mod catalog;
+mod connection;
+mod engine_event;
+mod flow;
+mod provider_app;
+mod removal;
+
+pub use activity::{ActivityEvent, EventKind};
+pub use api_key::{CheckResult, NewApiKey};
+pub use catalog::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
+pub use connection::{Connection, ConnectionStatus};
+pub use engine_event::EngineEvent;
+pub use flow::{ConnectOptions, FlowStarted};
+pub use provider_app::{NewProvider, Provider, ProviderAppInput, SecretInput};
+pub use removal::{Removal, Revocation};
+
+pub use crate::error::{ErrorCode, ErrorPayload};

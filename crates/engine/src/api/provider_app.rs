@@ -1,0 +1,101 @@
+//! Provider apps and custom providers as the window and the CLI see and change them.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A provider app (the person's client registration) on a built-in or custom
+/// provider. The client secret is write-only: only its last four characters come back.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    /// From the built-in catalog (quirks known); false for a custom provider.
+    pub builtin: bool,
+    pub issuer: Option<String>,
+    /// Effective endpoints: the provider's own, with the site and overrides applied.
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: Option<String>,
+    pub revocation_url: Option<String>,
+    /// Where the keys that sign its ID tokens are published (JWKS).
+    pub jwks_url: Option<String>,
+    /// A custom provider's scopes.
+    pub scopes: Vec<String>,
+    pub client_id: String,
+    pub client_secret_last4: Option<String>,
+    /// A disabled provider app starts no sign-ins; its connections keep refreshing.
+    pub enabled: bool,
+    /// GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
+    pub site: Option<String>,
+    pub site_label: Option<String>,
+    pub site_help: Option<String>,
+    /// Whether the provider needs the client secret (a public client needs none).
+    pub client_secret_required: bool,
+    /// Which endpoints the person set by hand.
+    pub overridden: Vec<String>,
+    /// The URI to register at the provider.
+    pub redirect_uri: String,
+    /// Steps to register the provider app, with the redirect URI filled in.
+    pub setup: Vec<String>,
+    pub docs_url: Option<String>,
+    /// Connections that use this provider app.
+    pub connections: usize,
+    /// Why it needs the person: the provider rejected its client ID or secret (the
+    /// connections' tokens are kept until it is fixed).
+    pub attention: Option<String>,
+    pub created_at: String,
+}
+
+/// Changes to a provider app. Absent fields keep their value; a blank client secret
+/// keeps the stored one; a blank site or endpoint returns to the provider's own.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct ProviderAppInput {
+    pub client_id: Option<String>,
+    #[ts(type = "string | null")]
+    pub client_secret: Option<SecretInput>,
+    pub enabled: Option<bool>,
+    pub site: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    /// Where the keys that sign its ID tokens are published (JWKS).
+    pub jwks_url: Option<String>,
+}
+
+/// What a person enters to add a custom provider: an issuer (OpenID discovery) or
+/// explicit authorize and token URLs.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct NewProvider {
+    pub name: String,
+    pub issuer: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub client_id: String,
+    #[ts(type = "string | null")]
+    pub client_secret: Option<SecretInput>,
+    pub scopes: Vec<String>,
+}
+
+/// A secret typed by the person, on its way to the keychain; never echoed back.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretInput(String);
+
+impl SecretInput {
+    pub fn into_secret(self) -> crate::Secret {
+        crate::Secret::new(self.0)
+    }
+}
+
+impl From<&str> for SecretInput {
+    fn from(value: &str) -> Self {
+        SecretInput(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
