@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine as _;
-use oauth2::{AuthorizationCode, DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse, TokenResponse};
+use oauth2::{AuthorizationCode, DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse};
 use url::Url;
 
 // For the catalog checks below, which name their siblings as `super::schema` and
@@ -15,8 +15,8 @@ use url::Url;
 use crate::catalog::{schema, template, Catalog};
 use crate::http::{HttpClient, HttpError};
 use crate::oauth::{
-    oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Callback, CallbackListener,
-    DeviceAuthorization, Expected, SigningKeys,
+    oauth_client, token_endpoint, token_error, Callback, CallbackListener, DeviceAuthorization, Expected,
+    Grant, SigningKeys,
 };
 use crate::provider::{Endpoints, ProviderRecord};
 use crate::store::ProviderAppRow;
@@ -103,15 +103,14 @@ pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u
         .exchange_code(AuthorizationCode::new("fuzz-code".into()))
         .request(&transport)
         .map_err(|e| token_error(e, &record.name, &token_url))?;
-    require_access_token(&response, &record.name)?;
-    let tokens = tokens_of(&response);
+    let grant = Grant::from_answer(&response, &record.name)?;
     Ok(TokenGrant {
-        access_token: tokens.access_token.expose().to_owned(),
-        refresh_token: tokens.refresh_token.map(|t| t.expose().to_owned()),
-        id_token: tokens.id_token.map(|t| t.expose().to_owned()),
-        scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
-        expires_in: response.expires_in(),
-        refresh_token_lifetime: response.extra_fields().refresh_token_lifetime(),
+        access_token: grant.tokens.access_token.expose().to_owned(),
+        refresh_token: grant.tokens.refresh_token.map(|t| t.expose().to_owned()),
+        id_token: grant.tokens.id_token.map(|t| t.expose().to_owned()),
+        refresh_token_lifetime: grant.extras.refresh_token_lifetime(),
+        scopes: grant.scopes,
+        expires_in: grant.expires_in,
     })
 }
 

@@ -1,8 +1,9 @@
 //! Integrations: what a person connects (a catalog entry, or a custom provider as its
 //! own integration), the scopes each needs, and whether a credential covers them.
 
-use crate::api::{Connection, ConnectionStatus};
+use crate::api::Connection;
 use crate::catalog::{Catalog, ProviderSpec};
+use crate::credential::shown_status;
 use crate::provider::{check_scopes, ProviderRecord};
 use crate::{Engine, Error, Result};
 
@@ -96,7 +97,7 @@ impl Engine {
     }
 
     /// Fills in what the catalog knows about a stored connection: names, the scopes
-    /// its integration lacks, and Needs more access when it lacks any.
+    /// its integration lacks, and the status it shows.
     pub(crate) fn decorate(&self, mut connection: Connection) -> Connection {
         let (name, needed) = self.integration_needs(&connection.integration);
         connection.integration_name = name.unwrap_or_else(|| connection.provider.clone());
@@ -108,11 +109,7 @@ impl Engine {
         }
         connection.missing_scopes =
             needed.into_iter().filter(|scope| !is_granted(scope, &connection.scopes)).collect();
-        if !connection.missing_scopes.is_empty()
-            && matches!(connection.status, ConnectionStatus::Active | ConnectionStatus::Retrying)
-        {
-            connection.status = ConnectionStatus::NeedsMoreAccess;
-        }
+        connection.status = shown_status(connection.status, &connection.missing_scopes);
         connection
     }
 }

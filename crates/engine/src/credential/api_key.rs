@@ -11,7 +11,7 @@ use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
 use crate::credential::check::{run_check, Checked};
 use crate::provider::provider_url;
 use crate::runtime::CHECK_INTERVAL;
-use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::store::{CredentialRecord, NewConnectionRow};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -25,26 +25,22 @@ impl Engine {
     pub async fn add_api_key(&self, integration_key: &str, input: NewApiKey) -> Result<Connection> {
         let (id, integration, spec) = api_key_integration(integration_key)?;
         let (secrets, mut plain) = check_fields(integration, spec, input.fields)?;
-        let base_url = match input.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            Some(url) => {
-                Some(provider_url("base_url", "API address", url)?.as_str().trim_end_matches('/').to_owned())
-            }
-            None => spec.base_url.clone(),
-        };
-        if let Some(base_url) = base_url {
+        if let Some(base_url) = base_url(input.base_url.as_deref(), spec)? {
             plain.insert("base_url".into(), base_url);
         }
         let key = secrets.get(&spec.token_field).expect("check_fields requires the token field").clone();
-        let mut account = None;
-        if let (true, Some(check)) = (input.check, &integration.check) {
-            let values = field_values(&plain, &secrets);
-            match run_check(&self.http, check, &values, &key, &integration.name).await?.0 {
-                Checked::Accepted { account: named } => account = named,
-                Checked::Rejected { status } => {
-                    return Err(Error::KeyRejected { service: integration.name.clone(), status })
+        let account = match (input.check, &integration.check) {
+            (true, Some(check)) => {
+                let values = field_values(&plain, &secrets);
+                match run_check(&self.http, check, &values, &key, &integration.name).await?.0 {
+                    Checked::Accepted { account } => account,
+                    Checked::Rejected { status } => {
+                        return Err(Error::KeyRejected { service: integration.name.clone(), status })
+                    }
                 }
             }
-        }
+            _ => None,
+        };
         let account = account.or_else(|| key.last4().map(|last4| format!("key •••• {last4}")));
         let tokens = TokenSet {
             secret_fields: secrets.into_iter().filter(|(field, _)| *field != spec.token_field).collect(),
@@ -54,63 +50,26 @@ impl Engine {
             Some(connection) => Some(self.replaceable(connection, id)?),
             None => None,
         };
-        let at = rfc3339(now());
-        let credential_id =
-            replaced.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |(_, c)| c.id.clone());
-        let token_key = new_token_key(&credential_id);
-        self.vault.write_tokens(&token_key, &tokens).await?;
-        let credential = CredentialRecord {
-            id: credential_id.clone(),
-            provider_id: id.to_owned(),
-            // Every key is its own credential.
-            subject: credential_id.clone(),
-            account,
-            scopes: Vec::new(),
-            token_secret_key: token_key.clone(),
-            status: ConnectionStatus::Active,
-            status_reason: None,
-            expires_at: None,
-            // Keys do not expire: the scheduler checks them with the service now and then.
-            refresh_due_at: integration.check.as_ref().map(|_| rfc3339(now() + CHECK_INTERVAL)),
-            last_refreshed_at: None,
-            created_at: replaced.as_ref().map_or_else(|| at.clone(), |(_, c)| c.created_at.clone()),
-            key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
-            refresh_token_expires_at: None,
-            pending_token_key: None,
+        let at = now();
+        let credential =
+            key_credential(id, integration, account, plain, replaced.as_ref().map(|(_, c)| c), at);
+        let (connection_id, kind) = match replaced {
+            Some((connection, old)) => {
+                self.save_credential(&credential, &tokens, None, Some(&old.token_secret_key)).await?;
+                (connection.id, EventKind::CredentialReauthorized)
+            }
+            None => {
+                let row = NewConnectionRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name: self.connection_name(input.name, &integration.name)?,
+                    integration: id.to_owned(),
+                    created_at: rfc3339(at),
+                };
+                self.save_credential(&credential, &tokens, Some(&row), None).await?;
+                (row.id, EventKind::CredentialCreated)
+            }
         };
-        let new_connection = match &replaced {
-            Some(_) => None,
-            None => Some(NewConnectionRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                name: self.connection_name(input.name, &integration.name)?,
-                integration: id.to_owned(),
-                created_at: at.clone(),
-            }),
-        };
-        if let Err(error) = self.store.save_grant(&credential, new_connection.as_ref()) {
-            let _ = self.vault.delete(&token_key).await;
-            return Err(error);
-        }
-        if let Some((_, old)) = &replaced {
-            self.delete_replaced_secret(&old.token_secret_key).await?;
-        }
-        let connection_id = match (new_connection, replaced) {
-            (Some(row), _) => row.id,
-            (None, Some((connection, _))) => connection.id,
-            (None, None) => unreachable!("either a new connection or a replaced one"),
-        };
-        self.store.record_event(&NewEvent {
-            kind: if input.replace.is_some() {
-                EventKind::CredentialReauthorized
-            } else {
-                EventKind::CredentialCreated
-            },
-            at: &at,
-            credential_id: Some(&credential_id),
-            connection_id: Some(&connection_id),
-            subject: None,
-            detail: None,
-        })?;
+        self.log_event(kind, at, &credential.id, Some(&connection_id), None)?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         self.connection(&connection_id)
     }
@@ -180,6 +139,48 @@ fn api_key_integration(key: &str) -> Result<(&'static str, &'static IntegrationS
             }),
         },
         None => Err(Error::NotFound { what: "integration", key: key.trim().to_owned() }),
+    }
+}
+
+/// The API's address: the one the person gave, checked, or the catalog's.
+fn base_url(given: Option<&str>, spec: &ApiKeySpec) -> Result<Option<String>> {
+    match given.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let url = provider_url("base_url", "API address", url)?;
+            Ok(Some(url.as_str().trim_end_matches('/').to_owned()))
+        }
+        None => Ok(spec.base_url.clone()),
+    }
+}
+
+/// The credential an API key makes: every key is its own credential (a replaced key's,
+/// with the same id); its non-secret fields are kept in the open.
+fn key_credential(
+    integration_id: &str,
+    integration: &IntegrationSpec,
+    account: Option<String>,
+    plain: BTreeMap<String, String>,
+    replaced: Option<&CredentialRecord>,
+    at: time::OffsetDateTime,
+) -> CredentialRecord {
+    let id = replaced.map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
+    CredentialRecord {
+        token_secret_key: new_token_key(&id),
+        provider_id: integration_id.to_owned(),
+        subject: id.clone(),
+        account,
+        scopes: Vec::new(),
+        status: ConnectionStatus::Active,
+        status_reason: None,
+        expires_at: None,
+        // Keys do not expire: the scheduler checks them with the service now and then.
+        refresh_due_at: integration.check.as_ref().map(|_| rfc3339(at + CHECK_INTERVAL)),
+        last_refreshed_at: None,
+        created_at: replaced.map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
+        key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
+        refresh_token_expires_at: None,
+        pending_token_key: None,
+        id,
     }
 }
 

@@ -1,26 +1,25 @@
-//! Connecting an account: the authorization flow from start to the stored credential.
-//! Order matters: keychain write first, SQLite transaction second, then the event.
+//! Starting a sign-in: for a new connection, to reconnect one (same id, same account
+//! only) or to grant it more access; by browser or by device code. `sign_in.rs` ends it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::api::EventKind;
-use crate::api::{ConnectOptions, Connection, ConnectionStatus, FlowStarted};
+use crate::api::{ConnectOptions, Connection, FlowStarted};
 use crate::integration::union;
 use crate::oauth::{
-    authorization, device_authorization, identity, Authorization, AuthorizationRequest, Callback,
-    CallbackListener, DeviceAuthorization, Grant, Identity,
+    authorization, device_authorization, Authorization, AuthorizationRequest, CallbackListener,
+    DeviceAuthorization,
 };
 use crate::provider::ProviderRecord;
-use crate::runtime::{refresh_due, CHECK_INTERVAL};
-use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::store::CredentialRecord;
 use crate::time_text::{now, rfc3339};
-use crate::vault::{self, new_token_key};
-use crate::{Engine, EngineEvent, Error, Result};
+use crate::vault;
+use crate::{Engine, Error, Result, Secret};
 
 /// What a flow is for.
-enum Purpose {
+pub(super) enum Purpose {
     New {
         name: String,
         integration: String,
@@ -43,9 +42,26 @@ pub enum SignIn {
 }
 
 /// What a started flow waits for.
-enum Waiting {
+pub(super) enum Waiting {
     Callback(CallbackListener, Box<Authorization>),
     Device(Box<DeviceAuthorization>),
+}
+
+impl Waiting {
+    /// The provider's authorize URL, or the page to type the device code on.
+    fn sign_in_url(&self) -> &url::Url {
+        match self {
+            Waiting::Callback(_, authorization) => &authorization.authorize_url,
+            Waiting::Device(device) => &device.verification_url,
+        }
+    }
+
+    fn user_code(&self) -> Option<String> {
+        match self {
+            Waiting::Callback(..) => None,
+            Waiting::Device(device) => Some(device.user_code.clone()),
+        }
+    }
 }
 
 /// A flow that has opened the browser; `outcome` resolves when it ends.
@@ -187,46 +203,69 @@ impl Engine {
             self.vault.read(&vault::keychain_probe_key()).await?;
         }
         let scopes = union(&provider.base_scopes(), scopes);
+        let request = AuthorizationRequest { scopes: &scopes, login_hint };
+        let (waiting, time_limit) = self.wait_for(sign_in, &provider, client_secret, request).await?;
         let flow_id = uuid::Uuid::new_v4().to_string();
         let started_at = now();
-        let mut time_limit = self.config.flow_time_limit;
-        let (waiting, sign_in_url, user_code) = match sign_in {
+        let started = FlowStarted {
+            flow_id: flow_id.clone(),
+            provider_id: provider.id.clone(),
+            authorize_url: waiting.sign_in_url().to_string(),
+            user_code: waiting.user_code(),
+            expires_at: rfc3339(started_at + time_limit),
+        };
+        self.store.record_flow_started(&flow_id, &provider.id, &rfc3339(started_at))?;
+        // The device page came from the network: it is shown, never opened (only the
+        // provider's authorize URL is).
+        if let Waiting::Callback(_, authorization) = &waiting {
+            if let Err(error) = self.config.browser.open(&authorization.authorize_url) {
+                // The flow goes on: the person can still open the link by hand.
+                tracing::warn!(%error, "browser did not open");
+            }
+        }
+        let outcome = self.run_flow(flow_id, waiting, provider, purpose, time_limit);
+        Ok(PendingFlow { started, outcome })
+    }
+
+    /// What a sign-in waits for, and how long it may take: a loopback listener for the
+    /// browser's callback, or a device code the person types on the provider's page.
+    async fn wait_for(
+        &self,
+        sign_in: SignIn,
+        provider: &ProviderRecord,
+        client_secret: Option<Secret>,
+        request: AuthorizationRequest<'_>,
+    ) -> Result<(Waiting, Duration)> {
+        let time_limit = self.config.flow_time_limit;
+        match sign_in {
             SignIn::Browser => {
                 let (host, port) = provider
                     .spec
                     .map_or(("127.0.0.1", None), |s| (s.redirect.host.as_str(), s.redirect.port));
                 let listener = CallbackListener::bind(host, port).await?;
-                let request = AuthorizationRequest { scopes: &scopes, login_hint };
-                let authorization =
-                    authorization(&provider, client_secret, listener.redirect_uri(), request)?;
-                let url = authorization.authorize_url.clone();
-                (Waiting::Callback(listener, Box::new(authorization)), url, None)
+                let authorization = authorization(provider, client_secret, listener.redirect_uri(), request)?;
+                Ok((Waiting::Callback(listener, Box::new(authorization)), time_limit))
             }
             SignIn::Device => {
-                let device = device_authorization(&provider, client_secret, &scopes, &self.http).await?;
-                time_limit = time_limit.min(device.expires_in);
-                let (url, code) = (device.verification_url.clone(), device.user_code.clone());
-                (Waiting::Device(Box::new(device)), url, Some(code))
-            }
-        };
-        let started = FlowStarted {
-            flow_id: flow_id.clone(),
-            provider_id: provider.id.clone(),
-            authorize_url: sign_in_url.to_string(),
-            user_code,
-            expires_at: rfc3339(started_at + time_limit),
-        };
-        self.store.record_flow_started(&flow_id, &provider.id, &rfc3339(started_at))?;
-        let cancelled = self.flows.insert(&flow_id);
-        // The device page came from the network: it is shown, never opened (only the
-        // provider's authorize URL is).
-        if let Waiting::Callback(..) = waiting {
-            if let Err(error) = self.config.browser.open(&sign_in_url) {
-                // The flow goes on: the person can still open the link by hand.
-                tracing::warn!(%error, "browser did not open");
+                let device =
+                    device_authorization(provider, client_secret, request.scopes, &self.http).await?;
+                let time_limit = time_limit.min(device.expires_in);
+                Ok((Waiting::Device(Box::new(device)), time_limit))
             }
         }
+    }
 
+    /// Runs a started flow in the background until it ends: completed, failed,
+    /// cancelled or out of time.
+    fn run_flow(
+        self: &Arc<Self>,
+        flow_id: String,
+        waiting: Waiting,
+        provider: ProviderRecord,
+        purpose: Purpose,
+        time_limit: Duration,
+    ) -> oneshot::Receiver<Result<Connection>> {
+        let cancelled = self.flows.insert(&flow_id);
         let (outcome_tx, outcome_rx) = oneshot::channel();
         let engine = self.clone();
         tokio::spawn(async move {
@@ -239,7 +278,7 @@ impl Engine {
             engine.announce_outcome(&flow_id, &result);
             let _ = outcome_tx.send(result);
         });
-        Ok(PendingFlow { started, outcome: outcome_rx })
+        outcome_rx
     }
 
     /// Cancels a running flow; its listener closes and nothing is saved.
@@ -250,224 +289,4 @@ impl Engine {
             Err(Error::NotFound { what: "running sign-in", key: flow_id.to_owned() })
         }
     }
-
-    /// Gives a connection another name; its id stays.
-    pub fn rename_connection(&self, key: &str, name: &str) -> Result<Connection> {
-        let connection = self.connection(key)?;
-        let name = self.check_name(name.trim())?;
-        // A change of case only is a rename too; any other taken name is refused.
-        if !name.eq_ignore_ascii_case(&connection.name) {
-            self.connection_name(Some(name.clone()), &connection.name)?;
-        }
-        self.store.rename_connection(&connection.id, &name)?;
-        self.events.publish(EngineEvent::ConnectionsChanged);
-        self.connection(&connection.id)
-    }
-
-    fn check_name(&self, name: &str) -> Result<String> {
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(Error::invalid("name", "A connection name is 1 to 100 printable characters."));
-        }
-        Ok(name.to_owned())
-    }
-
-    pub(crate) fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
-        match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
-            Some(name) if self.check_name(&name).is_err() => self.check_name(&name),
-            Some(name) if self.store.connection_name_taken(&name)? => Err(Error::AlreadyExists(format!(
-                "A connection named “{name}” already exists. Choose another name."
-            ))),
-            Some(name) => Ok(name),
-            None => {
-                let mut name = default.to_owned();
-                let mut number = 2;
-                while self.store.connection_name_taken(&name)? {
-                    name = format!("{default} ({number})");
-                    number += 1;
-                }
-                Ok(name)
-            }
-        }
-    }
-
-    async fn finish_flow(
-        &self,
-        waiting: Waiting,
-        provider: &ProviderRecord,
-        purpose: Purpose,
-        time_limit: std::time::Duration,
-    ) -> Result<Connection> {
-        let grant = match waiting {
-            Waiting::Callback(listener, authorization) => {
-                self.receive_code(listener, *authorization, provider).await?
-            }
-            Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
-        };
-        let identity = identity(provider, &grant, &self.http).await?;
-        match purpose {
-            Purpose::New { name, integration } => {
-                let connection = NewConnectionRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    name,
-                    integration,
-                    created_at: rfc3339(now()),
-                };
-                let created = self.store_grant(provider, grant, identity, Some(connection)).await?;
-                self.connection(&created.expect("a new connection was stored"))
-            }
-            Purpose::Existing { connection_id, subject, account } => {
-                if identity.subject != subject {
-                    return Err(Error::DifferentAccount {
-                        expected: account.unwrap_or(subject),
-                        found: crate::error::provider_text(&identity.account.unwrap_or(identity.subject)),
-                    });
-                }
-                self.store_grant(provider, grant, identity, None).await?;
-                self.connection(&connection_id)
-            }
-        }
-    }
-
-    /// The browser's answer on the loopback listener, redeemed for tokens.
-    async fn receive_code(
-        &self,
-        listener: CallbackListener,
-        authorization: Authorization,
-        provider: &ProviderRecord,
-    ) -> Result<Grant> {
-        let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
-            Callback::Code(code) => code,
-            Callback::Error { error, .. } if error == "access_denied" => {
-                return Err(Error::AccessDenied { provider: provider.name.clone() })
-            }
-            Callback::Error { error, description } => {
-                let detail = match description {
-                    Some(text) => format!(
-                        "{} ({})",
-                        crate::error::provider_text(&error),
-                        crate::error::provider_text(&text)
-                    ),
-                    None => crate::error::provider_text(&error),
-                };
-                return Err(Error::ProviderError { provider: provider.name.clone(), detail });
-            }
-        };
-        authorization.redeem(code, provider, &self.http).await
-    }
-
-    /// Stores the grant on the account's credential (new, or merged into the one the
-    /// account already has) and, when given, a new connection on it. Returns the new
-    /// connection's id.
-    async fn store_grant(
-        &self,
-        provider: &ProviderRecord,
-        mut grant: Grant,
-        identity: Identity,
-        connection: Option<NewConnectionRow>,
-    ) -> Result<Option<String>> {
-        let at = now();
-        let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
-        let credential_id =
-            existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
-        if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
-            // A re-authorization without a new refresh token keeps the old one.
-            if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
-                grant.tokens.refresh_token = old.refresh_token;
-            }
-        }
-        // A grown grant (incremental authorization) holds what it had plus what was
-        // just granted; otherwise the new grant replaces the old one.
-        let scopes = match &existing {
-            Some(old)
-                if provider.incremental_authorization() && old.status != ConnectionStatus::Reauthorize =>
-            {
-                union(&old.scopes, &grant.scopes)
-            }
-            _ => grant.scopes.clone(),
-        };
-        let token_key = new_token_key(&credential_id);
-        self.vault.write_tokens(&token_key, &grant.tokens).await?;
-
-        let credential = CredentialRecord {
-            id: credential_id.clone(),
-            provider_id: provider.id.clone(),
-            subject: identity.subject,
-            account: identity.account,
-            scopes,
-            token_secret_key: token_key.clone(),
-            status: ConnectionStatus::Active,
-            status_reason: None,
-            expires_at: grant
-                .expires_in
-                .and_then(|d| time::Duration::try_from(d).ok())
-                .map(|d| rfc3339(at + d)),
-            refresh_due_at: match grant.expires_in {
-                Some(lifetime) => {
-                    grant.tokens.refresh_token.is_some().then(|| rfc3339(refresh_due(at, lifetime)))
-                }
-                // Nothing expires: check it with the provider now and then.
-                None => Some(rfc3339(at + CHECK_INTERVAL)),
-            },
-            last_refreshed_at: None,
-            created_at: existing.as_ref().map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
-            key_fields: None,
-            pending_token_key: None,
-            refresh_token_expires_at: lapse_of(&grant, at)
-                .or_else(|| existing.as_ref().and_then(|c| c.refresh_token_expires_at.clone())),
-        };
-        if let Err(error) = self.store.save_grant(&credential, connection.as_ref()) {
-            let _ = self.vault.delete(&token_key).await;
-            return Err(error);
-        }
-        let kind = match existing {
-            Some(existing) => {
-                self.delete_replaced_secret(&existing.token_secret_key).await?;
-                EventKind::CredentialReauthorized
-            }
-            None => EventKind::CredentialCreated,
-        };
-        let connection_id = connection.map(|c| c.id);
-        self.store.record_event(&NewEvent {
-            kind,
-            at: &rfc3339(at),
-            credential_id: Some(&credential_id),
-            connection_id: connection_id.as_deref(),
-            subject: None,
-            detail: None,
-        })?;
-        Ok(connection_id)
-    }
-
-    fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
-        let at = rfc3339(now());
-        let (status, code, connection_id) = match result {
-            Ok(connection) => ("completed", None, Some(connection.id.as_str())),
-            Err(Error::FlowCancelled) => ("cancelled", Some("flow_cancelled"), None),
-            Err(Error::FlowExpired) => ("expired", Some("flow_expired"), None),
-            Err(error) => ("failed", Some(error.code().as_str()), None),
-        };
-        if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, &at) {
-            tracing::warn!(%error, "could not record the end of a flow");
-        }
-        match result {
-            Ok(connection) => {
-                self.events.publish(EngineEvent::ConnectionsChanged);
-                self.events.publish(EngineEvent::FlowCompleted {
-                    flow_id: flow_id.to_owned(),
-                    connection_id: connection.id.clone(),
-                });
-            }
-            Err(error) => {
-                tracing::info!(flow_id, %error, "flow ended without a connection");
-                self.events
-                    .publish(EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() })
-            }
-        }
-    }
-}
-
-/// When a grant's refresh token lapses, where the provider said.
-fn lapse_of(grant: &Grant, at: time::OffsetDateTime) -> Option<String> {
-    let lifetime = time::Duration::try_from(grant.extras.refresh_token_lifetime()?).ok()?;
-    Some(rfc3339(at + lifetime))
 }

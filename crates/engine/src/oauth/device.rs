@@ -10,9 +10,8 @@ use oauth2::{
 };
 use url::Url;
 
-use super::exchange::{
-    check_sign_in_id_token, oauth_client, require_access_token, token_endpoint, token_error, tokens_of, Grant,
-};
+use super::client::{oauth_client, token_endpoint, token_error};
+use super::grant::Grant;
 use super::id_token::Expected;
 use crate::http::HttpClient;
 use crate::provider::{provider_url, ProviderRecord};
@@ -133,13 +132,11 @@ impl DeviceAuthorization {
                 },
                 _ => token_error(error, &provider.name, &token_url),
             })?;
-        require_access_token(&response, &provider.name)?;
-        let tokens = tokens_of(&response);
         // RFC 8628 has no nonce: the token comes straight from the token endpoint, in
         // answer to this device code.
         let expected = Expected::SignIn { nonce: None };
-        check_sign_in_id_token(&tokens, provider, self.client_secret.as_ref(), expected, http).await?;
-        Ok(Grant::of(&response, tokens, self.requested_scopes))
+        let secret = self.client_secret.as_ref();
+        Grant::of_sign_in(&response, provider, secret, expected, &self.requested_scopes, http).await
     }
 }
 

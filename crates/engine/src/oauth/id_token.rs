@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
+use crate::vault::TokenSet;
 use crate::{Error, Result, Secret};
 
 /// What an ID token must be tied to, besides the provider and the client.
@@ -54,6 +55,23 @@ type IdToken = openidconnect::IdToken<
     CoreJweContentEncryptionAlgorithm,
     CoreJwsSigningAlgorithm,
 >;
+
+/// Checks the ID token of a sign-in, where the provider sent one and its ID tokens are
+/// checked; a refused token fails the sign-in before anything is kept.
+pub(crate) async fn check_sign_in_id_token(
+    tokens: &TokenSet,
+    provider: &ProviderRecord,
+    client_secret: Option<&Secret>,
+    expected: Expected<'_>,
+    http: &HttpClient,
+) -> Result<()> {
+    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
+        return Ok(());
+    };
+    let keys = SigningKeys::fetch(provider, http).await?;
+    keys.check(id_token, provider, client_secret, expected)
+        .map_err(|e| Error::ProviderError { provider: provider.name.clone(), detail: e.to_string() })
+}
 
 /// A provider's published signing keys.
 pub(crate) struct SigningKeys(CoreJsonWebKeySet);

@@ -10,8 +10,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::api::{Connection, EventKind};
-use crate::store::NewEvent;
+use crate::api::Connection;
 use crate::time_text::{now, parse, rfc3339};
 use crate::{Engine, EngineEvent, Error};
 
@@ -130,18 +129,7 @@ impl Engine {
                 *count += 1;
                 let retry_at = now() + next_attempt(*count, &error);
                 tracing::info!(%error, retry_at = %rfc3339(retry_at), "refresh failed; will retry");
-                let cause = error.to_string();
-                if self.store.mark_retrying(credential_id, &cause, &rfc3339(retry_at)).is_ok() {
-                    let _ = self.store.record_event(&NewEvent {
-                        kind: EventKind::RefreshFailed,
-                        at: &rfc3339(now()),
-                        credential_id: Some(credential_id),
-                        connection_id: None,
-                        subject: None,
-                        detail: Some(&cause),
-                    });
-                    self.events.publish(EngineEvent::ConnectionsChanged);
-                }
+                self.refresh_failed(credential_id, &error, retry_at);
             }
         }
     }

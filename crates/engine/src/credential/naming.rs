@@ -1,0 +1,46 @@
+//! Connection names: a person's label, 1 to 100 printable characters, unique without
+//! regard to case; the id stays whatever the name.
+
+use crate::api::Connection;
+use crate::{Engine, EngineEvent, Error, Result};
+
+impl Engine {
+    /// Gives a connection another name; its id stays.
+    pub fn rename_connection(&self, key: &str, name: &str) -> Result<Connection> {
+        let connection = self.connection(key)?;
+        let name = self.check_name(name.trim())?;
+        // A change of case only is a rename too; any other taken name is refused.
+        if !name.eq_ignore_ascii_case(&connection.name) {
+            self.connection_name(Some(name.clone()), &connection.name)?;
+        }
+        self.store.rename_connection(&connection.id, &name)?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        self.connection(&connection.id)
+    }
+
+    fn check_name(&self, name: &str) -> Result<String> {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::invalid("name", "A connection name is 1 to 100 printable characters."));
+        }
+        Ok(name.to_owned())
+    }
+
+    pub(crate) fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
+        match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
+            Some(name) if self.check_name(&name).is_err() => self.check_name(&name),
+            Some(name) if self.store.connection_name_taken(&name)? => Err(Error::AlreadyExists(format!(
+                "A connection named “{name}” already exists. Choose another name."
+            ))),
+            Some(name) => Ok(name),
+            None => {
+                let mut name = default.to_owned();
+                let mut number = 2;
+                while self.store.connection_name_taken(&name)? {
+                    name = format!("{default} ({number})");
+                    number += 1;
+                }
+                Ok(name)
+            }
+        }
+    }
+}

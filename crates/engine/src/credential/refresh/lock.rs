@@ -1,0 +1,52 @@
+//! Refresh locks: one async lock per credential within a process, and a lock file per
+//! credential shared by every Grantkeeper process (the app and each CLI run), since a
+//! rotating refresh token presented twice makes the provider revoke the grant.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OwnedMutexGuard;
+
+use crate::{Engine, Error, Result};
+
+#[derive(Default)]
+pub(crate) struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RefreshLocks {
+    fn for_credential(&self, credential_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(credential_id.to_owned()).or_default().clone()
+    }
+}
+
+/// Both locks on one credential; released when dropped.
+pub(super) struct RefreshGuard {
+    _across_processes: File,
+    _in_process: OwnedMutexGuard<()>,
+}
+
+impl Engine {
+    /// Waits for this process's lock on the credential, then for every other process's.
+    pub(super) async fn lock_refresh(&self, credential_id: &str) -> Result<RefreshGuard> {
+        let in_process = self.refresh_locks.for_credential(credential_id).lock_owned().await;
+        let across_processes = self.lock_credential_file(credential_id).await?;
+        Ok(RefreshGuard { _across_processes: across_processes, _in_process: in_process })
+    }
+
+    /// An exclusive lock on `locks/<credential>.lock` in the data directory; released
+    /// when the returned file is dropped.
+    async fn lock_credential_file(&self, credential_id: &str) -> Result<File> {
+        let dir = self.config.home.join("locks");
+        let path = dir.join(format!("{credential_id}.lock"));
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let file = File::options().create(true).truncate(false).write(true).open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Storage { path: self.config.home.display().to_string(), reason: e.to_string() })
+    }
+}

@@ -1,0 +1,134 @@
+//! Tokens for the person's tools, refreshed when needed — exactly once, even when the
+//! app and several `grantkeeper` processes ask at the same moment: rotating refresh
+//! tokens are revoked by the provider if two refreshes present the same one.
+//!
+//! A refresh takes the locks (`lock.rs`), settles one a killed process left half done
+//! (`settle.rs`), sends the refresh token (`exchange.rs`) and records the answer (here).
+
+mod exchange;
+mod lock;
+mod settle;
+
+use std::time::Duration;
+
+use exchange::Refreshed;
+pub(crate) use lock::RefreshLocks;
+
+use super::save::GrantTimes;
+use crate::api::{Connection, EventKind};
+use crate::provider::ProviderRecord;
+use crate::store::{CredentialRecord, RecordedRefresh};
+use crate::time_text::{now, parse, rfc3339};
+use crate::vault::TokenSet;
+use crate::{Engine, EngineEvent, Error, Result, Secret};
+
+const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
+
+impl Engine {
+    /// The connection's access token, valid for at least `min_ttl`: refreshed first
+    /// when it would expire sooner.
+    pub async fn access_token(&self, key: &str, min_ttl: Duration) -> Result<(Connection, Secret)> {
+        let connection = self.connection(key)?;
+        let credential = self.usable_credential(&connection)?;
+        // No expiry given: valid until the provider says otherwise.
+        let lasts = credential.expires_at.as_deref().and_then(parse).is_none_or(|at| at - now() > min_ttl);
+        let tokens = if lasts {
+            self.stored_tokens(&connection, &credential).await?
+        } else {
+            self.refresh(&connection, credential).await?
+        };
+        Ok((self.connection(&connection.id)?, tokens.access_token))
+    }
+
+    /// Refreshes now ("Refresh now", `grantkeeper refresh`), through the same
+    /// single-flight path as [`Engine::access_token`].
+    pub async fn refresh_now(&self, key: &str) -> Result<Connection> {
+        let connection = self.connection(key)?;
+        let credential = self.usable_credential(&connection)?;
+        self.refresh(&connection, credential).await?;
+        self.connection(&connection.id)
+    }
+
+    pub(crate) async fn stored_tokens(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+    ) -> Result<TokenSet> {
+        match self.vault.read_tokens(&credential.token_secret_key).await? {
+            Some(tokens) => Ok(tokens),
+            None => self.needs_reauthorization(connection, credential, TOKENS_MISSING),
+        }
+    }
+
+    /// Refreshes unless someone else did since `seen` was read; either way returns the
+    /// credential's current tokens.
+    pub(crate) async fn refresh(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
+        let _locked = self.lock_refresh(&seen.id).await?;
+        let credential = self.usable_credential(connection)?;
+        if credential.token_secret_key != seen.token_secret_key {
+            return self.stored_tokens(connection, &credential).await;
+        }
+        if credential.key_fields.is_some() {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!("“{}” uses an API key, which does not expire or refresh.", connection.name),
+            });
+        }
+        let provider = self.provider_record(&credential.provider_id)?;
+        if let Some(pending) = credential.pending_token_key.clone() {
+            if let Some(tokens) =
+                self.settle_interrupted_refresh(connection, &credential, &provider, &pending).await?
+            {
+                return Ok(tokens);
+            }
+        }
+        let old = self.stored_tokens(connection, &credential).await?;
+        let refreshed = self.exchange_refresh_token(connection, &credential, &provider, &old).await?;
+        self.save_refreshed(&credential, &provider, refreshed, old).await
+    }
+
+    /// Keeps a refresh's tokens: keychain first, then the credential is pointed at them
+    /// (unless another process changed it meanwhile), then the replaced entry goes.
+    async fn save_refreshed(
+        &self,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        Refreshed { mut grant, new_key }: Refreshed,
+        old: TokenSet,
+    ) -> Result<TokenSet> {
+        // A provider that does not rotate sends no new refresh token: keep the old one.
+        grant.tokens.refresh_token = grant.tokens.refresh_token.or(old.refresh_token);
+        grant.tokens.id_token = grant.tokens.id_token.or(old.id_token);
+        let at = now();
+        let times = GrantTimes::of(&grant, at);
+        self.vault.write_tokens(&new_key, &grant.tokens).await?;
+        let recorded = self.store.record_refresh(&RecordedRefresh {
+            credential_id: credential.id.clone(),
+            previous_key: credential.token_secret_key.clone(),
+            new_key: new_key.clone(),
+            expires_at: times.expires_at,
+            at: rfc3339(at),
+            scopes: grant.scopes,
+            refresh_due_at: times.refresh_due_at,
+            refresh_token_expires_at: times.refresh_token_expires_at,
+        });
+        match recorded {
+            Ok(true) => {}
+            // Another process replaced the tokens while we held no lock on them
+            // (a reconnect): ours are unused.
+            Ok(false) => {
+                let _ = self.vault.delete(&new_key).await;
+                return Err(Error::Internal("the connection changed during its refresh; try again".into()));
+            }
+            // Keep the new entry: it may hold the only valid (rotated) refresh token.
+            Err(error) => return Err(error),
+        }
+        self.delete_replaced_secret(&credential.token_secret_key).await?;
+        if self.store.clear_provider_app_attention(&provider.id)? {
+            self.events.publish(EngineEvent::ProvidersChanged);
+        }
+        self.log_event(EventKind::CredentialRefreshed, at, &credential.id, None, None)?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        Ok(grant.tokens)
+    }
+}

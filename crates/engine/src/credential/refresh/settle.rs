@@ -1,0 +1,67 @@
+//! Settling what a killed process left behind: a refresh sent but not saved, keychain
+//! entries replaced but not deleted, tokens gone from the keychain.
+
+use crate::api::Connection;
+use crate::provider::ProviderRecord;
+use crate::store::CredentialRecord;
+use crate::time_text::{now, rfc3339};
+use crate::vault::TokenSet;
+use crate::{Engine, EngineEvent, Result};
+
+use super::TOKENS_MISSING;
+use crate::credential::status::may_rotate;
+
+impl Engine {
+    /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
+    /// or a process killed between writes) becomes Reauthorize now rather than at its
+    /// next use, a refresh a killed process left half done is settled, replaced
+    /// keychain entries a killed process did not get to delete are deleted, and credentials
+    /// that never expire are checked with their provider soon. Does nothing when the
+    /// keychain cannot be read.
+    pub async fn repair(&self) -> Result<()> {
+        self.store.check_unexpiring_soon(&rfc3339(now()))?;
+        for key in self.store.stale_secrets()? {
+            self.delete_replaced_secret(&key).await?;
+        }
+        for credential in self.store.usable_credentials()? {
+            let Some(connection) = self.store.a_connection_of(&credential.id)? else { continue };
+            if credential.pending_token_key.is_some() {
+                // Settled through the refresh path, which takes the locks first.
+                let _ = self.refresh(&self.decorate(connection), credential).await;
+            } else if self.vault.read(&credential.token_secret_key).await?.is_none() {
+                tracing::warn!(credential_id = %credential.id, "tokens missing from the keychain");
+                // It returns the error a caller would get; here the marking is what counts.
+                let _: Result<()> = self.needs_reauthorization(&connection, &credential, TOKENS_MISSING);
+            }
+        }
+        Ok(())
+    }
+
+    /// A refresh that a dead process started (the caller holds both locks). Its tokens
+    /// are adopted if they reached the keychain. Otherwise the provider may already
+    /// have answered and, if it rotates refresh tokens, retired the old one: presenting
+    /// it again would make the provider revoke the whole grant, so the person signs in
+    /// again instead. A provider that keeps refresh tokens just gets a fresh attempt
+    /// (None: go on refreshing).
+    pub(super) async fn settle_interrupted_refresh(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        pending: &str,
+    ) -> Result<Option<TokenSet>> {
+        if let Some(tokens) = self.vault.read_tokens(pending).await? {
+            tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
+            self.store.adopt_pending(&credential.id, pending)?;
+            self.delete_replaced_secret(&credential.token_secret_key).await?;
+            self.events.publish(EngineEvent::ConnectionsChanged);
+            return Ok(Some(tokens));
+        }
+        if may_rotate(provider) {
+            let reason = "a refresh was interrupted before its answer was saved, and the provider may have retired the old refresh token";
+            return self.needs_reauthorization(connection, credential, reason);
+        }
+        self.store.end_refresh(&credential.id)?;
+        Ok(None)
+    }
+}

@@ -1,0 +1,91 @@
+//! Keeping a credential: its tokens go to the keychain first, then its row (with a new
+//! connection on it, when there is one) to SQLite in one transaction, then the keychain
+//! entry it replaced is deleted and the activity log says what happened. Sign-in,
+//! device sign-in, refresh and API keys all end here.
+
+use time::OffsetDateTime;
+
+use crate::api::EventKind;
+use crate::oauth::Grant;
+use crate::runtime::{refresh_due, CHECK_INTERVAL};
+use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::time_text::rfc3339;
+use crate::vault::TokenSet;
+use crate::{Engine, Result};
+
+/// When a grant's access token expires, when the scheduler should next act on it, and
+/// when its refresh token lapses (where the provider says).
+pub(crate) struct GrantTimes {
+    pub expires_at: Option<String>,
+    pub refresh_due_at: Option<String>,
+    pub refresh_token_expires_at: Option<String>,
+}
+
+impl GrantTimes {
+    /// For a grant answered at `at`, with the refresh token it will be kept with.
+    pub(crate) fn of(grant: &Grant, at: OffsetDateTime) -> GrantTimes {
+        let after = |lifetime: std::time::Duration| {
+            time::Duration::try_from(lifetime).ok().map(|lifetime| rfc3339(at + lifetime))
+        };
+        GrantTimes {
+            expires_at: grant.expires_in.and_then(after),
+            refresh_due_at: match grant.expires_in {
+                Some(lifetime) => {
+                    grant.tokens.refresh_token.is_some().then(|| rfc3339(refresh_due(at, lifetime)))
+                }
+                // Nothing expires: check it with the provider now and then.
+                None => Some(rfc3339(at + CHECK_INTERVAL)),
+            },
+            refresh_token_expires_at: grant.extras.refresh_token_lifetime().and_then(after),
+        }
+    }
+}
+
+impl Engine {
+    /// Keeps a new or renewed credential (see the module's note). A failed SQLite write
+    /// leaves the stored credential as it was and deletes the new keychain entry.
+    pub(crate) async fn save_credential(
+        &self,
+        credential: &CredentialRecord,
+        tokens: &TokenSet,
+        connection: Option<&NewConnectionRow>,
+        replaced_key: Option<&str>,
+    ) -> Result<()> {
+        self.vault.write_tokens(&credential.token_secret_key, tokens).await?;
+        if let Err(error) = self.store.save_grant(credential, connection) {
+            let _ = self.vault.delete(&credential.token_secret_key).await;
+            return Err(error);
+        }
+        if let Some(replaced) = replaced_key {
+            self.delete_replaced_secret(replaced).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a keychain entry that newer tokens replaced (the database noted it when
+    /// it switched), and the note.
+    pub(crate) async fn delete_replaced_secret(&self, key: &str) -> Result<()> {
+        self.vault.delete(key).await?;
+        self.store.forget_secret(key)
+    }
+
+    /// Appends an event about a credential to the activity log; it names the given
+    /// connection, or else every connection on the credential.
+    pub(crate) fn log_event(
+        &self,
+        kind: EventKind,
+        at: OffsetDateTime,
+        credential_id: &str,
+        connection_id: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.store.record_event(&NewEvent {
+            kind,
+            at: &rfc3339(at),
+            credential_id: Some(credential_id),
+            connection_id,
+            subject: None,
+            detail,
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! The end of a sign-in: the browser's callback or the device code redeemed, the
+//! account learnt, and the grant kept on that account's credential.
+
+use super::connect::{Purpose, Waiting};
+use super::save::GrantTimes;
+use crate::api::{Connection, ConnectionStatus, EventKind};
+use crate::integration::union;
+use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
+use crate::provider::ProviderRecord;
+use crate::store::{CredentialRecord, NewConnectionRow};
+use crate::time_text::{now, rfc3339};
+use crate::vault::new_token_key;
+use crate::{Engine, EngineEvent, Error, Result};
+
+impl Engine {
+    pub(super) async fn finish_flow(
+        &self,
+        waiting: Waiting,
+        provider: &ProviderRecord,
+        purpose: Purpose,
+        time_limit: std::time::Duration,
+    ) -> Result<Connection> {
+        let grant = match waiting {
+            Waiting::Callback(listener, authorization) => {
+                self.receive_code(listener, *authorization, provider).await?
+            }
+            Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
+        };
+        let identity = identity(provider, &grant, &self.http).await?;
+        match purpose {
+            Purpose::New { name, integration } => {
+                let connection = NewConnectionRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name,
+                    integration,
+                    created_at: rfc3339(now()),
+                };
+                self.save_sign_in(provider, grant, identity, Some(&connection)).await?;
+                self.connection(&connection.id)
+            }
+            Purpose::Existing { connection_id, subject, account } => {
+                if identity.subject != subject {
+                    return Err(Error::DifferentAccount {
+                        expected: account.unwrap_or(subject),
+                        found: crate::error::provider_text(&identity.account.unwrap_or(identity.subject)),
+                    });
+                }
+                self.save_sign_in(provider, grant, identity, None).await?;
+                self.connection(&connection_id)
+            }
+        }
+    }
+
+    /// The browser's answer on the loopback listener, redeemed for tokens.
+    async fn receive_code(
+        &self,
+        listener: CallbackListener,
+        authorization: Authorization,
+        provider: &ProviderRecord,
+    ) -> Result<Grant> {
+        let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
+            Callback::Code(code) => code,
+            Callback::Error { error, .. } if error == "access_denied" => {
+                return Err(Error::AccessDenied { provider: provider.name.clone() })
+            }
+            Callback::Error { error, description } => {
+                let detail = match description {
+                    Some(text) => format!(
+                        "{} ({})",
+                        crate::error::provider_text(&error),
+                        crate::error::provider_text(&text)
+                    ),
+                    None => crate::error::provider_text(&error),
+                };
+                return Err(Error::ProviderError { provider: provider.name.clone(), detail });
+            }
+        };
+        authorization.redeem(code, provider, &self.http).await
+    }
+
+    /// Keeps the grant on the account's credential (new, or merged into the one the
+    /// account already has) and, when given, a new connection on it.
+    async fn save_sign_in(
+        &self,
+        provider: &ProviderRecord,
+        mut grant: Grant,
+        identity: Identity,
+        connection: Option<&NewConnectionRow>,
+    ) -> Result<()> {
+        let at = now();
+        let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
+        if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
+            // A re-authorization without a new refresh token keeps the old one.
+            if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
+                grant.tokens.refresh_token = old.refresh_token;
+            }
+        }
+        let credential = signed_in(provider, &grant, identity, existing.as_ref(), at);
+        let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
+        self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
+        let kind = match existing {
+            Some(_) => EventKind::CredentialReauthorized,
+            None => EventKind::CredentialCreated,
+        };
+        self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None)
+    }
+
+    pub(super) fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
+        let at = rfc3339(now());
+        let (status, code, connection_id) = match result {
+            Ok(connection) => ("completed", None, Some(connection.id.as_str())),
+            Err(Error::FlowCancelled) => ("cancelled", Some("flow_cancelled"), None),
+            Err(Error::FlowExpired) => ("expired", Some("flow_expired"), None),
+            Err(error) => ("failed", Some(error.code().as_str()), None),
+        };
+        if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, &at) {
+            tracing::warn!(%error, "could not record the end of a flow");
+        }
+        match result {
+            Ok(connection) => {
+                self.events.publish(EngineEvent::ConnectionsChanged);
+                self.events.publish(EngineEvent::FlowCompleted {
+                    flow_id: flow_id.to_owned(),
+                    connection_id: connection.id.clone(),
+                });
+            }
+            Err(error) => {
+                tracing::info!(flow_id, %error, "flow ended without a connection");
+                self.events
+                    .publish(EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() })
+            }
+        }
+    }
+}
+
+/// The credential a sign-in's grant makes: `existing` renewed (the same id), or a new
+/// one for a new account.
+fn signed_in(
+    provider: &ProviderRecord,
+    grant: &Grant,
+    identity: Identity,
+    existing: Option<&CredentialRecord>,
+    at: time::OffsetDateTime,
+) -> CredentialRecord {
+    let id = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
+    // A grown grant (incremental authorization) holds what it had plus what was just
+    // granted; otherwise the new grant replaces the old one.
+    let scopes = match existing {
+        Some(old) if provider.incremental_authorization() && old.status != ConnectionStatus::Reauthorize => {
+            union(&old.scopes, grant.granted_scopes())
+        }
+        _ => grant.granted_scopes().to_vec(),
+    };
+    let times = GrantTimes::of(grant, at);
+    CredentialRecord {
+        token_secret_key: new_token_key(&id),
+        provider_id: provider.id.clone(),
+        subject: identity.subject,
+        account: identity.account,
+        scopes,
+        status: ConnectionStatus::Active,
+        status_reason: None,
+        expires_at: times.expires_at,
+        refresh_due_at: times.refresh_due_at,
+        last_refreshed_at: None,
+        created_at: existing.map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
+        key_fields: None,
+        pending_token_key: None,
+        refresh_token_expires_at: times
+            .refresh_token_expires_at
+            .or_else(|| existing.and_then(|c| c.refresh_token_expires_at.clone())),
+        id,
+    }
+}

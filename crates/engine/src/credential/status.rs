@@ -1,0 +1,141 @@
+//! Where a credential's status is decided. Saving fresh tokens makes it Active; a
+//! refresh that fails for a reason that may pass makes it retrying (still usable); a
+//! grant short of an integration's scopes shows Needs more access; only the provider's
+//! word (or tokens gone from the keychain) makes it Reauthorize.
+
+use crate::api::{Connection, ConnectionStatus, EventKind};
+use crate::oauth::{IdTokenError, RefreshRefused};
+use crate::provider::ProviderRecord;
+use crate::store::CredentialRecord;
+use crate::time_text::{now, rfc3339};
+use crate::{Engine, EngineEvent, Error, Result};
+
+/// The status a connection shows: its credential's, or Needs more access when the
+/// credential is usable but lacks scopes the connection's integration needs.
+pub(crate) fn shown_status(stored: ConnectionStatus, missing_scopes: &[String]) -> ConnectionStatus {
+    match stored {
+        ConnectionStatus::Active | ConnectionStatus::Retrying if !missing_scopes.is_empty() => {
+            ConnectionStatus::NeedsMoreAccess
+        }
+        status => status,
+    }
+}
+
+/// Whether a provider may have retired a refresh token it was shown: true where the
+/// catalog says it rotates them, and for custom providers, which could.
+pub(crate) fn may_rotate(provider: &ProviderRecord) -> bool {
+    provider.spec.is_none() || provider.refresh_tokens() == crate::catalog::RefreshTokens::Rotating
+}
+
+impl Engine {
+    /// The connection's credential, unless it waits for the person to reconnect.
+    pub(crate) fn usable_credential(&self, connection: &Connection) -> Result<CredentialRecord> {
+        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        if credential.status == ConnectionStatus::Reauthorize {
+            return Err(Error::NeedsReauthorization {
+                connection: connection.name.clone(),
+                reason: credential
+                    .status_reason
+                    .unwrap_or_else(|| "the provider no longer accepts it".into()),
+            });
+        }
+        Ok(credential)
+    }
+
+    /// Reauthorize, with the reason a person reads; returns the error the caller gets.
+    pub(crate) fn needs_reauthorization<T>(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        reason: &str,
+    ) -> Result<T> {
+        self.store.mark_reauthorize(&credential.id, reason)?;
+        self.log_event(EventKind::NeedsReauthorization, now(), &credential.id, None, Some(reason))?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
+    }
+
+    /// Retrying: a scheduled refresh failed for a reason that may pass. The connection
+    /// stays usable and the scheduler tries again at `retry_at`.
+    pub(crate) fn refresh_failed(&self, credential_id: &str, error: &Error, retry_at: time::OffsetDateTime) {
+        let cause = error.to_string();
+        if self.store.mark_retrying(credential_id, &cause, &rfc3339(retry_at)).is_ok() {
+            let _ = self.log_event(EventKind::RefreshFailed, now(), credential_id, None, Some(&cause));
+            self.events.publish(EngineEvent::ConnectionsChanged);
+        }
+    }
+
+    /// What a refused refresh does: a grant the provider says is gone needs
+    /// reauthorization; rejected client credentials flag the provider app (the grant
+    /// and its tokens stay); anything else is an error for the retry schedule.
+    pub(crate) fn refresh_refused<T>(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        refused: RefreshRefused,
+    ) -> Result<T> {
+        match refused {
+            RefreshRefused::GrantInvalid { detail } => {
+                let reason = format!("{} said the grant is no longer valid: {detail}", provider.name);
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+            RefreshRefused::ClientRejected { detail } => {
+                let error = Error::ProviderAppRejected { provider: provider.name.clone(), detail };
+                self.store.flag_provider_app(&provider.id, &error.to_string())?;
+                self.events.publish(EngineEvent::ProvidersChanged);
+                Err(error)
+            }
+            RefreshRefused::Failed(error) => Err(error),
+        }
+    }
+
+    /// A refresh whose ID token was refused (OpenID Connect Core §12.2): its tokens are
+    /// dropped and the stored ones kept. An ID token the provider signed for another
+    /// account says the grant is no longer this credential's: Reauthorize, and no token
+    /// of it is handed out. Any other refusal is an error for the retry schedule, unless
+    /// the provider rotates refresh tokens: then the stored one may be spent, and
+    /// presenting it again would make the provider revoke the grant.
+    pub(crate) fn id_token_refused<T>(
+        &self,
+        connection: &Connection,
+        credential: &CredentialRecord,
+        provider: &ProviderRecord,
+        refusal: IdTokenError,
+    ) -> Result<T> {
+        tracing::warn!(credential_id = %credential.id, %refusal, "refreshed tokens refused");
+        match refusal {
+            IdTokenError::OtherAccount => {
+                let reason = format!(
+                    "{}'s refreshed ID token names another account than the one that signed in, so its tokens were not used",
+                    provider.name
+                );
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+            IdTokenError::Refused(detail) if may_rotate(provider) => {
+                let reason = format!(
+                    "{}'s refreshed ID token was refused ({detail}), and the refresh token it replaced may no longer be valid",
+                    provider.name
+                );
+                self.needs_reauthorization(connection, credential, &reason)
+            }
+            refused @ IdTokenError::Refused(_) => {
+                Err(Error::ProviderError { provider: provider.name.clone(), detail: refused.to_string() })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_scopes_show_needs_more_access_only_on_a_usable_credential() {
+        let missing = ["calendar".to_owned()];
+        assert_eq!(shown_status(ConnectionStatus::Active, &missing), ConnectionStatus::NeedsMoreAccess);
+        assert_eq!(shown_status(ConnectionStatus::Retrying, &missing), ConnectionStatus::NeedsMoreAccess);
+        assert_eq!(shown_status(ConnectionStatus::Reauthorize, &missing), ConnectionStatus::Reauthorize);
+        assert_eq!(shown_status(ConnectionStatus::Active, &[]), ConnectionStatus::Active);
+    }
+}

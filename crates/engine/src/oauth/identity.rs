@@ -1,0 +1,163 @@
+//! Learning which account signed in: from the provider's API, the token response or
+//! the ID token, as the provider's catalog entry says.
+
+use base64::Engine as _;
+use serde::Deserialize;
+use url::Url;
+
+use super::grant::Grant;
+use crate::catalog::template::{fill, json_field};
+use crate::catalog::{HttpMethod, IdentitySource, IdentitySpec};
+use crate::http::HttpClient;
+use crate::provider::ProviderRecord;
+use crate::vault::TokenSet;
+use crate::{Error, Result};
+
+/// The signed-in account: a stable subject and a name a person recognises.
+pub struct Identity {
+    pub subject: String,
+    pub account: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    email: Option<String>,
+    preferred_username: Option<String>,
+    login: Option<String>,
+}
+
+impl Claims {
+    fn identity(self) -> Option<Identity> {
+        let subject = self.sub?;
+        let account = self.email.or(self.preferred_username).or(self.login).or_else(|| Some(subject.clone()));
+        Some(Identity { subject, account })
+    }
+}
+
+pub async fn identity(provider: &ProviderRecord, grant: &Grant, http: &HttpClient) -> Result<Identity> {
+    match provider.spec {
+        Some(spec) => identity_by_spec(provider, &spec.identity, grant, http).await,
+        None => oidc_identity(provider, &grant.tokens, http).await,
+    }
+}
+
+/// The account as the catalog says to learn it: from the provider's API or from the
+/// token response.
+async fn identity_by_spec(
+    provider: &ProviderRecord,
+    spec: &IdentitySpec,
+    grant: &Grant,
+    http: &HttpClient,
+) -> Result<Identity> {
+    let document = match spec.source {
+        IdentitySource::TokenResponse => serde_json::Value::Object(grant.extras.fields.clone()),
+        IdentitySource::Api => {
+            let url = provider.userinfo_url.as_deref().expect("the catalog names an identity URL");
+            let url = Url::parse(url).expect("validated when stored");
+            let (status, body) = http
+                .call_json(spec.method == HttpMethod::Post, &url, Some(grant.tokens.access_token.expose()))
+                .await
+                .map_err(|e| e.for_provider(&url, &provider.name, "identity answer"))?;
+            let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            // Slack's Web API answers errors with HTTP 200 and `ok: false`.
+            if status != 200 || document.get("ok") == Some(&serde_json::Value::Bool(false)) {
+                return Err(Error::ProviderError {
+                    provider: provider.name.clone(),
+                    detail: format!("its identity endpoint answered HTTP {status}"),
+                });
+            }
+            document
+        }
+    };
+    if spec.source == IdentitySource::Api {
+        require_userinfo_subject(provider, &grant.tokens, document.get("sub").and_then(|s| s.as_str()))?;
+    }
+    let value_of = |field: &str| json_field(&document, field);
+    let subject = fill(&spec.subject, value_of).ok_or_else(|| Error::ProviderError {
+        provider: provider.name.clone(),
+        detail: "its answer does not say which account signed in".into(),
+    })?;
+    if let Some(claim) = &spec.id_token_claim {
+        require_id_token_account(provider, &grant.tokens, claim, &subject)?;
+    }
+    let account = spec.account.iter().find_map(|template| fill(template, value_of));
+    Ok(Identity { subject, account: account.map(|a| crate::error::provider_text(&a)) })
+}
+
+/// A custom (OpenID Connect) provider: userinfo, else the id_token's claims.
+async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
+    if let Some(userinfo) = &provider.userinfo_url {
+        let url = Url::parse(userinfo).expect("validated when stored");
+        let (status, body) = http
+            .get_json(&url, Some(tokens.access_token.expose()))
+            .await
+            .map_err(|e| e.for_provider(&url, &provider.name, "userinfo answer"))?;
+        if status != 200 {
+            return Err(Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: format!("its userinfo endpoint answered HTTP {status}"),
+            });
+        }
+        if let Some(identity) = serde_json::from_slice::<Claims>(&body).ok().and_then(Claims::identity) {
+            require_userinfo_subject(provider, tokens, Some(&identity.subject))?;
+            return Ok(identity);
+        }
+    }
+    // The id_token came straight from the token endpoint over TLS, which OpenID Connect
+    // Core §3.1.3.7 accepts in place of checking its signature for the code flow.
+    if let Some(identity) =
+        tokens.id_token.as_ref().and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity)
+    {
+        return Ok(identity);
+    }
+    // No way to learn the account: each grant is its own credential.
+    Ok(Identity { subject: format!("unknown:{}", uuid::Uuid::new_v4()), account: None })
+}
+
+/// OpenID Connect Core §5.3.2: a userinfo answer (one with a `sub`) must be about the
+/// account the sign-in's ID token names, or it may describe someone else (a token
+/// substitution). Applies where that ID token was checked ([`check_sign_in_id_token`]),
+/// which happens before the account is learnt.
+fn require_userinfo_subject(
+    provider: &ProviderRecord,
+    tokens: &TokenSet,
+    userinfo_subject: Option<&str>,
+) -> Result<()> {
+    let Some(userinfo_subject) = userinfo_subject else { return Ok(()) };
+    require_id_token_account(provider, tokens, "sub", userinfo_subject)
+}
+
+/// The account a provider's identity answer names must be the one the sign-in's checked
+/// ID token names in `claim`: `sub` for userinfo; for an API that is not userinfo
+/// (Microsoft Graph `/me`, GitLab `/api/v4/user`), the claim the catalog names
+/// (`identity.id_token_claim`). Nothing to compare without a checked ID token.
+fn require_id_token_account(
+    provider: &ProviderRecord,
+    tokens: &TokenSet,
+    claim: &str,
+    account: &str,
+) -> Result<()> {
+    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
+        return Ok(());
+    };
+    let named = id_token_payload(id_token.expose()).and_then(|payload| json_field(&payload, claim));
+    if named.as_deref() != Some(account) {
+        return Err(Error::ProviderError {
+            provider: provider.name.clone(),
+            detail: "its userinfo answer names another account than its ID token; nothing was saved".into(),
+        });
+    }
+    Ok(())
+}
+
+fn id_token_claims(id_token: &str) -> Option<Claims> {
+    serde_json::from_value(id_token_payload(id_token)?).ok()
+}
+
+fn id_token_payload(id_token: &str) -> Option<serde_json::Value> {
+    let payload = id_token.split('.').nth(1)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

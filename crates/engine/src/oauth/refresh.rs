@@ -1,0 +1,57 @@
+//! Redeeming a refresh token (RFC 6749 §6), and what the provider's refusal means.
+
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{RefreshToken, RequestTokenError};
+use url::Url;
+
+use super::client::{oauth_client, token_endpoint, token_error};
+use super::grant::Grant;
+use crate::http::HttpClient;
+use crate::provider::ProviderRecord;
+use crate::{Error, Result, Secret};
+
+/// Why a refresh brought no tokens.
+pub(crate) enum RefreshRefused {
+    /// `invalid_grant`: the grant is gone; only signing in again brings it back.
+    GrantInvalid { detail: String },
+    /// `invalid_client` or `unauthorized_client`: the provider app's client ID or secret,
+    /// not the grant.
+    ClientRejected { detail: String },
+    /// Anything else (another error code, the network, a malformed answer): may pass.
+    Failed(Error),
+}
+
+/// Presents `refresh_token` at the provider's token endpoint.
+pub(crate) async fn refresh_grant(
+    provider: &ProviderRecord,
+    client_secret: Option<Secret>,
+    refresh_token: &Secret,
+    http: &HttpClient,
+) -> Result<Grant, RefreshRefused> {
+    let client = oauth_client(provider, client_secret).map_err(RefreshRefused::Failed)?;
+    let answer = client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
+        .request_async(&token_endpoint(provider, http))
+        .await;
+    let response = match answer {
+        Ok(response) => response,
+        Err(RequestTokenError::ServerResponse(response)) => {
+            let detail = match response.error_description() {
+                Some(text) => format!("{} ({})", response.error(), crate::error::provider_text(text)),
+                None => response.error().to_string(),
+            };
+            return Err(match response.error() {
+                BasicErrorResponseType::InvalidGrant => RefreshRefused::GrantInvalid { detail },
+                BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
+                    RefreshRefused::ClientRejected { detail }
+                }
+                _ => RefreshRefused::Failed(Error::ProviderError { provider: provider.name.clone(), detail }),
+            });
+        }
+        Err(other) => {
+            let token_url = Url::parse(&provider.token_url).expect("validated when stored");
+            return Err(RefreshRefused::Failed(token_error(other, &provider.name, &token_url)));
+        }
+    };
+    Grant::from_answer(&response, &provider.name).map_err(RefreshRefused::Failed)
+}
