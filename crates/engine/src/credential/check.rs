@@ -1,11 +1,13 @@
 //! "Test connection": a cheap authenticated request that proves a credential works,
 //! as each integration's catalog entry describes it.
 
+use std::borrow::Cow;
+
 use crate::api::CheckResult;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{Catalog, CheckAuth, CheckSpec, HttpMethod};
 use crate::http::HttpClient;
-use crate::provider::provider_url;
+use crate::provider::{provider_url, ProviderRecord};
 use crate::{Error, Result, Secret};
 
 /// How a check ended.
@@ -34,8 +36,8 @@ pub(crate) async fn run_check(
     service: &str,
 ) -> Result<(Checked, String)> {
     let unfilled = || Error::Internal(format!("the check of {service} names a value it does not have"));
-    let url_text = fill(&check.url, values).ok_or_else(unfilled)?;
-    let url = provider_url("check_url", "check URL", &url_text)?;
+    let fill_in = |template: &str| fill(template, values).ok_or_else(unfilled);
+    let url = provider_url("check_url", "check URL", &fill_in(&check.url)?)?;
     let method = match check.method {
         HttpMethod::Get => http::Method::GET,
         HttpMethod::Post => http::Method::POST,
@@ -46,17 +48,13 @@ pub(crate) async fn run_check(
         CheckAuth::Bearer => Some(("authorization".to_owned(), format!("Bearer {}", bearer.expose()))),
         CheckAuth::Basic { username, password } => {
             use base64::Engine as _;
-            let pair = format!(
-                "{}:{}",
-                fill(username, values).ok_or_else(unfilled)?,
-                fill(password, values).ok_or_else(unfilled)?
-            );
+            let pair = format!("{}:{}", fill_in(username)?, fill_in(password)?);
             Some((
                 "authorization".to_owned(),
                 format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
             ))
         }
-        CheckAuth::Header { name, value } => Some((name.clone(), fill(value, values).ok_or_else(unfilled)?)),
+        CheckAuth::Header { name, value } => Some((name.clone(), fill_in(value)?)),
     };
     for (name, value) in
         authorization.into_iter().chain(check.headers.iter().map(|(k, v)| (k.clone(), v.clone())))
@@ -68,27 +66,48 @@ pub(crate) async fn run_check(
         .execute(request)
         .await
         .map_err(|error| error.for_provider(&url, service, "answer to the check"))?;
-    let status = response.status().as_u16();
-    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
-    let checked = match status {
-        401 | 403 => Checked::Rejected { status },
+    Ok((checked(check, response.status().as_u16(), response.body(), service)?, url.to_string()))
+}
+
+/// What a check's answer says.
+fn checked(check: &CheckSpec, status: u16, body: &[u8], service: &str) -> Result<Checked> {
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match status {
+        401 | 403 => Ok(Checked::Rejected { status }),
         // Slack's Web API says no with HTTP 200 and `ok: false`.
-        200..=299 if body.get("ok") == Some(&serde_json::Value::Bool(false)) => Checked::Rejected { status },
-        200..=299 => Checked::Accepted {
+        200..=299 if body.get("ok") == Some(&serde_json::Value::Bool(false)) => {
+            Ok(Checked::Rejected { status })
+        }
+        200..=299 => Ok(Checked::Accepted {
             account: check
                 .account
                 .as_deref()
                 .and_then(|template| fill(template, |field: &str| json_field(&body, field)))
                 .map(|account| crate::error::provider_text(&account)),
-        },
-        _ => {
-            return Err(Error::ProviderError {
-                provider: service.to_owned(),
-                detail: format!("its check answered HTTP {status}"),
-            })
-        }
-    };
-    Ok((checked, url.to_string()))
+        }),
+        _ => Err(Error::ProviderError {
+            provider: service.to_owned(),
+            detail: format!("its check answered HTTP {status}"),
+        }),
+    }
+}
+
+/// A connection's check: its integration's, or else the provider's userinfo endpoint.
+fn check_for(integration_id: &str, provider: &ProviderRecord) -> Result<Cow<'static, CheckSpec>> {
+    match (check_of(integration_id), &provider.userinfo_url) {
+        (Some(check), _) => Ok(Cow::Borrowed(check)),
+        (None, Some(userinfo)) => Ok(Cow::Owned(CheckSpec {
+            url: userinfo.clone(),
+            method: HttpMethod::Get,
+            auth: CheckAuth::Bearer,
+            headers: Default::default(),
+            account: Some("{email}".into()),
+        })),
+        (None, None) => Err(Error::InvalidInput {
+            field: None,
+            message: format!("{} has no endpoint Grantkeeper can test the connection with.", provider.name),
+        }),
+    }
 }
 
 impl crate::Engine {
@@ -103,34 +122,12 @@ impl crate::Engine {
             return self.test_api_key(&connection, &credential).await;
         }
         let provider = self.provider_record(&credential.provider_id)?;
-        let fallback;
-        let check = match (check_of(&connection.integration), &provider.userinfo_url) {
-            (Some(check), _) => check,
-            (None, Some(userinfo)) => {
-                fallback = CheckSpec {
-                    url: userinfo.clone(),
-                    method: HttpMethod::Get,
-                    auth: CheckAuth::Bearer,
-                    headers: Default::default(),
-                    account: Some("{email}".into()),
-                };
-                &fallback
-            }
-            (None, None) => {
-                return Err(Error::InvalidInput {
-                    field: None,
-                    message: format!(
-                        "{} has no endpoint Grantkeeper can test the connection with.",
-                        provider.name
-                    ),
-                })
-            }
-        };
+        let check = check_for(&connection.integration, &provider)?;
         let userinfo = provider.userinfo_url.clone();
         let values = move |field: &str| if field == "userinfo_url" { userinfo.clone() } else { None };
         for attempt in 0..2 {
             let (_, token) = self.access_token(&connection.id, std::time::Duration::from_secs(60)).await?;
-            let (checked, url) = run_check(&self.http, check, &values, &token, &provider.name).await?;
+            let (checked, url) = run_check(&self.http, &check, &values, &token, &provider.name).await?;
             match checked {
                 Checked::Accepted { account } => {
                     return Ok(CheckResult { connection: connection.name.clone(), account, url })

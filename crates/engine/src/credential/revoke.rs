@@ -192,46 +192,15 @@ fn revocation_requests(
     tokens: &TokenSet,
     url: &url::Url,
 ) -> Vec<oauth2::HttpRequest> {
-    let client_id = &provider.app.client_id;
-    let basic = |secret: &Secret| format!("Basic {}", basic_credentials(client_id, secret.expose()));
     let builder = |method: http::Method| http::Request::builder().method(method).uri(url.as_str());
-    let json_body = provider.spec.is_some_and(|s| s.token_request == TokenRequestFormat::Json);
     match style {
         RevocationStyle::Rfc7009 => {
-            let mut tokens_in_order = Vec::new();
-            if let Some(refresh) = &tokens.refresh_token {
-                tokens_in_order.push((refresh, "refresh_token"));
-            }
-            tokens_in_order.push((&tokens.access_token, "access_token"));
-            tokens_in_order
+            let refresh = tokens.refresh_token.as_ref().map(|token| (token, "refresh_token"));
+            refresh
                 .into_iter()
+                .chain([(&tokens.access_token, "access_token")])
                 .map(|(token, hint)| {
-                    let mut fields = vec![("token", token.expose()), ("token_type_hint", hint)];
-                    let mut request =
-                        builder(http::Method::POST).header(http::header::ACCEPT, "application/json");
-                    match (provider.client_auth(), secret) {
-                        (ClientAuth::Basic, Some(secret)) => {
-                            request = request.header(http::header::AUTHORIZATION, basic(secret));
-                        }
-                        (_, secret) => {
-                            fields.push(("client_id", client_id));
-                            fields.extend(secret.map(|s| ("client_secret", s.expose())));
-                        }
-                    }
-                    // Providers that take JSON at the token endpoint (Notion) take it here too.
-                    let (content_type, body) = if json_body {
-                        let object: serde_json::Map<String, serde_json::Value> =
-                            fields.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
-                        ("application/json", serde_json::to_vec(&object).expect("JSON"))
-                    } else {
-                        let mut form = url::form_urlencoded::Serializer::new(String::new());
-                        form.extend_pairs(fields);
-                        ("application/x-www-form-urlencoded", form.finish().into_bytes())
-                    };
-                    request
-                        .header(http::header::CONTENT_TYPE, content_type)
-                        .body(body)
-                        .expect("a valid request")
+                    rfc7009_request(builder(http::Method::POST), provider, secret, token, hint)
                 })
                 .collect()
         }
@@ -241,7 +210,7 @@ fn revocation_requests(
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .header(http::header::ACCEPT, "application/vnd.github+json");
             if let Some(secret) = secret {
-                request = request.header(http::header::AUTHORIZATION, basic(secret));
+                request = request.header(http::header::AUTHORIZATION, basic(&provider.app.client_id, secret));
             }
             vec![request.body(serde_json::to_vec(&body).expect("JSON")).expect("a valid request")]
         }
@@ -251,6 +220,45 @@ fn revocation_requests(
             .body(Vec::new())
             .expect("a valid request")],
     }
+}
+
+/// An RFC 7009 revocation request for one token, with the client authenticated as at
+/// the provider's token endpoint.
+fn rfc7009_request(
+    request: http::request::Builder,
+    provider: &ProviderRecord,
+    secret: Option<&Secret>,
+    token: &Secret,
+    hint: &str,
+) -> oauth2::HttpRequest {
+    let client_id = &provider.app.client_id;
+    let mut fields = vec![("token", token.expose()), ("token_type_hint", hint)];
+    let mut request = request.header(http::header::ACCEPT, "application/json");
+    match (provider.client_auth(), secret) {
+        (ClientAuth::Basic, Some(secret)) => {
+            request = request.header(http::header::AUTHORIZATION, basic(client_id, secret));
+        }
+        (_, secret) => {
+            fields.push(("client_id", client_id));
+            fields.extend(secret.map(|s| ("client_secret", s.expose())));
+        }
+    }
+    // Providers that take JSON at the token endpoint (Notion) take it here too.
+    let (content_type, body) = if provider.spec.is_some_and(|s| s.token_request == TokenRequestFormat::Json) {
+        let object: serde_json::Map<String, serde_json::Value> =
+            fields.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+        ("application/json", serde_json::to_vec(&object).expect("JSON"))
+    } else {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(fields);
+        ("application/x-www-form-urlencoded", form.finish().into_bytes())
+    };
+    request.header(http::header::CONTENT_TYPE, content_type).body(body).expect("a valid request")
+}
+
+/// The `Authorization: Basic` header of a client.
+fn basic(client_id: &str, secret: &Secret) -> String {
+    format!("Basic {}", basic_credentials(client_id, secret.expose()))
 }
 
 /// RFC 6749 §2.3.1: id and secret form-encoded, joined by a colon, in base64.

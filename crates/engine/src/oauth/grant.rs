@@ -6,7 +6,7 @@ use std::time::Duration;
 use oauth2::TokenResponse;
 
 use super::client::{TokenExtras, TokenResponseWithId};
-use super::id_token::{check_sign_in_id_token, Expected};
+use super::id_token::{Expected, SigningKeys};
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
@@ -48,8 +48,9 @@ impl Grant {
         })
     }
 
-    /// A sign-in's grant (by code or device code): its ID token checked before anything
-    /// is kept, and the scopes it asked for where the answer names none.
+    /// A sign-in's grant (by code or device code): its ID token checked, where the
+    /// provider sent one and its ID tokens are checked, before anything is kept; and the
+    /// scopes it asked for where the answer names none.
     pub(crate) async fn of_sign_in(
         response: &TokenResponseWithId,
         provider: &ProviderRecord,
@@ -59,7 +60,13 @@ impl Grant {
         http: &HttpClient,
     ) -> Result<Grant> {
         let mut grant = Grant::from_answer(response, &provider.name)?;
-        check_sign_in_id_token(&grant.tokens, provider, client_secret, expected, http).await?;
+        if let Some(id_token) = grant.tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) {
+            let keys = SigningKeys::fetch(provider, http).await?;
+            keys.check(id_token, provider, client_secret, expected).map_err(|e| Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: e.to_string(),
+            })?;
+        }
         grant.scopes.get_or_insert_with(|| requested.to_vec());
         Ok(grant)
     }

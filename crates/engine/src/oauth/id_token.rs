@@ -15,7 +15,6 @@ use url::Url;
 
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
-use crate::vault::TokenSet;
 use crate::{Error, Result, Secret};
 
 /// What an ID token must be tied to, besides the provider and the client.
@@ -55,23 +54,6 @@ type IdToken = openidconnect::IdToken<
     CoreJweContentEncryptionAlgorithm,
     CoreJwsSigningAlgorithm,
 >;
-
-/// Checks the ID token of a sign-in, where the provider sent one and its ID tokens are
-/// checked; a refused token fails the sign-in before anything is kept.
-pub(crate) async fn check_sign_in_id_token(
-    tokens: &TokenSet,
-    provider: &ProviderRecord,
-    client_secret: Option<&Secret>,
-    expected: Expected<'_>,
-    http: &HttpClient,
-) -> Result<()> {
-    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
-        return Ok(());
-    };
-    let keys = SigningKeys::fetch(provider, http).await?;
-    keys.check(id_token, provider, client_secret, expected)
-        .map_err(|e| Error::ProviderError { provider: provider.name.clone(), detail: e.to_string() })
-}
 
 /// A provider's published signing keys.
 pub(crate) struct SigningKeys(CoreJsonWebKeySet);
@@ -124,11 +106,37 @@ impl SigningKeys {
         client_secret: Option<&Secret>,
         expected: Expected<'_>,
     ) -> std::result::Result<(), IdTokenError> {
-        let refused = IdTokenError::Refused;
-        // The issuer is compared below, where `{tid}` can be filled from the token.
+        let token: IdToken =
+            id_token.expose().parse().map_err(|_| IdTokenError::Refused("it is not a signed JWT".into()))?;
+        let previous = match expected {
+            Expected::Refresh { previous } => previous.and_then(|t| UnverifiedClaims::of(t.expose())),
+            Expected::SignIn { .. } => None,
+        };
+        // The library's messages name claims and algorithms, never the token.
+        let claims = token
+            .claims(&self.verifier(provider, client_secret), |found: Option<&Nonce>| {
+                check_nonce(found, &expected, previous.as_ref())
+            })
+            .map_err(|e| IdTokenError::Refused(crate::error::provider_text(&e.to_string())))?;
+        check_issuer(provider, claims.issuer().as_str(), claims.additional_claims().tid.as_deref())?;
+        if let Some(previous) = previous {
+            if previous.iss != claims.issuer().as_str() || previous.sub != claims.subject().as_str() {
+                return Err(IdTokenError::OtherAccount);
+            }
+            let audiences: Vec<&str> = claims.audiences().iter().map(|a| a.as_str()).collect();
+            if previous.audiences() != audiences {
+                return Err(IdTokenError::Refused("its audience differs from the sign-in's".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signature, audience and expiry; the issuer is compared by [`check_issuer`], where
+    /// `{tid}` can be filled from the token.
+    fn verifier(&self, provider: &ProviderRecord, client_secret: Option<&Secret>) -> CoreIdTokenVerifier<'_> {
         let any_issuer = IssuerUrl::new("https://issuer.invalid".into()).expect("a URL");
         let client_id = ClientId::new(provider.app.client_id.clone());
-        let verifier = match client_secret {
+        match client_secret {
             Some(secret) => CoreIdTokenVerifier::new_confidential_client(
                 client_id,
                 ClientSecret::new(secret.expose().to_owned()),
@@ -137,68 +145,62 @@ impl SigningKeys {
             ),
             None => CoreIdTokenVerifier::new_public_client(client_id, any_issuer, self.0.clone()),
         }
-        .require_issuer_match(false);
-        let token: IdToken =
-            id_token.expose().parse().map_err(|_| refused("it is not a signed JWT".into()))?;
-        let previous = match expected {
-            Expected::Refresh { previous } => previous.and_then(|t| UnverifiedClaims::of(t.expose())),
-            Expected::SignIn { .. } => None,
-        };
-        let nonce_check = |found: Option<&Nonce>| -> std::result::Result<(), String> {
-            let wanted = match (&expected, &previous) {
-                (Expected::SignIn { nonce }, _) => nonce.map(|n| n.expose()),
-                (Expected::Refresh { .. }, Some(previous)) => previous.nonce.as_deref(),
-                (Expected::Refresh { .. }, None) => None,
-            };
-            match (found, wanted) {
-                (None, Some(_)) if matches!(expected, Expected::SignIn { .. }) => {
-                    Err("missing nonce claim".into())
-                }
-                (Some(found), Some(wanted))
-                    if !bool::from(found.secret().as_bytes().ct_eq(wanted.as_bytes())) =>
-                {
-                    Err("nonce mismatch".into())
-                }
-                // A refresh must not bring a nonce the sign-in did not have.
-                (Some(_), None) if matches!(expected, Expected::Refresh { .. }) && previous.is_some() => {
-                    Err("nonce mismatch".into())
-                }
-                _ => Ok(()),
-            }
-        };
-        // The library's messages name claims and algorithms, never the token.
-        let claims = token
-            .claims(&verifier, nonce_check)
-            .map_err(|e| refused(crate::error::provider_text(&e.to_string())))?;
-        let issuer = claims.issuer().as_str();
-        let tenant = claims.additional_claims().tid.as_deref();
-        let issuer_ok =
-            provider.id_token_issuers.iter().any(|template| match (template.contains("{tid}"), tenant) {
-                (false, _) => template == issuer,
-                (true, Some(tid)) => template.replace("{tid}", tid) == issuer,
-                (true, None) => false,
-            });
-        if !issuer_ok {
-            return Err(refused(format!("it names the issuer “{}”", crate::error::provider_text(issuer))));
-        }
-        // Microsoft's `organizations` endpoint is for work and school accounts: a
-        // personal account's token there is not what the person chose.
-        let consumer_tenant = provider.spec.and_then(|s| s.id_token.as_ref()?.consumer_tenant.as_deref());
-        let organizations = provider.site().is_some_and(|site| site.eq_ignore_ascii_case("organizations"));
-        if organizations && consumer_tenant.is_some_and(|consumers| tenant == Some(consumers)) {
-            return Err(refused("it is a personal account's, on the organizations endpoint".into()));
-        }
-        if let Some(previous) = previous {
-            if previous.iss != issuer || previous.sub != claims.subject().as_str() {
-                return Err(IdTokenError::OtherAccount);
-            }
-            let audiences: Vec<&str> = claims.audiences().iter().map(|a| a.as_str()).collect();
-            if previous.audiences() != audiences {
-                return Err(refused("its audience differs from the sign-in's".into()));
-            }
-        }
-        Ok(())
+        .require_issuer_match(false)
     }
+}
+
+/// A sign-in's ID token must carry the nonce it sent; a refreshed one the sign-in's
+/// nonce, if any, and no other.
+fn check_nonce(
+    found: Option<&Nonce>,
+    expected: &Expected<'_>,
+    previous: Option<&UnverifiedClaims>,
+) -> std::result::Result<(), String> {
+    let wanted = match (expected, previous) {
+        (Expected::SignIn { nonce }, _) => nonce.map(|n| n.expose()),
+        (Expected::Refresh { .. }, Some(previous)) => previous.nonce.as_deref(),
+        (Expected::Refresh { .. }, None) => None,
+    };
+    match (found, wanted) {
+        (None, Some(_)) if matches!(expected, Expected::SignIn { .. }) => Err("missing nonce claim".into()),
+        (Some(found), Some(wanted)) if !bool::from(found.secret().as_bytes().ct_eq(wanted.as_bytes())) => {
+            Err("nonce mismatch".into())
+        }
+        // A refresh must not bring a nonce the sign-in did not have.
+        (Some(_), None) if matches!(expected, Expected::Refresh { .. }) && previous.is_some() => {
+            Err("nonce mismatch".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The issuer must be one the provider signs as (Microsoft's multi-tenant issuers name
+/// the token's tenant).
+fn check_issuer(
+    provider: &ProviderRecord,
+    issuer: &str,
+    tenant: Option<&str>,
+) -> std::result::Result<(), IdTokenError> {
+    let issuer_ok =
+        provider.id_token_issuers.iter().any(|template| match (template.contains("{tid}"), tenant) {
+            (false, _) => template == issuer,
+            (true, Some(tid)) => template.replace("{tid}", tid) == issuer,
+            (true, None) => false,
+        });
+    if !issuer_ok {
+        let issuer = crate::error::provider_text(issuer);
+        return Err(IdTokenError::Refused(format!("it names the issuer “{issuer}”")));
+    }
+    // Microsoft's `organizations` endpoint is for work and school accounts: a
+    // personal account's token there is not what the person chose.
+    let consumer_tenant = provider.spec.and_then(|s| s.id_token.as_ref()?.consumer_tenant.as_deref());
+    let organizations = provider.site().is_some_and(|site| site.eq_ignore_ascii_case("organizations"));
+    if organizations && consumer_tenant.is_some_and(|consumers| tenant == Some(consumers)) {
+        return Err(IdTokenError::Refused(
+            "it is a personal account's, on the organizations endpoint".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A JWKS document that is not one.

@@ -117,7 +117,7 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
 
 /// OpenID Connect Core §5.3.2: a userinfo answer (one with a `sub`) must be about the
 /// account the sign-in's ID token names, or it may describe someone else (a token
-/// substitution). Applies where that ID token was checked ([`check_sign_in_id_token`]),
+/// substitution). Applies where that ID token was checked ([`Grant::of_sign_in`]),
 /// which happens before the account is learnt.
 fn require_userinfo_subject(
     provider: &ProviderRecord,

@@ -125,33 +125,15 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     state: &str,
 ) -> Option<(HashMap<String, Vec<String>>, S)> {
+    const LISTENER: &str = "This is Grantkeeper's sign-in listener.";
     let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
         Ok(Ok(target)) => target,
-        Ok(Err(status)) => {
-            let _ =
-                respond(&mut stream, status, &page("Bad request", "This is Grantkeeper's sign-in listener."))
-                    .await;
-            return None;
-        }
-        Err(_) => {
-            let _ = respond(
-                &mut stream,
-                "408 Request Timeout",
-                &page("Request timed out", "This is Grantkeeper's sign-in listener."),
-            )
-            .await;
-            return None;
-        }
+        Ok(Err(status)) => return refuse(stream, status, "Bad request", LISTENER).await,
+        Err(_) => return refuse(stream, "408 Request Timeout", "Request timed out", LISTENER).await,
     };
     let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
     if url.path() != CALLBACK_PATH {
-        let _ = respond(
-            &mut stream,
-            "404 Not Found",
-            &page("Not found", "This is Grantkeeper's sign-in listener."),
-        )
-        .await;
-        return None;
+        return refuse(stream, "404 Not Found", "Not found", LISTENER).await;
     }
     let mut params: HashMap<String, Vec<String>> = HashMap::new();
     for (key, value) in url.query_pairs() {
@@ -159,13 +141,8 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let state_matches = matches!(params.get("state").map(Vec::as_slice), Some([given]) if bool::from(given.as_bytes().ct_eq(state.as_bytes())));
     if !state_matches {
-        let _ = respond(
-            &mut stream,
-            "400 Bad Request",
-            &page("Not this sign-in", "This link does not belong to the sign-in Grantkeeper is waiting for."),
-        )
-        .await;
-        return None;
+        let text = "This link does not belong to the sign-in Grantkeeper is waiting for.";
+        return refuse(stream, "400 Bad Request", "Not this sign-in", text).await;
     }
     Some((params, stream))
 }
@@ -248,6 +225,12 @@ fn page(title: &str, text: &str) -> String {
          <style>body{{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}</style>\
          <h1>{title}</h1><p>{text}</p></html>"
     )
+}
+
+/// Answers a request that is not this flow's callback with an error page.
+async fn refuse<S: AsyncWrite + Unpin, T>(mut stream: S, status: &str, title: &str, text: &str) -> Option<T> {
+    let _ = respond(&mut stream, status, &page(title, text)).await;
+    None
 }
 
 async fn respond(stream: &mut (impl AsyncWrite + Unpin), status: &str, body: &str) -> std::io::Result<()> {

@@ -1,7 +1,7 @@
 //! Provider apps: the person's client registrations, on built-in and custom providers.
 
 use crate::api::{NewProvider, Provider, ProviderAppInput};
-use crate::catalog::{Catalog, ClientSecretRule};
+use crate::catalog::{Catalog, ClientSecretRule, ProviderSpec};
 use crate::provider::{self, catalog_spec, check_site, provider_url, EndpointsInput, ProviderRecord};
 use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
 use crate::time_text::{now, rfc3339};
@@ -97,7 +97,6 @@ impl Engine {
         let client_secret =
             input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
         let at = rfc3339(now());
-        let app_id = uuid::Uuid::new_v4().to_string();
         let custom = CustomProviderRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: checked.name,
@@ -111,6 +110,7 @@ impl Engine {
             scopes: checked.scopes,
             created_at: at.clone(),
         };
+        let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {
             provider_id: custom.id.clone(),
             client_id: checked.client_id,
@@ -123,15 +123,8 @@ impl Engine {
             attention: None,
             id: app_id,
         };
-        if let (Some(key), Some(secret)) = (&app.client_secret_key, client_secret) {
-            self.vault.write(key, secret).await?;
-        }
-        if let Err(error) = self.store.insert_custom_provider(&custom, &app) {
-            if let Some(key) = &app.client_secret_key {
-                let _ = self.vault.delete(key).await;
-            }
-            return Err(error);
-        }
+        self.with_client_secret(&app, client_secret, || self.store.insert_custom_provider(&custom, &app))
+            .await?;
         self.events.publish(EngineEvent::ProvidersChanged);
         Ok(ProviderRecord::custom(custom, app).view(0))
     }
@@ -167,7 +160,6 @@ impl Engine {
             Some(spec) => spec.name.clone(),
             None => self.provider_record(&provider_id)?.name,
         };
-
         let client_id = match (input.client_id.as_deref().map(str::trim), &existing) {
             (Some(id), _) if !id.is_empty() => check_client_id(id)?,
             (_, Some(existing)) => existing.client_id.clone(),
@@ -178,6 +170,9 @@ impl Engine {
                 ))
             }
         };
+        let site = site_of(input.site.as_deref(), existing.as_ref(), spec, &name)?;
+        let kept = existing.as_ref().map(|a| a.overrides.clone()).unwrap_or_default();
+        let overrides = overrides_of(&input, kept)?;
         let new_secret =
             input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
         let has_secret =
@@ -188,79 +183,50 @@ impl Engine {
                 format!("{name} needs the client secret of your provider app too. Paste it here; it goes to the keychain."),
             ));
         }
-        let site = match input.site.as_deref().map(str::trim) {
-            None => existing.as_ref().and_then(|a| a.site.clone()),
-            Some("") => None,
-            Some(site) => {
-                let Some(site_spec) = spec.and_then(|s| s.site.as_ref()) else {
-                    return Err(Error::invalid(
-                        "site",
-                        format!("{name} has no self-hosted or regional variants."),
-                    ));
-                };
-                Some(check_site(site_spec.kind, site)?)
-                    .filter(|s| s.trim_end_matches('/') != site_spec.default)
-            }
-        };
-        let kept = existing.as_ref().map(|a| a.overrides.clone()).unwrap_or_default();
-        let overrides = EndpointOverrides {
-            authorize_url: endpoint_override(
-                input.authorize_url,
-                kept.authorize_url,
-                "authorize_url",
-                "authorize URL",
-            )?,
-            token_url: endpoint_override(input.token_url, kept.token_url, "token_url", "token URL")?,
-            revocation_url: endpoint_override(
-                input.revocation_url,
-                kept.revocation_url,
-                "revocation_url",
-                "revocation URL",
-            )?,
-            userinfo_url: endpoint_override(
-                input.userinfo_url,
-                kept.userinfo_url,
-                "userinfo_url",
-                "identity URL",
-            )?,
-            jwks_url: endpoint_override(input.jwks_url, kept.jwks_url, "jwks_url", "JWKS URL")?,
-        };
+        let enabled = input.enabled;
+        let app =
+            changed_app(existing.as_ref(), &provider_id, client_id, &new_secret, site, overrides, enabled);
+        self.save_provider_app(app, new_secret, existing.and_then(|a| a.client_secret_key)).await
+    }
 
-        let at = rfc3339(now());
-        let app_id = existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |a| a.id.clone());
-        let new_secret_key = new_secret.as_ref().map(|_| vault::new_client_secret_key(&app_id));
-        let old_secret_key = existing.as_ref().and_then(|a| a.client_secret_key.clone());
-        let app = ProviderAppRow {
-            provider_id: provider_id.clone(),
-            client_id,
-            client_secret_key: new_secret_key.clone().or(old_secret_key.clone()),
-            client_secret_last4: match &new_secret {
-                Some(secret) => secret.last4(),
-                None => existing.as_ref().and_then(|a| a.client_secret_last4.clone()),
-            },
-            enabled: input.enabled.or(existing.as_ref().map(|a| a.enabled)).unwrap_or(true),
-            site,
-            overrides,
-            created_at: existing.as_ref().map_or_else(|| at.clone(), |a| a.created_at.clone()),
-            // Saving it again is the fix being tried.
-            attention: None,
-            id: app_id,
-        };
-        if let (Some(key), Some(secret)) = (&new_secret_key, new_secret) {
-            self.vault.write(key, secret).await?;
+    /// Writes a checked provider app: a new client secret to its new keychain entry
+    /// first, the row second, and only then the old secret's entry goes.
+    async fn save_provider_app(
+        &self,
+        app: ProviderAppRow,
+        new_secret: Option<Secret>,
+        old_secret_key: Option<String>,
+    ) -> Result<Provider> {
+        let replaced = new_secret.as_ref().and(old_secret_key);
+        self.with_client_secret(&app, new_secret, || self.store.save_provider_app(&app, &rfc3339(now())))
+            .await?;
+        if let Some(old) = replaced {
+            self.vault.delete(&old).await?;
         }
-        if let Err(error) = self.store.save_provider_app(&app, &at) {
-            if let Some(key) = &new_secret_key {
+        self.events.publish(EngineEvent::ProvidersChanged);
+        let connections = self.store.connection_count_for_provider(&app.provider_id)?;
+        Ok(self.resolve(app)?.view(connections))
+    }
+
+    /// Writes a provider app's rows with `write_rows`, a new client secret to the
+    /// keychain entry the app names first; a failed write deletes that entry again.
+    async fn with_client_secret(
+        &self,
+        app: &ProviderAppRow,
+        new_secret: Option<Secret>,
+        write_rows: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let new_key = new_secret.as_ref().and(app.client_secret_key.as_ref());
+        if let (Some(key), Some(secret)) = (new_key, new_secret.as_ref()) {
+            self.vault.write(key, secret.clone()).await?;
+        }
+        if let Err(error) = write_rows() {
+            if let Some(key) = new_key {
                 let _ = self.vault.delete(key).await;
             }
             return Err(error);
         }
-        if let (Some(_), Some(old)) = (&new_secret_key, &old_secret_key) {
-            self.vault.delete(old).await?;
-        }
-        self.events.publish(EngineEvent::ProvidersChanged);
-        let connections = self.store.connection_count_for_provider(&provider_id)?;
-        Ok(self.resolve(app)?.view(connections))
+        Ok(())
     }
 
     /// The provider app's client secret, when it has one. A secret that should be there
@@ -307,6 +273,88 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The provider app as changed: what was given, else what it had.
+fn changed_app(
+    existing: Option<&ProviderAppRow>,
+    provider_id: &str,
+    client_id: String,
+    new_secret: &Option<Secret>,
+    site: Option<String>,
+    overrides: EndpointOverrides,
+    enabled: Option<bool>,
+) -> ProviderAppRow {
+    let id = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |a| a.id.clone());
+    ProviderAppRow {
+        provider_id: provider_id.to_owned(),
+        client_id,
+        client_secret_key: match new_secret {
+            Some(_) => Some(vault::new_client_secret_key(&id)),
+            None => existing.and_then(|a| a.client_secret_key.clone()),
+        },
+        client_secret_last4: match new_secret {
+            Some(secret) => secret.last4(),
+            None => existing.and_then(|a| a.client_secret_last4.clone()),
+        },
+        enabled: enabled.or(existing.map(|a| a.enabled)).unwrap_or(true),
+        site,
+        overrides,
+        created_at: existing.map_or_else(|| rfc3339(now()), |a| a.created_at.clone()),
+        // Saving it again is the fix being tried.
+        attention: None,
+        id,
+    }
+}
+
+/// The provider app's site (GitHub Enterprise URL, GitLab base URL, Microsoft tenant):
+/// as given (blank: the provider's default), else as it was.
+fn site_of(
+    given: Option<&str>,
+    existing: Option<&ProviderAppRow>,
+    spec: Option<&ProviderSpec>,
+    name: &str,
+) -> Result<Option<String>> {
+    match given.map(str::trim) {
+        None => Ok(existing.and_then(|a| a.site.clone())),
+        Some("") => Ok(None),
+        Some(site) => {
+            let Some(site_spec) = spec.and_then(|s| s.site.as_ref()) else {
+                return Err(Error::invalid(
+                    "site",
+                    format!("{name} has no self-hosted or regional variants."),
+                ));
+            };
+            Ok(Some(check_site(site_spec.kind, site)?)
+                .filter(|s| s.trim_end_matches('/') != site_spec.default))
+        }
+    }
+}
+
+/// The endpoints set by hand: each given one replaces the kept one.
+fn overrides_of(input: &ProviderAppInput, kept: EndpointOverrides) -> Result<EndpointOverrides> {
+    Ok(EndpointOverrides {
+        authorize_url: endpoint_override(
+            input.authorize_url.clone(),
+            kept.authorize_url,
+            "authorize_url",
+            "authorize URL",
+        )?,
+        token_url: endpoint_override(input.token_url.clone(), kept.token_url, "token_url", "token URL")?,
+        revocation_url: endpoint_override(
+            input.revocation_url.clone(),
+            kept.revocation_url,
+            "revocation_url",
+            "revocation URL",
+        )?,
+        userinfo_url: endpoint_override(
+            input.userinfo_url.clone(),
+            kept.userinfo_url,
+            "userinfo_url",
+            "identity URL",
+        )?,
+        jwks_url: endpoint_override(input.jwks_url.clone(), kept.jwks_url, "jwks_url", "JWKS URL")?,
+    })
 }
 
 fn check_client_id(client_id: &str) -> Result<String> {
