@@ -182,6 +182,11 @@ mod tests {
         (out.status().as_u16(), serde_json::from_slice(out.body()).unwrap())
     }
 
+    /// A 200 JSON answer, normalized for `shape`.
+    fn json_answer(shape: TokenResponseShape, body: &str) -> (u16, Value) {
+        normalized(shape, answer(200, "application/json", body))
+    }
+
     #[test]
     fn github_form_answers_errors_with_200_and_comma_scopes() {
         let (status, body) = normalized(
@@ -194,13 +199,9 @@ mod tests {
         );
         assert_eq!(status, 200);
         assert_eq!(body["scope"], "repo gist");
-        let (status, body) = normalized(
+        let (status, body) = json_answer(
             TokenResponseShape::Github,
-            answer(
-                200,
-                "application/json",
-                r#"{"error":"bad_verification_code","error_description":"expired"}"#,
-            ),
+            r#"{"error":"bad_verification_code","error_description":"expired"}"#,
         );
         assert_eq!(status, 400);
         assert_eq!(body["error"], "invalid_grant");
@@ -209,23 +210,17 @@ mod tests {
 
     #[test]
     fn slack_user_tokens_come_out_of_authed_user() {
-        let (status, body) = normalized(
+        let (status, body) = json_answer(
             TokenResponseShape::SlackV2,
-            answer(
-                200,
-                "application/json",
-                r#"{"ok":true,"access_token":"xoxb-bot","authed_user":{"id":"U1","scope":"search:read,users:read","access_token":"xoxp-user","token_type":"user"},"team":{"id":"T1"}}"#,
-            ),
+            r#"{"ok":true,"access_token":"xoxb-bot","authed_user":{"id":"U1","scope":"search:read,users:read","access_token":"xoxp-user","token_type":"user"},"team":{"id":"T1"}}"#,
         );
         assert_eq!(status, 200);
         assert_eq!(body["access_token"], "xoxp-user");
         assert_eq!(body["scope"], "search:read users:read");
         assert_eq!(body["token_type"], "bearer");
         assert_eq!(body["team"]["id"], "T1");
-        let (status, body) = normalized(
-            TokenResponseShape::SlackV2,
-            answer(200, "application/json", r#"{"ok":false,"error":"invalid_code"}"#),
-        );
+        let (status, body) =
+            json_answer(TokenResponseShape::SlackV2, r#"{"ok":false,"error":"invalid_code"}"#);
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_code")));
     }
 
@@ -233,23 +228,15 @@ mod tests {
     fn lifetimes_past_any_date_count_as_none() {
         // Caught by the check in fuzz/fuzz_targets/token_response.rs: connect and refresh
         // added these to the current time, which panicked.
-        let (status, body) = normalized(
+        let (status, body) = json_answer(
             TokenResponseShape::Standard,
-            answer(
-                200,
-                "application/json",
-                r#"{"access_token":"x","token_type":"bearer","expires_in":99999999999999,"refresh_token_expires_in":"18446744073709551615"}"#,
-            ),
+            r#"{"access_token":"x","token_type":"bearer","expires_in":99999999999999,"refresh_token_expires_in":"18446744073709551615"}"#,
         );
         assert_eq!(status, 200);
         assert_eq!(body, serde_json::json!({"access_token": "x", "token_type": "bearer"}));
-        let (_, body) = normalized(
+        let (_, body) = json_answer(
             TokenResponseShape::Github,
-            answer(
-                200,
-                "application/json",
-                r#"{"access_token":"ghu_x","expires_in":28800,"refresh_token_expires_in":15811200}"#,
-            ),
+            r#"{"access_token":"ghu_x","expires_in":28800,"refresh_token_expires_in":15811200}"#,
         );
         assert_eq!(
             (&body["expires_in"], &body["refresh_token_expires_in"]),
