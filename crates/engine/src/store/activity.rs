@@ -40,7 +40,7 @@ fn query(db: &Db, filter: &str, params: &[&dyn ToSql]) -> rusqlite::Result<Vec<A
     for row in rows {
         let (id, at, kind, subject, detail) = row?;
         // Kinds this version does not know (a newer one wrote them) are skipped.
-        if let Some(kind) = EventKind::parse(&kind) {
+        if let Ok(kind) = kind.parse::<EventKind>() {
             events.push(ActivityEvent { id: id.to_string(), at, kind, subject, detail });
         }
     }

@@ -127,7 +127,7 @@ impl Store {
                     credential.account,
                     json_list(&credential.scopes),
                     credential.token_secret_key,
-                    credential.status.as_str(),
+                    credential.status.as_ref(),
                     credential.expires_at,
                     credential.last_refreshed_at,
                     credential.created_at,
@@ -506,7 +506,7 @@ impl Store {
                      (SELECT group_concat(name, ', ') FROM connections WHERE credential_id = ?3)), ?6)",
                 params![
                     event.at,
-                    event.kind.as_str(),
+                    event.kind.as_ref(),
                     event.credential_id,
                     event.connection_id,
                     event.subject,
@@ -570,5 +570,5 @@ pub(crate) fn json_list(items: &[String]) -> String {
 }
 
 pub(crate) fn status_or_reauthorize(text: &str) -> ConnectionStatus {
-    ConnectionStatus::parse(text).unwrap_or(ConnectionStatus::Reauthorize)
+    text.parse().unwrap_or(ConnectionStatus::Reauthorize)
 }
