@@ -14,7 +14,7 @@ use crate::oauth::{
 };
 use crate::provider::ProviderRecord;
 use crate::runtime::{refresh_due, CHECK_INTERVAL};
-use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::store::{CredentialRecord, FlowStatus, NewConnectionRow, NewEvent};
 use crate::time_text::{now, rfc3339};
 use crate::vault::{self, new_token_key};
 use crate::{Engine, EngineEvent, Error, Result};
@@ -441,10 +441,10 @@ impl Engine {
     fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
         let at = rfc3339(now());
         let (status, code, connection_id) = match result {
-            Ok(connection) => ("completed", None, Some(connection.id.as_str())),
-            Err(Error::FlowCancelled) => ("cancelled", Some("flow_cancelled"), None),
-            Err(Error::FlowExpired) => ("expired", Some("flow_expired"), None),
-            Err(error) => ("failed", Some(error.code().as_str()), None),
+            Ok(connection) => (FlowStatus::Completed, None, Some(connection.id.as_str())),
+            Err(Error::FlowCancelled) => (FlowStatus::Cancelled, Some("flow_cancelled"), None),
+            Err(Error::FlowExpired) => (FlowStatus::Expired, Some("flow_expired"), None),
+            Err(error) => (FlowStatus::Failed, Some(error.code().as_str()), None),
         };
         if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, &at) {
             tracing::warn!(%error, "could not record the end of a flow");

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params, Connection as Db, OptionalExtension};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, Connection as Db, OptionalExtension, ToSql};
+use strum::AsRefStr;
 
 pub use records::{CredentialRecord, CustomProviderRow, EndpointOverrides, ProviderAppRow};
 
@@ -80,9 +82,8 @@ impl Store {
     /// Credentials the person can still use (not waiting for reauthorization).
     pub fn usable_credentials(&self) -> Result<Vec<CredentialRecord>> {
         self.with(|db| {
-            let mut statement =
-                db.prepare(&format!("{} WHERE status != 'reauthorize'", records::CREDENTIAL_SELECT))?;
-            let rows = statement.query_map([], records::credential_from_row)?;
+            let mut statement = db.prepare(&format!("{} WHERE status != ?1", records::CREDENTIAL_SELECT))?;
+            let rows = statement.query_map([ConnectionStatus::Reauthorize], records::credential_from_row)?;
             rows.collect()
         })
     }
@@ -127,7 +128,7 @@ impl Store {
                     credential.account,
                     json_list(&credential.scopes),
                     credential.token_secret_key,
-                    credential.status.as_ref(),
+                    credential.status,
                     credential.expires_at,
                     credential.last_refreshed_at,
                     credential.created_at,
@@ -159,7 +160,7 @@ impl Store {
         self.with(|db| {
             let changed = db.execute(
                 "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
-                    scopes = coalesce(?6, scopes), status = 'active', status_reason = NULL,
+                    scopes = coalesce(?6, scopes), status = ?9, status_reason = NULL,
                     refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at),
                     pending_token_key = NULL
                  WHERE id = ?1 AND token_secret_key = ?2",
@@ -172,6 +173,7 @@ impl Store {
                     refresh.scopes.as_deref().map(json_list),
                     refresh.refresh_due_at,
                     refresh.refresh_token_expires_at,
+                    ConnectionStatus::Active,
                 ],
             )?;
             Ok(changed == 1)
@@ -232,10 +234,10 @@ impl Store {
     pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "UPDATE credentials SET status = 'reauthorize', status_reason = ?2, refresh_due_at = NULL,
+                "UPDATE credentials SET status = ?3, status_reason = ?2, refresh_due_at = NULL,
                     pending_token_key = NULL
                  WHERE id = ?1",
-                params![credential_id, reason],
+                params![credential_id, reason, ConnectionStatus::Reauthorize],
             )
             .map(drop)
         })
@@ -246,9 +248,15 @@ impl Store {
     pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: &str) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "UPDATE credentials SET status = 'retrying', status_reason = ?2, refresh_due_at = ?3
-                 WHERE id = ?1 AND status != 'reauthorize'",
-                params![credential_id, reason, retry_at],
+                "UPDATE credentials SET status = ?4, status_reason = ?2, refresh_due_at = ?3
+                 WHERE id = ?1 AND status != ?5",
+                params![
+                    credential_id,
+                    reason,
+                    retry_at,
+                    ConnectionStatus::Retrying,
+                    ConnectionStatus::Reauthorize
+                ],
             )
             .map(drop)
         })
@@ -273,8 +281,11 @@ impl Store {
     /// Credentials retrying after a transient failure are due at `now`.
     pub fn retry_now(&self, now: &str) -> Result<()> {
         self.with(|db| {
-            db.execute("UPDATE credentials SET refresh_due_at = ?1 WHERE status = 'retrying'", [now])
-                .map(drop)
+            db.execute(
+                "UPDATE credentials SET refresh_due_at = ?1 WHERE status = ?2",
+                params![now, ConnectionStatus::Retrying],
+            )
+            .map(drop)
         })
     }
 
@@ -284,8 +295,8 @@ impl Store {
         self.with(|db| {
             db.execute(
                 "UPDATE credentials SET refresh_due_at = ?1
-                 WHERE expires_at IS NULL AND status IN ('active', 'retrying')",
-                [due],
+                 WHERE expires_at IS NULL AND status IN (?2, ?3)",
+                params![due, ConnectionStatus::Active, ConnectionStatus::Retrying],
             )
             .map(drop)
         })
@@ -296,9 +307,9 @@ impl Store {
         self.with(|db| {
             db.query_row(
                 "SELECT id, refresh_due_at FROM credentials
-                 WHERE refresh_due_at IS NOT NULL AND status IN ('active', 'retrying')
+                 WHERE refresh_due_at IS NOT NULL AND status IN (?1, ?2)
                  ORDER BY refresh_due_at LIMIT 1",
-                [],
+                [ConnectionStatus::Active, ConnectionStatus::Retrying],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
@@ -471,8 +482,8 @@ impl Store {
     pub fn record_flow_started(&self, flow_id: &str, provider_id: &str, at: &str) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "INSERT INTO flows (id, provider_id, status, started_at) VALUES (?1, ?2, 'pending', ?3)",
-                params![flow_id, provider_id, at],
+                "INSERT INTO flows (id, provider_id, status, started_at) VALUES (?1, ?2, ?3, ?4)",
+                params![flow_id, provider_id, FlowStatus::Pending, at],
             )
             .map(drop)
         })
@@ -481,7 +492,7 @@ impl Store {
     pub fn record_flow_finished(
         &self,
         flow_id: &str,
-        status: &str,
+        status: FlowStatus,
         error_code: Option<&str>,
         connection_id: Option<&str>,
         at: &str,
@@ -506,7 +517,7 @@ impl Store {
                      (SELECT group_concat(name, ', ') FROM connections WHERE credential_id = ?3)), ?6)",
                 params![
                     event.at,
-                    event.kind.as_ref(),
+                    event.kind,
                     event.credential_id,
                     event.connection_id,
                     event.subject,
@@ -517,6 +528,17 @@ impl Store {
                 .map(drop)
         })
     }
+}
+
+/// Where a sign-in attempt stands.
+#[derive(Debug, Clone, Copy, AsRefStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum FlowStatus {
+    Pending,
+    Completed,
+    Failed,
+    Expired,
+    Cancelled,
 }
 
 /// The activity log keeps this many entries.
@@ -572,3 +594,17 @@ pub(crate) fn json_list(items: &[String]) -> String {
 pub(crate) fn status_or_reauthorize(text: &str) -> ConnectionStatus {
     text.parse().unwrap_or(ConnectionStatus::Reauthorize)
 }
+
+/// Statuses and kinds are stored as their strum text; SQL binds them as parameters
+/// rather than spelling the text.
+macro_rules! bound_as_text {
+    ($($kind:ty),*) => {$(
+        impl ToSql for $kind {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_ref()))
+            }
+        }
+    )*};
+}
+
+bound_as_text!(ConnectionStatus, EventKind, FlowStatus);
