@@ -11,6 +11,8 @@ mod provider_apps;
 mod providers;
 mod revocations;
 mod stale_secrets;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
