@@ -51,7 +51,7 @@ fn describe(c: &Connection) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}",
         c.name,
-        c.status.as_str(),
+        c.status.as_ref(),
         c.account.as_deref().unwrap_or("-"),
         c.provider,
         c.scopes.join(" "),
@@ -108,7 +108,7 @@ pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {
         return json(events);
     }
     events.iter().try_for_each(|e| {
-        let kind = e.kind.as_str();
+        let kind = e.kind.as_ref();
         line(&format!(
             "{}\t{}\t{}\t{}",
             e.at,
@@ -171,7 +171,7 @@ pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
         let mut text = format!(
             "{}\t{}\t{}\t{}\t{}",
             c.name,
-            c.status.as_str(),
+            c.status.as_ref(),
             c.account.as_deref().unwrap_or("-"),
             expiry,
             c.scopes.join(" ")

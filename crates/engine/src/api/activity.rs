@@ -1,11 +1,14 @@
 //! The activity log as the window and the CLI show it.
 
 use serde::Serialize;
+use strum::{AsRefStr, EnumString};
 use ts_rs::TS;
 
 /// What happened to a credential or connection: the activity log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]
+// The store keeps the same text (strum) as the window and `--json` see (serde).
+#[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     CredentialCreated,
     CredentialReauthorized,
@@ -15,36 +18,6 @@ pub enum EventKind {
     ConnectionRemoved,
     CredentialRevoked,
     RevocationFailed,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::CredentialCreated => "credential_created",
-            EventKind::CredentialReauthorized => "credential_reauthorized",
-            EventKind::CredentialRefreshed => "credential_refreshed",
-            EventKind::RefreshFailed => "refresh_failed",
-            EventKind::NeedsReauthorization => "needs_reauthorization",
-            EventKind::ConnectionRemoved => "connection_removed",
-            EventKind::CredentialRevoked => "credential_revoked",
-            EventKind::RevocationFailed => "revocation_failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::CredentialCreated,
-            Self::CredentialReauthorized,
-            Self::CredentialRefreshed,
-            Self::RefreshFailed,
-            Self::NeedsReauthorization,
-            Self::ConnectionRemoved,
-            Self::CredentialRevoked,
-            Self::RevocationFailed,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
 }
 
 /// One entry of the activity log. Never holds a secret.

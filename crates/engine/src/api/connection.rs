@@ -1,34 +1,19 @@
 //! A connection as the window, `list --json` and scripts see it.
 
 use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, EnumString};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]
+// The store keeps the same text (strum) as the window and `--json` see (serde).
+#[strum(serialize_all = "snake_case")]
 pub enum ConnectionStatus {
     Active,
     Retrying,
     NeedsMoreAccess,
     Reauthorize,
     Pending,
-}
-
-impl ConnectionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::Active => "active",
-            ConnectionStatus::Retrying => "retrying",
-            ConnectionStatus::NeedsMoreAccess => "needs_more_access",
-            ConnectionStatus::Reauthorize => "reauthorize",
-            ConnectionStatus::Pending => "pending",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Active, Self::Retrying, Self::NeedsMoreAccess, Self::Reauthorize, Self::Pending]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
 }
 
 /// One integration on one credential, as a person named it.

@@ -7,7 +7,7 @@ use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::integration::union;
 use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
 use crate::provider::ProviderRecord;
-use crate::store::{CredentialRecord, NewConnectionRow};
+use crate::store::{CredentialRecord, FlowStatus, NewConnectionRow};
 use crate::time_text::{now, rfc3339};
 use crate::vault::new_token_key;
 use crate::{Engine, EngineEvent, Error, Result};
@@ -108,11 +108,12 @@ impl Engine {
     pub(super) fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
         let at = rfc3339(now());
         let (status, code, connection_id) = match result {
-            Ok(connection) => ("completed", None, Some(connection.id.as_str())),
-            Err(Error::FlowCancelled) => ("cancelled", Some("flow_cancelled"), None),
-            Err(Error::FlowExpired) => ("expired", Some("flow_expired"), None),
-            Err(error) => ("failed", Some(error.code().as_str()), None),
+            Ok(connection) => (FlowStatus::Completed, None, Some(connection.id.as_str())),
+            Err(error @ Error::FlowCancelled) => (FlowStatus::Cancelled, Some(error.code()), None),
+            Err(error @ Error::FlowExpired) => (FlowStatus::Expired, Some(error.code()), None),
+            Err(error) => (FlowStatus::Failed, Some(error.code()), None),
         };
+        let code = code.map(|code| code.as_str());
         if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, &at) {
             tracing::warn!(%error, "could not record the end of a flow");
         }

@@ -1,34 +1,50 @@
-//! Provider apps and custom providers.
+//! The `providers` table: providers the person defined. Catalog providers are not rows
+//! here; deleting any provider removes its provider app and everything on it.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Row};
 
-use super::records::{self, CustomProviderRow, ProviderAppRow};
-use super::{json_list, Store};
+use super::{from_columns, json_list, list_column, ProviderAppRow, Store, TableRow};
 use crate::Result;
 
+/// A provider the person defined (by issuer or by endpoints).
+#[derive(Debug, Clone)]
+pub struct CustomProviderRow {
+    pub id: String,
+    pub name: String,
+    pub issuer: Option<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: Option<String>,
+    pub revocation_url: Option<String>,
+    /// RFC 8628, from discovery.
+    pub device_authorization_url: Option<String>,
+    /// The keys its ID tokens are signed with, from discovery.
+    pub jwks_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+}
+
+impl TableRow for CustomProviderRow {
+    const SELECT: &'static str = "SELECT id, name, issuer, authorize_url, token_url, userinfo_url,
+        revocation_url, scopes, created_at, device_authorization_url, jwks_url FROM providers";
+
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(from_columns!(row => CustomProviderRow {
+            id, name, issuer, authorize_url, token_url, userinfo_url, revocation_url,
+            device_authorization_url, jwks_url, created_at;
+            scopes: list_column(row, "scopes")?
+        }))
+    }
+}
+
 impl Store {
-    pub fn provider_apps(&self) -> Result<Vec<ProviderAppRow>> {
-        self.with(|db| {
-            let mut statement = db.prepare(&format!("{} ORDER BY created_at", records::APP_SELECT))?;
-            let rows = statement.query_map([], records::app_from_row)?;
-            rows.collect()
-        })
+    pub fn custom_providers(&self) -> Result<Vec<CustomProviderRow>> {
+        self.rows("ORDER BY name", [])
     }
 
-    pub fn provider_app(&self, provider_id: &str) -> Result<Option<ProviderAppRow>> {
-        self.with(|db| {
-            db.query_row(
-                &format!("{} WHERE provider_id = ?1", records::APP_SELECT),
-                [provider_id],
-                records::app_from_row,
-            )
-            .optional()
-        })
-    }
-
-    /// Adds or replaces the provider app of `app.provider_id`.
-    pub fn save_provider_app(&self, app: &ProviderAppRow, updated_at: &str) -> Result<()> {
-        self.with(|db| upsert_app(db, app, updated_at))
+    /// A custom provider by id or by name (case-insensitive).
+    pub fn custom_provider(&self, key: &str) -> Result<Option<CustomProviderRow>> {
+        self.first_row("WHERE id = ?1 OR name = ?1 COLLATE NOCASE", [key])
     }
 
     /// Adds a custom provider with its provider app, in one transaction.
@@ -53,62 +69,8 @@ impl Store {
                     provider.jwks_url,
                 ],
             )?;
-            upsert_app(&tx, app, &app.created_at)?;
+            app.upsert(&tx, &app.created_at)?;
             tx.commit()
-        })
-    }
-
-    /// The provider rejected this provider app's client credentials.
-    pub fn flag_provider_app(&self, provider_id: &str, reason: &str) -> Result<()> {
-        self.with(|db| {
-            db.execute(
-                "UPDATE provider_apps SET attention = ?2 WHERE provider_id = ?1",
-                params![provider_id, reason],
-            )
-            .map(drop)
-        })
-    }
-
-    /// The provider app worked: whatever needed attention is resolved. Returns whether
-    /// anything changed.
-    pub fn clear_provider_app_attention(&self, provider_id: &str) -> Result<bool> {
-        self.with(|db| {
-            db.execute(
-                "UPDATE provider_apps SET attention = NULL WHERE provider_id = ?1 AND attention IS NOT NULL",
-                [provider_id],
-            )
-            .map(|changed| changed > 0)
-        })
-    }
-
-    pub fn custom_providers(&self) -> Result<Vec<CustomProviderRow>> {
-        self.with(|db| {
-            let mut statement = db.prepare(&format!("{} ORDER BY name", records::CUSTOM_SELECT))?;
-            let rows = statement.query_map([], records::custom_from_row)?;
-            rows.collect()
-        })
-    }
-
-    /// A custom provider by id or by name (case-insensitive).
-    pub fn custom_provider(&self, key: &str) -> Result<Option<CustomProviderRow>> {
-        self.with(|db| {
-            db.query_row(
-                &format!("{} WHERE id = ?1 OR name = ?1 COLLATE NOCASE", records::CUSTOM_SELECT),
-                [key],
-                records::custom_from_row,
-            )
-            .optional()
-        })
-    }
-
-    pub fn connection_count_for_provider(&self, provider_id: &str) -> Result<usize> {
-        self.with(|db| {
-            db.query_row(
-                "SELECT count(*) FROM connections c JOIN credentials k ON k.id = c.credential_id
-                 WHERE k.provider_id = ?1",
-                [provider_id],
-                |row| row.get(0),
-            )
         })
     }
 
@@ -121,7 +83,7 @@ impl Store {
             let token_keys = {
                 let mut statement =
                     tx.prepare("SELECT token_secret_key FROM credentials WHERE provider_id = ?1")?;
-                let keys = statement.query_map([provider_id], |row| row.get(0))?;
+                let keys = statement.query_map([provider_id], |row| row.get("token_secret_key"))?;
                 keys.collect::<rusqlite::Result<Vec<String>>>()?
             };
             tx.execute(
@@ -136,37 +98,4 @@ impl Store {
             Ok(token_keys)
         })
     }
-}
-
-fn upsert_app(db: &rusqlite::Connection, app: &ProviderAppRow, updated_at: &str) -> rusqlite::Result<()> {
-    db.execute(
-        "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
-            client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
-            userinfo_url, created_at, updated_at, jwks_url)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
-            client_secret_key = excluded.client_secret_key,
-            client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
-            site = excluded.site, authorize_url = excluded.authorize_url,
-            token_url = excluded.token_url, revocation_url = excluded.revocation_url,
-            userinfo_url = excluded.userinfo_url, jwks_url = excluded.jwks_url,
-            updated_at = excluded.updated_at, attention = NULL",
-        params![
-            app.id,
-            app.provider_id,
-            app.client_id,
-            app.client_secret_key,
-            app.client_secret_last4,
-            app.enabled,
-            app.site,
-            app.overrides.authorize_url,
-            app.overrides.token_url,
-            app.overrides.revocation_url,
-            app.overrides.userinfo_url,
-            app.created_at,
-            updated_at,
-            app.overrides.jwks_url,
-        ],
-    )
-    .map(drop)
 }

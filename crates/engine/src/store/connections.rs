@@ -1,0 +1,146 @@
+//! The `connections` table: integrations on a credential, as a person named them.
+
+use rusqlite::{params, Connection as Db, OptionalExtension, Row};
+
+use super::{credentials, from_columns, list_column, status_column, PendingRevocation, Store, TableRow};
+use crate::api::Connection;
+use crate::{Error, Result};
+
+impl TableRow for Connection {
+    /// The provider's name is filled in from the catalog for built-in providers.
+    const SELECT: &'static str = "SELECT c.id, c.name, c.integration, p.name AS provider, k.provider_id,
+        k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason,
+        k.refresh_token_expires_at,
+        (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
+            WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
+            AS shared_with
+        FROM connections c JOIN credentials k ON k.id = c.credential_id
+        LEFT JOIN providers p ON p.id = k.provider_id";
+
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(from_columns!(row => Connection {
+            id, name, integration, provider_id, status_reason, account, expires_at, last_refreshed_at,
+            created_at, refresh_token_expires_at;
+            provider: row.get::<_, Option<String>>("provider")?.unwrap_or_default(),
+            status: status_column(row)?,
+            scopes: list_column(row, "scopes")?,
+            shared_with: list_column(row, "shared_with")?,
+            integration_name: String::new(),
+            missing_scopes: Vec::new()
+        }))
+    }
+}
+
+pub struct NewConnectionRow {
+    pub id: String,
+    pub name: String,
+    pub integration: String,
+    pub created_at: String,
+}
+
+impl NewConnectionRow {
+    pub(super) fn insert(&self, db: &Db, credential_id: &str) -> rusqlite::Result<()> {
+        db.execute(
+            "INSERT INTO connections (id, name, integration, credential_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![self.id, self.name, self.integration, credential_id, self.created_at],
+        )
+        .map(drop)
+    }
+}
+
+impl Store {
+    /// The connections sharing a credential.
+    pub fn connections_on(&self, credential_id: &str) -> Result<Vec<Connection>> {
+        self.rows("WHERE c.credential_id = ?1 ORDER BY c.created_at", [credential_id])
+    }
+
+    /// One connection on a credential, to name it in messages.
+    pub fn a_connection_of(&self, credential_id: &str) -> Result<Option<Connection>> {
+        self.first_row("WHERE c.credential_id = ?1 ORDER BY c.created_at LIMIT 1", [credential_id])
+    }
+
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        self.rows("ORDER BY c.created_at, c.id", [])
+    }
+
+    /// Connections whose id or name is exactly `key` (names are not unique).
+    pub fn connections_matching(&self, key: &str) -> Result<Vec<Connection>> {
+        self.rows("WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at", [key])
+    }
+
+    pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<()> {
+        self.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]).map(drop)
+    }
+
+    pub fn connection_name_taken(&self, name: &str) -> Result<bool> {
+        self.with(|db| {
+            db.query_row("SELECT 1 FROM connections WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
+    }
+
+    pub fn credential_id_of(&self, connection_id: &str) -> Result<String> {
+        self.with(|db| {
+            db.query_row("SELECT credential_id FROM connections WHERE id = ?1", [connection_id], |row| {
+                row.get("credential_id")
+            })
+            .optional()
+        })?
+        .ok_or_else(|| Error::NotFound { what: "connection", key: connection_id.to_owned() })
+    }
+
+    pub fn connection_count_for_provider(&self, provider_id: &str) -> Result<usize> {
+        self.with(|db| {
+            db.query_row(
+                "SELECT count(*) FROM connections c JOIN credentials k ON k.id = c.credential_id
+                 WHERE k.provider_id = ?1",
+                [provider_id],
+                |row| row.get(0),
+            )
+        })
+    }
+
+    /// Deletes a connection, and its credential when no other connection uses it; then,
+    /// in the same transaction, queues the grant's revocation at the provider. Returns
+    /// the queued revocation.
+    pub fn delete_connection(&self, connection_id: &str, at: &str) -> Result<Option<PendingRevocation>> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT credential_id, name FROM connections WHERE id = ?1",
+                    [connection_id],
+                    |row| Ok((row.get("credential_id")?, row.get("name")?)),
+                )
+                .optional()?;
+            let Some((credential_id, name)) = found else {
+                return Ok(None);
+            };
+            tx.execute("DELETE FROM connections WHERE id = ?1", [connection_id])?;
+            let still_used: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM connections WHERE credential_id = ?1)",
+                [&credential_id],
+                |row| row.get(0),
+            )?;
+            let revocation = if still_used {
+                None
+            } else {
+                let (provider_id, token_secret_key) = credentials::delete(&tx, &credential_id)?;
+                let pending = PendingRevocation {
+                    credential_id,
+                    provider_id,
+                    token_secret_key,
+                    subject: name,
+                    attempts: 0,
+                    next_attempt_at: Some(at.to_owned()),
+                };
+                pending.queue(&tx, at)?;
+                Some(pending)
+            };
+            tx.commit()?;
+            Ok(revocation)
+        })
+    }
+}

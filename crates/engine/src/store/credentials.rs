@@ -1,0 +1,261 @@
+//! The `credentials` table: one grant (or API key) per account at a provider, with its
+//! status and refresh bookkeeping.
+
+use rusqlite::{params, Connection as Db, OptionalExtension, Row};
+
+use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
+use crate::api::ConnectionStatus;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct CredentialRecord {
+    pub id: String,
+    pub provider_id: String,
+    pub subject: String,
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+    pub token_secret_key: String,
+    pub status: ConnectionStatus,
+    pub status_reason: Option<String>,
+    pub expires_at: Option<String>,
+    pub refresh_due_at: Option<String>,
+    pub last_refreshed_at: Option<String>,
+    pub created_at: String,
+    /// An API key's non-secret fields (JSON object); None for OAuth credentials.
+    pub key_fields: Option<String>,
+    /// When the refresh token lapses, where the provider says (RFC 3339).
+    pub refresh_token_expires_at: Option<String>,
+    /// Set while a refresh is under way (the entry its tokens will go to).
+    pub pending_token_key: Option<String>,
+}
+
+impl TableRow for CredentialRecord {
+    const SELECT: &'static str = "SELECT id, provider_id, subject, account, scopes, token_secret_key,
+        status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at, key_fields,
+        refresh_token_expires_at, pending_token_key FROM credentials";
+
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(from_columns!(row => CredentialRecord {
+            id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
+            last_refreshed_at, created_at, key_fields, refresh_token_expires_at, pending_token_key;
+            scopes: list_column(row, "scopes")?,
+            status: status_column(row)?
+        }))
+    }
+}
+
+pub struct RecordedRefresh {
+    pub credential_id: String,
+    pub previous_key: String,
+    pub new_key: String,
+    pub expires_at: Option<String>,
+    pub at: String,
+    /// Granted scopes, when the token response named them.
+    pub scopes: Option<Vec<String>>,
+    pub refresh_due_at: Option<String>,
+    /// A new refresh token's lapse, when the provider said.
+    pub refresh_token_expires_at: Option<String>,
+}
+
+impl Store {
+    pub fn credential_for_subject(
+        &self,
+        provider_id: &str,
+        subject: &str,
+    ) -> Result<Option<CredentialRecord>> {
+        self.first_row("WHERE provider_id = ?1 AND subject = ?2", [provider_id, subject])
+    }
+
+    pub fn credentials_at(&self, provider_id: &str) -> Result<Vec<CredentialRecord>> {
+        self.rows("WHERE provider_id = ?1 ORDER BY created_at", [provider_id])
+    }
+
+    /// Credentials the person can still use (not waiting for reauthorization).
+    pub fn usable_credentials(&self) -> Result<Vec<CredentialRecord>> {
+        self.rows("WHERE status != ?1", [ConnectionStatus::Reauthorize])
+    }
+
+    pub fn credential(&self, credential_id: &str) -> Result<CredentialRecord> {
+        self.first_row("WHERE id = ?1", [credential_id])?
+            .ok_or_else(|| Error::NotFound { what: "credential", key: credential_id.to_owned() })
+    }
+
+    /// Stores a new or re-authorized credential and, in the same transaction, the new
+    /// connection on it (when given). The credential's keychain entry must already hold
+    /// the tokens.
+    pub fn save_grant(
+        &self,
+        credential: &CredentialRecord,
+        connection: Option<&NewConnectionRow>,
+    ) -> Result<()> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute(
+                "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
+                    status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
+                    refresh_token_expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
+                    token_secret_key = excluded.token_secret_key, status = excluded.status,
+                    status_reason = NULL, expires_at = excluded.expires_at,
+                    last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
+                    key_fields = excluded.key_fields,
+                    refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL",
+                params![
+                    credential.id,
+                    credential.provider_id,
+                    credential.subject,
+                    credential.account,
+                    json_list(&credential.scopes),
+                    credential.token_secret_key,
+                    credential.status,
+                    credential.expires_at,
+                    credential.last_refreshed_at,
+                    credential.created_at,
+                    credential.refresh_due_at,
+                    credential.key_fields,
+                    credential.refresh_token_expires_at,
+                ],
+            )?;
+            if let Some(connection) = connection {
+                connection.insert(&tx, &credential.id)?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// Points the credential at its refreshed tokens, unless another process changed it
+    /// meanwhile (then returns false and the caller's new keychain entry is unused).
+    pub fn record_refresh(&self, refresh: &RecordedRefresh) -> Result<bool> {
+        let changed = self.execute(
+            "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
+                scopes = coalesce(?6, scopes), status = ?9, status_reason = NULL,
+                refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at),
+                pending_token_key = NULL
+             WHERE id = ?1 AND token_secret_key = ?2",
+            params![
+                refresh.credential_id,
+                refresh.previous_key,
+                refresh.new_key,
+                refresh.expires_at,
+                refresh.at,
+                refresh.scopes.as_deref().map(json_list),
+                refresh.refresh_due_at,
+                refresh.refresh_token_expires_at,
+                ConnectionStatus::Active,
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// A refresh is about to send the refresh token; its tokens will go to `new_key`.
+    pub fn begin_refresh(&self, credential_id: &str, new_key: &str) -> Result<()> {
+        self.set_pending_token_key(credential_id, Some(new_key))
+    }
+
+    /// The refresh attempt ended without new tokens to keep.
+    pub fn end_refresh(&self, credential_id: &str) -> Result<()> {
+        self.set_pending_token_key(credential_id, None)
+    }
+
+    fn set_pending_token_key(&self, credential_id: &str, key: Option<&str>) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET pending_token_key = ?2 WHERE id = ?1",
+            params![credential_id, key],
+        )
+        .map(drop)
+    }
+
+    /// An interrupted refresh had written its tokens: they become the credential's.
+    pub fn adopt_pending(&self, credential_id: &str, key: &str) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET token_secret_key = ?2, pending_token_key = NULL
+             WHERE id = ?1 AND pending_token_key = ?2",
+            params![credential_id, key],
+        )
+        .map(drop)
+    }
+
+    pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET status = ?3, status_reason = ?2, refresh_due_at = NULL,
+                pending_token_key = NULL
+             WHERE id = ?1",
+            params![credential_id, reason, ConnectionStatus::Reauthorize],
+        )
+        .map(drop)
+    }
+
+    /// A refresh failed for a reason that may pass: the connection stays usable,
+    /// marked "retrying", and the scheduler tries again at `retry_at`.
+    pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: &str) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET status = ?4, status_reason = ?2, refresh_due_at = ?3
+             WHERE id = ?1 AND status != ?5",
+            params![
+                credential_id,
+                reason,
+                retry_at,
+                ConnectionStatus::Retrying,
+                ConnectionStatus::Reauthorize
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Nothing more to schedule for this credential (it cannot be refreshed).
+    pub fn clear_refresh_due(&self, credential_id: &str) -> Result<()> {
+        self.set_refresh_due(credential_id, None)
+    }
+
+    /// When the scheduler should next refresh or check this credential (None: never).
+    pub fn set_refresh_due(&self, credential_id: &str, due: Option<&str>) -> Result<()> {
+        self.execute("UPDATE credentials SET refresh_due_at = ?2 WHERE id = ?1", params![credential_id, due])
+            .map(drop)
+    }
+
+    /// Credentials retrying after a transient failure are due at `now`.
+    pub fn retry_now(&self, now: &str) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET refresh_due_at = ?1 WHERE status = ?2",
+            params![now, ConnectionStatus::Retrying],
+        )
+        .map(drop)
+    }
+
+    /// On start: credentials without an expiry are checked soon, not a full interval
+    /// after the last check.
+    pub fn check_unexpiring_soon(&self, due: &str) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET refresh_due_at = ?1
+             WHERE expires_at IS NULL AND status IN (?2, ?3)",
+            params![due, ConnectionStatus::Active, ConnectionStatus::Retrying],
+        )
+        .map(drop)
+    }
+
+    /// The earliest scheduled refresh: (credential id, due time).
+    pub fn next_refresh_due(&self) -> Result<Option<(String, String)>> {
+        self.with(|db| {
+            db.query_row(
+                "SELECT id, refresh_due_at FROM credentials
+                 WHERE refresh_due_at IS NOT NULL AND status IN (?1, ?2)
+                 ORDER BY refresh_due_at LIMIT 1",
+                [ConnectionStatus::Active, ConnectionStatus::Retrying],
+                |row| Ok((row.get("id")?, row.get("refresh_due_at")?)),
+            )
+            .optional()
+        })
+    }
+}
+
+/// Deletes a credential; returns its provider id and keychain entry.
+pub(super) fn delete(db: &Db, credential_id: &str) -> rusqlite::Result<(String, String)> {
+    let found = db.query_row(
+        "SELECT provider_id, token_secret_key FROM credentials WHERE id = ?1",
+        [credential_id],
+        |row| Ok((row.get("provider_id")?, row.get("token_secret_key")?)),
+    )?;
+    db.execute("DELETE FROM credentials WHERE id = ?1", [credential_id])?;
+    Ok(found)
+}

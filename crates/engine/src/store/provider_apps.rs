@@ -1,0 +1,141 @@
+//! The `provider_apps` table: the person's client registration at each provider.
+
+use rusqlite::{params, Connection as Db, Row};
+
+use super::{from_columns, Store, TableRow};
+use crate::Result;
+
+/// A provider app: the person's client registration at one provider.
+#[derive(Debug, Clone)]
+pub struct ProviderAppRow {
+    pub id: String,
+    /// A catalog provider id or a custom provider's id.
+    pub provider_id: String,
+    pub client_id: String,
+    /// Keychain entry of the client secret, if the provider app has one.
+    pub client_secret_key: Option<String>,
+    pub client_secret_last4: Option<String>,
+    pub enabled: bool,
+    /// GitHub Enterprise URL, GitLab base URL, Microsoft tenant; None: the default.
+    pub site: Option<String>,
+    pub overrides: EndpointOverrides,
+    pub created_at: String,
+    /// Why it needs the person (its client credentials were rejected), if it does.
+    pub attention: Option<String>,
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl ProviderAppRow {
+    /// A public client with nothing overridden, as unit tests and fuzz targets need one.
+    pub(crate) fn public_client(provider_id: &str, client_id: &str) -> Self {
+        ProviderAppRow {
+            id: format!("{provider_id}-app"),
+            provider_id: provider_id.into(),
+            client_id: client_id.into(),
+            client_secret_key: None,
+            client_secret_last4: None,
+            enabled: true,
+            site: None,
+            overrides: EndpointOverrides::default(),
+            created_at: String::new(),
+            attention: None,
+        }
+    }
+}
+
+/// Endpoints the person set by hand; None: the provider's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub jwks_url: Option<String>,
+}
+
+impl TableRow for ProviderAppRow {
+    const SELECT: &'static str = "SELECT id, provider_id, client_id, client_secret_key,
+        client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at,
+        attention, jwks_url FROM provider_apps";
+
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(from_columns!(row => ProviderAppRow {
+            id, provider_id, client_id, client_secret_key, client_secret_last4, enabled, site, created_at,
+            attention;
+            overrides: from_columns!(row => EndpointOverrides {
+                authorize_url, token_url, revocation_url, userinfo_url, jwks_url
+            })
+        }))
+    }
+}
+
+impl ProviderAppRow {
+    /// Adds or replaces the provider app of `self.provider_id`; a replaced one no longer
+    /// needs attention.
+    pub(super) fn upsert(&self, db: &Db, updated_at: &str) -> rusqlite::Result<()> {
+        db.execute(
+            "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
+                client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
+                userinfo_url, created_at, updated_at, jwks_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
+                client_secret_key = excluded.client_secret_key,
+                client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
+                site = excluded.site, authorize_url = excluded.authorize_url,
+                token_url = excluded.token_url, revocation_url = excluded.revocation_url,
+                userinfo_url = excluded.userinfo_url, jwks_url = excluded.jwks_url,
+                updated_at = excluded.updated_at, attention = NULL",
+            params![
+                self.id,
+                self.provider_id,
+                self.client_id,
+                self.client_secret_key,
+                self.client_secret_last4,
+                self.enabled,
+                self.site,
+                self.overrides.authorize_url,
+                self.overrides.token_url,
+                self.overrides.revocation_url,
+                self.overrides.userinfo_url,
+                self.created_at,
+                updated_at,
+                self.overrides.jwks_url,
+            ],
+        )
+        .map(drop)
+    }
+}
+
+impl Store {
+    pub fn provider_apps(&self) -> Result<Vec<ProviderAppRow>> {
+        self.rows("ORDER BY created_at", [])
+    }
+
+    pub fn provider_app(&self, provider_id: &str) -> Result<Option<ProviderAppRow>> {
+        self.first_row("WHERE provider_id = ?1", [provider_id])
+    }
+
+    /// Adds or replaces the provider app of `app.provider_id`.
+    pub fn save_provider_app(&self, app: &ProviderAppRow, updated_at: &str) -> Result<()> {
+        self.with(|db| app.upsert(db, updated_at))
+    }
+
+    /// The provider rejected this provider app's client credentials.
+    pub fn flag_provider_app(&self, provider_id: &str, reason: &str) -> Result<()> {
+        self.execute(
+            "UPDATE provider_apps SET attention = ?2 WHERE provider_id = ?1",
+            params![provider_id, reason],
+        )
+        .map(drop)
+    }
+
+    /// The provider app worked: whatever needed attention is resolved. Returns whether
+    /// anything changed.
+    pub fn clear_provider_app_attention(&self, provider_id: &str) -> Result<bool> {
+        self.execute(
+            "UPDATE provider_apps SET attention = NULL WHERE provider_id = ?1 AND attention IS NOT NULL",
+            [provider_id],
+        )
+        .map(|changed| changed > 0)
+    }
+}

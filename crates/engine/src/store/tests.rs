@@ -1,0 +1,93 @@
+//! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
+//! wrote (and what serde shows), and text this version does not know reads as before.
+
+use super::{CredentialRecord, FlowStatus, NewEvent, Store};
+use crate::api::{ConnectionStatus, EventKind};
+
+const AT: &str = "2026-01-01T00:00:00Z";
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("grantkeeper.sqlite3")).unwrap();
+    (dir, store)
+}
+
+/// The first column of the first row, as SQLite holds it.
+fn raw(store: &Store, sql: &str) -> String {
+    store.with(|db| db.query_row(sql, [], |row| row.get(0))).unwrap()
+}
+
+fn credential(status: ConnectionStatus) -> CredentialRecord {
+    CredentialRecord {
+        id: "credential".into(),
+        provider_id: "google".into(),
+        subject: "subject".into(),
+        account: None,
+        scopes: Vec::new(),
+        token_secret_key: "entry".into(),
+        status,
+        status_reason: None,
+        expires_at: None,
+        refresh_due_at: None,
+        last_refreshed_at: None,
+        created_at: AT.into(),
+        key_fields: None,
+        refresh_token_expires_at: None,
+        pending_token_key: None,
+    }
+}
+
+#[test]
+fn statuses_keep_their_text_and_unknown_text_reads_as_reauthorize() {
+    let (_dir, store) = open();
+    for (status, text) in [
+        (ConnectionStatus::Active, "active"),
+        (ConnectionStatus::Retrying, "retrying"),
+        (ConnectionStatus::NeedsMoreAccess, "needs_more_access"),
+        (ConnectionStatus::Reauthorize, "reauthorize"),
+        (ConnectionStatus::Pending, "pending"),
+    ] {
+        store.save_grant(&credential(status), None).unwrap();
+        assert_eq!(raw(&store, "SELECT status FROM credentials"), text);
+        assert_eq!(serde_json::to_value(status).unwrap(), text);
+        assert_eq!(store.credential("credential").unwrap().status, status);
+    }
+    store.execute("UPDATE credentials SET status = 'written_by_a_newer_version'", []).unwrap();
+    assert_eq!(store.credential("credential").unwrap().status, ConnectionStatus::Reauthorize);
+}
+
+#[test]
+fn event_kinds_keep_their_text_and_unknown_kinds_are_skipped() {
+    let (_dir, store) = open();
+    let kind = EventKind::NeedsReauthorization;
+    let event = NewEvent {
+        kind,
+        at: AT,
+        credential_id: None,
+        connection_id: None,
+        subject: Some("Gmail"),
+        detail: None,
+    };
+    store.record_event(&event).unwrap();
+    store.execute("INSERT INTO events (at, kind) VALUES (?1, 'written_by_a_newer_version')", [AT]).unwrap();
+    assert_eq!(raw(&store, "SELECT kind FROM events ORDER BY id LIMIT 1"), "needs_reauthorization");
+    assert_eq!(serde_json::to_value(kind).unwrap(), "needs_reauthorization");
+    let read: Vec<EventKind> = store.events(10).unwrap().into_iter().map(|event| event.kind).collect();
+    assert_eq!(read, [kind]);
+}
+
+#[test]
+fn flow_statuses_keep_their_text() {
+    let (_dir, store) = open();
+    store.record_flow_started("flow", "google", AT).unwrap();
+    assert_eq!(raw(&store, "SELECT status FROM flows"), "pending");
+    for (status, text) in [
+        (FlowStatus::Completed, "completed"),
+        (FlowStatus::Failed, "failed"),
+        (FlowStatus::Expired, "expired"),
+        (FlowStatus::Cancelled, "cancelled"),
+    ] {
+        store.record_flow_finished("flow", status, None, None, AT).unwrap();
+        assert_eq!(raw(&store, "SELECT status FROM flows"), text);
+    }
+}
