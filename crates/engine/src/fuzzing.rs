@@ -18,7 +18,7 @@ use crate::oauth::{
     oauth_client, token_endpoint, token_error, Callback, CallbackListener, DeviceAuthorization, Expected,
     Grant, SigningKeys,
 };
-use crate::provider::{Endpoints, ProviderRecord};
+use crate::provider::{Discovered, ProviderRecord};
 use crate::store::ProviderAppRow;
 use crate::{Result, Secret};
 
@@ -98,7 +98,7 @@ pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u
     let answer = canned_answer(&record, status, content_type, body);
     let transport =
         |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
-    let token_url = Url::parse(&record.token_url).expect("catalog URLs are valid");
+    let token_url = Url::parse(&record.endpoints.token_url).expect("catalog URLs are valid");
     let response = oauth_client(&record, None)?
         .exchange_code(AuthorizationCode::new("fuzz-code".into()))
         .request(&transport)
@@ -142,7 +142,8 @@ pub fn device_authorization_answer(
     let answer = canned_answer(&record, status, content_type, body);
     let transport =
         |_: oauth2::HttpRequest| Ok::<_, HttpError>(answer.borrow_mut().take().expect("one request"));
-    let device_url = record.device_authorization_url.clone().expect("a provider with sign-in by code");
+    let device_url =
+        record.endpoints.device_authorization_url.clone().expect("a provider with sign-in by code");
     let device_url = DeviceAuthorizationUrl::new(device_url).expect("catalog URLs are valid");
     let details: StandardDeviceAuthorizationResponse = oauth_client(&record, None)?
         .set_device_authorization_url(device_url.clone())
@@ -223,8 +224,8 @@ fn provider_record(provider: &str) -> ProviderRecord {
 
 /// An OpenID configuration document that `issuer` served at
 /// `/.well-known/openid-configuration`.
-pub fn discovery_document(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
-    Endpoints::from_document(issuer, body)
+pub fn discovery_document(issuer: &Url, body: &[u8]) -> Result<Discovered> {
+    Discovered::from_document(issuer, body)
 }
 
 /// A catalog file: parsed as build.rs parses `catalog.toml`, then the problems its

@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::api::{Connection, ConnectionStatus};
 use crate::catalog::Catalog;
-use crate::time_text::parse;
+use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
 
 /// A token handed to git must outlast a slow clone or push.
@@ -43,8 +43,11 @@ impl Engine {
             return Ok(None);
         };
         let (connection, password) = self.access_token(&connection.id, GIT_MIN_TTL).await?;
-        let password_expiry_utc =
-            connection.expires_at.as_deref().and_then(parse).map(|at| at.unix_timestamp());
+        let password_expiry_utc = connection
+            .expires_at
+            .as_deref()
+            .and_then(Timestamp::parse)
+            .map(|at| at.offset_date_time().unix_timestamp());
         let username = request.username.clone().unwrap_or(git_username);
         Ok(Some(GitCredential { username, password, password_expiry_utc, connection }))
     }

@@ -19,7 +19,7 @@ pub mod provider;
 mod runtime;
 mod secret;
 pub mod store;
-mod time_text;
+mod timestamp;
 pub mod vault;
 
 pub use api::{
@@ -30,4 +30,5 @@ pub use engine::Engine;
 pub use error::{Error, ErrorCode, ErrorPayload, Result};
 pub use runtime::DatabaseWatch;
 pub use secret::Secret;
+pub use timestamp::Timestamp;
 pub use vault::{Keychain, SecretStore};

@@ -12,8 +12,8 @@ use crate::credential::check::{run_check, Checked};
 use crate::provider::provider_url;
 use crate::runtime::CHECK_INTERVAL;
 use crate::store::{CredentialRecord, NewConnectionRow};
-use crate::time_text::{now, rfc3339};
 use crate::vault::{new_token_key, TokenSet};
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const FIELD_LIMIT: usize = 4096;
@@ -50,7 +50,7 @@ impl Engine {
             Some(connection) => Some(self.replaceable(connection, id)?),
             None => None,
         };
-        let at = now();
+        let at = Timestamp::now();
         let credential =
             key_credential(id, integration, account, plain, replaced.as_ref().map(|(_, c)| c), at);
         let (connection_id, kind) = match replaced {
@@ -63,7 +63,7 @@ impl Engine {
                     id: uuid::Uuid::new_v4().to_string(),
                     name: self.connection_name(input.name, &integration.name)?,
                     integration: id.to_owned(),
-                    created_at: rfc3339(at),
+                    created_at: at,
                 };
                 self.save_credential(&credential, &tokens, Some(&row), None).await?;
                 (row.id, EventKind::CredentialCreated)
@@ -161,7 +161,7 @@ fn key_credential(
     account: Option<String>,
     plain: BTreeMap<String, String>,
     replaced: Option<&CredentialRecord>,
-    at: time::OffsetDateTime,
+    at: Timestamp,
 ) -> CredentialRecord {
     let id = replaced.map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
     CredentialRecord {
@@ -174,9 +174,9 @@ fn key_credential(
         status_reason: None,
         expires_at: None,
         // Keys do not expire: the scheduler checks them with the service now and then.
-        refresh_due_at: integration.check.as_ref().map(|_| rfc3339(at + CHECK_INTERVAL)),
+        refresh_due_at: integration.check.as_ref().map(|_| at + CHECK_INTERVAL),
         last_refreshed_at: None,
-        created_at: replaced.map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
+        created_at: replaced.map_or_else(|| at, |c| c.created_at),
         key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
         refresh_token_expires_at: None,
         pending_token_key: None,

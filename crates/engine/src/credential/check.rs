@@ -94,7 +94,7 @@ fn checked(check: &CheckSpec, status: u16, body: &[u8], service: &str) -> Result
 
 /// A connection's check: its integration's, or else the provider's userinfo endpoint.
 fn check_for(integration_id: &str, provider: &ProviderRecord) -> Result<Cow<'static, CheckSpec>> {
-    match (check_of(integration_id), &provider.userinfo_url) {
+    match (check_of(integration_id), &provider.endpoints.userinfo_url) {
         (Some(check), _) => Ok(Cow::Borrowed(check)),
         (None, Some(userinfo)) => Ok(Cow::Owned(CheckSpec {
             url: userinfo.clone(),
@@ -123,7 +123,7 @@ impl crate::Engine {
         }
         let provider = self.provider_record(&credential.provider_id)?;
         let check = check_for(&connection.integration, &provider)?;
-        let userinfo = provider.userinfo_url.clone();
+        let userinfo = provider.endpoints.userinfo_url.clone();
         let values = move |field: &str| if field == "userinfo_url" { userinfo.clone() } else { None };
         for attempt in 0..2 {
             let (_, token) = self.access_token(&connection.id, std::time::Duration::from_secs(60)).await?;

@@ -14,8 +14,8 @@ use crate::oauth::{
 };
 use crate::provider::ProviderRecord;
 use crate::store::CredentialRecord;
-use crate::time_text::{now, rfc3339};
 use crate::vault;
+use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
 
 /// What a flow is for.
@@ -206,15 +206,15 @@ impl Engine {
         let request = AuthorizationRequest { scopes: &scopes, login_hint };
         let (waiting, time_limit) = self.wait_for(sign_in, &provider, client_secret, request).await?;
         let flow_id = uuid::Uuid::new_v4().to_string();
-        let started_at = now();
+        let started_at = Timestamp::now();
         let started = FlowStarted {
             flow_id: flow_id.clone(),
             provider_id: provider.id.clone(),
             authorize_url: waiting.sign_in_url().to_string(),
             user_code: waiting.user_code(),
-            expires_at: rfc3339(started_at + time_limit),
+            expires_at: (started_at + time_limit).to_rfc3339(),
         };
-        self.store.record_flow_started(&flow_id, &provider.id, &rfc3339(started_at))?;
+        self.store.record_flow_started(&flow_id, &provider.id, started_at)?;
         // The device page came from the network: it is shown, never opened (only the
         // provider's authorize URL is).
         if let Waiting::Callback(_, authorization) = &waiting {

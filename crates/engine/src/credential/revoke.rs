@@ -7,8 +7,8 @@ use crate::catalog::{ClientAuth, RevocationStyle, TokenRequestFormat};
 use crate::provider::ProviderRecord;
 use crate::runtime::next_attempt;
 use crate::store::{NewEvent, PendingRevocation};
-use crate::time_text::{now, rfc3339};
 use crate::vault::TokenSet;
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 use base64::Engine as _;
 
@@ -30,10 +30,10 @@ impl Engine {
                 ),
             });
         }
-        let pending = self.store.delete_connection(&connection.id, &rfc3339(now()))?;
+        let pending = self.store.delete_connection(&connection.id, Timestamp::now())?;
         self.store.record_event(&NewEvent {
             kind: EventKind::ConnectionRemoved,
-            at: &rfc3339(now()),
+            at: Timestamp::now(),
             credential_id: None,
             connection_id: Some(&connection.id),
             subject: Some(&connection.name),
@@ -59,12 +59,7 @@ impl Engine {
     /// Retries the queued revocations whose backoff has passed (the scheduler).
     pub(crate) async fn retry_due_revocations(&self) -> Result<()> {
         for pending in self.store.pending_revocations()? {
-            if pending
-                .next_attempt_at
-                .as_deref()
-                .and_then(crate::time_text::parse)
-                .is_none_or(|due| due <= now())
-            {
+            if pending.next_attempt_at.is_none_or(|due| due <= Timestamp::now()) {
                 self.revoke(&pending).await;
             }
         }
@@ -73,19 +68,19 @@ impl Engine {
 
     async fn revoke(&self, pending: &PendingRevocation) -> (Revocation, Option<String>) {
         let attempt = self.revoke_at_provider(pending).await;
-        let at = rfc3339(now());
+        let at = Timestamp::now();
         let (outcome, detail, kind) = match attempt {
             Ok(outcome) => {
                 (outcome, None, (outcome == Revocation::Revoked).then_some(EventKind::CredentialRevoked))
             }
             Err(error @ (Error::ProviderUnreachable { .. } | Error::KeychainUnavailable(_))) => {
-                let next = rfc3339(now() + next_attempt(pending.attempts + 1, &error));
+                let next = Timestamp::now() + next_attempt(pending.attempts + 1, &error);
                 let reason = error.to_string();
-                if let Err(error) = self.store.revocation_failed(&pending.credential_id, &reason, &next) {
+                if let Err(error) = self.store.revocation_failed(&pending.credential_id, &reason, next) {
                     tracing::warn!(%error, "could not record a failed revocation");
                 }
                 let detail = format!("Revoking access will be retried: {reason}");
-                return self.revocation_event(pending, Revocation::WillRetry, Some(detail), &at);
+                return self.revocation_event(pending, Revocation::WillRetry, Some(detail), at);
             }
             Err(error) => (
                 Revocation::Refused,
@@ -103,7 +98,7 @@ impl Engine {
             tracing::warn!(%error, "could not clear a finished revocation");
         }
         match kind {
-            Some(_) => self.revocation_event(pending, outcome, detail, &at),
+            Some(_) => self.revocation_event(pending, outcome, detail, at),
             None => (outcome, detail),
         }
     }
@@ -113,7 +108,7 @@ impl Engine {
         pending: &PendingRevocation,
         outcome: Revocation,
         detail: Option<String>,
-        at: &str,
+        at: Timestamp,
     ) -> (Revocation, Option<String>) {
         let kind = if outcome == Revocation::Revoked {
             EventKind::CredentialRevoked
@@ -146,7 +141,7 @@ impl Engine {
             }
             Err(error) => return Err(error),
         };
-        let Some(url) = provider.revocation_url.clone() else { return Ok(Revocation::NotOffered) };
+        let Some(url) = provider.endpoints.revocation_url.clone() else { return Ok(Revocation::NotOffered) };
         let url = url::Url::parse(&url).map_err(|e| Error::Internal(format!("revocation URL: {e}")))?;
         let secret = self.client_secret(&provider).await?;
         let style = provider.spec.map(|s| s.revocation).unwrap_or_default();

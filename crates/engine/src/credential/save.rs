@@ -3,38 +3,32 @@
 //! entry it replaced is deleted and the activity log says what happened. Sign-in,
 //! device sign-in, refresh and API keys all end here.
 
-use time::OffsetDateTime;
-
 use crate::api::EventKind;
 use crate::oauth::Grant;
 use crate::runtime::{refresh_due, CHECK_INTERVAL};
 use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
-use crate::time_text::rfc3339;
 use crate::vault::TokenSet;
+use crate::Timestamp;
 use crate::{Engine, Result};
 
 /// When a grant's access token expires, when the scheduler should next act on it, and
 /// when its refresh token lapses (where the provider says).
 pub(crate) struct GrantTimes {
-    pub expires_at: Option<String>,
-    pub refresh_due_at: Option<String>,
-    pub refresh_token_expires_at: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub refresh_due_at: Option<Timestamp>,
+    pub refresh_token_expires_at: Option<Timestamp>,
 }
 
 impl GrantTimes {
     /// For a grant answered at `at`, with the refresh token it will be kept with.
-    pub(crate) fn of(grant: &Grant, at: OffsetDateTime) -> GrantTimes {
-        let after = |lifetime: std::time::Duration| {
-            time::Duration::try_from(lifetime).ok().map(|lifetime| rfc3339(at + lifetime))
-        };
+    pub(crate) fn of(grant: &Grant, at: Timestamp) -> GrantTimes {
+        let after = |lifetime: std::time::Duration| at.checked_add(lifetime);
         GrantTimes {
             expires_at: grant.expires_in.and_then(after),
             refresh_due_at: match grant.expires_in {
-                Some(lifetime) => {
-                    grant.tokens.refresh_token.is_some().then(|| rfc3339(refresh_due(at, lifetime)))
-                }
+                Some(lifetime) => grant.tokens.refresh_token.is_some().then(|| refresh_due(at, lifetime)),
                 // Nothing expires: check it with the provider now and then.
-                None => Some(rfc3339(at + CHECK_INTERVAL)),
+                None => Some(at + CHECK_INTERVAL),
             },
             refresh_token_expires_at: grant.extras.refresh_token_lifetime().and_then(after),
         }
@@ -74,14 +68,14 @@ impl Engine {
     pub(crate) fn log_event(
         &self,
         kind: EventKind,
-        at: OffsetDateTime,
+        at: Timestamp,
         credential_id: &str,
         connection_id: Option<&str>,
         detail: Option<&str>,
     ) -> Result<()> {
         self.store.record_event(&NewEvent {
             kind,
-            at: &rfc3339(at),
+            at,
             credential_id: Some(credential_id),
             connection_id,
             subject: None,

@@ -8,8 +8,8 @@ use crate::integration::union;
 use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
 use crate::provider::ProviderRecord;
 use crate::store::{CredentialRecord, FlowStatus, NewConnectionRow};
-use crate::time_text::{now, rfc3339};
 use crate::vault::new_token_key;
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
 
 impl Engine {
@@ -33,7 +33,7 @@ impl Engine {
                     id: uuid::Uuid::new_v4().to_string(),
                     name,
                     integration,
-                    created_at: rfc3339(now()),
+                    created_at: Timestamp::now(),
                 };
                 self.save_sign_in(provider, grant, identity, Some(&connection)).await?;
                 self.connection(&connection.id)
@@ -87,7 +87,7 @@ impl Engine {
         identity: Identity,
         connection: Option<&NewConnectionRow>,
     ) -> Result<()> {
-        let at = now();
+        let at = Timestamp::now();
         let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
         if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
             // A re-authorization without a new refresh token keeps the old one.
@@ -106,7 +106,7 @@ impl Engine {
     }
 
     pub(super) fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
-        let at = rfc3339(now());
+        let at = Timestamp::now();
         let (status, code, connection_id) = match result {
             Ok(connection) => (FlowStatus::Completed, None, Some(connection.id.as_str())),
             Err(error @ Error::FlowCancelled) => (FlowStatus::Cancelled, Some(error.code()), None),
@@ -114,7 +114,7 @@ impl Engine {
             Err(error) => (FlowStatus::Failed, Some(error.code()), None),
         };
         let code = code.map(|code| code.as_str());
-        if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, &at) {
+        if let Err(error) = self.store.record_flow_finished(flow_id, status, code, connection_id, at) {
             tracing::warn!(%error, "could not record the end of a flow");
         }
         match result {
@@ -141,7 +141,7 @@ fn signed_in(
     grant: &Grant,
     identity: Identity,
     existing: Option<&CredentialRecord>,
-    at: time::OffsetDateTime,
+    at: Timestamp,
 ) -> CredentialRecord {
     let id = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
     // A grown grant (incremental authorization) holds what it had plus what was just
@@ -164,12 +164,12 @@ fn signed_in(
         expires_at: times.expires_at,
         refresh_due_at: times.refresh_due_at,
         last_refreshed_at: None,
-        created_at: existing.map_or_else(|| rfc3339(at), |c| c.created_at.clone()),
+        created_at: existing.map_or_else(|| at, |c| c.created_at),
         key_fields: None,
         pending_token_key: None,
         refresh_token_expires_at: times
             .refresh_token_expires_at
-            .or_else(|| existing.and_then(|c| c.refresh_token_expires_at.clone())),
+            .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
         id,
     }
 }

@@ -7,7 +7,7 @@ use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::oauth::{IdTokenError, RefreshRefused};
 use crate::provider::ProviderRecord;
 use crate::store::CredentialRecord;
-use crate::time_text::{now, rfc3339};
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
 
 /// The status a connection shows: its credential's, or Needs more access when the
@@ -50,17 +50,24 @@ impl Engine {
         reason: &str,
     ) -> Result<T> {
         self.store.mark_reauthorize(&credential.id, reason)?;
-        self.log_event(EventKind::NeedsReauthorization, now(), &credential.id, None, Some(reason))?;
+        self.log_event(
+            EventKind::NeedsReauthorization,
+            Timestamp::now(),
+            &credential.id,
+            None,
+            Some(reason),
+        )?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
     }
 
     /// Retrying: a scheduled refresh failed for a reason that may pass. The connection
     /// stays usable and the scheduler tries again at `retry_at`.
-    pub(crate) fn refresh_failed(&self, credential_id: &str, error: &Error, retry_at: time::OffsetDateTime) {
+    pub(crate) fn refresh_failed(&self, credential_id: &str, error: &Error, retry_at: Timestamp) {
         let cause = error.to_string();
-        if self.store.mark_retrying(credential_id, &cause, &rfc3339(retry_at)).is_ok() {
-            let _ = self.log_event(EventKind::RefreshFailed, now(), credential_id, None, Some(&cause));
+        if self.store.mark_retrying(credential_id, &cause, retry_at).is_ok() {
+            let _ =
+                self.log_event(EventKind::RefreshFailed, Timestamp::now(), credential_id, None, Some(&cause));
             self.events.publish(EngineEvent::ConnectionsChanged);
         }
     }

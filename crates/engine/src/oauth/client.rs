@@ -68,8 +68,12 @@ pub fn oauth_client(provider: &ProviderRecord, client_secret: Option<Secret>) ->
     let invalid =
         |what: &str| Error::Internal(format!("the stored {what} of {} is not a valid URL", provider.name));
     let mut client = oauth2::Client::new(ClientId::new(provider.app.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?)
-        .set_token_uri(TokenUrl::new(provider.token_url.clone()).map_err(|_| invalid("token URL"))?);
+        .set_auth_uri(
+            AuthUrl::new(provider.endpoints.authorize_url.clone()).map_err(|_| invalid("authorize URL"))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(provider.endpoints.token_url.clone()).map_err(|_| invalid("token URL"))?,
+        );
     if let Some(secret) = client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
     }

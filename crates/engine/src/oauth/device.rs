@@ -38,7 +38,7 @@ pub async fn device_authorization(
     scopes: &[String],
     http: &HttpClient,
 ) -> Result<DeviceAuthorization> {
-    let Some(device_url) = &provider.device_authorization_url else {
+    let Some(device_url) = &provider.endpoints.device_authorization_url else {
         return Err(Error::InvalidInput {
             field: None,
             message: format!(

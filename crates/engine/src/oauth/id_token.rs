@@ -67,17 +67,16 @@ impl SigningKeys {
             provider: provider.name.clone(),
             detail: "its OpenID configuration names no signing keys (jwks_uri)".into(),
         };
-        let url = match (&provider.jwks_url, &provider.issuer) {
-            (Some(url), _) => {
-                Url::parse(url).map_err(|_| Error::Internal("a stored JWKS URL is not a URL".into()))?
-            }
+        let url = match (&provider.endpoints.jwks_url, &provider.issuer) {
+            (Some(url), _) => url.clone(),
             (None, Some(issuer)) => {
                 let issuer =
                     Url::parse(issuer).map_err(|_| Error::Internal("a stored issuer is not a URL".into()))?;
-                crate::provider::discover(http, &issuer).await?.jwks_url.ok_or_else(no_keys)?
+                crate::provider::discover(http, &issuer).await?.endpoints.jwks_url.ok_or_else(no_keys)?
             }
             (None, None) => return Err(no_keys()),
         };
+        let url = Url::parse(&url).map_err(|_| Error::Internal("a JWKS URL is not a URL".into()))?;
         let (status, body) = http
             .get_json(&url, None)
             .await

@@ -53,7 +53,7 @@ async fn identity_by_spec(
     let document = match spec.source {
         IdentitySource::TokenResponse => serde_json::Value::Object(grant.extras.fields.clone()),
         IdentitySource::Api => {
-            let url = provider.userinfo_url.as_deref().expect("the catalog names an identity URL");
+            let url = provider.endpoints.userinfo_url.as_deref().expect("the catalog names an identity URL");
             let url = Url::parse(url).expect("validated when stored");
             let (status, body) = http
                 .call_json(spec.method == HttpMethod::Post, &url, Some(grant.tokens.access_token.expose()))
@@ -87,7 +87,7 @@ async fn identity_by_spec(
 
 /// A custom (OpenID Connect) provider: userinfo, else the id_token's claims.
 async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
-    if let Some(userinfo) = &provider.userinfo_url {
+    if let Some(userinfo) = &provider.endpoints.userinfo_url {
         let url = Url::parse(userinfo).expect("validated when stored");
         let (status, body) = http
             .get_json(&url, Some(tokens.access_token.expose()))

@@ -49,7 +49,7 @@ pub(crate) async fn refresh_grant(
             });
         }
         Err(other) => {
-            let token_url = Url::parse(&provider.token_url).expect("validated when stored");
+            let token_url = Url::parse(&provider.endpoints.token_url).expect("validated when stored");
             return Err(RefreshRefused::Failed(token_error(other, &provider.name, &token_url)));
         }
     };

@@ -2,10 +2,13 @@
 
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientSecretRule, ProviderSpec};
-use crate::provider::{self, catalog_spec, check_site, provider_url, EndpointsInput, ProviderRecord};
-use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
-use crate::time_text::{now, rfc3339};
+use crate::provider::{
+    self, catalog_spec, check_site, provider_url, EndpointOverrides, Endpoints, EndpointsInput,
+    ProviderRecord, ENDPOINT_FIELDS,
+};
+use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::vault;
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const CLIENT_ID_LIMIT: usize = 512;
@@ -79,36 +82,31 @@ impl Engine {
                 checked.name
             )));
         }
-        let found = match checked.endpoints {
-            EndpointsInput::Issuer(issuer) => provider::discover(&self.http, &issuer).await?,
-            EndpointsInput::Manual { authorize_url, token_url } => provider::Endpoints {
-                issuer: None,
-                authorize_url,
-                token_url,
-                userinfo_url: None,
-                revocation_url: None,
-                jwks_url: None,
-                device_authorization_url: None,
-            },
+        let (issuer, endpoints) = match checked.endpoints {
+            EndpointsInput::Issuer(issuer) => {
+                let discovered = provider::discover(&self.http, &issuer).await?;
+                self.refuse_duplicate_issuer(&discovered.issuer)?;
+                (Some(discovered.issuer), discovered.endpoints)
+            }
+            EndpointsInput::Manual { authorize_url, token_url } => {
+                let endpoints = Endpoints {
+                    authorize_url: authorize_url.into(),
+                    token_url: token_url.into(),
+                    ..Endpoints::default()
+                };
+                (None, endpoints)
+            }
         };
-        if let Some(issuer) = &found.issuer {
-            self.refuse_duplicate_issuer(issuer)?;
-        }
         let client_secret =
             input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
-        let at = rfc3339(now());
+        let at = Timestamp::now();
         let custom = CustomProviderRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: checked.name,
-            issuer: found.issuer,
-            authorize_url: found.authorize_url.to_string(),
-            token_url: found.token_url.to_string(),
-            userinfo_url: found.userinfo_url.map(String::from),
-            revocation_url: found.revocation_url.map(String::from),
-            device_authorization_url: found.device_authorization_url.map(String::from),
-            jwks_url: found.jwks_url.map(String::from),
+            issuer,
+            endpoints,
             scopes: checked.scopes,
-            created_at: at.clone(),
+            created_at: at,
         };
         let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {
@@ -198,7 +196,7 @@ impl Engine {
         old_secret_key: Option<String>,
     ) -> Result<Provider> {
         let replaced = new_secret.as_ref().and(old_secret_key);
-        self.with_client_secret(&app, new_secret, || self.store.save_provider_app(&app, &rfc3339(now())))
+        self.with_client_secret(&app, new_secret, || self.store.save_provider_app(&app, Timestamp::now()))
             .await?;
         if let Some(old) = replaced {
             self.vault.delete(&old).await?;
@@ -300,7 +298,7 @@ fn changed_app(
         enabled: enabled.or(existing.map(|a| a.enabled)).unwrap_or(true),
         site,
         overrides,
-        created_at: existing.map_or_else(|| rfc3339(now()), |a| a.created_at.clone()),
+        created_at: existing.map_or(Timestamp::now(), |a| a.created_at),
         // Saving it again is the fix being tried.
         attention: None,
         id,
@@ -332,29 +330,21 @@ fn site_of(
 }
 
 /// The endpoints set by hand: each given one replaces the kept one.
-fn overrides_of(input: &ProviderAppInput, kept: EndpointOverrides) -> Result<EndpointOverrides> {
-    Ok(EndpointOverrides {
-        authorize_url: endpoint_override(
-            input.authorize_url.clone(),
-            kept.authorize_url,
-            "authorize_url",
-            "authorize URL",
-        )?,
-        token_url: endpoint_override(input.token_url.clone(), kept.token_url, "token_url", "token URL")?,
-        revocation_url: endpoint_override(
-            input.revocation_url.clone(),
-            kept.revocation_url,
-            "revocation_url",
-            "revocation URL",
-        )?,
-        userinfo_url: endpoint_override(
-            input.userinfo_url.clone(),
-            kept.userinfo_url,
-            "userinfo_url",
-            "identity URL",
-        )?,
-        jwks_url: endpoint_override(input.jwks_url.clone(), kept.jwks_url, "jwks_url", "JWKS URL")?,
-    })
+fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result<EndpointOverrides> {
+    let mut given = EndpointOverrides {
+        authorize_url: input.authorize_url.clone(),
+        token_url: input.token_url.clone(),
+        revocation_url: input.revocation_url.clone(),
+        userinfo_url: input.userinfo_url.clone(),
+        jwks_url: input.jwks_url.clone(),
+        device_authorization_url: None,
+    };
+    for ((field, label), (given, kept)) in
+        ENDPOINT_FIELDS.into_iter().zip(given.values_mut().into_iter().zip(kept.values_mut()))
+    {
+        *kept = endpoint_override(given.take(), kept.take(), field, label)?;
+    }
+    Ok(kept)
 }
 
 fn check_client_id(client_id: &str) -> Result<String> {

@@ -8,19 +8,13 @@ use crate::http::{host_of, HttpClient, HttpError};
 use crate::{Error, Result};
 
 use super::urls::provider_url;
+use super::Endpoints;
 
+/// What an issuer's configuration says.
 #[derive(Debug, Clone)]
-pub struct Endpoints {
-    /// Always set by discovery; None for endpoints a person typed in.
-    pub issuer: Option<String>,
-    pub authorize_url: Url,
-    pub token_url: Url,
-    pub userinfo_url: Option<Url>,
-    pub revocation_url: Option<Url>,
-    /// The keys ID tokens are signed with.
-    pub jwks_url: Option<Url>,
-    /// RFC 8628 sign-in by code, where the provider offers it.
-    pub device_authorization_url: Option<Url>,
+pub struct Discovered {
+    pub issuer: String,
+    pub endpoints: Endpoints,
 }
 
 #[derive(Deserialize)]
@@ -34,7 +28,7 @@ struct Document {
     device_authorization_endpoint: Option<String>,
 }
 
-pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Endpoints> {
+pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
     let url = configuration_url(issuer)?;
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
     let (status, body) = http.get_json(&url, None).await.map_err(|e| match e {
@@ -57,7 +51,7 @@ fn configuration_url(issuer: &Url) -> Result<Url> {
 }
 
 /// The endpoints named by the configuration document `body` that `issuer` served.
-fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
+fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
     let issuer_text = issuer.as_str().trim_end_matches('/');
     let url = configuration_url(issuer)?;
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
@@ -71,30 +65,31 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
             found: crate::error::provider_text(&document.issuer),
         });
     }
-    let endpoint = |field, text: &str| {
-        provider_url(field, "endpoint in the OpenID configuration", text).map_err(|e| failed(e.to_string()))
+    let endpoint = |text: &str| {
+        provider_url("issuer", "endpoint in the OpenID configuration", text)
+            .map(String::from)
+            .map_err(|e| failed(e.to_string()))
     };
+    let optional = |text: Option<&str>| text.map(endpoint).transpose();
     let token_endpoint =
         document.token_endpoint.as_deref().ok_or_else(|| failed("it has no token_endpoint".into()))?;
-    Ok(Endpoints {
-        issuer: Some(document.issuer),
-        authorize_url: endpoint("issuer", &document.authorization_endpoint)?,
-        token_url: endpoint("issuer", token_endpoint)?,
-        userinfo_url: document.userinfo_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
-        revocation_url: document.revocation_endpoint.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
-        jwks_url: document.jwks_uri.as_deref().map(|u| endpoint("issuer", u)).transpose()?,
-        device_authorization_url: document
-            .device_authorization_endpoint
-            .as_deref()
-            .map(|u| endpoint("issuer", u))
-            .transpose()?,
+    Ok(Discovered {
+        endpoints: Endpoints {
+            authorize_url: endpoint(&document.authorization_endpoint)?,
+            token_url: endpoint(token_endpoint)?,
+            userinfo_url: optional(document.userinfo_endpoint.as_deref())?,
+            revocation_url: optional(document.revocation_endpoint.as_deref())?,
+            jwks_url: optional(document.jwks_uri.as_deref())?,
+            device_authorization_url: optional(document.device_authorization_endpoint.as_deref())?,
+        },
+        issuer: document.issuer,
     })
 }
 
 /// The fuzz targets' way in (see `crate::fuzzing`).
 #[cfg(feature = "fuzzing")]
-impl Endpoints {
-    pub(crate) fn from_document(issuer: &Url, body: &[u8]) -> Result<Endpoints> {
+impl Discovered {
+    pub(crate) fn from_document(issuer: &Url, body: &[u8]) -> Result<Discovered> {
         endpoints_of(issuer, body)
     }
 }

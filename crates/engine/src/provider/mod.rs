@@ -3,10 +3,12 @@
 
 mod apps;
 mod discovery;
+mod endpoints;
 mod record;
 mod urls;
 
-pub use discovery::{discover, Endpoints};
+pub use discovery::{discover, Discovered};
+pub use endpoints::{EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord};
 pub use urls::provider_url;
 

@@ -1,25 +1,21 @@
 //! A provider resolved for use: its endpoints (site and overrides applied), its
 //! quirks from the catalog, and the person's provider app.
 
+use super::Endpoints;
 use crate::api::Provider;
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
-use crate::store::{CustomProviderRow, EndpointOverrides, ProviderAppRow};
+use crate::store::{CustomProviderRow, ProviderAppRow};
+use crate::Timestamp;
 
 #[derive(Debug, Clone)]
 pub struct ProviderRecord {
     pub id: String,
     pub name: String,
     pub issuer: Option<String>,
-    pub authorize_url: String,
-    pub token_url: String,
-    pub userinfo_url: Option<String>,
-    pub revocation_url: Option<String>,
-    /// RFC 8628; None where the provider has no device sign-in.
-    pub device_authorization_url: Option<String>,
-    /// Where the keys that sign its ID tokens are published (JWKS). None where its ID
-    /// tokens are not checked (no OpenID) or, for a custom provider added before these
-    /// were kept, not known yet.
-    pub jwks_url: Option<String>,
+    /// In use: the provider's own, with the site and the endpoints set by hand applied.
+    /// The JWKS URL is None where its ID tokens are not checked (no OpenID) or, for a
+    /// custom provider added before these were kept, not known yet.
+    pub endpoints: Endpoints,
     /// The `iss` values its ID tokens may carry; `{tid}` is the token's own tenant.
     /// Empty where ID tokens are not checked.
     pub id_token_issuers: Vec<String>,
@@ -28,19 +24,13 @@ pub struct ProviderRecord {
     pub app: ProviderAppRow,
     /// The catalog entry; None for a custom provider, which follows the standards.
     pub spec: Option<&'static ProviderSpec>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl ProviderRecord {
     pub fn custom(provider: CustomProviderRow, app: ProviderAppRow) -> Self {
-        let overrides = &app.overrides;
         ProviderRecord {
-            authorize_url: overrides.authorize_url.clone().unwrap_or(provider.authorize_url),
-            token_url: overrides.token_url.clone().unwrap_or(provider.token_url),
-            userinfo_url: overrides.userinfo_url.clone().or(provider.userinfo_url),
-            revocation_url: overrides.revocation_url.clone().or(provider.revocation_url),
-            device_authorization_url: provider.device_authorization_url,
-            jwks_url: overrides.jwks_url.clone().or(provider.jwks_url),
+            endpoints: provider.endpoints.overridden_by(&app.overrides),
             id_token_issuers: provider.issuer.iter().cloned().collect(),
             id: provider.id,
             name: provider.name,
@@ -53,45 +43,15 @@ impl ProviderRecord {
     }
 
     pub fn builtin(id: &str, spec: &'static ProviderSpec, app: ProviderAppRow) -> Self {
-        let endpoint = |name: &str, own: Option<&String>, chosen: &Option<String>| -> Option<String> {
-            if let Some(url) = chosen {
-                return Some(url.clone());
-            }
-            let site = spec.site.as_ref();
-            let custom_site = app.site.as_deref().filter(|s| site.is_some_and(|site| site.default != *s));
-            let template = match (custom_site, site) {
-                (Some(_), Some(site)) => site.urls.get(name).or(own),
-                _ => own,
-            }?;
-            let site_value = custom_site.or(site.map(|s| s.default.as_str())).unwrap_or_default();
-            Some(
-                template
-                    .replace("{site}", site_value.trim_end_matches('/'))
-                    .replace("{client_id}", &app.client_id),
-            )
-        };
-        let EndpointOverrides { authorize_url, token_url, revocation_url, userinfo_url, jwks_url } =
-            app.overrides.clone();
         ProviderRecord {
             id: id.to_owned(),
             name: spec.name.clone(),
             issuer: site_issuer(spec, app.site.as_deref()),
-            authorize_url: endpoint("authorize_url", Some(&spec.authorize_url), &authorize_url)
-                .expect("the catalog names an authorize URL"),
-            token_url: endpoint("token_url", Some(&spec.token_url), &token_url)
-                .expect("the catalog names a token URL"),
-            userinfo_url: endpoint("userinfo_url", spec.userinfo_url.as_ref(), &userinfo_url),
-            revocation_url: endpoint("revocation_url", spec.revocation_url.as_ref(), &revocation_url),
-            device_authorization_url: endpoint(
-                "device_authorization_url",
-                spec.device_authorization_url.as_ref(),
-                &None,
-            ),
-            jwks_url: endpoint("jwks_url", spec.id_token.as_ref().map(|t| &t.jwks_url), &jwks_url),
+            endpoints: catalog_endpoints(spec, &app).overridden_by(&app.overrides),
             id_token_issuers: id_token_issuers(spec, app.site.as_deref()),
             scopes: Vec::new(),
             spec: Some(spec),
-            created_at: app.created_at.clone(),
+            created_at: app.created_at,
             app,
         }
     }
@@ -151,11 +111,11 @@ impl ProviderRecord {
             name: self.name.clone(),
             builtin: self.spec.is_some(),
             issuer: self.issuer.clone(),
-            authorize_url: self.authorize_url.clone(),
-            token_url: self.token_url.clone(),
-            userinfo_url: self.userinfo_url.clone(),
-            revocation_url: self.revocation_url.clone(),
-            jwks_url: self.jwks_url.clone(),
+            authorize_url: self.endpoints.authorize_url.clone(),
+            token_url: self.endpoints.token_url.clone(),
+            userinfo_url: self.endpoints.userinfo_url.clone(),
+            revocation_url: self.endpoints.revocation_url.clone(),
+            jwks_url: self.endpoints.jwks_url.clone(),
             scopes: self.scopes.clone(),
             client_id: self.app.client_id.clone(),
             client_secret_last4: self.app.client_secret_last4.clone(),
@@ -164,24 +124,45 @@ impl ProviderRecord {
             site_label: site.map(|s| s.label.clone()),
             site_help: site.map(|s| s.help.clone()),
             client_secret_required: self.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required),
-            overridden: [
-                ("authorize_url", &self.app.overrides.authorize_url),
-                ("token_url", &self.app.overrides.token_url),
-                ("revocation_url", &self.app.overrides.revocation_url),
-                ("userinfo_url", &self.app.overrides.userinfo_url),
-                ("jwks_url", &self.app.overrides.jwks_url),
-            ]
-            .into_iter()
-            .filter(|(_, url)| url.is_some())
-            .map(|(name, _)| name.to_owned())
-            .collect(),
+            overridden: self.app.overrides.names(),
             setup: setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect(),
             redirect_uri,
             docs_url: self.spec.map(|s| s.docs_url.clone()),
             connections,
             attention: self.app.attention.clone(),
-            created_at: self.created_at.clone(),
+            created_at: self.created_at.to_rfc3339(),
         }
+    }
+}
+
+/// A catalog provider's own endpoints at the provider app's site: a self-hosted or
+/// regional site has its own URLs where the catalog names them; `{site}` and
+/// `{client_id}` are filled in.
+fn catalog_endpoints(spec: &ProviderSpec, app: &ProviderAppRow) -> Endpoints {
+    let site = spec.site.as_ref();
+    let custom_site = app.site.as_deref().filter(|s| site.is_some_and(|site| site.default != *s));
+    let site_value = custom_site.or(site.map(|s| s.default.as_str())).unwrap_or_default();
+    let endpoint = |name: &str, own: Option<&String>| -> Option<String> {
+        let template = match (custom_site, site) {
+            (Some(_), Some(site)) => site.urls.get(name).or(own),
+            _ => own,
+        }?;
+        Some(
+            template
+                .replace("{site}", site_value.trim_end_matches('/'))
+                .replace("{client_id}", &app.client_id),
+        )
+    };
+    Endpoints {
+        authorize_url: endpoint("authorize_url", Some(&spec.authorize_url)).expect("the catalog names one"),
+        token_url: endpoint("token_url", Some(&spec.token_url)).expect("the catalog names one"),
+        userinfo_url: endpoint("userinfo_url", spec.userinfo_url.as_ref()),
+        revocation_url: endpoint("revocation_url", spec.revocation_url.as_ref()),
+        device_authorization_url: endpoint(
+            "device_authorization_url",
+            spec.device_authorization_url.as_ref(),
+        ),
+        jwks_url: endpoint("jwks_url", spec.id_token.as_ref().map(|t| &t.jwks_url)),
     }
 }
 

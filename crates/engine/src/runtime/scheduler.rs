@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::Connection;
-use crate::time_text::{now, parse, rfc3339};
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error};
 
 /// Refresh this long before expiry at most...
@@ -29,10 +28,10 @@ const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 /// When a token that lives `lifetime` from `issued` should be refreshed: a margin
 /// before expiry (5 minutes, or a quarter of short lifetimes), less some jitter so
 /// many credentials do not all go at once.
-pub(crate) fn refresh_due(issued: OffsetDateTime, lifetime: Duration) -> OffsetDateTime {
+pub(crate) fn refresh_due(issued: Timestamp, lifetime: Duration) -> Timestamp {
     let margin = MARGIN.min(lifetime / 4);
     let jitter = (lifetime / 20).min(Duration::from_secs(30)).mul_f64(fastrand::f64());
-    issued + lifetime - margin - jitter
+    issued + (lifetime - margin - jitter)
 }
 
 /// Backoff after `failures` transient failures in a row: doubling from 10 s up to
@@ -64,12 +63,11 @@ impl Engine {
                     None
                 }
             };
-            let revocation_due = self.store.next_revocation_due().ok().flatten().as_deref().and_then(parse);
-            let earliest =
-                [next.as_ref().and_then(|(_, due)| parse(due)), revocation_due].into_iter().flatten().min();
+            let revocation_due = self.store.next_revocation_due().ok().flatten();
+            let earliest = [next.as_ref().map(|(_, due)| *due), revocation_due].into_iter().flatten().min();
             let sleep = match earliest {
-                Some(due) if due <= now() => Duration::ZERO,
-                Some(due) => (due - now()).try_into().unwrap_or(LONGEST_SLEEP).min(LONGEST_SLEEP),
+                Some(due) if due <= Timestamp::now() => Duration::ZERO,
+                Some(due) => (due - Timestamp::now()).try_into().unwrap_or(LONGEST_SLEEP).min(LONGEST_SLEEP),
                 None => LONGEST_SLEEP,
             };
             tokio::select! {
@@ -83,13 +81,12 @@ impl Engine {
                     Err(RecvError::Closed) => return,
                 },
             }
-            if revocation_due.is_some_and(|due| due <= now()) {
+            if revocation_due.is_some_and(|due| due <= Timestamp::now()) {
                 if let Err(error) = self.retry_due_revocations().await {
                     tracing::warn!(%error, "could not retry revocations");
                 }
             }
-            if let Some((credential_id, due)) = next.filter(|(_, due)| parse(due).is_some_and(|d| d <= now()))
-            {
+            if let Some((credential_id, due)) = next.filter(|(_, due)| *due <= Timestamp::now()) {
                 tracing::debug!(%credential_id, %due, "scheduled refresh");
                 self.scheduled_refresh(&credential_id, &mut failures).await;
             }
@@ -127,8 +124,8 @@ impl Engine {
             Err(error) => {
                 let count = failures.entry(credential_id.to_owned()).or_default();
                 *count += 1;
-                let retry_at = now() + next_attempt(*count, &error);
-                tracing::info!(%error, retry_at = %rfc3339(retry_at), "refresh failed; will retry");
+                let retry_at = Timestamp::now() + next_attempt(*count, &error);
+                tracing::info!(%error, retry_at = %retry_at, "refresh failed; will retry");
                 self.refresh_failed(credential_id, &error, retry_at);
             }
         }
@@ -140,7 +137,7 @@ impl Engine {
     /// Linux tells Grantkeeper of waking and of the network coming back so far.
     #[cfg(target_os = "linux")]
     pub(crate) fn retry_soon(&self) {
-        if let Err(error) = self.store.retry_now(&rfc3339(now())) {
+        if let Err(error) = self.store.retry_now(Timestamp::now()) {
             tracing::warn!(%error, "could not reschedule the retries");
         }
     }
@@ -161,8 +158,8 @@ impl Engine {
                 None
             }
         };
-        let due = next.map(|wait| rfc3339(now() + wait));
-        if let Err(error) = self.store.set_refresh_due(credential_id, due.as_deref()) {
+        let due = next.map(|wait| Timestamp::now() + wait);
+        if let Err(error) = self.store.set_refresh_due(credential_id, due) {
             tracing::warn!(%error, "could not schedule the next check");
         }
     }
@@ -174,7 +171,7 @@ mod tests {
 
     #[test]
     fn due_a_margin_before_expiry() {
-        let issued = OffsetDateTime::UNIX_EPOCH;
+        let issued = Timestamp::from(time::OffsetDateTime::UNIX_EPOCH);
         let hour = refresh_due(issued, Duration::from_secs(3600)) - issued;
         assert!(hour <= time::Duration::seconds(3300) && hour >= time::Duration::seconds(3270), "{hour}");
         let short = refresh_due(issued, Duration::from_secs(60)) - issued;

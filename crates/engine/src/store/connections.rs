@@ -4,7 +4,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{credentials, from_columns, list_column, status_column, PendingRevocation, Store, TableRow};
 use crate::api::Connection;
-use crate::{Error, Result};
+use crate::{Error, Result, Timestamp};
 
 impl TableRow for Connection {
     /// The provider's name is filled in from the catalog for built-in providers.
@@ -35,7 +35,7 @@ pub struct NewConnectionRow {
     pub id: String,
     pub name: String,
     pub integration: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl NewConnectionRow {
@@ -105,7 +105,7 @@ impl Store {
     /// Deletes a connection, and its credential when no other connection uses it; then,
     /// in the same transaction, queues the grant's revocation at the provider. Returns
     /// the queued revocation.
-    pub fn delete_connection(&self, connection_id: &str, at: &str) -> Result<Option<PendingRevocation>> {
+    pub fn delete_connection(&self, connection_id: &str, at: Timestamp) -> Result<Option<PendingRevocation>> {
         self.with(|db| {
             let tx = db.transaction()?;
             let found: Option<(String, String)> = tx

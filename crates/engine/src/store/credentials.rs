@@ -5,7 +5,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
 use crate::api::ConnectionStatus;
-use crate::{Error, Result};
+use crate::{Error, Result, Timestamp};
 
 #[derive(Debug, Clone)]
 pub struct CredentialRecord {
@@ -17,14 +17,14 @@ pub struct CredentialRecord {
     pub token_secret_key: String,
     pub status: ConnectionStatus,
     pub status_reason: Option<String>,
-    pub expires_at: Option<String>,
-    pub refresh_due_at: Option<String>,
-    pub last_refreshed_at: Option<String>,
-    pub created_at: String,
+    pub expires_at: Option<Timestamp>,
+    pub refresh_due_at: Option<Timestamp>,
+    pub last_refreshed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
     /// An API key's non-secret fields (JSON object); None for OAuth credentials.
     pub key_fields: Option<String>,
-    /// When the refresh token lapses, where the provider says (RFC 3339).
-    pub refresh_token_expires_at: Option<String>,
+    /// When the refresh token lapses, where the provider says.
+    pub refresh_token_expires_at: Option<Timestamp>,
     /// Set while a refresh is under way (the entry its tokens will go to).
     pub pending_token_key: Option<String>,
 }
@@ -48,13 +48,13 @@ pub struct RecordedRefresh {
     pub credential_id: String,
     pub previous_key: String,
     pub new_key: String,
-    pub expires_at: Option<String>,
-    pub at: String,
+    pub expires_at: Option<Timestamp>,
+    pub at: Timestamp,
     /// Granted scopes, when the token response named them.
     pub scopes: Option<Vec<String>>,
-    pub refresh_due_at: Option<String>,
+    pub refresh_due_at: Option<Timestamp>,
     /// A new refresh token's lapse, when the provider said.
-    pub refresh_token_expires_at: Option<String>,
+    pub refresh_token_expires_at: Option<Timestamp>,
 }
 
 impl Store {
@@ -188,7 +188,7 @@ impl Store {
 
     /// A refresh failed for a reason that may pass: the connection stays usable,
     /// marked "retrying", and the scheduler tries again at `retry_at`.
-    pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: &str) -> Result<()> {
+    pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: Timestamp) -> Result<()> {
         self.execute(
             "UPDATE credentials SET status = ?4, status_reason = ?2, refresh_due_at = ?3
              WHERE id = ?1 AND status != ?5",
@@ -209,13 +209,13 @@ impl Store {
     }
 
     /// When the scheduler should next refresh or check this credential (None: never).
-    pub fn set_refresh_due(&self, credential_id: &str, due: Option<&str>) -> Result<()> {
+    pub fn set_refresh_due(&self, credential_id: &str, due: Option<Timestamp>) -> Result<()> {
         self.execute("UPDATE credentials SET refresh_due_at = ?2 WHERE id = ?1", params![credential_id, due])
             .map(drop)
     }
 
     /// Credentials retrying after a transient failure are due at `now`.
-    pub fn retry_now(&self, now: &str) -> Result<()> {
+    pub fn retry_now(&self, now: Timestamp) -> Result<()> {
         self.execute(
             "UPDATE credentials SET refresh_due_at = ?1 WHERE status = ?2",
             params![now, ConnectionStatus::Retrying],
@@ -225,7 +225,7 @@ impl Store {
 
     /// On start: credentials without an expiry are checked soon, not a full interval
     /// after the last check.
-    pub fn check_unexpiring_soon(&self, due: &str) -> Result<()> {
+    pub fn check_unexpiring_soon(&self, due: Timestamp) -> Result<()> {
         self.execute(
             "UPDATE credentials SET refresh_due_at = ?1
              WHERE expires_at IS NULL AND status IN (?2, ?3)",
@@ -235,7 +235,7 @@ impl Store {
     }
 
     /// The earliest scheduled refresh: (credential id, due time).
-    pub fn next_refresh_due(&self) -> Result<Option<(String, String)>> {
+    pub fn next_refresh_due(&self) -> Result<Option<(String, Timestamp)>> {
         self.with(|db| {
             db.query_row(
                 "SELECT id, refresh_due_at FROM credentials

@@ -5,14 +5,14 @@ use rusqlite::{params, Row};
 
 use super::{Store, TableRow};
 use crate::api::{ActivityEvent, EventKind};
-use crate::Result;
+use crate::{Result, Timestamp};
 
 /// The activity log keeps this many entries.
 const EVENT_LIMIT: i64 = 5_000;
 
 pub struct NewEvent<'a> {
     pub kind: EventKind,
-    pub at: &'a str,
+    pub at: Timestamp,
     pub credential_id: Option<&'a str>,
     pub connection_id: Option<&'a str>,
     /// Overrides the connection names looked up from the ids.

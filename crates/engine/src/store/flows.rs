@@ -4,7 +4,7 @@ use rusqlite::params;
 use strum::AsRefStr;
 
 use super::Store;
-use crate::Result;
+use crate::{Result, Timestamp};
 
 /// Where a sign-in attempt stands.
 #[derive(Debug, Clone, Copy, AsRefStr)]
@@ -18,7 +18,7 @@ pub enum FlowStatus {
 }
 
 impl Store {
-    pub fn record_flow_started(&self, flow_id: &str, provider_id: &str, at: &str) -> Result<()> {
+    pub fn record_flow_started(&self, flow_id: &str, provider_id: &str, at: Timestamp) -> Result<()> {
         self.execute(
             "INSERT INTO flows (id, provider_id, status, started_at) VALUES (?1, ?2, ?3, ?4)",
             params![flow_id, provider_id, FlowStatus::Pending, at],
@@ -32,7 +32,7 @@ impl Store {
         status: FlowStatus,
         error_code: Option<&str>,
         connection_id: Option<&str>,
-        at: &str,
+        at: Timestamp,
     ) -> Result<()> {
         self.execute(
             "UPDATE flows SET status = ?2, error_code = ?3, connection_id = ?4, finished_at = ?5 WHERE id = ?1",

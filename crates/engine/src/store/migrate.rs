@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_stale_secrets.sql"),
     include_str!("../../migrations/0011_device_authorization.sql"),
     include_str!("../../migrations/0012_id_token_keys.sql"),
+    include_str!("../../migrations/0013_device_authorization_override.sql"),
 ];
 
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for

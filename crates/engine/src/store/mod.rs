@@ -25,7 +25,7 @@ pub use connections::NewConnectionRow;
 pub use credentials::{CredentialRecord, RecordedRefresh};
 pub use events::NewEvent;
 pub use flows::FlowStatus;
-pub use provider_apps::{EndpointOverrides, ProviderAppRow};
+pub use provider_apps::ProviderAppRow;
 pub use providers::CustomProviderRow;
 pub use revocations::PendingRevocation;
 

@@ -3,7 +3,8 @@
 use rusqlite::{params, Connection as Db, Row};
 
 use super::{from_columns, Store, TableRow};
-use crate::Result;
+use crate::provider::EndpointOverrides;
+use crate::{Result, Timestamp};
 
 /// A provider app: the person's client registration at one provider.
 #[derive(Debug, Clone)]
@@ -19,7 +20,7 @@ pub struct ProviderAppRow {
     /// GitHub Enterprise URL, GitLab base URL, Microsoft tenant; None: the default.
     pub site: Option<String>,
     pub overrides: EndpointOverrides,
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Why it needs the person (its client credentials were rejected), if it does.
     pub attention: Option<String>,
 }
@@ -37,33 +38,23 @@ impl ProviderAppRow {
             enabled: true,
             site: None,
             overrides: EndpointOverrides::default(),
-            created_at: String::new(),
+            created_at: Timestamp::now(),
             attention: None,
         }
     }
 }
 
-/// Endpoints the person set by hand; None: the provider's own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EndpointOverrides {
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub revocation_url: Option<String>,
-    pub userinfo_url: Option<String>,
-    pub jwks_url: Option<String>,
-}
-
 impl TableRow for ProviderAppRow {
     const SELECT: &'static str = "SELECT id, provider_id, client_id, client_secret_key,
         client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at,
-        attention, jwks_url FROM provider_apps";
+        attention, jwks_url, device_authorization_url FROM provider_apps";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => ProviderAppRow {
             id, provider_id, client_id, client_secret_key, client_secret_last4, enabled, site, created_at,
             attention;
             overrides: from_columns!(row => EndpointOverrides {
-                authorize_url, token_url, revocation_url, userinfo_url, jwks_url
+                authorize_url, token_url, revocation_url, userinfo_url, jwks_url, device_authorization_url
             })
         }))
     }
@@ -72,18 +63,19 @@ impl TableRow for ProviderAppRow {
 impl ProviderAppRow {
     /// Adds or replaces the provider app of `self.provider_id`; a replaced one no longer
     /// needs attention.
-    pub(super) fn upsert(&self, db: &Db, updated_at: &str) -> rusqlite::Result<()> {
+    pub(super) fn upsert(&self, db: &Db, updated_at: Timestamp) -> rusqlite::Result<()> {
         db.execute(
             "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
                 client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
-                userinfo_url, created_at, updated_at, jwks_url)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                userinfo_url, created_at, updated_at, jwks_url, device_authorization_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
                 client_secret_key = excluded.client_secret_key,
                 client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
                 site = excluded.site, authorize_url = excluded.authorize_url,
                 token_url = excluded.token_url, revocation_url = excluded.revocation_url,
                 userinfo_url = excluded.userinfo_url, jwks_url = excluded.jwks_url,
+                device_authorization_url = excluded.device_authorization_url,
                 updated_at = excluded.updated_at, attention = NULL",
             params![
                 self.id,
@@ -100,6 +92,7 @@ impl ProviderAppRow {
                 self.created_at,
                 updated_at,
                 self.overrides.jwks_url,
+                self.overrides.device_authorization_url,
             ],
         )
         .map(drop)
@@ -116,7 +109,7 @@ impl Store {
     }
 
     /// Adds or replaces the provider app of `app.provider_id`.
-    pub fn save_provider_app(&self, app: &ProviderAppRow, updated_at: &str) -> Result<()> {
+    pub fn save_provider_app(&self, app: &ProviderAppRow, updated_at: Timestamp) -> Result<()> {
         self.with(|db| app.upsert(db, updated_at))
     }
 

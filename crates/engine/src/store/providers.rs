@@ -4,7 +4,8 @@
 use rusqlite::{params, Row};
 
 use super::{from_columns, json_list, list_column, ProviderAppRow, Store, TableRow};
-use crate::Result;
+use crate::provider::Endpoints;
+use crate::{Result, Timestamp};
 
 /// A provider the person defined (by issuer or by endpoints).
 #[derive(Debug, Clone)]
@@ -12,16 +13,11 @@ pub struct CustomProviderRow {
     pub id: String,
     pub name: String,
     pub issuer: Option<String>,
-    pub authorize_url: String,
-    pub token_url: String,
-    pub userinfo_url: Option<String>,
-    pub revocation_url: Option<String>,
-    /// RFC 8628, from discovery.
-    pub device_authorization_url: Option<String>,
-    /// The keys its ID tokens are signed with, from discovery.
-    pub jwks_url: Option<String>,
+    /// As typed, or from discovery (which also names its device sign-in and the keys its
+    /// ID tokens are signed with, where it has them).
+    pub endpoints: Endpoints,
     pub scopes: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl TableRow for CustomProviderRow {
@@ -30,8 +26,10 @@ impl TableRow for CustomProviderRow {
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CustomProviderRow {
-            id, name, issuer, authorize_url, token_url, userinfo_url, revocation_url,
-            device_authorization_url, jwks_url, created_at;
+            id, name, issuer, created_at;
+            endpoints: from_columns!(row => Endpoints {
+                authorize_url, token_url, userinfo_url, revocation_url, device_authorization_url, jwks_url
+            }),
             scopes: list_column(row, "scopes")?
         }))
     }
@@ -59,17 +57,17 @@ impl Store {
                     provider.id,
                     provider.name,
                     provider.issuer,
-                    provider.authorize_url,
-                    provider.token_url,
-                    provider.userinfo_url,
-                    provider.revocation_url,
+                    provider.endpoints.authorize_url,
+                    provider.endpoints.token_url,
+                    provider.endpoints.userinfo_url,
+                    provider.endpoints.revocation_url,
                     json_list(&provider.scopes),
                     provider.created_at,
-                    provider.device_authorization_url,
-                    provider.jwks_url,
+                    provider.endpoints.device_authorization_url,
+                    provider.endpoints.jwks_url,
                 ],
             )?;
-            app.upsert(&tx, &app.created_at)?;
+            app.upsert(&tx, app.created_at)?;
             tx.commit()
         })
     }

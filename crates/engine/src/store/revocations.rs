@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection as Db, Row};
 
 use super::{from_columns, Store, TableRow};
-use crate::Result;
+use crate::{Result, Timestamp};
 
 /// A grant to revoke at the provider; its tokens are still in the keychain.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct PendingRevocation {
     pub subject: String,
     pub attempts: u32,
     /// RFC 3339.
-    pub next_attempt_at: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 impl TableRow for PendingRevocation {
@@ -32,7 +32,7 @@ impl TableRow for PendingRevocation {
 
 impl PendingRevocation {
     /// Queued at `at`, first due then.
-    pub(super) fn queue(&self, db: &Db, at: &str) -> rusqlite::Result<()> {
+    pub(super) fn queue(&self, db: &Db, at: Timestamp) -> rusqlite::Result<()> {
         db.execute(
             "INSERT INTO pending_revocations (credential_id, provider_id, token_secret_key, subject,
                 next_attempt_at, created_at)
@@ -49,13 +49,18 @@ impl Store {
         self.rows("ORDER BY next_attempt_at", [])
     }
 
-    pub fn next_revocation_due(&self) -> Result<Option<String>> {
+    pub fn next_revocation_due(&self) -> Result<Option<Timestamp>> {
         self.with(|db| {
             db.query_row("SELECT min(next_attempt_at) FROM pending_revocations", [], |row| row.get(0))
         })
     }
 
-    pub fn revocation_failed(&self, credential_id: &str, error: &str, next_attempt_at: &str) -> Result<()> {
+    pub fn revocation_failed(
+        &self,
+        credential_id: &str,
+        error: &str,
+        next_attempt_at: Timestamp,
+    ) -> Result<()> {
         self.execute(
             "UPDATE pending_revocations SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
              WHERE credential_id = ?1",

@@ -3,8 +3,13 @@
 
 use super::{CredentialRecord, FlowStatus, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
+use crate::Timestamp;
 
 const AT: &str = "2026-01-01T00:00:00Z";
+
+fn at() -> Timestamp {
+    Timestamp::parse(AT).expect("an RFC 3339 time")
+}
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +35,7 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         expires_at: None,
         refresh_due_at: None,
         last_refreshed_at: None,
-        created_at: AT.into(),
+        created_at: at(),
         key_fields: None,
         refresh_token_expires_at: None,
         pending_token_key: None,
@@ -62,7 +67,7 @@ fn event_kinds_keep_their_text_and_unknown_kinds_are_skipped() {
     let kind = EventKind::NeedsReauthorization;
     let event = NewEvent {
         kind,
-        at: AT,
+        at: at(),
         credential_id: None,
         connection_id: None,
         subject: Some("Gmail"),
@@ -79,7 +84,7 @@ fn event_kinds_keep_their_text_and_unknown_kinds_are_skipped() {
 #[test]
 fn flow_statuses_keep_their_text() {
     let (_dir, store) = open();
-    store.record_flow_started("flow", "google", AT).unwrap();
+    store.record_flow_started("flow", "google", at()).unwrap();
     assert_eq!(raw(&store, "SELECT status FROM flows"), "pending");
     for (status, text) in [
         (FlowStatus::Completed, "completed"),
@@ -87,7 +92,7 @@ fn flow_statuses_keep_their_text() {
         (FlowStatus::Expired, "expired"),
         (FlowStatus::Cancelled, "cancelled"),
     ] {
-        store.record_flow_finished("flow", status, None, None, AT).unwrap();
+        store.record_flow_finished("flow", status, None, None, at()).unwrap();
         assert_eq!(raw(&store, "SELECT status FROM flows"), text);
     }
 }

@@ -18,8 +18,8 @@ use super::save::GrantTimes;
 use crate::api::{Connection, EventKind};
 use crate::provider::ProviderRecord;
 use crate::store::{CredentialRecord, RecordedRefresh};
-use crate::time_text::{now, parse, rfc3339};
 use crate::vault::TokenSet;
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
@@ -31,7 +31,7 @@ impl Engine {
         let connection = self.connection(key)?;
         let credential = self.usable_credential(&connection)?;
         // No expiry given: valid until the provider says otherwise.
-        let lasts = credential.expires_at.as_deref().and_then(parse).is_none_or(|at| at - now() > min_ttl);
+        let lasts = credential.expires_at.is_none_or(|at| at - Timestamp::now() > min_ttl);
         let tokens = if lasts {
             self.stored_tokens(&connection, &credential).await?
         } else {
@@ -99,7 +99,7 @@ impl Engine {
         // A provider that does not rotate sends no new refresh token: keep the old one.
         grant.tokens.refresh_token = grant.tokens.refresh_token.or(old.refresh_token);
         grant.tokens.id_token = grant.tokens.id_token.or(old.id_token);
-        let at = now();
+        let at = Timestamp::now();
         let times = GrantTimes::of(&grant, at);
         self.vault.write_tokens(&new_key, &grant.tokens).await?;
         let recorded = self.store.record_refresh(&RecordedRefresh {
@@ -107,7 +107,7 @@ impl Engine {
             previous_key: credential.token_secret_key.clone(),
             new_key: new_key.clone(),
             expires_at: times.expires_at,
-            at: rfc3339(at),
+            at,
             scopes: grant.scopes,
             refresh_due_at: times.refresh_due_at,
             refresh_token_expires_at: times.refresh_token_expires_at,

@@ -4,8 +4,8 @@
 use crate::api::Connection;
 use crate::provider::ProviderRecord;
 use crate::store::CredentialRecord;
-use crate::time_text::{now, rfc3339};
 use crate::vault::TokenSet;
+use crate::Timestamp;
 use crate::{Engine, EngineEvent, Result};
 
 use super::TOKENS_MISSING;
@@ -19,7 +19,7 @@ impl Engine {
     /// that never expire are checked with their provider soon. Does nothing when the
     /// keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
-        self.store.check_unexpiring_soon(&rfc3339(now()))?;
+        self.store.check_unexpiring_soon(Timestamp::now())?;
         for key in self.store.stale_secrets()? {
             self.delete_replaced_secret(&key).await?;
         }
