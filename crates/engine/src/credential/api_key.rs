@@ -11,7 +11,7 @@ use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
 use crate::credential::check::{run_check, Checked};
 use crate::provider::provider_url;
 use crate::runtime::CHECK_INTERVAL;
-use crate::store::{CredentialRecord, NewConnectionRow};
+use crate::store::{CredentialKind, CredentialRecord, NewConnectionRow};
 use crate::vault::{new_token_key, TokenSet};
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -94,6 +94,7 @@ impl Engine {
         &self,
         connection: &Connection,
         credential: &CredentialRecord,
+        plain: &BTreeMap<String, String>,
     ) -> Result<CheckResult> {
         let integration = Catalog::builtin()
             .integration_by_id(&connection.integration)
@@ -106,14 +107,9 @@ impl Engine {
         };
         let spec = integration.api_key.as_ref().expect("an API-key credential's integration has a key spec");
         let tokens = self.stored_tokens(connection, credential).await?;
-        let plain: BTreeMap<String, String> = credential
-            .key_fields
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
         let mut secrets = tokens.secret_fields.clone();
         secrets.insert(spec.token_field.clone(), tokens.access_token.clone());
-        let values = field_values(&plain, &secrets);
+        let values = field_values(plain, &secrets);
         match run_check(&self.http, check, &values, &tokens.access_token, &integration.name).await? {
             (Checked::Accepted { account }, url) => {
                 Ok(CheckResult { connection: connection.name.clone(), account, url })
@@ -177,7 +173,7 @@ fn key_credential(
         refresh_due_at: integration.check.as_ref().map(|_| at + CHECK_INTERVAL),
         last_refreshed_at: None,
         created_at: replaced.map_or_else(|| at, |c| c.created_at),
-        key_fields: Some(serde_json::to_string(&plain).expect("strings serialize")),
+        kind: CredentialKind::ApiKey { fields: plain },
         refresh_token_expires_at: None,
         pending_token_key: None,
         id,

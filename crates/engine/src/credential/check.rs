@@ -8,6 +8,7 @@ use crate::catalog::template::{fill, json_field};
 use crate::catalog::{Catalog, CheckAuth, CheckSpec, HttpMethod};
 use crate::http::HttpClient;
 use crate::provider::{provider_url, ProviderRecord};
+use crate::store::CredentialKind;
 use crate::{Error, Result, Secret};
 
 /// How a check ended.
@@ -118,8 +119,8 @@ impl crate::Engine {
     pub async fn test_connection(&self, key: &str) -> Result<CheckResult> {
         let connection = self.connection(key)?;
         let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
-        if credential.key_fields.is_some() {
-            return self.test_api_key(&connection, &credential).await;
+        if let CredentialKind::ApiKey { fields } = &credential.kind {
+            return self.test_api_key(&connection, &credential, fields).await;
         }
         let provider = self.provider_record(&credential.provider_id)?;
         let check = check_for(&connection.integration, &provider)?;

@@ -13,7 +13,7 @@ use crate::oauth::{
     DeviceAuthorization,
 };
 use crate::provider::ProviderRecord;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialKind, CredentialRecord};
 use crate::vault;
 use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
@@ -155,7 +155,7 @@ impl Engine {
     fn existing(&self, connection_key: &str) -> Result<(Connection, CredentialRecord, ProviderRecord)> {
         let connection = self.connection(connection_key)?;
         let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
-        if credential.key_fields.is_some() {
+        if let CredentialKind::ApiKey { .. } = credential.kind {
             return Err(Error::InvalidInput {
                 field: None,
                 message: format!(

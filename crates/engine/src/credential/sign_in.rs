@@ -7,7 +7,7 @@ use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::integration::union;
 use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
 use crate::provider::ProviderRecord;
-use crate::store::{CredentialRecord, FlowStatus, NewConnectionRow};
+use crate::store::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow};
 use crate::vault::new_token_key;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
@@ -165,7 +165,7 @@ fn signed_in(
         refresh_due_at: times.refresh_due_at,
         last_refreshed_at: None,
         created_at: existing.map_or_else(|| at, |c| c.created_at),
-        key_fields: None,
+        kind: CredentialKind::OAuth,
         pending_token_key: None,
         refresh_token_expires_at: times
             .refresh_token_expires_at

@@ -1,6 +1,8 @@
 //! The `credentials` table: one grant (or API key) per account at a provider, with its
 //! status and refresh bookkeeping.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
@@ -21,8 +23,7 @@ pub struct CredentialRecord {
     pub refresh_due_at: Option<Timestamp>,
     pub last_refreshed_at: Option<Timestamp>,
     pub created_at: Timestamp,
-    /// An API key's non-secret fields (JSON object); None for OAuth credentials.
-    pub key_fields: Option<String>,
+    pub kind: CredentialKind,
     /// When the refresh token lapses, where the provider says.
     pub refresh_token_expires_at: Option<Timestamp>,
     /// Set while a refresh is under way (the entry its tokens will go to).
@@ -37,10 +38,41 @@ impl TableRow for CredentialRecord {
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CredentialRecord {
             id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
-            last_refreshed_at, created_at, key_fields, refresh_token_expires_at, pending_token_key;
+            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key;
+            kind: CredentialKind::of_column(row.get("key_fields")?)?,
             scopes: list_column(row, "scopes")?,
             status: status_column(row)?
         }))
+    }
+}
+
+/// What a credential holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An OAuth grant: access, refresh and ID tokens in the keychain.
+    OAuth,
+    /// An API key in the keychain, with the fields of it that are not secret (an
+    /// Account SID, the API's address).
+    ApiKey { fields: BTreeMap<String, String> },
+}
+
+impl CredentialKind {
+    /// The `key_fields` column: NULL for a grant, a JSON object for an API key.
+    fn of_column(key_fields: Option<String>) -> rusqlite::Result<CredentialKind> {
+        let Some(text) = key_fields else { return Ok(CredentialKind::OAuth) };
+        let fields = serde_json::from_str(&text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(CredentialKind::ApiKey { fields })
+    }
+
+    fn key_fields_column(&self) -> Option<String> {
+        match self {
+            CredentialKind::OAuth => None,
+            CredentialKind::ApiKey { fields } => {
+                Some(serde_json::to_string(fields).expect("strings serialize"))
+            }
+        }
     }
 }
 
@@ -113,7 +145,7 @@ impl Store {
                     credential.last_refreshed_at,
                     credential.created_at,
                     credential.refresh_due_at,
-                    credential.key_fields,
+                    credential.kind.key_fields_column(),
                     credential.refresh_token_expires_at,
                 ],
             )?;

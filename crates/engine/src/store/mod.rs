@@ -22,7 +22,7 @@ use rusqlite::types::{ToSqlOutput, Type};
 use rusqlite::{Connection as Db, OptionalExtension, Params, Row, ToSql};
 
 pub use connections::NewConnectionRow;
-pub use credentials::{CredentialRecord, RecordedRefresh};
+pub use credentials::{CredentialKind, CredentialRecord, RecordedRefresh};
 pub use events::NewEvent;
 pub use flows::FlowStatus;
 pub use provider_apps::ProviderAppRow;

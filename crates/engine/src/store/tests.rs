@@ -1,7 +1,7 @@
 //! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
 //! wrote (and what serde shows), and text this version does not know reads as before.
 
-use super::{CredentialRecord, FlowStatus, NewEvent, Store};
+use super::{CredentialKind, CredentialRecord, FlowStatus, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
 use crate::Timestamp;
 
@@ -36,7 +36,7 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         refresh_due_at: None,
         last_refreshed_at: None,
         created_at: at(),
-        key_fields: None,
+        kind: CredentialKind::OAuth,
         refresh_token_expires_at: None,
         pending_token_key: None,
     }

@@ -17,7 +17,7 @@ pub(crate) use lock::RefreshLocks;
 use super::save::GrantTimes;
 use crate::api::{Connection, EventKind};
 use crate::provider::ProviderRecord;
-use crate::store::{CredentialRecord, RecordedRefresh};
+use crate::store::{CredentialKind, CredentialRecord, RecordedRefresh};
 use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -68,7 +68,7 @@ impl Engine {
         if credential.token_secret_key != seen.token_secret_key {
             return self.stored_tokens(connection, &credential).await;
         }
-        if credential.key_fields.is_some() {
+        if let CredentialKind::ApiKey { .. } = credential.kind {
             return Err(Error::InvalidInput {
                 field: None,
                 message: format!("“{}” uses an API key, which does not expire or refresh.", connection.name),
