@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let (status, content_type) = ANSWERS[usize::from(selector >> 4) % ANSWERS.len()];
     let Ok(grant) = token_response(provider, status, content_type, body) else { return };
     assert!(!grant.access_token.is_empty(), "an empty access token was accepted");
-    // connect.rs and refresh.rs add these lifetimes to the current time.
+    // credential/save.rs (GrantTimes) adds these lifetimes to the current time.
     let now = time::OffsetDateTime::now_utc();
     if let Some(lifetime) = grant.expires_in {
         let lifetime = time::Duration::try_from(lifetime).expect("expires_in fits a time::Duration");
