@@ -3,7 +3,7 @@ import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { provider } from "./fixtures";
+import { engineError, provider } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -116,11 +116,7 @@ describe("Add provider", () => {
 
   it("shows the engine's error next to the field it names and keeps what was typed", async () => {
     const user = userEvent.setup();
-    ipc.addProvider.mockRejectedValue({
-      code: "discovery_failed",
-      message: "No OpenID configuration at this issuer. Check the URL.",
-      field: "issuer",
-    });
+    ipc.addProvider.mockRejectedValue(engineError("discovery_failed", "No OpenID configuration at this issuer. Check the URL.", "issuer"));
     await openProviders(user);
 
     await fill(user, "provider-name", "Local OP");
@@ -145,11 +141,7 @@ describe("Add provider", () => {
 
   it("shows an error without a field at the top of the form", async () => {
     const user = userEvent.setup();
-    ipc.addProvider.mockRejectedValue({
-      code: "keychain_unavailable",
-      message: "The system keychain is locked. Unlock it and try again.",
-      field: null,
-    });
+    ipc.addProvider.mockRejectedValue(engineError("keychain_unavailable", "The system keychain is locked. Unlock it and try again."));
     await openProviders(user);
 
     await fill(user, "provider-name", "Local OP");
@@ -269,11 +261,7 @@ describe("Provider app endpoints", () => {
     const jwks = within(form).getByTestId("app-jwks_url") as HTMLInputElement;
     expect(jwks.value).toBe("https://op.example.test/custom-keys");
 
-    ipc.setProviderApp.mockRejectedValueOnce({
-      code: "invalid_input",
-      message: "The JWKS URL must start with https://.",
-      field: "jwks_url",
-    });
+    ipc.setProviderApp.mockRejectedValueOnce(engineError("invalid_input", "The JWKS URL must start with https://.", "jwks_url"));
     await user.clear(jwks);
     await user.type(jwks, "http://keys.example.test/jwks");
     await user.click(within(form).getByTestId("app-save"));
