@@ -15,10 +15,14 @@ beforeEach(() => {
   ipc.connect.mockResolvedValue(flowStarted());
 });
 
-async function startConnect(user: UserEvent, name = "Work mail") {
+async function openConnectForm(user: UserEvent) {
   render(App);
   await user.click(screen.getByTestId("nav-providers"));
   await user.click(await screen.findByTestId("provider-connect"));
+}
+
+async function startConnect(user: UserEvent, name = "Work mail") {
+  await openConnectForm(user);
   const nameInput = screen.getByTestId("connect-name");
   expect(document.activeElement).toBe(nameInput);
   if (name) await user.type(nameInput, name);
@@ -96,9 +100,7 @@ describe("Sign-in flow", () => {
   it("shows why Connect could not start inside the connect form", async () => {
     const user = userEvent.setup();
     ipc.connect.mockRejectedValue(engineError("provider_unreachable", "Local OP could not be reached. Check your network and try again."));
-    render(App);
-    await user.click(screen.getByTestId("nav-providers"));
-    await user.click(await screen.findByTestId("provider-connect"));
+    await openConnectForm(user);
     await user.click(screen.getByTestId("connect-start"));
 
     const error = await screen.findByTestId("form-error");
@@ -152,9 +154,7 @@ describe("Sign-in flow", () => {
     const user = userEvent.setup();
     let answer: (started: ReturnType<typeof flowStarted>) => void = () => {};
     ipc.connect.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
-    render(App);
-    await user.click(screen.getByTestId("nav-providers"));
-    await user.click(await screen.findByTestId("provider-connect"));
+    await openConnectForm(user);
     await user.click(screen.getByTestId("connect-start"));
 
     fail("access_denied");
