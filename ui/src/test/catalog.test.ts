@@ -102,6 +102,7 @@ describe("Catalog", () => {
     await user.click(within(form).getByTestId("key-save"));
     const alert = await within(form).findByRole("alert");
     expect(alert.textContent).toContain("rejected this key");
+    expect(document.activeElement).toBe(alert);
     expect(document.body.textContent).not.toContain("sk-canary-key");
 
     ipc.addApiKey.mockResolvedValueOnce(connection({ id: "k-1", name: "OpenAI", integration: "openai", provider: "OpenAI" }));
