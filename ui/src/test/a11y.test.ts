@@ -33,9 +33,11 @@ beforeEach(() => {
   ]);
 });
 
-async function open(user: UserEvent, tab: string): Promise<void> {
+/** Opens a tab and waits until it shows the elements with this test id; returns them. */
+async function open(user: UserEvent, tab: string, shown: string): Promise<HTMLElement[]> {
   render(App);
   await user.click(screen.getByTestId(`nav-${tab}`));
+  return screen.findAllByTestId(shown);
 }
 
 describe("Accessibility (axe)", () => {
@@ -80,15 +82,13 @@ describe("Accessibility (axe)", () => {
 
   it("Catalog", async () => {
     const user = userEvent.setup();
-    await open(user, "catalog");
-    await screen.findAllByTestId("catalog-entry");
+    await open(user, "catalog", "catalog-entry");
     await expectNoSeriousViolations();
   });
 
   it("Provider apps with a provider app form open", async () => {
     const user = userEvent.setup();
-    await open(user, "providers");
-    const [first] = await screen.findAllByTestId("provider-edit");
+    const [first] = await open(user, "providers", "provider-edit");
     await user.click(first!);
     await screen.findByTestId("provider-app-form");
     await expectNoSeriousViolations();
@@ -96,8 +96,7 @@ describe("Accessibility (axe)", () => {
 
   it("Activity", async () => {
     const user = userEvent.setup();
-    await open(user, "activity");
-    await screen.findAllByTestId("activity-row");
+    await open(user, "activity", "activity-row");
     await expectNoSeriousViolations();
   });
 });

@@ -3,7 +3,7 @@ import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { apiKeyIntegration, connection, flowStarted, integration, provider } from "./fixtures";
+import { apiKeyIntegration, connection, engineError, flowStarted, integration, provider } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -59,11 +59,9 @@ describe("Catalog", () => {
     expect(document.activeElement).toBe(within(form).getByTestId("app-client-id"));
 
     // The engine's word on a field lands on that field.
-    ipc.setProviderApp.mockRejectedValueOnce({
-      code: "invalid_input",
-      message: "Google needs the client secret of your provider app too.",
-      field: "client_secret",
-    });
+    ipc.setProviderApp.mockRejectedValueOnce(
+      engineError("invalid_input", "Google needs the client secret of your provider app too.", "client_secret"),
+    );
     await user.type(within(form).getByTestId("app-client-id"), "123.apps.googleusercontent.com");
     await user.click(within(form).getByTestId("app-save"));
     expect((await within(form).findByTestId("form-error")).textContent).toContain("needs the client secret");
@@ -94,15 +92,17 @@ describe("Catalog", () => {
     const key = within(form).getByTestId("key-field-api_key") as HTMLInputElement;
     expect(key.type).toBe("password");
 
-    ipc.addApiKey.mockRejectedValueOnce({
-      code: "key_rejected",
-      message: "OpenAI rejected this key (HTTP 401). Check that you copied the whole key and that it is still active; nothing was saved.",
-      field: null,
-    });
+    ipc.addApiKey.mockRejectedValueOnce(
+      engineError(
+        "key_rejected",
+        "OpenAI rejected this key (HTTP 401). Check that you copied the whole key and that it is still active; nothing was saved.",
+      ),
+    );
     await user.type(key, "sk-canary-key");
     await user.click(within(form).getByTestId("key-save"));
     const alert = await within(form).findByRole("alert");
     expect(alert.textContent).toContain("rejected this key");
+    expect(document.activeElement).toBe(alert);
     expect(document.body.textContent).not.toContain("sk-canary-key");
 
     ipc.addApiKey.mockResolvedValueOnce(connection({ id: "k-1", name: "OpenAI", integration: "openai", provider: "OpenAI" }));

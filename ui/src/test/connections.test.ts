@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { connection } from "./fixtures";
+import { connection, engineError } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -173,7 +173,7 @@ describe("Connections", () => {
   it("a refused name says why, at the field", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);
-    ipc.renameConnection.mockRejectedValue({ code: "invalid_input", message: "Another connection is called Drive.", field: "name" });
+    ipc.renameConnection.mockRejectedValue(engineError("invalid_input", "Another connection is called Drive.", "name"));
     render(App);
 
     await user.click(await screen.findByTestId("connection-open"));
@@ -188,11 +188,9 @@ describe("Connections", () => {
   it("Refresh now refreshes through the engine and shows what it says", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection({ id: "c-7" })]);
-    ipc.refreshConnection.mockRejectedValue({
-      code: "provider_unreachable",
-      message: "Could not reach sso.example.com: timed out. Check your network connection and try again.",
-      field: null,
-    });
+    ipc.refreshConnection.mockRejectedValue(
+      engineError("provider_unreachable", "Could not reach sso.example.com: timed out. Check your network connection and try again."),
+    );
     render(App);
 
     await user.click(await screen.findByTestId("connection-open"));
@@ -248,11 +246,7 @@ describe("Connections", () => {
   it("keeps the connection and says why when removing fails", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);
-    ipc.removeConnection.mockRejectedValue({
-      code: "keychain_unavailable",
-      message: "The system keychain is locked. Unlock it and try again.",
-      field: null,
-    });
+    ipc.removeConnection.mockRejectedValue(engineError("keychain_unavailable", "The system keychain is locked. Unlock it and try again."));
     render(App);
 
     await user.click(await screen.findByTestId("connection-open"));

@@ -1,5 +1,7 @@
 import type { CatalogIntegration } from "../bindings/CatalogIntegration";
 import type { Connection } from "../bindings/Connection";
+import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { FlowStarted } from "../bindings/FlowStarted";
 import type { Provider } from "../bindings/Provider";
 
@@ -53,6 +55,11 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     shared_with: [],
     ...overrides,
   };
+}
+
+/** What a command rejects with when the engine refuses: `field` names the form field at fault. */
+export function engineError(code: ErrorCode, message: string, field: string | null = null): ErrorPayload {
+  return { code, message, field };
 }
 
 export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {

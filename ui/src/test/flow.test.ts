@@ -5,7 +5,7 @@ import App from "../App.svelte";
 import rowSource from "../components/ConnectionRow.svelte?raw";
 import type { ErrorCode } from "../bindings/ErrorCode";
 import * as ipc from "./fakeIpc";
-import { connection, flowStarted, provider } from "./fixtures";
+import { connection, engineError, flowStarted, provider } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -15,10 +15,14 @@ beforeEach(() => {
   ipc.connect.mockResolvedValue(flowStarted());
 });
 
-async function startConnect(user: UserEvent, name = "Work mail") {
+async function openConnectForm(user: UserEvent) {
   render(App);
   await user.click(screen.getByTestId("nav-providers"));
   await user.click(await screen.findByTestId("provider-connect"));
+}
+
+async function startConnect(user: UserEvent, name = "Work mail") {
+  await openConnectForm(user);
   const nameInput = screen.getByTestId("connect-name");
   expect(document.activeElement).toBe(nameInput);
   if (name) await user.type(nameInput, name);
@@ -27,7 +31,7 @@ async function startConnect(user: UserEvent, name = "Work mail") {
 }
 
 function fail(code: ErrorCode, message = "The engine says no.") {
-  ipc.emit({ kind: "flow_failed", flow_id: "flow-1", error: { code, message, field: null } });
+  ipc.emit({ kind: "flow_failed", flow_id: "flow-1", error: engineError(code, message) });
 }
 
 describe("Sign-in flow", () => {
@@ -75,7 +79,7 @@ describe("Sign-in flow", () => {
   it("ignores the end of some other flow", async () => {
     const user = userEvent.setup();
     await startConnect(user);
-    ipc.emit({ kind: "flow_failed", flow_id: "other", error: { code: "access_denied", message: "", field: null } });
+    ipc.emit({ kind: "flow_failed", flow_id: "other", error: engineError("access_denied", "") });
     await Promise.resolve();
     expect(screen.getByTestId("pending-flow")).toBeTruthy();
     expect(screen.queryByTestId("flow-message")).toBeNull();
@@ -95,14 +99,8 @@ describe("Sign-in flow", () => {
 
   it("shows why Connect could not start inside the connect form", async () => {
     const user = userEvent.setup();
-    ipc.connect.mockRejectedValue({
-      code: "provider_unreachable",
-      message: "Local OP could not be reached. Check your network and try again.",
-      field: null,
-    });
-    render(App);
-    await user.click(screen.getByTestId("nav-providers"));
-    await user.click(await screen.findByTestId("provider-connect"));
+    ipc.connect.mockRejectedValue(engineError("provider_unreachable", "Local OP could not be reached. Check your network and try again."));
+    await openConnectForm(user);
     await user.click(screen.getByTestId("connect-start"));
 
     const error = await screen.findByTestId("form-error");
@@ -156,9 +154,7 @@ describe("Sign-in flow", () => {
     const user = userEvent.setup();
     let answer: (started: ReturnType<typeof flowStarted>) => void = () => {};
     ipc.connect.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
-    render(App);
-    await user.click(screen.getByTestId("nav-providers"));
-    await user.click(await screen.findByTestId("provider-connect"));
+    await openConnectForm(user);
     await user.click(screen.getByTestId("connect-start"));
 
     fail("access_denied");

@@ -3,7 +3,7 @@ import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { provider } from "./fixtures";
+import { engineError, provider } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -24,6 +24,15 @@ async function fill(user: UserEvent, testid: string, text: string) {
   await user.type(input(testid), text);
 }
 
+/** Types each value, in order, into the field whose test id is `provider-` and its key, then presses Add provider. */
+async function submitProvider(user: UserEvent, values: Record<string, string>) {
+  for (const [field, text] of Object.entries(values)) await fill(user, `provider-${field}`, text);
+  await user.click(screen.getByTestId("provider-save"));
+}
+
+/** A provider found by its issuer: what most tests type. */
+const LOCAL_OP = { name: "Local OP", issuer: "https://op.example.test", "client-id": "grantkeeper-test" };
+
 describe("Add provider", () => {
   it("sends an issuer provider with scopes split on whitespace and no secret", async () => {
     const user = userEvent.setup();
@@ -35,11 +44,7 @@ describe("Add provider", () => {
     expect(input("provider-client-secret").type).toBe("password");
     expect(input("provider-client-secret").autocomplete).toBe("off");
 
-    await fill(user, "provider-name", "Local OP");
-    await fill(user, "provider-issuer", "https://op.example.test");
-    await fill(user, "provider-client-id", "grantkeeper-test");
-    await fill(user, "provider-scopes", "  openid   email offline_access ");
-    await user.click(screen.getByTestId("provider-save"));
+    await submitProvider(user, { ...LOCAL_OP, scopes: "  openid   email offline_access " });
 
     expect(ipc.addProvider).toHaveBeenCalledExactlyOnceWith({
       name: "Local OP",
@@ -75,12 +80,13 @@ describe("Add provider", () => {
     await fill(user, "provider-name", "Manual");
     await user.click(input("provider-mode-manual"));
     expect(screen.queryByTestId("provider-issuer")).toBeNull();
-    await fill(user, "provider-authorize-url", "https://auth.example.test/authorize");
-    await fill(user, "provider-token-url", "https://auth.example.test/token");
-    await fill(user, "provider-client-id", "abc");
-    await fill(user, "provider-client-secret", "s3cret");
-    await fill(user, "provider-scopes", "read\twrite");
-    await user.click(screen.getByTestId("provider-save"));
+    await submitProvider(user, {
+      "authorize-url": "https://auth.example.test/authorize",
+      "token-url": "https://auth.example.test/token",
+      "client-id": "abc",
+      "client-secret": "s3cret",
+      scopes: "read\twrite",
+    });
 
     expect(ipc.addProvider).toHaveBeenCalledExactlyOnceWith({
       name: "Manual",
@@ -116,18 +122,10 @@ describe("Add provider", () => {
 
   it("shows the engine's error next to the field it names and keeps what was typed", async () => {
     const user = userEvent.setup();
-    ipc.addProvider.mockRejectedValue({
-      code: "discovery_failed",
-      message: "No OpenID configuration at this issuer. Check the URL.",
-      field: "issuer",
-    });
+    ipc.addProvider.mockRejectedValue(engineError("discovery_failed", "No OpenID configuration at this issuer. Check the URL.", "issuer"));
     await openProviders(user);
 
-    await fill(user, "provider-name", "Local OP");
-    await fill(user, "provider-issuer", "https://wrong.example.test");
-    await fill(user, "provider-client-id", "grantkeeper-test");
-    await fill(user, "provider-client-secret", "typed-secret");
-    await user.click(screen.getByTestId("provider-save"));
+    await submitProvider(user, { ...LOCAL_OP, issuer: "https://wrong.example.test", "client-secret": "typed-secret" });
 
     const issuer = input("provider-issuer");
     const error = await screen.findByTestId("form-error");
@@ -145,17 +143,10 @@ describe("Add provider", () => {
 
   it("shows an error without a field at the top of the form", async () => {
     const user = userEvent.setup();
-    ipc.addProvider.mockRejectedValue({
-      code: "keychain_unavailable",
-      message: "The system keychain is locked. Unlock it and try again.",
-      field: null,
-    });
+    ipc.addProvider.mockRejectedValue(engineError("keychain_unavailable", "The system keychain is locked. Unlock it and try again."));
     await openProviders(user);
 
-    await fill(user, "provider-name", "Local OP");
-    await fill(user, "provider-issuer", "https://op.example.test");
-    await fill(user, "provider-client-id", "grantkeeper-test");
-    await user.click(screen.getByTestId("provider-save"));
+    await submitProvider(user, LOCAL_OP);
 
     const form = screen.getByTestId("add-provider-form");
     const error = await within(form).findByRole("alert");
@@ -169,10 +160,7 @@ describe("Add provider", () => {
     ipc.addProvider.mockRejectedValue("command add_provider not allowed");
     await openProviders(user);
 
-    await fill(user, "provider-name", "Local OP");
-    await fill(user, "provider-issuer", "https://op.example.test");
-    await fill(user, "provider-client-id", "grantkeeper-test");
-    await user.click(screen.getByTestId("provider-save"));
+    await submitProvider(user, LOCAL_OP);
 
     const error = await screen.findByTestId("form-error");
     expect(error.textContent).toContain("command add_provider not allowed");
@@ -269,11 +257,7 @@ describe("Provider app endpoints", () => {
     const jwks = within(form).getByTestId("app-jwks_url") as HTMLInputElement;
     expect(jwks.value).toBe("https://op.example.test/custom-keys");
 
-    ipc.setProviderApp.mockRejectedValueOnce({
-      code: "invalid_input",
-      message: "The JWKS URL must start with https://.",
-      field: "jwks_url",
-    });
+    ipc.setProviderApp.mockRejectedValueOnce(engineError("invalid_input", "The JWKS URL must start with https://.", "jwks_url"));
     await user.clear(jwks);
     await user.type(jwks, "http://keys.example.test/jwks");
     await user.click(within(form).getByTestId("app-save"));
