@@ -43,10 +43,6 @@ export function emptyProviderFields(): ProviderFields {
   };
 }
 
-export function isFieldName(value: string | null): value is FieldName {
-  return (FIELD_NAMES as readonly (string | null)[]).includes(value);
-}
-
 /** Whether the form shows an input for this field in the current mode. */
 export function fieldIsShown(field: FieldName, mode: ProviderMode): boolean {
   if (field === "issuer") return mode === "issuer";
