@@ -1,22 +1,18 @@
-//! Thin commands: call the engine, map its error to `{code, message, field}`.
-//! No command returns a token or a secret.
+//! Thin commands: validate, call the engine, return its `Result` (its error reaches the
+//! window as `{code, message, field}`). No command returns a token or a secret.
 
 use std::sync::Arc;
 
-use grantkeeper_engine::api::CheckResult;
-use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::NewApiKey;
-use grantkeeper_engine::api::Removal;
-use grantkeeper_engine::api::{CatalogIntegration, ProviderAppInput};
+use grantkeeper_engine::api::{
+    CatalogIntegration, CheckResult, ConnectOptions, NewApiKey, ProviderAppInput, Removal,
+};
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
-    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider,
+    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider, Result,
 };
 use tauri::{ipc::Invoke, AppHandle, Runtime, State};
 
 use crate::login_item;
-
-type Reply<T> = Result<T, ErrorPayload>;
 
 pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -44,8 +40,8 @@ pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'sta
 }
 
 #[tauri::command]
-fn list_connections(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Connection>> {
-    engine.connections().map_err(|e| e.payload())
+fn list_connections(engine: State<'_, Arc<Engine>>) -> Result<Vec<Connection>> {
+    engine.connections()
 }
 
 #[tauri::command]
@@ -54,13 +50,13 @@ fn list_catalog() -> Vec<CatalogIntegration> {
 }
 
 #[tauri::command]
-fn list_providers(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Provider>> {
-    engine.providers().map_err(|e| e.payload())
+fn list_providers(engine: State<'_, Arc<Engine>>) -> Result<Vec<Provider>> {
+    engine.providers()
 }
 
 #[tauri::command]
-async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Reply<Provider> {
-    engine.add_provider(input).await.map_err(|e| e.payload())
+async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Result<Provider> {
+    engine.add_provider(input).await
 }
 
 /// Creates or changes the provider app of a built-in or custom provider.
@@ -69,8 +65,8 @@ async fn set_provider_app(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     input: ProviderAppInput,
-) -> Reply<Provider> {
-    engine.set_provider_app(&provider_id, input).await.map_err(|e| e.payload())
+) -> Result<Provider> {
+    engine.set_provider_app(&provider_id, input).await
 }
 
 /// `with_connections`: the person confirmed removing the connections that use it.
@@ -79,8 +75,8 @@ async fn remove_provider(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     with_connections: bool,
-) -> Reply<()> {
-    engine.remove_provider(&provider_id, with_connections).await.map_err(|e| e.payload())
+) -> Result<()> {
+    engine.remove_provider(&provider_id, with_connections).await
 }
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.
@@ -89,52 +85,49 @@ async fn connect(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     options: ConnectOptions,
-) -> Reply<FlowStarted> {
-    let pending = engine.connect(&integration, options).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+) -> Result<FlowStarted> {
+    Ok(engine.connect(&integration, options).await?.started)
 }
 
 /// Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`.
 #[tauri::command]
-async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
-    let pending = engine.grant_access(&connection_id).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+    Ok(engine.grant_access(&connection_id).await?.started)
 }
 
 /// Signs in again for a connection, which keeps its id; ends like `connect`.
 #[tauri::command]
-async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
-    let pending = engine.reconnect(&connection_id).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+    Ok(engine.reconnect(&connection_id).await?.started)
 }
 
 #[tauri::command]
-fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Reply<()> {
-    engine.cancel_flow(&flow_id).map_err(|e| e.payload())
+fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()> {
+    engine.cancel_flow(&flow_id)
 }
 
 /// "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only.
 #[tauri::command]
-async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Connection> {
-    engine.refresh_now(&connection_id).await.map_err(|e| e.payload())
+async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Connection> {
+    engine.refresh_now(&connection_id).await
 }
 
 /// Removes a connection; the reply says whether the provider revoked the grant.
 #[tauri::command]
-async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Removal> {
-    engine.remove_connection(&connection_id).await.map_err(|e| e.payload())
+async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Removal> {
+    engine.remove_connection(&connection_id).await
 }
 
 /// The newest entries of the activity log.
 #[tauri::command]
-fn list_activity(engine: State<'_, Arc<Engine>>) -> Reply<Vec<ActivityEvent>> {
-    engine.activity(500).map_err(|e| e.payload())
+fn list_activity(engine: State<'_, Arc<Engine>>) -> Result<Vec<ActivityEvent>> {
+    engine.activity(500)
 }
 
 /// The newest entries about one connection and its sign-in.
 #[tauri::command]
-fn connection_activity(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Vec<ActivityEvent>> {
-    engine.connection_activity(&connection_id, 200).map_err(|e| e.payload())
+fn connection_activity(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Vec<ActivityEvent>> {
+    engine.connection_activity(&connection_id, 200)
 }
 
 /// Saves an API key (checked with the service first when asked); nothing secret comes back.
@@ -143,14 +136,14 @@ async fn add_api_key(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     input: NewApiKey,
-) -> Reply<Connection> {
-    engine.add_api_key(&integration, input).await.map_err(|e| e.payload())
+) -> Result<Connection> {
+    engine.add_api_key(&integration, input).await
 }
 
 /// "Test connection": one cheap request with a fresh token or the key.
 #[tauri::command]
-async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<CheckResult> {
-    engine.test_connection(&connection_id).await.map_err(|e| e.payload())
+async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<CheckResult> {
+    engine.test_connection(&connection_id).await
 }
 
 #[tauri::command]
@@ -158,8 +151,8 @@ fn rename_connection(
     engine: State<'_, Arc<Engine>>,
     connection_id: String,
     name: String,
-) -> Reply<Connection> {
-    engine.rename_connection(&connection_id, &name).map_err(|e| e.payload())
+) -> Result<Connection> {
+    engine.rename_connection(&connection_id, &name)
 }
 
 /// Quits Grantkeeper (closing the window only hides it, so refreshes go on).
@@ -170,17 +163,22 @@ fn quit<R: Runtime>(app: AppHandle<R>) {
 
 /// Whether Grantkeeper starts when the person logs in.
 #[tauri::command]
-fn start_at_login<R: Runtime>(app: AppHandle<R>) -> Reply<bool> {
+fn start_at_login<R: Runtime>(app: AppHandle<R>) -> std::result::Result<bool, ErrorPayload> {
     login_item::is_enabled(&app).map_err(|e| login_item_error(&e))
 }
 
 #[tauri::command]
-fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Reply<bool> {
+fn set_start_at_login<R: Runtime>(
+    app: AppHandle<R>,
+    enabled: bool,
+) -> std::result::Result<bool, ErrorPayload> {
     login_item::set_enabled(&app, enabled)
         .and_then(|()| login_item::is_enabled(&app))
         .map_err(|e| login_item_error(&e))
 }
 
+/// The login item is the shell's, not the engine's: its error is written here, in the
+/// engine's payload shape.
 fn login_item_error(error: &str) -> ErrorPayload {
     ErrorPayload {
         code: ErrorCode::Internal,
