@@ -8,6 +8,8 @@ use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 pub const ENGINE_EVENT: &str = "engine-event";
+/// Tells the window which connection to show (its payload is the connection id).
+pub const SHOW_CONNECTION_EVENT: &str = "show-connection";
 
 pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>, engine: Arc<Engine>) {
     tauri::async_runtime::spawn(async move {

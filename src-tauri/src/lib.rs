@@ -5,7 +5,10 @@ mod attention;
 mod commands;
 mod events;
 mod login_item;
+mod notifications;
 mod single_instance;
+mod tray;
+mod window;
 
 use std::sync::Arc;
 
@@ -24,21 +27,14 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .manage(engine)
         .manage(attention::Announced::default())
         .invoke_handler(commands::handlers())
-        // Closing the window keeps Grantkeeper in the tray, so refreshes go on; Quit
-        // (tray menu or window) ends it, and launching it again shows the window.
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
-            }
-        })
+        .on_window_event(window::hide_on_close)
         .setup(move |app| {
-            if let Err(error) = attention::create_tray(app.handle()) {
+            if let Err(error) = tray::create(app.handle()) {
                 // No tray host (some desktops, Xvfb): notifications still work.
                 tracing::warn!(%error, "no tray icon");
             }
             // Before the first notification: only those shown after it report clicks.
-            attention::handle_notification_clicks(app.handle());
+            notifications::handle_clicks(app.handle());
             attention::refresh(app.handle(), &background);
             forward_engine_events(app.handle());
             // The CLI writes the same database: its changes reach the window and scheduler.
@@ -106,7 +102,7 @@ pub fn run() {
         .build(tauri::generate_context!())
         .expect("the Tauri application failed to start");
     let handle = app.handle().clone();
-    first.serve(move || attention::show_window(&handle));
+    first.serve(move || window::show(&handle));
     app.run(|_, _| {});
 }
 
