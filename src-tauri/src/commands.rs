@@ -10,58 +10,38 @@ use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
     ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider, Result,
 };
-use tauri::{ipc::Invoke, AppHandle, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::login_item;
 
-pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        list_connections,
-        list_catalog,
-        list_providers,
-        add_provider,
-        set_provider_app,
-        remove_provider,
-        connect,
-        reconnect,
-        grant_access,
-        add_api_key,
-        test_connection,
-        rename_connection,
-        cancel_flow,
-        refresh_connection,
-        remove_connection,
-        list_activity,
-        connection_activity,
-        start_at_login,
-        set_start_at_login,
-        quit
-    ]
-}
-
 #[tauri::command]
-fn list_connections(engine: State<'_, Arc<Engine>>) -> Result<Vec<Connection>> {
+#[specta::specta]
+pub fn list_connections(engine: State<'_, Arc<Engine>>) -> Result<Vec<Connection>> {
     engine.connections()
 }
 
 #[tauri::command]
-fn list_catalog() -> Vec<CatalogIntegration> {
+#[specta::specta]
+pub fn list_catalog() -> Vec<CatalogIntegration> {
     Catalog::builtin().views()
 }
 
 #[tauri::command]
-fn list_providers(engine: State<'_, Arc<Engine>>) -> Result<Vec<Provider>> {
+#[specta::specta]
+pub fn list_providers(engine: State<'_, Arc<Engine>>) -> Result<Vec<Provider>> {
     engine.providers()
 }
 
 #[tauri::command]
-async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Result<Provider> {
+#[specta::specta]
+pub async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Result<Provider> {
     engine.add_provider(input).await
 }
 
 /// Creates or changes the provider app of a built-in or custom provider.
 #[tauri::command]
-async fn set_provider_app(
+#[specta::specta]
+pub async fn set_provider_app(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     input: ProviderAppInput,
@@ -71,7 +51,8 @@ async fn set_provider_app(
 
 /// `with_connections`: the person confirmed removing the connections that use it.
 #[tauri::command]
-async fn remove_provider(
+#[specta::specta]
+pub async fn remove_provider(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     with_connections: bool,
@@ -81,7 +62,8 @@ async fn remove_provider(
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.
 #[tauri::command]
-async fn connect(
+#[specta::specta]
+pub async fn connect(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     options: ConnectOptions,
@@ -91,48 +73,59 @@ async fn connect(
 
 /// Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`.
 #[tauri::command]
-async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+#[specta::specta]
+pub async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
     Ok(engine.grant_access(&connection_id).await?.started)
 }
 
 /// Signs in again for a connection, which keeps its id; ends like `connect`.
 #[tauri::command]
-async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+#[specta::specta]
+pub async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
     Ok(engine.reconnect(&connection_id).await?.started)
 }
 
 #[tauri::command]
-fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()> {
+#[specta::specta]
+pub fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()> {
     engine.cancel_flow(&flow_id)
 }
 
 /// "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only.
 #[tauri::command]
-async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Connection> {
+#[specta::specta]
+pub async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Connection> {
     engine.refresh_now(&connection_id).await
 }
 
 /// Removes a connection; the reply says whether the provider revoked the grant.
 #[tauri::command]
-async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Removal> {
+#[specta::specta]
+pub async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Removal> {
     engine.remove_connection(&connection_id).await
 }
 
 /// The newest entries of the activity log.
 #[tauri::command]
-fn list_activity(engine: State<'_, Arc<Engine>>) -> Result<Vec<ActivityEvent>> {
+#[specta::specta]
+pub fn list_activity(engine: State<'_, Arc<Engine>>) -> Result<Vec<ActivityEvent>> {
     engine.activity(500)
 }
 
 /// The newest entries about one connection and its sign-in.
 #[tauri::command]
-fn connection_activity(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Vec<ActivityEvent>> {
+#[specta::specta]
+pub fn connection_activity(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+) -> Result<Vec<ActivityEvent>> {
     engine.connection_activity(&connection_id, 200)
 }
 
 /// Saves an API key (checked with the service first when asked); nothing secret comes back.
 #[tauri::command]
-async fn add_api_key(
+#[specta::specta]
+pub async fn add_api_key(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     input: NewApiKey,
@@ -142,12 +135,14 @@ async fn add_api_key(
 
 /// "Test connection": one cheap request with a fresh token or the key.
 #[tauri::command]
-async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<CheckResult> {
+#[specta::specta]
+pub async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<CheckResult> {
     engine.test_connection(&connection_id).await
 }
 
 #[tauri::command]
-fn rename_connection(
+#[specta::specta]
+pub fn rename_connection(
     engine: State<'_, Arc<Engine>>,
     connection_id: String,
     name: String,
@@ -157,18 +152,21 @@ fn rename_connection(
 
 /// Quits Grantkeeper (closing the window only hides it, so refreshes go on).
 #[tauri::command]
-fn quit<R: Runtime>(app: AppHandle<R>) {
+#[specta::specta]
+pub fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
 }
 
 /// Whether Grantkeeper starts when the person logs in.
 #[tauri::command]
-fn start_at_login<R: Runtime>(app: AppHandle<R>) -> std::result::Result<bool, ErrorPayload> {
+#[specta::specta]
+pub fn start_at_login<R: Runtime>(app: AppHandle<R>) -> std::result::Result<bool, ErrorPayload> {
     login_item::is_enabled(&app).map_err(|e| login_item_error(&e))
 }
 
 #[tauri::command]
-fn set_start_at_login<R: Runtime>(
+#[specta::specta]
+pub fn set_start_at_login<R: Runtime>(
     app: AppHandle<R>,
     enabled: bool,
 ) -> std::result::Result<bool, ErrorPayload> {

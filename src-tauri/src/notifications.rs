@@ -2,10 +2,11 @@
 //! on one opens the window on its connection.
 
 use grantkeeper_engine::{Connection, ConnectionStatus};
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
+use tauri_specta::Event;
 
-use crate::events::SHOW_CONNECTION_EVENT;
+use crate::events::ShowConnection;
 
 /// The notification's `extra` field naming the connection it is about.
 const NOTIFIED_CONNECTION: &str = "connection_id";
@@ -24,7 +25,7 @@ pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
             .and_then(|n| n.extra().get(NOTIFIED_CONNECTION))
             .and_then(|id| id.as_str());
         if let Some(connection_id) = connection_id {
-            let _ = handle.emit(SHOW_CONNECTION_EVENT, connection_id);
+            let _ = ShowConnection(connection_id.to_owned()).emit(&handle);
         }
     });
     if let Err(error) = registered {

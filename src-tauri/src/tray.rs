@@ -5,9 +5,10 @@ use grantkeeper_engine::{Connection, ConnectionStatus};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
 
-use crate::events::SHOW_CONNECTION_EVENT;
+use crate::events::ShowConnection;
 
 const TRAY_ID: &str = "grantkeeper";
 const OPEN: &str = "open";
@@ -25,7 +26,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             id => {
                 crate::window::show(app);
                 if let Some(connection_id) = id.strip_prefix(CONNECTION_ITEM) {
-                    let _ = app.emit(SHOW_CONNECTION_EVENT, connection_id);
+                    let _ = ShowConnection(connection_id.to_owned()).emit(app);
                 }
             }
         })

@@ -2,7 +2,8 @@
 //! No variant ever carries a secret; provider messages are length-capped text.
 
 use serde::{Serialize, Serializer};
-use ts_rs::TS;
+use specta::datatype::DataType;
+use specta::{Type, Types};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,7 +82,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the UI and scripts branch on; never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, strum::IntoStaticStr, strum::VariantArray)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
@@ -110,7 +111,7 @@ pub enum ErrorCode {
 }
 
 /// The error as it crosses IPC: a code, a sentence, and the form field at fault.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,
@@ -175,6 +176,13 @@ impl Error {
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.payload().serialize(serializer)
+    }
+}
+
+/// Typed as the payload it serializes to.
+impl Type for Error {
+    fn definition(types: &mut Types) -> DataType {
+        ErrorPayload::definition(types)
     }
 }
 

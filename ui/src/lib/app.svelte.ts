@@ -1,17 +1,19 @@
 import { getContext, setContext, tick } from "svelte";
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { CatalogScope } from "../bindings/CatalogScope";
-import type { CheckResult } from "../bindings/CheckResult";
-import type { Connection } from "../bindings/Connection";
-import type { ConnectionStatus } from "../bindings/ConnectionStatus";
-import type { EngineEvent } from "../bindings/EngineEvent";
-import type { ErrorPayload } from "../bindings/ErrorPayload";
-import type { FlowStarted } from "../bindings/FlowStarted";
-import type { NewApiKey } from "../bindings/NewApiKey";
-import type { NewProvider } from "../bindings/NewProvider";
-import type { Provider } from "../bindings/Provider";
-import type { ProviderAppInput } from "../bindings/ProviderAppInput";
-import type { Removal } from "../bindings/Removal";
+import type {
+  CatalogIntegration,
+  CatalogScope,
+  CheckResult,
+  Connection,
+  ConnectionStatus,
+  EngineEvent,
+  ErrorPayload,
+  FlowStarted,
+  NewApiKey,
+  NewProvider,
+  Provider,
+  ProviderAppInput,
+  Removal,
+} from "../bindings";
 import { NO_FILTER, shows, type ConnectionFilter } from "./connectionFilter";
 import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
 import { STATUS_LABELS } from "./format";
@@ -99,7 +101,7 @@ export class AppState {
   /** The built-in catalog; it never changes while the app runs. */
   async loadCatalog(): Promise<void> {
     try {
-      this.catalog = await ipc.listCatalog();
+      this.catalog = await ipc.commands.listCatalog();
       this.catalogError = null;
     } catch (error) {
       this.catalogError = toErrorPayload(error).message;
@@ -186,7 +188,7 @@ export class AppState {
   async reloadConnections(): Promise<void> {
     const seq = ++this.#connectionsSeq;
     try {
-      const list = await ipc.listConnections();
+      const list = await ipc.commands.listConnections();
       if (seq !== this.#connectionsSeq) return;
       if (this.connectionsLoaded) this.#announceStatusChanges(this.connections, list);
       this.connections = keepUnchanged(this.connections, list);
@@ -209,7 +211,7 @@ export class AppState {
   async reloadProviders(): Promise<void> {
     const seq = ++this.#providersSeq;
     try {
-      const list = await ipc.listProviders();
+      const list = await ipc.commands.listProviders();
       if (seq !== this.#providersSeq) return;
       this.providers = list;
       this.providersLoaded = true;
@@ -223,7 +225,7 @@ export class AppState {
   async addProvider(input: NewProvider): Promise<Provider> {
     let provider: Provider;
     try {
-      provider = await ipc.addProvider(input);
+      provider = await ipc.commands.addProvider(input);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -237,7 +239,7 @@ export class AppState {
   async setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
     let provider: Provider;
     try {
-      provider = await ipc.setProviderApp(providerId, input);
+      provider = await ipc.commands.setProviderApp(providerId, input);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -251,7 +253,7 @@ export class AppState {
   /** `withConnections`: the person confirmed removing its connections too. Rejects with an ErrorPayload. */
   async removeProvider(provider: Provider, withConnections = false): Promise<void> {
     try {
-      await ipc.removeProvider(provider.id, withConnections);
+      await ipc.commands.removeProvider(provider.id, withConnections);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -274,7 +276,7 @@ export class AppState {
   async refreshConnection(connection: Connection): Promise<void> {
     let refreshed: Connection;
     try {
-      refreshed = await ipc.refreshConnection(connection.id);
+      refreshed = await ipc.commands.refreshConnection(connection.id);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -286,7 +288,7 @@ export class AppState {
   async removeConnection(connection: Connection): Promise<void> {
     let removal: Removal;
     try {
-      removal = await ipc.removeConnection(connection.id);
+      removal = await ipc.commands.removeConnection(connection.id);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -301,7 +303,7 @@ export class AppState {
   async renameConnection(connection: Connection, name: string): Promise<void> {
     let renamed: Connection;
     try {
-      renamed = await ipc.renameConnection(connection.id, name);
+      renamed = await ipc.commands.renameConnection(connection.id, name);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -312,7 +314,7 @@ export class AppState {
   /** "Test connection". Rejects with an ErrorPayload. */
   async testConnection(connection: Connection): Promise<CheckResult> {
     try {
-      const result = await ipc.testConnection(connection.id);
+      const result = await ipc.commands.testConnection(connection.id);
       this.announce(`${connection.name} works`);
       return result;
     } catch (error) {
@@ -324,7 +326,7 @@ export class AppState {
   async addApiKey(integration: CatalogIntegration, input: NewApiKey): Promise<Connection> {
     let connection: Connection;
     try {
-      connection = await ipc.addApiKey(integration.id, input);
+      connection = await ipc.commands.addApiKey(integration.id, input);
     } catch (error) {
       throw toErrorPayload(error);
     }
@@ -344,17 +346,17 @@ export class AppState {
   /** Starts a sign-in for a new connection of an integration (catalog id or custom provider id);
    * resolves to the error when it could not start. */
   connect(integration: string, name: string | null): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.connect(integration, { name, account: null, scopes: [], device: false }));
+    return this.#startFlow(() => ipc.commands.connect(integration, { name, account: null, scopes: [], device: false }));
   }
 
   /** Asks for exactly the scopes a Needs-more-access connection lacks. */
   grantAccess(connection: Connection): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.grantAccess(connection.id));
+    return this.#startFlow(() => ipc.commands.grantAccess(connection.id));
   }
 
   /** Signs in again for a connection, which keeps its id. */
   reconnect(connection: Connection): Promise<ErrorPayload | null> {
-    return this.#startFlow(() => ipc.reconnect(connection.id));
+    return this.#startFlow(() => ipc.commands.reconnect(connection.id));
   }
 
   async #startFlow(start: () => Promise<FlowStarted>): Promise<ErrorPayload | null> {
@@ -388,7 +390,7 @@ export class AppState {
     if (!flow) return;
     let error: ErrorPayload = { code: "flow_cancelled", message: "Sign-in cancelled.", field: null };
     try {
-      await ipc.cancelFlow(flow.flowId);
+      await ipc.commands.cancelFlow(flow.flowId);
     } catch (rejection) {
       error = toErrorPayload(rejection);
     }

@@ -1,7 +1,4 @@
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { Connection } from "../bindings/Connection";
-import type { FlowStarted } from "../bindings/FlowStarted";
-import type { Provider } from "../bindings/Provider";
+import type { CatalogIntegration, Connection, FlowStarted, Provider } from "../bindings";
 
 export function provider(overrides: Partial<Provider> = {}): Provider {
   return {

@@ -1,10 +1,10 @@
 //! The activity log as the window and the CLI show it.
 
 use serde::Serialize;
-use ts_rs::TS;
+use specta::Type;
 
 /// What happened to a credential or connection: the activity log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     CredentialCreated,
@@ -48,7 +48,7 @@ impl EventKind {
 }
 
 /// One entry of the activity log. Never holds a secret.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct ActivityEvent {
     pub id: String,
     /// RFC 3339.

@@ -1,9 +1,9 @@
 //! A connection as the window, `list --json` and scripts see it.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Active,
@@ -32,7 +32,7 @@ impl ConnectionStatus {
 }
 
 /// One integration on one credential, as a person named it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct Connection {
     pub id: String,
     pub name: String,
