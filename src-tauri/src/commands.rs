@@ -1,186 +1,182 @@
-//! Thin commands: call the engine, map its error to `{code, message, field}`.
-//! No command returns a token or a secret.
+//! Thin commands: validate, call the engine, return its `Result` (its error reaches the
+//! window as `{code, message, field}`). No command returns a token or a secret.
 
 use std::sync::Arc;
 
-use grantkeeper_engine::api::CheckResult;
-use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::NewApiKey;
-use grantkeeper_engine::api::Removal;
-use grantkeeper_engine::api::{CatalogIntegration, ProviderAppInput};
+use grantkeeper_engine::api::{
+    CatalogIntegration, CheckResult, ConnectOptions, NewApiKey, ProviderAppInput, Removal,
+};
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
-    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider,
+    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider, Result,
 };
-use tauri::{ipc::Invoke, AppHandle, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::login_item;
 
-type Reply<T> = Result<T, ErrorPayload>;
-
-pub fn handlers<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        list_connections,
-        list_catalog,
-        list_providers,
-        add_provider,
-        set_provider_app,
-        remove_provider,
-        connect,
-        reconnect,
-        grant_access,
-        add_api_key,
-        test_connection,
-        rename_connection,
-        cancel_flow,
-        refresh_connection,
-        remove_connection,
-        list_activity,
-        connection_activity,
-        start_at_login,
-        set_start_at_login,
-        quit
-    ]
+#[tauri::command]
+#[specta::specta]
+pub fn list_connections(engine: State<'_, Arc<Engine>>) -> Result<Vec<Connection>> {
+    engine.connections()
 }
 
 #[tauri::command]
-fn list_connections(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Connection>> {
-    engine.connections().map_err(|e| e.payload())
-}
-
-#[tauri::command]
-fn list_catalog() -> Vec<CatalogIntegration> {
+#[specta::specta]
+pub fn list_catalog() -> Vec<CatalogIntegration> {
     Catalog::builtin().views()
 }
 
 #[tauri::command]
-fn list_providers(engine: State<'_, Arc<Engine>>) -> Reply<Vec<Provider>> {
-    engine.providers().map_err(|e| e.payload())
+#[specta::specta]
+pub fn list_providers(engine: State<'_, Arc<Engine>>) -> Result<Vec<Provider>> {
+    engine.providers()
 }
 
 #[tauri::command]
-async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Reply<Provider> {
-    engine.add_provider(input).await.map_err(|e| e.payload())
+#[specta::specta]
+pub async fn add_provider(engine: State<'_, Arc<Engine>>, input: NewProvider) -> Result<Provider> {
+    engine.add_provider(input).await
 }
 
 /// Creates or changes the provider app of a built-in or custom provider.
 #[tauri::command]
-async fn set_provider_app(
+#[specta::specta]
+pub async fn set_provider_app(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     input: ProviderAppInput,
-) -> Reply<Provider> {
-    engine.set_provider_app(&provider_id, input).await.map_err(|e| e.payload())
+) -> Result<Provider> {
+    engine.set_provider_app(&provider_id, input).await
 }
 
 /// `with_connections`: the person confirmed removing the connections that use it.
 #[tauri::command]
-async fn remove_provider(
+#[specta::specta]
+pub async fn remove_provider(
     engine: State<'_, Arc<Engine>>,
     provider_id: String,
     with_connections: bool,
-) -> Reply<()> {
-    engine.remove_provider(&provider_id, with_connections).await.map_err(|e| e.payload())
+) -> Result<()> {
+    engine.remove_provider(&provider_id, with_connections).await
 }
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.
 #[tauri::command]
-async fn connect(
+#[specta::specta]
+pub async fn connect(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     options: ConnectOptions,
-) -> Reply<FlowStarted> {
-    let pending = engine.connect(&integration, options).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+) -> Result<FlowStarted> {
+    Ok(engine.connect(&integration, options).await?.started)
 }
 
 /// Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`.
 #[tauri::command]
-async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
-    let pending = engine.grant_access(&connection_id).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+#[specta::specta]
+pub async fn grant_access(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+    Ok(engine.grant_access(&connection_id).await?.started)
 }
 
 /// Signs in again for a connection, which keeps its id; ends like `connect`.
 #[tauri::command]
-async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<FlowStarted> {
-    let pending = engine.reconnect(&connection_id).await.map_err(|e| e.payload())?;
-    Ok(pending.started)
+#[specta::specta]
+pub async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<FlowStarted> {
+    Ok(engine.reconnect(&connection_id).await?.started)
 }
 
 #[tauri::command]
-fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Reply<()> {
-    engine.cancel_flow(&flow_id).map_err(|e| e.payload())
+#[specta::specta]
+pub fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()> {
+    engine.cancel_flow(&flow_id)
 }
 
 /// "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only.
 #[tauri::command]
-async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Connection> {
-    engine.refresh_now(&connection_id).await.map_err(|e| e.payload())
+#[specta::specta]
+pub async fn refresh_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Connection> {
+    engine.refresh_now(&connection_id).await
 }
 
 /// Removes a connection; the reply says whether the provider revoked the grant.
 #[tauri::command]
-async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Removal> {
-    engine.remove_connection(&connection_id).await.map_err(|e| e.payload())
+#[specta::specta]
+pub async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<Removal> {
+    engine.remove_connection(&connection_id).await
 }
 
 /// The newest entries of the activity log.
 #[tauri::command]
-fn list_activity(engine: State<'_, Arc<Engine>>) -> Reply<Vec<ActivityEvent>> {
-    engine.activity(500).map_err(|e| e.payload())
+#[specta::specta]
+pub fn list_activity(engine: State<'_, Arc<Engine>>) -> Result<Vec<ActivityEvent>> {
+    engine.activity(500)
 }
 
 /// The newest entries about one connection and its sign-in.
 #[tauri::command]
-fn connection_activity(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<Vec<ActivityEvent>> {
-    engine.connection_activity(&connection_id, 200).map_err(|e| e.payload())
+#[specta::specta]
+pub fn connection_activity(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+) -> Result<Vec<ActivityEvent>> {
+    engine.connection_activity(&connection_id, 200)
 }
 
 /// Saves an API key (checked with the service first when asked); nothing secret comes back.
 #[tauri::command]
-async fn add_api_key(
+#[specta::specta]
+pub async fn add_api_key(
     engine: State<'_, Arc<Engine>>,
     integration: String,
     input: NewApiKey,
-) -> Reply<Connection> {
-    engine.add_api_key(&integration, input).await.map_err(|e| e.payload())
+) -> Result<Connection> {
+    engine.add_api_key(&integration, input).await
 }
 
 /// "Test connection": one cheap request with a fresh token or the key.
 #[tauri::command]
-async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Reply<CheckResult> {
-    engine.test_connection(&connection_id).await.map_err(|e| e.payload())
+#[specta::specta]
+pub async fn test_connection(engine: State<'_, Arc<Engine>>, connection_id: String) -> Result<CheckResult> {
+    engine.test_connection(&connection_id).await
 }
 
 #[tauri::command]
-fn rename_connection(
+#[specta::specta]
+pub fn rename_connection(
     engine: State<'_, Arc<Engine>>,
     connection_id: String,
     name: String,
-) -> Reply<Connection> {
-    engine.rename_connection(&connection_id, &name).map_err(|e| e.payload())
+) -> Result<Connection> {
+    engine.rename_connection(&connection_id, &name)
 }
 
 /// Quits Grantkeeper (closing the window only hides it, so refreshes go on).
 #[tauri::command]
-fn quit<R: Runtime>(app: AppHandle<R>) {
+#[specta::specta]
+pub fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
 }
 
 /// Whether Grantkeeper starts when the person logs in.
 #[tauri::command]
-fn start_at_login<R: Runtime>(app: AppHandle<R>) -> Reply<bool> {
+#[specta::specta]
+pub fn start_at_login<R: Runtime>(app: AppHandle<R>) -> std::result::Result<bool, ErrorPayload> {
     login_item::is_enabled(&app).map_err(|e| login_item_error(&e))
 }
 
 #[tauri::command]
-fn set_start_at_login<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Reply<bool> {
+#[specta::specta]
+pub fn set_start_at_login<R: Runtime>(
+    app: AppHandle<R>,
+    enabled: bool,
+) -> std::result::Result<bool, ErrorPayload> {
     login_item::set_enabled(&app, enabled)
         .and_then(|()| login_item::is_enabled(&app))
         .map_err(|e| login_item_error(&e))
 }
 
+/// The login item is the shell's, not the engine's: its error is written here, in the
+/// engine's payload shape.
 fn login_item_error(error: &str) -> ErrorPayload {
     ErrorPayload {
         code: ErrorCode::Internal,

@@ -1,14 +1,29 @@
-//! Re-emits the engine's events to the window as the typed `engine-event`, and keeps
-//! the tray and notifications in step with the connections.
+//! The events the window hears, typed once here (its listeners are generated from
+//! them): the engine's own, re-emitted as `engine-event`, and `show-connection` from the
+//! tray and notifications.
 
 use std::sync::Arc;
 
 use grantkeeper_engine::{Engine, EngineEvent};
-use tauri::{AppHandle, Emitter, Runtime};
+use serde::Serialize;
+use specta::Type;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
-pub const ENGINE_EVENT: &str = "engine-event";
+/// An engine event as the window receives it. The shell's own type only because the
+/// engine knows nothing of Tauri; it serializes as the engine's event.
+#[derive(Clone, Serialize, Type, Event)]
+#[serde(transparent)]
+#[tauri_specta(event_name = "engine-event")]
+pub struct ForwardedEngineEvent(EngineEvent);
 
+/// Tells the window which connection to show: its id.
+#[derive(Clone, Serialize, Type, Event)]
+pub struct ShowConnection(pub String);
+
+/// Re-emits the engine's events to the window, and keeps the tray and notifications in
+/// step with the connections.
 pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>, engine: Arc<Engine>) {
     tauri::async_runtime::spawn(async move {
         loop {
@@ -17,15 +32,15 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>,
                     if matches!(event, EngineEvent::ConnectionsChanged) {
                         crate::attention::refresh(&app, &engine);
                     }
-                    if let Err(error) = app.emit(ENGINE_EVENT, &event) {
+                    if let Err(error) = ForwardedEngineEvent(event).emit(&app) {
                         tracing::warn!(%error, "could not emit an engine event");
                     }
                 }
                 // Missed events only mean a stale list: tell the window to reload.
                 Err(RecvError::Lagged(_)) => {
                     crate::attention::refresh(&app, &engine);
-                    let _ = app.emit(ENGINE_EVENT, &EngineEvent::ConnectionsChanged);
-                    let _ = app.emit(ENGINE_EVENT, &EngineEvent::ProvidersChanged);
+                    let _ = ForwardedEngineEvent(EngineEvent::ConnectionsChanged).emit(&app);
+                    let _ = ForwardedEngineEvent(EngineEvent::ProvidersChanged).emit(&app);
                 }
                 Err(RecvError::Closed) => break,
             }

@@ -4,8 +4,12 @@
 mod attention;
 mod commands;
 mod events;
+pub mod ipc;
 mod login_item;
+mod notifications;
 mod single_instance;
+mod tray;
+mod window;
 
 use std::sync::Arc;
 
@@ -23,23 +27,18 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .plugin(tauri_plugin_notification::init())
         .manage(engine)
         .manage(attention::Announced::default())
-        .invoke_handler(commands::handlers())
-        // Closing the window keeps Grantkeeper in the tray, so refreshes go on; Quit
-        // (tray menu or window) ends it, and launching it again shows the window.
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
-            }
-        })
+        .invoke_handler(ipc::builder().invoke_handler())
+        .on_window_event(window::hide_on_close)
         .setup(move |app| {
-            if let Err(error) = attention::create_tray(app.handle()) {
+            if let Err(error) = tray::create(app.handle()) {
                 // No tray host (some desktops, Xvfb): notifications still work.
                 tracing::warn!(%error, "no tray icon");
             }
             // Before the first notification: only those shown after it report clicks.
-            attention::handle_notification_clicks(app.handle());
+            notifications::handle_clicks(app.handle());
             attention::refresh(app.handle(), &background);
+            // Also registers the typed events the tray and notifications emit on clicks,
+            // which arrive once the event loop runs.
             forward_engine_events(app.handle());
             // The CLI writes the same database: its changes reach the window and scheduler.
             match tauri::async_runtime::block_on(async { background.watch_database() }) {
@@ -62,9 +61,11 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         })
 }
 
-/// Re-emits the engine's events to the window as `engine-event`. The app's setup calls
+/// Registers the window's typed events with the app (none can be emitted before), then
+/// re-emits the engine's events to the window as `engine-event`. The app's setup calls
 /// it; tests of the IPC that run no event loop (so no setup) call it themselves.
 pub fn forward_engine_events<R: Runtime>(app: &tauri::AppHandle<R>) {
+    ipc::builder::<R>().mount_events(app);
     let engine = app.state::<Arc<Engine>>().inner().clone();
     events::forward(app.clone(), engine.subscribe(), engine);
 }
@@ -106,7 +107,7 @@ pub fn run() {
         .build(tauri::generate_context!())
         .expect("the Tauri application failed to start");
     let handle = app.handle().clone();
-    first.serve(move || attention::show_window(&handle));
+    first.serve(move || window::show(&handle));
     app.run(|_, _| {});
 }
 

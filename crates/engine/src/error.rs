@@ -1,8 +1,9 @@
 //! Engine errors: typed, readable by a person, and mapped to a stable wire code.
 //! No variant ever carries a secret; provider messages are length-capped text.
 
-use serde::Serialize;
-use ts_rs::TS;
+use serde::{Serialize, Serializer};
+use specta::datatype::DataType;
+use specta::{Type, Types};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,8 +82,9 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the UI and scripts branch on; never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     InvalidInput,
     NotFound,
@@ -109,7 +111,7 @@ pub enum ErrorCode {
 }
 
 /// The error as it crosses IPC: a code, a sentence, and the form field at fault.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,
@@ -119,30 +121,7 @@ pub struct ErrorPayload {
 impl ErrorCode {
     /// The wire name, as serialized.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidInput => "invalid_input",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::AlreadyExists => "already_exists",
-            ErrorCode::DiscoveryFailed => "discovery_failed",
-            ErrorCode::IssuerMismatch => "issuer_mismatch",
-            ErrorCode::ProviderUnreachable => "provider_unreachable",
-            ErrorCode::ProviderError => "provider_error",
-            ErrorCode::AccessDenied => "access_denied",
-            ErrorCode::DifferentAccount => "different_account",
-            ErrorCode::FlowCancelled => "flow_cancelled",
-            ErrorCode::FlowExpired => "flow_expired",
-            ErrorCode::KeychainUnavailable => "keychain_unavailable",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::NeedsReauthorization => "needs_reauthorization",
-            ErrorCode::ProviderAppRejected => "provider_app_rejected",
-            ErrorCode::ProviderAppMissing => "provider_app_missing",
-            ErrorCode::ProviderAppDisabled => "provider_app_disabled",
-            ErrorCode::CallbackUnavailable => "callback_unavailable",
-            ErrorCode::KeyRejected => "key_rejected",
-            ErrorCode::ScopesMissing => "scopes_missing",
-            ErrorCode::Storage => "storage",
-            ErrorCode::Internal => "internal",
-        }
+        self.into()
     }
 }
 
@@ -193,9 +172,17 @@ impl Error {
     }
 }
 
-impl From<&Error> for ErrorPayload {
-    fn from(error: &Error) -> Self {
-        error.payload()
+/// A command's error reaches the window as its payload.
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.payload().serialize(serializer)
+    }
+}
+
+/// Typed as the payload it serializes to.
+impl Type for Error {
+    fn definition(types: &mut Types) -> DataType {
+        ErrorPayload::definition(types)
     }
 }
 
@@ -212,18 +199,29 @@ pub(crate) fn provider_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use strum::VariantArray;
+
     use super::*;
 
     #[test]
     fn wire_names_match_serde() {
-        for code in [
-            ErrorCode::InvalidInput,
-            ErrorCode::AccessDenied,
-            ErrorCode::KeychainUnavailable,
-            ErrorCode::Internal,
-        ] {
+        // Serde and strum each derive the names from the variants: every one must agree.
+        for &code in ErrorCode::VARIANTS {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
+    }
+
+    #[test]
+    fn an_error_serializes_to_its_payload() {
+        let error = Error::invalid("issuer", "Use https.");
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({ "code": "invalid_input", "message": "Use https.", "field": "issuer" })
+        );
+        assert_eq!(
+            serde_json::to_value(Error::FlowCancelled).unwrap(),
+            serde_json::json!({ "code": "flow_cancelled", "message": "Sign-in cancelled.", "field": null })
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-import type { EventKind } from "../bindings/EventKind";
+import type { EventKind } from "../bindings";
 
 /** What each kind of event is called on screen. */
 export const EVENT_LABELS: Record<EventKind, string> = {

@@ -1,5 +1,4 @@
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { Provider } from "../bindings/Provider";
+import type { CatalogIntegration, Provider } from "../bindings";
 
 export type CatalogGroup = { title: string; integrations: CatalogIntegration[] };
 

@@ -1,5 +1,4 @@
-import type { Connection } from "../bindings/Connection";
-import type { ConnectionStatus } from "../bindings/ConnectionStatus";
+import type { Connection, ConnectionStatus } from "../bindings";
 import { needsReconnect } from "./format";
 
 export type StatusFilter = "all" | "active" | "attention" | "retrying" | "pending";

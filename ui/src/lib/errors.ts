@@ -1,5 +1,4 @@
-import type { ErrorPayload } from "../bindings/ErrorPayload";
-import type { Removal } from "../bindings/Removal";
+import type { ErrorPayload, Removal } from "../bindings";
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {
   if (typeof value !== "object" || value === null) return false;

@@ -1,5 +1,4 @@
-import type { Connection } from "../bindings/Connection";
-import type { ConnectionStatus } from "../bindings/ConnectionStatus";
+import type { Connection, ConnectionStatus } from "../bindings";
 
 export const STATUS_LABELS: Record<ConnectionStatus, string> = {
   active: "Active",

@@ -28,19 +28,19 @@ describe("ipc", () => {
       client_secret: null,
       scopes: ["openid"],
     };
-    await ipc.listConnections();
-    await ipc.listProviders();
-    await ipc.addProvider(input);
-    await ipc.removeProvider("p");
-    await ipc.connect("gmail", { name: null, account: "ada@example.test", scopes: [], device: false });
-    await ipc.grantAccess("c");
-    await ipc.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null, jwks_url: null });
-    await ipc.cancelFlow("f");
-    await ipc.removeConnection("c");
+    await ipc.commands.listConnections();
+    await ipc.commands.listProviders();
+    await ipc.commands.addProvider(input);
+    await ipc.commands.removeProvider("p", false);
+    await ipc.commands.connect("gmail", { name: null, account: "ada@example.test", scopes: [], device: false });
+    await ipc.commands.grantAccess("c");
+    await ipc.commands.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null, jwks_url: null });
+    await ipc.commands.cancelFlow("f");
+    await ipc.commands.removeConnection("c");
 
     expect(invokeMock.mock.calls).toEqual([
-      ["list_connections", undefined],
-      ["list_providers", undefined],
+      ["list_connections"],
+      ["list_providers"],
       ["add_provider", { input }],
       ["remove_provider", { providerId: "p", withConnections: false }],
       ["connect", { integration: "gmail", options: { name: null, account: "ada@example.test", scopes: [], device: false } }],
@@ -54,10 +54,10 @@ describe("ipc", () => {
   it("passes an ErrorPayload through and wraps anything else", async () => {
     const payload = { code: "not_found", message: "No such provider.", field: null };
     invokeMock.mockRejectedValueOnce(payload);
-    await expect(ipc.removeProvider("p")).rejects.toEqual(payload);
+    await expect(ipc.commands.removeProvider("p", false)).rejects.toEqual(payload);
 
     invokeMock.mockRejectedValueOnce("command remove_provider not found");
-    await expect(ipc.removeProvider("p")).rejects.toMatchObject({ code: "internal", field: null });
+    await expect(ipc.commands.removeProvider("p", false)).rejects.toMatchObject({ code: "internal", field: null });
   });
 
   it("hands the event payload to the handler", async () => {
@@ -75,7 +75,7 @@ describe("ipc", () => {
 
   it("says so when the page runs outside the app", async () => {
     delete (window as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__;
-    await expect(ipc.listProviders()).rejects.toMatchObject({ code: "internal" });
+    await expect(ipc.commands.listProviders()).rejects.toMatchObject({ code: "internal" });
     expect(invokeMock).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,4 @@
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { Provider } from "../bindings/Provider";
-import type { ProviderAppInput } from "../bindings/ProviderAppInput";
+import type { CatalogIntegration, Provider, ProviderAppInput } from "../bindings";
 
 /** What the provider-app form needs to know about a provider, set up or not. */
 export type ProviderInfo = {

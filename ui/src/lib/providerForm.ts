@@ -1,4 +1,4 @@
-import type { NewProvider } from "../bindings/NewProvider";
+import type { NewProvider } from "../bindings";
 
 export type ProviderMode = "issuer" | "manual";
 

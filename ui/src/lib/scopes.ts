@@ -1,5 +1,4 @@
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { CatalogScope } from "../bindings/CatalogScope";
+import type { CatalogIntegration, CatalogScope } from "../bindings";
 
 /** The scopes every OpenID provider knows (OpenID Connect Core 5.4, 11), in plain words. */
 const OPENID_SCOPES: Record<string, string> = {

@@ -1,31 +1,56 @@
-// Stands in for src/lib/ipc.ts: the same exports, as mocks, plus `emit` for engine events.
+// Stands in for src/lib/ipc.ts: the same exports, as mocks (each command also exported
+// by name, for tests to program), plus `emit` for engine events.
 import { vi } from "vitest";
-import type { EngineEvent } from "../bindings/EngineEvent";
+import type { EngineEvent } from "../bindings";
 import type * as Ipc from "../lib/ipc";
 
-export const ENGINE_EVENT: typeof Ipc.ENGINE_EVENT = "engine-event";
-export const listConnections = vi.fn<typeof Ipc.listConnections>();
-export const listProviders = vi.fn<typeof Ipc.listProviders>();
-export const listCatalog = vi.fn<typeof Ipc.listCatalog>();
-export const setProviderApp = vi.fn<typeof Ipc.setProviderApp>();
-export const grantAccess = vi.fn<typeof Ipc.grantAccess>();
-export const renameConnection = vi.fn<typeof Ipc.renameConnection>();
-export const testConnection = vi.fn<typeof Ipc.testConnection>();
-export const addApiKey = vi.fn<typeof Ipc.addApiKey>();
-export const addProvider = vi.fn<typeof Ipc.addProvider>();
-export const removeProvider = vi.fn<typeof Ipc.removeProvider>();
-export const connect = vi.fn<typeof Ipc.connect>();
-export const reconnect = vi.fn<typeof Ipc.reconnect>();
-export const refreshConnection = vi.fn<typeof Ipc.refreshConnection>();
-export const listActivity = vi.fn<typeof Ipc.listActivity>();
-export const connectionActivity = vi.fn<typeof Ipc.connectionActivity>();
-export const cancelFlow = vi.fn<typeof Ipc.cancelFlow>();
-export const removeConnection = vi.fn<typeof Ipc.removeConnection>();
+type Commands = typeof Ipc.commands;
+
+export const listConnections = vi.fn<Commands["listConnections"]>();
+export const listProviders = vi.fn<Commands["listProviders"]>();
+export const listCatalog = vi.fn<Commands["listCatalog"]>();
+export const setProviderApp = vi.fn<Commands["setProviderApp"]>();
+export const grantAccess = vi.fn<Commands["grantAccess"]>();
+export const renameConnection = vi.fn<Commands["renameConnection"]>();
+export const testConnection = vi.fn<Commands["testConnection"]>();
+export const addApiKey = vi.fn<Commands["addApiKey"]>();
+export const addProvider = vi.fn<Commands["addProvider"]>();
+export const removeProvider = vi.fn<Commands["removeProvider"]>();
+export const connect = vi.fn<Commands["connect"]>();
+export const reconnect = vi.fn<Commands["reconnect"]>();
+export const refreshConnection = vi.fn<Commands["refreshConnection"]>();
+export const listActivity = vi.fn<Commands["listActivity"]>();
+export const connectionActivity = vi.fn<Commands["connectionActivity"]>();
+export const cancelFlow = vi.fn<Commands["cancelFlow"]>();
+export const removeConnection = vi.fn<Commands["removeConnection"]>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
-export const quit = vi.fn<typeof Ipc.quit>();
-export const startAtLogin = vi.fn<typeof Ipc.startAtLogin>();
-export const setStartAtLogin = vi.fn<typeof Ipc.setStartAtLogin>();
+export const quit = vi.fn<Commands["quit"]>();
+export const startAtLogin = vi.fn<Commands["startAtLogin"]>();
+export const setStartAtLogin = vi.fn<Commands["setStartAtLogin"]>();
 export const onShowConnection = vi.fn<typeof Ipc.onShowConnection>();
+
+export const commands: Commands = {
+  listConnections,
+  listProviders,
+  listCatalog,
+  setProviderApp,
+  grantAccess,
+  renameConnection,
+  testConnection,
+  addApiKey,
+  addProvider,
+  removeProvider,
+  connect,
+  reconnect,
+  refreshConnection,
+  listActivity,
+  connectionActivity,
+  cancelFlow,
+  removeConnection,
+  quit,
+  startAtLogin,
+  setStartAtLogin,
+};
 
 let handlers: ((event: EngineEvent) => void)[] = [];
 let showConnectionHandlers: ((connectionId: string) => void)[] = [];
@@ -62,7 +87,7 @@ export function resetIpc(): void {
   removeConnection
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
-  quit.mockReset().mockResolvedValue(null);
+  quit.mockReset().mockResolvedValue(undefined);
   startAtLogin.mockReset().mockResolvedValue(false);
   setStartAtLogin.mockReset().mockImplementation(async (enabled) => enabled);
   onShowConnection.mockReset().mockImplementation(async (handler) => {

@@ -1,9 +1,4 @@
-import type { CatalogIntegration } from "../bindings/CatalogIntegration";
-import type { Connection } from "../bindings/Connection";
-import type { ErrorCode } from "../bindings/ErrorCode";
-import type { ErrorPayload } from "../bindings/ErrorPayload";
-import type { FlowStarted } from "../bindings/FlowStarted";
-import type { Provider } from "../bindings/Provider";
+import type { CatalogIntegration, Connection, ErrorCode, ErrorPayload, FlowStarted, Provider } from "../bindings";
 
 export function provider(overrides: Partial<Provider> = {}): Provider {
   return {

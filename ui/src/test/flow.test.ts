@@ -3,7 +3,7 @@ import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import rowSource from "../components/ConnectionRow.svelte?raw";
-import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ErrorCode } from "../bindings";
 import * as ipc from "./fakeIpc";
 import { connection, engineError, flowStarted, provider } from "./fixtures";
 

@@ -1,11 +1,11 @@
 //! The activity log as the window and the CLI show it.
 
 use serde::Serialize;
+use specta::Type;
 use strum::{AsRefStr, EnumString};
-use ts_rs::TS;
 
 /// What happened to a credential or connection: the activity log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, AsRefStr, EnumString)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]
 // The store keeps the same text (strum) as the window and `--json` see (serde).
 #[strum(serialize_all = "snake_case")]
@@ -21,7 +21,7 @@ pub enum EventKind {
 }
 
 /// One entry of the activity log. Never holds a secret.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct ActivityEvent {
     pub id: String,
     /// RFC 3339.

@@ -3,17 +3,16 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 use super::SecretInput;
 
 /// A key as the person enters it.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, Type)]
 pub struct NewApiKey {
     /// The connection's name; default: the integration's.
     pub name: Option<String>,
     /// Values by field id (`api_key`, `account_sid`, ...). Secret ones go to the keychain.
-    #[ts(type = "Record<string, string>")]
     pub fields: BTreeMap<String, SecretInput>,
     /// Another address for the API (a region, a compatible service); default: the catalog's.
     pub base_url: Option<String>,
@@ -24,7 +23,7 @@ pub struct NewApiKey {
 }
 
 /// What a check found.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct CheckResult {
     pub connection: String,
     /// The account the provider answered for, when its answer names one.

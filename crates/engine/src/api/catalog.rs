@@ -1,9 +1,9 @@
 //! The built-in catalog as the catalog page and `grantkeeper catalog` show it.
 
 use serde::Serialize;
-use ts_rs::TS;
+use specta::Type;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
     Oauth,
@@ -11,7 +11,7 @@ pub enum IntegrationKind {
 }
 
 /// A scope as the catalog describes it: short name, the provider's string, plain words.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct CatalogScope {
     pub name: String,
     pub value: String,
@@ -19,7 +19,7 @@ pub struct CatalogScope {
 }
 
 /// A field a person fills in for an API-key integration.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct KeyField {
     pub id: String,
     pub label: String,
@@ -31,7 +31,7 @@ pub struct KeyField {
 
 /// One entry of the built-in catalog, as the catalog page and `grantkeeper catalog`
 /// show it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct CatalogIntegration {
     pub id: String,
     pub name: String,

@@ -1,10 +1,10 @@
 //! A connection as the window, `list --json` and scripts see it.
 
 use serde::{Deserialize, Serialize};
+use specta::Type;
 use strum::{AsRefStr, EnumString};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, AsRefStr, EnumString)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]
 // The store keeps the same text (strum) as the window and `--json` see (serde).
 #[strum(serialize_all = "snake_case")]
@@ -17,7 +17,7 @@ pub enum ConnectionStatus {
 }
 
 /// One integration on one credential, as a person named it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct Connection {
     pub id: String,
     pub name: String,

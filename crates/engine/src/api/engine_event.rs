@@ -1,11 +1,11 @@
 //! Changes the engine announces; the shell re-emits them to the window.
 
 use serde::Serialize;
-use ts_rs::TS;
+use specta::Type;
 
 use crate::ErrorPayload;
 
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EngineEvent {
     ConnectionsChanged,

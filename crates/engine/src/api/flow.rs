@@ -1,10 +1,10 @@
 //! Starting a sign-in, as the window and the CLI ask for it and see it begin.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 /// How to connect: all optional.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, Type)]
 pub struct ConnectOptions {
     /// The connection's name; default: the integration's.
     pub name: Option<String>,
@@ -19,7 +19,7 @@ pub struct ConnectOptions {
 }
 
 /// A running authorization attempt, as the UI sees it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct FlowStarted {
     pub flow_id: String,
     pub provider_id: String,

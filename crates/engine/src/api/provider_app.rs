@@ -1,11 +1,11 @@
 //! Provider apps and custom providers as the window and the CLI see and change them.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
+use specta::Type;
 
 /// A provider app (the person's client registration) on a built-in or custom
 /// provider. The client secret is write-only: only its last four characters come back.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct Provider {
     pub id: String,
     pub name: String,
@@ -39,6 +39,8 @@ pub struct Provider {
     pub setup: Vec<String>,
     pub docs_url: Option<String>,
     /// Connections that use this provider app.
+    // Specta refuses `usize` (a JavaScript number cannot hold every one); a count fits.
+    #[specta(type = u32)]
     pub connections: usize,
     /// Why it needs the person: the provider rejected its client ID or secret (the
     /// connections' tokens are kept until it is fixed).
@@ -48,10 +50,9 @@ pub struct Provider {
 
 /// Changes to a provider app. Absent fields keep their value; a blank client secret
 /// keeps the stored one; a blank site or endpoint returns to the provider's own.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, Type)]
 pub struct ProviderAppInput {
     pub client_id: Option<String>,
-    #[ts(type = "string | null")]
     pub client_secret: Option<SecretInput>,
     pub enabled: Option<bool>,
     pub site: Option<String>,
@@ -65,20 +66,19 @@ pub struct ProviderAppInput {
 
 /// What a person enters to add a custom provider: an issuer (OpenID discovery) or
 /// explicit authorize and token URLs.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, Type)]
 pub struct NewProvider {
     pub name: String,
     pub issuer: Option<String>,
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
     pub client_id: String,
-    #[ts(type = "string | null")]
     pub client_secret: Option<SecretInput>,
     pub scopes: Vec<String>,
 }
 
 /// A secret typed by the person, on its way to the keychain; never echoed back.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Type)]
 #[serde(transparent)]
 pub struct SecretInput(String);
 

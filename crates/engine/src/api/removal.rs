@@ -1,10 +1,10 @@
 //! What removing a connection did, as the window and the CLI report it.
 
 use serde::Serialize;
-use ts_rs::TS;
+use specta::Type;
 
 /// What became of the grant behind a removed connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Revocation {
     /// Other connections still use the credential; nothing to revoke.
@@ -21,7 +21,7 @@ pub enum Revocation {
 }
 
 /// The answer to "remove this connection".
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, Type)]
 pub struct Removal {
     pub name: String,
     pub provider: String,

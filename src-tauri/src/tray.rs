@@ -1,0 +1,70 @@
+//! The tray icon: its look says whether a connection needs the person, and its menu
+//! leads to each of them.
+
+use grantkeeper_engine::{Connection, ConnectionStatus};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
+
+use crate::events::ShowConnection;
+
+const TRAY_ID: &str = "grantkeeper";
+const OPEN: &str = "open";
+const QUIT: &str = "quit";
+const CONNECTION_ITEM: &str = "connection:";
+
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(include_bytes!("../../icons/tray.png"))?)
+        .tooltip("Grantkeeper: all connections are fine")
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            QUIT => app.exit(0),
+            OPEN => crate::window::show(app),
+            // A connection that needs the person: the window opens on it, ready to act.
+            id => {
+                crate::window::show(app);
+                if let Some(connection_id) = id.strip_prefix(CONNECTION_ITEM) {
+                    let _ = ShowConnection(connection_id.to_owned()).emit(app);
+                }
+            }
+        })
+        .build(app)?;
+    Ok(())
+}
+
+/// Shows the connections that need the person: the attention icon, their count, and
+/// one menu item each. Without a tray (no tray host) there is nothing to do.
+pub fn update<R: Runtime>(app: &AppHandle<R>, waiting: &[&Connection]) -> tauri::Result<()> {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else { return Ok(()) };
+    let (icon, tooltip): (&[u8], String) = if waiting.is_empty() {
+        (include_bytes!("../../icons/tray.png"), "Grantkeeper: all connections are fine".into())
+    } else {
+        (include_bytes!("../../icons/tray-attention.png"), format!("Grantkeeper: {} need you", waiting.len()))
+    };
+    tray.set_icon(Some(Image::from_bytes(icon)?))?;
+    tray.set_tooltip(Some(tooltip))?;
+    let menu = Menu::new(app)?;
+    for connection in waiting {
+        let label = match connection.status {
+            ConnectionStatus::NeedsMoreAccess => {
+                format!("Grant access: {} ({})", connection.name, connection.provider)
+            }
+            _ => format!("Reconnect {} ({})", connection.name, connection.provider),
+        };
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{CONNECTION_ITEM}{}", connection.id),
+            label,
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    if !waiting.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    menu.append(&MenuItem::with_id(app, OPEN, "Open Grantkeeper", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>)?)?;
+    tray.set_menu(Some(menu))
+}

@@ -1,0 +1,205 @@
+import type {
+  CatalogIntegration,
+  CatalogScope,
+  CheckResult,
+  Connection,
+  NewApiKey,
+  NewProvider,
+  Provider,
+  ProviderAppInput,
+  Removal,
+} from "../bindings";
+import { toErrorPayload } from "./errors";
+import { STATUS_LABELS } from "./format";
+import * as ipc from "./ipc";
+import { scopeIndex } from "./scopes";
+
+/**
+ * The engine's connections, provider apps and catalog as the window last read them,
+ * kept current by reloads and by the answers to the changes made here. Methods that
+ * change something reject with an ErrorPayload.
+ */
+export class DataCache {
+  connections = $state.raw<Connection[]>([]);
+  providers = $state.raw<Provider[]>([]);
+  catalog = $state.raw<CatalogIntegration[]>([]);
+  #scopes = $derived(scopeIndex(this.catalog));
+  catalogError = $state<string | null>(null);
+  connectionsLoaded = $state(false);
+  providersLoaded = $state(false);
+  connectionsError = $state<string | null>(null);
+  providersError = $state<string | null>(null);
+
+  #connectionsSeq = 0;
+  #providersSeq = 0;
+  readonly #announce: (text: string) => void;
+  readonly #connectionsReloaded: (connections: Connection[]) => void;
+
+  /** `connectionsReloaded` sees every connection list a reload puts in place. */
+  constructor(announce: (text: string) => void, connectionsReloaded: (connections: Connection[]) => void) {
+    this.#announce = announce;
+    this.#connectionsReloaded = connectionsReloaded;
+  }
+
+  /** The built-in catalog; it never changes while the app runs. */
+  async loadCatalog(): Promise<void> {
+    try {
+      this.catalog = await ipc.commands.listCatalog();
+      this.catalogError = null;
+    } catch (error) {
+      this.catalogError = toErrorPayload(error).message;
+    }
+  }
+
+  async reloadConnections(): Promise<void> {
+    const seq = ++this.#connectionsSeq;
+    try {
+      const list = await ipc.commands.listConnections();
+      if (seq !== this.#connectionsSeq) return;
+      if (this.connectionsLoaded) this.#announceStatusChanges(this.connections, list);
+      this.connections = keepUnchanged(this.connections, list);
+      this.#connectionsReloaded(list);
+      this.connectionsLoaded = true;
+      this.connectionsError = null;
+    } catch (error) {
+      if (seq === this.#connectionsSeq) this.connectionsError = toErrorPayload(error).message;
+    }
+  }
+
+  /** The live region says when a connection changes status by itself (a refresh, the provider, another process). */
+  #announceStatusChanges(before: Connection[], after: Connection[]): void {
+    const was = new Map(before.map((c) => [c.id, c.status]));
+    const changed = after.filter((c) => was.has(c.id) && was.get(c.id) !== c.status);
+    if (changed.length > 0) this.#announce(changed.map((c) => `${c.name}: ${STATUS_LABELS[c.status]}`).join(". "));
+  }
+
+  async reloadProviders(): Promise<void> {
+    const seq = ++this.#providersSeq;
+    try {
+      const list = await ipc.commands.listProviders();
+      if (seq !== this.#providersSeq) return;
+      this.providers = list;
+      this.providersLoaded = true;
+      this.providersError = null;
+    } catch (error) {
+      if (seq === this.#providersSeq) this.providersError = toErrorPayload(error).message;
+    }
+  }
+
+  /** A granted scope's short name and plain-words description, when the catalog knows it. */
+  scopeInfo(value: string): CatalogScope | undefined {
+    return this.#scopes.get(value);
+  }
+
+  /** The provider app of a provider, when the person has set one up. */
+  providerApp(providerId: string | null): Provider | undefined {
+    return providerId === null ? undefined : this.providers.find((p) => p.id === providerId);
+  }
+
+  async addProvider(input: NewProvider): Promise<Provider> {
+    let provider: Provider;
+    try {
+      provider = await ipc.commands.addProvider(input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    // Shown at once; the providers_changed event that follows reloads the same list.
+    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider];
+    this.#announce(`Added provider ${provider.name}`);
+    return provider;
+  }
+
+  /** Creates or changes a provider app. */
+  async setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
+    let provider: Provider;
+    try {
+      provider = await ipc.commands.setProviderApp(providerId, input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider].sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
+    this.#announce(`Saved the provider app for ${provider.name}`);
+    return provider;
+  }
+
+  /** `withConnections`: the person confirmed removing its connections too. */
+  async removeProvider(provider: Provider, withConnections = false): Promise<void> {
+    try {
+      await ipc.commands.removeProvider(provider.id, withConnections);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.providers = this.providers.filter((p) => p.id !== provider.id);
+    if (withConnections) void this.reloadConnections();
+    this.#announce(`Removed the provider app for ${provider.name}`);
+  }
+
+  /** "Refresh now". */
+  async refreshConnection(connection: Connection): Promise<void> {
+    let refreshed: Connection;
+    try {
+      refreshed = await ipc.commands.refreshConnection(connection.id);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.map((c) => (c.id === refreshed.id ? refreshed : c));
+    this.#announce(`Refreshed ${connection.name}`);
+  }
+
+  /** Resolves to what became of its grant; saying so is the caller's. */
+  async removeConnection(connection: Connection): Promise<Removal> {
+    let removal: Removal;
+    try {
+      removal = await ipc.commands.removeConnection(connection.id);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.filter((c) => c.id !== connection.id);
+    return removal;
+  }
+
+  async renameConnection(connection: Connection, name: string): Promise<void> {
+    let renamed: Connection;
+    try {
+      renamed = await ipc.commands.renameConnection(connection.id, name);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = this.connections.map((c) => (c.id === renamed.id ? renamed : c));
+    this.#announce(`Renamed to ${renamed.name}`);
+  }
+
+  /** "Test connection". */
+  async testConnection(connection: Connection): Promise<CheckResult> {
+    try {
+      const result = await ipc.commands.testConnection(connection.id);
+      this.#announce(`${connection.name} works`);
+      return result;
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+  }
+
+  /** Saves an API key as a connection; saying so is the caller's. */
+  async addApiKey(integration: CatalogIntegration, input: NewApiKey): Promise<Connection> {
+    let connection: Connection;
+    try {
+      connection = await ipc.commands.addApiKey(integration.id, input);
+    } catch (error) {
+      throw toErrorPayload(error);
+    }
+    this.connections = [...this.connections.filter((c) => c.id !== connection.id), connection];
+    return connection;
+  }
+}
+
+/** The new list, with the old object of every connection that did not change: its row has nothing to redo. */
+function keepUnchanged(before: Connection[], after: Connection[]): Connection[] {
+  const old = new Map(before.map((c) => [c.id, c]));
+  return after.map((c) => {
+    const was = old.get(c.id);
+    return was && JSON.stringify(was) === JSON.stringify(c) ? was : c;
+  });
+}
