@@ -156,6 +156,24 @@ export type Connection = {
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";
 
+/**
+ *  `Required` holds the two endpoints every provider has, authorize and token: a
+ *  `String` where they are known, an `Option<String>` where endpoints are set by hand
+ *  and each may be absent ([`EndpointOverrides`]).
+ */
+export type Endpoints<Required = string> = {
+	authorize_url: Required,
+	token_url: Required,
+	/**  The identity API (OpenID userinfo, or the provider's "who am I"). */
+	userinfo_url: string | null,
+	/**  RFC 7009, or the provider's own way. */
+	revocation_url: string | null,
+	/**  Where the keys that sign its ID tokens are published (JWKS). */
+	jwks_url: string | null,
+	/**  RFC 8628 sign-in by code, where the provider offers it. */
+	device_authorization_url: string | null,
+};
+
 export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_changed" } | { kind: "flow_completed"; flow_id: string; connection_id: string } | { kind: "flow_failed"; flow_id: string; error: ErrorPayload };
 
 /**  What the UI and scripts branch on; never on message text. */
@@ -241,13 +259,6 @@ export type Provider = {
 	/**  From the built-in catalog (quirks known); false for a custom provider. */
 	builtin: boolean,
 	issuer: string | null,
-	/**  Effective endpoints: the provider's own, with the site and overrides applied. */
-	authorize_url: string,
-	token_url: string,
-	userinfo_url: string | null,
-	revocation_url: string | null,
-	/**  Where the keys that sign its ID tokens are published (JWKS). */
-	jwks_url: string | null,
 	/**  A custom provider's scopes. */
 	scopes: string[],
 	client_id: string,
@@ -275,7 +286,7 @@ export type Provider = {
 	 */
 	attention: string | null,
 	created_at: string,
-};
+} & Endpoints;
 
 /**
  *  Changes to a provider app. Absent fields keep their value; a blank client secret

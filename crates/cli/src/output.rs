@@ -70,7 +70,7 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
         line(&format!(
             "{}\t{}\t{state}\tclient {}\t{secret}\tredirect {}\t{}",
             p.name,
-            p.issuer.as_deref().unwrap_or(&p.authorize_url),
+            p.issuer.as_deref().unwrap_or(&p.endpoints.authorize_url),
             p.client_id,
             p.redirect_uri,
             p.id

@@ -240,7 +240,7 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
     let reset = ProviderAppInput { token_url: Some(String::new()), ..ProviderAppInput::default() };
     let google = engine.set_provider_app("google", reset).await.unwrap();
-    assert_eq!(google.token_url, "https://oauth2.googleapis.com/token");
+    assert_eq!(google.endpoints.token_url, "https://oauth2.googleapis.com/token");
     assert!(!google.overridden.contains(&"token_url".to_owned()));
     assert_eq!(google.redirect_uri, "http://127.0.0.1/callback");
     assert!(google.setup.iter().any(|step| step.contains("http://127.0.0.1/callback")));
@@ -257,10 +257,10 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
         ..ProviderAppInput::default()
     };
     let github = engine.set_provider_app("github", input).await.unwrap();
-    assert_eq!(github.authorize_url, "https://github.example.com/login/oauth/authorize");
-    assert_eq!(github.userinfo_url.as_deref(), Some("https://github.example.com/api/v3/user"));
+    assert_eq!(github.endpoints.authorize_url, "https://github.example.com/login/oauth/authorize");
+    assert_eq!(github.endpoints.userinfo_url.as_deref(), Some("https://github.example.com/api/v3/user"));
     assert_eq!(
-        github.revocation_url.as_deref(),
+        github.endpoints.revocation_url.as_deref(),
         Some("https://github.example.com/api/v3/applications/id/grant")
     );
 
@@ -271,7 +271,7 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
     };
     let microsoft = engine.set_provider_app("microsoft", input).await.unwrap();
     assert_eq!(
-        microsoft.authorize_url,
+        microsoft.endpoints.authorize_url,
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
     );
     let query = ProviderAppInput {

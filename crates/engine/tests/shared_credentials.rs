@@ -26,7 +26,7 @@ async fn gitlab() -> (OidcProvider, Setup) {
         ..ProviderAppInput::default()
     };
     let app = setup.engine(BrowserMode::Consent).set_provider_app("gitlab", input).await.unwrap();
-    assert_eq!(app.authorize_url, format!("{}/oauth/authorize", op.issuer));
+    assert_eq!(app.endpoints.authorize_url, format!("{}/oauth/authorize", op.issuer));
     (op, setup)
 }
 

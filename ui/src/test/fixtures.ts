@@ -10,6 +10,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     userinfo_url: null,
     revocation_url: null,
     jwks_url: null,
+    device_authorization_url: null,
     builtin: false,
     scopes: ["openid", "email", "offline_access"],
     client_id: "grantkeeper-test",

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
+use crate::provider::Endpoints;
+
 /// A provider app (the person's client registration) on a built-in or custom
 /// provider. The client secret is write-only: only its last four characters come back.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -12,13 +14,9 @@ pub struct Provider {
     /// From the built-in catalog (quirks known); false for a custom provider.
     pub builtin: bool,
     pub issuer: Option<String>,
-    /// Effective endpoints: the provider's own, with the site and overrides applied.
-    pub authorize_url: String,
-    pub token_url: String,
-    pub userinfo_url: Option<String>,
-    pub revocation_url: Option<String>,
-    /// Where the keys that sign its ID tokens are published (JWKS).
-    pub jwks_url: Option<String>,
+    /// In use: the provider's own, with the site and the endpoints set by hand applied.
+    #[serde(flatten)]
+    pub endpoints: Endpoints,
     /// A custom provider's scopes.
     pub scopes: Vec<String>,
     pub client_id: String,

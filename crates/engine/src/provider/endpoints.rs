@@ -2,11 +2,12 @@
 //! provider's, those a person set by hand on a provider app, and the ones in use.
 
 use serde::{Deserialize, Serialize};
+use specta::Type;
 
 /// `Required` holds the two endpoints every provider has, authorize and token: a
 /// `String` where they are known, an `Option<String>` where endpoints are set by hand
 /// and each may be absent ([`EndpointOverrides`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Endpoints<Required = String> {
     pub authorize_url: Required,
     pub token_url: Required,
