@@ -4,13 +4,18 @@
 use std::collections::BTreeSet;
 
 use super::schema::{
-    CatalogFile, CheckAuth, CheckSpec, IdentitySource, ProviderSpec, RevocationStyle, SiteKind,
+    ApiKeySpec, CatalogFile, CheckAuth, CheckSpec, IdentitySource, IntegrationSpec, ProviderSpec,
+    RevocationStyle, SiteKind,
 };
 use super::template::template_fields;
 
 /// RFC 6749 §5.2 error codes a provider-specific code may be mapped to.
 const STANDARD_ERRORS: &[&str] =
     &["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope"];
+
+/// The endpoints a provider's site may fill in.
+const SITE_ENDPOINTS: [&str; 5] =
+    ["authorize_url", "token_url", "revocation_url", "userinfo_url", "device_authorization_url"];
 
 /// Every problem in the catalog, as "where: what" lines; empty when it is valid.
 pub fn problems(catalog: &CatalogFile) -> Vec<String> {
@@ -34,86 +39,109 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
         if !names.insert(integration.name.to_lowercase()) {
             report(format!("another integration is also named {:?}", integration.name));
         }
-        for (field, text) in [
-            ("name", &integration.name),
-            ("category", &integration.category),
-            ("description", &integration.description),
-        ] {
-            if text.trim().is_empty() {
-                report(format!("{field} is empty"));
-            }
-        }
-        check_url(&integration.docs_url, "docs_url", &mut report);
-        match (&integration.provider, &integration.api_key) {
-            (Some(provider_id), None) => match catalog.providers.get(provider_id) {
-                None => report(format!("names provider {provider_id:?}, which the catalog lacks")),
-                Some(provider) => {
-                    if integration.scopes.is_empty() && !provider.scopes.is_empty() {
-                        report("an OAuth integration names the scopes it needs".into());
-                    }
-                    for scope in &integration.scopes {
-                        if !provider.scopes.contains_key(scope) {
-                            report(format!("scope {scope:?} is not one of {provider_id}'s scopes"));
-                        }
-                    }
-                    if let Some(check) = &integration.check {
-                        let endpoints: &[&str] =
-                            if provider.userinfo_url.is_some() { &["userinfo_url"] } else { &[] };
-                        check_check(check, endpoints, &mut report);
-                        if check.auth != CheckAuth::Bearer {
-                            report("an OAuth integration's check uses the access token (bearer)".into());
-                        }
-                    }
-                    if let Some(username) = &integration.git_username {
-                        // git is served on the provider's site: github.com or the person's server.
-                        if provider.site.as_ref().is_none_or(|site| site.kind != SiteKind::BaseUrl) {
-                            report(
-                                "git_username needs a provider whose site is a base URL (the git host)"
-                                    .into(),
-                            );
-                        }
-                        if username.trim().is_empty() || username.contains(['\n', '\0', '=']) {
-                            report(format!("git_username {username:?} is not a plain user name"));
-                        }
-                    }
-                }
-            },
-            (None, Some(api_key)) => {
-                check_url(&api_key.create_url, "create_url", &mut report);
-                let mut ids = BTreeSet::new();
-                for field in &api_key.fields {
-                    if !is_slug(&field.id) || !ids.insert(field.id.as_str()) {
-                        report(format!("key field {:?} is not a unique lower-case id", field.id));
-                    }
-                    if field.label.trim().is_empty() {
-                        report(format!("key field {:?} has no label", field.id));
-                    }
-                }
-                if !api_key.fields.iter().any(|f| f.id == api_key.token_field && f.secret) {
-                    report(format!("token_field {:?} must name a secret key field", api_key.token_field));
-                }
-                let mut field_ids: Vec<&str> = api_key.fields.iter().map(|f| f.id.as_str()).collect();
-                if let Some(base_url) = &api_key.base_url {
-                    check_url(base_url, "base_url", &mut report);
-                    field_ids.push("base_url");
-                }
-                if let Some(check) = &integration.check {
-                    check_check(check, &field_ids, &mut report);
-                }
-                if !integration.scopes.is_empty() {
-                    report("an API-key integration has no scopes".into());
-                }
-                if integration.git_username.is_some() {
-                    report("an API-key integration does not serve git".into());
-                }
-            }
-            _ => report("needs exactly one of `provider` (OAuth) or `api_key`".into()),
-        }
+        check_integration(catalog, integration, &mut report);
     }
     problems
 }
 
+fn check_integration(catalog: &CatalogFile, integration: &IntegrationSpec, report: &mut impl FnMut(String)) {
+    for (field, text) in [
+        ("name", &integration.name),
+        ("category", &integration.category),
+        ("description", &integration.description),
+    ] {
+        if text.trim().is_empty() {
+            report(format!("{field} is empty"));
+        }
+    }
+    check_url(&integration.docs_url, "docs_url", report);
+    match (&integration.provider, &integration.api_key) {
+        (Some(provider_id), None) => match catalog.providers.get(provider_id) {
+            None => report(format!("names provider {provider_id:?}, which the catalog lacks")),
+            Some(provider) => check_oauth_integration(integration, provider_id, provider, report),
+        },
+        (None, Some(api_key)) => check_api_key_integration(integration, api_key, report),
+        _ => report("needs exactly one of `provider` (OAuth) or `api_key`".into()),
+    }
+}
+
+fn check_oauth_integration(
+    integration: &IntegrationSpec,
+    provider_id: &str,
+    provider: &ProviderSpec,
+    report: &mut impl FnMut(String),
+) {
+    if integration.scopes.is_empty() && !provider.scopes.is_empty() {
+        report("an OAuth integration names the scopes it needs".into());
+    }
+    for scope in &integration.scopes {
+        if !provider.scopes.contains_key(scope) {
+            report(format!("scope {scope:?} is not one of {provider_id}'s scopes"));
+        }
+    }
+    if let Some(check) = &integration.check {
+        let endpoints: &[&str] = if provider.userinfo_url.is_some() { &["userinfo_url"] } else { &[] };
+        check_check(check, endpoints, report);
+        if check.auth != CheckAuth::Bearer {
+            report("an OAuth integration's check uses the access token (bearer)".into());
+        }
+    }
+    if let Some(username) = &integration.git_username {
+        // git is served on the provider's site: github.com or the person's server.
+        if provider.site.as_ref().is_none_or(|site| site.kind != SiteKind::BaseUrl) {
+            report("git_username needs a provider whose site is a base URL (the git host)".into());
+        }
+        if username.trim().is_empty() || username.contains(['\n', '\0', '=']) {
+            report(format!("git_username {username:?} is not a plain user name"));
+        }
+    }
+}
+
+fn check_api_key_integration(
+    integration: &IntegrationSpec,
+    api_key: &ApiKeySpec,
+    report: &mut impl FnMut(String),
+) {
+    check_url(&api_key.create_url, "create_url", report);
+    let mut ids = BTreeSet::new();
+    for field in &api_key.fields {
+        if !is_slug(&field.id) || !ids.insert(field.id.as_str()) {
+            report(format!("key field {:?} is not a unique lower-case id", field.id));
+        }
+        if field.label.trim().is_empty() {
+            report(format!("key field {:?} has no label", field.id));
+        }
+    }
+    if !api_key.fields.iter().any(|f| f.id == api_key.token_field && f.secret) {
+        report(format!("token_field {:?} must name a secret key field", api_key.token_field));
+    }
+    let mut field_ids: Vec<&str> = api_key.fields.iter().map(|f| f.id.as_str()).collect();
+    if let Some(base_url) = &api_key.base_url {
+        check_url(base_url, "base_url", report);
+        field_ids.push("base_url");
+    }
+    if let Some(check) = &integration.check {
+        check_check(check, &field_ids, report);
+    }
+    if !integration.scopes.is_empty() {
+        report("an API-key integration has no scopes".into());
+    }
+    if integration.git_username.is_some() {
+        report("an API-key integration does not serve git".into());
+    }
+}
+
 fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
+    check_setup_help(provider, report);
+    check_endpoints(provider, report);
+    check_id_token(provider, report);
+    check_authorize_request(provider, report);
+    check_identity(provider, report);
+    check_scopes_and_error_codes(provider, report);
+}
+
+/// The name, set-up steps and links a person follows to register a provider app.
+fn check_setup_help(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.name.trim().is_empty() {
         report("name is empty".into());
     }
@@ -125,16 +153,19 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     }
     check_url(&provider.docs_url, "docs_url", report);
     check_url(&provider.console_url, "console_url", report);
+}
+
+/// The endpoints (a site's own among them) are https URLs once the site is filled in;
+/// a site has a label, help and, for a base URL, an https default.
+fn check_endpoints(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     let mut endpoints = vec![("authorize_url", &provider.authorize_url), ("token_url", &provider.token_url)];
     endpoints.extend(provider.revocation_url.as_ref().map(|url| ("revocation_url", url)));
     endpoints.extend(provider.userinfo_url.as_ref().map(|url| ("userinfo_url", url)));
     endpoints.extend(provider.device_authorization_url.as_ref().map(|url| ("device_authorization_url", url)));
     endpoints.extend(provider.id_token.as_ref().map(|spec| ("id_token.jwks_url", &spec.jwks_url)));
     if let Some(site) = &provider.site {
-        const ENDPOINTS: [&str; 5] =
-            ["authorize_url", "token_url", "revocation_url", "userinfo_url", "device_authorization_url"];
         for (name, url) in &site.urls {
-            if !ENDPOINTS.contains(&name.as_str()) {
+            if !SITE_ENDPOINTS.contains(&name.as_str()) {
                 report(format!("site.urls names unknown endpoint {name:?}"));
             }
             endpoints.push((name.as_str(), url));
@@ -146,16 +177,15 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
             check_url(&site.default, "site.default", report);
         }
     }
+    let example_site = match provider.site.as_ref().map(|s| s.kind) {
+        Some(SiteKind::Tenant) => "common",
+        _ => "https://example.com",
+    };
     for (name, template) in endpoints {
-        let uses_site = template.contains("{site}");
-        if uses_site && provider.site.is_none() {
+        if template.contains("{site}") && provider.site.is_none() {
             report(format!("{name} uses {{site}} but the provider has no site"));
         }
-        let filled = template.replace("{site}", "https://example.com").replace("{client_id}", "client");
-        let filled = match provider.site.as_ref().map(|s| s.kind) {
-            Some(SiteKind::Tenant) => template.replace("{site}", "common").replace("{client_id}", "client"),
-            _ => filled,
-        };
+        let filled = template.replace("{site}", example_site).replace("{client_id}", "client");
         check_url(&filled, name, report);
     }
     if provider.revocation == RevocationStyle::GithubGrant
@@ -163,28 +193,35 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     {
         report("github_grant revocation needs a revocation_url with {client_id}".into());
     }
+}
+
+fn check_id_token(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if let Some(issuer) = &provider.issuer {
         check_url(issuer, "issuer", report);
     }
-    if let Some(spec) = &provider.id_token {
-        if spec.issuers.is_empty() {
-            report("id_token.issuers names at least one issuer".into());
-        }
-        for issuer in &spec.issuers {
-            // Google documents its issuer with and without the scheme.
-            if issuer.contains("{site}")
-                && !provider.site.as_ref().is_some_and(|site| site.kind == SiteKind::BaseUrl)
-            {
-                report("id_token.issuers names {site}, which needs a base_url site".into());
-            }
-            let filled = issuer.replace("{tid}", "tenant").replace("{site}", "https://example.com");
-            let filled = if filled.contains("://") { filled } else { format!("https://{filled}") };
-            check_url(&filled, "id_token.issuers", report);
-        }
-        if spec.consumer_tenant.is_some() && !spec.issuers.iter().any(|issuer| issuer.contains("{tid}")) {
-            report("id_token.consumer_tenant needs an issuer that names {tid}".into());
-        }
+    let Some(spec) = &provider.id_token else { return };
+    if spec.issuers.is_empty() {
+        report("id_token.issuers names at least one issuer".into());
     }
+    for issuer in &spec.issuers {
+        if issuer.contains("{site}")
+            && !provider.site.as_ref().is_some_and(|site| site.kind == SiteKind::BaseUrl)
+        {
+            report("id_token.issuers names {site}, which needs a base_url site".into());
+        }
+        let filled = issuer.replace("{tid}", "tenant").replace("{site}", "https://example.com");
+        // Google documents its issuer with and without the scheme.
+        let filled = if filled.contains("://") { filled } else { format!("https://{filled}") };
+        check_url(&filled, "id_token.issuers", report);
+    }
+    if spec.consumer_tenant.is_some() && !spec.issuers.iter().any(|issuer| issuer.contains("{tid}")) {
+        report("id_token.consumer_tenant needs an issuer that names {tid}".into());
+    }
+}
+
+/// What the authorize request carries besides URLs: the scope separator and the
+/// redirect URI.
+fn check_authorize_request(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if ![" ", ","].contains(&provider.scope_separator.as_str()) {
         report("scope_separator is \" \" or \",\"".into());
     }
@@ -194,6 +231,9 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.redirect.port == Some(0) {
         report("redirect.port is a fixed port number (leave it out for any port)".into());
     }
+}
+
+fn check_identity(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.identity.source == IdentitySource::Api && provider.userinfo_url.is_none() {
         report("identity from the API needs userinfo_url".into());
     }
@@ -210,6 +250,9 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.identity.account.is_empty() {
         report("identity.account names at least one template".into());
     }
+}
+
+fn check_scopes_and_error_codes(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     for (short, scope) in &provider.scopes {
         if scope.value.trim().is_empty() || scope.value.contains(char::is_whitespace) {
             report(format!("scope {short:?} needs a value without spaces"));
@@ -229,7 +272,6 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
         }
     }
 }
-
 fn check_check(check: &CheckSpec, fields: &[&str], report: &mut impl FnMut(String)) {
     let mut templates = vec![check.url.as_str()];
     templates.extend(check.headers.values().map(String::as_str));
