@@ -43,15 +43,8 @@ pub enum Command {
         /// Extra scope to ask for, by short name (repeatable).
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
-        /// Do not open a browser; print the link to open by hand.
-        #[arg(long)]
-        no_browser: bool,
-        /// Sign in on any device with a code shown here (GitHub, Microsoft, Google TV
-        /// clients, GitLab); nothing listens on this machine.
-        #[arg(long, conflicts_with = "no_browser")]
-        device: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        sign_in: SignInArgs,
     },
     /// Sign in again for a connection; it keeps its id. Only the same account is accepted.
     #[command(
@@ -60,14 +53,8 @@ pub enum Command {
     Reconnect {
         /// Connection name or id.
         connection: String,
-        /// Do not open a browser; print the link to open by hand.
-        #[arg(long)]
-        no_browser: bool,
-        /// Sign in on any device with a code shown here.
-        #[arg(long, conflicts_with = "no_browser")]
-        device: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        sign_in: SignInArgs,
     },
     /// Add the API key of a service (OpenAI, Stripe, ...) as a connection.
     Keys {
@@ -197,6 +184,31 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the person asked for the sign-in link to be printed rather than opened.
+    pub fn prints_sign_in_link(&self) -> bool {
+        match self {
+            Command::Connect { sign_in, .. } | Command::Reconnect { sign_in, .. } => sign_in.no_browser,
+            Command::GrantAccess { no_browser, .. } => *no_browser,
+            _ => false,
+        }
+    }
+}
+
+/// How `connect` and `reconnect` sign in, and how they print the connection.
+#[derive(clap::Args)]
+pub struct SignInArgs {
+    /// Do not open a browser; print the link to open by hand.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign in on any device with a code shown here (GitHub, Microsoft, Google TV
+    /// clients, GitLab); nothing listens on this machine.
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum GitOperation {
     Get,
@@ -210,64 +222,14 @@ pub enum ProvidersCommand {
     #[command(
         after_help = "Examples:\n  grantkeeper providers add --name \"Company SSO\" --issuer https://sso.example.com --client-id grantkeeper\n  printf %s \"$SECRET\" | grantkeeper providers add --name Acme --authorize-url https://acme.example/oauth/authorize \\\n      --token-url https://acme.example/oauth/token --client-id abc --client-secret-stdin --scopes \"read write\""
     )]
-    Add {
-        #[arg(long)]
-        name: String,
-        /// Issuer URL; endpoints are found by OpenID discovery.
-        #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present = "authorize_url")]
-        issuer: Option<String>,
-        #[arg(long, requires = "token_url")]
-        authorize_url: Option<String>,
-        #[arg(long, requires = "authorize_url")]
-        token_url: Option<String>,
-        #[arg(long)]
-        client_id: String,
-        /// Read the client secret from stdin (never pass secrets as arguments).
-        #[arg(long)]
-        client_secret_stdin: bool,
-        /// Space-separated scopes to request.
-        #[arg(long, default_value = "openid email offline_access")]
-        scopes: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Add(AddProviderArgs),
     /// Create or change the provider app of a provider (built-in id such as `google`,
     /// or a custom provider). Options left out keep their value; an empty URL returns
     /// to the provider's own endpoint.
     #[command(
         after_help = "Examples:\n  printf %s \"$SECRET\" | grantkeeper providers set google --client-id 123.apps.googleusercontent.com --client-secret-stdin\n  grantkeeper providers set github --base-url https://github.example.com\n  grantkeeper providers set microsoft --client-id 0000-... --tenant contoso.onmicrosoft.com\n  grantkeeper providers set slack --enabled false"
     )]
-    Set {
-        /// Provider id or name.
-        provider: String,
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Read the client secret from stdin (never pass secrets as arguments).
-        #[arg(long)]
-        client_secret_stdin: bool,
-        /// Self-hosted server (GitHub Enterprise Server, GitLab); empty for the default.
-        #[arg(long, value_name = "URL", conflicts_with = "tenant")]
-        base_url: Option<String>,
-        /// Microsoft tenant id or domain; empty for the default.
-        #[arg(long)]
-        tenant: Option<String>,
-        #[arg(long, value_name = "URL")]
-        authorize_url: Option<String>,
-        #[arg(long, value_name = "URL")]
-        token_url: Option<String>,
-        #[arg(long, value_name = "URL")]
-        revocation_url: Option<String>,
-        /// The identity endpoint (OpenID userinfo or the provider's "who am I").
-        #[arg(long, value_name = "URL")]
-        userinfo_url: Option<String>,
-        /// The keys that sign the provider's ID tokens (JWKS), for OpenID providers.
-        #[arg(long, value_name = "URL")]
-        jwks_url: Option<String>,
-        #[arg(long, value_name = "true|false")]
-        enabled: Option<bool>,
-        #[arg(long)]
-        json: bool,
-    },
+    Set(ProviderAppArgs),
     /// List provider apps.
     #[command(after_help = "Example:\n  grantkeeper providers list")]
     List {
@@ -287,36 +249,98 @@ pub enum ProvidersCommand {
     },
 }
 
+/// `providers add`: a custom provider and its provider app.
+#[derive(clap::Args)]
+pub struct AddProviderArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Issuer URL; endpoints are found by OpenID discovery.
+    #[arg(long, conflicts_with_all = ["authorize_url", "token_url"], required_unless_present = "authorize_url")]
+    pub issuer: Option<String>,
+    #[arg(long, requires = "token_url")]
+    pub authorize_url: Option<String>,
+    #[arg(long, requires = "authorize_url")]
+    pub token_url: Option<String>,
+    #[arg(long)]
+    pub client_id: String,
+    /// Read the client secret from stdin (never pass secrets as arguments).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Space-separated scopes to request.
+    #[arg(long, default_value = "openid email offline_access")]
+    pub scopes: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `providers set`: what to change in a provider app; what is left out is kept.
+#[derive(clap::Args)]
+pub struct ProviderAppArgs {
+    /// Provider id or name.
+    pub provider: String,
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the client secret from stdin (never pass secrets as arguments).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Self-hosted server (GitHub Enterprise Server, GitLab); empty for the default.
+    #[arg(long, value_name = "URL", conflicts_with = "tenant")]
+    pub base_url: Option<String>,
+    /// Microsoft tenant id or domain; empty for the default.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub authorize_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub revocation_url: Option<String>,
+    /// The identity endpoint (OpenID userinfo or the provider's "who am I").
+    #[arg(long, value_name = "URL")]
+    pub userinfo_url: Option<String>,
+    /// The keys that sign the provider's ID tokens (JWKS), for OpenID providers.
+    #[arg(long, value_name = "URL")]
+    pub jwks_url: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub enabled: Option<bool>,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Save an API key; it is checked with the service first unless --no-check.
     #[command(
         after_help = "Examples:\n  printf %s \"$OPENAI_API_KEY\" | grantkeeper keys add openai --key-stdin\n  printf %s \"$TWILIO_AUTH_TOKEN\" | grantkeeper keys add twilio --field account_sid=AC0123 --key-stdin\n  printf %s \"$NEW_KEY\" | grantkeeper keys add openai --replace OpenAI --key-stdin"
     )]
-    Add {
-        /// Integration id or name (`grantkeeper catalog` lists the API-key services).
-        integration: String,
-        /// Read the key from stdin (keys never go on the command line).
-        #[arg(long, required = true)]
-        key_stdin: bool,
-        /// A non-secret field such as `account_sid=AC...` (repeatable).
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Name for the connection (default: the service's name).
-        #[arg(long)]
-        name: Option<String>,
-        /// Another address for the service's API (a region or a compatible service).
-        #[arg(long, value_name = "URL")]
-        base_url: Option<String>,
-        /// Save without checking the key with the service.
-        #[arg(long)]
-        no_check: bool,
-        /// Replace the key of this connection; it keeps its id and name.
-        #[arg(long, value_name = "CONNECTION", conflicts_with = "name")]
-        replace: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Add(ApiKeyArgs),
+}
+
+/// `keys add`: an API key and where it goes.
+#[derive(clap::Args)]
+pub struct ApiKeyArgs {
+    /// Integration id or name (`grantkeeper catalog` lists the API-key services).
+    pub integration: String,
+    /// Read the key from stdin (keys never go on the command line).
+    #[arg(long, required = true)]
+    pub key_stdin: bool,
+    /// A non-secret field such as `account_sid=AC...` (repeatable).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Name for the connection (default: the service's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Another address for the service's API (a region or a compatible service).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Save without checking the key with the service.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Replace the key of this connection; it keeps its id and name.
+    #[arg(long, value_name = "CONNECTION", conflicts_with = "name")]
+    pub replace: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

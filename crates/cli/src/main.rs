@@ -16,12 +16,12 @@ use std::collections::BTreeMap;
 
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::NewApiKey;
-use grantkeeper_engine::api::ProviderAppInput;
+use grantkeeper_engine::api::{ProviderAppInput, SecretInput};
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::credential::connect::{PendingFlow, SignIn};
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
-use args::{Cli, Command, KeysCommand, ProvidersCommand};
+use args::{ApiKeyArgs, Cli, Command, KeysCommand, ProvidersCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -59,14 +59,7 @@ fn exit_code(error: &Error) -> u8 {
 async fn run(cli: Cli) -> Result<()> {
     if let Command::Completions { shell } = cli.command {
         // Needs neither the data directory nor the keychain.
-        let mut script = Vec::new();
-        clap_complete::generate(
-            shell,
-            &mut <Cli as clap::CommandFactory>::command(),
-            "grantkeeper",
-            &mut script,
-        );
-        return output::bytes(&script);
+        return print_completions(shell);
     }
     if let Command::GitCredential { operation: args::GitOperation::Store } = cli.command {
         // Nothing is stored, so neither the data directory nor the keychain is needed.
@@ -78,51 +71,30 @@ async fn run(cli: Cli) -> Result<()> {
         Keychain::connect_in_background();
     }
     let mut config = Config::from_env()?;
-    if let Command::Connect { no_browser: true, .. }
-    | Command::Reconnect { no_browser: true, .. }
-    | Command::GrantAccess { no_browser: true, .. } = cli.command
-    {
+    if cli.command.prints_sign_in_link() {
         config.browser = grantkeeper_engine::oauth::Browser::None;
     }
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
-    match cli.command {
-        Command::Providers { command } => providers(&engine, command).await,
+    run_with_engine(&engine, cli.command).await
+}
+
+fn print_completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "grantkeeper", &mut script);
+    output::bytes(&script)
+}
+
+/// Runs a command that needs the engine.
+async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
+    match command {
+        Command::Providers { command } => providers(engine, command).await,
         Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
-        Command::Connect { integration, name, account, scopes, no_browser, device, json } => {
-            let pending =
-                engine.connect(&integration, ConnectOptions { name, account, scopes, device }).await?;
-            finish_sign_in(&engine, pending, no_browser, json).await
+        Command::Connect { integration, name, account, scopes, sign_in } => {
+            let options = ConnectOptions { name, account, scopes, device: sign_in.device };
+            let pending = engine.connect(&integration, options).await?;
+            finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
         }
-        Command::Keys {
-            command:
-                KeysCommand::Add { integration, key_stdin: _, fields, name, base_url, no_check, replace, json },
-        } => {
-            let mut values = BTreeMap::new();
-            for field in fields {
-                let Some((id, value)) = field.split_once('=') else {
-                    return Err(Error::invalid(
-                        "fields",
-                        format!("--field takes NAME=VALUE, not “{field}”."),
-                    ));
-                };
-                values.insert(id.trim().to_owned(), value.into());
-            }
-            let token_field = Catalog::builtin()
-                .integration(&integration)
-                .and_then(|(_, spec)| spec.api_key.as_ref())
-                .map(|key| key.token_field.clone());
-            if let Some(token_field) = token_field {
-                if values.contains_key(&token_field) {
-                    return Err(Error::invalid(
-                        "fields",
-                        "Give the key on stdin (--key-stdin), never as an argument.",
-                    ));
-                }
-                values.insert(token_field, read_secret_from_stdin("key")?.as_str().into());
-            }
-            let input = NewApiKey { name, fields: values, base_url, check: !no_check, replace };
-            output::connection(&engine.add_api_key(&integration, input).await?, json)
-        }
+        Command::Keys { command: KeysCommand::Add(args) } => add_api_key(engine, args).await,
         Command::Test { connection, json } => {
             output::check(&engine.test_connection(&connection).await?, json)
         }
@@ -133,12 +105,12 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::GrantAccess { connection, no_browser, json } => {
             let pending = engine.grant_access(&connection).await?;
-            finish_sign_in(&engine, pending, no_browser, json).await
+            finish_sign_in(engine, pending, no_browser, json).await
         }
-        Command::Reconnect { connection, no_browser, device, json } => {
-            let sign_in = if device { SignIn::Device } else { SignIn::Browser };
-            let pending = engine.reconnect_by(&connection, sign_in).await?;
-            finish_sign_in(&engine, pending, no_browser, json).await
+        Command::Reconnect { connection, sign_in } => {
+            let by = if sign_in.device { SignIn::Device } else { SignIn::Browser };
+            let pending = engine.reconnect_by(&connection, by).await?;
+            finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
@@ -152,21 +124,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Exec { connection, variable, min_ttl, command } => {
-            exec::run(&engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
+            exec::run(engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
         }
-        Command::GitCredential { operation } => git_credential::run(&engine, operation).await,
+        Command::GitCredential { operation } => git_credential::run(engine, operation).await,
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
-        Command::Status { connection, json } => {
-            let connections = match connection {
-                Some(key) => vec![engine.connection(&key)?],
-                None => engine.connections()?,
-            };
-            output::status(&connections, json)?;
-            match status_exit_code(&connections) {
-                0 => Ok(()),
-                code => std::process::exit(code.into()),
-            }
-        }
+        Command::Status { connection, json } => status(engine, connection, json),
         Command::Refresh { connection, json } => {
             output::connection(&engine.refresh_now(&connection).await?, json)
         }
@@ -178,62 +140,75 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+async fn add_api_key(engine: &Engine, args: ApiKeyArgs) -> Result<()> {
+    let fields = api_key_fields(&args.integration, args.fields)?;
+    let input = NewApiKey {
+        name: args.name,
+        fields,
+        base_url: args.base_url,
+        check: !args.no_check,
+        replace: args.replace,
+    };
+    output::connection(&engine.add_api_key(&args.integration, input).await?, args.json)
+}
+
+/// The fields of an API key: the NAME=VALUE pairs given, and the key itself from stdin.
+fn api_key_fields(integration: &str, fields: Vec<String>) -> Result<BTreeMap<String, SecretInput>> {
+    let mut values = BTreeMap::new();
+    for field in fields {
+        let Some((id, value)) = field.split_once('=') else {
+            return Err(Error::invalid("fields", format!("--field takes NAME=VALUE, not “{field}”.")));
+        };
+        values.insert(id.trim().to_owned(), value.into());
+    }
+    let token_field = Catalog::builtin()
+        .integration(integration)
+        .and_then(|(_, spec)| spec.api_key.as_ref())
+        .map(|key| key.token_field.clone());
+    if let Some(token_field) = token_field {
+        if values.contains_key(&token_field) {
+            return Err(Error::invalid(
+                "fields",
+                "Give the key on stdin (--key-stdin), never as an argument.",
+            ));
+        }
+        values.insert(token_field, read_secret_from_stdin("key")?.as_str().into());
+    }
+    Ok(values)
+}
+
 async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()> {
     match command {
-        ProvidersCommand::Add {
-            name,
-            issuer,
-            authorize_url,
-            token_url,
-            client_id,
-            client_secret_stdin,
-            scopes,
-            json,
-        } => {
-            let client_secret =
-                if client_secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
+        ProvidersCommand::Add(args) => {
+            let client_secret = client_secret_from_stdin(args.client_secret_stdin)?;
             let provider = engine
                 .add_provider(NewProvider {
-                    name,
-                    issuer,
-                    authorize_url,
-                    token_url,
-                    client_id,
+                    name: args.name,
+                    issuer: args.issuer,
+                    authorize_url: args.authorize_url,
+                    token_url: args.token_url,
+                    client_id: args.client_id,
                     client_secret: client_secret.as_deref().map(Into::into),
-                    scopes: scopes.into_iter().collect(),
+                    scopes: args.scopes.into_iter().collect(),
                 })
                 .await?;
-            output::providers(&[provider], json)
+            output::providers(&[provider], args.json)
         }
-        ProvidersCommand::Set {
-            provider,
-            client_id,
-            client_secret_stdin,
-            base_url,
-            tenant,
-            authorize_url,
-            token_url,
-            revocation_url,
-            userinfo_url,
-            jwks_url,
-            enabled,
-            json,
-        } => {
-            let client_secret =
-                if client_secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
+        ProvidersCommand::Set(args) => {
+            let client_secret = client_secret_from_stdin(args.client_secret_stdin)?;
             let input = ProviderAppInput {
-                client_id,
+                client_id: args.client_id,
                 client_secret: client_secret.as_deref().map(Into::into),
-                enabled,
-                site: base_url.or(tenant),
-                authorize_url,
-                token_url,
-                revocation_url,
-                userinfo_url,
-                jwks_url,
+                enabled: args.enabled,
+                site: args.base_url.or(args.tenant),
+                authorize_url: args.authorize_url,
+                token_url: args.token_url,
+                revocation_url: args.revocation_url,
+                userinfo_url: args.userinfo_url,
+                jwks_url: args.jwks_url,
             };
-            let provider = engine.set_provider_app(&provider, input).await?;
-            output::providers(&[provider], json)
+            let provider = engine.set_provider_app(&args.provider, input).await?;
+            output::providers(&[provider], args.json)
         }
         ProvidersCommand::List { json } => output::providers(&engine.providers()?, json),
         ProvidersCommand::Remove { provider, with_connections } => {
@@ -241,6 +216,19 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             eprintln!("Removed the provider app of {provider}.");
             Ok(())
         }
+    }
+}
+
+/// Prints the connections' state and exits with what `status_exit_code` says.
+fn status(engine: &Engine, connection: Option<String>, json: bool) -> Result<()> {
+    let connections = match connection {
+        Some(key) => vec![engine.connection(&key)?],
+        None => engine.connections()?,
+    };
+    output::status(&connections, json)?;
+    match status_exit_code(&connections) {
+        0 => Ok(()),
+        code => std::process::exit(code.into()),
     }
 }
 
@@ -287,6 +275,11 @@ async fn finish_sign_in(
         }
     };
     output::connection(&connection, json)
+}
+
+/// The client secret from stdin, when `--client-secret-stdin` asked for it.
+fn client_secret_from_stdin(asked: bool) -> Result<Option<String>> {
+    asked.then(|| read_secret_from_stdin("client secret")).transpose()
 }
 
 /// Reads a secret (`what`: "client secret", "key") from stdin, so it never appears in
