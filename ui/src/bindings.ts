@@ -303,6 +303,8 @@ export type ProviderAppInput = {
 	userinfo_url: string | null,
 	/**  Where the keys that sign its ID tokens are published (JWKS). */
 	jwks_url: string | null,
+	/**  RFC 8628 sign-in by code. */
+	device_authorization_url: string | null,
 };
 
 /**  The answer to "remove this connection". */

@@ -301,6 +301,9 @@ pub struct ProviderAppArgs {
     /// The keys that sign the provider's ID tokens (JWKS), for OpenID providers.
     #[arg(long, value_name = "URL")]
     pub jwks_url: Option<String>,
+    /// The device authorization endpoint (RFC 8628), for `connect --device`.
+    #[arg(long, value_name = "URL")]
+    pub device_authorization_url: Option<String>,
     #[arg(long, value_name = "true|false")]
     pub enabled: Option<bool>,
     #[arg(long)]

@@ -206,6 +206,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                 revocation_url: args.revocation_url,
                 userinfo_url: args.userinfo_url,
                 jwks_url: args.jwks_url,
+                device_authorization_url: args.device_authorization_url,
             };
             let provider = engine.set_provider_app(&args.provider, input).await?;
             output::providers(&[provider], args.json)

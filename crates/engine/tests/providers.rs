@@ -247,6 +247,32 @@ async fn provider_apps_are_checked_before_any_sign_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let own = "https://github.com/login/device/code";
+    let set = ProviderAppInput {
+        client_id: Some("id".into()),
+        device_authorization_url: Some("https://device.example.com/code".into()),
+        ..ProviderAppInput::default()
+    };
+    let github = engine.set_provider_app("github", set).await.unwrap();
+    assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some("https://device.example.com/code"));
+    assert_eq!(github.overridden, ["device_authorization_url"]);
+    let plain = ProviderAppInput {
+        device_authorization_url: Some("http://device.example.com/code".into()),
+        ..ProviderAppInput::default()
+    };
+    let error = engine.set_provider_app("github", plain).await.unwrap_err();
+    assert_eq!(error.field(), Some("device_authorization_url"), "{error}");
+    let cleared =
+        ProviderAppInput { device_authorization_url: Some(String::new()), ..ProviderAppInput::default() };
+    let github = engine.set_provider_app("github", cleared).await.unwrap();
+    assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some(own));
+    assert!(github.overridden.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sites_fill_self_hosted_and_tenant_endpoints() {
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);

@@ -51,6 +51,12 @@ export const ENDPOINTS = [
     short: "signing keys (JWKS)",
     help: "Where the provider publishes the keys that sign its ID tokens; Grantkeeper checks ID tokens with them.",
   },
+  {
+    field: "device_authorization_url",
+    label: "Device sign-in URL",
+    short: "device sign-in",
+    help: "Where sign-in by code (connect --device) starts (RFC 8628).",
+  },
 ] as const;
 export type EndpointField = (typeof ENDPOINTS)[number]["field"];
 
@@ -89,6 +95,7 @@ export function appFields(existing: Provider | undefined): AppFields {
       revocation_url: overridden("revocation_url"),
       userinfo_url: overridden("userinfo_url"),
       jwks_url: overridden("jwks_url"),
+      device_authorization_url: overridden("device_authorization_url"),
     },
   };
 }
@@ -113,5 +120,6 @@ export function toAppInput(fields: AppFields, existing: Provider | undefined): P
     revocation_url: endpoint("revocation_url"),
     userinfo_url: endpoint("userinfo_url"),
     jwks_url: endpoint("jwks_url"),
+    device_authorization_url: endpoint("device_authorization_url"),
   };
 }

@@ -209,6 +209,7 @@ describe("Provider app endpoints", () => {
     revocation_url: null,
     userinfo_url: null,
     jwks_url: null,
+    device_authorization_url: null,
   };
 
   it("sends a typed signing keys (JWKS) URL like the other endpoints, and null when blank", async () => {

@@ -60,6 +60,8 @@ pub struct ProviderAppInput {
     pub userinfo_url: Option<String>,
     /// Where the keys that sign its ID tokens are published (JWKS).
     pub jwks_url: Option<String>,
+    /// RFC 8628 sign-in by code.
+    pub device_authorization_url: Option<String>,
 }
 
 /// What a person enters to add a custom provider: an issuer (OpenID discovery) or

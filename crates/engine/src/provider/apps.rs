@@ -337,7 +337,7 @@ fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result
         revocation_url: input.revocation_url.clone(),
         userinfo_url: input.userinfo_url.clone(),
         jwks_url: input.jwks_url.clone(),
-        device_authorization_url: None,
+        device_authorization_url: input.device_authorization_url.clone(),
     };
     for ((field, label), (given, kept)) in
         ENDPOINT_FIELDS.into_iter().zip(given.values_mut().into_iter().zip(kept.values_mut()))
