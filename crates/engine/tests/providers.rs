@@ -253,6 +253,7 @@ async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
     let own = "https://github.com/login/device/code";
     let set = ProviderAppInput {
         client_id: Some("id".into()),
+        client_secret: Some("secret".into()),
         device_authorization_url: Some("https://device.example.com/code".into()),
         ..ProviderAppInput::default()
     };
