@@ -6,11 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
+use common::{emulator_and_engine, engine_using_emulator};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::NewApiKey;
 use grantkeeper_engine::{ConnectionStatus, Error};
-use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator};
+use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, ProviderEmulator};
 
 fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]) -> NewApiKey {
     NewApiKey {
@@ -24,9 +24,7 @@ fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
+    let (emulator, setup, engine) = emulator_and_engine();
     let key = "sk-canary-openai-key-good";
 
     // A key the service refuses is not saved.
@@ -114,10 +112,7 @@ async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn test_connection_uses_the_integration_check_and_reports_refusals() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
 
     // The check follows the provider app's identity endpoint (a GitHub Enterprise site).
@@ -135,10 +130,7 @@ async fn test_connection_uses_the_integration_check_and_reports_refusals() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_that_never_expire_are_checked_by_the_scheduler() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
     engine
         .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-sched-good")]))

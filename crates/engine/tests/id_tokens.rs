@@ -8,13 +8,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{named, provider_input, use_emulator, Setup};
+use common::{engine_using_emulator, engine_with_local_op, named, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
-use grantkeeper_test_support::{
-    secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider, ProviderEmulator,
-};
+use grantkeeper_test_support::{secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider};
 
 /// Every keychain entry of the test's service with its value.
 fn keychain(service: &str) -> Vec<(String, String)> {
@@ -58,10 +56,7 @@ fn assert_refused_as_another_account(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
 
     let pending = engine.connect("gmail", named("Mail")).await.unwrap();
     assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
@@ -126,10 +121,7 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn microsoft_id_tokens_name_the_account_s_tenant() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
 
     // The common endpoint: any tenant, as long as the issuer names the token's own.
     sign_in(&engine, "outlook-mail", "Outlook").await.unwrap();
@@ -184,10 +176,7 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
 /// tokens: a forged one ends in Reauthorize with the stored tokens kept.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_provider_s_refreshed_id_token_is_checked() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let (op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
     sign_in(&engine, "Local OP", "Work").await.unwrap();
     engine.refresh_now("Work").await.unwrap();
     let kept = keychain(&setup.service);

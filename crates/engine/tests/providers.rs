@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
+use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::api::Revocation;
@@ -49,10 +49,7 @@ fn stored_access_token(engine: &Engine, connection: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
 
     let drive = connect(&engine, "google-drive", "Drive").await;
     assert_eq!(drive.status, ConnectionStatus::Active);
@@ -122,10 +119,7 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, _setup, engine) = engine_using_emulator("microsoft", false).await;
 
     let mail = connect(&engine, "outlook-mail", "Outlook").await;
     // Graph reports scopes without their prefix; they still count as granted.
@@ -153,10 +147,7 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn github_oauth_app_and_github_app_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     use_emulator(&engine, &emulator, "github-app", true).await;
 
     // OAuth App: comma-separated scopes in the answer; a token that does not expire.
@@ -195,9 +186,7 @@ async fn github_oauth_app_and_github_app_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn provider_apps_are_checked_before_any_sign_in() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
+    let (emulator, _setup, engine) = emulator_and_engine();
 
     let missing = engine.connect("gmail", ConnectOptions::default()).await.err().unwrap();
     assert!(matches!(missing, Error::ProviderAppMissing { .. }), "{missing}");
@@ -334,9 +323,7 @@ struct Expected {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
+    let (emulator, _setup, engine) = emulator_and_engine();
     let cases = [
         Expected {
             provider: "slack",
@@ -433,10 +420,7 @@ async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
     connect(&engine, "gmail", "Mail").await;
     let keys = secret_tool_keys(&setup.service);
     let token_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap().clone();
@@ -486,10 +470,7 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
     let cases = [
         ("html", "not a valid token response"),
         ("truncated", "not a valid token response"),
@@ -537,10 +518,7 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
 /// the old (possibly spent) refresh token.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github-app", true).await;
+    let (_emulator, setup, engine) = engine_using_emulator("github-app", true).await;
     connect(&engine, "github-app", "App").await;
     let old_key =
         secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
@@ -584,10 +562,7 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (_emulator, _setup, engine) = engine_using_emulator("google", true).await;
     connect(&engine, "gmail", "Mail").await;
     let before = stored_access_token(&engine, "Mail");
 
@@ -617,10 +592,7 @@ async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() 
 /// refreshes it by itself.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
     emulator.set_lifetimes(3, 3).await;
     connect(&engine, "gmail", "Mail").await;
     emulator.outage(true).await;
@@ -662,10 +634,7 @@ async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
 /// removal leaves no part behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_over_4_kb_are_kept_whole() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
     emulator.long_tokens(true).await;
     connect(&engine, "outlook-mail", "Outlook").await;
 
