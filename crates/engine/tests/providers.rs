@@ -51,41 +51,9 @@ fn stored_access_token(engine: &Engine, connection: &str) -> String {
 async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;
 
-    let drive = connect(&engine, "google-drive", "Drive").await;
-    assert_eq!(drive.status, ConnectionStatus::Active);
-    assert_eq!(drive.account.as_deref(), Some("ada@example.test"));
-    assert_eq!((drive.integration.as_str(), drive.provider.as_str()), ("google-drive", "Google"));
-    let first = &requests(&emulator, "google", "authorize").await[0]["query"];
-    assert_eq!(first["access_type"], "offline");
-    assert_eq!(first["include_granted_scopes"], "true");
-    assert_eq!(first["prompt"], "consent");
-    assert_eq!(first["code_challenge_method"], "S256");
-    assert_eq!(first["scope"], "openid email https://www.googleapis.com/auth/drive.readonly");
-    // Google takes the client credentials in the body, as its docs show.
-    let exchange = &requests(&emulator, "google", "token").await[0];
-    assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
-    assert!(exchange["headers"]["authorization"].is_null());
-
-    // Gmail on the same account asks only for Gmail's scope and grows the same grant;
-    // the answer carries no refresh token this time, so the one already held is kept.
-    let first_refresh_token = {
-        let key =
-            secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
-        let stored: Value = serde_json::from_str(&secret_tool_lookup(&setup.service, &key).unwrap()).unwrap();
-        stored["refresh_token"].as_str().unwrap().to_owned()
-    };
-    emulator.omit_next_refresh_token().await;
-    let gmail = connect(&engine, "Gmail", "Mail").await;
-    let second = &requests(&emulator, "google", "authorize").await[1]["query"];
-    assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
-    let connections = engine.connections().unwrap();
-    assert_eq!(connections.len(), 2);
-    for connection in &connections {
-        assert_eq!(connection.status, ConnectionStatus::Active, "{connection:?}");
-        assert!(connection.scopes.iter().any(|s| s.ends_with("drive.readonly")));
-        assert!(connection.scopes.iter().any(|s| s.ends_with("gmail.readonly")));
-    }
-    assert_eq!(stored_access_token(&engine, "Drive"), stored_access_token(&engine, "Mail"), "one credential");
+    drive_signs_in_the_way_google_documents(&engine, &emulator).await;
+    let first_refresh_token = stored_refresh_token(&setup.service);
+    let gmail = gmail_grows_the_same_grant(&engine, &emulator).await;
 
     // Another account is another credential, side by side.
     emulator.sign_in_as("bob").await;
@@ -115,6 +83,48 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     assert!(statuses.contains(&("Drive".into(), ConnectionStatus::Reauthorize)), "{statuses:?}");
     assert!(statuses.contains(&("Mail".into(), ConnectionStatus::Reauthorize)), "{statuses:?}");
     assert!(statuses.contains(&("Bob's calendar".into(), ConnectionStatus::Active)), "{statuses:?}");
+}
+
+async fn drive_signs_in_the_way_google_documents(engine: &Arc<Engine>, emulator: &ProviderEmulator) {
+    let drive = connect(engine, "google-drive", "Drive").await;
+    assert_eq!(drive.status, ConnectionStatus::Active);
+    assert_eq!(drive.account.as_deref(), Some("ada@example.test"));
+    assert_eq!((drive.integration.as_str(), drive.provider.as_str()), ("google-drive", "Google"));
+    let first = &requests(emulator, "google", "authorize").await[0]["query"];
+    assert_eq!(first["access_type"], "offline");
+    assert_eq!(first["include_granted_scopes"], "true");
+    assert_eq!(first["prompt"], "consent");
+    assert_eq!(first["code_challenge_method"], "S256");
+    assert_eq!(first["scope"], "openid email https://www.googleapis.com/auth/drive.readonly");
+    // Google takes the client credentials in the body, as its docs show.
+    let exchange = &requests(emulator, "google", "token").await[0];
+    assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
+    assert!(exchange["headers"]["authorization"].is_null());
+}
+
+/// The refresh token of the one credential in the keychain.
+fn stored_refresh_token(service: &str) -> String {
+    let key = secret_tool_keys(service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let stored: Value = serde_json::from_str(&secret_tool_lookup(service, &key).unwrap()).unwrap();
+    stored["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// Gmail on the same account asks only for Gmail's scope and grows the same grant; the
+/// answer carries no refresh token this time, so the one already held is kept.
+async fn gmail_grows_the_same_grant(engine: &Arc<Engine>, emulator: &ProviderEmulator) -> Connection {
+    emulator.omit_next_refresh_token().await;
+    let gmail = connect(engine, "Gmail", "Mail").await;
+    let second = &requests(emulator, "google", "authorize").await[1]["query"];
+    assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
+    let connections = engine.connections().unwrap();
+    assert_eq!(connections.len(), 2);
+    for connection in &connections {
+        assert_eq!(connection.status, ConnectionStatus::Active, "{connection:?}");
+        assert!(connection.scopes.iter().any(|s| s.ends_with("drive.readonly")));
+        assert!(connection.scopes.iter().any(|s| s.ends_with("gmail.readonly")));
+    }
+    assert_eq!(stored_access_token(engine, "Drive"), stored_access_token(engine, "Mail"), "one credential");
+    gmail
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -321,101 +331,108 @@ struct Expected {
     revocation: Revocation,
 }
 
+/// The catalog's other providers, one round trip each.
+const ROUND_TRIPS: [Expected; 6] = [
+    Expected {
+        provider: "slack",
+        integration: "slack",
+        with_secret: false,
+        account: "ada (Example)",
+        authorize: &[("user_scope", "channels:read,channels:history,groups:read,groups:history,im:history,users:read,search:read,chat:write"), ("code_challenge_method", "S256")],
+        refreshes: false,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "notion",
+        integration: "notion",
+        with_secret: true,
+        account: "ada@example.test (Example)",
+        authorize: &[("owner", "user")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "dropbox",
+        integration: "dropbox",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("token_access_type", "offline"), ("include_granted_scopes", "user")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "spotify",
+        integration: "spotify",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    Expected {
+        provider: "zoom",
+        integration: "zoom",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "atlassian",
+        integration: "jira",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
     let (emulator, _setup, engine) = emulator_and_engine();
-    let cases = [
-        Expected {
-            provider: "slack",
-            integration: "slack",
-            with_secret: false,
-            account: "ada (Example)",
-            authorize: &[("user_scope", "channels:read,channels:history,groups:read,groups:history,im:history,users:read,search:read,chat:write"), ("code_challenge_method", "S256")],
-            refreshes: false,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "notion",
-            integration: "notion",
-            with_secret: true,
-            account: "ada@example.test (Example)",
-            authorize: &[("owner", "user")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "dropbox",
-            integration: "dropbox",
-            with_secret: false,
-            account: "ada@example.test",
-            authorize: &[("token_access_type", "offline"), ("include_granted_scopes", "user")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "spotify",
-            integration: "spotify",
-            with_secret: false,
-            account: "ada@example.test",
-            authorize: &[("code_challenge_method", "S256")],
-            refreshes: true,
-            revocation: Revocation::NotOffered,
-        },
-        Expected {
-            provider: "zoom",
-            integration: "zoom",
-            with_secret: true,
-            account: "ada@example.test",
-            authorize: &[("code_challenge_method", "S256")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "atlassian",
-            integration: "jira",
-            with_secret: true,
-            account: "ada@example.test",
-            authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
-            refreshes: true,
-            revocation: Revocation::NotOffered,
-        },
-    ];
-    for case in cases {
-        let provider = case.provider;
-        use_emulator(&engine, &emulator, provider, case.with_secret).await;
-        if case.revocation == Revocation::NotOffered {
-            // The catalog names no revocation endpoint for it; the override goes too.
-            let none =
-                ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
-            engine.set_provider_app(provider, none).await.unwrap();
-        }
-        let connection = connect(&engine, case.integration, provider).await;
-        assert_eq!(connection.status, ConnectionStatus::Active, "{provider}: {connection:?}");
-        assert_eq!(connection.account.as_deref(), Some(case.account), "{provider}");
-        let query = &requests(&emulator, provider, "authorize").await[0]["query"];
-        for (name, value) in case.authorize {
-            assert_eq!(query[name], *value, "{provider}: {name} in {query}");
-        }
-        if case.refreshes {
-            let before = stored_access_token(&engine, provider);
-            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
-            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
-            assert_ne!(stored_access_token(&engine, provider), before, "{provider}");
-            // Consent withdrawn: the provider's own way of saying so (Atlassian: HTTP 403)
-            // still means Reauthorize.
-            emulator.revoke(provider, "ada").await;
-            let error = engine.refresh_now(provider).await.unwrap_err();
-            assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
-        }
-        let removal = engine.remove_connection(provider).await.unwrap();
-        assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
-        let revocations = requests(&emulator, provider, "revoke").await;
-        match case.revocation {
-            Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
-            _ => assert!(revocations.is_empty(), "{provider}"),
-        }
+    for case in ROUND_TRIPS {
+        round_trip(&engine, &emulator, case).await;
     }
     assert!(engine.connections().unwrap().is_empty());
+}
+
+/// Connects the case's integration, refreshes it until the provider withdraws consent
+/// (where it refreshes at all), and removes it, checking each step against the case.
+async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Expected) {
+    let provider = case.provider;
+    use_emulator(engine, emulator, provider, case.with_secret).await;
+    if case.revocation == Revocation::NotOffered {
+        // The catalog names no revocation endpoint for it; the override goes too.
+        let none = ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
+        engine.set_provider_app(provider, none).await.unwrap();
+    }
+    let connection = connect(engine, case.integration, provider).await;
+    assert_eq!(connection.status, ConnectionStatus::Active, "{provider}: {connection:?}");
+    assert_eq!(connection.account.as_deref(), Some(case.account), "{provider}");
+    let query = &requests(emulator, provider, "authorize").await[0]["query"];
+    for (name, value) in case.authorize {
+        assert_eq!(query[name], *value, "{provider}: {name} in {query}");
+    }
+    if case.refreshes {
+        let before = stored_access_token(engine, provider);
+        engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        assert_ne!(stored_access_token(engine, provider), before, "{provider}");
+        // Consent withdrawn: the provider's own way of saying so (Atlassian: HTTP 403)
+        // still means Reauthorize.
+        emulator.revoke(provider, "ada").await;
+        let error = engine.refresh_now(provider).await.unwrap_err();
+        assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
+    }
+    let removal = engine.remove_connection(provider).await.unwrap();
+    assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
+    let revocations = requests(emulator, provider, "revoke").await;
+    match case.revocation {
+        Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
+        _ => assert!(revocations.is_empty(), "{provider}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
