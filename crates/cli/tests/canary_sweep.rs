@@ -8,12 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Output, Stdio};
 
-use common::{ok, Cli};
-use grantkeeper_test_support::{
-    secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
-};
+use common::{ok, output_with_stdin, strs, use_emulator, Cli};
+use grantkeeper_test_support::{secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET};
 
 /// Every file below `dir`, read whole.
 fn files_below(dir: &Path, found: &mut Vec<(String, Vec<u8>)>) {
@@ -27,114 +25,116 @@ fn files_below(dir: &Path, found: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
+/// The binary run with full logging and a temp directory of its own, and everything
+/// it printed, by command line.
+struct Sweep {
+    cli: Cli,
+    temp: tempfile::TempDir,
+    printed: Vec<(String, Output)>,
+}
+
+impl Sweep {
+    fn run(&mut self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = self.cli.command(args);
+        command.env("GRANTKEEPER_LOG", "trace").env("TMPDIR", self.temp.path());
+        let output = match stdin {
+            Some(text) => output_with_stdin(command, text),
+            None => command.stdin(Stdio::null()).output().unwrap(),
+        };
+        self.printed.push((args.join(" "), output.clone()));
+        output
+    }
+
+    /// Where a secret must not be: everything printed (but `token`'s stdout) and every
+    /// file in the data and temp directories.
+    fn places(&self) -> Vec<(String, Vec<u8>)> {
+        let mut places: Vec<(String, Vec<u8>)> = Vec::new();
+        for (args, output) in &self.printed {
+            if !args.starts_with("token ") {
+                places.push((format!("stdout of `{args}`"), output.stdout.clone()));
+            }
+            places.push((format!("stderr of `{args}`"), output.stderr.clone()));
+        }
+        files_below(self.cli.home.path(), &mut places);
+        files_below(self.temp.path(), &mut places);
+        places
+    }
+}
+
 #[test]
 fn no_secret_leaves_the_keychain() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let emulator = ProviderEmulator::start();
     let temp = tempfile::tempdir().unwrap();
-    let cli = Cli::new(BrowserMode::Consent);
-    let mut printed: Vec<(String, Output)> = Vec::new();
-    let mut run = |args: &[&str], stdin: Option<&str>| {
-        let mut command = cli.command(args);
-        command.env("GRANTKEEPER_LOG", "trace").env("TMPDIR", temp.path());
-        let output = match stdin {
-            Some(text) => {
-                use std::io::Write;
-                let mut child = command
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-                child.wait_with_output().unwrap()
-            }
-            None => command.stdin(std::process::Stdio::null()).output().unwrap(),
-        };
-        printed.push((args.join(" "), output.clone()));
-        output
-    };
+    let mut sweep = Sweep { cli: Cli::new(BrowserMode::Consent), temp, printed: Vec::new() };
 
     for (provider, integration) in [("google", "gmail"), ("github-app", "github-app")] {
-        let args = [
-            "providers",
-            "set",
-            provider,
-            "--client-id",
-            EMULATED_CLIENT_ID,
-            "--client-secret-stdin",
-            "--authorize-url",
-            &emulator.url(provider, "authorize"),
-            "--token-url",
-            &emulator.url(provider, "token"),
-            "--userinfo-url",
-            &emulator.url(provider, "identity"),
-            "--jwks-url",
-            &emulator.url(provider, "jwks"),
-            "--revocation-url",
-            &emulator.url(provider, "revoke"),
-        ];
-        ok(&run(&args, Some(EMULATED_CLIENT_SECRET)));
-        ok(&run(&["connect", integration, "--name", provider, "--json"], None));
-        ok(&run(&["refresh", provider, "--json"], None));
-        if provider == "github-app" {
-            // Its check is the identity endpoint; Gmail's is Google's own API.
-            ok(&run(&["test", provider], None));
-        }
-        // Broken answers from the token endpoint: each a clean error, nothing kept.
-        for how in ["truncated", "html", "empty_access_token", "server_error"] {
-            runtime.block_on(emulator.break_next_token_answer(how));
-            assert!(!run(&["refresh", provider], None).status.success(), "{how}");
-        }
+        connect_refresh_and_break_token_answers(&mut sweep, &runtime, &emulator, provider, integration);
     }
-    ok(&run(&["status", "--json"], None));
-    ok(&run(&["list", "--json"], None));
-    ok(&run(&["activity", "--json"], None));
-    ok(&run(&["token", "google", "--json"], None));
-    ok(&run(&["exec", "google", "--", "true"], None));
+    ok(&sweep.run(&["status", "--json"], None));
+    ok(&sweep.run(&["list", "--json"], None));
+    ok(&sweep.run(&["activity", "--json"], None));
+    ok(&sweep.run(&["token", "google", "--json"], None));
+    ok(&sweep.run(&["exec", "google", "--", "true"], None));
 
     // API keys: a good one kept, a rejected one refused.
     let base = emulator.service_url("openai");
-    ok(&run(&["keys", "add", "openai", "--key-stdin", "--base-url", &base], Some("sk-canary-sweep-good\n")));
-    assert!(!run(
-        &["keys", "add", "openai", "--key-stdin", "--base-url", &base],
-        Some("sk-canary-sweep-bad\n")
-    )
-    .status
-    .success());
-    ok(&run(&["test", "OpenAI"], None));
+    let add_key = ["keys", "add", "openai", "--key-stdin", "--base-url", &base];
+    ok(&sweep.run(&add_key, Some("sk-canary-sweep-good\n")));
+    assert!(!sweep.run(&add_key, Some("sk-canary-sweep-bad\n")).status.success());
+    ok(&sweep.run(&["test", "OpenAI"], None));
 
     // The provider withdraws a grant: Reauthorize, with the provider's words.
     runtime.block_on(emulator.revoke("github-app", "ada"));
-    assert_eq!(run(&["refresh", "github-app"], None).status.code(), Some(3));
+    assert_eq!(sweep.run(&["refresh", "github-app"], None).status.code(), Some(3));
 
     // Every secret that existed. The keychain's values are read before removal.
     let given = [EMULATED_CLIENT_SECRET, "sk-canary-sweep-good", "sk-canary-sweep-bad"];
-    let secrets = runtime.block_on(secrets_seen(&given, &cli.service, &emulator));
-    ok(&run(&["remove", "google"], None));
-    ok(&run(&["remove", "OpenAI"], None));
+    let secrets = runtime.block_on(secrets_seen(&given, &sweep.cli.service, &emulator));
+    ok(&sweep.run(&["remove", "google"], None));
+    ok(&sweep.run(&["remove", "OpenAI"], None));
 
     assert!(secrets.len() >= 10, "the sweep found the secrets it looks for: {}", secrets.len());
+    assert_nowhere_but_in_token_s_stdout(&sweep, &secrets);
+}
 
+/// Points `provider` at the emulator, connects `integration` and refreshes it, then
+/// breaks the token endpoint's answers in each way the emulator knows: each a clean
+/// error, nothing kept.
+fn connect_refresh_and_break_token_answers(
+    sweep: &mut Sweep,
+    runtime: &tokio::runtime::Runtime,
+    emulator: &ProviderEmulator,
+    provider: &str,
+    integration: &str,
+) {
+    let mut args = use_emulator(emulator, provider);
+    args.extend(["--revocation-url".to_owned(), emulator.url(provider, "revoke")]);
+    ok(&sweep.run(&strs(&args), Some(EMULATED_CLIENT_SECRET)));
+    ok(&sweep.run(&["connect", integration, "--name", provider, "--json"], None));
+    ok(&sweep.run(&["refresh", provider, "--json"], None));
+    if provider == "github-app" {
+        // Its check is the identity endpoint; Gmail's is Google's own API.
+        ok(&sweep.run(&["test", provider], None));
+    }
+    for how in ["truncated", "html", "empty_access_token", "server_error"] {
+        runtime.block_on(emulator.break_next_token_answer(how));
+        assert!(!sweep.run(&["refresh", provider], None).status.success(), "{how}");
+    }
+}
+
+fn assert_nowhere_but_in_token_s_stdout(sweep: &Sweep, secrets: &[String]) {
     // The one place a token belongs outside the keychain proves the sweep knows it.
-    let (_, token_output) = printed.iter().find(|(args, _)| args.starts_with("token ")).unwrap();
+    let (_, token_output) = sweep.printed.iter().find(|(args, _)| args.starts_with("token ")).unwrap();
     assert!(
         secrets.iter().any(|s| token_output.stdout.windows(s.len()).any(|w| w == s.as_bytes())),
         "the access token `token` printed is among the secrets searched for"
     );
 
-    let mut places: Vec<(String, Vec<u8>)> = Vec::new();
-    for (args, output) in &printed {
-        if !args.starts_with("token ") {
-            places.push((format!("stdout of `{args}`"), output.stdout.clone()));
-        }
-        places.push((format!("stderr of `{args}`"), output.stderr.clone()));
-    }
-    files_below(cli.home.path(), &mut places);
-    files_below(temp.path(), &mut places);
-    let logged: usize = printed.iter().map(|(_, o)| o.stderr.len()).sum();
+    let places = sweep.places();
+    let logged: usize = sweep.printed.iter().map(|(_, o)| o.stderr.len()).sum();
     assert!(logged > 10_000, "trace logging ran: {logged} bytes");
-    for secret in &secrets {
+    for secret in secrets {
         for (place, bytes) in &places {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

@@ -5,37 +5,49 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{ok, text, Cli};
+use common::{add_confidential_provider, ok, output_with_stdin, strs, text, use_emulator, Cli};
 use grantkeeper_test_support::{
     contains, data_dir_bytes, secret_tool_keys, BrowserMode, OidcProvider, ProviderEmulator,
-    EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    EMULATED_CLIENT_SECRET,
 };
 
 #[test]
 fn add_connect_list_token_remove() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Consent);
+    add_the_confidential_client(&cli, &op.issuer);
+    let connection = connect_as_work(&cli);
+    list_json_has_every_field(&cli, &connection);
+    let printed = token_prints_only_the_token(&cli, &connection);
 
-    let added = cli.run_with_stdin(
-        &[
-            "providers",
-            "add",
-            "--name",
-            "Local OP",
-            "--issuer",
-            &op.issuer,
-            "--client-id",
-            "grantkeeper-confidential",
-            "--client-secret-stdin",
-            "--scopes",
-            "openid email offline_access",
-        ],
-        "canary-client-secret-7f3a\n",
-    );
-    let added = ok(&added);
+    let reconnected = cli.run(&["reconnect", "Work", "--json"]);
+    let reconnected: serde_json::Value = serde_json::from_str(&ok(&reconnected)).unwrap();
+    assert_eq!(reconnected["id"], connection["id"], "reconnect keeps the connection's id");
+    assert_ne!(ok(&cli.run(&["token", "Work"])), printed, "the renewed grant's token is in use");
+
+    let disk = data_dir_bytes(cli.home.path());
+    assert!(!contains(&disk, printed.trim()) && !contains(&disk, "canary-client-secret"));
+
+    let prefix = cli.run(&["remove", "Wor"]);
+    assert_eq!(prefix.status.code(), Some(1), "a prefix is not enough to remove");
+    assert!(text(&prefix.stderr).contains("give its whole name"), "{}", text(&prefix.stderr));
+    let removed = cli.run(&["remove", "Work"]);
+    assert!(ok(&removed).is_empty());
+    assert!(ok(&cli.run(&["list", "--json"])).trim() == "[]");
+    assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+}
+
+/// The secret is read from stdin and shown as its last four characters only.
+fn add_the_confidential_client(cli: &Cli, issuer: &str) {
+    let args =
+        [&add_confidential_provider(issuer)[..], &["--scopes", "openid email offline_access"]].concat();
+    let added = ok(&cli.run_with_stdin(&args, "canary-client-secret-7f3a\n"));
     assert!(added.contains("Local OP") && added.contains("•••• 7f3a"), "{added}");
     assert!(!added.contains("canary-client-secret"));
+}
 
+/// `connect --json` prints only the connection, as JSON; the messages go to stderr.
+fn connect_as_work(cli: &Cli) -> serde_json::Value {
     let connected = cli.run(&["connect", "Local OP", "--name", "Work", "--json"]);
     let stdout = ok(&connected);
     let connection: serde_json::Value =
@@ -44,7 +56,10 @@ fn add_connect_list_token_remove() {
     assert_eq!(connection["status"], "active");
     assert_eq!(connection["account"], "grace@example.test");
     assert!(text(&connected.stderr).contains("Finish signing in in your browser"));
+    connection
+}
 
+fn list_json_has_every_field(cli: &Cli, connection: &serde_json::Value) {
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 1);
@@ -62,7 +77,11 @@ fn add_connect_list_token_remove() {
         assert!(listed[0].get(field).is_some(), "list --json has {field}");
     }
     assert_eq!(listed[0]["id"], connection["id"]);
+}
 
+/// `token`, by name or by id, prints the keychain's access token and a newline, and
+/// nothing else; returns what it printed.
+fn token_prints_only_the_token(cli: &Cli, connection: &serde_json::Value) -> String {
     let token = cli.run(&["token", "Work"]);
     let printed = ok(&token);
     assert!(text(&token.stderr).is_empty(), "nothing on stderr: {}", text(&token.stderr));
@@ -74,22 +93,16 @@ fn add_connect_list_token_remove() {
     );
     let by_id = ok(&cli.run(&["token", connection["id"].as_str().unwrap()]));
     assert_eq!(by_id, printed);
+    printed
+}
 
-    let reconnected = cli.run(&["reconnect", "Work", "--json"]);
-    let reconnected: serde_json::Value = serde_json::from_str(&ok(&reconnected)).unwrap();
-    assert_eq!(reconnected["id"], connection["id"], "reconnect keeps the connection's id");
-    assert_ne!(ok(&cli.run(&["token", "Work"])), printed, "the renewed grant's token is in use");
-
-    let disk = data_dir_bytes(cli.home.path());
-    assert!(!contains(&disk, printed.trim()) && !contains(&disk, "canary-client-secret"));
-
-    let prefix = cli.run(&["remove", "Wor"]);
-    assert_eq!(prefix.status.code(), Some(1), "a prefix is not enough to remove");
-    assert!(text(&prefix.stderr).contains("give its whole name"), "{}", text(&prefix.stderr));
-    let removed = cli.run(&["remove", "Work"]);
-    assert!(ok(&removed).is_empty());
-    assert!(ok(&cli.run(&["list", "--json"])).trim() == "[]");
-    assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+/// The test provider (started with `env`) and a CLI with its "Work" connection.
+fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Cli) {
+    let op = OidcProvider::start_with(env);
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    (op, cli)
 }
 
 #[test]
@@ -122,8 +135,7 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
     // No Secret Service: a clear error naming what to start, before any browser opens.
     let browser_log = cli.home.path().join("browser.log");
     let no_keychain = cli
-        .command(&["connect", "Local OP"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .command_without_keychain(&["connect", "Local OP"])
         .env("GRANTKEEPER_TEST_BROWSER_LOG", &browser_log)
         .output()
         .unwrap();
@@ -143,10 +155,7 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
 fn concurrent_token_processes_refresh_once() {
     // Tokens live 4 s; after 2 s each process wants 3 s more, so the first refresh
     // satisfies everyone and the rotating refresh token is presented exactly once.
-    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
-    let cli = Cli::new(BrowserMode::Consent);
-    cli.add_public_provider(&op.issuer);
-    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let (op, cli) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
     std::thread::sleep(std::time::Duration::from_secs(2));
 
     let children: Vec<_> = (0..20)
@@ -180,10 +189,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
     use std::sync::Arc;
     use std::time::Duration;
 
-    let op = OidcProvider::start_with(&[("OIDC_ACCESS_TOKEN_TTL", "5")]);
-    let cli = Cli::new(BrowserMode::Consent);
-    cli.add_public_provider(&op.issuer);
-    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let (op, cli) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "5")]);
     let first_refresh_token = cli.stored_tokens()["refresh_token"].as_str().unwrap().to_owned();
     std::thread::sleep(Duration::from_secs(6)); // expired; nobody was running to refresh it
 
@@ -224,10 +230,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
 
 #[test]
 fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
-    let op = OidcProvider::start();
-    let cli = Cli::new(BrowserMode::Consent);
-    cli.add_public_provider(&op.issuer);
-    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let (op, cli) = connected_as_work(&[]);
     tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));
 
     let refused = cli.run(&["refresh", "Work"]);
@@ -252,7 +255,26 @@ fn catalog_provider_apps_api_keys_and_renames() {
     let listing = ok(&cli.run(&["catalog"]));
     assert!(listing.contains("Google\n") && listing.contains("Read your email messages"), "{listing}");
 
-    // A provider app for Google needs its secret; it is read from stdin and shown as its last four.
+    google_s_provider_app_takes_its_secret_from_stdin(&cli);
+    let unknown_scope = cli.run(&["connect", "gmail", "--scope", "gmail.everything"]);
+    assert_eq!(unknown_scope.status.code(), Some(1));
+    assert!(
+        text(&unknown_scope.stderr).contains("no scope “gmail.everything”"),
+        "{}",
+        text(&unknown_scope.stderr)
+    );
+    a_self_managed_gitlab_connects_and_is_renamed(&cli, &op.issuer);
+    api_keys_come_from_stdin_and_are_checked(&cli, &emulator);
+
+    // Removing the last connection on a grant revokes it at the provider.
+    let removed = cli.run(&["remove", "Work GitLab"]);
+    ok(&removed);
+    assert!(text(&removed.stderr).contains("revoked its access at GitLab"), "{}", text(&removed.stderr));
+}
+
+/// A provider app for Google needs its secret; it is read from stdin and shown as its
+/// last four.
+fn google_s_provider_app_takes_its_secret_from_stdin(cli: &Cli) {
     let no_secret = cli.run(&["providers", "set", "google", "--client-id", "123.apps.googleusercontent.com"]);
     assert_eq!(no_secret.status.code(), Some(1));
     assert!(text(&no_secret.stderr).contains("client secret"), "{}", text(&no_secret.stderr));
@@ -269,16 +291,11 @@ fn catalog_provider_apps_api_keys_and_renames() {
     ));
     assert!(set.contains("•••• 9d2c") && set.contains("redirect http://127.0.0.1/callback"), "{set}");
     assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-google-secret-9d2c"));
-    let unknown_scope = cli.run(&["connect", "gmail", "--scope", "gmail.everything"]);
-    assert_eq!(unknown_scope.status.code(), Some(1));
-    assert!(
-        text(&unknown_scope.stderr).contains("no scope “gmail.everything”"),
-        "{}",
-        text(&unknown_scope.stderr)
-    );
+}
 
-    // A self-managed GitLab by its base URL: the catalog's quirks, the server's address.
-    cli.set_up_gitlab(&op.issuer);
+/// A self-managed GitLab by its base URL: the catalog's quirks, the server's address.
+fn a_self_managed_gitlab_connects_and_is_renamed(cli: &Cli, issuer: &str) {
+    cli.set_up_gitlab(issuer);
     let connected = ok(&cli.run(&["connect", "gitlab", "--account", "grace", "--json"]));
     let connection: serde_json::Value = serde_json::from_str(&connected).unwrap();
     assert_eq!(
@@ -294,8 +311,10 @@ fn catalog_provider_apps_api_keys_and_renames() {
         (renamed[0]["name"].as_str(), renamed[0]["id"].as_str()),
         (Some("Work GitLab"), connection["id"].as_str())
     );
+}
 
-    // API keys come from stdin only, are checked with the service, and `token` prints them.
+/// API keys come from stdin only, are checked with the service, and `token` prints them.
+fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulator) {
     let on_argv = cli.run(&["keys", "add", "openai", "--key-stdin", "--field", "api_key=sk-x"]);
     assert_eq!(on_argv.status.code(), Some(1));
     assert!(text(&on_argv.stderr).contains("never as an argument"));
@@ -309,11 +328,6 @@ fn catalog_provider_apps_api_keys_and_renames() {
         "sk-canary-cli-good\n",
     ));
     assert_eq!(ok(&cli.run(&["token", "OpenAI"])), "sk-canary-cli-good\n");
-
-    // Removing the last connection on a grant revokes it at the provider.
-    let removed = cli.run(&["remove", "Work GitLab"]);
-    ok(&removed);
-    assert!(text(&removed.stderr).contains("revoked its access at GitLab"), "{}", text(&removed.stderr));
 }
 
 /// A refresh killed with SIGKILL while the provider is answering: for a provider that
@@ -333,40 +347,12 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
             .count()
     };
     for (provider, integration, rotates) in [("github-app", "github-app", true), ("google", "gmail", false)] {
-        let args = [
-            "providers".to_owned(),
-            "set".into(),
-            provider.into(),
-            "--client-id".into(),
-            EMULATED_CLIENT_ID.into(),
-            "--client-secret-stdin".into(),
-            "--authorize-url".into(),
-            emulator.url(provider, "authorize"),
-            "--token-url".into(),
-            emulator.url(provider, "token"),
-            "--userinfo-url".into(),
-            emulator.url(provider, "identity"),
-            "--jwks-url".into(),
-            emulator.url(provider, "jwks"),
-        ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ok(&cli.run_with_stdin(&args, EMULATED_CLIENT_SECRET));
+        ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, provider)), EMULATED_CLIENT_SECRET));
         ok(&cli.run(&["connect", integration, "--name", provider]));
         let before = refresh_requests();
 
         runtime.block_on(emulator.delay_next_token_request(1500));
-        let mut refresh =
-            cli.command(&["refresh", provider]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while refresh_requests() == before {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{provider}: the refresh never reached the provider"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        refresh.kill().unwrap(); // SIGKILL: no cleanup of any kind
-        refresh.wait().unwrap();
+        kill_a_refresh_at_the_provider(&cli, provider, || refresh_requests() != before);
         std::thread::sleep(std::time::Duration::from_millis(2000)); // the provider answered into the void
 
         let next = cli.run(&["token", provider, "--min-ttl", "999999"]);
@@ -385,12 +371,23 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
     }
 }
 
+/// Starts `grantkeeper refresh PROVIDER` and, once its request has `reached` the
+/// provider, kills it with SIGKILL: no cleanup of any kind.
+fn kill_a_refresh_at_the_provider(cli: &Cli, provider: &str, reached: impl Fn() -> bool) {
+    let mut refresh =
+        cli.command(&["refresh", provider]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !reached() {
+        assert!(std::time::Instant::now() < deadline, "{provider}: the refresh never reached the provider");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    refresh.kill().unwrap();
+    refresh.wait().unwrap();
+}
+
 #[test]
 fn status_exec_and_token_json() {
-    let op = OidcProvider::start();
-    let cli = Cli::new(BrowserMode::Consent);
-    cli.add_public_provider(&op.issuer);
-    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let (op, cli) = connected_as_work(&[]);
 
     let status = ok(&cli.run(&["status"]));
     assert!(status.starts_with("Work\tactive\tgrace@example.test\texpires "), "{status}");
@@ -455,36 +452,14 @@ fn completions_for_bash_zsh_and_fish() {
 fn without_a_keychain_nothing_is_written() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Consent);
-    let mut child = cli
-        .command(&[
-            "providers",
-            "add",
-            "--name",
-            "Local OP",
-            "--issuer",
-            &op.issuer,
-            "--client-id",
-            "grantkeeper-confidential",
-            "--client-secret-stdin",
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"canary-client-secret-7f3a\n").unwrap();
-    let refused = child.wait_with_output().unwrap();
+    let add = cli.command_without_keychain(&add_confidential_provider(&op.issuer));
+    let refused = output_with_stdin(add, "canary-client-secret-7f3a\n");
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
     let message = text(&refused.stderr);
     assert!(message.contains("Secret Service") && refused.stdout.is_empty(), "{message}");
     assert!(!message.contains("canary-client-secret"));
     assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-client-secret-7f3a"));
-    let token = cli
-        .command(&["token", "anything"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .output()
-        .unwrap();
+    let token = cli.command_without_keychain(&["token", "anything"]).output().unwrap();
     assert_eq!(token.status.code(), Some(6), "no such connection is said before the keychain is needed");
     assert_eq!(ok(&cli.run(&["providers", "list", "--json"])).trim(), "[]", "no provider app was half saved");
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 use common::{ok, text, Cli};
 use grantkeeper_test_support::{
@@ -16,17 +16,11 @@ use grantkeeper_test_support::{
 /// browser act on that page as `mode`, and returns the finished command's output with
 /// the page it showed.
 fn sign_in_by_code(cli: &Cli, args: &[&str], mode: &str) -> (std::process::Output, String) {
-    let mut child = cli.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (child, mut stderr) = start(cli, args);
     let mut shown = String::new();
-    let page = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no sign-in page shown: {shown}");
-        shown.push_str(&line);
-        if let Some(url) = line.trim().strip_prefix("http") {
-            break format!("http{url}");
-        }
-    };
+    let page = read_stderr_until(&mut stderr, &mut shown, "sign-in page", |line| {
+        line.trim().strip_prefix("http").map(|url| format!("http{url}"))
+    });
     assert!(shown.contains("enter the code"), "{shown}");
     let browser = Command::new("node")
         .arg(repo_root().join("tests/oidc/browser.mjs"))
@@ -41,6 +35,31 @@ fn sign_in_by_code(cli: &Cli, args: &[&str], mode: &str) -> (std::process::Outpu
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     output.stderr = format!("{shown}{rest}").into_bytes();
     (output, page)
+}
+
+/// Starts `grantkeeper ARGS`, with its stderr to read as it goes.
+fn start(cli: &Cli, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+    let mut child = cli.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    (child, stderr)
+}
+
+/// Reads `stderr` line by line, adding each line to `shown`, until `find` picks
+/// something out of one; fails when the command ends first.
+fn read_stderr_until<T>(
+    stderr: &mut impl BufRead,
+    shown: &mut String,
+    what: &str,
+    find: impl Fn(&str) -> Option<T>,
+) -> T {
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no {what} shown: {shown}");
+        shown.push_str(&line);
+        if let Some(found) = find(&line) {
+            return found;
+        }
+    }
 }
 
 #[test]
@@ -150,27 +169,15 @@ fn github_enterprise_by_code_with_github_s_polling_answers() {
         ],
         EMULATED_CLIENT_SECRET,
     ));
-    let mut child = cli
-        .command(&["connect", "github", "--device", "--name", "GHE", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (child, mut stderr) = start(&cli, &["connect", "github", "--device", "--name", "GHE", "--json"]);
     let mut shown = String::new();
-    let code = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no code shown: {shown}");
-        shown.push_str(&line);
-        if let Some((_, code)) = line.split_once("enter the code ") {
-            break code.trim_end().trim_end_matches(':').to_owned();
-        }
-    };
-    let mut page = String::new();
-    while !page.contains("/login/device") {
-        page.clear();
-        assert!(stderr.read_line(&mut page).unwrap() > 0, "no page shown: {shown}");
-    }
+    let code = read_stderr_until(&mut stderr, &mut shown, "code", |line| {
+        let (_, code) = line.split_once("enter the code ")?;
+        Some(code.trim_end().trim_end_matches(':').to_owned())
+    });
+    let page = read_stderr_until(&mut stderr, &mut shown, "page", |line| {
+        line.contains("/login/device").then(|| line.to_owned())
+    });
     assert_eq!(page.trim(), format!("{site}/login/device"));
     let polls = || {
         runtime

@@ -37,6 +37,13 @@ fn git_ok(cli: &Cli, dir: &Path, args: &[&str]) -> String {
     text(&output.stdout)
 }
 
+/// git's options that make `grantkeeper` its only credential helper.
+const WITH_THE_HELPER: [&str; 4] = ["-c", "credential.helper=", "-c", "credential.helper=grantkeeper"];
+
+fn with_the_helper<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [&WITH_THE_HELPER[..], args].concat()
+}
+
 #[test]
 fn git_pulls_and_pushes_with_fresh_tokens_and_a_refused_token_leads_to_reauthorize() {
     let repos = tempfile::tempdir().unwrap();
@@ -60,18 +67,38 @@ fn git_pulls_and_pushes_with_fresh_tokens_and_a_refused_token_leads_to_reauthori
     assert!(runtime.block_on(op.stats()).git_refused >= 1);
 
     // With the helper git clones, commits and pushes.
-    let helper = ["-c", "credential.helper=", "-c", "credential.helper=grantkeeper"];
-    git_ok(&cli, work.path(), &[&helper[..], &["clone", "-q", &remote, "notes"]].concat());
+    git_ok(&cli, work.path(), &with_the_helper(&["clone", "-q", &remote, "notes"]));
     let notes = work.path().join("notes");
-    std::fs::write(notes.join("first.txt"), "hello\n").unwrap();
-    git_ok(&cli, &notes, &["add", "first.txt"]);
-    git_ok(&cli, &notes, &["commit", "-q", "-m", "First note"]);
-    git_ok(&cli, &notes, &[&helper[..], &["push", "-q", "origin", "main"]].concat());
+    commit(&cli, &notes, "first.txt", "hello\n", "First note");
+    git_ok(&cli, &notes, &with_the_helper(&["push", "-q", "origin", "main"]));
     let pushed = git_ok(&cli, &bare, &["log", "--format=%s", "main"]);
     assert_eq!(pushed, "First note\n");
     assert!(runtime.block_on(op.stats()).git_authorized >= 2);
 
-    // `exec` hands the token to git in the environment, never on a command line.
+    exec_hands_git_the_token_in_the_environment(&cli, work.path(), &remote);
+    only_hosts_a_connection_serves_get_an_answer(&cli, &op.issuer);
+
+    // The grant is revoked at GitLab: the push is refused, git tells the helper to
+    // erase the token, and the connection shows that it needs the person.
+    runtime.block_on(op.revoke_grants("grace"));
+    commit(&cli, &notes, "second.txt", "again\n", "Second note");
+    let rejected = git(&cli, &notes, &with_the_helper(&["push", "-q", "origin", "main"]));
+    assert!(!rejected.status.success());
+    assert!(text(&rejected.stderr).contains("grantkeeper reconnect \"Git\""), "{}", text(&rejected.stderr));
+    let status = cli.run(&["status", "Git", "--json"]);
+    assert_eq!(status.status.code(), Some(3));
+    assert!(text(&status.stdout).contains("\"reauthorize\""), "{}", text(&status.stdout));
+}
+
+/// Writes `file` in the clone at `dir` and commits it as `message`.
+fn commit(cli: &Cli, dir: &Path, file: &str, contents: &str, message: &str) {
+    std::fs::write(dir.join(file), contents).unwrap();
+    git_ok(cli, dir, &["add", file]);
+    git_ok(cli, dir, &["commit", "-q", "-m", message]);
+}
+
+/// `exec` hands the token to git in the environment, never on a command line.
+fn exec_hands_git_the_token_in_the_environment(cli: &Cli, work: &Path, remote: &str) {
     let from_env =
         "credential.helper=!f() { echo username=oauth2; echo \"password=$GRANTKEEPER_TOKEN\"; }; f";
     let exec = cli
@@ -86,20 +113,23 @@ fn git_pulls_and_pushes_with_fresh_tokens_and_a_refused_token_leads_to_reauthori
             from_env,
             "clone",
             "-q",
-            &remote,
+            remote,
             "via-exec",
         ])
-        .current_dir(work.path())
+        .current_dir(work)
         .env("HOME", cli.home.path())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
         .output()
         .unwrap();
     ok(&exec);
-    assert_eq!(std::fs::read_to_string(work.path().join("via-exec/first.txt")).unwrap(), "hello\n");
+    assert_eq!(std::fs::read_to_string(work.join("via-exec/first.txt")).unwrap(), "hello\n");
+}
 
-    // Hosts no connection serves get no answer, so git asks elsewhere.
-    let port = op.issuer.rsplit(':').next().unwrap();
+/// Hosts no connection serves get no answer, so git asks elsewhere; the GitLab's own
+/// host gets a token, and what is not a git request an error.
+fn only_hosts_a_connection_serves_get_an_answer(cli: &Cli, issuer: &str) {
+    let port = issuer.rsplit(':').next().unwrap();
     for request in [
         "protocol=https\nhost=github.com\n".to_owned(),
         format!("protocol=https\nhost=127.0.0.1:{port}\n"),
@@ -115,17 +145,4 @@ fn git_pulls_and_pushes_with_fresh_tokens_and_a_refused_token_leads_to_reauthori
     let bad = cli.run_with_stdin(&["git-credential", "get"], "not a git request\n");
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("key=value"), "{}", text(&bad.stderr));
-
-    // The grant is revoked at GitLab: the push is refused, git tells the helper to
-    // erase the token, and the connection shows that it needs the person.
-    runtime.block_on(op.revoke_grants("grace"));
-    std::fs::write(notes.join("second.txt"), "again\n").unwrap();
-    git_ok(&cli, &notes, &["add", "second.txt"]);
-    git_ok(&cli, &notes, &["commit", "-q", "-m", "Second note"]);
-    let rejected = git(&cli, &notes, &[&helper[..], &["push", "-q", "origin", "main"]].concat());
-    assert!(!rejected.status.success());
-    assert!(text(&rejected.stderr).contains("grantkeeper reconnect \"Git\""), "{}", text(&rejected.stderr));
-    let status = cli.run(&["status", "Git", "--json"]);
-    assert_eq!(status.status.code(), Some(3));
-    assert!(text(&status.stdout).contains("\"reauthorize\""), "{}", text(&status.stdout));
 }

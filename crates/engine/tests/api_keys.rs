@@ -6,11 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
+use common::{emulator_and_engine, engine_using_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::NewApiKey;
-use grantkeeper_engine::{ConnectionStatus, Error};
-use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, BrowserMode, ProviderEmulator};
+use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error};
+use grantkeeper_test_support::{contains, data_dir_bytes, secret_tool_keys, ProviderEmulator};
 
 fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]) -> NewApiKey {
     NewApiKey {
@@ -24,58 +24,11 @@ fn key_input(emulator: &ProviderEmulator, service: &str, fields: &[(&str, &str)]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
+    let (emulator, setup, engine) = emulator_and_engine();
     let key = "sk-canary-openai-key-good";
-
-    // A key the service refuses is not saved.
-    let error = engine
-        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-wrong")]))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::KeyRejected { status: 401, .. }), "{error}");
-    assert!(engine.connections().unwrap().is_empty());
-    assert!(secret_tool_keys(&setup.service).is_empty(), "nothing half written");
-
-    // Wrong-looking input is refused before any request, naming the field.
-    let error = engine
-        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "pk-x")]))
-        .await
-        .unwrap_err();
-    assert_eq!(error.field(), Some("api_key"));
-    assert!(error.to_string().contains("sk-"), "{error}");
-    let error = engine.add_api_key("openai", key_input(&emulator, "openai", &[])).await.unwrap_err();
-    assert_eq!(error.field(), Some("api_key"));
-    let error = engine.add_api_key("gmail", key_input(&emulator, "openai", &[])).await.unwrap_err();
-    assert!(error.to_string().contains("signing in"), "{error}");
-
-    let openai =
-        engine.add_api_key("openai", key_input(&emulator, "openai", &[("api_key", key)])).await.unwrap();
-    assert_eq!(openai.status, ConnectionStatus::Active);
-    assert_eq!((openai.name.as_str(), openai.provider.as_str()), ("OpenAI", "OpenAI"));
-    assert_eq!(openai.account.as_deref(), Some("key •••• good"));
-    let (_, token) = engine.access_token("OpenAI", Duration::from_secs(3600)).await.unwrap();
-    assert_eq!(token.expose(), key);
-    assert!(!contains(&data_dir_bytes(setup.home.path()), key), "the key is only in the keychain");
-    assert!(!format!("{:?}", engine.connections().unwrap()).contains(key));
-    assert_eq!(engine.test_connection("OpenAI").await.unwrap().connection, "OpenAI");
-
-    // Twilio: a plain Account SID beside the secret token, both used by the check.
-    let twilio = engine
-        .add_api_key(
-            "twilio",
-            key_input(
-                &emulator,
-                "twilio",
-                &[("account_sid", "AC0123"), ("auth_token", "canary-twilio-good")],
-            ),
-        )
-        .await
-        .unwrap();
-    assert_eq!(twilio.account.as_deref(), Some("Ada's account"));
-    assert_eq!(engine.access_token("Twilio", Duration::ZERO).await.unwrap().1.expose(), "canary-twilio-good");
-    assert!(contains(&data_dir_bytes(setup.home.path()), "AC0123"), "the SID is not secret");
+    refused_keys_are_not_saved(&engine, &emulator, &setup).await;
+    let openai = an_openai_key_is_checked_and_only_in_the_keychain(&engine, &emulator, &setup, key).await;
+    twilio_keeps_a_plain_account_sid_beside_the_secret(&engine, &emulator, &setup).await;
 
     // Anthropic: its own header and API version.
     let anthropic = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
@@ -112,12 +65,70 @@ async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
     assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 2);
 }
 
+/// A key the service refuses is not saved.
+async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator, setup: &Setup) {
+    let error = engine
+        .add_api_key("openai", key_input(emulator, "openai", &[("api_key", "sk-canary-wrong")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::KeyRejected { status: 401, .. }), "{error}");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty(), "nothing half written");
+
+    // Wrong-looking input is refused before any request, naming the field.
+    let error = engine
+        .add_api_key("openai", key_input(emulator, "openai", &[("api_key", "pk-x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.field(), Some("api_key"));
+    assert!(error.to_string().contains("sk-"), "{error}");
+    let error = engine.add_api_key("openai", key_input(emulator, "openai", &[])).await.unwrap_err();
+    assert_eq!(error.field(), Some("api_key"));
+    let error = engine.add_api_key("gmail", key_input(emulator, "openai", &[])).await.unwrap_err();
+    assert!(error.to_string().contains("signing in"), "{error}");
+}
+
+/// A good key is saved, handed out as the token, tested, and kept only in the keychain.
+async fn an_openai_key_is_checked_and_only_in_the_keychain(
+    engine: &Engine,
+    emulator: &ProviderEmulator,
+    setup: &Setup,
+    key: &str,
+) -> Connection {
+    let openai =
+        engine.add_api_key("openai", key_input(emulator, "openai", &[("api_key", key)])).await.unwrap();
+    assert_eq!(openai.status, ConnectionStatus::Active);
+    assert_eq!((openai.name.as_str(), openai.provider.as_str()), ("OpenAI", "OpenAI"));
+    assert_eq!(openai.account.as_deref(), Some("key •••• good"));
+    let (_, token) = engine.access_token("OpenAI", Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(token.expose(), key);
+    assert!(!contains(&data_dir_bytes(setup.home.path()), key), "the key is only in the keychain");
+    assert!(!format!("{:?}", engine.connections().unwrap()).contains(key));
+    assert_eq!(engine.test_connection("OpenAI").await.unwrap().connection, "OpenAI");
+    openai
+}
+
+/// Twilio: a plain Account SID beside the secret token, both used by the check.
+async fn twilio_keeps_a_plain_account_sid_beside_the_secret(
+    engine: &Engine,
+    emulator: &ProviderEmulator,
+    setup: &Setup,
+) {
+    let twilio = engine
+        .add_api_key(
+            "twilio",
+            key_input(emulator, "twilio", &[("account_sid", "AC0123"), ("auth_token", "canary-twilio-good")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(twilio.account.as_deref(), Some("Ada's account"));
+    assert_eq!(engine.access_token("Twilio", Duration::ZERO).await.unwrap().1.expose(), "canary-twilio-good");
+    assert!(contains(&data_dir_bytes(setup.home.path()), "AC0123"), "the SID is not secret");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn test_connection_uses_the_integration_check_and_reports_refusals() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
 
     // The check follows the provider app's identity endpoint (a GitHub Enterprise site).
@@ -135,10 +146,7 @@ async fn test_connection_uses_the_integration_check_and_reports_refusals() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_that_never_expire_are_checked_by_the_scheduler() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
     engine
         .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-sched-good")]))

@@ -27,7 +27,7 @@ fn get(port: u16, target: &str) -> String {
 }
 
 /// An engine that opens no browser, with the test provider added as "Local OP".
-async fn engine_with_local_op() -> (OidcProvider, Setup, Arc<Engine>) {
+async fn engine_with_local_op_and_no_browser() -> (OidcProvider, Setup, Arc<Engine>) {
     let op = OidcProvider::start();
     let setup = Setup::new();
     let engine = setup.engine_opening_no_browser();
@@ -42,10 +42,17 @@ async fn engine_with_local_op() -> (OidcProvider, Setup, Arc<Engine>) {
     (op, setup, engine)
 }
 
+/// The flow ended with nothing of it kept: no token request reached the provider
+/// (`why` says what that means here) and no connection was saved.
+async fn assert_nothing_redeemed(op: &OidcProvider, engine: &Engine, why: &str) {
+    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "{why}");
+    assert!(engine.connections().unwrap().is_empty());
+}
+
 // Blocking socket calls below: the engine needs another thread to answer them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed() {
-    let (op, _home, engine) = engine_with_local_op().await;
+    let (op, _home, engine) = engine_with_local_op_and_no_browser().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let common::Started { authorize, state, port, .. } = started(&pending.started);
     assert!(state.len() >= 22, "state carries at least 128 bits: {state}");
@@ -85,22 +92,21 @@ async fn stray_requests_do_not_end_the_flow_and_only_the_right_state_is_redeemed
 /// attack) ends the flow with an error and no token request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
-    let (op, _home, engine) = engine_with_local_op().await;
+    let (op, _home, engine) = engine_with_local_op_and_no_browser().await;
     let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let common::Started { state, port, .. } = started(&pending.started);
 
     get(port, &format!("/callback?code=stolen&state={state}&iss=https%3A%2F%2Fevil.example"));
     let error = pending.outcome.await.unwrap().unwrap_err();
     assert!(error.to_string().contains("different issuer"), "{error}");
-    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "the code was not redeemed");
-    assert!(engine.connections().unwrap().is_empty());
+    assert_nothing_redeemed(&op, &engine, "the code was not redeemed").await;
 }
 
 /// RFC 6749 §4.1.2.1: an `error=` callback ends the flow only with this flow's state;
 /// the provider's description reaches the person as one capped line of text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_callback_counts_only_with_this_flow_s_state() {
-    let (op, _home, engine) = engine_with_local_op().await;
+    let (op, _home, engine) = engine_with_local_op_and_no_browser().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let common::Started { state, port, .. } = started(&pending.started);
 
@@ -125,8 +131,7 @@ async fn an_error_callback_counts_only_with_this_flow_s_state() {
     assert!(message.contains("temporarily_unavailable"), "{message}");
     assert!(!message.contains('\n') && !message.contains('\r'), "one line: {message}");
     assert!(message.chars().count() < 600, "capped: {} characters", message.chars().count());
-    assert_eq!(op.stats().await.token_requests.values().sum::<u64>(), 0, "no token request was made");
-    assert!(engine.connections().unwrap().is_empty());
+    assert_nothing_redeemed(&op, &engine, "no token request was made").await;
 }
 
 /// Connections that never finish a request (slowloris, a browser's speculative
@@ -134,7 +139,7 @@ async fn an_error_callback_counts_only_with_this_flow_s_state() {
 /// dropped, each is answered 408 after the read timeout, and the callback then works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
-    let (_op, _home, engine) = engine_with_local_op().await;
+    let (_op, _home, engine) = engine_with_local_op_and_no_browser().await;
     let mut pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let common::Started { state, port, .. } = started(&pending.started);
 

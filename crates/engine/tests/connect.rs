@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{named, provider_input, Setup};
+use common::{engine_with_local_op, named, provider_input, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::{ConnectionStatus, Error, NewProvider};
 use grantkeeper_test_support::{
@@ -73,10 +73,7 @@ async fn connect_stores_tokens_in_the_keychain_and_metadata_in_sqlite() {
 
 #[tokio::test]
 async fn declined_consent_leaves_nothing_behind() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Deny);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let (op, setup, engine) = engine_with_local_op(BrowserMode::Deny).await;
     let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
     let error = pending.outcome.await.unwrap().unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
@@ -90,10 +87,7 @@ async fn declined_consent_leaves_nothing_behind() {
 /// with a broken signature is refused after the code exchange, and nothing is kept.
 #[tokio::test]
 async fn a_forged_or_replayed_id_token_is_refused() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let (op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
     let pending = engine.connect("Local OP", named("Checked")).await.unwrap();
     assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
     pending.outcome.await.unwrap().unwrap();
@@ -200,10 +194,7 @@ async fn a_confidential_client_keeps_its_secret_in_the_keychain_only() {
 
 #[tokio::test]
 async fn reconnect_keeps_the_connection_id_and_refuses_another_account() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let (_op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
     let first = engine.connect("Local OP", named("Work")).await.unwrap().outcome.await.unwrap().unwrap();
     let (_, first_token) = engine.access_token("Work", Duration::ZERO).await.unwrap();
 

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{named, provider_input, use_emulator, Setup};
+use common::{engine_using_emulator, engine_with_local_op, named, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
@@ -38,6 +38,62 @@ async fn sign_in(engine: &Arc<Engine>, integration: &str, name: &str) -> Result<
     pending.outcome.await.unwrap().map(drop)
 }
 
+/// Signs in with a nonce sent and returns the keychain, which keeps the checked ID token.
+async fn sign_in_keeping_the_id_token(
+    engine: &Arc<Engine>,
+    integration: &str,
+    options: ConnectOptions,
+    service: &str,
+) -> Vec<(String, String)> {
+    let pending = engine.connect(integration, options).await.unwrap();
+    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
+    pending.outcome.await.unwrap().unwrap();
+    let kept = keychain(service);
+    assert!(
+        kept.iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
+        "the checked ID token is kept"
+    );
+    kept
+}
+
+/// A sign-in refused after the code exchange because `fault` spoiled its ID token,
+/// for `reason`: nothing was added to the connections or the keychain.
+fn assert_id_token_refused(
+    error: Error,
+    fault: &str,
+    reason: &str,
+    engine: &Engine,
+    service: &str,
+    kept: &[(String, String)],
+) {
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
+    assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
+    assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
+    assert_eq!(keychain(service), kept, "{fault}: the keychain is as it was");
+}
+
+/// A refresh of "Mail" whose ID token is forged: its tokens are dropped, the stored ones
+/// (`kept`) stay; Google keeps refresh tokens, so the connection stays Active and tries
+/// again. Returns the keychain after the next, good refresh.
+async fn a_forged_id_token_on_refresh_keeps_what_was_stored(
+    engine: &Engine,
+    emulator: &ProviderEmulator,
+    service: &str,
+    kept: &[(String, String)],
+) -> Vec<(String, String)> {
+    let before = access_token(engine, "Mail").await.unwrap();
+    emulator.fault_next_id_token("signature").await;
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(error.to_string().contains("ID token was refused"), "{error}");
+    assert_eq!(keychain(service), kept, "the refresh's answer was not kept");
+    assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active);
+    assert_eq!(access_token(engine, "Mail").await.unwrap(), before);
+    engine.refresh_now("Mail").await.unwrap();
+    keychain(service)
+}
+
 /// A sign-in refused because its ID token names another account than the provider's
 /// own answer (OpenID Connect Core §5.3.2): the error names the provider and says so,
 /// and nothing was added to the connections or the keychain.
@@ -58,19 +114,9 @@ fn assert_refused_as_another_account(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
 
-    let pending = engine.connect("gmail", named("Mail")).await.unwrap();
-    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
-    pending.outcome.await.unwrap().unwrap();
-    let kept = keychain(&setup.service);
-    assert!(
-        kept.iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
-        "the checked ID token is kept"
-    );
+    let kept = sign_in_keeping_the_id_token(&engine, "gmail", named("Mail"), &setup.service).await;
 
     // Another sign-in's token, a forged signature, someone else's issuer or client, an
     // expired token: each refused after the code exchange, and nothing is kept.
@@ -83,11 +129,7 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
     ] {
         emulator.fault_next_id_token(fault).await;
         let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
-        let message = error.to_string();
-        assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
-        assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
-        assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
-        assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
+        assert_id_token_refused(error, fault, reason, &engine, &setup.service, &kept);
     }
 
     // OpenID Connect Core §5.3.2: a validly signed ID token for another account than the
@@ -97,18 +139,8 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
     let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
     assert_refused_as_another_account(error, "Google", &engine, &setup.service, &kept);
 
-    // A refresh whose ID token is forged: its tokens are dropped, the stored ones kept;
-    // Google keeps refresh tokens, so the connection stays Active and tries again.
-    let before = access_token(&engine, "Mail").await.unwrap();
-    emulator.fault_next_id_token("signature").await;
-    let error = engine.refresh_now("Mail").await.unwrap_err();
-    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
-    assert!(error.to_string().contains("ID token was refused"), "{error}");
-    assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
-    assert_eq!(engine.connection("Mail").unwrap().status, ConnectionStatus::Active);
-    assert_eq!(access_token(&engine, "Mail").await.unwrap(), before);
-    engine.refresh_now("Mail").await.unwrap();
-    let refreshed = keychain(&setup.service);
+    let refreshed =
+        a_forged_id_token_on_refresh_keeps_what_was_stored(&engine, &emulator, &setup.service, &kept).await;
     assert_ne!(refreshed, kept, "a good refresh is kept");
 
     // A refresh whose validly signed ID token names another account: the grant is no
@@ -126,10 +158,7 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn microsoft_id_tokens_name_the_account_s_tenant() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
 
     // The common endpoint: any tenant, as long as the issuer names the token's own.
     sign_in(&engine, "outlook-mail", "Outlook").await.unwrap();
@@ -184,10 +213,7 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
 /// tokens: a forged one ends in Reauthorize with the stored tokens kept.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_custom_provider_s_refreshed_id_token_is_checked() {
-    let op = OidcProvider::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let (op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
     sign_in(&engine, "Local OP", "Work").await.unwrap();
     engine.refresh_now("Work").await.unwrap();
     let kept = keychain(&setup.service);
@@ -216,14 +242,7 @@ async fn a_self_managed_gitlab_s_id_tokens_are_checked_when_openid_is_asked_for(
     engine.set_provider_app("gitlab", app).await.unwrap();
     let with_openid = |name: &str| ConnectOptions { scopes: vec!["openid".into()], ..named(name) };
 
-    let pending = engine.connect("gitlab-git", with_openid("Code")).await.unwrap();
-    assert!(pending.started.authorize_url.contains("&nonce="), "a nonce is sent");
-    pending.outcome.await.unwrap().unwrap();
-    let kept = keychain(&setup.service);
-    assert!(
-        kept.iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
-        "the checked ID token is kept"
-    );
+    sign_in_keeping_the_id_token(&engine, "gitlab-git", with_openid("Code"), &setup.service).await;
     engine.refresh_now("Code").await.unwrap();
     let kept = keychain(&setup.service);
 
@@ -232,12 +251,8 @@ async fn a_self_managed_gitlab_s_id_tokens_are_checked_when_openid_is_asked_for(
         op.fault_next_id_token(fault).await;
         let pending = engine.connect("gitlab", with_openid("Projects")).await.unwrap();
         let error = pending.outcome.await.unwrap().unwrap_err();
-        let message = error.to_string();
-        assert!(matches!(error, Error::ProviderError { .. }), "{fault}: {error:?}");
-        assert!(message.starts_with("GitLab answered"), "{fault}: {message}");
-        assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
-        assert_eq!(engine.connections().unwrap().len(), 1, "{fault}: no connection added");
-        assert_eq!(keychain(&setup.service), kept, "{fault}: the keychain is as it was");
+        assert!(error.to_string().starts_with("GitLab answered"), "{fault}: {error}");
+        assert_id_token_refused(error, fault, reason, &engine, &setup.service, &kept);
     }
 
     // `/api/v4/user` names the account by its number, which the ID token carries as

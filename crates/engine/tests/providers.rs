@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
+use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::api::Revocation;
@@ -49,46 +49,11 @@ fn stored_access_token(engine: &Engine, connection: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
 
-    let drive = connect(&engine, "google-drive", "Drive").await;
-    assert_eq!(drive.status, ConnectionStatus::Active);
-    assert_eq!(drive.account.as_deref(), Some("ada@example.test"));
-    assert_eq!((drive.integration.as_str(), drive.provider.as_str()), ("google-drive", "Google"));
-    let first = &requests(&emulator, "google", "authorize").await[0]["query"];
-    assert_eq!(first["access_type"], "offline");
-    assert_eq!(first["include_granted_scopes"], "true");
-    assert_eq!(first["prompt"], "consent");
-    assert_eq!(first["code_challenge_method"], "S256");
-    assert_eq!(first["scope"], "openid email https://www.googleapis.com/auth/drive.readonly");
-    // Google takes the client credentials in the body, as its docs show.
-    let exchange = &requests(&emulator, "google", "token").await[0];
-    assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
-    assert!(exchange["headers"]["authorization"].is_null());
-
-    // Gmail on the same account asks only for Gmail's scope and grows the same grant;
-    // the answer carries no refresh token this time, so the one already held is kept.
-    let first_refresh_token = {
-        let key =
-            secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
-        let stored: Value = serde_json::from_str(&secret_tool_lookup(&setup.service, &key).unwrap()).unwrap();
-        stored["refresh_token"].as_str().unwrap().to_owned()
-    };
-    emulator.omit_next_refresh_token().await;
-    let gmail = connect(&engine, "Gmail", "Mail").await;
-    let second = &requests(&emulator, "google", "authorize").await[1]["query"];
-    assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
-    let connections = engine.connections().unwrap();
-    assert_eq!(connections.len(), 2);
-    for connection in &connections {
-        assert_eq!(connection.status, ConnectionStatus::Active, "{connection:?}");
-        assert!(connection.scopes.iter().any(|s| s.ends_with("drive.readonly")));
-        assert!(connection.scopes.iter().any(|s| s.ends_with("gmail.readonly")));
-    }
-    assert_eq!(stored_access_token(&engine, "Drive"), stored_access_token(&engine, "Mail"), "one credential");
+    drive_signs_in_the_way_google_documents(&engine, &emulator).await;
+    let first_refresh_token = stored_refresh_token(&setup.service);
+    let gmail = gmail_grows_the_same_grant(&engine, &emulator).await;
 
     // Another account is another credential, side by side.
     emulator.sign_in_as("bob").await;
@@ -120,12 +85,51 @@ async fn google_grows_one_grant_per_account_and_keeps_accounts_apart() {
     assert!(statuses.contains(&("Bob's calendar".into(), ConnectionStatus::Active)), "{statuses:?}");
 }
 
+async fn drive_signs_in_the_way_google_documents(engine: &Arc<Engine>, emulator: &ProviderEmulator) {
+    let drive = connect(engine, "google-drive", "Drive").await;
+    assert_eq!(drive.status, ConnectionStatus::Active);
+    assert_eq!(drive.account.as_deref(), Some("ada@example.test"));
+    assert_eq!((drive.integration.as_str(), drive.provider.as_str()), ("google-drive", "Google"));
+    let first = &requests(emulator, "google", "authorize").await[0]["query"];
+    assert_eq!(first["access_type"], "offline");
+    assert_eq!(first["include_granted_scopes"], "true");
+    assert_eq!(first["prompt"], "consent");
+    assert_eq!(first["code_challenge_method"], "S256");
+    assert_eq!(first["scope"], "openid email https://www.googleapis.com/auth/drive.readonly");
+    // Google takes the client credentials in the body, as its docs show.
+    let exchange = &requests(emulator, "google", "token").await[0];
+    assert_eq!(form_field(exchange, "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
+    assert!(exchange["headers"]["authorization"].is_null());
+}
+
+/// The refresh token of the one credential in the keychain.
+fn stored_refresh_token(service: &str) -> String {
+    let key = secret_tool_keys(service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let stored: Value = serde_json::from_str(&secret_tool_lookup(service, &key).unwrap()).unwrap();
+    stored["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// Gmail on the same account asks only for Gmail's scope and grows the same grant; the
+/// answer carries no refresh token this time, so the one already held is kept.
+async fn gmail_grows_the_same_grant(engine: &Arc<Engine>, emulator: &ProviderEmulator) -> Connection {
+    emulator.omit_next_refresh_token().await;
+    let gmail = connect(engine, "Gmail", "Mail").await;
+    let second = &requests(emulator, "google", "authorize").await[1]["query"];
+    assert_eq!(second["scope"], "openid email https://www.googleapis.com/auth/gmail.readonly");
+    let connections = engine.connections().unwrap();
+    assert_eq!(connections.len(), 2);
+    for connection in &connections {
+        assert_eq!(connection.status, ConnectionStatus::Active, "{connection:?}");
+        assert!(connection.scopes.iter().any(|s| s.ends_with("drive.readonly")));
+        assert!(connection.scopes.iter().any(|s| s.ends_with("gmail.readonly")));
+    }
+    assert_eq!(stored_access_token(engine, "Drive"), stored_access_token(engine, "Mail"), "one credential");
+    gmail
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, _setup, engine) = engine_using_emulator("microsoft", false).await;
 
     let mail = connect(&engine, "outlook-mail", "Outlook").await;
     // Graph reports scopes without their prefix; they still count as granted.
@@ -153,10 +157,7 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn github_oauth_app_and_github_app_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
     use_emulator(&engine, &emulator, "github-app", true).await;
 
     // OAuth App: comma-separated scopes in the answer; a token that does not expire.
@@ -195,9 +196,7 @@ async fn github_oauth_app_and_github_app_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn provider_apps_are_checked_before_any_sign_in() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
+    let (emulator, _setup, engine) = emulator_and_engine();
 
     let missing = engine.connect("gmail", ConnectOptions::default()).await.err().unwrap();
     assert!(matches!(missing, Error::ProviderAppMissing { .. }), "{missing}");
@@ -332,111 +331,113 @@ struct Expected {
     revocation: Revocation,
 }
 
+/// The catalog's other providers, one round trip each.
+const ROUND_TRIPS: [Expected; 6] = [
+    Expected {
+        provider: "slack",
+        integration: "slack",
+        with_secret: false,
+        account: "ada (Example)",
+        authorize: &[("user_scope", "channels:read,channels:history,groups:read,groups:history,im:history,users:read,search:read,chat:write"), ("code_challenge_method", "S256")],
+        refreshes: false,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "notion",
+        integration: "notion",
+        with_secret: true,
+        account: "ada@example.test (Example)",
+        authorize: &[("owner", "user")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "dropbox",
+        integration: "dropbox",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("token_access_type", "offline"), ("include_granted_scopes", "user")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "spotify",
+        integration: "spotify",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    Expected {
+        provider: "zoom",
+        integration: "zoom",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "atlassian",
+        integration: "jira",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_provider_connects_refreshes_and_revokes_its_own_way() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    let cases = [
-        Expected {
-            provider: "slack",
-            integration: "slack",
-            with_secret: false,
-            account: "ada (Example)",
-            authorize: &[("user_scope", "channels:read,channels:history,groups:read,groups:history,im:history,users:read,search:read,chat:write"), ("code_challenge_method", "S256")],
-            refreshes: false,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "notion",
-            integration: "notion",
-            with_secret: true,
-            account: "ada@example.test (Example)",
-            authorize: &[("owner", "user")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "dropbox",
-            integration: "dropbox",
-            with_secret: false,
-            account: "ada@example.test",
-            authorize: &[("token_access_type", "offline"), ("include_granted_scopes", "user")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "spotify",
-            integration: "spotify",
-            with_secret: false,
-            account: "ada@example.test",
-            authorize: &[("code_challenge_method", "S256")],
-            refreshes: true,
-            revocation: Revocation::NotOffered,
-        },
-        Expected {
-            provider: "zoom",
-            integration: "zoom",
-            with_secret: true,
-            account: "ada@example.test",
-            authorize: &[("code_challenge_method", "S256")],
-            refreshes: true,
-            revocation: Revocation::Revoked,
-        },
-        Expected {
-            provider: "atlassian",
-            integration: "jira",
-            with_secret: true,
-            account: "ada@example.test",
-            authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
-            refreshes: true,
-            revocation: Revocation::NotOffered,
-        },
-    ];
-    for case in cases {
-        let provider = case.provider;
-        use_emulator(&engine, &emulator, provider, case.with_secret).await;
-        if case.revocation == Revocation::NotOffered {
-            // The catalog names no revocation endpoint for it; the override goes too.
-            let none =
-                ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
-            engine.set_provider_app(provider, none).await.unwrap();
-        }
-        let connection = connect(&engine, case.integration, provider).await;
-        assert_eq!(connection.status, ConnectionStatus::Active, "{provider}: {connection:?}");
-        assert_eq!(connection.account.as_deref(), Some(case.account), "{provider}");
-        let query = &requests(&emulator, provider, "authorize").await[0]["query"];
-        for (name, value) in case.authorize {
-            assert_eq!(query[name], *value, "{provider}: {name} in {query}");
-        }
-        if case.refreshes {
-            let before = stored_access_token(&engine, provider);
-            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
-            engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
-            assert_ne!(stored_access_token(&engine, provider), before, "{provider}");
-            // Consent withdrawn: the provider's own way of saying so (Atlassian: HTTP 403)
-            // still means Reauthorize.
-            emulator.revoke(provider, "ada").await;
-            let error = engine.refresh_now(provider).await.unwrap_err();
-            assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
-        }
-        let removal = engine.remove_connection(provider).await.unwrap();
-        assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
-        let revocations = requests(&emulator, provider, "revoke").await;
-        match case.revocation {
-            Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
-            _ => assert!(revocations.is_empty(), "{provider}"),
-        }
+    let (emulator, _setup, engine) = emulator_and_engine();
+    for case in ROUND_TRIPS {
+        round_trip(&engine, &emulator, case).await;
     }
     assert!(engine.connections().unwrap().is_empty());
 }
 
+/// Connects the case's integration, refreshes it until the provider withdraws consent
+/// (where it refreshes at all), and removes it, checking each step against the case.
+async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Expected) {
+    let provider = case.provider;
+    use_emulator(engine, emulator, provider, case.with_secret).await;
+    if case.revocation == Revocation::NotOffered {
+        // The catalog names no revocation endpoint for it; the override goes too.
+        let none = ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
+        engine.set_provider_app(provider, none).await.unwrap();
+    }
+    let connection = connect(engine, case.integration, provider).await;
+    assert_eq!(connection.status, ConnectionStatus::Active, "{provider}: {connection:?}");
+    assert_eq!(connection.account.as_deref(), Some(case.account), "{provider}");
+    let query = &requests(emulator, provider, "authorize").await[0]["query"];
+    for (name, value) in case.authorize {
+        assert_eq!(query[name], *value, "{provider}: {name} in {query}");
+    }
+    if case.refreshes {
+        let before = stored_access_token(engine, provider);
+        engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        engine.refresh_now(provider).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        assert_ne!(stored_access_token(engine, provider), before, "{provider}");
+        // Consent withdrawn: the provider's own way of saying so (Atlassian: HTTP 403)
+        // still means Reauthorize.
+        emulator.revoke(provider, "ada").await;
+        let error = engine.refresh_now(provider).await.unwrap_err();
+        assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
+    }
+    let removal = engine.remove_connection(provider).await.unwrap();
+    assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
+    let revocations = requests(emulator, provider, "revoke").await;
+    match case.revocation {
+        Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
+        _ => assert!(revocations.is_empty(), "{provider}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
     connect(&engine, "gmail", "Mail").await;
     let keys = secret_tool_keys(&setup.service);
     let token_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap().clone();
@@ -486,10 +487,7 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
     let cases = [
         ("html", "not a valid token response"),
         ("truncated", "not a valid token response"),
@@ -537,10 +535,7 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
 /// the old (possibly spent) refresh token.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "github-app", true).await;
+    let (_emulator, setup, engine) = engine_using_emulator("github-app", true).await;
     connect(&engine, "github-app", "App").await;
     let old_key =
         secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
@@ -584,10 +579,7 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (_emulator, _setup, engine) = engine_using_emulator("google", true).await;
     connect(&engine, "gmail", "Mail").await;
     let before = stored_access_token(&engine, "Mail");
 
@@ -617,10 +609,7 @@ async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() 
 /// refreshes it by itself.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
     emulator.set_lifetimes(3, 3).await;
     connect(&engine, "gmail", "Mail").await;
     emulator.outage(true).await;
@@ -662,10 +651,7 @@ async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
 /// removal leaves no part behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_over_4_kb_are_kept_whole() {
-    let emulator = ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
     emulator.long_tokens(true).await;
     connect(&engine, "outlook-mail", "Outlook").await;
 

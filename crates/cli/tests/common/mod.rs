@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use grantkeeper_test_support::{
     browser_command, require_session, secret_tool_keys, secret_tool_lookup, unique_keychain_service,
-    BrowserMode,
+    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
 };
 
 pub struct Cli {
@@ -44,18 +44,16 @@ impl Cli {
         command
     }
 
+    /// The same, where no Secret Service answers: the session bus is nowhere.
+    pub fn command_without_keychain(&self, args: &[&str]) -> Command {
+        let mut command = self.command(args);
+        command.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+        command
+    }
+
     /// Adds the test provider as "Local OP" with its public client.
     pub fn add_public_provider(&self, issuer: &str) {
-        ok(&self.run(&[
-            "providers",
-            "add",
-            "--name",
-            "Local OP",
-            "--issuer",
-            issuer,
-            "--client-id",
-            "grantkeeper-test",
-        ]));
+        ok(&self.run(&add_local_op(issuer, "grantkeeper-test")));
     }
 
     /// Points the catalog's GitLab at the test provider dressed as a self-managed
@@ -84,16 +82,50 @@ impl Cli {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        output_with_stdin(self.command(args), stdin)
     }
+}
+
+/// Runs `command` with `stdin` written to it, and waits for it to finish.
+pub fn output_with_stdin(mut command: Command, stdin: &str) -> Output {
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `providers add` of the test provider as "Local OP", found by discovery, with the
+/// client `client_id`.
+pub fn add_local_op<'a>(issuer: &'a str, client_id: &'a str) -> Vec<&'a str> {
+    vec!["providers", "add", "--name", "Local OP", "--issuer", issuer, "--client-id", client_id]
+}
+
+/// The same with the test provider's confidential client; the secret goes on stdin.
+pub fn add_confidential_provider(issuer: &str) -> Vec<&str> {
+    [&add_local_op(issuer, "grantkeeper-confidential")[..], &["--client-secret-stdin"]].concat()
+}
+
+/// `providers set PROVIDER` pointing a catalog provider's endpoints at the emulator,
+/// with the emulated client; its secret goes on stdin.
+pub fn use_emulator(emulator: &ProviderEmulator, provider: &str) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["providers", "set", provider, "--client-id", EMULATED_CLIENT_ID, "--client-secret-stdin"]
+            .map(String::from)
+            .into();
+    for (option, endpoint) in [
+        ("--authorize-url", "authorize"),
+        ("--token-url", "token"),
+        ("--userinfo-url", "identity"),
+        ("--jwks-url", "jwks"),
+    ] {
+        args.extend([option.to_owned(), emulator.url(provider, endpoint)]);
+    }
+    args
+}
+
+/// Borrows each argument, as `Command::args` and `Cli::run` take them.
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -10,7 +10,7 @@ use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
-    browser_command, require_session, unique_keychain_service, BrowserMode, ProviderEmulator,
+    browser_command, require_session, unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
     EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 
@@ -70,6 +70,16 @@ pub fn provider_input(issuer: &str) -> NewProvider {
     }
 }
 
+/// The test OpenID provider, added as "Local OP" to an engine whose stand-in browser
+/// acts as `browser`.
+pub async fn engine_with_local_op(browser: BrowserMode) -> (OidcProvider, Setup, Arc<Engine>) {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(browser);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    (op, setup, engine)
+}
+
 /// What a started sign-in asks of the browser: its authorize URL, the `state` the
 /// callback must carry and the listener's redirect URI and port.
 pub struct Started {
@@ -90,6 +100,24 @@ pub fn started(flow: &FlowStarted) -> Started {
 
 pub fn named(name: &str) -> ConnectOptions {
     ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() }
+}
+
+/// The provider emulator, and an engine whose stand-in browser consents.
+pub fn emulator_and_engine() -> (ProviderEmulator, Setup, Arc<Engine>) {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    (emulator, setup, engine)
+}
+
+/// The same, with `provider`'s provider app pointed at the emulator.
+pub async fn engine_using_emulator(
+    provider: &str,
+    with_secret: bool,
+) -> (ProviderEmulator, Setup, Arc<Engine>) {
+    let (emulator, setup, engine) = emulator_and_engine();
+    use_emulator(&engine, &emulator, provider, with_secret).await;
+    (emulator, setup, engine)
 }
 
 /// Points a catalog provider's provider app at the emulator (endpoint overrides), as
