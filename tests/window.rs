@@ -127,17 +127,26 @@ async fn text_of(client: &Client, id: &str) -> Option<String> {
     value.as_str().map(str::to_owned)
 }
 
+/// Asks `check` again every `every` until it answers Ok, and returns that answer; when
+/// `within` has passed, its last Err is the test's failure.
+async fn poll<T>(within: Duration, every: Duration, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(answer) => return answer,
+            Err(failure) => assert!(tokio::time::Instant::now() < deadline, "{failure}"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Waits until the element's text satisfies `check`, then returns the text.
 async fn wait_for_text(client: &Client, id: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let text = text_of(client, id).await;
-        if let Some(text) = text.as_deref().filter(|t| check(t)) {
-            return text.to_owned();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "[data-testid={id}] shows {text:?}");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    poll(WAIT, Duration::from_millis(150), async || match text_of(client, id).await {
+        Some(text) if check(&text) => Ok(text),
+        text => Err(format!("[data-testid={id}] shows {text:?}")),
+    })
+    .await
 }
 
 async fn find(client: &Client, id: &str) -> Element {
@@ -178,15 +187,14 @@ fn tray_labels(tray: &TrayHost) -> Vec<String> {
 /// Waits until the element with this test id has keyboard focus.
 async fn wait_for_focus(client: &Client, id: &str) {
     let script = "return document.activeElement && document.activeElement.dataset.testid || null;";
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll(WAIT, Duration::from_millis(150), async || {
         let focused = client.execute(script, vec![]).await.unwrap();
         if focused.as_str() == Some(id) {
-            return;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "{id} never got the focus ({focused})");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+        Err(format!("{id} never got the focus ({focused})"))
+    })
+    .await;
 }
 
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
@@ -335,16 +343,15 @@ async fn expect_accent_highlight(client: &Client) {
         const probe = (v) => { const e = document.createElement('i'); e.style.color = `var(${v})`;
             document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; };
         return [row && getComputedStyle(row).borderTopColor, probe('--accent'), probe('--ok')];";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    loop {
+    poll(Duration::from_secs(3), Duration::from_millis(100), async || {
         let colours = client.execute(script, vec![]).await.unwrap();
         assert_ne!(colours[0], colours[2], "the highlight is not Active's green: {colours}");
         if colours[0] == colours[1] {
-            break;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "highlight border, accent: {colours}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("highlight border, accent: {colours}"))
+    })
+    .await;
 }
 
 /// Reconnect brings the same connection back, and the tray its all-fine look.
@@ -379,11 +386,13 @@ async fn remove_clears_the_keychain(client: &Client, service: &str) {
     find(client, "confirm-remove").await.click().await.unwrap();
     find(client, "empty-state").await;
     assert_eq!(text_of(client, "connection-row").await, None);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while secret_tool_keys(service).iter().any(|k| k.starts_with("credential/")) {
-        assert!(tokio::time::Instant::now() < deadline, "the tokens stayed in the keychain");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(WAIT, Duration::from_millis(200), async || {
+        if secret_tool_keys(service).iter().any(|k| k.starts_with("credential/")) {
+            return Err("the tokens stayed in the keychain".to_owned());
+        }
+        Ok(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -451,26 +460,23 @@ fn wait_until_quit(home: &Path) {
 
 /// The first file that shows up in `dir`.
 async fn wait_for_file(dir: &Path) -> PathBuf {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(entry) =
-            std::fs::read_dir(dir).ok().and_then(|mut entries| entries.next()).and_then(Result::ok)
-        {
-            return entry.path();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "nothing appeared in {}", dir.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(WAIT, Duration::from_millis(100), async || {
+        let first = std::fs::read_dir(dir).ok().and_then(|mut entries| entries.next()).and_then(Result::ok);
+        first.map(|entry| entry.path()).ok_or_else(|| format!("nothing appeared in {}", dir.display()))
+    })
+    .await
 }
 
 /// Clicks the first element matching `css` once it is on screen.
 async fn click_css(client: &Client, css: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
     let script = "return document.querySelector(arguments[0]) !== null;";
-    while client.execute(script, vec![serde_json::json!(css)]).await.unwrap() != serde_json::json!(true) {
-        assert!(tokio::time::Instant::now() < deadline, "{css} never showed");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    poll(WAIT, Duration::from_millis(150), async || {
+        if client.execute(script, vec![serde_json::json!(css)]).await.unwrap() != serde_json::json!(true) {
+            return Err(format!("{css} never showed"));
+        }
+        Ok(())
+    })
+    .await;
     client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
@@ -517,19 +523,25 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
     let row = wait_for_text(&client, "provider-row", |t| t.contains("GitLab")).await;
     assert!(row.contains(&op.issuer) && row.contains("grantkeeper-gitlab"), "{row}");
 
-    // Start at login: an XDG autostart entry that launches this app.
-    let autostart = setup.home().join("config/autostart");
-    find(&client, "start-at-login").await.click().await.unwrap();
-    let entry = wait_for_file(&autostart).await;
+    start_at_login_comes_and_goes(&client, &setup.home().join("config/autostart")).await;
+    client.close().await.unwrap();
+}
+
+/// Start at login: an XDG autostart entry in `autostart` that launches this app, gone
+/// again when the switch is turned off.
+async fn start_at_login_comes_and_goes(client: &Client, autostart: &Path) {
+    find(client, "start-at-login").await.click().await.unwrap();
+    let entry = wait_for_file(autostart).await;
     let text = std::fs::read_to_string(&entry).unwrap();
     assert!(text.contains("[Desktop Entry]") && text.contains("Exec="), "{text}");
-    find(&client, "start-at-login").await.click().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while entry.exists() {
-        assert!(tokio::time::Instant::now() < deadline, "the autostart entry stayed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    client.close().await.unwrap();
+    find(client, "start-at-login").await.click().await.unwrap();
+    poll(WAIT, Duration::from_millis(100), async || {
+        if entry.exists() {
+            return Err("the autostart entry stayed".to_owned());
+        }
+        Ok(())
+    })
+    .await;
 }
 
 /// Sends keys to whatever has keyboard focus, as a person at the keyboard would.
@@ -564,15 +576,14 @@ async fn focused(client: &Client) -> serde_json::Value {
 async fn expect_focus(client: &Client, id: &str) {
     wait_for_focus(client, id).await;
     // The focus ring may ease in; it must be there within a moment.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
+    poll(Duration::from_secs(2), Duration::from_millis(100), async || {
         let now = focused(client).await;
         if now["shown"] == true {
-            return;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "no visible focus on {id}: {now}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("no visible focus on {id}: {now}"))
+    })
+    .await;
 }
 
 /// Presses `key` (Tab or Shift+Tab) until `id` has focus; every stop on the way must
@@ -702,11 +713,13 @@ async fn keyboard_opens_and_keeps_the_connection(client: &Client, tab: &str) {
     // Remove asks first, focus on No; Escape answers No and returns to Remove.
     tab_to(client, tab, "connection-remove").await;
     press(client, &Key::Enter).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while focused(client).await["what"] != "button No" {
-        assert!(tokio::time::Instant::now() < deadline, "No never got the focus");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    poll(WAIT, Duration::from_millis(150), async || {
+        if focused(client).await["what"] != "button No" {
+            return Err("No never got the focus".to_owned());
+        }
+        Ok(())
+    })
+    .await;
     assert_eq!(focused(client).await["shown"], true);
     screenshot(client, "keyboard-remove").await;
     press(client, &Key::Escape).await;
@@ -806,15 +819,14 @@ async fn zoom_to_200(client: &Client) {
     for _ in 0..5 {
         press(client, &format!("{}={}", Key::Control, Key::Null)).await;
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll(WAIT, Duration::from_millis(150), async || {
         let now = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
         if (now - wide / 2.0).abs() <= 2.0 {
-            break;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "zoomed to {now} CSS px from {wide}");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+        Err(format!("zoomed to {now} CSS px from {wide}"))
+    })
+    .await;
 }
 
 /// Every screen fits the zoomed window.
