@@ -18,6 +18,36 @@ const WAIT: Duration = Duration::from_secs(20);
 /// bus's one tray host and one notification server.
 static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// What each test's app stands on: its turn as the one app, and a data directory and a
+/// keychain service of its own.
+struct Setup {
+    home: tempfile::TempDir,
+    service: String,
+    /// Last, so it is let go only after the data directory is removed.
+    _one_app: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let one_app = ONE_APP_AT_A_TIME.lock().await;
+        require_session();
+        Setup { home: tempfile::tempdir().unwrap(), service: unique_keychain_service(), _one_app: one_app }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// tauri-driver for an app on this data, with ada signing in to the stand-in browser.
+    fn driver(&self, browser: BrowserMode) -> Driver {
+        self.driver_with(browser, &[])
+    }
+
+    fn driver_with(&self, browser: BrowserMode, env: &[(&str, &str)]) -> Driver {
+        Driver::start(self.home(), &self.service, browser, "ada", env)
+    }
+}
+
 /// tauri-driver (and the WebKitWebDriver behind it) for one app configuration.
 struct Driver {
     child: Child,
@@ -25,19 +55,9 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(home: &Path, service: &str, browser: BrowserMode, login: &str) -> Self {
-        Self::start_with(home, service, browser, login, &[])
-    }
-
-    /// With extra environment for the app: tauri-driver's environment passes through
+    /// `env` is extra environment for the app: tauri-driver's environment passes through
     /// WebKitWebDriver to the app it launches.
-    fn start_with(
-        home: &Path,
-        service: &str,
-        browser: BrowserMode,
-        login: &str,
-        env: &[(&str, &str)],
-    ) -> Self {
+    fn start(home: &Path, service: &str, browser: BrowserMode, login: &str, env: &[(&str, &str)]) -> Self {
         let (port, native_port) = (free_port(), free_port());
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
@@ -107,17 +127,26 @@ async fn text_of(client: &Client, id: &str) -> Option<String> {
     value.as_str().map(str::to_owned)
 }
 
+/// Asks `check` again every `every` until it answers Ok, and returns that answer; when
+/// `within` has passed, its last Err is the test's failure.
+async fn poll<T>(within: Duration, every: Duration, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(answer) => return answer,
+            Err(failure) => assert!(tokio::time::Instant::now() < deadline, "{failure}"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Waits until the element's text satisfies `check`, then returns the text.
 async fn wait_for_text(client: &Client, id: &str, check: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let text = text_of(client, id).await;
-        if let Some(text) = text.as_deref().filter(|t| check(t)) {
-            return text.to_owned();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "[data-testid={id}] shows {text:?}");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    poll(WAIT, Duration::from_millis(150), async || match text_of(client, id).await {
+        Some(text) if check(&text) => Ok(text),
+        text => Err(format!("[data-testid={id}] shows {text:?}")),
+    })
+    .await
 }
 
 async fn find(client: &Client, id: &str) -> Element {
@@ -158,15 +187,14 @@ fn tray_labels(tray: &TrayHost) -> Vec<String> {
 /// Waits until the element with this test id has keyboard focus.
 async fn wait_for_focus(client: &Client, id: &str) {
     let script = "return document.activeElement && document.activeElement.dataset.testid || null;";
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll(WAIT, Duration::from_millis(150), async || {
         let focused = client.execute(script, vec![]).await.unwrap();
         if focused.as_str() == Some(id) {
-            return;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "{id} never got the focus ({focused})");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+        Err(format!("{id} never got the focus ({focused})"))
+    })
+    .await;
 }
 
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
@@ -194,14 +222,21 @@ async fn add_provider_named(client: &Client, name: &str, issuer: &str) {
     find(client, "provider-row").await;
 }
 
+/// Connects the provider app on screen under `name` (the stand-in browser consents)
+/// and waits until the window shows the connection Active.
+async fn connect(client: &Client, name: &str) {
+    find(client, "provider-connect").await.click().await.unwrap();
+    type_into(client, "connect-name", name).await;
+    find(client, "connect-start").await.click().await.unwrap();
+    // The window updates from the engine's event.
+    wait_for_text(client, "connection-status", |t| t == "Active").await;
+}
+
 #[tokio::test]
 async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
+    let setup = Setup::new().await;
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let driver = setup.driver(BrowserMode::Consent);
     // The desktop's side, before the app starts: a panel and a notification server.
     let tray = TrayHost::start();
     let notifications = NotificationServer::start();
@@ -211,88 +246,12 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     screenshot(&client, "first-run").await;
     add_provider(&client, &op.issuer).await;
     screenshot(&client, "providers").await;
-
-    find(&client, "provider-connect").await.click().await.unwrap();
-    type_into(&client, "connect-name", "Work mail").await;
-    find(&client, "connect-start").await.click().await.unwrap();
-
-    // The stand-in browser consents; the window updates from the engine's event.
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    let account = wait_for_text(&client, "connection-account", |_| true).await;
-    assert!(account.contains("ada@example.test"), "{account}");
-    let scopes = wait_for_text(&client, "connection-scopes", |_| true).await;
-    assert!(scopes.contains("offline_access"), "{scopes}");
-    let row = wait_for_text(&client, "connection-row", |_| true).await;
-    assert!(row.contains("Work mail"), "{row}");
-    screenshot(&client, "connections").await;
-    assert_eq!(tray_labels(&tray), ["Open Grantkeeper", "Quit"]);
-    assert!(tray_shows(&tray, "tray.png"), "the all-fine look");
-
-    // The detail view: what it may do in plain words, its sign-in, its own activity.
-    find(&client, "connection-open").await.click().await.unwrap();
-    wait_for_focus(&client, "connection-detail-title").await;
-    let scopes = wait_for_text(&client, "detail-scopes", |_| true).await;
-    assert!(scopes.contains("Confirm who you are") && scopes.contains("offline_access"), "{scopes}");
-    let removal = wait_for_text(&client, "detail-removal", |_| true).await;
-    assert!(removal.contains("asks Local OP to revoke"), "{removal}");
-    wait_for_text(&client, "activity-row", |t| t.contains("Connected")).await;
-    // Refresh now goes to the provider; a revoked grant shows Reauthorize, and
-    // Reconnect brings the same connection back.
-    find(&client, "connection-refresh").await.click().await.unwrap();
-    wait_for_text(&client, "activity-row", |t| t.contains("Tokens refreshed")).await;
-    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
-    screenshot(&client, "detail").await;
-    assert!(op.revoke_grants("ada").await >= 1);
-    find(&client, "connection-refresh").await.click().await.unwrap();
-    wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
-    wait_for_text(&client, "activity-row", |t| t.contains("Needs reauthorization")).await;
-    screenshot(&client, "detail-reauthorize").await;
-    // Escape returns to the list, focus on the row it came from.
-    press(&client, &Key::Escape).await;
-    wait_for_focus(&client, "connection-open").await;
-    wait_for_text(&client, "connection-row", |t| t.contains("Reauthorize")).await;
-    screenshot(&client, "reauthorize").await;
-    let seen = notifications.wait_for("Reconnect Work mail");
-    let about_it: Vec<_> = seen.iter().filter(|n| n.summary == "Reconnect Work mail").collect();
-    assert_eq!(about_it.len(), 1, "one notification for the transition: {seen:?}");
-    assert!(about_it[0].body.contains("no longer accepts"), "{seen:?}");
-    // Clicking it opens the window on that connection, Reconnect focused.
-    find(&client, "nav-activity").await.click().await.unwrap();
-    notifications.click("Reconnect Work mail");
-    wait_for_focus(&client, "connection-reconnect").await;
-    // The tray changes its look and lists the connection; its menu entry opens the
-    // window on that connection with Reconnect focused, from any page.
-    tray.wait_for_menu(|menu| menu.iter().any(|e| e.label == "Reconnect Work mail (Local OP)"));
-    assert!(tray_shows(&tray, "tray-attention.png"), "the needs-attention look");
-    find(&client, "nav-activity").await.click().await.unwrap();
-    tray.click("Reconnect Work mail");
-    wait_for_focus(&client, "connection-reconnect").await;
-    // The row is pointed at in the accent colour, never in Active's green (the border
-    // eases in over 0.6 s; the highlight stays 4 s).
-    let script = "
-        const row = document.querySelector('[data-testid=connection-row].highlighted');
-        const probe = (v) => { const e = document.createElement('i'); e.style.color = `var(${v})`;
-            document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; };
-        return [row && getComputedStyle(row).borderTopColor, probe('--accent'), probe('--ok')];";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        let colours = client.execute(script, vec![]).await.unwrap();
-        assert_ne!(colours[0], colours[2], "the highlight is not Active's green: {colours}");
-        if colours[0] == colours[1] {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "highlight border, accent: {colours}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    find(&client, "connection-reconnect").await.click().await.unwrap();
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    tray.wait_for_menu(|menu| !menu.iter().any(|e| e.label.starts_with("Reconnect")));
-    assert!(tray_shows(&tray, "tray.png"), "back to the all-fine look");
-    let rows: serde_json::Value = client
-        .execute("return [...document.querySelectorAll('[data-testid=connection-row]')].map(r => r.dataset.connectionId)", vec![])
-        .await
-        .unwrap();
-    assert_eq!(rows.as_array().map(Vec::len), Some(1), "Reconnect kept the one connection: {rows}");
+    connect(&client, "Work mail").await;
+    expect_the_new_connection(&client, &tray).await;
+    refresh_in_the_detail_view_until_reauthorize(&client, &op).await;
+    notified_of_reauthorize(&client, &notifications).await;
+    the_tray_points_to_reconnect(&client, &tray).await;
+    reconnect_keeps_the_one_connection(&client, &tray).await;
 
     // The activity log tells the story in plain words.
     find(&client, "nav-activity").await.click().await.unwrap();
@@ -301,44 +260,146 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     screenshot(&client, "activity").await;
     find(&client, "nav-connections").await.click().await.unwrap();
     // Closing the window only hides it; Quit ends the app.
-    quit(client, home.path()).await;
+    quit(client, setup.home()).await;
 
     // Start again: still there, still Active.
     let client = driver.launch().await;
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    // Only one app per data directory: a second launch shows the first and exits.
+    a_second_launch_shows_the_first(&setup);
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    assert!(secret_tool_keys(&setup.service).iter().any(|k| k.starts_with("credential/")));
+    remove_clears_the_keychain(&client, &setup.service).await;
+    client.close().await.unwrap();
+}
+
+/// The row of the connection just made, and the tray's all-fine look.
+async fn expect_the_new_connection(client: &Client, tray: &TrayHost) {
+    let account = wait_for_text(client, "connection-account", |_| true).await;
+    assert!(account.contains("ada@example.test"), "{account}");
+    let scopes = wait_for_text(client, "connection-scopes", |_| true).await;
+    assert!(scopes.contains("offline_access"), "{scopes}");
+    let row = wait_for_text(client, "connection-row", |_| true).await;
+    assert!(row.contains("Work mail"), "{row}");
+    screenshot(client, "connections").await;
+    assert_eq!(tray_labels(tray), ["Open Grantkeeper", "Quit"]);
+    assert!(tray_shows(tray, "tray.png"), "the all-fine look");
+}
+
+/// The detail view: what it may do in plain words, its sign-in, its own activity.
+/// Refresh now goes to the provider; after the provider revokes the grant it shows
+/// Reauthorize. Escape then returns to the list, focus on the row it came from.
+async fn refresh_in_the_detail_view_until_reauthorize(client: &Client, op: &OidcProvider) {
+    find(client, "connection-open").await.click().await.unwrap();
+    wait_for_focus(client, "connection-detail-title").await;
+    let scopes = wait_for_text(client, "detail-scopes", |_| true).await;
+    assert!(scopes.contains("Confirm who you are") && scopes.contains("offline_access"), "{scopes}");
+    let removal = wait_for_text(client, "detail-removal", |_| true).await;
+    assert!(removal.contains("asks Local OP to revoke"), "{removal}");
+    wait_for_text(client, "activity-row", |t| t.contains("Connected")).await;
+    find(client, "connection-refresh").await.click().await.unwrap();
+    wait_for_text(client, "activity-row", |t| t.contains("Tokens refreshed")).await;
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1));
+    screenshot(client, "detail").await;
+    assert!(op.revoke_grants("ada").await >= 1);
+    find(client, "connection-refresh").await.click().await.unwrap();
+    wait_for_text(client, "connection-status", |t| t == "Reauthorize").await;
+    wait_for_text(client, "activity-row", |t| t.contains("Needs reauthorization")).await;
+    screenshot(client, "detail-reauthorize").await;
+    press(client, &Key::Escape).await;
+    wait_for_focus(client, "connection-open").await;
+    wait_for_text(client, "connection-row", |t| t.contains("Reauthorize")).await;
+    screenshot(client, "reauthorize").await;
+}
+
+/// One notification for the transition; clicking it opens the window on that
+/// connection, Reconnect focused.
+async fn notified_of_reauthorize(client: &Client, notifications: &NotificationServer) {
+    let seen = notifications.wait_for("Reconnect Work mail");
+    let about_it: Vec<_> = seen.iter().filter(|n| n.summary == "Reconnect Work mail").collect();
+    assert_eq!(about_it.len(), 1, "one notification for the transition: {seen:?}");
+    assert!(about_it[0].body.contains("no longer accepts"), "{seen:?}");
+    find(client, "nav-activity").await.click().await.unwrap();
+    notifications.click("Reconnect Work mail");
+    wait_for_focus(client, "connection-reconnect").await;
+}
+
+/// The tray changes its look and lists the connection; its menu entry opens the
+/// window on that connection with Reconnect focused, from any page, and the row is
+/// pointed at in the accent colour.
+async fn the_tray_points_to_reconnect(client: &Client, tray: &TrayHost) {
+    tray.wait_for_menu(|menu| menu.iter().any(|e| e.label == "Reconnect Work mail (Local OP)"));
+    assert!(tray_shows(tray, "tray-attention.png"), "the needs-attention look");
+    find(client, "nav-activity").await.click().await.unwrap();
+    tray.click("Reconnect Work mail");
+    wait_for_focus(client, "connection-reconnect").await;
+    expect_accent_highlight(client).await;
+}
+
+/// The row is pointed at in the accent colour, never in Active's green (the border
+/// eases in over 0.6 s; the highlight stays 4 s).
+async fn expect_accent_highlight(client: &Client) {
+    let script = "
+        const row = document.querySelector('[data-testid=connection-row].highlighted');
+        const probe = (v) => { const e = document.createElement('i'); e.style.color = `var(${v})`;
+            document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; };
+        return [row && getComputedStyle(row).borderTopColor, probe('--accent'), probe('--ok')];";
+    poll(Duration::from_secs(3), Duration::from_millis(100), async || {
+        let colours = client.execute(script, vec![]).await.unwrap();
+        assert_ne!(colours[0], colours[2], "the highlight is not Active's green: {colours}");
+        if colours[0] == colours[1] {
+            return Ok(());
+        }
+        Err(format!("highlight border, accent: {colours}"))
+    })
+    .await;
+}
+
+/// Reconnect brings the same connection back, and the tray its all-fine look.
+async fn reconnect_keeps_the_one_connection(client: &Client, tray: &TrayHost) {
+    find(client, "connection-reconnect").await.click().await.unwrap();
+    wait_for_text(client, "connection-status", |t| t == "Active").await;
+    tray.wait_for_menu(|menu| !menu.iter().any(|e| e.label.starts_with("Reconnect")));
+    assert!(tray_shows(tray, "tray.png"), "back to the all-fine look");
+    let rows: serde_json::Value = client
+        .execute("return [...document.querySelectorAll('[data-testid=connection-row]')].map(r => r.dataset.connectionId)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "Reconnect kept the one connection: {rows}");
+}
+
+/// Only one app per data directory: a second launch shows the first and exits.
+fn a_second_launch_shows_the_first(setup: &Setup) {
     let second = Command::new(env!("CARGO_BIN_EXE_grantkeeper-app"))
-        .env("GRANTKEEPER_HOME", home.path())
-        .env("GRANTKEEPER_KEYCHAIN_SERVICE", &service)
+        .env("GRANTKEEPER_HOME", setup.home())
+        .env("GRANTKEEPER_KEYCHAIN_SERVICE", &setup.service)
         .output()
         .unwrap();
     assert!(second.status.success(), "{second:?}");
     assert!(String::from_utf8_lossy(&second.stderr).contains("already running"), "{second:?}");
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    assert!(secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")));
+}
 
-    find(&client, "connection-open").await.click().await.unwrap();
-    find(&client, "connection-remove").await.click().await.unwrap();
-    find(&client, "confirm-remove").await.click().await.unwrap();
-    find(&client, "empty-state").await;
-    assert_eq!(text_of(&client, "connection-row").await, None);
-    // The row goes as soon as SQLite forgets it; the keychain entry right after.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while secret_tool_keys(&service).iter().any(|k| k.starts_with("credential/")) {
-        assert!(tokio::time::Instant::now() < deadline, "the tokens stayed in the keychain");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    client.close().await.unwrap();
+/// Removes the connection on screen from its detail view. The row goes as soon as
+/// SQLite forgets it; the keychain entry right after.
+async fn remove_clears_the_keychain(client: &Client, service: &str) {
+    find(client, "connection-open").await.click().await.unwrap();
+    find(client, "connection-remove").await.click().await.unwrap();
+    find(client, "confirm-remove").await.click().await.unwrap();
+    find(client, "empty-state").await;
+    assert_eq!(text_of(client, "connection-row").await, None);
+    poll(WAIT, Duration::from_millis(200), async || {
+        if secret_tool_keys(service).iter().any(|k| k.starts_with("credential/")) {
+            return Err("the tokens stayed in the keychain".to_owned());
+        }
+        Ok(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn declined_consent_says_so_in_the_window() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
+    let setup = Setup::new().await;
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let driver = Driver::start(home.path(), &service, BrowserMode::Deny, "ada");
+    let driver = setup.driver(BrowserMode::Deny);
     let notifications = NotificationServer::start();
 
     let client = driver.launch().await;
@@ -373,7 +434,7 @@ async fn declined_consent_says_so_in_the_window() {
     assert!(notifications.shown().is_empty(), "no notification was sent: {:?}", notifications.shown());
     find(&client, "nav-connections").await.click().await.unwrap();
     find(&client, "empty-state").await;
-    assert!(secret_tool_keys(&service).is_empty());
+    assert!(secret_tool_keys(&setup.service).is_empty());
     client.close().await.unwrap();
 }
 
@@ -399,39 +460,33 @@ fn wait_until_quit(home: &Path) {
 
 /// The first file that shows up in `dir`.
 async fn wait_for_file(dir: &Path) -> PathBuf {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(entry) =
-            std::fs::read_dir(dir).ok().and_then(|mut entries| entries.next()).and_then(Result::ok)
-        {
-            return entry.path();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "nothing appeared in {}", dir.display());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(WAIT, Duration::from_millis(100), async || {
+        let first = std::fs::read_dir(dir).ok().and_then(|mut entries| entries.next()).and_then(Result::ok);
+        first.map(|entry| entry.path()).ok_or_else(|| format!("nothing appeared in {}", dir.display()))
+    })
+    .await
 }
 
 /// Clicks the first element matching `css` once it is on screen.
 async fn click_css(client: &Client, css: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
     let script = "return document.querySelector(arguments[0]) !== null;";
-    while client.execute(script, vec![serde_json::json!(css)]).await.unwrap() != serde_json::json!(true) {
-        assert!(tokio::time::Instant::now() < deadline, "{css} never showed");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    poll(WAIT, Duration::from_millis(150), async || {
+        if client.execute(script, vec![serde_json::json!(css)]).await.unwrap() != serde_json::json!(true) {
+            return Err(format!("{css} never showed"));
+        }
+        Ok(())
+    })
+    .await;
     client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_catalog_sets_up_a_provider_app_and_connects() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
+    let setup = Setup::new().await;
     // The real OpenID provider as a self-managed GitLab: the catalog's GitLab entry
     // with only its server address changed.
     let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let driver = setup.driver(BrowserMode::Consent);
 
     let client = driver.launch().await;
     find(&client, "empty-go-catalog").await.click().await.unwrap();
@@ -468,19 +523,25 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
     let row = wait_for_text(&client, "provider-row", |t| t.contains("GitLab")).await;
     assert!(row.contains(&op.issuer) && row.contains("grantkeeper-gitlab"), "{row}");
 
-    // Start at login: an XDG autostart entry that launches this app.
-    let autostart = home.path().join("config/autostart");
-    find(&client, "start-at-login").await.click().await.unwrap();
-    let entry = wait_for_file(&autostart).await;
+    start_at_login_comes_and_goes(&client, &setup.home().join("config/autostart")).await;
+    client.close().await.unwrap();
+}
+
+/// Start at login: an XDG autostart entry in `autostart` that launches this app, gone
+/// again when the switch is turned off.
+async fn start_at_login_comes_and_goes(client: &Client, autostart: &Path) {
+    find(client, "start-at-login").await.click().await.unwrap();
+    let entry = wait_for_file(autostart).await;
     let text = std::fs::read_to_string(&entry).unwrap();
     assert!(text.contains("[Desktop Entry]") && text.contains("Exec="), "{text}");
-    find(&client, "start-at-login").await.click().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while entry.exists() {
-        assert!(tokio::time::Instant::now() < deadline, "the autostart entry stayed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    client.close().await.unwrap();
+    find(client, "start-at-login").await.click().await.unwrap();
+    poll(WAIT, Duration::from_millis(100), async || {
+        if entry.exists() {
+            return Err("the autostart entry stayed".to_owned());
+        }
+        Ok(())
+    })
+    .await;
 }
 
 /// Sends keys to whatever has keyboard focus, as a person at the keyboard would.
@@ -515,15 +576,14 @@ async fn focused(client: &Client) -> serde_json::Value {
 async fn expect_focus(client: &Client, id: &str) {
     wait_for_focus(client, id).await;
     // The focus ring may ease in; it must be there within a moment.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
+    poll(Duration::from_secs(2), Duration::from_millis(100), async || {
         let now = focused(client).await;
         if now["shown"] == true {
-            return;
+            return Ok(());
         }
-        assert!(tokio::time::Instant::now() < deadline, "no visible focus on {id}: {now}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("no visible focus on {id}: {now}"))
+    })
+    .await;
 }
 
 /// Presses `key` (Tab or Shift+Tab) until `id` has focus; every stop on the way must
@@ -544,118 +604,131 @@ async fn tab_to(client: &Client, key: &str, id: &str) {
 
 #[tokio::test]
 async fn the_main_path_works_from_the_keyboard_alone() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
+    let setup = Setup::new().await;
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let driver = setup.driver(BrowserMode::Consent);
     let client = driver.launch().await;
     let tab = Key::Tab.to_string();
     let back = shift_tab();
 
-    // First run: nothing is focused; the first Tab lands on the header's sections.
-    find(&client, "empty-state").await;
-    press(&client, &tab).await;
-    expect_focus(&client, "nav-connections").await;
-    tab_to(&client, &tab, "empty-go-catalog").await;
+    keyboard_first_run_to_the_catalog(&client, &tab, &back).await;
+    keyboard_adds_the_provider(&client, &tab, &back, &op.issuer).await;
+    keyboard_connects(&client, &tab, &back).await;
+    keyboard_opens_and_keeps_the_connection(&client, &tab).await;
+    client.close().await.unwrap();
+}
+
+/// First run: nothing is focused; the first Tab lands on the header's sections, and
+/// the empty state leads to the catalog's search.
+async fn keyboard_first_run_to_the_catalog(client: &Client, tab: &str, back: &str) {
+    find(client, "empty-state").await;
+    press(client, tab).await;
+    expect_focus(client, "nav-connections").await;
+    tab_to(client, tab, "empty-go-catalog").await;
     // The button goes away with the page; focus moves on to the catalog's search.
-    press(&client, &Key::Enter).await;
-    expect_focus(&client, "catalog-search").await;
+    press(client, &Key::Enter).await;
+    expect_focus(client, "catalog-search").await;
     // "/" brings focus back to the search from elsewhere, and is not typed into it.
-    press(&client, &back).await;
-    expect_focus(&client, "nav-activity").await;
-    press(&client, "/").await;
-    expect_focus(&client, "catalog-search").await;
+    press(client, back).await;
+    expect_focus(client, "nav-activity").await;
+    press(client, "/").await;
+    expect_focus(client, "catalog-search").await;
     let typed = client.execute("return document.activeElement.value", vec![]).await.unwrap();
     assert_eq!(typed, "", "the / was typed into the search");
+}
 
-    // Provider apps: the section buttons keep focus while the page changes under them.
-    tab_to(&client, &back, "nav-providers").await;
-    press(&client, &Key::Enter).await;
-    find(&client, "add-provider-form").await;
+/// Provider apps: the section buttons keep focus while the page changes under them;
+/// then the custom provider, field by field as add_provider fills it in.
+async fn keyboard_adds_the_provider(client: &Client, tab: &str, back: &str, issuer: &str) {
+    tab_to(client, back, "nav-providers").await;
+    press(client, &Key::Enter).await;
+    find(client, "add-provider-form").await;
     let current =
         client.execute("return document.activeElement.getAttribute('aria-current')", vec![]).await.unwrap();
     assert_eq!(current, "page");
-    expect_focus(&client, "nav-providers").await;
+    expect_focus(client, "nav-providers").await;
 
-    // The custom provider, field by field as add_provider fills it in.
-    tab_to(&client, &tab, "provider-name").await;
-    press(&client, "Local OP").await;
-    press(&client, &tab).await;
+    tab_to(client, tab, "provider-name").await;
+    press(client, "Local OP").await;
+    press(client, tab).await;
     // Tab enters the radio group at its checked choice; Space keeps it chosen.
-    expect_focus(&client, "provider-mode-issuer").await;
-    press(&client, &Key::Space).await;
+    expect_focus(client, "provider-mode-issuer").await;
+    press(client, &Key::Space).await;
     for (field, text) in [
-        ("provider-issuer", op.issuer.as_str()),
+        ("provider-issuer", issuer),
         ("provider-client-id", "grantkeeper-test"),
         ("provider-client-secret", ""),
         ("provider-scopes", "openid email offline_access"),
     ] {
-        press(&client, &tab).await;
-        expect_focus(&client, field).await;
+        press(client, tab).await;
+        expect_focus(client, field).await;
         if !text.is_empty() {
-            press(&client, text).await;
+            press(client, text).await;
         }
     }
-    press(&client, &tab).await;
-    expect_focus(&client, "provider-save").await;
-    press(&client, &Key::Enter).await;
-    let row = wait_for_text(&client, "provider-row", |_| true).await;
-    assert!(row.contains("Local OP") && row.contains(&op.issuer), "{row}");
-    // Saving disables the focused button, so focus falls to the page (reported, not
-    // asserted); the navigation point stays put, and Shift+Tab walks back to the new row.
-    tab_to(&client, &back, "provider-connect").await;
+    press(client, tab).await;
+    expect_focus(client, "provider-save").await;
+    press(client, &Key::Enter).await;
+    let row = wait_for_text(client, "provider-row", |_| true).await;
+    assert!(row.contains("Local OP") && row.contains(issuer), "{row}");
+}
 
-    // Connect opens its form at the name; Escape closes it from the field or a button
-    // and gives focus back to Connect.
-    press(&client, &Key::Enter).await;
-    expect_focus(&client, "connect-name").await;
-    press(&client, &Key::Escape).await;
-    expect_focus(&client, "provider-connect").await;
-    assert_eq!(text_of(&client, "connect-start").await, None, "Escape closed the form");
-    press(&client, &Key::Space).await;
-    expect_focus(&client, "connect-name").await;
-    press(&client, &tab).await;
-    expect_focus(&client, "connect-start").await;
-    press(&client, &Key::Escape).await;
-    expect_focus(&client, "provider-connect").await;
-    assert_eq!(text_of(&client, "connect-start").await, None, "Escape closed the form");
+/// Saving disables the focused button, so focus falls to the page (reported, not
+/// asserted); the navigation point stays put, and Shift+Tab walks back to the new row.
+/// Connect opens its form at the name; Escape closes it from the field or a button
+/// and gives focus back to Connect. Then the connection is made.
+async fn keyboard_connects(client: &Client, tab: &str, back: &str) {
+    tab_to(client, back, "provider-connect").await;
+    press(client, &Key::Enter).await;
+    expect_focus(client, "connect-name").await;
+    press(client, &Key::Escape).await;
+    expect_focus(client, "provider-connect").await;
+    assert_eq!(text_of(client, "connect-start").await, None, "Escape closed the form");
+    press(client, &Key::Space).await;
+    expect_focus(client, "connect-name").await;
+    press(client, tab).await;
+    expect_focus(client, "connect-start").await;
+    press(client, &Key::Escape).await;
+    expect_focus(client, "provider-connect").await;
+    assert_eq!(text_of(client, "connect-start").await, None, "Escape closed the form");
 
-    press(&client, &Key::Enter).await;
-    expect_focus(&client, "connect-name").await;
-    press(&client, "Work mail").await;
-    press(&client, &tab).await;
-    expect_focus(&client, "connect-start").await;
-    press(&client, &Key::Space).await;
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    let row = wait_for_text(&client, "connection-row", |_| true).await;
+    press(client, &Key::Enter).await;
+    expect_focus(client, "connect-name").await;
+    press(client, "Work mail").await;
+    press(client, tab).await;
+    expect_focus(client, "connect-start").await;
+    press(client, &Key::Space).await;
+    wait_for_text(client, "connection-status", |t| t == "Active").await;
+    let row = wait_for_text(client, "connection-row", |_| true).await;
     assert!(row.contains("Work mail") && row.contains("ada@example.test"), "{row}");
+}
 
-    // The window switches to Connections without placing focus (reported); Tab from
-    // there reaches the new row, whose name opens its detail view.
-    tab_to(&client, &tab, "connection-open").await;
-    press(&client, &Key::Enter).await;
-    wait_for_focus(&client, "connection-detail-title").await;
-    tab_to(&client, &tab, "connection-refresh").await;
+/// The window switches to Connections without placing focus (reported); Tab from
+/// there reaches the new row, whose name opens its detail view.
+async fn keyboard_opens_and_keeps_the_connection(client: &Client, tab: &str) {
+    tab_to(client, tab, "connection-open").await;
+    press(client, &Key::Enter).await;
+    wait_for_focus(client, "connection-detail-title").await;
+    tab_to(client, tab, "connection-refresh").await;
     // Remove asks first, focus on No; Escape answers No and returns to Remove.
-    tab_to(&client, &tab, "connection-remove").await;
-    press(&client, &Key::Enter).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while focused(&client).await["what"] != "button No" {
-        assert!(tokio::time::Instant::now() < deadline, "No never got the focus");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    assert_eq!(focused(&client).await["shown"], true);
-    screenshot(&client, "keyboard-remove").await;
-    press(&client, &Key::Escape).await;
-    expect_focus(&client, "connection-remove").await;
-    assert_eq!(text_of(&client, "confirm-remove").await, None);
+    tab_to(client, tab, "connection-remove").await;
+    press(client, &Key::Enter).await;
+    poll(WAIT, Duration::from_millis(150), async || {
+        if focused(client).await["what"] != "button No" {
+            return Err("No never got the focus".to_owned());
+        }
+        Ok(())
+    })
+    .await;
+    assert_eq!(focused(client).await["shown"], true);
+    screenshot(client, "keyboard-remove").await;
+    press(client, &Key::Escape).await;
+    expect_focus(client, "connection-remove").await;
+    assert_eq!(text_of(client, "confirm-remove").await, None);
     // A second Escape leaves the detail view for the row it was opened from.
-    press(&client, &Key::Escape).await;
-    expect_focus(&client, "connection-open").await;
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    client.close().await.unwrap();
+    press(client, &Key::Escape).await;
+    expect_focus(client, "connection-open").await;
+    wait_for_text(client, "connection-status", |t| t == "Active").await;
 }
 
 /// Whether the page asks for dark colours, and the background and text colours the
@@ -683,21 +756,15 @@ fn brightness(rgb: [u8; 3]) -> u32 {
 
 #[tokio::test]
 async fn light_and_dark_follow_the_system() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
+    let setup = Setup::new().await;
     let op = OidcProvider::start();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
 
     // A connection to show, made in a first run.
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let driver = setup.driver(BrowserMode::Consent);
     let client = driver.launch().await;
     add_provider(&client, &op.issuer).await;
-    find(&client, "provider-connect").await.click().await.unwrap();
-    type_into(&client, "connect-name", "Work mail").await;
-    find(&client, "connect-start").await.click().await.unwrap();
-    wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    quit(client, home.path()).await;
+    connect(&client, "Work mail").await;
+    quit(client, setup.home()).await;
     drop(driver);
 
     // The same data under each system preference. WebKitGTK answers prefers-color-scheme:
@@ -705,68 +772,82 @@ async fn light_and_dark_follow_the_system() {
     // the light run sets its theme too, so a dark desktop around the tests changes nothing.
     for (scheme, theme) in [("light", "Adwaita"), ("dark", "Adwaita:dark")] {
         let env = [("GTK_THEME", theme)];
-        let driver = Driver::start_with(home.path(), &service, BrowserMode::Consent, "ada", &env);
+        let driver = setup.driver_with(BrowserMode::Consent, &env);
         let client = driver.launch().await;
         wait_for_text(&client, "connection-status", |t| t == "Active").await;
-        let (dark, background, text) = colour_scheme(&client).await;
-        assert_eq!(dark, scheme == "dark", "prefers-color-scheme under GTK_THEME={theme}");
-        let (page, ink) = (brightness(background), brightness(text));
-        let fits = if dark { page < 200 && ink > 600 } else { page > 600 && ink < 300 };
-        assert!(fits, "{scheme}: page {background:?}, text {text:?}");
-        screenshot(&client, &format!("connections-{scheme}")).await;
-        find(&client, "connection-open").await.click().await.unwrap();
-        find(&client, "detail-removal").await;
-        wait_for_text(&client, "activity-row", |_| true).await;
-        screenshot(&client, &format!("detail-{scheme}")).await;
-        find(&client, "nav-catalog").await.click().await.unwrap();
-        find(&client, "catalog-search").await;
-        screenshot(&client, &format!("catalog-{scheme}")).await;
-        find(&client, "nav-providers").await.click().await.unwrap();
-        find(&client, "provider-edit").await.click().await.unwrap();
-        find(&client, "app-enabled").await;
-        screenshot(&client, &format!("providers-{scheme}")).await;
-        quit(client, home.path()).await;
+        expect_the_scheme(&client, scheme, theme).await;
+        quit(client, setup.home()).await;
     }
 
     // At 200% zoom (Ctrl+= five times: 1.0 + 5 × 0.2) the 1000-pixel window is 500 CSS
     // pixels wide: every screen still fits, with no sideways scrolling and no control cut off.
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
+    let driver = setup.driver(BrowserMode::Consent);
     let client = driver.launch().await;
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
-    let wide: f64 = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
-    for _ in 0..5 {
-        press(&client, &format!("{}={}", Key::Control, Key::Null)).await;
-    }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let now = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
-        if (now - wide / 2.0).abs() <= 2.0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "zoomed to {now} CSS px from {wide}");
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    expect_fits(&client, "the connections").await;
-    screenshot(&client, "zoom-200-connections").await;
-    activate(&client, "connection-open").await;
-    wait_for_text(&client, "activity-row", |_| true).await;
-    expect_fits(&client, "a connection's detail view").await;
-    screenshot(&client, "zoom-200-detail").await;
-    activate(&client, "nav-catalog").await;
-    find(&client, "catalog-search").await;
-    expect_fits(&client, "the catalog").await;
-    activate(&client, "nav-providers").await;
-    activate(&client, "provider-edit").await;
-    find(&client, "app-enabled").await;
-    expect_fits(&client, "provider apps with a form open").await;
-    screenshot(&client, "zoom-200-providers").await;
-    activate(&client, "nav-activity").await;
-    wait_for_text(&client, "activity-row", |_| true).await;
-    expect_fits(&client, "the activity log").await;
+    zoom_to_200(&client).await;
+    every_screen_fits(&client).await;
     // Quit by keyboard too; the app is gone before the answer comes back.
     let _ = find(&client, "quit").await.send_keys(&Key::Enter.to_string()).await;
     drop(client);
-    wait_until_quit(home.path());
+    wait_until_quit(setup.home());
+}
+
+/// The page's colours fit the `scheme` that GTK_THEME=`theme` asks for, on every screen.
+async fn expect_the_scheme(client: &Client, scheme: &str, theme: &str) {
+    let (dark, background, text) = colour_scheme(client).await;
+    assert_eq!(dark, scheme == "dark", "prefers-color-scheme under GTK_THEME={theme}");
+    let (page, ink) = (brightness(background), brightness(text));
+    let fits = if dark { page < 200 && ink > 600 } else { page > 600 && ink < 300 };
+    assert!(fits, "{scheme}: page {background:?}, text {text:?}");
+    screenshot(client, &format!("connections-{scheme}")).await;
+    find(client, "connection-open").await.click().await.unwrap();
+    find(client, "detail-removal").await;
+    wait_for_text(client, "activity-row", |_| true).await;
+    screenshot(client, &format!("detail-{scheme}")).await;
+    find(client, "nav-catalog").await.click().await.unwrap();
+    find(client, "catalog-search").await;
+    screenshot(client, &format!("catalog-{scheme}")).await;
+    find(client, "nav-providers").await.click().await.unwrap();
+    find(client, "provider-edit").await.click().await.unwrap();
+    find(client, "app-enabled").await;
+    screenshot(client, &format!("providers-{scheme}")).await;
+}
+
+/// Ctrl+= five times, until the page is half as wide in CSS pixels.
+async fn zoom_to_200(client: &Client) {
+    let wide: f64 = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
+    for _ in 0..5 {
+        press(client, &format!("{}={}", Key::Control, Key::Null)).await;
+    }
+    poll(WAIT, Duration::from_millis(150), async || {
+        let now = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
+        if (now - wide / 2.0).abs() <= 2.0 {
+            return Ok(());
+        }
+        Err(format!("zoomed to {now} CSS px from {wide}"))
+    })
+    .await;
+}
+
+/// Every screen fits the zoomed window.
+async fn every_screen_fits(client: &Client) {
+    expect_fits(client, "the connections").await;
+    screenshot(client, "zoom-200-connections").await;
+    activate(client, "connection-open").await;
+    wait_for_text(client, "activity-row", |_| true).await;
+    expect_fits(client, "a connection's detail view").await;
+    screenshot(client, "zoom-200-detail").await;
+    activate(client, "nav-catalog").await;
+    find(client, "catalog-search").await;
+    expect_fits(client, "the catalog").await;
+    activate(client, "nav-providers").await;
+    activate(client, "provider-edit").await;
+    find(client, "app-enabled").await;
+    expect_fits(client, "provider apps with a form open").await;
+    screenshot(client, "zoom-200-providers").await;
+    activate(client, "nav-activity").await;
+    wait_for_text(client, "activity-row", |_| true).await;
+    expect_fits(client, "the activity log").await;
 }
 
 /// Presses Enter on a button, as a keyboard user would. (Under page zoom WebKitWebDriver's
@@ -791,12 +872,9 @@ async fn expect_fits(client: &Client, what: &str) {
 
 #[tokio::test]
 async fn the_window_keeps_its_size_and_place_across_restarts() {
-    let _one_app = ONE_APP_AT_A_TIME.lock().await;
-    require_session();
-    let home = tempfile::tempdir().unwrap();
-    let service = unique_keychain_service();
-    let driver = Driver::start(home.path(), &service, BrowserMode::Consent, "ada");
-    let state_file = home.path().join("window-state.json");
+    let setup = Setup::new().await;
+    let driver = setup.driver(BrowserMode::Consent);
+    let state_file = setup.home().join("window-state.json");
 
     let client = driver.launch().await;
     find(&client, "empty-state").await;
@@ -805,7 +883,7 @@ async fn the_window_keeps_its_size_and_place_across_restarts() {
     client.set_window_rect(x as u32, y as u32, width as u32, height as u32).await.unwrap();
     assert_eq!(client.get_window_rect().await.unwrap(), (x, y, width, height));
     // The plugin writes its file when the app exits.
-    quit(client, home.path()).await;
+    quit(client, setup.home()).await;
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     assert_eq!(

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use grantkeeper_engine::fuzzing::{device_authorization_answer, DEVICE_PROVIDERS};
 use libfuzzer_sys::fuzz_target;
-use url::Host;
+
+#[path = "shared.rs"]
+mod shared;
 
 /// By high nibble, modulo 5.
 const ANSWERS: &[(u16, &str)] = &[
@@ -22,19 +24,15 @@ const ANSWERS: &[(u16, &str)] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
-    let provider = DEVICE_PROVIDERS[usize::from(selector & 0x0f) % DEVICE_PROVIDERS.len()];
-    let (status, content_type) = ANSWERS[usize::from(selector >> 4) % ANSWERS.len()];
+    let Some((provider, status, content_type, body)) =
+        shared::provider_answer(data, DEVICE_PROVIDERS, ANSWERS)
+    else {
+        return;
+    };
     let Ok(answer) = device_authorization_answer(provider, status, content_type, body) else { return };
     // The page is shown to the person: the provider's https page (http on loopback only).
     let url = &answer.verification_url;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    assert!(url.scheme() == "https" || (url.scheme() == "http" && loopback), "{url}");
+    assert!(shared::https_or_loopback_http(url), "{url}");
     assert!(!answer.user_code.chars().any(char::is_control), "{:?}", answer.user_code);
     // While polling, `slow_down` adds 5 s to the interval (RFC 8628 §3.5) and the flow
     // waits at most its 15-minute limit: an interval must leave room for both.

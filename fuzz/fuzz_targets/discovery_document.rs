@@ -6,7 +6,10 @@ use std::sync::LazyLock;
 
 use grantkeeper_engine::fuzzing::discovery_document;
 use libfuzzer_sys::fuzz_target;
-use url::{Host, Url};
+use url::Url;
+
+#[path = "shared.rs"]
+mod shared;
 
 static ISSUER: LazyLock<Url> = LazyLock::new(|| Url::parse("https://login.example.com/tenant-1").unwrap());
 
@@ -24,13 +27,7 @@ fuzz_target!(|body: &[u8]| {
     ];
     for url in urls.into_iter().flatten() {
         let url = Url::parse(url).expect("discovery keeps only URLs");
-        let loopback = match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(name)) => name == "localhost",
-            None => false,
-        };
-        assert!(url.scheme() == "https" || (url.scheme() == "http" && loopback), "{url}");
+        assert!(shared::https_or_loopback_http(&url), "{url}");
         assert!(url.username().is_empty() && url.password().is_none() && url.fragment().is_none(), "{url}");
     }
 });

@@ -8,6 +8,9 @@
 use grantkeeper_engine::fuzzing::{token_response, TOKEN_PROVIDERS};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared.rs"]
+mod shared;
+
 /// By high nibble, modulo 6.
 const ANSWERS: &[(u16, &str)] = &[
     (200, "application/json"),
@@ -19,9 +22,11 @@ const ANSWERS: &[(u16, &str)] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
-    let provider = TOKEN_PROVIDERS[usize::from(selector & 0x0f) % TOKEN_PROVIDERS.len()];
-    let (status, content_type) = ANSWERS[usize::from(selector >> 4) % ANSWERS.len()];
+    let Some((provider, status, content_type, body)) =
+        shared::provider_answer(data, TOKEN_PROVIDERS, ANSWERS)
+    else {
+        return;
+    };
     let Ok(grant) = token_response(provider, status, content_type, body) else { return };
     assert!(!grant.access_token.is_empty(), "an empty access token was accepted");
     // credential/save.rs (GrantTimes) adds these lifetimes to the current time.

@@ -1,0 +1,30 @@
+//! What several fuzz targets check or read the same way. Not a target of its own: each
+//! target that needs it takes it in with `#[path = "shared.rs"] mod shared;`.
+#![allow(dead_code)] // each target uses a different part
+
+use url::{Host, Url};
+
+/// A URL the engine may send a person or a request to: https, or http on loopback only.
+pub fn https_or_loopback_http(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
+
+/// An endpoint's answer read from a fuzz input: the first byte picks the provider (low
+/// nibble, from `providers`) and the status and Content-Type (high nibble, from
+/// `answers`); the rest is the body. None for an empty input.
+pub fn provider_answer<'a>(
+    data: &'a [u8],
+    providers: &[&'static str],
+    answers: &[(u16, &'static str)],
+) -> Option<(&'static str, u16, &'static str, &'a [u8])> {
+    let (&selector, body) = data.split_first()?;
+    let provider = providers[usize::from(selector & 0x0f) % providers.len()];
+    let (status, content_type) = answers[usize::from(selector >> 4) % answers.len()];
+    Some((provider, status, content_type, body))
+}
