@@ -14,7 +14,7 @@
 // code-exchange token lifetimes, for load tests), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
-// /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect
+// /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect|dpop|escapes
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token), GET /test/approve-device?user_code=C (the
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
@@ -210,6 +210,10 @@ const BROKEN_ANSWERS = {
     res.end(JSON.stringify({ error: 'slow_down' }));
   },
   redirect: (res) => { res.writeHead(302, { location: 'https://example.com/elsewhere' }); res.end(); },
+  // A sender-constrained token (RFC 9449), which a bearer client cannot use.
+  dpop: (res) => send(res, 200, { access_token: 'canary-dpop-access', token_type: 'DPoP', refresh_token: 'canary-dpop-refresh', expires_in: 3600 }),
+  // Terminal escape sequences and a bidirectional override in the error's code and text.
+  escapes: (res) => send(res, 400, { error: 'invalid_grant\u001b[2J\u001b[31m', error_description: '\u001b]0;owned\u0007 sign in \u202eagain' }),
 };
 const log = [];
 const codes = new Map(); // code -> { provider, user, clientId, redirectUri, challenge, scopes, offline }

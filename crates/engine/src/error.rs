@@ -186,10 +186,16 @@ impl Type for Error {
     }
 }
 
-/// Provider-supplied text shown to a person: printable, single-line, capped.
+/// Provider-supplied text shown to a person: printable, single-line, capped. Control
+/// characters could drive the person's terminal (escape sequences) and bidirectional
+/// overrides could make it read as something else, so each becomes a space.
 pub(crate) fn provider_text(text: &str) -> String {
     const LIMIT: usize = 300;
-    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(LIMIT).collect();
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let cleaned: String = text.chars().map(|c| if unsafe_char(c) { ' ' } else { c }).take(LIMIT).collect();
     if text.chars().count() > LIMIT {
         format!("{cleaned}…")
     } else {
@@ -227,6 +233,7 @@ mod tests {
     #[test]
     fn provider_text_is_single_line_and_capped() {
         assert_eq!(provider_text("a\nb"), "a b");
+        assert_eq!(provider_text("a\u{1b}]0;x\u{7}b\u{202e}c"), "a ]0;x b c");
         assert_eq!(provider_text(&"x".repeat(1000)).chars().count(), 301);
     }
 }

@@ -171,7 +171,8 @@ impl ProviderEmulator {
     }
 
     /// The next token-endpoint answer is broken: html, truncated, empty_access_token,
-    /// huge, server_error or redirect.
+    /// huge, server_error, rate_limited, redirect, dpop (a sender-constrained token) or
+    /// escapes (terminal escape sequences in its error).
     pub async fn break_next_token_answer(&self, how: &str) {
         reqwest::get(format!("http://127.0.0.1:{}/test/break-token?how={how}", self.port)).await.unwrap();
     }

@@ -101,7 +101,7 @@ pub(crate) fn token_error<T: oauth2::ErrorResponseType + std::fmt::Display + 'st
     let provider = provider.to_owned();
     match error {
         RequestTokenError::ServerResponse(response) => {
-            let mut detail = response.error().to_string();
+            let mut detail = crate::error::provider_text(&response.error().to_string());
             if let Some(description) = response.error_description() {
                 detail = format!("{detail} ({})", crate::error::provider_text(description));
             }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use oauth2::basic::BasicTokenType;
 use oauth2::TokenResponse;
 
 use super::client::{TokenExtras, TokenResponseWithId};
@@ -25,14 +26,20 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// The grant in a token response; an empty access token is the provider's error.
+    /// The grant in a token response; an empty access token is the provider's error, and
+    /// a token that is not a bearer token (RFC 6750) is one Grantkeeper cannot hand out.
     pub(crate) fn from_answer(response: &TokenResponseWithId, provider: &str) -> Result<Grant> {
+        let refused = |detail: String| Error::ProviderError { provider: provider.to_owned(), detail };
         let access_token = response.access_token().secret();
         if access_token.is_empty() {
-            return Err(Error::ProviderError {
-                provider: provider.to_owned(),
-                detail: "the token response has an empty access_token".into(),
-            });
+            return Err(refused("the token response has an empty access_token".into()));
+        }
+        if *response.token_type() != BasicTokenType::Bearer {
+            return Err(refused(format!(
+                "it issued a “{}” token, and Grantkeeper can only use bearer tokens; nothing was saved. \
+                 Turn off sender-constrained tokens (DPoP, mTLS) for this provider app",
+                crate::error::provider_text(response.token_type().as_ref())
+            )));
         }
         let extras = response.extra_fields().clone();
         let tokens = TokenSet::oauth(
@@ -42,7 +49,7 @@ impl Grant {
         );
         Ok(Grant {
             tokens,
-            scopes: response.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
+            scopes: response.scopes().map(|scopes| printable_scopes(scopes.iter().map(|s| s.as_str()))),
             expires_in: response.expires_in(),
             extras,
         })
@@ -74,5 +81,45 @@ impl Grant {
     /// The granted scopes; empty when neither the answer nor the request named any.
     pub fn granted_scopes(&self) -> &[String] {
         self.scopes.as_deref().unwrap_or_default()
+    }
+}
+
+/// The scopes a provider says it granted that are scope tokens (RFC 6749 §3.3: printable
+/// ASCII, no quote or backslash), at most `LIMIT` of them: granted scopes are stored and
+/// printed, and no real provider sends anything else.
+fn printable_scopes<'a>(scopes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    const LIMIT: usize = 500;
+    let scope_token = |scope: &&str| {
+        !scope.is_empty()
+            && scope.len() <= 1024
+            && scope.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+    };
+    scopes.filter(scope_token).take(LIMIT).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(json: &str) -> TokenResponseWithId {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn only_bearer_tokens_are_granted() {
+        for bearer in ["Bearer", "bearer", "BEARER"] {
+            let json = format!(r#"{{"access_token":"x","token_type":"{bearer}"}}"#);
+            assert!(Grant::from_answer(&answer(&json), "P").is_ok(), "{bearer}");
+        }
+        let error =
+            Grant::from_answer(&answer(r#"{"access_token":"x","token_type":"DPoP"}"#), "P").err().unwrap();
+        assert!(error.to_string().contains("“dpop” token"), "{error}");
+    }
+
+    #[test]
+    fn granted_scopes_are_scope_tokens() {
+        let json = "{\"access_token\":\"x\",\"token_type\":\"bearer\",\"scope\":\"repo \\u001b[2Jevil gist \\\"q\\\"\"}";
+        let grant = Grant::from_answer(&answer(json), "P").unwrap();
+        assert_eq!(grant.granted_scopes(), ["repo", "gist"]);
     }
 }

@@ -8,6 +8,7 @@ use url::Url;
 use super::grant::Grant;
 use crate::catalog::template::{fill, json_field};
 use crate::catalog::{HttpMethod, IdentitySource, IdentitySpec};
+use crate::error::provider_text;
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
@@ -36,10 +37,16 @@ impl Claims {
 }
 
 pub async fn identity(provider: &ProviderRecord, grant: &Grant, http: &HttpClient) -> Result<Identity> {
-    match provider.spec {
-        Some(spec) => identity_by_spec(provider, &spec.identity, grant, http).await,
-        None => oidc_identity(provider, &grant.tokens, http).await,
-    }
+    let identity = match provider.spec {
+        Some(spec) => identity_by_spec(provider, &spec.identity, grant, http).await?,
+        None => oidc_identity(provider, &grant.tokens, http).await?,
+    };
+    // Stored, then shown in terminals and the window: what the provider said, made safe
+    // to print once (after the checks that compare it with the ID token).
+    Ok(Identity {
+        subject: provider_text(&identity.subject),
+        account: identity.account.map(|account| provider_text(&account)),
+    })
 }
 
 /// The account as the catalog says to learn it: from the provider's API or from the
@@ -82,7 +89,7 @@ async fn identity_by_spec(
         require_id_token_account(provider, &grant.tokens, claim, &subject)?;
     }
     let account = spec.account.iter().find_map(|template| fill(template, value_of));
-    Ok(Identity { subject, account: account.map(|a| crate::error::provider_text(&a)) })
+    Ok(Identity { subject, account })
 }
 
 /// A custom (OpenID Connect) provider: userinfo, else the id_token's claims.

@@ -72,7 +72,7 @@ impl TokenEndpoint {
             }
         }
         if status.is_success() {
-            normalize_success(&mut document, self.response_shape != TokenResponseShape::Standard);
+            normalize_success(&mut document, self.response_shape);
         } else {
             self.normalize_error(&mut document);
         }
@@ -97,10 +97,14 @@ impl TokenEndpoint {
     }
 }
 
-fn normalize_success(document: &mut Map<String, Value>, comma_scopes: bool) {
-    // RFC 6749 §7.1 names the type case-insensitively; some providers leave it out or
-    // call a user token "user" (Slack). Grantkeeper only sends bearer tokens.
-    document.insert("token_type".into(), Value::String("bearer".into()));
+fn normalize_success(document: &mut Map<String, Value>, shape: TokenResponseShape) {
+    // Some providers leave the type out, and Slack calls a user token "user": both are
+    // bearer tokens. Any other type (DPoP, MAC) stays as sent, for the grant to refuse.
+    let slack_user = shape == TokenResponseShape::SlackV2
+        && document.get("token_type").and_then(Value::as_str) == Some("user");
+    if slack_user || document.get("token_type").is_none_or(Value::is_null) {
+        document.insert("token_type".into(), Value::String("bearer".into()));
+    }
     if let Some(Value::String(seconds)) = document.get("expires_in") {
         match seconds.trim().parse::<u64>() {
             Ok(seconds) => document.insert("expires_in".into(), Value::from(seconds)),
@@ -118,7 +122,7 @@ fn normalize_success(document: &mut Map<String, Value>, comma_scopes: bool) {
             document.remove(key);
         }
     }
-    if comma_scopes {
+    if shape != TokenResponseShape::Standard {
         if let Some(Value::String(scope)) = document.get("scope") {
             let joined = scope.split([',', ' ']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
             document.insert("scope".into(), Value::String(joined));
@@ -222,6 +226,18 @@ mod tests {
         let (status, body) =
             json_answer(TokenResponseShape::SlackV2, r#"{"ok":false,"error":"invalid_code"}"#);
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_code")));
+    }
+
+    #[test]
+    fn a_missing_token_type_is_bearer_and_another_type_is_kept() {
+        let (_, body) = json_answer(TokenResponseShape::Standard, r#"{"access_token":"x"}"#);
+        assert_eq!(body["token_type"], "bearer");
+        let (_, body) =
+            json_answer(TokenResponseShape::Standard, r#"{"access_token":"x","token_type":"DPoP"}"#);
+        assert_eq!(body["token_type"], "DPoP", "left for the grant to refuse");
+        let (_, body) =
+            json_answer(TokenResponseShape::Standard, r#"{"access_token":"x","token_type":"user"}"#);
+        assert_eq!(body["token_type"], "user", "only Slack's user tokens are bearer tokens");
     }
 
     #[test]

@@ -36,9 +36,10 @@ pub(crate) async fn refresh_grant(
     let response = match answer {
         Ok(response) => response,
         Err(RequestTokenError::ServerResponse(response)) => {
+            let code = crate::error::provider_text(response.error().as_ref());
             let detail = match response.error_description() {
-                Some(text) => format!("{} ({})", response.error(), crate::error::provider_text(text)),
-                None => response.error().to_string(),
+                Some(text) => format!("{code} ({})", crate::error::provider_text(text)),
+                None => code,
             };
             return Err(match response.error() {
                 BasicErrorResponseType::InvalidGrant => RefreshRefused::GrantInvalid { detail },
