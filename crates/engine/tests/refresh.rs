@@ -144,6 +144,25 @@ async fn the_scheduler_refreshes_before_expiry_without_being_asked() {
     scheduler.abort();
 }
 
+/// Tokens that last a second: refreshing each time one falls due would never stop.
+/// The scheduler and `token` ask at most once a minute, and the activity log says why.
+#[tokio::test]
+async fn tokens_that_last_a_second_are_not_refreshed_in_a_loop() {
+    let (op, _setup, engine, _) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "1")]).await;
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    for _ in 0..20 {
+        engine.access_token("Work", Duration::ZERO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    scheduler.abort();
+    assert_eq!(op.stats().await.token_requests.get("refresh_token"), Some(&1), "one refresh in 5 s");
+    let activity = engine.activity(10).unwrap();
+    let refreshed = activity.iter().find(|e| e.kind == EventKind::CredentialRefreshed).unwrap();
+    let note = refreshed.detail.as_deref().unwrap_or_default();
+    assert!(note.contains("last only 1 s") && note.contains("at most once a minute"), "{note}");
+    assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Active);
+}
+
 #[tokio::test]
 async fn the_scheduler_retries_an_unreachable_provider_and_stays_usable() {
     let (op, setup, engine, _) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "4")]).await;

@@ -24,6 +24,20 @@ use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
 
+/// A provider whose tokens last less than this (some answer `expires_in: 0`) is asked
+/// for new ones at most this often, by the scheduler and by `token` alike: otherwise
+/// every answer would be due at once and refreshing would never stop.
+const SHORTEST_REFRESH_GAP: Duration = Duration::from_secs(60);
+
+/// Whether the credential's tokens came moments ago with a lifetime under the gap: then
+/// they are handed out as they are rather than refreshed again.
+fn refreshed_moments_ago(credential: &CredentialRecord) -> bool {
+    let (Some(last), Some(expires)) = (credential.last_refreshed_at, credential.expires_at) else {
+        return false;
+    };
+    expires - last < SHORTEST_REFRESH_GAP && Timestamp::now() - last < SHORTEST_REFRESH_GAP
+}
+
 impl Engine {
     /// The connection's access token, valid for at least `min_ttl`: refreshed first
     /// when it would expire sooner.
@@ -31,7 +45,8 @@ impl Engine {
         let connection = self.connection(key)?;
         let credential = self.usable_credential(&connection)?;
         // No expiry given: valid until the provider says otherwise.
-        let lasts = credential.expires_at.is_none_or(|at| at - Timestamp::now() > min_ttl);
+        let lasts = credential.expires_at.is_none_or(|at| at - Timestamp::now() > min_ttl)
+            || refreshed_moments_ago(&credential);
         let tokens = if lasts {
             self.stored_tokens(&connection, &credential).await?
         } else {
@@ -100,7 +115,11 @@ impl Engine {
         grant.tokens.refresh_token = grant.tokens.refresh_token.or(old.refresh_token);
         grant.tokens.id_token = grant.tokens.id_token.or(old.id_token);
         let at = Timestamp::now();
-        let times = GrantTimes::of(&grant, at);
+        let mut times = GrantTimes::of(&grant, at);
+        let short_lived = grant.expires_in.filter(|lifetime| *lifetime < SHORTEST_REFRESH_GAP);
+        if short_lived.is_some() {
+            times.refresh_due_at = times.refresh_due_at.map(|_| at + SHORTEST_REFRESH_GAP);
+        }
         self.vault.write_tokens(&new_key, &grant.tokens).await?;
         let recorded = self.store.record_refresh(&RecordedRefresh {
             credential_id: credential.id.clone(),
@@ -127,7 +146,14 @@ impl Engine {
         if self.store.clear_provider_app_attention(&provider.id)? {
             self.events.publish(EngineEvent::ProvidersChanged);
         }
-        self.log_event(EventKind::CredentialRefreshed, at, &credential.id, None, None)?;
+        let note = short_lived.map(|lifetime| {
+            format!(
+                "{}'s tokens last only {} s; Grantkeeper asks for new ones at most once a minute",
+                provider.name,
+                lifetime.as_secs()
+            )
+        });
+        self.log_event(EventKind::CredentialRefreshed, at, &credential.id, None, note.as_deref())?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(grant.tokens)
     }
