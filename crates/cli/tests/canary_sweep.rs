@@ -99,8 +99,7 @@ fn no_secret_leaves_the_keychain() {
 }
 
 /// Points `provider` at the emulator, connects `integration` and refreshes it, then
-/// breaks the token endpoint's answers in each way the emulator knows: each a clean
-/// error, nothing kept.
+/// breaks the token endpoint's answers: each a clean error, nothing kept.
 fn connect_refresh_and_break_token_answers(
     sweep: &mut Sweep,
     runtime: &tokio::runtime::Runtime,
@@ -117,7 +116,13 @@ fn connect_refresh_and_break_token_answers(
         // Its check is the identity endpoint; Gmail's is Google's own API.
         ok(&sweep.run(&["test", provider], None));
     }
-    for how in ["truncated", "html", "empty_access_token", "server_error"] {
+    // An unreadable answer may have cost a rotating refresh token (GitHub App's), which
+    // asks for a reconnect; those answers go to Google, whose refresh tokens stay valid.
+    let breaks: &[&str] = match provider {
+        "google" => &["truncated", "html", "empty_access_token", "server_error"],
+        _ => &["server_error"],
+    };
+    for &how in breaks {
         runtime.block_on(emulator.break_next_token_answer(how));
         assert!(!sweep.run(&["refresh", provider], None).status.success(), "{how}");
     }

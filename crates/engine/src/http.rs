@@ -17,6 +17,10 @@ pub struct HttpClient(Arc<OnceLock<reqwest::Client>>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// The request never reached the provider: no connection (refused, DNS, TLS).
+    #[error("{0}")]
+    NotSent(String),
+    /// The request may have reached the provider, but no whole answer came back.
     #[error("{0}")]
     Transport(String),
     #[error("the response is larger than {BODY_LIMIT} bytes")]
@@ -36,7 +40,7 @@ impl HttpError {
     /// now (try later), or its answer (`what`) was too large.
     pub fn for_provider(self, url: &Url, provider: &str, what: &str) -> Error {
         match self {
-            HttpError::Transport(reason) => {
+            HttpError::NotSent(reason) | HttpError::Transport(reason) => {
                 Error::ProviderUnreachable { host: host_of(url), reason, retry_after: None }
             }
             HttpError::Unavailable { status, retry_after } => Error::ProviderUnreachable {
@@ -83,7 +87,7 @@ impl HttpClient {
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("Grantkeeper/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| HttpError::Transport(format!("no HTTP client: {e}")))?;
+            .map_err(|e| HttpError::NotSent(format!("no HTTP client: {e}")))?;
         Ok(self.0.get_or_init(|| client))
     }
 
@@ -157,13 +161,18 @@ fn transport(error: reqwest::Error) -> HttpError {
     // reqwest's Display includes the URL, which never carries a secret here (codes and
     // tokens travel in bodies); strip it anyway to keep messages short.
     let error = error.without_url();
+    let sent = !(error.is_connect() || error.is_builder());
     let mut text = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         text = format!("{text}: {cause}");
         source = cause.source();
     }
-    HttpError::Transport(text)
+    if sent {
+        HttpError::Transport(text)
+    } else {
+        HttpError::NotSent(text)
+    }
 }
 
 /// Lets the `oauth2` crate send its requests through this client.

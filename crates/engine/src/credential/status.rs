@@ -93,7 +93,7 @@ impl Engine {
                 self.events.publish(EngineEvent::ProvidersChanged);
                 Err(error)
             }
-            RefreshRefused::Failed(error) => Err(error),
+            RefreshRefused::Failed(error) | RefreshRefused::Unanswered(error) => Err(error),
         }
     }
 

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::client::{oauth_client, token_endpoint, token_error};
 use super::grant::Grant;
-use crate::http::HttpClient;
+use crate::http::{HttpClient, HttpError};
 use crate::provider::ProviderRecord;
 use crate::{Error, Result, Secret};
 
@@ -17,8 +17,12 @@ pub(crate) enum RefreshRefused {
     /// `invalid_client` or `unauthorized_client`: the provider app's client ID or secret,
     /// not the grant.
     ClientRejected { detail: String },
-    /// Anything else (another error code, the network, a malformed answer): may pass.
+    /// Anything else (another error code, no connection, the provider busy): may pass.
     Failed(Error),
+    /// The request left and no usable answer came back (a timeout, a dropped connection,
+    /// an answer that could not be read): the provider may have redeemed the refresh
+    /// token and, if it rotates them, retired it.
+    Unanswered(Error),
 }
 
 /// Presents `refresh_token` at the provider's token endpoint.
@@ -50,9 +54,19 @@ pub(crate) async fn refresh_grant(
             });
         }
         Err(other) => {
+            let not_redeemed = matches!(
+                other,
+                RequestTokenError::Request(HttpError::NotSent(_) | HttpError::Unavailable { .. })
+            );
             let token_url = Url::parse(&provider.endpoints.token_url).expect("validated when stored");
-            return Err(RefreshRefused::Failed(token_error(other, &provider.name, &token_url)));
+            let error = token_error(other, &provider.name, &token_url);
+            return Err(match not_redeemed {
+                true => RefreshRefused::Failed(error),
+                false => RefreshRefused::Unanswered(error),
+            });
         }
     };
-    Grant::from_answer(&response, &provider.name).map_err(RefreshRefused::Failed)
+    // A success the grant cannot take (no access token, not a bearer token) may still
+    // have cost the refresh token.
+    Grant::from_answer(&response, &provider.name).map_err(RefreshRefused::Unanswered)
 }

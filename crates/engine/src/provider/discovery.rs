@@ -32,7 +32,7 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
     let url = configuration_url(issuer)?;
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
     let (status, body) = http.get_json(&url, None).await.map_err(|e| match e {
-        HttpError::Transport(reason) => Error::DiscoveryFailed {
+        HttpError::NotSent(reason) | HttpError::Transport(reason) => Error::DiscoveryFailed {
             url: url.to_string(),
             reason: format!("{} did not answer ({reason})", host_of(&url)),
         },

@@ -2,7 +2,7 @@
 //! it may be spent, and checking the ID token that comes back.
 
 use crate::api::Connection;
-use crate::oauth::{refresh_grant, Expected, Grant, SigningKeys};
+use crate::oauth::{refresh_grant, Expected, Grant, RefreshRefused, SigningKeys};
 use crate::provider::ProviderRecord;
 use crate::store::CredentialRecord;
 use crate::vault::{new_token_key, TokenSet};
@@ -44,6 +44,13 @@ impl Engine {
         let mut grant = match refresh_grant(provider, client_secret.clone(), refresh_token, &self.http).await
         {
             Ok(grant) => grant,
+            // As after a process killed mid-refresh: a provider that may rotate is never
+            // shown this refresh token again; one that does not is simply tried later.
+            Err(RefreshRefused::Unanswered(error)) => {
+                let why = "a refresh got no usable answer";
+                self.settle_unsaved_refresh(connection, credential, provider, &new_key, why).await?;
+                return Err(error);
+            }
             Err(refused) => {
                 self.store.end_refresh(&credential.id)?;
                 return self.refresh_refused(connection, credential, provider, refused);

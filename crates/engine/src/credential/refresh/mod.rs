@@ -91,8 +91,9 @@ impl Engine {
         }
         let provider = self.provider_record(&credential.provider_id)?;
         if let Some(pending) = credential.pending_token_key.clone() {
+            let why = "a refresh was interrupted before its answer was saved";
             if let Some(tokens) =
-                self.settle_interrupted_refresh(connection, &credential, &provider, &pending).await?
+                self.settle_unsaved_refresh(connection, &credential, &provider, &pending, why).await?
             {
                 return Ok(tokens);
             }

@@ -37,18 +37,19 @@ impl Engine {
         Ok(())
     }
 
-    /// A refresh that a dead process started (the caller holds both locks). Its tokens
-    /// are adopted if they reached the keychain. Otherwise the provider may already
-    /// have answered and, if it rotates refresh tokens, retired the old one: presenting
-    /// it again would make the provider revoke the whole grant, so the person signs in
-    /// again instead. A provider that keeps refresh tokens just gets a fresh attempt
-    /// (None: go on refreshing).
-    pub(super) async fn settle_interrupted_refresh(
+    /// A refresh whose answer was never saved (the caller holds both locks): a dead
+    /// process started it, or it got no answer. Its tokens are adopted if they reached
+    /// the keychain. Otherwise the provider may already have answered and, if it rotates
+    /// refresh tokens, retired the old one: presenting it again would make the provider
+    /// revoke the whole grant, so the person signs in again instead (`why` says why). A
+    /// provider that keeps refresh tokens just gets a fresh attempt (None: go on).
+    pub(super) async fn settle_unsaved_refresh(
         &self,
         connection: &Connection,
         credential: &CredentialRecord,
         provider: &ProviderRecord,
         pending: &str,
+        why: &str,
     ) -> Result<Option<TokenSet>> {
         if let Some(tokens) = self.vault.read_tokens(pending).await? {
             tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
@@ -58,8 +59,8 @@ impl Engine {
             return Ok(Some(tokens));
         }
         if may_rotate(provider) {
-            let reason = "a refresh was interrupted before its answer was saved, and the provider may have retired the old refresh token";
-            return self.needs_reauthorization(connection, credential, reason);
+            let reason = format!("{why}, and the provider may have retired the old refresh token");
+            return self.needs_reauthorization(connection, credential, &reason);
         }
         self.store.end_refresh(&credential.id)?;
         Ok(None)
