@@ -281,6 +281,11 @@ export type Provider = {
 	/**  Connections that use this provider app. */
 	connections: number,
 	/**
+	 *  Connections signed in before its site or endpoints changed: they keep using the
+	 *  earlier ones, and no token goes to the new address, until each is reconnected.
+	 */
+	on_previous_addresses: string[],
+	/**
 	 *  Why it needs the person: the provider rejected its client ID or secret (the
 	 *  connections' tokens are kept until it is fixed).
 	 */

@@ -74,8 +74,20 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
             p.client_id,
             p.redirect_uri,
             p.id
-        ))
+        ))?;
+        previous_addresses_note(p);
+        Ok(())
     })
+}
+
+/// Connections signed in before the provider app's site or endpoints changed.
+fn previous_addresses_note(provider: &Provider) {
+    for name in &provider.on_previous_addresses {
+        eprintln!(
+            "“{name}” keeps using {}'s previous address until you reconnect it: `grantkeeper reconnect \"{name}\"`.",
+            provider.name
+        );
+    }
 }
 
 /// Integrations grouped by provider, each with what it may do in plain words.

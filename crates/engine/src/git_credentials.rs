@@ -84,7 +84,9 @@ impl Engine {
             else {
                 continue;
             };
-            let site = self.provider_record(&connection.provider_id).ok().and_then(|p| p.site());
+            // The site it was signed in at: an edited site gets no token before a reconnect.
+            let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+            let site = self.signed_in_provider(&credential).ok().and_then(|p| p.site());
             if site.as_deref().and_then(origin_of).as_ref() != Some(&origin) {
                 continue;
             }

@@ -12,6 +12,7 @@ use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::api::Revocation;
+use grantkeeper_engine::git_credentials::GitCredentialRequest;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
     secret_tool_keys, secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
@@ -435,9 +436,30 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
     }
 }
 
+/// Forwards connections to `port` on loopback to `target`, for the rest of the test.
+async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    // Nothing listens where the revocation goes (the address is kept at sign-in).
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = ProviderAppInput {
+        revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
+        ..ProviderAppInput::default()
+    };
+    engine.set_provider_app("google", unreachable).await.unwrap();
     connect(&engine, "gmail", "Mail").await;
     let keys = secret_tool_keys(&setup.service);
     let token_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap().clone();
@@ -445,13 +467,6 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
         serde_json::from_str(&secret_tool_lookup(&setup.service, &token_key).unwrap()).unwrap();
     let refresh_token = stored["refresh_token"].as_str().unwrap().to_owned();
 
-    // Nothing listens where the revocation goes.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let unreachable = ProviderAppInput {
-        revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app("google", unreachable).await.unwrap();
     let removal = engine.remove_connection("Mail").await.unwrap();
     assert_eq!(removal.revocation, Revocation::WillRetry, "{removal:?}");
     assert!(removal.detail.as_deref().unwrap().contains("retried"), "{removal:?}");
@@ -460,13 +475,10 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
     assert!(engine.activity(10).unwrap().iter().any(|e| e.kind == EventKind::RevocationFailed));
     drop(engine);
 
-    // After a restart, with the provider reachable again, it is done.
+    // After a restart, with the provider reachable again at that address, it is done.
     let engine = setup.engine(BrowserMode::Consent);
-    let reachable = ProviderAppInput {
-        revocation_url: Some(emulator.url("google", "revoke")),
-        ..ProviderAppInput::default()
-    };
-    engine.set_provider_app("google", reachable).await.unwrap();
+    let emulator_address = url::Url::parse(&emulator.root_url()).unwrap().socket_addrs(|| None).unwrap()[0];
+    let _reachable = forward(closed_port, emulator_address).await;
     engine.retry_revocations().await.unwrap();
     let revocations = requests(&emulator, "google", "revoke").await;
     assert_eq!(
@@ -673,6 +685,51 @@ async fn a_refresh_with_no_answer_never_presents_its_refresh_token_again() {
 
     let reconnected = engine.reconnect("Outlook").await.unwrap().outcome.await.unwrap().unwrap();
     assert_eq!((reconnected.id, reconnected.status), (id, ConnectionStatus::Active));
+}
+
+/// The provider app's token and revocation URLs are changed after a sign-in (a typo,
+/// or someone with access to the settings). The refresh token, client secret and the
+/// revocation go where the credential was signed in until the person reconnects, and
+/// the provider app says which connections still use the previous address.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_provider_app_gets_no_token_before_a_reconnect() {
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
+    let elsewhere = ProviderEmulator::start();
+    connect(&engine, "gmail", "Mail").await;
+    use_emulator(&engine, &elsewhere, "google", true).await;
+    let google =
+        |engine: &Engine| engine.providers().unwrap().into_iter().find(|p| p.id == "google").unwrap();
+    assert_eq!(google(&engine).on_previous_addresses, ["Mail"]);
+
+    engine.refresh_now("Mail").await.unwrap();
+    engine.remove_connection("Mail").await.unwrap();
+    assert_eq!(requests(&emulator, "google", "token").await.len(), 2, "code exchange, then the refresh");
+    assert!(!requests(&emulator, "google", "revoke").await.is_empty(), "revoked where it was signed in");
+    assert!(elsewhere.log().await.is_empty(), "nothing reached the new address: {:?}", elsewhere.log().await);
+
+    // A new sign-in uses the new address.
+    connect(&engine, "gmail", "Mail").await;
+    assert_eq!(requests(&elsewhere, "google", "token").await.len(), 1);
+    assert!(google(&engine).on_previous_addresses.is_empty());
+}
+
+/// The GitHub site changed after a sign-in: git asking for the new host gets nothing
+/// until the connection is reconnected there; the host it was signed in at still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn git_gets_no_token_for_an_edited_site_before_a_reconnect() {
+    let (_emulator, _setup, engine) = engine_using_emulator("github", true).await;
+    connect(&engine, "github", "GitHub").await;
+    let site =
+        ProviderAppInput { site: Some("https://git.example.com".into()), ..ProviderAppInput::default() };
+    assert_eq!(engine.set_provider_app("github", site).await.unwrap().on_previous_addresses, ["GitHub"]);
+
+    let asking = |host: &str| GitCredentialRequest {
+        protocol: "https".into(),
+        host: host.into(),
+        ..GitCredentialRequest::default()
+    };
+    assert!(engine.git_credential(&asking("git.example.com")).await.unwrap().is_none());
+    assert!(engine.git_credential(&asking("github.com")).await.unwrap().is_some());
 }
 
 /// Microsoft's access tokens run to several KB, more than Windows Credential Manager

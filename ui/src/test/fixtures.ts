@@ -25,6 +25,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     setup: [],
     docs_url: null,
     connections: 0,
+    on_previous_addresses: [],
     attention: null,
     created_at: "2025-01-02T10:00:00Z",
     ...overrides,

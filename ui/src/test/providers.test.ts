@@ -181,6 +181,15 @@ describe("Provider list", () => {
     expect(screen.queryByTestId("provider-row")).toBeNull();
   });
 
+  it("says which connections keep the previous address until they are reconnected", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([provider({ connections: 2, on_previous_addresses: ["Work"] })]);
+    await openProviders(user);
+    const note = await screen.findByTestId("provider-previous-addresses");
+    expect(note.textContent).toContain("“Work” keeps using the previous address until reconnected");
+    expect(note.textContent).toContain("Reconnect to use the new one");
+  });
+
   it("shows what a provider app needs when the provider rejected its credentials", async () => {
     const user = userEvent.setup();
     ipc.listProviders.mockResolvedValue([

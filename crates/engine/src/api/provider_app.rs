@@ -40,6 +40,9 @@ pub struct Provider {
     // Specta refuses `usize` (a JavaScript number cannot hold every one); a count fits.
     #[specta(type = u32)]
     pub connections: usize,
+    /// Connections signed in before its site or endpoints changed: they keep using the
+    /// earlier ones, and no token goes to the new address, until each is reconnected.
+    pub on_previous_addresses: Vec<String>,
     /// Why it needs the person: the provider rejected its client ID or secret (the
     /// connections' tokens are kept until it is fixed).
     pub attention: Option<String>,

@@ -176,6 +176,7 @@ fn key_credential(
         kind: CredentialKind::ApiKey { fields: plain },
         refresh_token_expires_at: None,
         pending_token_key: None,
+        addresses: None,
         id,
     }
 }

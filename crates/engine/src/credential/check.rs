@@ -122,7 +122,7 @@ impl crate::Engine {
         if let CredentialKind::ApiKey { fields } = &credential.kind {
             return self.test_api_key(&connection, &credential, fields).await;
         }
-        let provider = self.provider_record(&credential.provider_id)?;
+        let provider = self.signed_in_provider(&credential)?;
         let check = check_for(&connection.integration, &provider)?;
         let userinfo = provider.endpoints.userinfo_url.clone();
         let values = move |field: &str| if field == "userinfo_url" { userinfo.clone() } else { None };

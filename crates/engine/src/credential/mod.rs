@@ -1,6 +1,7 @@
 //! A credential's life: connecting (sign-in or API key), keeping it, refresh, its
 //! status, checks with the provider, removal and revocation.
 
+mod addresses;
 pub mod api_key;
 pub mod check;
 pub mod connect;

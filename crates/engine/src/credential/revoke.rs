@@ -134,7 +134,7 @@ impl Engine {
         let Some(tokens) = self.vault.read_tokens(&pending.token_secret_key).await? else {
             return Ok(Revocation::NotOffered);
         };
-        let provider = match self.provider_record(&pending.provider_id) {
+        let provider = match self.provider_at(&pending.provider_id, pending.addresses.as_ref()) {
             Ok(provider) => provider,
             Err(Error::NotFound { .. } | Error::ProviderAppMissing { .. }) => {
                 return Ok(Revocation::NotOffered)

@@ -170,6 +170,7 @@ fn signed_in(
         refresh_token_expires_at: times
             .refresh_token_expires_at
             .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
+        addresses: Some(provider.addresses()),
         id,
     }
 }

@@ -18,14 +18,19 @@ impl Engine {
     pub fn providers(&self) -> Result<Vec<Provider>> {
         let mut views = Vec::new();
         for app in self.store.provider_apps()? {
-            let connections = self.store.connection_count_for_provider(&app.provider_id)?;
             match self.resolve(app) {
-                Ok(record) => views.push(record.view(connections)),
+                Ok(record) => views.push(self.view_of(&record)?),
                 Err(error) => tracing::warn!(%error, "skipping a provider app"),
             }
         }
         views.sort_by_key(|p| p.name.to_lowercase());
         Ok(views)
+    }
+
+    /// The provider app as the window and the CLI show it, with its connections.
+    fn view_of(&self, record: &ProviderRecord) -> Result<Provider> {
+        let connections = self.store.connection_count_for_provider(&record.id)?;
+        Ok(record.view(connections, self.on_previous_addresses(record)?))
     }
 
     /// A provider with its provider app, ready for a flow or a refresh.
@@ -124,7 +129,7 @@ impl Engine {
         self.with_client_secret(&app, client_secret, || self.store.insert_custom_provider(&custom, &app))
             .await?;
         self.events.publish(EngineEvent::ProvidersChanged);
-        Ok(ProviderRecord::custom(custom, app).view(0))
+        Ok(ProviderRecord::custom(custom, app).view(0, Vec::new()))
     }
 
     /// Two providers with one issuer would be one authorization server under two names.
@@ -202,8 +207,7 @@ impl Engine {
             self.vault.delete(&old).await?;
         }
         self.events.publish(EngineEvent::ProvidersChanged);
-        let connections = self.store.connection_count_for_provider(&app.provider_id)?;
-        Ok(self.resolve(app)?.view(connections))
+        self.view_of(&self.resolve(app)?)
     }
 
     /// Writes a provider app's rows with `write_rows`, a new client secret to the

@@ -9,7 +9,7 @@ mod urls;
 
 pub use discovery::{discover, Discovered};
 pub use endpoints::{EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
-pub use record::{catalog_spec, check_site, ProviderRecord};
+pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use urls::provider_url;
 
 use crate::api::NewProvider;

@@ -1,11 +1,22 @@
 //! A provider resolved for use: its endpoints (site and overrides applied), its
 //! quirks from the catalog, and the person's provider app.
 
+use serde::{Deserialize, Serialize};
+
 use super::Endpoints;
 use crate::api::Provider;
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::Timestamp;
+
+/// Where a credential was signed in: its provider app's site and the endpoints in use
+/// then. Refresh, revocation, checks and git use these, so an edited provider app sends
+/// no token or client secret to another host before the person reconnects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInAddresses {
+    pub site: Option<String>,
+    pub endpoints: Endpoints,
+}
 
 #[derive(Debug, Clone)]
 pub struct ProviderRecord {
@@ -56,6 +67,25 @@ impl ProviderRecord {
         }
     }
 
+    /// The addresses a sign-in with this provider app uses today.
+    pub fn addresses(&self) -> SignedInAddresses {
+        SignedInAddresses { site: self.app.site.clone(), endpoints: self.endpoints.clone() }
+    }
+
+    /// The provider as a credential signed in at `addresses` uses it: that site (and
+    /// the issuers that follow from it) and those endpoints.
+    pub fn signed_in_at(self, addresses: &SignedInAddresses) -> ProviderRecord {
+        let mut record = match self.spec {
+            Some(spec) if self.app.site != addresses.site => {
+                let app = ProviderAppRow { site: addresses.site.clone(), ..self.app };
+                ProviderRecord::builtin(&self.id, spec, app)
+            }
+            _ => self,
+        };
+        record.endpoints = addresses.endpoints.clone();
+        record
+    }
+
     /// Whether its ID tokens are checked: an OpenID provider whose issuer is known.
     pub fn checks_id_tokens(&self) -> bool {
         !self.id_token_issuers.is_empty()
@@ -102,7 +132,7 @@ impl ProviderRecord {
         self.app.site.clone().or(default)
     }
 
-    pub fn view(&self, connections: usize) -> Provider {
+    pub fn view(&self, connections: usize, on_previous_addresses: Vec<String>) -> Provider {
         let site = self.spec.and_then(|s| s.site.as_ref());
         let setup = self.spec.map(|s| s.setup.clone()).unwrap_or_default();
         let redirect_uri = self.redirect_uri();
@@ -125,6 +155,7 @@ impl ProviderRecord {
             redirect_uri,
             docs_url: self.spec.map(|s| s.docs_url.clone()),
             connections,
+            on_previous_addresses,
             attention: self.app.attention.clone(),
             created_at: self.created_at.to_rfc3339(),
         }

@@ -127,7 +127,7 @@ impl Store {
             let revocation = if still_used {
                 None
             } else {
-                let (provider_id, token_secret_key) = credentials::delete(&tx, &credential_id)?;
+                let (provider_id, token_secret_key, addresses) = credentials::delete(&tx, &credential_id)?;
                 let pending = PendingRevocation {
                     credential_id,
                     provider_id,
@@ -135,6 +135,7 @@ impl Store {
                     subject: name,
                     attempts: 0,
                     next_attempt_at: Some(at.to_owned()),
+                    addresses,
                 };
                 pending.queue(&tx, at)?;
                 Some(pending)

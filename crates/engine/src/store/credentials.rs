@@ -7,6 +7,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
 use crate::api::ConnectionStatus;
+use crate::provider::SignedInAddresses;
 use crate::{Error, Result, Timestamp};
 
 #[derive(Debug, Clone)]
@@ -28,17 +29,19 @@ pub struct CredentialRecord {
     pub refresh_token_expires_at: Option<Timestamp>,
     /// Set while a refresh is under way (the entry its tokens will go to).
     pub pending_token_key: Option<String>,
+    /// Where it was signed in; None for an API key, or a grant from before they were kept.
+    pub addresses: Option<SignedInAddresses>,
 }
 
 impl TableRow for CredentialRecord {
     const SELECT: &'static str = "SELECT id, provider_id, subject, account, scopes, token_secret_key,
         status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at, key_fields,
-        refresh_token_expires_at, pending_token_key FROM credentials";
+        refresh_token_expires_at, pending_token_key, addresses FROM credentials";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CredentialRecord {
             id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
-            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key;
+            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key, addresses;
             kind: CredentialKind::of_column(row.get("key_fields")?)?,
             scopes: list_column(row, "scopes")?,
             status: status_column(row)?
@@ -125,14 +128,15 @@ impl Store {
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
                     status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
-                    refresh_token_expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13)
+                    refresh_token_expires_at, addresses)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
                     last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
                     key_fields = excluded.key_fields,
-                    refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL",
+                    refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL,
+                    addresses = excluded.addresses",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -147,6 +151,7 @@ impl Store {
                     credential.refresh_due_at,
                     credential.kind.key_fields_column(),
                     credential.refresh_token_expires_at,
+                    credential.addresses,
                 ],
             )?;
             if let Some(connection) = connection {
@@ -178,6 +183,15 @@ impl Store {
             ],
         )?;
         Ok(changed == 1)
+    }
+
+    /// Keeps where a credential from before addresses were kept is used from now on.
+    pub fn keep_addresses(&self, credential_id: &str, addresses: &SignedInAddresses) -> Result<()> {
+        self.execute(
+            "UPDATE credentials SET addresses = ?2 WHERE id = ?1 AND addresses IS NULL",
+            params![credential_id, addresses],
+        )
+        .map(drop)
     }
 
     /// A refresh is about to send the refresh token; its tokens will go to `new_key`.
@@ -282,11 +296,15 @@ impl Store {
 }
 
 /// Deletes a credential; returns its provider id and keychain entry.
-pub(super) fn delete(db: &Db, credential_id: &str) -> rusqlite::Result<(String, String)> {
+/// Deletes a credential; returns its provider, keychain entry and addresses.
+pub(super) fn delete(
+    db: &Db,
+    credential_id: &str,
+) -> rusqlite::Result<(String, String, Option<SignedInAddresses>)> {
     let found = db.query_row(
-        "SELECT provider_id, token_secret_key FROM credentials WHERE id = ?1",
+        "SELECT provider_id, token_secret_key, addresses FROM credentials WHERE id = ?1",
         [credential_id],
-        |row| Ok((row.get("provider_id")?, row.get("token_secret_key")?)),
+        |row| Ok((row.get("provider_id")?, row.get("token_secret_key")?, row.get("addresses")?)),
     )?;
     db.execute("DELETE FROM credentials WHERE id = ?1", [credential_id])?;
     Ok(found)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::types::{ToSqlOutput, Type};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
 use rusqlite::{Connection as Db, OptionalExtension, Params, Row, ToSql};
 
 pub use connections::NewConnectionRow;
@@ -30,6 +30,7 @@ pub use providers::CustomProviderRow;
 pub use revocations::PendingRevocation;
 
 use crate::api::{ConnectionStatus, EventKind};
+use crate::provider::SignedInAddresses;
 use crate::{Error, Result};
 
 pub struct Store {
@@ -123,3 +124,16 @@ macro_rules! bound_as_text {
 }
 
 bound_as_text!(ConnectionStatus, EventKind, FlowStatus);
+
+/// Signed-in addresses are kept as one JSON column.
+impl ToSql for SignedInAddresses {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(serde_json::to_string(self).expect("strings serialize")))
+    }
+}
+
+impl FromSql for SignedInAddresses {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        serde_json::from_str(value.as_str()?).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}

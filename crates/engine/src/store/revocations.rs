@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection as Db, Row};
 
 use super::{from_columns, Store, TableRow};
+use crate::provider::SignedInAddresses;
 use crate::{Result, Timestamp};
 
 /// A grant to revoke at the provider; its tokens are still in the keychain.
@@ -17,15 +18,17 @@ pub struct PendingRevocation {
     pub attempts: u32,
     /// RFC 3339.
     pub next_attempt_at: Option<Timestamp>,
+    /// Where the credential was signed in (None: from before they were kept).
+    pub addresses: Option<SignedInAddresses>,
 }
 
 impl TableRow for PendingRevocation {
     const SELECT: &'static str = "SELECT credential_id, provider_id, token_secret_key, subject, attempts,
-        next_attempt_at FROM pending_revocations";
+        next_attempt_at, addresses FROM pending_revocations";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => PendingRevocation {
-            credential_id, provider_id, token_secret_key, subject, attempts, next_attempt_at
+            credential_id, provider_id, token_secret_key, subject, attempts, next_attempt_at, addresses
         }))
     }
 }
@@ -35,9 +38,16 @@ impl PendingRevocation {
     pub(super) fn queue(&self, db: &Db, at: Timestamp) -> rusqlite::Result<()> {
         db.execute(
             "INSERT INTO pending_revocations (credential_id, provider_id, token_secret_key, subject,
-                next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![self.credential_id, self.provider_id, self.token_secret_key, self.subject, at],
+                next_attempt_at, created_at, addresses)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                self.credential_id,
+                self.provider_id,
+                self.token_secret_key,
+                self.subject,
+                at,
+                self.addresses
+            ],
         )
         .map(drop)
     }

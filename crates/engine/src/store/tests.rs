@@ -39,6 +39,7 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         kind: CredentialKind::OAuth,
         refresh_token_expires_at: None,
         pending_token_key: None,
+        addresses: None,
     }
 }
 

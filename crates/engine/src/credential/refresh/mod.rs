@@ -89,7 +89,7 @@ impl Engine {
                 message: format!("“{}” uses an API key, which does not expire or refresh.", connection.name),
             });
         }
-        let provider = self.provider_record(&credential.provider_id)?;
+        let provider = self.signed_in_provider(&credential)?;
         if let Some(pending) = credential.pending_token_key.clone() {
             let why = "a refresh was interrupted before its answer was saved";
             if let Some(tokens) =

@@ -1,0 +1,7 @@
+-- The addresses a credential was signed in with: its provider app's site and the
+-- endpoints in use then, as JSON. Refresh, revocation, checks and git use these, so an
+-- edited provider app sends no token to another host before the person reconnects.
+-- NULL: signed in before they were kept; the addresses of the day are kept at first use.
+ALTER TABLE credentials ADD COLUMN addresses TEXT;
+-- A removed credential's addresses, for its revocation.
+ALTER TABLE pending_revocations ADD COLUMN addresses TEXT;
