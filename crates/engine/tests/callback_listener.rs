@@ -26,6 +26,17 @@ fn get(port: u16, target: &str) -> String {
     send(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
 }
 
+/// What the provider emulator redirects the browser to once it consents: the callback's
+/// path and query, for the test to deliver to the listener itself.
+async fn consent(authorize: &url::Url) -> String {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consented = client.get(authorize.as_str()).send().await.unwrap();
+    let location = consented.headers()["location"].to_str().unwrap().to_owned();
+    let callback = url::Url::parse(&location).unwrap();
+    assert_eq!(callback.host_str(), Some("localhost"), "{location}");
+    format!("{}?{}", callback.path(), callback.query().unwrap())
+}
+
 /// An engine that opens no browser, with the test provider added as "Local OP".
 async fn engine_with_local_op_and_no_browser() -> (OidcProvider, Setup, Arc<Engine>) {
     let op = OidcProvider::start();
@@ -195,12 +206,7 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
     }
 
     // The provider consents at once and redirects; the browser here goes through [::1].
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let consented = client.get(authorize.as_str()).send().await.unwrap();
-    let location = consented.headers()["location"].to_str().unwrap().to_owned();
-    let callback = url::Url::parse(&location).unwrap();
-    assert_eq!(callback.host_str(), Some("localhost"), "{location}");
-    let target = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let target = consent(&authorize).await;
     let answer = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(("::1", port)).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -238,4 +244,43 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!opened.exists(), "no browser was opened");
     assert!(engine.connections().unwrap().is_empty());
+}
+
+/// The same for a `localhost` redirect (Notion, which has no PKCE) when another program
+/// holds the port on [::1] only: a browser tries [::1] first for that name and would
+/// hand that program the code and state, so no sign-in starts and nothing is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let setup = Setup::new();
+    let opened = setup.home.path().join("browser-opened");
+    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
+    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
+    common::use_emulator(&engine, &emulator, "notion", true).await;
+    let holder = std::net::TcpListener::bind(("::1", 53138)).expect("[::1]:53138 is free for the test");
+
+    let refused = engine.connect("notion", ConnectOptions::default()).await.err().expect("no sign-in starts");
+    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("[::1]:53138") && message.contains("close it and try again"), "{message}");
+    #[cfg(target_os = "linux")]
+    assert!(message.contains(&format!("pid {}", std::process::id())), "names the holder: {message}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!opened.exists(), "no browser was opened");
+    assert!(TcpStream::connect(("127.0.0.1", 53138)).is_err(), "nothing listens on 127.0.0.1");
+    assert!(engine.connections().unwrap().is_empty());
+
+    // No flow was left holding anything: with the port free again, a sign-in starts
+    // (and then the browser opens).
+    drop(holder);
+    let pending = engine.connect("notion", ConnectOptions::default()).await.unwrap();
+    for _ in 0..50 {
+        if opened.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(opened.exists(), "the browser opened for the sign-in that started");
+    engine.cancel_flow(&pending.started.flow_id).unwrap();
+    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
 }
