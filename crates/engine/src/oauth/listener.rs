@@ -3,7 +3,8 @@
 //! callback that carries this flow's `state`, answers stray requests without ending
 //! the flow, and closes when dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -11,16 +12,19 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 use url::Url;
 
 use crate::{Error, Result, Secret};
 
 pub const CALLBACK_PATH: &str = "/callback";
 const HEAD_LIMIT: usize = 8 * 1024;
-/// Browsers open speculative connections that never send a request.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_CONNECTIONS: usize = 8;
+/// How long a connection may take to send its request head. Browsers open speculative
+/// connections that never send one, and an idle connection must not hold the listener.
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// Connections read at once; beyond this the oldest is dropped (see `Connections`).
+const MAX_CONNECTIONS: usize = 16;
 
 /// A fixed port (a provider that compares the redirect URI exactly) can be taken for a
 /// moment by a short-lived connection that happened to get it as its local port; try
@@ -126,16 +130,14 @@ impl CallbackListener {
     /// against an RFC 9207 `iss` parameter when the provider sends one.
     pub async fn wait(self, state: &str, expected_issuer: Option<&str>) -> Result<Callback> {
         let (found_tx, mut found_rx) = mpsc::channel::<(HashMap<String, Vec<String>>, TcpStream)>(1);
-        let permits = std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut connections = Connections::default();
         loop {
             tokio::select! {
                 accepted = accept_any(&self.listeners) => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let Ok(permit) = permits.clone().try_acquire_owned() else { continue };
                     let found_tx = found_tx.clone();
                     let state = state.to_owned();
-                    tokio::spawn(async move {
-                        let _permit = permit;
+                    connections.serve(async move {
                         if let Some(found) = screen(stream, &state).await {
                             let _ = found_tx.send(found).await;
                         }
@@ -157,7 +159,25 @@ impl CallbackListener {
     }
 }
 
-async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+/// The connections being read, each on its own task, oldest first. At the cap the
+/// oldest is dropped for the newcomer: connections that never send a request cannot
+/// keep the browser's callback out, which comes last and sends its request at once.
+#[derive(Default)]
+struct Connections(VecDeque<AbortHandle>);
+
+impl Connections {
+    fn serve(&mut self, connection: impl Future<Output = ()> + Send + 'static) {
+        self.0.retain(|task| !task.is_finished());
+        if self.0.len() >= MAX_CONNECTIONS {
+            if let Some(oldest) = self.0.pop_front() {
+                oldest.abort();
+            }
+        }
+        self.0.push_back(tokio::spawn(connection).abort_handle());
+    }
+}
+
+async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, SocketAddr)> {
     match listeners {
         [only] => only.accept().await,
         [v4, v6, ..] => tokio::select! {
@@ -175,7 +195,7 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
     state: &str,
 ) -> Option<(HashMap<String, Vec<String>>, S)> {
     const LISTENER: &str = "This is Grantkeeper's sign-in listener.";
-    let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
+    let target = match tokio::time::timeout(HEAD_DEADLINE, read_request_target(&mut stream)).await {
         Ok(Ok(target)) => target,
         Ok(Err(status)) => return refuse(stream, status, "Bad request", LISTENER).await,
         Err(_) => return refuse(stream, "408 Request Timeout", "Request timed out", LISTENER).await,
