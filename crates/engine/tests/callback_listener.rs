@@ -26,6 +26,17 @@ fn get(port: u16, target: &str) -> String {
     send(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
 }
 
+/// What the provider emulator redirects the browser to once it consents: the callback's
+/// path and query, for the test to deliver to the listener itself.
+async fn consent(authorize: &url::Url) -> String {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consented = client.get(authorize.as_str()).send().await.unwrap();
+    let location = consented.headers()["location"].to_str().unwrap().to_owned();
+    let callback = url::Url::parse(&location).unwrap();
+    assert_eq!(callback.host_str(), Some("localhost"), "{location}");
+    format!("{}?{}", callback.path(), callback.query().unwrap())
+}
+
 /// An engine that opens no browser, with the test provider added as "Local OP".
 async fn engine_with_local_op_and_no_browser() -> (OidcProvider, Setup, Arc<Engine>) {
     let op = OidcProvider::start();
@@ -135,8 +146,8 @@ async fn an_error_callback_counts_only_with_this_flow_s_state() {
 }
 
 /// Connections that never finish a request (slowloris, a browser's speculative
-/// connections) cannot end the flow or hold the listener: beyond a few at once they are
-/// dropped, each is answered 408 after the read timeout, and the callback then works.
+/// connections) cannot end the flow or hold the listener: others are answered while they
+/// wait, each is answered 408 after the head deadline, and the callback then works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
     let (_op, _home, engine) = engine_with_local_op_and_no_browser().await;
@@ -151,12 +162,8 @@ async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // The listener holds eight at most: the ninth is closed without an answer.
-    let mut ninth = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    ninth.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = ninth.write_all(b"GET /callback?code=x&state=y HTTP/1.1\r\n\r\n");
-    let mut answer = Vec::new();
-    assert!(ninth.read_to_end(&mut answer).map_or(true, |_| answer.is_empty()), "the ninth was dropped");
+    let ninth = get(port, "/callback?code=x&state=y");
+    assert!(ninth.starts_with("HTTP/1.1 400"), "a request is answered while others stall: {ninth}");
 
     for stream in &mut stalled {
         stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -195,12 +202,7 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
     }
 
     // The provider consents at once and redirects; the browser here goes through [::1].
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let consented = client.get(authorize.as_str()).send().await.unwrap();
-    let location = consented.headers()["location"].to_str().unwrap().to_owned();
-    let callback = url::Url::parse(&location).unwrap();
-    assert_eq!(callback.host_str(), Some("localhost"), "{location}");
-    let target = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let target = consent(&authorize).await;
     let answer = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(("::1", port)).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -238,4 +240,91 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!opened.exists(), "no browser was opened");
     assert!(engine.connections().unwrap().is_empty());
+}
+
+/// The same for a `localhost` redirect (Notion, which has no PKCE) when another program
+/// holds the port on [::1] only: a browser tries [::1] first for that name and would
+/// hand that program the code and state, so no sign-in starts and nothing is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let setup = Setup::new();
+    let opened = setup.home.path().join("browser-opened");
+    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
+    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
+    common::use_emulator(&engine, &emulator, "notion", true).await;
+    let holder = std::net::TcpListener::bind(("::1", 53138)).expect("[::1]:53138 is free for the test");
+
+    let refused = engine.connect("notion", ConnectOptions::default()).await.err().expect("no sign-in starts");
+    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("[::1]:53138") && message.contains("close it and try again"), "{message}");
+    #[cfg(target_os = "linux")]
+    assert!(message.contains(&format!("pid {}", std::process::id())), "names the holder: {message}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!opened.exists(), "no browser was opened");
+    assert!(TcpStream::connect(("127.0.0.1", 53138)).is_err(), "nothing listens on 127.0.0.1");
+    assert!(engine.connections().unwrap().is_empty());
+
+    // No flow was left holding anything: with the port free again, a sign-in starts
+    // (and then the browser opens).
+    drop(holder);
+    let pending = engine.connect("notion", ConnectOptions::default()).await.unwrap();
+    for _ in 0..50 {
+        if opened.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(opened.exists(), "the browser opened for the sign-in that started");
+    engine.cancel_flow(&pending.started.flow_id).unwrap();
+    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
+}
+
+/// Idle connections (a browser's speculative ones, or another local user's trying to
+/// starve the listener) cannot keep the callback out: the listener reads many at once,
+/// drops the oldest for a newcomer beyond its cap, and closes the rest after a short
+/// deadline for the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_keep_the_callback_out() {
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
+    common::use_emulator(&engine, &emulator, "microsoft", false).await;
+    let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
+    let common::Started { authorize, port, .. } = started(&pending.started);
+    let target = consent(&authorize).await;
+
+    let idle: Vec<TcpStream> = (0..16).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = tokio::task::spawn_blocking(move || get(port, &target)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "the callback got through: {answer}");
+    let outcome = tokio::time::timeout(Duration::from_secs(20), pending.outcome).await;
+    let connection = outcome.expect("the sign-in completes").unwrap().unwrap();
+    assert_eq!(connection.account.as_deref(), Some("ada@example.test"));
+
+    let answers =
+        tokio::task::spawn_blocking(move || idle.into_iter().map(answer_until_closed).collect::<Vec<_>>())
+            .await
+            .unwrap();
+    let dropped = answers.iter().filter(|answer| answer.is_empty()).count();
+    assert!(dropped >= 1, "the oldest idle connection made room for the callback: {answers:?}");
+    for answer in answers.iter().filter(|answer| !answer.is_empty()) {
+        assert!(answer.starts_with("HTTP/1.1 408"), "an idle connection is answered 408: {answer}");
+    }
+}
+
+/// Everything a connection receives until the listener closes it; panics if it stays
+/// open for 20 seconds.
+fn answer_until_closed(mut stream: TcpStream) -> String {
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Err(error)
+            if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+        {
+            panic!("the listener left an idle connection open")
+        }
+        _ => String::from_utf8_lossy(&answer).into_owned(),
+    }
 }

@@ -1,32 +1,39 @@
 //! The loopback redirect listener (RFC 8252 §7.3): bound to 127.0.0.1 on an ephemeral
-//! port, it waits for the one callback that carries this flow's `state`, answers stray
-//! requests without ending the flow, and closes when dropped.
+//! port (both loopback addresses for a `localhost` redirect), it waits for the one
+//! callback that carries this flow's `state`, answers stray requests without ending
+//! the flow, and closes when dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 use url::Url;
 
 use crate::{Error, Result, Secret};
 
 pub const CALLBACK_PATH: &str = "/callback";
 const HEAD_LIMIT: usize = 8 * 1024;
-/// Browsers open speculative connections that never send a request.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_CONNECTIONS: usize = 8;
+/// How long a connection may take to send its request head. Browsers open speculative
+/// connections that never send one, and an idle connection must not hold the listener.
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// Connections read at once; beyond this the oldest is dropped (see `Connections`).
+const MAX_CONNECTIONS: usize = 16;
 
 /// A fixed port (a provider that compares the redirect URI exactly) can be taken for a
 /// moment by a short-lived connection that happened to get it as its local port; try
 /// again for a couple of seconds before telling the person it is in use.
-async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
-    let mut attempts = if port == 0 { 1 } else { 10 };
+async fn bind_loopback(address: SocketAddr, patient: bool) -> std::io::Result<TcpListener> {
+    let mut attempts = if patient { 10 } else { 1 };
     loop {
-        match TcpListener::bind(("127.0.0.1", port)).await {
-            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempts > 1 => {
+        match TcpListener::bind(address).await {
+            Err(error) if error.kind() == ErrorKind::AddrInUse && attempts > 1 => {
                 attempts -= 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -35,9 +42,62 @@ async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
     }
 }
 
+/// 127.0.0.1 on `port` (0: any free one).
+async fn bind_v4(port: u16) -> Result<TcpListener> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    bind_loopback(address, port != 0).await.map_err(|error| unavailable(address, &error))
+}
+
+/// Both loopback addresses on one port, for a `localhost` redirect URI: a browser may
+/// send the callback to either (most try [::1] first), so a program holding the other
+/// would receive the code and state. Only a system with no IPv6 loopback at all, where
+/// nobody can listen on [::1], goes on with 127.0.0.1 alone.
+async fn bind_localhost(fixed: Option<u16>) -> Result<Vec<TcpListener>> {
+    // Without a fixed port, another free port will do.
+    let mut attempts = if fixed.is_some() { 1 } else { 5 };
+    loop {
+        let v4 = bind_v4(fixed.unwrap_or(0)).await?;
+        let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_port(&v4)?));
+        match bind_loopback(v6, fixed.is_some()).await {
+            Ok(listener) => return Ok(vec![v4, listener]),
+            Err(error) if no_ipv6_loopback(&error) => return Ok(vec![v4]),
+            Err(error) if error.kind() == ErrorKind::AddrInUse && attempts > 1 => attempts -= 1,
+            Err(error) => return Err(unavailable(v6, &error)),
+        }
+    }
+}
+
+/// Binding [::1] fails this way only where the system has no IPv6 loopback: the address
+/// is not configured (EADDRNOTAVAIL) or IPv6 is off altogether (EAFNOSUPPORT, for which
+/// std has no `ErrorKind`). A port in use or a refusal is never one of these.
+fn no_ipv6_loopback(error: &std::io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    const EAFNOSUPPORT: i32 = 97;
+    #[cfg(windows)]
+    const EAFNOSUPPORT: i32 = 10047; // WSAEAFNOSUPPORT
+    #[cfg(not(any(target_os = "linux", windows)))]
+    const EAFNOSUPPORT: i32 = 47; // macOS and the BSDs
+    error.kind() == ErrorKind::AddrNotAvailable || error.raw_os_error() == Some(EAFNOSUPPORT)
+}
+
+fn local_port(listener: &TcpListener) -> Result<u16> {
+    Ok(listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?.port())
+}
+
+/// The error for an address the listener cannot take, naming who holds it where the
+/// system tells cheaply.
+fn unavailable(address: SocketAddr, error: &std::io::Error) -> Error {
+    let holder = (error.kind() == ErrorKind::AddrInUse).then(|| holder::of(address)).flatten();
+    let reason = match holder {
+        Some(holder) => format!("in use by {holder}"),
+        None => error.to_string(),
+    };
+    Error::CallbackUnavailable { address: address.to_string(), reason }
+}
+
 pub struct CallbackListener {
     /// 127.0.0.1, and [::1] on the same port when the redirect URI says `localhost`
-    /// (a browser may try either address for that name).
+    /// (see `bind_localhost`).
     listeners: Vec<TcpListener>,
     redirect_uri: Url,
 }
@@ -53,18 +113,11 @@ impl CallbackListener {
     /// `localhost`); `port` a fixed port for providers that match it exactly, else
     /// any free one.
     pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
-        let listener = bind_loopback(port.unwrap_or(0)).await.map_err(|e| {
-            let address = format!("127.0.0.1:{}", port.unwrap_or(0));
-            Error::CallbackUnavailable { address, reason: e.to_string() }
-        })?;
-        let port = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?.port();
-        let mut listeners = vec![listener];
-        if host == "localhost" {
-            // Best effort: a machine without IPv6 still has 127.0.0.1.
-            if let Ok(v6) = TcpListener::bind(("::1", port)).await {
-                listeners.push(v6);
-            }
-        }
+        let listeners = match host {
+            "localhost" => bind_localhost(port).await?,
+            _ => vec![bind_v4(port.unwrap_or(0)).await?],
+        };
+        let port = local_port(&listeners[0])?;
         let redirect_uri = Url::parse(&format!("http://{host}:{port}{CALLBACK_PATH}")).expect("valid URL");
         Ok(CallbackListener { listeners, redirect_uri })
     }
@@ -77,16 +130,14 @@ impl CallbackListener {
     /// against an RFC 9207 `iss` parameter when the provider sends one.
     pub async fn wait(self, state: &str, expected_issuer: Option<&str>) -> Result<Callback> {
         let (found_tx, mut found_rx) = mpsc::channel::<(HashMap<String, Vec<String>>, TcpStream)>(1);
-        let permits = std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut connections = Connections::default();
         loop {
             tokio::select! {
                 accepted = accept_any(&self.listeners) => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let Ok(permit) = permits.clone().try_acquire_owned() else { continue };
                     let found_tx = found_tx.clone();
                     let state = state.to_owned();
-                    tokio::spawn(async move {
-                        let _permit = permit;
+                    connections.serve(async move {
                         if let Some(found) = screen(stream, &state).await {
                             let _ = found_tx.send(found).await;
                         }
@@ -108,7 +159,25 @@ impl CallbackListener {
     }
 }
 
-async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+/// The connections being read, each on its own task, oldest first. At the cap the
+/// oldest is dropped for the newcomer: connections that never send a request cannot
+/// keep the browser's callback out, which comes last and sends its request at once.
+#[derive(Default)]
+struct Connections(VecDeque<AbortHandle>);
+
+impl Connections {
+    fn serve(&mut self, connection: impl Future<Output = ()> + Send + 'static) {
+        self.0.retain(|task| !task.is_finished());
+        if self.0.len() >= MAX_CONNECTIONS {
+            if let Some(oldest) = self.0.pop_front() {
+                oldest.abort();
+            }
+        }
+        self.0.push_back(tokio::spawn(connection).abort_handle());
+    }
+}
+
+async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<(TcpStream, SocketAddr)> {
     match listeners {
         [only] => only.accept().await,
         [v4, v6, ..] => tokio::select! {
@@ -126,7 +195,7 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
     state: &str,
 ) -> Option<(HashMap<String, Vec<String>>, S)> {
     const LISTENER: &str = "This is Grantkeeper's sign-in listener.";
-    let target = match tokio::time::timeout(READ_TIMEOUT, read_request_target(&mut stream)).await {
+    let target = match tokio::time::timeout(HEAD_DEADLINE, read_request_target(&mut stream)).await {
         Ok(Ok(target)) => target,
         Ok(Err(status)) => return refuse(stream, status, "Bad request", LISTENER).await,
         Err(_) => return refuse(stream, "408 Request Timeout", "Request timed out", LISTENER).await,
@@ -242,4 +311,91 @@ async fn respond(stream: &mut (impl AsyncWrite + Unpin), status: &str, body: &st
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
+}
+
+/// Who holds a loopback port, for the error message only: best effort, from what Linux
+/// shows in /proc, so the person knows which program to close.
+mod holder {
+    use std::net::SocketAddr;
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn of(_: SocketAddr) -> Option<String> {
+        None
+    }
+
+    /// "nc (pid 4242)", or "another user" when the listening socket is not ours (then
+    /// its process is not ours to see).
+    #[cfg(target_os = "linux")]
+    pub fn of(address: SocketAddr) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let (uid, inode) = ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .find_map(|table| table.lines().skip(1).find_map(|line| listening_on(line, address)))?;
+        if uid != std::fs::metadata("/proc/self").ok()?.uid() {
+            return Some("another user".into());
+        }
+        let link = std::path::PathBuf::from(format!("socket:[{inode}]"));
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|process| {
+            let pid: u32 = process.file_name().to_str()?.parse().ok()?;
+            let mut fds = std::fs::read_dir(process.path().join("fd")).ok()?.flatten();
+            fds.find(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == link))?;
+            let name = std::fs::read_to_string(process.path().join("comm")).ok()?;
+            Some(format!("{} (pid {pid})", name.trim()))
+        })
+    }
+
+    /// The owner's uid and the socket's inode when this /proc/net/tcp{,6} line is a
+    /// listening socket that keeps others off `address`.
+    #[cfg(target_os = "linux")]
+    fn listening_on(line: &str, address: SocketAddr) -> Option<(u32, String)> {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, uid, inode) = (fields.get(1)?, fields.get(3)?, fields.get(7)?, fields.get(9)?);
+        let (ip, port) = local.split_once(':')?;
+        let ip = parse_ip(ip)?;
+        // The wanted address itself, or a wildcard of its family (an IPv6 wildcard also
+        // takes IPv4 unless it is IPv6-only).
+        let covers =
+            ip.to_canonical() == address.ip() || (ip.is_unspecified() && (ip.is_ipv6() || address.is_ipv4()));
+        let held = *state == "0A" && u16::from_str_radix(port, 16).ok()? == address.port() && covers;
+        held.then(|| Some((uid.parse().ok()?, inode.to_string()))).flatten()
+    }
+
+    /// /proc/net writes an address as 32-bit words in hex, each in the host's byte order.
+    #[cfg(target_os = "linux")]
+    fn parse_ip(hex: &str) -> Option<std::net::IpAddr> {
+        let mut bytes = Vec::with_capacity(16);
+        for word in 0..hex.len() / 8 {
+            let word = u32::from_str_radix(hex.get(word * 8..word * 8 + 8)?, 16).ok()?;
+            bytes.extend_from_slice(&word.to_ne_bytes());
+        }
+        match <[u8; 16]>::try_from(bytes.as_slice()) {
+            Ok(v6) => Some(v6.into()),
+            Err(_) => Some(<[u8; 4]>::try_from(bytes.as_slice()).ok()?.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_ipv6_loopback_lets_a_localhost_sign_in_go_on_without_it() {
+        assert!(no_ipv6_loopback(&ErrorKind::AddrNotAvailable.into()));
+        assert!(!no_ipv6_loopback(&ErrorKind::AddrInUse.into()));
+        assert!(!no_ipv6_loopback(&ErrorKind::PermissionDenied.into()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_holder_of_a_port_is_found_in_proc_net() {
+        // IPv4, so it runs where IPv6 is off too.
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = holder.local_addr().unwrap();
+        let named = holder::of(address).unwrap();
+        assert!(named.ends_with(&format!("(pid {})", std::process::id())), "{named}");
+        let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, address.port()));
+        assert_eq!(holder::of(v6), None, "a listener on 127.0.0.1 does not hold [::1]");
+    }
 }
