@@ -11,6 +11,8 @@
 // from the device authorization answer), it submits the code, confirms, signs in and
 // consents -- or aborts -- and stops at the provider's success page. Env:
 //   GRANTKEEPER_TEST_BROWSER_MODE  consent (default) | deny (access_denied) | ignore (do nothing)
+//                                  | drop-iss | repeat-iss (consent, then deliver the callback
+//                                  without its RFC 9207 iss, or with a second one: a mix-up)
 //   GRANTKEEPER_TEST_LOGIN         the login to sign in as (default "ada"); any password
 //   GRANTKEEPER_TEST_BROWSER_LOG   a file to append the given URL to, one line per run
 // Exits 0 once the callback was delivered or the device sign-in succeeded (or at once in
@@ -36,8 +38,8 @@ if (!given) fail('usage: node browser.mjs AUTHORIZE_URL', 2);
 if (process.env.GRANTKEEPER_TEST_BROWSER_LOG) {
   appendFileSync(process.env.GRANTKEEPER_TEST_BROWSER_LOG, `${given}\n`);
 }
-if (!['consent', 'deny', 'ignore'].includes(mode)) {
-  fail(`GRANTKEEPER_TEST_BROWSER_MODE must be consent, deny or ignore, not ${JSON.stringify(mode)}`, 2);
+if (!['consent', 'deny', 'ignore', 'drop-iss', 'repeat-iss'].includes(mode)) {
+  fail(`GRANTKEEPER_TEST_BROWSER_MODE must be consent, deny, ignore, drop-iss or repeat-iss, not ${JSON.stringify(mode)}`, 2);
 }
 if (mode === 'ignore') process.exit(0);
 
@@ -165,6 +167,8 @@ async function deviceStep(pageUrl, html) {
 let url = authorizeUrl;
 for (let step = 0; step < MAX_STEPS; step += 1) {
   if (isCallback(url)) {
+    if (mode === 'drop-iss') url.searchParams.delete('iss');
+    if (mode === 'repeat-iss') url.searchParams.append('iss', 'https://attacker.example');
     const response = await request(url);
     await response.arrayBuffer().catch(() => undefined);
     console.error(`stand-in browser: ${mode}: callback ${url.origin}${url.pathname} answered HTTP ${response.status}`);

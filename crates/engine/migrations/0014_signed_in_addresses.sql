@@ -5,3 +5,6 @@
 ALTER TABLE credentials ADD COLUMN addresses TEXT;
 -- A removed credential's addresses, for its revocation.
 ALTER TABLE pending_revocations ADD COLUMN addresses TEXT;
+-- A custom provider whose configuration promises `iss` in authorization responses
+-- (RFC 9207 authorization_response_iss_parameter_supported): one without it is refused.
+ALTER TABLE providers ADD COLUMN issuer_in_responses INTEGER NOT NULL DEFAULT 0;

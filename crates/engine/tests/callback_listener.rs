@@ -133,6 +133,8 @@ async fn an_error_callback_counts_only_with_this_flow_s_state() {
         .append_pair("error", "temporarily_unavailable")
         .append_pair("error_description", &description)
         .append_pair("state", &state)
+        // RFC 9207: the test provider names itself in error responses too.
+        .append_pair("iss", &op.issuer)
         .finish();
     let answer = get(port, &format!("/callback?{query}"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

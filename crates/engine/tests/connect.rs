@@ -83,6 +83,25 @@ async fn declined_consent_leaves_nothing_behind() {
     assert_eq!(op.stats().await.token_requests.get("authorization_code"), None, "no code was redeemed");
 }
 
+/// RFC 9207: the test provider's configuration promises `iss` in every authorization
+/// response. A callback without it, or with a second one (a mix-up attacker's), is
+/// refused before its code is redeemed.
+#[tokio::test]
+async fn a_callback_without_its_issuer_or_with_two_is_refused() {
+    for (browser, expected) in [
+        (BrowserMode::DropIss, "does not say which issuer sent it"),
+        (BrowserMode::RepeatIss, "repeats a parameter"),
+    ] {
+        let (op, setup, engine) = engine_with_local_op(browser).await;
+        let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
+        let error = pending.outcome.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains(expected), "{browser:?}: {error}");
+        assert!(engine.connections().unwrap().is_empty());
+        assert!(secret_tool_keys(&setup.service).is_empty());
+        assert_eq!(op.stats().await.token_requests.get("authorization_code"), None, "no code was redeemed");
+    }
+}
+
 /// OpenID Connect Core §3.1.3.7: an ID token from another sign-in (wrong nonce) or
 /// with a broken signature is refused after the code exchange, and nothing is kept.
 #[tokio::test]

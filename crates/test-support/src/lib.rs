@@ -259,12 +259,16 @@ impl Drop for ProviderEmulator {
 }
 
 /// How the stand-in browser behaves at the provider's sign-in page.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub enum BrowserMode {
     Consent,
     Deny,
     /// Never comes back, like a person who walked away.
     Ignore,
+    /// Consents, then delivers the callback without its `iss` (RFC 9207)...
+    DropIss,
+    /// ...or with a second `iss`, as a mix-up attacker would.
+    RepeatIss,
 }
 
 /// A command line for `GRANTKEEPER_BROWSER` that runs the stand-in browser.
@@ -273,6 +277,8 @@ pub fn browser_command(mode: BrowserMode, login: &str) -> String {
         BrowserMode::Consent => "consent",
         BrowserMode::Deny => "deny",
         BrowserMode::Ignore => "ignore",
+        BrowserMode::DropIss => "drop-iss",
+        BrowserMode::RepeatIss => "repeat-iss",
     };
     let script = repo_root().join("tests/oidc/browser.mjs");
     format!(

@@ -58,7 +58,7 @@ impl Engine {
         authorization: Authorization,
         provider: &ProviderRecord,
     ) -> Result<Grant> {
-        let code = match listener.wait(&authorization.state.clone(), provider.issuer.as_deref()).await? {
+        let code = match listener.wait(&authorization.state.clone(), provider.expected_issuer()).await? {
             Callback::Code(code) => code,
             Callback::Error { error, .. } if error == "access_denied" => {
                 return Err(Error::AccessDenied { provider: provider.name.clone() })

@@ -126,9 +126,9 @@ impl CallbackListener {
         &self.redirect_uri
     }
 
-    /// Waits for the callback whose `state` matches. `expected_issuer` is checked
-    /// against an RFC 9207 `iss` parameter when the provider sends one.
-    pub async fn wait(self, state: &str, expected_issuer: Option<&str>) -> Result<Callback> {
+    /// Waits for the callback whose `state` matches, and checks its `iss` (RFC 9207)
+    /// as `expected` says.
+    pub async fn wait(self, state: &str, expected: ExpectedIssuer<'_>) -> Result<Callback> {
         let (found_tx, mut found_rx) = mpsc::channel::<(HashMap<String, Vec<String>>, TcpStream)>(1);
         let mut connections = Connections::default();
         loop {
@@ -144,7 +144,7 @@ impl CallbackListener {
                     });
                 }
                 Some((params, mut stream)) = found_rx.recv() => {
-                    let outcome = outcome(&params, expected_issuer);
+                    let outcome = outcome(&params, expected);
                     let page = match &outcome {
                         Ok(Callback::Code(_)) => page("You're signed in", "Return to Grantkeeper; you can close this tab."),
                         Ok(Callback::Error { error, .. }) if error == "access_denied" =>
@@ -261,20 +261,46 @@ impl CallbackListener {
         }
         let mut stream = tokio::io::join(request, Vec::new());
         let found = RUNTIME.with(|runtime| runtime.block_on(screen(&mut stream, state)));
-        let outcome = found.map(|(params, _)| outcome(&params, expected_issuer));
+        let expected = ExpectedIssuer { issuer: expected_issuer, required: false };
+        let outcome = found.map(|(params, _)| outcome(&params, expected));
         (stream.into_inner().1, outcome)
     }
 }
 
-fn outcome(params: &HashMap<String, Vec<String>>, expected_issuer: Option<&str>) -> Result<Callback> {
+/// What RFC 9207 has the client check of the `iss` in an authorization response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExpectedIssuer<'a> {
+    /// The provider's issuer, where it is known.
+    pub issuer: Option<&'a str>,
+    /// Its metadata promises `iss` in every response
+    /// (`authorization_response_iss_parameter_supported`): a response without one is
+    /// refused, since it may come from another server (a mix-up).
+    pub required: bool,
+}
+
+fn outcome(params: &HashMap<String, Vec<String>>, expected: ExpectedIssuer<'_>) -> Result<Callback> {
+    let refused = |detail: &str| Error::ProviderError {
+        provider: "The sign-in response".into(),
+        detail: format!("{detail}; nothing was saved"),
+    };
+    // RFC 6749 §3.1: no parameter may be sent twice; which one to believe is the attack.
+    if ["iss", "code", "error", "error_description"]
+        .iter()
+        .any(|key| params.get(*key).is_some_and(|v| v.len() > 1))
+    {
+        return Err(refused("it repeats a parameter, which a provider never does"));
+    }
     let single = |key: &str| params.get(key).and_then(|values| values.first()).cloned();
-    if let (Some(expected), Some(iss)) = (expected_issuer, single("iss")) {
-        if iss.trim_end_matches('/') != expected.trim_end_matches('/') {
-            return Err(Error::ProviderError {
-                provider: "The sign-in response".into(),
-                detail: "it came from a different issuer than the provider you chose (RFC 9207); nothing was saved".into(),
-            });
+    match (expected.issuer, single("iss")) {
+        (Some(issuer), Some(iss)) if iss.trim_end_matches('/') != issuer.trim_end_matches('/') => {
+            return Err(refused("it came from a different issuer than the provider you chose (RFC 9207)"));
         }
+        (Some(_), None) if expected.required => {
+            return Err(refused(
+                "it does not say which issuer sent it, which this provider promises to (RFC 9207)",
+            ));
+        }
+        _ => {}
     }
     if let Some(error) = single("error") {
         return Ok(Callback::Error { error, description: single("error_description") });

@@ -27,7 +27,7 @@ pub(crate) use device::{device_authorization, DeviceAuthorization};
 pub(crate) use grant::Grant;
 pub(crate) use id_token::{Expected, IdTokenError, SigningKeys};
 pub(crate) use identity::{identity, Identity};
-pub(crate) use listener::{Callback, CallbackListener};
+pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
 
 /// Running flows by id; dropping a sender (or sending) cancels the flow.

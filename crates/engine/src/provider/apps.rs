@@ -87,11 +87,11 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, endpoints) = match checked.endpoints {
+        let (issuer, endpoints, issuer_in_responses) = match checked.endpoints {
             EndpointsInput::Issuer(issuer) => {
                 let discovered = provider::discover(&self.http, &issuer).await?;
                 self.refuse_duplicate_issuer(&discovered.issuer)?;
-                (Some(discovered.issuer), discovered.endpoints)
+                (Some(discovered.issuer), discovered.endpoints, discovered.issuer_in_responses)
             }
             EndpointsInput::Manual { authorize_url, token_url } => {
                 let endpoints = Endpoints {
@@ -99,7 +99,7 @@ impl Engine {
                     token_url: token_url.into(),
                     ..Endpoints::default()
                 };
-                (None, endpoints)
+                (None, endpoints, false)
             }
         };
         let client_secret =
@@ -112,6 +112,7 @@ impl Engine {
             endpoints,
             scopes: checked.scopes,
             created_at: at,
+            issuer_in_responses,
         };
         let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {

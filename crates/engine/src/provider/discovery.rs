@@ -15,6 +15,8 @@ use super::Endpoints;
 pub struct Discovered {
     pub issuer: String,
     pub endpoints: Endpoints,
+    /// It promises `iss` in every authorization response (RFC 9207 §3).
+    pub issuer_in_responses: bool,
 }
 
 #[derive(Deserialize)]
@@ -23,6 +25,8 @@ struct Document {
     authorization_endpoint: String,
     token_endpoint: Option<String>,
     userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
     revocation_endpoint: Option<String>,
     jwks_uri: Option<String>,
     device_authorization_endpoint: Option<String>,
@@ -83,6 +87,7 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
             device_authorization_url: optional(document.device_authorization_endpoint.as_deref())?,
         },
         issuer: document.issuer,
+        issuer_in_responses: document.authorization_response_iss_parameter_supported,
     })
 }
 

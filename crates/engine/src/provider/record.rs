@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Endpoints;
 use crate::api::Provider;
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
+use crate::oauth::ExpectedIssuer;
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::Timestamp;
 
@@ -32,6 +33,9 @@ pub struct ProviderRecord {
     pub id_token_issuers: Vec<String>,
     /// A custom provider's scopes (it has one integration: itself).
     pub scopes: Vec<String>,
+    /// Its authorization responses must carry `iss` (RFC 9207): its configuration says
+    /// it always sends one.
+    pub issuer_in_responses: bool,
     pub app: ProviderAppRow,
     /// The catalog entry; None for a custom provider, which follows the standards.
     pub spec: Option<&'static ProviderSpec>,
@@ -47,6 +51,7 @@ impl ProviderRecord {
             name: provider.name,
             issuer: provider.issuer,
             scopes: provider.scopes,
+            issuer_in_responses: provider.issuer_in_responses,
             spec: None,
             created_at: provider.created_at,
             app,
@@ -61,6 +66,7 @@ impl ProviderRecord {
             endpoints: catalog_endpoints(spec, &app).overridden_by(&app.overrides),
             id_token_issuers: id_token_issuers(spec, app.site.as_deref()),
             scopes: Vec::new(),
+            issuer_in_responses: false,
             spec: Some(spec),
             created_at: app.created_at,
             app,
@@ -84,6 +90,11 @@ impl ProviderRecord {
         };
         record.endpoints = addresses.endpoints.clone();
         record
+    }
+
+    /// What to check of the `iss` in its authorization responses (RFC 9207).
+    pub fn expected_issuer(&self) -> ExpectedIssuer<'_> {
+        ExpectedIssuer { issuer: self.issuer.as_deref(), required: self.issuer_in_responses }
     }
 
     /// Whether its ID tokens are checked: an OpenID provider whose issuer is known.

@@ -18,15 +18,18 @@ pub struct CustomProviderRow {
     pub endpoints: Endpoints,
     pub scopes: Vec<String>,
     pub created_at: Timestamp,
+    /// Its configuration promises `iss` in authorization responses (RFC 9207).
+    pub issuer_in_responses: bool,
 }
 
 impl TableRow for CustomProviderRow {
     const SELECT: &'static str = "SELECT id, name, issuer, authorize_url, token_url, userinfo_url,
-        revocation_url, scopes, created_at, device_authorization_url, jwks_url FROM providers";
+        revocation_url, scopes, created_at, device_authorization_url, jwks_url, issuer_in_responses
+        FROM providers";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CustomProviderRow {
-            id, name, issuer, created_at;
+            id, name, issuer, created_at, issuer_in_responses;
             endpoints: from_columns!(row => Endpoints {
                 authorize_url, token_url, userinfo_url, revocation_url, device_authorization_url, jwks_url
             }),
@@ -51,8 +54,9 @@ impl Store {
             let tx = db.transaction()?;
             tx.execute(
                 "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at, device_authorization_url, jwks_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    revocation_url, scopes, created_at, device_authorization_url, jwks_url,
+                    issuer_in_responses)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     provider.id,
                     provider.name,
@@ -65,6 +69,7 @@ impl Store {
                     provider.created_at,
                     provider.endpoints.device_authorization_url,
                     provider.endpoints.jwks_url,
+                    provider.issuer_in_responses,
                 ],
             )?;
             app.upsert(&tx, app.created_at)?;
