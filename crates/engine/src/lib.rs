@@ -6,6 +6,7 @@ pub mod api;
 pub mod catalog;
 mod config;
 pub mod credential;
+pub mod data_dir;
 mod engine;
 pub mod error;
 #[cfg(feature = "fuzzing")]

@@ -39,23 +39,26 @@ impl Setup {
     }
 
     pub fn engine_opening(&self, browser: Browser) -> Arc<Engine> {
-        let config = Config {
-            home: self.home.path().to_owned(),
-            keychain_service: self.service.clone(),
-            browser,
-            flow_time_limit: Duration::from_secs(60),
-        };
-        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
+        self.open(self.config(browser))
     }
 
     /// An engine whose stand-in browser signs in as `login`.
     pub fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
-        let config = Config {
+        let browser = Browser::Commands(vec![browser_command(browser, login)]);
+        self.open(Config { flow_time_limit, ..self.config(browser) })
+    }
+
+    /// The configuration of this test's engines, for a test to change before `open`.
+    pub fn config(&self, browser: Browser) -> Config {
+        Config {
             home: self.home.path().to_owned(),
             keychain_service: self.service.clone(),
-            browser: Browser::Commands(vec![browser_command(browser, login)]),
-            flow_time_limit,
-        };
+            browser,
+            flow_time_limit: Duration::from_secs(60),
+        }
+    }
+
+    pub fn open(&self, config: Config) -> Arc<Engine> {
         Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
     }
 }

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
-use crate::{Engine, Error, Result};
+use crate::{data_dir, Engine, Error, Result};
 
 #[derive(Default)]
 pub(crate) struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
@@ -40,13 +41,16 @@ impl Engine {
         let dir = self.config.home.join("locks");
         let path = dir.join(format!("{credential_id}.lock"));
         tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            let file = File::options().create(true).truncate(false).write(true).open(&path)?;
-            file.lock()?;
-            Ok::<_, std::io::Error>(file)
+            data_dir::create_private_dir(&dir)?;
+            let file = data_dir::open_lock_file(&path).map_err(|e| unusable(&path, e))?;
+            file.lock().map_err(|e| unusable(&path, e))?;
+            Ok(file)
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Storage { path: self.config.home.display().to_string(), reason: e.to_string() })
     }
+}
+
+fn unusable(path: &Path, error: std::io::Error) -> Error {
+    Error::Storage { path: path.display().to_string(), reason: error.to_string() }
 }
