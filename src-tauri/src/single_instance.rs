@@ -8,6 +8,8 @@ use std::io;
 use std::io::{Read, Write};
 use std::path::Path;
 
+use grantkeeper_engine::data_dir;
+
 /// What a later launch says on the socket; other systems have no socket yet.
 #[cfg(unix)]
 const SHOW: &[u8] = b"show\n";
@@ -26,8 +28,9 @@ pub enum Launch {
 }
 
 pub fn claim(home: &Path) -> io::Result<Launch> {
-    std::fs::create_dir_all(home)?;
-    let lock = File::options().create(true).truncate(false).write(true).open(home.join("app.lock"))?;
+    // Owner-only from the start: this runs before the engine opens the directory.
+    data_dir::create_private_dir(home).map_err(io::Error::other)?;
+    let lock = data_dir::open_lock_file(&home.join("app.lock"))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -96,5 +99,20 @@ mod tests {
         // Another data directory is another app.
         let other = tempfile::tempdir().unwrap();
         assert!(matches!(claim(other.path()).unwrap(), Launch::First(_)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_first_claim_makes_the_data_directory_and_its_lock_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        // SAFETY: umask only sets the mask for files this process creates from now on;
+        // 022 is the usual one, under which a plain create_dir_all makes 0755.
+        unsafe { libc::umask(0o022) };
+        let parent = tempfile::tempdir().unwrap();
+        let home = parent.path().join("grantkeeper");
+        let Launch::First(_first) = claim(&home).unwrap() else { panic!("the first claim wins") };
+        assert_eq!(mode(&home), 0o700, "the data directory");
+        assert_eq!(mode(&home.join("app.lock")), 0o600, "the lock file");
     }
 }

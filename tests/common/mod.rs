@@ -31,6 +31,7 @@ pub fn mock_app(browser: Browser) -> MockApp {
         keychain_service: service.clone(),
         browser,
         flow_time_limit: Duration::from_secs(60),
+        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
     };
     let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
     let app =

@@ -55,6 +55,7 @@ async fn main() {
         keychain_service: service.clone(),
         browser: Browser::None,
         flow_time_limit: Duration::from_secs(60),
+        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
     };
     let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
     let input = ProviderAppInput {

@@ -201,6 +201,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
         keychain_service: cli.service.clone(),
         browser: Browser::None,
         flow_time_limit: Duration::from_secs(60),
+        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
     };
     let app = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
     let children: Vec<_> = (0..20)

@@ -9,6 +9,10 @@ use crate::{Error, Result};
 pub const DEFAULT_KEYCHAIN_SERVICE: &str = "grantkeeper";
 /// How long a person has to finish signing in.
 pub const FLOW_TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
+/// How long a refresh waits for another process's refresh of the same credential: a
+/// refresh takes seconds (its HTTP requests time out after 30 s), so a lock held longer
+/// belongs to a stuck process, and waiting for it would stall every refresh behind it.
+pub const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(2 * 60);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -17,6 +21,7 @@ pub struct Config {
     pub keychain_service: String,
     pub browser: Browser,
     pub flow_time_limit: Duration,
+    pub refresh_lock_wait: Duration,
 }
 
 impl Config {
@@ -34,7 +39,13 @@ impl Config {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_owned());
-        Ok(Config { home, keychain_service, browser: Browser::from_env(), flow_time_limit: FLOW_TIME_LIMIT })
+        Ok(Config {
+            home,
+            keychain_service,
+            browser: Browser::from_env(),
+            flow_time_limit: FLOW_TIME_LIMIT,
+            refresh_lock_wait: REFRESH_LOCK_WAIT,
+        })
     }
 
     pub fn database_path(&self) -> PathBuf {

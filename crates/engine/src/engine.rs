@@ -29,13 +29,7 @@ pub struct Engine {
 impl Engine {
     /// Opens (and migrates) the database in `config.home`; secrets go to `secrets`.
     pub fn open(config: Config, secrets: Arc<dyn SecretStore>) -> Result<Arc<Self>> {
-        if !config.home.exists() {
-            std::fs::create_dir_all(&config.home).map_err(|e| Error::Storage {
-                path: config.home.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            restrict_to_owner(&config.home);
-        }
+        crate::data_dir::create_private_dir(&config.home)?;
         let store = Store::open(&config.database_path())?;
         Ok(Arc::new(Engine {
             store,
@@ -107,15 +101,4 @@ impl Engine {
         let connection = self.connection(key)?;
         self.store.connection_events(&connection.id, limit)
     }
-}
-
-/// The data directory holds metadata only, but it is still nobody else's business.
-fn restrict_to_owner(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }

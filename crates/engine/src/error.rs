@@ -72,6 +72,9 @@ pub enum Error {
     #[error("“{connection}” was not granted {scopes}. Ask for it with `grantkeeper grant-access` or Grant access in the window.")]
     ScopesMissing { connection: String, scopes: String },
 
+    #[error("Another process has held the refresh lock {path} for {waited:?}, so the refresh was not tried. Quit any stuck Grantkeeper (the app or a `grantkeeper` command), then try again.")]
+    RefreshLocked { path: String, waited: std::time::Duration },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -106,6 +109,7 @@ pub enum ErrorCode {
     CallbackUnavailable,
     KeyRejected,
     ScopesMissing,
+    RefreshLocked,
     Storage,
     Internal,
 }
@@ -152,6 +156,7 @@ impl Error {
             Error::CallbackUnavailable { .. } => ErrorCode::CallbackUnavailable,
             Error::KeyRejected { .. } => ErrorCode::KeyRejected,
             Error::ScopesMissing { .. } => ErrorCode::ScopesMissing,
+            Error::RefreshLocked { .. } => ErrorCode::RefreshLocked,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod catalog;
 mod config;
 pub mod credential;
+pub mod data_dir;
 mod engine;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -25,7 +26,7 @@ pub mod vault;
 pub use api::{
     ActivityEvent, Connection, ConnectionStatus, EngineEvent, EventKind, FlowStarted, NewProvider, Provider,
 };
-pub use config::Config;
+pub use config::{Config, REFRESH_LOCK_WAIT};
 pub use engine::Engine;
 pub use error::{Error, ErrorCode, ErrorPayload, Result};
 pub use runtime::DatabaseWatch;

@@ -218,7 +218,7 @@ impl Engine {
         // The device page came from the network: it is shown, never opened (only the
         // provider's authorize URL is).
         if let Waiting::Callback(_, authorization) = &waiting {
-            if let Err(error) = self.config.browser.open(&authorization.authorize_url) {
+            if let Err(error) = self.config.browser.open(&authorization.authorize_url).await {
                 // The flow goes on: the person can still open the link by hand.
                 tracing::warn!(%error, "browser did not open");
             }

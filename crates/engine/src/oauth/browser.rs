@@ -1,5 +1,7 @@
-//! Opening the provider's authorize URL in the person's browser. `GRANTKEEPER_BROWSER`
-//! or `BROWSER` names another command (tests use a stand-in that signs in over HTTP).
+//! Opening the provider's authorize URL in the person's browser: through the desktop
+//! portal where there is one (`portal.rs`), else the `open` crate. `GRANTKEEPER_BROWSER`
+//! or `BROWSER` names another command (tests use a stand-in that signs in over HTTP);
+//! such a command gets the URL as an argument, as it asks to.
 
 use std::process::Stdio;
 
@@ -30,11 +32,10 @@ impl Browser {
         }
     }
 
-    pub fn open(&self, url: &Url) -> Result<()> {
+    pub async fn open(&self, url: &Url) -> Result<()> {
         match self {
             Browser::None => Ok(()),
-            Browser::System => open::that_detached(url.as_str())
-                .map_err(|e| Error::Internal(format!("could not open the browser: {e}"))),
+            Browser::System => open_system(url).await,
             Browser::Commands(commands) => {
                 commands.iter().find_map(|command| spawn(command, url).ok()).ok_or_else(|| {
                     Error::Internal(format!("could not start the browser command “{}”", commands.join(":")))
@@ -42,6 +43,43 @@ impl Browser {
             }
         }
     }
+}
+
+#[cfg(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+))]
+async fn open_system(url: &Url) -> Result<()> {
+    match super::portal::open_uri(url).await? {
+        super::portal::Answer::Opened => return Ok(()),
+        super::portal::Answer::NotOpened(reason) => {
+            tracing::info!(%reason, "the desktop portal did not open the browser; using xdg-open");
+        }
+    }
+    // Without a portal there is no other way to hand the URL to the person's browser,
+    // and xdg-open takes it as an argument: local users can read it in /proc/PID/cmdline
+    // while xdg-open and the browser it starts run (unless /proc is mounted hidepid=2).
+    // They learn this flow's state, nonce and PKCE challenge; none of these redeems the
+    // code, which takes the PKCE verifier that never leaves this process.
+    open_detached(url)
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+)))]
+async fn open_system(url: &Url) -> Result<()> {
+    open_detached(url)
+}
+
+fn open_detached(url: &Url) -> Result<()> {
+    open::that_detached(url.as_str()).map_err(|e| Error::Internal(format!("could not open the browser: {e}")))
 }
 
 fn spawn(command: &str, url: &Url) -> Result<()> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::oauth::Browser;
-use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
+use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider, REFRESH_LOCK_WAIT};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
     EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
@@ -39,23 +39,27 @@ impl Setup {
     }
 
     pub fn engine_opening(&self, browser: Browser) -> Arc<Engine> {
-        let config = Config {
-            home: self.home.path().to_owned(),
-            keychain_service: self.service.clone(),
-            browser,
-            flow_time_limit: Duration::from_secs(60),
-        };
-        Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
+        self.open(self.config(browser))
     }
 
     /// An engine whose stand-in browser signs in as `login`.
     pub fn engine_as(&self, browser: BrowserMode, login: &str, flow_time_limit: Duration) -> Arc<Engine> {
-        let config = Config {
+        let browser = Browser::Commands(vec![browser_command(browser, login)]);
+        self.open(Config { flow_time_limit, ..self.config(browser) })
+    }
+
+    /// The configuration of this test's engines, for a test to change before `open`.
+    pub fn config(&self, browser: Browser) -> Config {
+        Config {
             home: self.home.path().to_owned(),
             keychain_service: self.service.clone(),
-            browser: Browser::Commands(vec![browser_command(browser, login)]),
-            flow_time_limit,
-        };
+            browser,
+            flow_time_limit: Duration::from_secs(60),
+            refresh_lock_wait: REFRESH_LOCK_WAIT,
+        }
+    }
+
+    pub fn open(&self, config: Config) -> Arc<Engine> {
         Engine::open(config, Arc::new(Keychain::new(self.service.clone()))).unwrap()
     }
 }

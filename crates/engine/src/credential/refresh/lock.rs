@@ -3,12 +3,18 @@
 //! rotating refresh token presented twice makes the provider revoke the grant.
 
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::{File, TryLockError};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::OwnedMutexGuard;
+use tokio::time::{sleep, Instant};
 
-use crate::{Engine, Error, Result};
+use crate::{data_dir, Engine, Error, Result};
+
+/// How often a refresh looks whether another process let go of the lock file.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Default)]
 pub(crate) struct RefreshLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
@@ -35,18 +41,35 @@ impl Engine {
     }
 
     /// An exclusive lock on `locks/<credential>.lock` in the data directory; released
-    /// when the returned file is dropped.
+    /// when the returned file is dropped. Waits at most `refresh_lock_wait`: a lock held
+    /// longer is a stuck process (or one that is not Grantkeeper), not a refresh.
     async fn lock_credential_file(&self, credential_id: &str) -> Result<File> {
         let dir = self.config.home.join("locks");
         let path = dir.join(format!("{credential_id}.lock"));
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            let file = File::options().create(true).truncate(false).write(true).open(&path)?;
-            file.lock()?;
-            Ok::<_, std::io::Error>(file)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Storage { path: self.config.home.display().to_string(), reason: e.to_string() })
+        let file = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                data_dir::create_private_dir(&dir)?;
+                data_dir::open_lock_file(&path).map_err(|e| unusable(&path, e))
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??
+        };
+        let waited = self.config.refresh_lock_wait;
+        let deadline = Instant::now() + waited;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => sleep(LOCK_POLL).await,
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::RefreshLocked { path: path.display().to_string(), waited })
+                }
+                Err(TryLockError::Error(error)) => return Err(unusable(&path, error)),
+            }
+        }
     }
+}
+
+fn unusable(path: &Path, error: std::io::Error) -> Error {
+    Error::Storage { path: path.display().to_string(), reason: error.to_string() }
 }

@@ -1,0 +1,41 @@
+//! A refresh lock file held by another process (a stuck Grantkeeper, or anything else
+//! that locked it) stops a refresh after a bounded wait, with an error that names the
+//! file, instead of stalling every refresh of that credential for good.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{named, use_emulator, Setup};
+use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::{Config, Error};
+use grantkeeper_test_support::{browser_command, BrowserMode, ProviderEmulator};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_lock_held_elsewhere_ends_in_an_error_naming_the_lock_file() {
+    let setup = Setup::new();
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let engine =
+        setup.open(Config { refresh_lock_wait: Duration::from_millis(300), ..setup.config(browser) });
+    let emulator = ProviderEmulator::start();
+    use_emulator(&engine, &emulator, "google", true).await;
+    engine.connect("gmail", named("Mail")).await.unwrap().outcome.await.unwrap().unwrap();
+    engine.refresh_now("Mail").await.unwrap();
+    let lock_files: Vec<_> =
+        std::fs::read_dir(setup.home.path().join("locks")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(lock_files.len(), 1, "{lock_files:?}");
+
+    // Another open file's lock conflicts as another process's does (flock(2)).
+    let held = std::fs::File::open(&lock_files[0]).unwrap();
+    held.lock().unwrap();
+    let error = engine.refresh_now("Mail").await.unwrap_err();
+    let Error::RefreshLocked { path, .. } = &error else { panic!("not RefreshLocked: {error:?}") };
+    assert_eq!(Path::new(path), lock_files[0]);
+    assert!(error.to_string().contains(path.as_str()), "{error}");
+    assert_eq!(error.code().as_str(), "refresh_locked");
+
+    // Once it is let go, refreshes go on.
+    drop(held);
+    engine.refresh_now("Mail").await.unwrap();
+}
