@@ -5,6 +5,7 @@
 //   {"issuer":"http://127.0.0.1:PORT","port":PORT}
 // Everything else goes to stderr. It exits on SIGTERM/SIGINT and when its stdin (a pipe
 // from the harness) closes.
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 
@@ -46,9 +47,26 @@ const nativeClient = (clientId, redirectHost, extra = {}) => ({
   ...extra,
 });
 
+// OIDC_ID_TOKEN_ALG=ES256 signs the public client's ID tokens with an EC P-256 key
+// (RFC 7518 §3.4) instead of RSA, from keys made at start.
+const idTokenAlg = process.env.OIDC_ID_TOKEN_ALG || 'RS256';
+if (!['RS256', 'ES256'].includes(idTokenAlg)) throw new Error(`bad OIDC_ID_TOKEN_ALG ${idTokenAlg}`);
+const ecKeys = idTokenAlg === 'ES256'
+  ? {
+    jwks: {
+      keys: [
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+      ],
+    },
+    enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
+  }
+  : {};
+
 const configuration = {
+  ...ecKeys,
   clients: [
-    nativeClient('grantkeeper-test', '127.0.0.1'),
+    nativeClient('grantkeeper-test', '127.0.0.1', { id_token_signed_response_alg: idTokenAlg }),
     nativeClient('grantkeeper-confidential', '127.0.0.1', {
       client_secret: 'canary-client-secret-7f3a',
       token_endpoint_auth_method: 'client_secret_basic',

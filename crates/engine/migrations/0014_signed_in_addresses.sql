@@ -8,3 +8,6 @@ ALTER TABLE pending_revocations ADD COLUMN addresses TEXT;
 -- A custom provider whose configuration promises `iss` in authorization responses
 -- (RFC 9207 authorization_response_iss_parameter_supported): one without it is refused.
 ALTER TABLE providers ADD COLUMN issuer_in_responses INTEGER NOT NULL DEFAULT 0;
+-- The algorithms its configuration says it signs ID tokens with (JSON list of names,
+-- id_token_signing_alg_values_supported); NULL: RS256, OpenID Connect's default.
+ALTER TABLE providers ADD COLUMN id_token_algorithms TEXT;

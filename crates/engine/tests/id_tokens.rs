@@ -8,9 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{engine_using_emulator, engine_with_local_op, named, Setup};
+use common::{engine_using_emulator, engine_with_local_op, named, provider_input, Setup};
 use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::ProviderAppInput;
+use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{
     secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider, ProviderEmulator,
@@ -224,6 +224,58 @@ async fn a_custom_provider_s_refreshed_id_token_is_checked() {
     assert!(error.to_string().contains("Signature verification failed"), "{error}");
     assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
     assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Reauthorize);
+}
+
+/// A provider whose configuration lists ES256 and signs this client's ID tokens with
+/// an EC P-256 key (the real OpenID provider): checked at sign-in and on refresh, and a
+/// broken signature is still refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn id_tokens_signed_with_es256_are_checked() {
+    let op = OidcProvider::start_with(&[("OIDC_ID_TOKEN_ALG", "ES256")]);
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    engine.add_provider(provider_input(&op.issuer)).await.unwrap();
+    let kept = sign_in_keeping_the_id_token(&engine, "Local OP", named("Work"), &setup.service).await;
+    let id_token = kept.iter().find_map(|(_, value)| {
+        serde_json::from_str::<serde_json::Value>(value).ok()?["id_token"].as_str().map(str::to_owned)
+    });
+    let header = id_token.unwrap().split('.').next().unwrap().to_owned();
+    let header = String::from_utf8(base64_url(&header)).unwrap();
+    assert!(header.contains("\"alg\":\"ES256\""), "signed with ES256: {header}");
+    engine.refresh_now("Work").await.unwrap();
+
+    let kept = keychain(&setup.service);
+    op.fault_next_id_token("signature").await;
+    let error = engine.refresh_now("Work").await.unwrap_err();
+    assert!(error.to_string().contains("ID token was refused"), "{error}");
+    assert_eq!(keychain(&setup.service), kept, "the refresh's answer was not kept");
+}
+
+/// A provider added by its endpoints alone has no known issuer, so its ID tokens cannot
+/// be checked: such a token does not get to say who signed in.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unchecked_id_token_does_not_name_the_account() {
+    let op = OidcProvider::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let by_hand = NewProvider {
+        issuer: None,
+        authorize_url: Some(format!("{}/auth", op.issuer)),
+        token_url: Some(format!("{}/token", op.issuer)),
+        ..provider_input(&op.issuer)
+    };
+    engine.add_provider(by_hand).await.unwrap();
+    sign_in(&engine, "Local OP", "Work").await.unwrap();
+    assert!(
+        keychain(&setup.service).iter().any(|(_, value)| value.contains("\"id_token\":\"ey")),
+        "it sent one"
+    );
+    assert_eq!(engine.connection("Work").unwrap().account, None, "the unchecked ID token named nobody");
+}
+
+fn base64_url(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
 }
 
 /// GitLab's `openid` scope is optional: when a connection asks for it, its ID token is

@@ -145,6 +145,39 @@ impl SigningKeys {
             None => CoreIdTokenVerifier::new_public_client(client_id, any_issuer, self.0.clone()),
         }
         .require_issuer_match(false)
+        .set_allowed_algs(signing_algorithms(&provider.id_token_algorithms, client_secret.is_some()))
+    }
+}
+
+/// The algorithms a provider's ID tokens may be signed with: those its configuration
+/// lists, else RS256 (OpenID Connect Core §3.1.3.7). Never `none`; the shared-secret
+/// (HS) ones only for a client that has a secret to check them with.
+fn signing_algorithms(listed: &[String], confidential: bool) -> Vec<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm::*;
+    let public_key = [
+        RsaSsaPkcs1V15Sha256,
+        RsaSsaPkcs1V15Sha384,
+        RsaSsaPkcs1V15Sha512,
+        RsaSsaPssSha256,
+        RsaSsaPssSha384,
+        RsaSsaPssSha512,
+        EcdsaP256Sha256,
+        EcdsaP384Sha384,
+        EdDsa,
+    ];
+    let shared_secret = [HmacSha256, HmacSha384, HmacSha512].into_iter().filter(|_| confidential);
+    let named = |alg: &CoreJwsSigningAlgorithm| {
+        serde_json::to_value(alg).ok().and_then(|v| v.as_str().map(str::to_owned))
+    };
+    let chosen: Vec<_> = public_key
+        .into_iter()
+        .chain(shared_secret)
+        .filter(|alg| named(alg).is_some_and(|name| listed.contains(&name)))
+        .collect();
+    if chosen.is_empty() {
+        vec![RsaSsaPkcs1V15Sha256]
+    } else {
+        chosen
     }
 }
 
@@ -237,5 +270,29 @@ impl UnverifiedClaims {
             Audiences::One(one) => vec![one.as_str()],
             Audiences::Many(many) => many.iter().map(String::as_str).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_algorithms_listed_else_rs256_and_never_none() {
+        let listed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(signing_algorithms(&[], false), [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+        assert_eq!(
+            signing_algorithms(&listed(&["ES256", "none", "HS256"]), false),
+            [CoreJwsSigningAlgorithm::EcdsaP256Sha256]
+        );
+        assert_eq!(
+            signing_algorithms(&listed(&["HS256"]), true),
+            [CoreJwsSigningAlgorithm::HmacSha256],
+            "a confidential client checks HS256 with its secret"
+        );
+        assert_eq!(
+            signing_algorithms(&listed(&["none"]), true),
+            [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        );
     }
 }

@@ -111,10 +111,11 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
             return Ok(identity);
         }
     }
-    // The id_token came straight from the token endpoint over TLS, which OpenID Connect
-    // Core §3.1.3.7 accepts in place of checking its signature for the code flow.
+    // Only an ID token that was checked at sign-in (signature, issuer, audience, nonce)
+    // may say who signed in; one from a provider whose issuer is not known was not.
+    let checked_id_token = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens());
     if let Some(identity) =
-        tokens.id_token.as_ref().and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity)
+        checked_id_token.and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity)
     {
         return Ok(identity);
     }

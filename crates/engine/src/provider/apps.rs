@@ -3,7 +3,7 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, catalog_spec, check_site, provider_url, EndpointOverrides, Endpoints, EndpointsInput,
+    self, catalog_spec, check_site, provider_url, Discovered, EndpointOverrides, Endpoints, EndpointsInput,
     ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
@@ -87,11 +87,12 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, endpoints, issuer_in_responses) = match checked.endpoints {
+        let (issuer, endpoints, issuer_in_responses, id_token_algorithms) = match checked.endpoints {
             EndpointsInput::Issuer(issuer) => {
                 let discovered = provider::discover(&self.http, &issuer).await?;
                 self.refuse_duplicate_issuer(&discovered.issuer)?;
-                (Some(discovered.issuer), discovered.endpoints, discovered.issuer_in_responses)
+                let Discovered { issuer, endpoints, issuer_in_responses, id_token_algorithms } = discovered;
+                (Some(issuer), endpoints, issuer_in_responses, id_token_algorithms)
             }
             EndpointsInput::Manual { authorize_url, token_url } => {
                 let endpoints = Endpoints {
@@ -99,7 +100,7 @@ impl Engine {
                     token_url: token_url.into(),
                     ..Endpoints::default()
                 };
-                (None, endpoints, false)
+                (None, endpoints, false, Vec::new())
             }
         };
         let client_secret =
@@ -113,6 +114,7 @@ impl Engine {
             scopes: checked.scopes,
             created_at: at,
             issuer_in_responses,
+            id_token_algorithms,
         };
         let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {

@@ -17,6 +17,8 @@ pub struct Discovered {
     pub endpoints: Endpoints,
     /// It promises `iss` in every authorization response (RFC 9207 §3).
     pub issuer_in_responses: bool,
+    /// What it signs ID tokens with (`id_token_signing_alg_values_supported`).
+    pub id_token_algorithms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -27,6 +29,8 @@ struct Document {
     userinfo_endpoint: Option<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Vec<String>,
     revocation_endpoint: Option<String>,
     jwks_uri: Option<String>,
     device_authorization_endpoint: Option<String>,
@@ -88,6 +92,7 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
         },
         issuer: document.issuer,
         issuer_in_responses: document.authorization_response_iss_parameter_supported,
+        id_token_algorithms: document.id_token_signing_alg_values_supported,
     })
 }
 

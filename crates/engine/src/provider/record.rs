@@ -36,6 +36,8 @@ pub struct ProviderRecord {
     /// Its authorization responses must carry `iss` (RFC 9207): its configuration says
     /// it always sends one.
     pub issuer_in_responses: bool,
+    /// What it signs ID tokens with, where its configuration says; else RS256.
+    pub id_token_algorithms: Vec<String>,
     pub app: ProviderAppRow,
     /// The catalog entry; None for a custom provider, which follows the standards.
     pub spec: Option<&'static ProviderSpec>,
@@ -52,6 +54,7 @@ impl ProviderRecord {
             issuer: provider.issuer,
             scopes: provider.scopes,
             issuer_in_responses: provider.issuer_in_responses,
+            id_token_algorithms: provider.id_token_algorithms,
             spec: None,
             created_at: provider.created_at,
             app,
@@ -67,6 +70,7 @@ impl ProviderRecord {
             id_token_issuers: id_token_issuers(spec, app.site.as_deref()),
             scopes: Vec::new(),
             issuer_in_responses: false,
+            id_token_algorithms: Vec::new(),
             spec: Some(spec),
             created_at: app.created_at,
             app,

@@ -20,12 +20,14 @@ pub struct CustomProviderRow {
     pub created_at: Timestamp,
     /// Its configuration promises `iss` in authorization responses (RFC 9207).
     pub issuer_in_responses: bool,
+    /// What its configuration says it signs ID tokens with; empty: not said.
+    pub id_token_algorithms: Vec<String>,
 }
 
 impl TableRow for CustomProviderRow {
     const SELECT: &'static str = "SELECT id, name, issuer, authorize_url, token_url, userinfo_url,
-        revocation_url, scopes, created_at, device_authorization_url, jwks_url, issuer_in_responses
-        FROM providers";
+        revocation_url, scopes, created_at, device_authorization_url, jwks_url, issuer_in_responses,
+        coalesce(id_token_algorithms, '[]') AS id_token_algorithms FROM providers";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CustomProviderRow {
@@ -33,7 +35,8 @@ impl TableRow for CustomProviderRow {
             endpoints: from_columns!(row => Endpoints {
                 authorize_url, token_url, userinfo_url, revocation_url, device_authorization_url, jwks_url
             }),
-            scopes: list_column(row, "scopes")?
+            scopes: list_column(row, "scopes")?,
+            id_token_algorithms: list_column(row, "id_token_algorithms")?
         }))
     }
 }
@@ -55,8 +58,8 @@ impl Store {
             tx.execute(
                 "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
                     revocation_url, scopes, created_at, device_authorization_url, jwks_url,
-                    issuer_in_responses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    issuer_in_responses, id_token_algorithms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     provider.id,
                     provider.name,
@@ -70,6 +73,7 @@ impl Store {
                     provider.endpoints.device_authorization_url,
                     provider.endpoints.jwks_url,
                     provider.issuer_in_responses,
+                    json_list(&provider.id_token_algorithms),
                 ],
             )?;
             app.upsert(&tx, app.created_at)?;
