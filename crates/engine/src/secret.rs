@@ -2,6 +2,18 @@
 
 use std::fmt;
 
+/// It cannot be written out by accident: it has no `Serialize` (nor `Display`), so it
+/// never reaches JSON, an IPC reply or a log line. This must keep failing to compile:
+///
+/// ```compile_fail,E0277
+/// let secret = grantkeeper_engine::Secret::new("canary");
+/// serde_json::to_string(&secret).unwrap();
+/// ```
+///
+/// ```compile_fail,E0277
+/// let secret = grantkeeper_engine::Secret::new("canary");
+/// println!("{secret}");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
