@@ -20,7 +20,8 @@
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
 // request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
-// over 4 KB, as Microsoft's are), GET /test/id-token?fault=nonce|signature|sub|issuer|
+// over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
+// 503), GET /test/id-token?fault=nonce|signature|sub|issuer|
 // audience|expired (the next ID token carries another sign-in's nonce, is signed with
 // another key, names another account, issuer or client, or has expired). Google and
 // Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
@@ -193,6 +194,8 @@ let omitRefresh = false;
 let delayTokenMs = 0;
 let outage = false;
 let longTokens = false;
+// The keys that sign ID tokens cannot be fetched (/test/jwks-down?on=1|0): HTTP 503.
+let jwksDown = false;
 // Lifetimes of tokens from code exchanges, spread at random (/test/lifetimes?min=&max=),
 // for load tests; refreshed tokens keep the provider's own lifetime.
 let codeLifetimes = null;
@@ -468,6 +471,7 @@ const server = createServer(async (req, res) => {
       return send(res, 200, { refresh_requests: refreshes, most_in_flight: mostInFlight });
     }
     // An outage: token requests get their connection dropped until it ends.
+    if (rest[0] === 'jwks-down') { jwksDown = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'long-tokens') { longTokens = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
@@ -501,7 +505,9 @@ const server = createServer(async (req, res) => {
     case 'identity': return identity(provider, spec, req, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
-    case 'jwks': return spec.idToken ? send(res, 200, JWKS) : send(res, 404, { error: 'no such endpoint' });
+    case 'jwks':
+      if (jwksDown) return send(res, 503, { error: 'temporarily_unavailable' });
+      return spec.idToken ? send(res, 200, JWKS) : send(res, 404, { error: 'no such endpoint' });
     default: return send(res, 404, { error: 'no such endpoint' });
   }
 });

@@ -226,6 +226,34 @@ async fn a_custom_provider_s_refreshed_id_token_is_checked() {
     assert_eq!(engine.connection("Work").unwrap().status, ConnectionStatus::Reauthorize);
 }
 
+/// Microsoft rotates refresh tokens and sends an ID token with each refresh. With its
+/// signing keys out of reach, the refresh token is not sent at all (a refreshed ID
+/// token could not be checked, and the rotated refresh token with it would be lost): the
+/// connection keeps its tokens and its state, and refreshes once the keys are back.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_keys_are_fetched_before_a_refresh_token_leaves() {
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
+    sign_in(&engine, "outlook-mail", "Outlook").await.unwrap();
+    let kept = keychain(&setup.service);
+    let refreshes = async || {
+        let log = emulator.log().await;
+        log.iter()
+            .filter(|r| r["body"].as_str().unwrap_or_default().contains("grant_type=refresh_token"))
+            .count()
+    };
+
+    emulator.jwks_down(true).await;
+    let error = engine.refresh_now("Outlook").await.unwrap_err();
+    assert!(error.to_string().contains("HTTP 503"), "{error}");
+    assert_eq!(refreshes().await, 0, "the refresh token was not sent");
+    assert_eq!(keychain(&setup.service), kept);
+    assert_ne!(engine.connection("Outlook").unwrap().status, ConnectionStatus::Reauthorize);
+
+    emulator.jwks_down(false).await;
+    engine.refresh_now("Outlook").await.unwrap();
+    assert_eq!(refreshes().await, 1);
+}
+
 /// A provider whose configuration lists ES256 and signs this client's ID tokens with
 /// an EC P-256 key (the real OpenID provider): checked at sign-in and on refresh, and a
 /// broken signature is still refused.

@@ -203,6 +203,13 @@ impl ProviderEmulator {
             .unwrap();
     }
 
+    /// From now on the keys that sign ID tokens cannot be fetched (`true`): HTTP 503.
+    pub async fn jwks_down(&self, on: bool) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/jwks-down?on={}", self.port, u8::from(on)))
+            .await
+            .unwrap();
+    }
+
     /// From now on access tokens are over 4 KB long (`true`), as Microsoft's are.
     pub async fn long_tokens(&self, on: bool) {
         reqwest::get(format!("http://127.0.0.1:{}/test/long-tokens?on={}", self.port, u8::from(on)))
