@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the engine's parsers of untrusted input for a bounded time (not part of CI):
+# Fuzzes the engine's parsers of untrusted input for a bounded time (scripts/test.sh,
+# and so CI, runs it for 15 s per target):
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #

@@ -36,3 +36,6 @@ cargo clippy --locked --workspace --all-targets --features custom-protocol -- -D
 
 step "Rust: unit, engine, CLI, IPC and window tests (private D-Bus, keyring and Xvfb)"
 tests/support/session.sh --xvfb -- cargo test --locked --workspace --features custom-protocol
+
+step "Fuzzing: every parser of untrusted input for 15 s from its seeds"
+scripts/fuzz.sh 15

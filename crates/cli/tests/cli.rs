@@ -229,6 +229,27 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
     drop(runtime);
 }
 
+/// A provider app's token URL changed after a sign-in: `providers set` and `providers`
+/// say which connection keeps the previous address until it is reconnected, and the
+/// refresh still goes where it was signed in.
+#[test]
+fn an_edited_provider_app_names_the_connections_to_reconnect() {
+    let (op, cli) = connected_as_work(&[]);
+    let moved = cli.run(&["providers", "set", "Local OP", "--token-url", "https://elsewhere.example/token"]);
+    let note = "“Work” keeps using Local OP's previous address until you reconnect it";
+    assert!(text(&moved.stderr).contains(note), "{}", text(&moved.stderr));
+    assert!(text(&cli.run(&["providers", "list"]).stderr).contains(note));
+    ok(&cli.run(&["refresh", "Work"]));
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(stats.token_requests.get("refresh_token"), Some(&1), "{stats:?}");
+
+    ok(&cli.run(&["providers", "set", "Local OP", "--token-url", &format!("{}/token", op.issuer)]));
+    assert!(
+        !text(&cli.run(&["providers", "list"]).stderr).contains(note),
+        "back at the address it signed in with"
+    );
+}
+
 #[test]
 fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
     let (op, cli) = connected_as_work(&[]);
