@@ -31,6 +31,7 @@ fn secrets_cross_the_session_bus_encrypted_only() {
     assert_eq!(ok(&cli.run(&["token", "OpenAI"])).trim(), CANARY);
     std::thread::sleep(Duration::from_millis(300));
     monitor.kill().unwrap();
+    monitor.wait().unwrap();
     let mut traffic = String::new();
     monitor.stdout.take().unwrap().read_to_string(&mut traffic).unwrap();
     let traffic = format!("{}{}", text(&first), traffic);
