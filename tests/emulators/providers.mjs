@@ -66,11 +66,12 @@ const PROVIDERS = {
   },
   github: {
     clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'none', shape: 'github', scopeSeparatorOut: ',',
+    iss: 'https://github.com/login/oauth',
     identity: (u) => ({ id: u.id, login: u.login }),
   },
   'github-app': {
     clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600, shape: 'github',
-    noScopes: true, identity: (u) => ({ id: u.id, login: u.login }),
+    iss: 'https://github.com/login/oauth', noScopes: true, identity: (u) => ({ id: u.id, login: u.login }),
   },
   slack: {
     // A PKCE app: a public client; user scopes in user_scope, comma-separated.

@@ -6,10 +6,10 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{started, Setup};
+use common::{started, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::{Engine, Error, NewProvider};
-use grantkeeper_test_support::OidcProvider;
+use grantkeeper_test_support::{OidcProvider, ProviderEmulator};
 
 mod common;
 
@@ -111,6 +111,33 @@ async fn a_callback_from_another_issuer_is_refused_before_any_token_request() {
     let error = pending.outcome.await.unwrap().unwrap_err();
     assert!(error.to_string().contains("different issuer"), "{error}");
     assert_nothing_redeemed(&op, &engine, "the code was not redeemed").await;
+}
+
+/// GitHub names itself in every authorization response (`https://github.com/login/oauth`,
+/// the catalog's issuer): its callback with another issuer's `iss` put in (a mix-up)
+/// is refused before the code is redeemed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_callback_naming_another_issuer_is_refused() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
+    use_emulator(&engine, &emulator, "github", true).await;
+    let pending = engine.connect("github", ConnectOptions::default()).await.unwrap();
+    let common::Started { authorize, port, .. } = started(&pending.started);
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consented = client.get(authorize.as_str()).send().await.unwrap();
+    let location = consented.headers()["location"].to_str().unwrap().to_owned();
+    let github = "iss=https%3A%2F%2Fgithub.com%2Flogin%2Foauth";
+    assert!(location.contains(github), "GitHub names itself: {location}");
+    let callback = url::Url::parse(&location.replace(github, "iss=https%3A%2F%2Fevil.example")).unwrap();
+    get(port, &format!("{}?{}", callback.path(), callback.query().unwrap()));
+
+    let error = pending.outcome.await.unwrap().unwrap_err();
+    assert!(error.to_string().contains("different issuer"), "{error}");
+    let log = emulator.log().await;
+    assert!(!log.iter().any(|r| r["path"] == "/github/token"), "the code was not redeemed");
+    assert!(engine.connections().unwrap().is_empty());
 }
 
 /// RFC 6749 §4.1.2.1: an `error=` callback ends the flow only with this flow's state;

@@ -208,16 +208,11 @@ fn catalog_endpoints(spec: &ProviderSpec, app: &ProviderAppRow) -> Endpoints {
     }
 }
 
-/// The issuer to expect in authorization responses (RFC 9207). A self-hosted server
-/// (GitLab) is its own issuer; a tenant's issuer names the tenant's id, which a domain
-/// or `common` cannot predict, so none is expected there.
+/// The issuer to expect in authorization responses (RFC 9207), at the provider's own
+/// site only: what a self-hosted server (GitHub Enterprise) or a tenant sends is not
+/// documented, so none is expected there.
 fn site_issuer(spec: &ProviderSpec, site: Option<&str>) -> Option<String> {
-    let default = spec.issuer.clone()?;
-    match (site, spec.site.as_ref().map(|s| s.kind)) {
-        (None, _) => Some(default),
-        (Some(base), Some(SiteKind::BaseUrl)) => Some(base.trim_end_matches('/').to_owned()),
-        (Some(_), _) => None,
-    }
+    site.is_none().then(|| spec.issuer.clone()).flatten()
 }
 
 /// The issuers a catalog provider's ID tokens may name. A tenant site given by its ID
