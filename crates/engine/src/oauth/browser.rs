@@ -45,13 +45,7 @@ impl Browser {
     }
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 async fn open_system(url: &Url) -> Result<()> {
     match super::portal::open_uri(url).await? {
         super::portal::Answer::Opened => return Ok(()),
@@ -67,13 +61,7 @@ async fn open_system(url: &Url) -> Result<()> {
     open_detached(url)
 }
 
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-)))]
+#[cfg(not(all(unix, not(target_vendor = "apple"))))]
 async fn open_system(url: &Url) -> Result<()> {
     open_detached(url)
 }

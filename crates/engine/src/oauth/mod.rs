@@ -10,13 +10,7 @@ mod grant;
 mod id_token;
 mod identity;
 mod listener;
-#[cfg(any(
-    target_os = "linux",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 mod portal;
 mod quirks;
 mod refresh;
