@@ -10,6 +10,7 @@ mod grant;
 mod id_token;
 mod identity;
 mod listener;
+mod port_holder;
 #[cfg(all(unix, not(target_vendor = "apple")))]
 mod portal;
 mod quirks;
