@@ -1073,19 +1073,26 @@ async fn through_the_frame_as(client: &Client, sealed_as: &str, sent_as: &str) -
         .unwrap()
 }
 
+/// What the app answers the page for a command without arguments.
+async fn answer_of(client: &Client, cmd: &str) -> serde_json::Value {
+    client
+        .execute_async(
+            "const [cmd, done] = arguments;
+             window.__TAURI_INTERNALS__.invoke(cmd).then(done, (e) => done('refused: ' + e));",
+            vec![serde_json::json!(cmd)],
+        )
+        .await
+        .unwrap()
+}
+
 /// Layer 4, the capability: a message the frame lets through (sealed for `list_catalog`)
 /// but naming a core command that `core:default` would grant is refused by the ACL.
 async fn capability_refuses_what_the_frame_lets_through(client: &Client) {
     // The swap itself works: sealed as list_catalog, sent as list_providers, the app runs
-    // list_providers.
-    let providers = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             window.__TAURI_INTERNALS__.invoke('list_providers').then(done, (e) => done('refused: ' + e));",
-            vec![],
-        )
-        .await
-        .unwrap();
+    // list_providers (whose answer differs from the catalog's).
+    let (providers, catalog) =
+        (answer_of(client, "list_providers").await, answer_of(client, "list_catalog").await);
+    assert_ne!(providers, catalog);
     let swapped = through_the_frame_as(client, "list_catalog", "list_providers").await;
     assert_eq!(swapped, serde_json::json!(["answered", providers]), "the swapped command did not run");
 
