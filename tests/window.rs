@@ -900,3 +900,206 @@ async fn the_window_keeps_its_size_and_place_across_restarts() {
     assert_eq!(outer, serde_json::json!([width, height]), "what the page sees");
     client.close().await.unwrap();
 }
+
+/// Each of the window's four defences, checked on its own in the real app: every step
+/// sends something that only that layer refuses, so it fails when that one layer is
+/// removed (the CSP, `freezePrototype`, the isolation pattern in `tauri.conf.json`, or the
+/// narrow capability in `src-tauri/capabilities/default.json`).
+#[tokio::test]
+async fn each_window_defence_refuses_on_its_own() {
+    let setup = Setup::new().await;
+    let driver = setup.driver(BrowserMode::Consent);
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+
+    csp_refuses_eval_inline_and_remote_code(&client).await;
+    object_prototype_is_frozen(&client).await;
+    isolation_frame_refuses_what_the_capability_lets_through(&client).await;
+    capability_refuses_what_the_frame_lets_through(&client).await;
+    client.close().await.unwrap();
+}
+
+/// A loopback HTTP server that answers everything with a script and writes down each
+/// request line: the proof that a blocked load or fetch never left the page.
+struct LoopbackWitness {
+    origin: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LoopbackWitness {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        // Left running until the test process ends; it only ever answers loopback.
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                use std::io::{BufRead, Write};
+                let mut line = String::new();
+                let _ = std::io::BufReader::new(&stream).read_line(&mut line);
+                seen.lock().unwrap().push(line.trim_end().to_owned());
+                let body = "window.__remoteRan = true;";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/javascript\r\nAccess-Control-Allow-Origin: *\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        LoopbackWitness { origin, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Layer 1, the CSP: no `eval`/`new Function` (no 'unsafe-eval'), no inline script made
+/// by a script (no 'unsafe-inline' for scripts), no script from another origin and no
+/// fetch to one (`connect-src` names only the IPC).
+async fn csp_refuses_eval_inline_and_remote_code(client: &Client) {
+    let witness = LoopbackWitness::start();
+    let seen = client
+        .execute_async(
+            "const [origin, done] = [arguments[0], arguments[arguments.length - 1]];
+             const seen = {};
+             try { seen.eval = eval('\"ran\"'); } catch (e) { seen.eval = e.name; }
+             try { seen.function = new Function('return \"ran\"')(); } catch (e) { seen.function = e.name; }
+             const inline = document.createElement('script');
+             inline.textContent = 'window.__inlineRan = true;';
+             document.head.append(inline);
+             seen.inline = window.__inlineRan === true ? 'ran' : 'blocked';
+             const remote = document.createElement('script');
+             const loaded = new Promise((resolve) => {
+               remote.onload = () => resolve(window.__remoteRan === true ? 'ran' : 'loaded');
+               remote.onerror = () => resolve('blocked');
+             });
+             remote.src = origin + '/script.js';
+             document.head.append(remote);
+             const fetched = fetch(origin + '/fetch', { mode: 'no-cors' }).then(() => 'ran', () => 'blocked');
+             Promise.all([loaded, fetched]).then(([script, fetch]) => done({ ...seen, script, fetch }));",
+            vec![serde_json::json!(witness.origin)],
+        )
+        .await
+        .unwrap();
+    let refused = serde_json::json!({
+        "eval": "EvalError", "function": "EvalError", "inline": "blocked", "script": "blocked", "fetch": "blocked"
+    });
+    assert_eq!(seen, refused, "CSP layer: the page ran or loaded code it must not");
+    assert_eq!(witness.requests(), Vec::<String>::new(), "CSP layer: the page reached another origin");
+}
+
+/// Layer 2, `freezePrototype`: `Object.prototype` is frozen, so a script cannot pollute
+/// every object in the page.
+async fn object_prototype_is_frozen(client: &Client) {
+    let seen = client
+        .execute(
+            "const frozen = Object.isFrozen(Object.prototype);
+             try { Object.prototype.polluted = 1; } catch (e) { /* strict code throws; either way */ }
+             const polluted = ({}).polluted !== undefined;
+             try { delete Object.prototype.polluted; } catch (e) { /* frozen */ }
+             return { frozen, polluted };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({ "frozen": true, "polluted": false }),
+        "freezePrototype layer: Object.prototype can be changed"
+    );
+}
+
+/// How an `invoke` from the page ends within three seconds: "answered", "refused: …", or
+/// "no answer" (the isolation frame drops what it refuses, so the promise never settles).
+async fn invoke_outcome(client: &Client, cmd: &str, options: serde_json::Value) -> String {
+    let outcome = client
+        .execute_async(
+            "const [cmd, options, done] = arguments;
+             setTimeout(() => done('no answer'), 3000);
+             window.__TAURI_INTERNALS__.invoke(cmd, null, options)
+               .then(() => done('answered'), (e) => done('refused: ' + e));",
+            vec![serde_json::json!(cmd), options],
+        )
+        .await
+        .unwrap();
+    outcome.as_str().unwrap().to_owned()
+}
+
+/// Layer 3, the isolation frame (`ui/isolation/index.js`). The capability and the frame
+/// allow the same command names, with one exception: Tauri lets its channel-data command
+/// past every capability (a special case in Tauri 2's ACL check). The frame's allowlist
+/// does not name it, so only the frame stands between the page and it. Grantkeeper sends
+/// no channel data, so nothing legitimate uses it.
+async fn isolation_frame_refuses_what_the_capability_lets_through(client: &Client) {
+    // The IPC itself works: a command both layers allow is answered.
+    assert_eq!(invoke_outcome(client, "list_catalog", serde_json::json!({})).await, "answered");
+    let channel_fetch = serde_json::json!({ "headers": { "Tauri-Channel-Id": "0" } });
+    assert_eq!(
+        invoke_outcome(client, "plugin:__TAURI_CHANNEL__|fetch", channel_fetch).await,
+        "no answer",
+        "isolation layer: a command outside the frame's allowlist reached the app"
+    );
+}
+
+/// Sends `sent_as` to the app under the isolation frame's seal for `sealed_as`: the frame
+/// checks and seals a message for a command it allows, and the page swaps the command name
+/// before passing the sealed message on. This works because Tauri's frame encrypts only
+/// the arguments, not the command name; it is how a script in the page gets any command
+/// past the frame, leaving the capability as the gate on command names.
+async fn through_the_frame_as(client: &Client, sealed_as: &str, sent_as: &str) -> serde_json::Value {
+    client
+        .execute_async(
+            "const [sealedAs, sentAs, done] = arguments;
+             const internals = window.__TAURI_INTERNALS__;
+             setTimeout(() => done(['no answer']), 5000);
+             // The frame's own message for sealedAs still goes out too; its answer is dropped.
+             const seal = internals.transformCallback(() => {}, true);
+             const sealError = internals.transformCallback(() => {}, true);
+             const callback = internals.transformCallback((r) => done(['answered', r]), true);
+             const error = internals.transformCallback((e) => done(['refused', String(e)]), true);
+             window.addEventListener('message', function swap(event) {
+               const sealed = event.data;
+               if (!sealed || sealed.callback !== seal || typeof sealed.payload !== 'object') return;
+               window.removeEventListener('message', swap);
+               internals.postMessage({ ...sealed, cmd: sentAs, callback, error });
+             });
+             internals.ipc({ cmd: sealedAs, callback: seal, error: sealError, payload: {}, options: undefined });",
+            vec![serde_json::json!(sealed_as), serde_json::json!(sent_as)],
+        )
+        .await
+        .unwrap()
+}
+
+/// What the app answers the page for a command without arguments.
+async fn answer_of(client: &Client, cmd: &str) -> serde_json::Value {
+    client
+        .execute_async(
+            "const [cmd, done] = arguments;
+             window.__TAURI_INTERNALS__.invoke(cmd).then(done, (e) => done('refused: ' + e));",
+            vec![serde_json::json!(cmd)],
+        )
+        .await
+        .unwrap()
+}
+
+/// Layer 4, the capability: a message the frame lets through (sealed for `list_catalog`)
+/// but naming a core command that `core:default` would grant is refused by the ACL.
+async fn capability_refuses_what_the_frame_lets_through(client: &Client) {
+    // The swap itself works: sealed as list_catalog, sent as list_providers, the app runs
+    // list_providers (whose answer differs from the catalog's).
+    let (providers, catalog) =
+        (answer_of(client, "list_providers").await, answer_of(client, "list_catalog").await);
+    assert_ne!(providers, catalog);
+    let swapped = through_the_frame_as(client, "list_catalog", "list_providers").await;
+    assert_eq!(swapped, serde_json::json!(["answered", providers]), "the swapped command did not run");
+
+    let version = through_the_frame_as(client, "list_catalog", "plugin:app|version").await;
+    assert_eq!(version[0], "refused", "capability layer: plugin:app|version was not refused: {version}");
+    assert!(
+        version[1].as_str().unwrap_or_default().contains("not allowed"),
+        "capability layer: refused, but not by the ACL: {version}"
+    );
+}
