@@ -10,14 +10,11 @@ impl Engine {
     /// The provider at the addresses `credential` was signed in with. A credential from
     /// before addresses were kept adopts today's, once.
     pub(crate) fn signed_in_provider(&self, credential: &CredentialRecord) -> Result<ProviderRecord> {
-        let provider = self.provider_record(&credential.provider_id)?;
-        match &credential.addresses {
-            Some(addresses) => Ok(provider.signed_in_at(addresses)),
-            None => {
-                self.store.keep_addresses(&credential.id, &provider.addresses())?;
-                Ok(provider)
-            }
+        let provider = self.provider_at(&credential.provider_id, credential.addresses.as_ref())?;
+        if credential.addresses.is_none() {
+            self.store.keep_addresses(&credential.id, &provider.addresses())?;
         }
+        Ok(provider)
     }
 
     /// The provider at `addresses`, where they were kept.

@@ -165,14 +165,14 @@ fn signing_algorithms(listed: &[String], confidential: bool) -> Vec<CoreJwsSigni
         EcdsaP384Sha384,
         EdDsa,
     ];
-    let shared_secret = [HmacSha256, HmacSha384, HmacSha512].into_iter().filter(|_| confidential);
-    let named = |alg: &CoreJwsSigningAlgorithm| {
-        serde_json::to_value(alg).ok().and_then(|v| v.as_str().map(str::to_owned))
+    let shared_secret = [HmacSha256, HmacSha384, HmacSha512];
+    let usable = |alg: &CoreJwsSigningAlgorithm| {
+        public_key.contains(alg) || (confidential && shared_secret.contains(alg))
     };
-    let chosen: Vec<_> = public_key
-        .into_iter()
-        .chain(shared_secret)
-        .filter(|alg| named(alg).is_some_and(|name| listed.contains(&name)))
+    let chosen: Vec<_> = listed
+        .iter()
+        .filter_map(|name| serde_json::from_value(serde_json::Value::String(name.clone())).ok())
+        .filter(usable)
         .collect();
     if chosen.is_empty() {
         vec![RsaSsaPkcs1V15Sha256]
