@@ -766,6 +766,7 @@ async fn light_and_dark_follow_the_system() {
     connect(&client, "Work mail").await;
     quit(client, setup.home()).await;
     drop(driver);
+    move_the_token_url(&setup).await;
 
     // The same data under each system preference. WebKitGTK answers prefers-color-scheme:
     // dark when GTK_THEME names a ":dark" variant (as for gtk-application-prefer-dark-theme);
@@ -808,9 +809,32 @@ async fn expect_the_scheme(client: &Client, scheme: &str, theme: &str) {
     find(client, "catalog-search").await;
     screenshot(client, &format!("catalog-{scheme}")).await;
     find(client, "nav-providers").await.click().await.unwrap();
+    let note = "“Work mail” keeps using the previous address until reconnected";
+    wait_for_text(client, "provider-previous-addresses", |t| t.contains(note)).await;
     find(client, "provider-edit").await.click().await.unwrap();
     find(client, "app-enabled").await;
     screenshot(client, &format!("providers-{scheme}")).await;
+}
+
+/// The provider app's token URL changes after the sign-in (as another process would
+/// change it): its connection keeps the address it was signed in with.
+async fn move_the_token_url(setup: &Setup) {
+    use grantkeeper_engine::api::ProviderAppInput;
+    use grantkeeper_engine::{oauth::Browser, Config, Engine, Keychain};
+    let config = Config {
+        home: setup.home().to_owned(),
+        keychain_service: setup.service.clone(),
+        browser: Browser::None,
+        flow_time_limit: Duration::from_secs(60),
+        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
+    };
+    let engine = Engine::open(config, std::sync::Arc::new(Keychain::new(setup.service.clone()))).unwrap();
+    let moved = ProviderAppInput {
+        token_url: Some("https://sso.example.com/token".into()),
+        ..ProviderAppInput::default()
+    };
+    let provider = engine.set_provider_app("Local OP", moved).await.unwrap();
+    assert_eq!(provider.on_previous_addresses, ["Work mail"]);
 }
 
 /// Ctrl+= five times, until the page is half as wide in CSS pixels.
