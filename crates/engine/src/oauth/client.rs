@@ -36,7 +36,7 @@ impl TokenExtras {
     pub fn refresh_token_lifetime(&self) -> Option<std::time::Duration> {
         let value = self.fields.get("refresh_token_expires_in")?;
         let seconds = value.as_u64().or_else(|| value.as_str()?.trim().parse().ok())?;
-        Some(std::time::Duration::from_secs(seconds))
+        super::grant::taken_lifetime(std::time::Duration::from_secs(seconds))
     }
 }
 

@@ -13,6 +13,16 @@ use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
 use crate::{Error, Result, Secret};
 
+/// The longest token lifetime taken as given (100 years); a longer one is as good as
+/// none, and the token is treated as not expiring. Connect and refresh add lifetimes to
+/// the current time, which fails past the last date `time` can hold.
+const LONGEST_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// A lifetime a token endpoint gave, where it is one Grantkeeper can keep.
+pub(super) fn taken_lifetime(lifetime: Duration) -> Option<Duration> {
+    (lifetime <= LONGEST_LIFETIME).then_some(lifetime)
+}
+
 /// What a token endpoint granted.
 pub struct Grant {
     /// A missing refresh or ID token stays `None`.
@@ -50,7 +60,7 @@ impl Grant {
         Ok(Grant {
             tokens,
             scopes: response.scopes().map(|scopes| printable_scopes(scopes.iter().map(|s| s.as_str()))),
-            expires_in: response.expires_in(),
+            expires_in: response.expires_in().and_then(taken_lifetime),
             extras,
         })
     }
@@ -114,6 +124,25 @@ mod tests {
         let error =
             Grant::from_answer(&answer(r#"{"access_token":"x","token_type":"DPoP"}"#), "P").err().unwrap();
         assert!(error.to_string().contains("“dpop” token"), "{error}");
+    }
+
+    #[test]
+    fn lifetimes_past_any_date_count_as_none() {
+        // Caught by fuzz/fuzz_targets/token_response.rs: the `oauth2` crate reads a JSON
+        // answer with bytes after it, which the quirks layer leaves as it is, so the
+        // lifetime is capped where it is read rather than where it is normalised.
+        let json = r#"{"access_token":"x","token_type":"bearer","expires_in":99999999999999,"refresh_token_expires_in":"18446744073709551615"}9999"#;
+        let response = <TokenResponseWithId as serde::Deserialize>::deserialize(
+            &mut serde_json::Deserializer::from_str(json),
+        )
+        .unwrap();
+        let grant = Grant::from_answer(&response, "P").unwrap();
+        assert_eq!((grant.expires_in, grant.extras.refresh_token_lifetime()), (None, None));
+        let grant = Grant::from_answer(&answer(r#"{"access_token":"x","token_type":"bearer","expires_in":28800,"refresh_token_expires_in":15811200}"#), "P").unwrap();
+        assert_eq!(
+            (grant.expires_in, grant.extras.refresh_token_lifetime()),
+            (Some(Duration::from_secs(28800)), Some(Duration::from_secs(15811200)))
+        );
     }
 
     #[test]
