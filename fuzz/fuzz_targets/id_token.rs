@@ -3,7 +3,7 @@
 //! provider (low two bits, from ID_TOKEN_PROVIDERS), whether the provider app has a
 //! client secret (HS256, bit 2) and sign-in or refresh (bit 3); then comes the JWKS
 //! document, a NUL byte, and the ID token. The seeds use '@' (Google, sign-in), 'A'
-//! (Microsoft), 'B' (custom), 'F' (custom with a client secret), 'H' (Google, refresh),
+//! (Microsoft; its keys name the issuer they sign for), 'B' (custom), 'F' (custom with a client secret), 'H' (Google, refresh),
 //! 'J' (custom, refresh); their tokens are signed with a fuzz-only key in the seed.
 #![no_main]
 

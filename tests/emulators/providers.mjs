@@ -26,7 +26,8 @@
 // another key, names another account, issuer or client, or has expired). Google and
 // Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
 // `openid` was granted, on code exchange, refresh and device sign-in, signed with the
-// keys at /<provider>/jwks. API-key services
+// keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do).
+// API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good".
 import { createServer } from 'node:http';
@@ -62,6 +63,9 @@ const PROVIDERS = {
       issuer: (u) => `https://login.microsoftonline.com/${tenantOf(u)}/v2.0`,
       sub: (u) => `pairwise-${u.id}`,
       claims: (u) => ({ tid: tenantOf(u), oid: `ms-${u.id}`, preferred_username: u.email, ver: '2.0' }),
+      // Each key names the issuer it signs for: any tenant's at /microsoft/jwks (the
+      // common endpoint's keys), one tenant's at /microsoft/jwks/<tenant ID or domain>.
+      keyIssuer: (tenant) => `https://login.microsoftonline.com/${tenant ? tenantNamed(tenant) : '{tenantid}'}/v2.0`,
     },
   },
   github: {
@@ -111,6 +115,12 @@ const PROVIDERS = {
 function tenantOf(u) {
   if (u.tenant) return u.tenant;
   return `00000000-0000-4000-8000-${String(u.id).padStart(12, '0')}`;
+}
+
+// A tenant by its ID, or by its domain: <login>.example is that user's organisation.
+function tenantNamed(name) {
+  const user = USERS[name.replace(/\.example$/, '')];
+  return user && name.endsWith('.example') ? tenantOf(user) : name;
 }
 
 // The keys ID tokens are signed with, published at /<provider>/jwks; the other key
@@ -506,9 +516,12 @@ const server = createServer(async (req, res) => {
     case 'identity': return identity(provider, spec, req, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
-    case 'jwks':
+    case 'jwks': {
       if (jwksDown) return send(res, 503, { error: 'temporarily_unavailable' });
-      return spec.idToken ? send(res, 200, JWKS) : send(res, 404, { error: 'no such endpoint' });
+      if (!spec.idToken) return send(res, 404, { error: 'no such endpoint' });
+      const keyIssuer = spec.idToken.keyIssuer;
+      return send(res, 200, keyIssuer ? { keys: JWKS.keys.map((k) => ({ ...k, issuer: keyIssuer(rest[1]) })) } : JWKS);
+    }
     default: return send(res, 404, { error: 'no such endpoint' });
   }
 });

@@ -171,6 +171,8 @@ pub const ID_TOKEN_CLIENT_SECRET: &str = "fuzz-client-secret";
 /// The nonce a sign-in sent; the account (`sub`) of the sign-in a refresh follows.
 pub const ID_TOKEN_NONCE: &str = "fuzz-nonce";
 pub const ID_TOKEN_SUBJECT: &str = "fuzz-sub";
+/// The Microsoft tenant (`tid`) the seeds' tokens name.
+pub const ID_TOKEN_TENANT: &str = "f0220000-0000-4000-8000-000000000001";
 
 /// Checks `id_token` from `provider` (one of [`ID_TOKEN_PROVIDERS`]) against the keys in
 /// the JWKS document `jwks`, as a sign-in (nonce [`ID_TOKEN_NONCE`]) or as a refresh
@@ -187,7 +189,7 @@ pub fn id_token(
     record.app.client_id = ID_TOKEN_CLIENT_ID.into();
     let issuer = match provider {
         "custom" => CUSTOM_ISSUER.to_owned(),
-        _ => record.id_token_issuers[0].replace("{tid}", "fuzz-tenant"),
+        _ => record.id_token_issuers[0].replace("{tid}", ID_TOKEN_TENANT),
     };
     // The sign-in's own token, as the keychain keeps it (its signature is not read).
     let claims = serde_json::json!({

@@ -209,6 +209,36 @@ async fn microsoft_id_tokens_name_the_account_s_tenant() {
     assert!(error.to_string().contains("may no longer be valid"), "{error}");
 }
 
+/// A tenant given by its domain: Microsoft publishes that tenant's keys with its issuer
+/// (the tenant ID) at the domain's JWKS URL, so only that tenant's ID tokens are taken,
+/// though the domain itself names no tenant ID to compare with.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_given_by_its_domain_takes_only_its_own_tokens() {
+    let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
+    let domain = |name: &str| ProviderAppInput {
+        site: Some(name.into()),
+        jwks_url: Some(emulator.url("microsoft", &format!("jwks/{name}"))),
+        ..ProviderAppInput::default()
+    };
+
+    // Ada's organisation is ada.example; her token is signed for her tenant, not Bob's.
+    engine.set_provider_app("microsoft", domain("bob.example")).await.unwrap();
+    let error = sign_in(&engine, "outlook-mail", "Outlook").await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(
+        message.contains("000000001001/v2.0”, and its signing key is published for")
+            && message.contains("000000001002/v2.0"),
+        "{message}"
+    );
+    assert!(keychain(&setup.service).is_empty(), "nothing kept");
+    assert!(engine.connection("Outlook").is_err());
+
+    engine.set_provider_app("microsoft", domain("ada.example")).await.unwrap();
+    sign_in(&engine, "outlook-mail", "Outlook").await.unwrap();
+    engine.refresh_now("Outlook").await.unwrap();
+}
+
 /// The real OpenID provider sends an ID token with every refresh and rotates refresh
 /// tokens: a forged one ends in Reauthorize with the stored tokens kept.
 #[tokio::test(flavor = "multi_thread")]

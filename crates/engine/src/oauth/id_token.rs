@@ -3,12 +3,14 @@
 //! nonce of a sign-in (Core §3.1.3.7), or the account of the sign-in it refreshes
 //! (Core §12.2).
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use openidconnect::core::{
     CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
     CoreJwsSigningAlgorithm,
 };
-use openidconnect::{AdditionalClaims, ClientId, ClientSecret, IssuerUrl, Nonce};
+use openidconnect::{AdditionalClaims, ClientId, ClientSecret, IssuerUrl, JsonWebKey, Nonce};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use url::Url;
@@ -55,8 +57,25 @@ type IdToken = openidconnect::IdToken<
     CoreJwsSigningAlgorithm,
 >;
 
-/// A provider's published signing keys.
-pub(crate) struct SigningKeys(CoreJsonWebKeySet);
+/// A provider's published signing keys, and the issuer each key signs for where the
+/// document names one (Microsoft's keys do: `{tenantid}` at its multi-tenant endpoints,
+/// the tenant's own issuer at a tenant's, even one given by its domain).
+pub(crate) struct SigningKeys {
+    keys: CoreJsonWebKeySet,
+    issuers: HashMap<String, String>,
+}
+
+/// The `issuer` member of each key in a JWKS document, by key ID.
+#[derive(Deserialize)]
+struct KeyIssuers {
+    keys: Vec<KeyIssuer>,
+}
+
+#[derive(Deserialize)]
+struct KeyIssuer {
+    kid: Option<String>,
+    issuer: Option<String>,
+}
 
 impl SigningKeys {
     /// Fetches the keys of a provider whose ID tokens are checked
@@ -93,7 +112,10 @@ impl SigningKeys {
 
     /// Keys from a JWKS document (RFC 7517 §5).
     pub fn from_document(body: &[u8]) -> std::result::Result<SigningKeys, NotAJwks> {
-        serde_json::from_slice(body).map(SigningKeys).map_err(|_| NotAJwks)
+        let keys = serde_json::from_slice(body).map_err(|_| NotAJwks)?;
+        let named: KeyIssuers = serde_json::from_slice(body).map_err(|_| NotAJwks)?;
+        let issuers = named.keys.into_iter().filter_map(|key| Some((key.kid?, key.issuer?))).collect();
+        Ok(SigningKeys { keys, issuers })
     }
 
     /// Checks `id_token` from `provider` for the provider app `client_id` (with its
@@ -111,13 +133,22 @@ impl SigningKeys {
             Expected::Refresh { previous } => previous.and_then(|t| UnverifiedClaims::of(t.expose())),
             Expected::SignIn { .. } => None,
         };
+        let verifier = self.verifier(provider, client_secret);
         // The library's messages name claims and algorithms, never the token.
         let claims = token
-            .claims(&self.verifier(provider, client_secret), |found: Option<&Nonce>| {
-                check_nonce(found, &expected, previous.as_ref())
-            })
+            .claims(&verifier, |found: Option<&Nonce>| check_nonce(found, &expected, previous.as_ref()))
             .map_err(|e| IdTokenError::Refused(crate::error::provider_text(&e.to_string())))?;
-        check_issuer(provider, claims.issuer().as_str(), claims.additional_claims().tid.as_deref())?;
+        let key_issuer = token
+            .signing_key(&verifier)
+            .ok()
+            .and_then(|key| key.key_id())
+            .and_then(|kid| self.issuers.get(kid.as_str()));
+        let issuer = Issuer {
+            claimed: claims.issuer().as_str(),
+            tenant: claims.additional_claims().tid.as_deref(),
+            of_signing_key: key_issuer.map(String::as_str),
+        };
+        check_issuer(provider, &issuer)?;
         if let Some(previous) = previous {
             if previous.iss != claims.issuer().as_str() || previous.sub != claims.subject().as_str() {
                 return Err(IdTokenError::OtherAccount);
@@ -140,9 +171,9 @@ impl SigningKeys {
                 client_id,
                 ClientSecret::new(secret.expose().to_owned()),
                 any_issuer,
-                self.0.clone(),
+                self.keys.clone(),
             ),
-            None => CoreIdTokenVerifier::new_public_client(client_id, any_issuer, self.0.clone()),
+            None => CoreIdTokenVerifier::new_public_client(client_id, any_issuer, self.keys.clone()),
         }
         .require_issuer_match(false)
         .set_allowed_algs(signing_algorithms(&provider.id_token_algorithms, client_secret.is_some()))
@@ -206,22 +237,36 @@ fn check_nonce(
     }
 }
 
-/// The issuer must be one the provider signs as (Microsoft's multi-tenant issuers name
-/// the token's tenant).
-fn check_issuer(
-    provider: &ProviderRecord,
-    issuer: &str,
-    tenant: Option<&str>,
-) -> std::result::Result<(), IdTokenError> {
-    let issuer_ok =
-        provider.id_token_issuers.iter().any(|template| match (template.contains("{tid}"), tenant) {
-            (false, _) => template == issuer,
-            (true, Some(tid)) => template.replace("{tid}", tid) == issuer,
-            (true, None) => false,
-        });
-    if !issuer_ok {
-        let issuer = crate::error::provider_text(issuer);
-        return Err(IdTokenError::Refused(format!("it names the issuer “{issuer}”")));
+/// What an ID token says about who issued it.
+struct Issuer<'t> {
+    /// `iss`.
+    claimed: &'t str,
+    /// Microsoft's `tid`, which its multi-tenant issuers name.
+    tenant: Option<&'t str>,
+    /// The issuer its signing key is published for, where the JWKS names one.
+    of_signing_key: Option<&'t str>,
+}
+
+/// The issuer must be one the provider signs as, and the one its signing key is for.
+/// Microsoft's multi-tenant issuers name the token's tenant, which must be a tenant ID
+/// (https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer).
+fn check_issuer(provider: &ProviderRecord, issuer: &Issuer<'_>) -> std::result::Result<(), IdTokenError> {
+    let tenant = issuer.tenant.filter(|tid| uuid::Uuid::parse_str(tid).is_ok());
+    let names_it = |template: &str, placeholder: &str| match (template.contains(placeholder), tenant) {
+        (false, _) => template == issuer.claimed,
+        (true, Some(tid)) => template.replace(placeholder, tid) == issuer.claimed,
+        (true, None) => false,
+    };
+    let claimed = || crate::error::provider_text(issuer.claimed);
+    if !provider.id_token_issuers.iter().any(|template| names_it(template, "{tid}")) {
+        return Err(IdTokenError::Refused(format!("it names the issuer “{}”", claimed())));
+    }
+    if let Some(key_issuer) = issuer.of_signing_key.filter(|template| !names_it(template, "{tenantid}")) {
+        return Err(IdTokenError::Refused(format!(
+            "it names the issuer “{}”, and its signing key is published for “{}”",
+            claimed(),
+            crate::error::provider_text(key_issuer)
+        )));
     }
     // Microsoft's `organizations` endpoint is for work and school accounts: a
     // personal account's token there is not what the person chose.
@@ -294,5 +339,27 @@ mod tests {
             signing_algorithms(&listed(&["none"]), true),
             [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
         );
+    }
+
+    #[test]
+    fn microsoft_s_issuer_names_a_tenant_id_and_the_signing_key_s_tenant() {
+        let spec = crate::catalog::Catalog::builtin().provider("microsoft").unwrap();
+        let app = crate::store::ProviderAppRow::public_client("microsoft", "client");
+        let common = ProviderRecord::builtin("microsoft", spec, app);
+        let tenant = "00000000-0000-4000-8000-000000001001";
+        let issuer = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+        let check = |tid: &str, of_signing_key: Option<&str>| {
+            let claimed = issuer.replace(tenant, tid);
+            check_issuer(&common, &Issuer { claimed: &claimed, tenant: Some(tid), of_signing_key }).is_ok()
+        };
+        assert!(check(tenant, None));
+        assert!(check(tenant, Some("https://login.microsoftonline.com/{tenantid}/v2.0")));
+        assert!(check(tenant, Some(&issuer)));
+        assert!(!check(
+            tenant,
+            Some("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0")
+        ));
+        assert!(!check("contoso.example", None), "a tid is a tenant ID");
+        assert!(!check("../other", None));
     }
 }
