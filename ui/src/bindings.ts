@@ -262,6 +262,9 @@ export type Provider = {
 	/**  A custom provider's scopes. */
 	scopes: string[],
 	client_id: string,
+	/**  Whether a client secret is stored. */
+	client_secret_set: boolean,
+	/**  Its last four characters, for a secret long enough that they reveal little. */
 	client_secret_last4: string | null,
 	/**  A disabled provider app starts no sign-ins; its connections keep refreshing. */
 	enabled: boolean,

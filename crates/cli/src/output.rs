@@ -64,8 +64,11 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
         return json(providers);
     }
     providers.iter().try_for_each(|p| {
-        let secret =
-            p.client_secret_last4.as_deref().map_or("no client secret".to_owned(), |l| format!("•••• {l}"));
+        let secret = match (&p.client_secret_last4, p.client_secret_set) {
+            (Some(last4), _) => format!("•••• {last4}"),
+            (None, true) => "client secret ••••".to_owned(),
+            (None, false) => "no client secret".to_owned(),
+        };
         let state = if p.enabled { "enabled" } else { "disabled" };
         line(&format!(
             "{}\t{}\t{state}\tclient {}\t{secret}\tredirect {}\t{}",

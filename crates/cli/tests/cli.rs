@@ -313,6 +313,14 @@ fn google_s_provider_app_takes_its_secret_from_stdin(cli: &Cli) {
     ));
     assert!(set.contains("•••• 9d2c") && set.contains("redirect http://127.0.0.1/callback"), "{set}");
     assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-google-secret-9d2c"));
+
+    // A short secret shows none of its characters, and is still there.
+    let args = ["providers", "set", "google", "--client-secret-stdin"];
+    let set = ok(&cli.run_with_stdin(&args, "cnry-sh0rt\n"));
+    assert!(set.contains("client secret ••••") && !set.contains("no client secret"), "{set}");
+    let listed = ok(&cli.run(&["providers", "list"]));
+    assert!(listed.contains("Google") && !listed.contains("no client secret"), "{listed}");
+    assert!(!listed.contains("sh0rt"), "{listed}");
 }
 
 /// A self-managed GitLab by its base URL: the catalog's quirks, the server's address.

@@ -24,7 +24,7 @@ beforeEach(() => {
   ipc.resetIpc();
   ipc.listCatalog.mockResolvedValue([integration(), apiKeyIntegration()]);
   ipc.listProviders.mockResolvedValue([
-    provider({ id: "google", name: "Google", builtin: true, client_secret_last4: "9xYz" }),
+    provider({ id: "google", name: "Google", builtin: true, client_secret_set: true, client_secret_last4: "9xYz" }),
     provider(),
   ]);
   ipc.listActivity.mockResolvedValue([

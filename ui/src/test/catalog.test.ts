@@ -68,7 +68,7 @@ describe("Catalog", () => {
     expect(document.activeElement).toBe(within(form).getByTestId("app-client-secret"));
 
     ipc.setProviderApp.mockResolvedValueOnce(
-      provider({ id: "google", name: "Google", builtin: true, client_id: "123.apps.googleusercontent.com", client_secret_last4: "9d2c" }),
+      provider({ id: "google", name: "Google", builtin: true, client_id: "123.apps.googleusercontent.com", client_secret_set: true, client_secret_last4: "9d2c" }),
     );
     await user.type(within(form).getByTestId("app-client-secret"), "canary-secret-9d2c");
     await user.click(within(form).getByTestId("app-save"));

@@ -14,6 +14,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     builtin: false,
     scopes: ["openid", "email", "offline_access"],
     client_id: "grantkeeper-test",
+    client_secret_set: false,
     client_secret_last4: null,
     enabled: true,
     site: null,

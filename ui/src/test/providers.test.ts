@@ -64,7 +64,7 @@ describe("Add provider", () => {
     expect(input("provider-scopes").value).toBe("openid email offline_access");
   });
 
-  it("sends manual URLs and the secret, then never shows the secret again", async () => {
+  it("sends manual URLs and the secret, then shows it is set but never shows it", async () => {
     const user = userEvent.setup();
     ipc.addProvider.mockResolvedValue(
       provider({
@@ -72,7 +72,9 @@ describe("Add provider", () => {
         name: "Manual",
         issuer: null,
         authorize_url: "https://auth.example.test/authorize",
-        client_secret_last4: "cret",
+        // Too short for its last four characters to be shown.
+        client_secret_set: true,
+        client_secret_last4: null,
       }),
     );
     await openProviders(user);
@@ -98,7 +100,8 @@ describe("Add provider", () => {
       scopes: ["read", "write"],
     });
     const row = await screen.findByTestId("provider-row");
-    expect(row.textContent).toContain("•••• cret");
+    expect(row.textContent).toContain("set (••••)");
+    expect(row.textContent).not.toContain("no client secret");
     expect(row.textContent).toContain("auth.example.test");
     expect(row.textContent).not.toContain("s3cret");
     expect(input("provider-client-secret").value).toBe("");

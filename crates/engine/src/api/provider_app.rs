@@ -20,6 +20,9 @@ pub struct Provider {
     /// A custom provider's scopes.
     pub scopes: Vec<String>,
     pub client_id: String,
+    /// Whether a client secret is stored.
+    pub client_secret_set: bool,
+    /// Its last four characters, for a secret long enough that they reveal little.
     pub client_secret_last4: Option<String>,
     /// A disabled provider app starts no sign-ins; its connections keep refreshing.
     pub enabled: bool,

@@ -159,6 +159,7 @@ impl ProviderRecord {
             endpoints: self.endpoints.clone(),
             scopes: self.scopes.clone(),
             client_id: self.app.client_id.clone(),
+            client_secret_set: self.app.client_secret_key.is_some(),
             client_secret_last4: self.app.client_secret_last4.clone(),
             enabled: self.app.enabled,
             site: self.site(),
