@@ -29,7 +29,7 @@
 // keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do).
 // API-key services
 // (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
-// /<service>/ for keys ending in "-good".
+// /<service>/ for keys ending in "-good", and HTTP 403 for ones ending in "-restricted".
 import { createServer } from 'node:http';
 import { randomBytes, createHash, generateKeyPairSync, sign } from 'node:crypto';
 
@@ -191,6 +191,11 @@ function apiCheck(service, req, url, res) {
   const match = spec.path instanceof RegExp ? path.match(spec.path) : (path === spec.path ? [path] : null);
   if (!match) return send(res, 404, { error: 'not found' });
   const key = spec.key(req, match);
+  // A restricted key (Stripe's rk_, an OpenAI project key with limited permissions) is
+  // valid but may not read this endpoint: HTTP 403.
+  if (key && key.endsWith('-restricted') && !rejectedKeys.has(key)) {
+    return send(res, 403, { error: { message: 'The provided key does not have the required permissions for this endpoint.' } });
+  }
   if (!key || !key.endsWith('-good') || rejectedKeys.has(key)) return send(res, 401, { error: { message: 'Incorrect API key provided' } });
   return send(res, 200, spec.answer());
 }

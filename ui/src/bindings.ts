@@ -107,6 +107,11 @@ export type CheckResult = {
 	account: string | null,
 	/**  The check's address, for the person to see what was asked. */
 	url: string,
+	/**
+	 *  The HTTP status (403) of a check the provider refused although it took the
+	 *  credential: a restricted key, or one without access to the check's endpoint.
+	 */
+	limited: number | null,
 };
 
 /**  How to connect: all optional. */

@@ -154,6 +154,12 @@ pub fn check(result: &CheckResult, as_json: bool) -> Result<()> {
     if as_json {
         return json(result);
     }
+    if let Some(status) = result.limited {
+        return line(&format!(
+            "{} works, with limited permissions: {} took it but refused this request (HTTP {status}).",
+            result.connection, result.url
+        ));
+    }
     match &result.account {
         Some(account) => {
             line(&format!("{} works: {} answered for {account}.", result.connection, result.url))

@@ -358,6 +358,13 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
         "sk-canary-cli-good\n",
     ));
     assert_eq!(ok(&cli.run(&["token", "OpenAI"])), "sk-canary-cli-good\n");
+
+    // A restricted key is kept; its test says the service took it with limited permissions.
+    let stripe = emulator.service_url("stripe");
+    let args = ["keys", "add", "stripe", "--key-stdin", "--base-url", &stripe];
+    ok(&cli.run_with_stdin(&args, "rk_test_canary-cli-restricted\n"));
+    let tested = ok(&cli.run(&["test", "Stripe"]));
+    assert!(tested.contains("works, with limited permissions") && tested.contains("HTTP 403"), "{tested}");
 }
 
 /// A refresh killed with SIGKILL while the provider is answering: for a provider that

@@ -126,6 +126,31 @@ async fn twilio_keeps_a_plain_account_sid_beside_the_secret(
     assert!(contains(&data_dir_bytes(setup.home.path()), "AC0123"), "the SID is not secret");
 }
 
+/// A restricted key (Stripe's `rk_`, an OpenAI project key with limited permissions)
+/// is valid but may not read the check's endpoint: HTTP 403 saves it and tests it as
+/// working with limited permissions, where HTTP 401 refuses it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restricted_key_is_valid_with_limited_permissions() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let key = "rk_test_canary-stripe-restricted";
+    let stripe =
+        engine.add_api_key("stripe", key_input(&emulator, "stripe", &[("api_key", key)])).await.unwrap();
+    assert_eq!(stripe.status, ConnectionStatus::Active);
+    assert_eq!(stripe.account.as_deref(), Some("key •••• cted"));
+    assert_eq!(engine.access_token("Stripe", Duration::ZERO).await.unwrap().1.expose(), key);
+
+    let result = engine.test_connection("Stripe").await.unwrap();
+    assert_eq!((result.limited, result.account), (Some(403), None));
+    assert_eq!(engine.connection("Stripe").unwrap().status, ConnectionStatus::Active);
+
+    // Deleted at the service: 401, so it needs a new key.
+    emulator.reject_key(key).await;
+    let error = engine.test_connection("Stripe").await.unwrap_err();
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert_eq!(engine.connection("Stripe").unwrap().status, ConnectionStatus::Reauthorize);
+    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn test_connection_uses_the_integration_check_and_reports_refusals() {
     let (emulator, _setup, engine) = engine_using_emulator("github", true).await;

@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/svelte";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
@@ -147,7 +147,8 @@ describe("Connections", () => {
       user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
     });
-    ipc.testConnection.mockResolvedValue({ connection: "Mail", account: "ada@example.test", url: "https://x" });
+    ipc.testConnection.mockResolvedValueOnce({ connection: "Mail", account: "ada@example.test", url: "https://x", limited: null });
+    ipc.testConnection.mockResolvedValueOnce({ connection: "Mail", account: null, url: "https://x", limited: 403 });
     ipc.renameConnection.mockResolvedValue({ ...needy, name: "Work mail" });
     render(App);
 
@@ -158,6 +159,10 @@ describe("Connections", () => {
     await user.click(screen.getByTestId("connection-open"));
     await user.click(screen.getByRole("button", { name: "Test" }));
     expect((await screen.findByTestId("connection-tested")).textContent).toContain("answered for ada@example.test");
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    await waitFor(() =>
+      expect(screen.getByTestId("connection-tested").textContent).toContain("Works, with limited permissions"),
+    );
 
     const input = screen.getByLabelText("Name") as HTMLInputElement;
     expect(input.value).toBe("Mail");

@@ -30,4 +30,7 @@ pub struct CheckResult {
     pub account: Option<String>,
     /// The check's address, for the person to see what was asked.
     pub url: String,
+    /// The HTTP status (403) of a check the provider refused although it took the
+    /// credential: a restricted key, or one without access to the check's endpoint.
+    pub limited: Option<u16>,
 }

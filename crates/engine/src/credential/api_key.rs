@@ -34,6 +34,7 @@ impl Engine {
                 let values = field_values(&plain, &secrets);
                 match run_check(&self.http, check, &values, &key, &integration.name).await?.0 {
                     Checked::Accepted { account } => account,
+                    Checked::Limited { .. } => None,
                     Checked::Rejected { status } => {
                         return Err(Error::KeyRejected { service: integration.name.clone(), status })
                     }
@@ -112,8 +113,14 @@ impl Engine {
         let values = field_values(plain, &secrets);
         match run_check(&self.http, check, &values, &tokens.access_token, &integration.name).await? {
             (Checked::Accepted { account }, url) => {
-                Ok(CheckResult { connection: connection.name.clone(), account, url })
+                Ok(CheckResult { connection: connection.name.clone(), account, url, limited: None })
             }
+            (Checked::Limited { status }, url) => Ok(CheckResult {
+                connection: connection.name.clone(),
+                account: None,
+                url,
+                limited: Some(status),
+            }),
             (Checked::Rejected { status }, _) => {
                 let reason = format!("{} rejected the key (HTTP {status})", integration.name);
                 self.needs_reauthorization(connection, credential, &reason)

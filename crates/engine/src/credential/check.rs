@@ -16,8 +16,13 @@ pub(crate) enum Checked {
     Accepted {
         account: Option<String>,
     },
-    /// 401/403, or Slack's `ok: false`: the credential is not (or no longer) accepted.
+    /// 401, or Slack's `ok: false`: the credential is not (or no longer) accepted.
     Rejected {
+        status: u16,
+    },
+    /// 403: the credential was recognised, but may not make this request (RFC 6750
+    /// §3.1; a restricted Stripe key, an OpenAI project key with limited permissions).
+    Limited {
         status: u16,
     },
 }
@@ -74,7 +79,8 @@ pub(crate) async fn run_check(
 fn checked(check: &CheckSpec, status: u16, body: &[u8], service: &str) -> Result<Checked> {
     let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     match status {
-        401 | 403 => Ok(Checked::Rejected { status }),
+        401 => Ok(Checked::Rejected { status }),
+        403 => Ok(Checked::Limited { status }),
         // Slack's Web API says no with HTTP 200 and `ok: false`.
         200..=299 if body.get("ok") == Some(&serde_json::Value::Bool(false)) => {
             Ok(Checked::Rejected { status })
@@ -131,7 +137,20 @@ impl crate::Engine {
             let (checked, url) = run_check(&self.http, &check, &values, &token, &provider.name).await?;
             match checked {
                 Checked::Accepted { account } => {
-                    return Ok(CheckResult { connection: connection.name.clone(), account, url })
+                    return Ok(CheckResult {
+                        connection: connection.name.clone(),
+                        account,
+                        url,
+                        limited: None,
+                    })
+                }
+                Checked::Limited { status } => {
+                    return Ok(CheckResult {
+                        connection: connection.name.clone(),
+                        account: None,
+                        url,
+                        limited: Some(status),
+                    })
                 }
                 Checked::Rejected { status } if attempt == 0 => {
                     tracing::info!(status, "the check refused the access token; refreshing");
