@@ -13,6 +13,7 @@
 // (refresh requests, most token requests at once), GET /test/lifetimes?min=&max= (spread
 // code-exchange token lifetimes, for load tests), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
+// /test/grant?provider=P&user=U (whether that grant has been revoked), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect|dpop|escapes
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
@@ -287,7 +288,7 @@ function clientAuthenticated(spec, req, form) {
 // `nonce`: the authorize request's, for the ID token of a code exchange.
 function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expiresIn, nonce = undefined) {
   const access = token(`${provider}-access`);
-  accessTokens.set(access, { provider, user });
+  accessTokens.set(access, { provider, user, expiresAt: lifetime ? Date.now() + lifetime * 1000 : null });
   const reported = scopes.map(spec.reportScope || ((s) => s)).join(spec.scopeSeparatorOut || ' ');
   const answer = { access_token: access, token_type: 'bearer' };
   if (!spec.noScopes) answer.scope = reported;
@@ -428,8 +429,10 @@ function revoke(provider, spec, req, form, res) {
   switch (spec.revoke) {
     case 'token-only': tokenValue = form.token; break;
     case 'client': case 'client-json':
-      if (spec.revoke === 'client-json' && !(req.headers['content-type'] || '').startsWith('application/json')) {
-        return send(res, 400, { error: 'invalid_request' });
+      // Notion: JSON `{token}` alone, with its API version.
+      if (spec.revoke === 'client-json' && (!(req.headers['content-type'] || '').startsWith('application/json')
+        || !req.headers['notion-version'] || Object.keys(form).join() !== 'token')) {
+        return send(res, 400, { object: 'error', status: 400, code: 'validation_error' });
       }
       if (!clientAuthenticated(spec, req, form)) return send(res, 401, { error: 'invalid_client' });
       tokenValue = form.token;
@@ -445,6 +448,15 @@ function revoke(provider, spec, req, form, res) {
     default: return send(res, 404, { error: 'no revocation here' });
   }
   const entry = refreshTokens.get(tokenValue) || accessTokens.get(tokenValue);
+  const grant = entry && grants.get(`${provider}/${entry.user}`);
+  // Dropbox and Slack take only a live access token: an expired one revokes nothing.
+  if (spec.revoke === 'bearer' && entry && entry.expiresAt && entry.expiresAt <= Date.now()) {
+    return spec.shape === 'slack'
+      ? send(res, 200, { ok: false, error: 'token_expired' })
+      : send(res, 401, { error_summary: 'expired_access_token/', error: { '.tag': 'expired_access_token' } });
+  }
+  // Google: once the grant has ended, its tokens are unknown (HTTP 400, invalid_token).
+  if (spec.revoke === 'token-only' && grant && grant.revoked) return send(res, 400, { error: 'invalid_token' });
   if (entry) revokeGrant(provider, entry.user);
   if (spec.revoke === 'github') return entry ? (res.writeHead(204), res.end()) : send(res, 404, { message: 'Not Found' });
   if (spec.revoke === 'bearer' && !entry) return send(res, spec.shape === 'slack' ? 200 : 401, spec.shape === 'slack' ? { ok: false, error: 'invalid_auth' } : { error: 'invalid_access_token' });
@@ -477,6 +489,10 @@ const server = createServer(async (req, res) => {
     }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    if (rest[0] === 'grant') {
+      const grant = grants.get(`${url.searchParams.get('provider')}/${url.searchParams.get('user')}`);
+      return grant ? send(res, 200, { revoked: grant.revoked }) : send(res, 404, {});
+    }
     if (rest[0] === 'omit-refresh') { omitRefresh = true; return send(res, 200, {}); }
     if (rest[0] === 'lifetimes') {
       codeLifetimes = { min: Number(url.searchParams.get('min')), max: Number(url.searchParams.get('max')) };

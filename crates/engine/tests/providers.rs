@@ -426,6 +426,8 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
         emulator.revoke(provider, "ada").await;
         let error = engine.refresh_now(provider).await.unwrap_err();
         assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
+        // Reconnected, so that removal meets a live grant.
+        engine.reconnect(provider).await.unwrap().outcome.await.unwrap().unwrap();
     }
     let removal = engine.remove_connection(provider).await.unwrap();
     assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
@@ -434,6 +436,46 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
         Revocation::Revoked => assert!(!revocations.is_empty(), "{provider} saw the revocation"),
         _ => assert!(revocations.is_empty(), "{provider}"),
     }
+    let revoked = case.revocation == Revocation::Revoked;
+    assert_eq!(
+        emulator.grant_revoked(provider, "ada").await,
+        Some(revoked),
+        "{provider}: ended at the provider"
+    );
+}
+
+/// Google: revoking the refresh token ends the whole grant, and its access token is
+/// then answered `invalid_token`. One revocation, reported as revoked.
+#[tokio::test(flavor = "multi_thread")]
+async fn google_is_revoked_once_by_its_refresh_token() {
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
+    connect(&engine, "gmail", "Mail").await;
+    let removal = engine.remove_connection("Mail").await.unwrap();
+    assert_eq!(removal.revocation, Revocation::Revoked, "{removal:?}");
+    let revocations = requests(&emulator, "google", "revoke").await;
+    assert_eq!(revocations.len(), 1, "{revocations:?}");
+    assert_eq!(form_field(&revocations[0], "token_type_hint").as_deref(), Some("refresh_token"));
+    assert_eq!(emulator.grant_revoked("google", "ada").await, Some(true));
+}
+
+/// Dropbox revokes by the access token it is called with, and an expired one revokes
+/// nothing (HTTP 401): removal first refreshes, so the grant really ends, and says
+/// "revoked" only when Dropbox took the revocation.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_access_token_is_refreshed_before_it_revokes() {
+    let (emulator, _setup, engine) = engine_using_emulator("dropbox", false).await;
+    emulator.set_lifetimes(1, 1).await;
+    connect(&engine, "dropbox", "Files").await;
+    let signed_in = stored_access_token(&engine, "Files");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let removal = engine.remove_connection("Files").await.unwrap();
+    assert_eq!(removal.revocation, Revocation::Revoked, "{removal:?}");
+    assert_eq!(emulator.grant_revoked("dropbox", "ada").await, Some(true), "ended at Dropbox");
+    let revocations = requests(&emulator, "dropbox", "revoke").await;
+    assert_eq!(revocations.len(), 1, "{revocations:?}");
+    let bearer = revocations[0]["headers"]["authorization"].as_str().unwrap();
+    assert_ne!(bearer, format!("Bearer {signed_in}"), "revoked with a refreshed access token");
 }
 
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.

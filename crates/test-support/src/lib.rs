@@ -252,6 +252,16 @@ impl ProviderEmulator {
             .unwrap();
     }
 
+    /// Whether `user`'s grant at `provider` has been revoked (None: there is none).
+    pub async fn grant_revoked(&self, provider: &str, user: &str) -> Option<bool> {
+        let url = format!("http://127.0.0.1:{}/test/grant?provider={provider}&user={user}", self.port);
+        let answer = reqwest::get(url).await.unwrap();
+        if answer.status() == 404 {
+            return None;
+        }
+        answer.json::<serde_json::Value>().await.unwrap()["revoked"].as_bool()
+    }
+
     /// Every request the emulator saw: provider, method, path, query, headers, body.
     pub async fn log(&self) -> Vec<serde_json::Value> {
         reqwest::get(format!("http://127.0.0.1:{}/test/log", self.port)).await.unwrap().json().await.unwrap()

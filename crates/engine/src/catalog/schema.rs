@@ -35,6 +35,11 @@ pub struct ProviderSpec {
     pub device_authorization_url: Option<String>,
     #[serde(default)]
     pub revocation: RevocationStyle,
+    #[serde(default)]
+    pub revoke_with: RevokedTokens,
+    /// Headers its revocation endpoint requires (Notion's API version).
+    #[serde(default)]
+    pub revocation_headers: BTreeMap<String, String>,
     /// The identity API (OpenID userinfo or the provider's "who am I" endpoint).
     pub userinfo_url: Option<String>,
     /// The `iss` its authorization responses carry (RFC 9207), when it sends one.
@@ -157,6 +162,22 @@ pub enum RevocationStyle {
     GithubGrant,
     /// POST with the token itself as Bearer (Dropbox, Slack).
     BearerPost,
+}
+
+/// Which of a grant's tokens its revocation endpoint is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedTokens {
+    /// The refresh token, then the access token: RFC 7009 §2.1 leaves it to the server
+    /// whether revoking a refresh token also ends its access tokens.
+    #[default]
+    RefreshThenAccess,
+    /// The refresh token alone (the access token when there is none): it ends the
+    /// whole grant, after which the access token is unknown to the provider (Google).
+    RefreshEndsGrant,
+    /// The access token alone, which must be live: refreshed first when there is a
+    /// refresh token, since an expired one revokes nothing (Dropbox, Slack, Notion).
+    FreshAccessToken,
 }
 
 #[derive(Debug, Clone, Deserialize)]

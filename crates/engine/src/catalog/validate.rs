@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::schema::{
     ApiKeySpec, CatalogFile, CheckAuth, CheckSpec, IdentitySource, IntegrationSpec, ProviderSpec,
-    RevocationStyle, SiteKind,
+    RevocationStyle, RevokedTokens, SiteKind,
 };
 use super::template::template_fields;
 
@@ -187,6 +187,11 @@ fn check_endpoints(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
         }
         let filled = template.replace("{site}", example_site).replace("{client_id}", "client");
         check_url(&filled, name, report);
+    }
+    if provider.revocation == RevocationStyle::BearerPost
+        && provider.revoke_with != RevokedTokens::FreshAccessToken
+    {
+        report("bearer_post revocation sends the access token: revoke_with = \"fresh_access_token\"".into());
     }
     if provider.revocation == RevocationStyle::GithubGrant
         && !provider.revocation_url.as_deref().is_some_and(|url| url.contains("{client_id}"))

@@ -3,7 +3,8 @@
 //! revocation the provider could not take now is queued and retried, across restarts.
 
 use crate::api::{EventKind, Removal, Revocation};
-use crate::catalog::{ClientAuth, RevocationStyle, TokenRequestFormat};
+use crate::catalog::{ClientAuth, RevocationStyle, RevokedTokens, TokenRequestFormat};
+use crate::oauth::{refresh_grant, RefreshRefused};
 use crate::provider::ProviderRecord;
 use crate::runtime::next_attempt;
 use crate::store::{NewEvent, PendingRevocation};
@@ -145,7 +146,17 @@ impl Engine {
         let url = url::Url::parse(&url).map_err(|e| Error::Internal(format!("revocation URL: {e}")))?;
         let secret = self.client_secret(&provider).await?;
         let style = provider.spec.map(|s| s.revocation).unwrap_or_default();
-        for request in revocation_requests(style, &provider, secret.as_ref(), &tokens, &url) {
+        let revoke_with = provider.spec.map(|s| s.revoke_with).unwrap_or_default();
+        let tokens = match revoke_with {
+            RevokedTokens::FreshAccessToken if tokens.refresh_token.is_some() => {
+                match self.refreshed_for_revocation(&provider, secret.clone(), tokens, pending).await? {
+                    Some(tokens) => tokens,
+                    None => return Ok(Revocation::Revoked),
+                }
+            }
+            _ => tokens,
+        };
+        for request in revocation_requests(style, revoke_with, &provider, secret.as_ref(), &tokens, &url) {
             let response = self
                 .http
                 .execute(request)
@@ -159,11 +170,12 @@ impl Engine {
                 RevocationStyle::Rfc7009 => status == 200 || error == "unsupported_token_type",
                 // 404: the grant is already gone.
                 RevocationStyle::GithubGrant => status == 204 || status == 404,
-                // Slack answers `ok: false` with HTTP 200; an invalid token is already revoked.
+                // Slack answers `ok: false` with HTTP 200, and `token_revoked` for a token
+                // already revoked. A 401 or `invalid_auth` may be an expired token, whose
+                // grant lives on: not the provider's word that it ended.
                 RevocationStyle::BearerPost => {
                     (200..300).contains(&status) && body.get("ok") != Some(&serde_json::Value::Bool(false))
-                        || status == 401
-                        || matches!(error, "invalid_auth" | "token_revoked")
+                        || error == "token_revoked"
                 }
             };
             if !accepted {
@@ -176,24 +188,60 @@ impl Engine {
         }
         Ok(Revocation::Revoked)
     }
+
+    /// The grant's tokens with a live access token, for a provider that revokes by the
+    /// access token alone. A rotated refresh token is kept where the queued revocation
+    /// reads its tokens. None: the provider says the grant has already ended.
+    async fn refreshed_for_revocation(
+        &self,
+        provider: &ProviderRecord,
+        secret: Option<Secret>,
+        tokens: TokenSet,
+        pending: &PendingRevocation,
+    ) -> Result<Option<TokenSet>> {
+        let refused = |detail: String| Error::ProviderError { provider: provider.name.clone(), detail };
+        let Some(refresh_token) = tokens.refresh_token else { return Ok(Some(tokens)) };
+        match refresh_grant(provider, secret, &refresh_token, &self.http).await {
+            Ok(grant) => {
+                let mut fresh = grant.tokens;
+                fresh.refresh_token = fresh.refresh_token.or(Some(refresh_token));
+                self.vault.write_tokens(&pending.token_secret_key, &fresh).await?;
+                Ok(Some(fresh))
+            }
+            Err(RefreshRefused::GrantInvalid { .. }) => Ok(None),
+            Err(RefreshRefused::ClientRejected { detail }) => Err(refused(detail)),
+            Err(RefreshRefused::Failed(error)) => Err(error),
+            // Its refresh token may be spent: a later try could only present it again.
+            Err(RefreshRefused::Unanswered(error)) => Err(refused(error.to_string())),
+        }
+    }
 }
 
-/// The requests that revoke a grant, in order: the refresh token first (it ends the
-/// whole grant at most providers), then the access token.
+/// The requests that revoke a grant, in order, with the tokens `revoke_with` names.
 fn revocation_requests(
     style: RevocationStyle,
+    revoke_with: RevokedTokens,
     provider: &ProviderRecord,
     secret: Option<&Secret>,
     tokens: &TokenSet,
     url: &url::Url,
 ) -> Vec<oauth2::HttpRequest> {
-    let builder = |method: http::Method| http::Request::builder().method(method).uri(url.as_str());
+    let builder = |method: http::Method| {
+        let headers = provider.spec.into_iter().flat_map(|s| &s.revocation_headers);
+        headers.fold(http::Request::builder().method(method).uri(url.as_str()), |request, (name, value)| {
+            request.header(name, value)
+        })
+    };
     match style {
         RevocationStyle::Rfc7009 => {
             let refresh = tokens.refresh_token.as_ref().map(|token| (token, "refresh_token"));
-            refresh
-                .into_iter()
-                .chain([(&tokens.access_token, "access_token")])
+            let access = (&tokens.access_token, "access_token");
+            let sent = match (revoke_with, refresh) {
+                (RevokedTokens::RefreshThenAccess, refresh) => refresh.into_iter().chain([access]).collect(),
+                (RevokedTokens::RefreshEndsGrant, Some(refresh)) => vec![refresh],
+                (RevokedTokens::RefreshEndsGrant | RevokedTokens::FreshAccessToken, _) => vec![access],
+            };
+            sent.into_iter()
                 .map(|(token, hint)| {
                     rfc7009_request(builder(http::Method::POST), provider, secret, token, hint)
                 })
@@ -227,7 +275,12 @@ fn rfc7009_request(
     hint: &str,
 ) -> oauth2::HttpRequest {
     let client_id = &provider.app.client_id;
-    let mut fields = vec![("token", token.expose()), ("token_type_hint", hint)];
+    let json = provider.spec.is_some_and(|s| s.token_request == TokenRequestFormat::Json);
+    // Notion's JSON body is `{token}` alone; RFC 7009's form takes the hint.
+    let mut fields = vec![("token", token.expose())];
+    if !json {
+        fields.push(("token_type_hint", hint));
+    }
     let mut request = request.header(http::header::ACCEPT, "application/json");
     match (provider.client_auth(), secret) {
         (ClientAuth::Basic, Some(secret)) => {
@@ -239,7 +292,7 @@ fn rfc7009_request(
         }
     }
     // Providers that take JSON at the token endpoint (Notion) take it here too.
-    let (content_type, body) = if provider.spec.is_some_and(|s| s.token_request == TokenRequestFormat::Json) {
+    let (content_type, body) = if json {
         let object: serde_json::Map<String, serde_json::Value> =
             fields.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
         ("application/json", serde_json::to_vec(&object).expect("JSON"))
