@@ -473,9 +473,34 @@ async function readBody(req) {
   return { text, form: Object.fromEntries(new URLSearchParams(text)) };
 }
 
+// Issuers under /meta/<name> whose OpenID configuration and OAuth metadata (RFC 8414)
+// say different things, for discovery: "split" lists its revocation and device
+// endpoints only in the OAuth metadata; "oauth-only" has no OpenID configuration;
+// "other-oauth" has OAuth metadata naming another issuer. Endpoints are Zoom's.
+function metadata(req, res, url) {
+  const origin = `http://${req.headers.host}`;
+  const openid = url.pathname.match(/^\/meta\/([\w-]+)\/\.well-known\/openid-configuration$/);
+  const oauth = url.pathname.match(/^\/\.well-known\/oauth-authorization-server\/meta\/([\w-]+)$/);
+  const name = (openid || oauth)[1];
+  const issuer = `${origin}/meta/${name}`;
+  const base = { issuer, authorization_endpoint: `${origin}/zoom/authorize`, token_endpoint: `${origin}/zoom/token` };
+  if (openid) {
+    if (name === 'oauth-only') return send(res, 404, {});
+    return send(res, 200, { ...base, jwks_uri: `${origin}/google/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+  }
+  if (name === 'other-oauth') return send(res, 200, { ...base, issuer: `${origin}/meta/someone-else`, revocation_endpoint: `${origin}/elsewhere/revoke` });
+  return send(res, 200, {
+    ...base, revocation_endpoint: `${origin}/zoom/revoke`, device_authorization_endpoint: `${origin}/zoom/device`,
+    token_endpoint_auth_methods_supported: ['client_secret_post'], code_challenge_methods_supported: ['S256'],
+  });
+}
+
 const server = createServer(async (req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   const { text, form } = await readBody(req);
+  if (url.pathname.startsWith('/meta/') || url.pathname.startsWith('/.well-known/oauth-authorization-server/meta/')) {
+    return metadata(req, res, url);
+  }
   const [, provider, ...rest] = ghesPath(url.pathname) ?? url.pathname.split('/');
   if (provider !== 'test') {
     log.push({ provider, method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: text });

@@ -16,10 +16,10 @@ pub enum Error {
     #[error("{0}")]
     AlreadyExists(String),
 
-    #[error("Could not read the OpenID configuration at {url}: {reason}. Check the issuer URL, or enter the authorize and token URLs instead.")]
+    #[error("Could not read the server's configuration at {url}: {reason}. Check the issuer URL, or enter the authorize and token URLs instead.")]
     DiscoveryFailed { url: String, reason: String },
 
-    #[error("The OpenID configuration at {url} says its issuer is “{found}”, not “{expected}”. Use the issuer URL exactly as the provider publishes it.")]
+    #[error("The server's configuration at {url} says its issuer is “{found}”, not “{expected}”. Use the issuer URL exactly as the provider publishes it.")]
     IssuerMismatch { url: String, expected: String, found: String },
 
     #[error("Could not reach {host}: {reason}. Check your network connection and try again.")]

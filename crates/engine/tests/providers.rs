@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::api::Revocation;
+use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
 use grantkeeper_engine::git_credentials::GitCredentialRequest;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
@@ -476,6 +476,32 @@ async fn an_expired_access_token_is_refreshed_before_it_revokes() {
     assert_eq!(revocations.len(), 1, "{revocations:?}");
     let bearer = revocations[0]["headers"]["authorization"].as_str().unwrap();
     assert_ne!(bearer, format!("Bearer {signed_in}"), "revoked with a refreshed access token");
+}
+
+/// A custom provider found by its issuer gets every endpoint the server publishes: its
+/// OpenID configuration and its OAuth metadata (RFC 8414) are both read and merged,
+/// either one alone will do, and OAuth metadata naming another issuer is not used.
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_reads_the_openid_configuration_and_the_oauth_metadata() {
+    let (emulator, _setup, engine) = emulator_and_engine();
+    let add = |name: &str| NewProvider {
+        name: name.into(),
+        issuer: Some(emulator.url("meta", name)),
+        client_id: EMULATED_CLIENT_ID.into(),
+        scopes: vec!["openid".into()],
+        ..NewProvider::default()
+    };
+    let split = engine.add_provider(add("split")).await.unwrap().endpoints;
+    assert_eq!(split.revocation_url, Some(emulator.url("zoom", "revoke")));
+    assert_eq!(split.device_authorization_url, Some(emulator.url("zoom", "device")));
+    assert_eq!(split.jwks_url, Some(emulator.url("google", "jwks")), "from the OpenID configuration");
+
+    let oauth_only = engine.add_provider(add("oauth-only")).await.unwrap().endpoints;
+    assert_eq!(oauth_only.token_url, emulator.url("zoom", "token"));
+    assert_eq!(oauth_only.revocation_url, Some(emulator.url("zoom", "revoke")));
+
+    let other = engine.add_provider(add("other-oauth")).await.unwrap().endpoints;
+    assert_eq!((other.authorize_url, other.revocation_url), (emulator.url("zoom", "authorize"), None));
 }
 
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.

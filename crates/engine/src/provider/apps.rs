@@ -91,7 +91,8 @@ impl Engine {
             EndpointsInput::Issuer(issuer) => {
                 let discovered = provider::discover(&self.http, &issuer).await?;
                 self.refuse_duplicate_issuer(&discovered.issuer)?;
-                let Discovered { issuer, endpoints, issuer_in_responses, id_token_algorithms } = discovered;
+                let Discovered { issuer, endpoints, issuer_in_responses, id_token_algorithms, .. } =
+                    discovered;
                 (Some(issuer), endpoints, issuer_in_responses, id_token_algorithms)
             }
             EndpointsInput::Manual { authorize_url, token_url } => {

@@ -1,5 +1,8 @@
-//! OpenID Connect discovery (OpenID Connect Discovery 1.0 §4): fetch the issuer's
-//! configuration and insist that it names the same issuer (§4.3).
+//! Finding a server's endpoints from its issuer: OpenID Connect discovery (Discovery
+//! 1.0 §4) and OAuth 2.0 authorization server metadata (RFC 8414), both read and merged,
+//! since an OpenID configuration may leave out endpoints (revocation, device sign-in)
+//! that the OAuth metadata lists. Each document must name the issuer asked for
+//! (Discovery §4.3, RFC 8414 §3.3).
 
 use serde::Deserialize;
 use url::Url;
@@ -19,6 +22,9 @@ pub struct Discovered {
     pub issuer_in_responses: bool,
     /// What it signs ID tokens with (`id_token_signing_alg_values_supported`).
     pub id_token_algorithms: Vec<String>,
+    /// How its token endpoint takes client credentials
+    /// (`token_endpoint_auth_methods_supported`); empty when it does not say.
+    pub client_auth_methods: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -31,40 +37,83 @@ struct Document {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Vec<String>,
     revocation_endpoint: Option<String>,
     jwks_uri: Option<String>,
     device_authorization_endpoint: Option<String>,
 }
 
+/// The issuer's endpoints from its OpenID configuration, with what its OAuth metadata
+/// adds; either document alone will do.
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
-    let url = configuration_url(issuer)?;
+    let openid = fetch(http, issuer, &openid_configuration_url(issuer)?).await;
+    let oauth = fetch(http, issuer, &oauth_metadata_url(issuer)).await;
+    let mismatch = |error: &Error| matches!(error, Error::IssuerMismatch { .. });
+    match (openid, oauth) {
+        (Ok(openid), Ok(oauth)) => Ok(openid.merged_with(oauth)),
+        // OAuth metadata naming another issuer is not used (RFC 8414 §3.3).
+        (Ok(openid), Err(_)) => Ok(openid),
+        (Err(error), _) if mismatch(&error) => Err(error),
+        (Err(_), Ok(oauth)) => Ok(oauth),
+        (Err(_), Err(error)) if mismatch(&error) => Err(error),
+        (Err(error), Err(_)) => Err(error),
+    }
+}
+
+/// One metadata document, read from `url`.
+async fn fetch(http: &HttpClient, issuer: &Url, url: &Url) -> Result<Discovered> {
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
-    let (status, body) = http.get_json(&url, None).await.map_err(|e| match e {
-        HttpError::NotSent(reason) | HttpError::Transport(reason) => Error::DiscoveryFailed {
-            url: url.to_string(),
-            reason: format!("{} did not answer ({reason})", host_of(&url)),
-        },
+    let (status, body) = http.get_json(url, None).await.map_err(|e| match e {
+        HttpError::NotSent(reason) | HttpError::Transport(reason) => {
+            failed(format!("{} did not answer ({reason})", host_of(url)))
+        }
         HttpError::TooLarge | HttpError::Unavailable { .. } => failed(e.to_string()),
     })?;
     if status != 200 {
         return Err(failed(format!("the server answered HTTP {status}")));
     }
-    endpoints_of(issuer, &body)
+    endpoints_of(issuer, url, &body)
 }
 
-fn configuration_url(issuer: &Url) -> Result<Url> {
+fn openid_configuration_url(issuer: &Url) -> Result<Url> {
     let issuer_text = issuer.as_str().trim_end_matches('/');
     Url::parse(&format!("{issuer_text}/.well-known/openid-configuration"))
         .map_err(|_| Error::invalid("issuer", "The issuer URL cannot be used for discovery."))
 }
 
-/// The endpoints named by the configuration document `body` that `issuer` served.
-fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
+/// RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
+fn oauth_metadata_url(issuer: &Url) -> Url {
+    let mut url = issuer.clone();
+    let path = issuer.path().trim_end_matches('/');
+    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    url.set_query(None);
+    url
+}
+
+impl Discovered {
+    /// This document's values, with the endpoints only `other` names added.
+    fn merged_with(mut self, other: Discovered) -> Discovered {
+        let endpoints = &mut self.endpoints;
+        endpoints.userinfo_url = endpoints.userinfo_url.take().or(other.endpoints.userinfo_url);
+        endpoints.revocation_url = endpoints.revocation_url.take().or(other.endpoints.revocation_url);
+        endpoints.jwks_url = endpoints.jwks_url.take().or(other.endpoints.jwks_url);
+        endpoints.device_authorization_url =
+            endpoints.device_authorization_url.take().or(other.endpoints.device_authorization_url);
+        self.issuer_in_responses |= other.issuer_in_responses;
+        if self.client_auth_methods.is_empty() {
+            self.client_auth_methods = other.client_auth_methods;
+        }
+        self
+    }
+}
+
+/// The endpoints named by the metadata document `body` that `issuer` served at `url`.
+fn endpoints_of(issuer: &Url, url: &Url, body: &[u8]) -> Result<Discovered> {
     let issuer_text = issuer.as_str().trim_end_matches('/');
-    let url = configuration_url(issuer)?;
     let failed = |reason: String| Error::DiscoveryFailed { url: url.to_string(), reason };
     let document: Document = serde_json::from_slice(body)
-        .map_err(|_| failed("the answer is not an OpenID configuration document".into()))?;
+        .map_err(|_| failed("the answer is not an OpenID configuration or OAuth metadata document".into()))?;
     // §4.3: the issuer in the document must be identical to the one asked for.
     if document.issuer.trim_end_matches('/') != issuer_text {
         return Err(Error::IssuerMismatch {
@@ -74,7 +123,7 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
         });
     }
     let endpoint = |text: &str| {
-        provider_url("issuer", "endpoint in the OpenID configuration", text)
+        provider_url("issuer", "endpoint in the server's metadata", text)
             .map(String::from)
             .map_err(|e| failed(e.to_string()))
     };
@@ -93,6 +142,7 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
         issuer: document.issuer,
         issuer_in_responses: document.authorization_response_iss_parameter_supported,
         id_token_algorithms: document.id_token_signing_alg_values_supported,
+        client_auth_methods: document.token_endpoint_auth_methods_supported,
     })
 }
 
@@ -100,6 +150,6 @@ fn endpoints_of(issuer: &Url, body: &[u8]) -> Result<Discovered> {
 #[cfg(feature = "fuzzing")]
 impl Discovered {
     pub(crate) fn from_document(issuer: &Url, body: &[u8]) -> Result<Discovered> {
-        endpoints_of(issuer, body)
+        endpoints_of(issuer, &openid_configuration_url(issuer)?, body)
     }
 }
