@@ -105,6 +105,12 @@ const PROVIDERS = {
     clientAuth: 'basic', pkce: true, refresh: 'rotating', expiresIn: 3600, revoke: 'client',
     identity: (u) => ({ id: `z${u.id}`, email: u.email }),
   },
+  // A server that takes client credentials in the request body only
+  // (client_secret_post), found through its metadata at /meta/post-only.
+  'post-only': {
+    clientAuth: 'body', pkce: true, refresh: 'reusable', expiresIn: 3600, revoke: 'client',
+    identity: (u) => ({ sub: String(u.id), email: u.email }),
+  },
   atlassian: {
     clientAuth: 'body', json: true, pkce: false, refresh: 'rotating', expiresIn: 3600, refreshErrorStatus: 403,
     required: { audience: 'api.atlassian.com', prompt: 'consent' },
@@ -476,14 +482,23 @@ async function readBody(req) {
 // Issuers under /meta/<name> whose OpenID configuration and OAuth metadata (RFC 8414)
 // say different things, for discovery: "split" lists its revocation and device
 // endpoints only in the OAuth metadata; "oauth-only" has no OpenID configuration;
-// "other-oauth" has OAuth metadata naming another issuer. Endpoints are Zoom's.
+// "other-oauth" has OAuth metadata naming another issuer; "post-only" lists only
+// client_secret_post. Endpoints are Zoom's, or post-only's.
 function metadata(req, res, url) {
   const origin = `http://${req.headers.host}`;
   const openid = url.pathname.match(/^\/meta\/([\w-]+)\/\.well-known\/openid-configuration$/);
   const oauth = url.pathname.match(/^\/\.well-known\/oauth-authorization-server\/meta\/([\w-]+)$/);
   const name = (openid || oauth)[1];
   const issuer = `${origin}/meta/${name}`;
-  const base = { issuer, authorization_endpoint: `${origin}/zoom/authorize`, token_endpoint: `${origin}/zoom/token` };
+  const at = `${origin}/${name === 'post-only' ? 'post-only' : 'zoom'}`;
+  const base = { issuer, authorization_endpoint: `${at}/authorize`, token_endpoint: `${at}/token` };
+  if (name === 'post-only') {
+    if (openid) return send(res, 404, {});
+    return send(res, 200, {
+      ...base, userinfo_endpoint: `${at}/identity`, revocation_endpoint: `${at}/revoke`,
+      token_endpoint_auth_methods_supported: ['client_secret_post'],
+    });
+  }
   if (openid) {
     if (name === 'oauth-only') return send(res, 404, {});
     return send(res, 200, { ...base, jwks_uri: `${origin}/google/jwks`, id_token_signing_alg_values_supported: ['RS256'] });

@@ -114,6 +114,21 @@ export type CheckResult = {
 	limited: number | null,
 };
 
+/**
+ *  How a token endpoint takes the client's credentials (RFC 6749 §2.3.1; the names of
+ *  RFC 7591's `token_endpoint_auth_method`, shortened).
+ */
+export type ClientAuth = 
+/**  HTTP Basic with the client id and secret (`client_secret_basic`). */
+"basic" | 
+/**  `client_id` and `client_secret` in the request body (`client_secret_post`). */
+"post" | 
+/**
+ *  A public client: `client_id` in the body and no secret, even if one is stored
+ *  (`none`).
+ */
+"none";
+
 /**  How to connect: all optional. */
 export type ConnectOptions = {
 	/**  The connection's name; default: the integration's. */
@@ -251,6 +266,8 @@ export type NewProvider = {
 	token_url: string | null,
 	client_id: string,
 	client_secret: SecretInput | null,
+	/**  None: what the server's metadata lists, else HTTP Basic. */
+	client_auth: ClientAuth | null,
 	scopes: string[],
 };
 
@@ -269,6 +286,8 @@ export type Provider = {
 	client_id: string,
 	/**  Whether a client secret is stored. */
 	client_secret_set: boolean,
+	/**  How token requests carry the client ID and secret. */
+	client_auth: ClientAuth,
 	/**  Its last four characters, for a secret long enough that they reveal little. */
 	client_secret_last4: string | null,
 	/**  A disabled provider app starts no sign-ins; its connections keep refreshing. */
@@ -308,6 +327,7 @@ export type Provider = {
 export type ProviderAppInput = {
 	client_id: string | null,
 	client_secret: SecretInput | null,
+	client_auth: ClientAuth | null,
 	enabled: boolean | null,
 	site: string | null,
 	authorize_url: string | null,

@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Parser, Subcommand};
+use grantkeeper_engine::catalog::ClientAuth;
 
 #[derive(Parser)]
 #[command(
@@ -266,6 +267,10 @@ pub struct AddProviderArgs {
     /// Read the client secret from stdin (never pass secrets as arguments).
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// How the token endpoint takes the client ID and secret: HTTP Basic, the request
+    /// body, or none (a public client). Default: what the server's metadata lists, else basic.
+    #[arg(long, value_name = "basic|post|none")]
+    pub client_auth: Option<ClientAuth>,
     /// Space-separated scopes to request.
     #[arg(long, default_value = "openid email offline_access")]
     pub scopes: Option<String>,
@@ -283,6 +288,10 @@ pub struct ProviderAppArgs {
     /// Read the client secret from stdin (never pass secrets as arguments).
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// How the token endpoint takes the client ID and secret: HTTP Basic, the request
+    /// body, or none (a public client).
+    #[arg(long, value_name = "basic|post|none")]
+    pub client_auth: Option<ClientAuth>,
     /// Self-hosted server (GitHub Enterprise Server, GitLab); empty for the default.
     #[arg(long, value_name = "URL", conflicts_with = "tenant")]
     pub base_url: Option<String>,

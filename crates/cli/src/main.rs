@@ -189,6 +189,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                     token_url: args.token_url,
                     client_id: args.client_id,
                     client_secret: client_secret.as_deref().map(Into::into),
+                    client_auth: args.client_auth,
                     scopes: args.scopes.into_iter().collect(),
                 })
                 .await?;
@@ -199,6 +200,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
             let input = ProviderAppInput {
                 client_id: args.client_id,
                 client_secret: client_secret.as_deref().map(Into::into),
+                client_auth: args.client_auth,
                 enabled: args.enabled,
                 site: args.base_url.or(args.tenant),
                 authorize_url: args.authorize_url,

@@ -71,10 +71,11 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
         };
         let state = if p.enabled { "enabled" } else { "disabled" };
         line(&format!(
-            "{}\t{}\t{state}\tclient {}\t{secret}\tredirect {}\t{}",
+            "{}\t{}\t{state}\tclient {}\t{secret}\tauth {}\tredirect {}\t{}",
             p.name,
             p.issuer.as_deref().unwrap_or(&p.endpoints.authorize_url),
             p.client_id,
+            p.client_auth.name(),
             p.redirect_uri,
             p.id
         ))?;

@@ -44,6 +44,11 @@ fn add_the_confidential_client(cli: &Cli, issuer: &str) {
     let added = ok(&cli.run_with_stdin(&args, "canary-client-secret-7f3a\n"));
     assert!(added.contains("Local OP") && added.contains("•••• 7f3a"), "{added}");
     assert!(!added.contains("canary-client-secret"));
+    // Its metadata lists client_secret_basic; an unknown method is refused by name.
+    assert!(added.contains("auth basic"), "{added}");
+    let wrong = cli.run(&["providers", "set", "Local OP", "--client-auth", "mtls"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong.stderr).contains("use basic, post or none"), "{}", text(&wrong.stderr));
 }
 
 /// `connect --json` prints only the connection, as JSON; the messages go to stderr.

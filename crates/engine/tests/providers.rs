@@ -12,6 +12,7 @@ use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::Revocation;
 use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
+use grantkeeper_engine::catalog::ClientAuth;
 use grantkeeper_engine::git_credentials::GitCredentialRequest;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
@@ -502,6 +503,44 @@ async fn discovery_reads_the_openid_configuration_and_the_oauth_metadata() {
 
     let other = engine.add_provider(add("other-oauth")).await.unwrap().endpoints;
     assert_eq!((other.authorize_url, other.revocation_url), (emulator.url("zoom", "authorize"), None));
+}
+
+/// A custom provider whose metadata lists only `client_secret_post` is sent its client
+/// credentials in the request body; set back to HTTP Basic by hand, the server's
+/// `invalid_client` comes with how they were sent and how to change it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_provider_gets_the_client_authentication_its_metadata_lists() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let added = engine
+        .add_provider(NewProvider {
+            name: "Post only".into(),
+            issuer: Some(emulator.url("meta", "post-only")),
+            client_id: EMULATED_CLIENT_ID.into(),
+            client_secret: Some(EMULATED_CLIENT_SECRET.into()),
+            scopes: vec!["email".into()],
+            ..NewProvider::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(added.client_auth, ClientAuth::Post);
+    let connection = connect(&engine, "Post only", "Work").await;
+    assert_eq!(connection.account.as_deref(), Some("ada@example.test"));
+    let exchange = requests(&emulator, "post-only", "token").await;
+    assert_eq!(form_field(&exchange[0], "client_secret").as_deref(), Some(EMULATED_CLIENT_SECRET));
+    assert!(exchange[0]["headers"]["authorization"].is_null(), "no HTTP Basic");
+
+    let basic = ProviderAppInput { client_auth: Some(ClientAuth::Basic), ..ProviderAppInput::default() };
+    assert_eq!(engine.set_provider_app("Post only", basic).await.unwrap().client_auth, ClientAuth::Basic);
+    let kept = secret_tool_keys(&setup.service);
+    let options = ConnectOptions { name: Some("Home".into()), ..ConnectOptions::default() };
+    let pending = engine.connect("Post only", options).await.unwrap();
+    let error = pending.outcome.await.unwrap().unwrap_err().to_string();
+    assert!(
+        error.contains("invalid_client") && error.contains("with HTTP Basic (client_secret_basic)"),
+        "{error}"
+    );
+    assert!(error.contains("--client-auth basic|post|none"), "{error}");
+    assert_eq!(secret_tool_keys(&setup.service), kept, "nothing kept");
 }
 
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.

@@ -26,6 +26,7 @@ describe("ipc", () => {
       token_url: null,
       client_id: "id",
       client_secret: null,
+      client_auth: null,
       scopes: ["openid"],
     };
     await ipc.commands.listConnections();
@@ -34,7 +35,7 @@ describe("ipc", () => {
     await ipc.commands.removeProvider("p", false);
     await ipc.commands.connect("gmail", { name: null, account: "ada@example.test", scopes: [], device: false });
     await ipc.commands.grantAccess("c");
-    await ipc.commands.setProviderApp("google", { client_id: "id", client_secret: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null, jwks_url: null, device_authorization_url: null });
+    await ipc.commands.setProviderApp("google", { client_id: "id", client_secret: null, client_auth: null, enabled: null, site: null, authorize_url: null, token_url: null, revocation_url: null, userinfo_url: null, jwks_url: null, device_authorization_url: null });
     await ipc.commands.cancelFlow("f");
     await ipc.commands.removeConnection("c");
 

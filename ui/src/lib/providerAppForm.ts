@@ -1,4 +1,4 @@
-import type { CatalogIntegration, Provider, ProviderAppInput } from "../bindings";
+import type { CatalogIntegration, ClientAuth, Provider, ProviderAppInput } from "../bindings";
 
 /** What the provider-app form needs to know about a provider, set up or not. */
 export type ProviderInfo = {
@@ -68,9 +68,18 @@ export function endpointName(field: string): string {
 export const APP_FIELDS = ["client_id", "client_secret", "site", ...ENDPOINTS.map((e) => e.field)] as const;
 export type AppField = (typeof APP_FIELDS)[number];
 
+/** How token requests may carry the client ID and secret, as the engine names them. */
+export const CLIENT_AUTH: { value: ClientAuth; label: string }[] = [
+  { value: "basic", label: "HTTP Basic (client_secret_basic)" },
+  { value: "post", label: "In the request body (client_secret_post)" },
+  { value: "none", label: "None: a public client, no secret sent" },
+];
+
 export type AppFields = {
   clientId: string;
   clientSecret: string;
+  /** "": the provider's own, for a provider app not yet saved. */
+  clientAuth: ClientAuth | "";
   site: string;
   enabled: boolean;
   endpoints: Record<EndpointField, string>;
@@ -87,6 +96,7 @@ export function appFields(existing: Provider | undefined): AppFields {
   return {
     clientId: existing?.client_id ?? "",
     clientSecret: "",
+    clientAuth: existing?.client_auth ?? "",
     site: existing?.site ?? "",
     enabled: existing?.enabled ?? true,
     endpoints: {
@@ -113,6 +123,7 @@ export function toAppInput(fields: AppFields, existing: Provider | undefined): P
   return {
     client_id: fields.clientId.trim() || null,
     client_secret: fields.clientSecret.trim() ? fields.clientSecret : null,
+    client_auth: fields.clientAuth && fields.clientAuth !== existing?.client_auth ? fields.clientAuth : null,
     enabled: fields.enabled,
     site: fields.site.trim() || (existing?.site ? "" : null),
     authorize_url: endpoint("authorize_url"),

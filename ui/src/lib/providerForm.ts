@@ -84,6 +84,7 @@ export function toNewProvider(fields: ProviderFields): NewProvider {
     token_url: issuerMode ? null : fields.tokenUrl.trim(),
     client_id: fields.clientId.trim(),
     client_secret: secret ? secret : null,
+    client_auth: null,
     scopes: splitScopes(fields.scopes),
   };
 }

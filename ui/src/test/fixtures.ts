@@ -15,6 +15,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     scopes: ["openid", "email", "offline_access"],
     client_id: "grantkeeper-test",
     client_secret_set: false,
+    client_auth: "basic",
     client_secret_last4: null,
     enabled: true,
     site: null,

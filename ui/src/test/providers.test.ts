@@ -53,6 +53,7 @@ describe("Add provider", () => {
       token_url: null,
       client_id: "grantkeeper-test",
       client_secret: null,
+      client_auth: null,
       scopes: ["openid", "email", "offline_access"],
     });
     const row = await screen.findByTestId("provider-row");
@@ -97,6 +98,7 @@ describe("Add provider", () => {
       token_url: "https://auth.example.test/token",
       client_id: "abc",
       client_secret: "s3cret",
+      client_auth: null,
       scopes: ["read", "write"],
     });
     const row = await screen.findByTestId("provider-row");
@@ -207,13 +209,14 @@ describe("Provider app endpoints", () => {
   async function editApp(user: UserEvent) {
     await user.click(await screen.findByTestId("provider-edit"));
     const form = screen.getByTestId("provider-app-form");
-    await user.click(within(form).getByText("Endpoints (for self-hosted or regional servers)"));
+    await user.click(within(form).getByText("Endpoints and client authentication (for self-hosted or regional servers)"));
     return form;
   }
 
   const noChanges = {
     client_id: "grantkeeper-test",
     client_secret: null,
+    client_auth: null,
     enabled: true,
     site: null,
     authorize_url: null,
@@ -223,6 +226,24 @@ describe("Provider app endpoints", () => {
     jwks_url: null,
     device_authorization_url: null,
   };
+
+  it("sends a changed client authentication and shows it on a custom provider's row", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([provider()]);
+    ipc.setProviderApp.mockResolvedValueOnce(provider({ client_auth: "post" }));
+    await openProviders(user);
+    expect((await screen.findByTestId("provider-client-auth")).textContent).toContain("HTTP Basic");
+
+    const form = await editApp(user);
+    const select = within(form).getByLabelText("Client authentication") as HTMLSelectElement;
+    expect(select.value).toBe("basic");
+    await user.selectOptions(select, "post");
+    await user.click(within(form).getByTestId("app-save"));
+    expect(ipc.setProviderApp).toHaveBeenLastCalledWith("prov-1", { ...noChanges, client_auth: "post" });
+    await waitFor(() =>
+      expect(screen.getByTestId("provider-client-auth").textContent).toContain("client_secret_post"),
+    );
+  });
 
   it("sends a typed signing keys (JWKS) URL like the other endpoints, and null when blank", async () => {
     const user = userEvent.setup();

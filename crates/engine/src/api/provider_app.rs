@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
+use crate::catalog::ClientAuth;
 use crate::provider::Endpoints;
 
 /// A provider app (the person's client registration) on a built-in or custom
@@ -22,6 +23,8 @@ pub struct Provider {
     pub client_id: String,
     /// Whether a client secret is stored.
     pub client_secret_set: bool,
+    /// How token requests carry the client ID and secret.
+    pub client_auth: ClientAuth,
     /// Its last four characters, for a secret long enough that they reveal little.
     pub client_secret_last4: Option<String>,
     /// A disabled provider app starts no sign-ins; its connections keep refreshing.
@@ -58,6 +61,7 @@ pub struct Provider {
 pub struct ProviderAppInput {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretInput>,
+    pub client_auth: Option<ClientAuth>,
     pub enabled: Option<bool>,
     pub site: Option<String>,
     pub authorize_url: Option<String>,
@@ -80,6 +84,8 @@ pub struct NewProvider {
     pub token_url: Option<String>,
     pub client_id: String,
     pub client_secret: Option<SecretInput>,
+    /// None: what the server's metadata lists, else HTTP Basic.
+    pub client_auth: Option<ClientAuth>,
     pub scopes: Vec<String>,
 }
 

@@ -101,14 +101,64 @@ pub enum Pkce {
     None,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// How a token endpoint takes the client's credentials (RFC 6749 §2.3.1; the names of
+/// RFC 7591's `token_endpoint_auth_method`, shortened).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
-    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    /// HTTP Basic with the client id and secret (`client_secret_basic`).
     #[default]
     Basic,
-    /// `client_id` and `client_secret` in the request body.
-    Body,
+    /// `client_id` and `client_secret` in the request body (`client_secret_post`).
+    Post,
+    /// A public client: `client_id` in the body and no secret, even if one is stored
+    /// (`none`).
+    None,
+}
+
+impl ClientAuth {
+    /// Its name, as `--client-auth` and the catalog spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "basic",
+            ClientAuth::Post => "post",
+            ClientAuth::None => "none",
+        }
+    }
+
+    /// How a person would describe it.
+    pub fn described(self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "with HTTP Basic (client_secret_basic)",
+            ClientAuth::Post => "in the request body (client_secret_post)",
+            ClientAuth::None => "as a public client, with no secret (none)",
+        }
+    }
+
+    const ALL: [ClientAuth; 3] = [ClientAuth::Basic, ClientAuth::Post, ClientAuth::None];
+
+    /// The one to use with a server that lists `methods`
+    /// (`token_endpoint_auth_methods_supported`): Basic when it lists it or lists
+    /// nothing (RFC 8414 §2's default), else the body.
+    pub fn chosen_from(methods: &[String]) -> ClientAuth {
+        let listed = |name: &str| methods.iter().any(|m| m == name);
+        if methods.is_empty() || listed("client_secret_basic") || !listed("client_secret_post") {
+            ClientAuth::Basic
+        } else {
+            ClientAuth::Post
+        }
+    }
+}
+
+impl std::str::FromStr for ClientAuth {
+    type Err = String;
+
+    /// By [`ClientAuth::name`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        ClientAuth::ALL.into_iter().find(|method| method.name() == name.trim()).ok_or_else(|| {
+            format!("“{}” is not a client authentication: use basic, post or none.", name.trim())
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -286,6 +286,7 @@ fn rfc7009_request(
         (ClientAuth::Basic, Some(secret)) => {
             request = request.header(http::header::AUTHORIZATION, basic(client_id, secret));
         }
+        (ClientAuth::None, _) => fields.push(("client_id", client_id)),
         (_, secret) => {
             fields.push(("client_id", client_id));
             fields.extend(secret.map(|s| ("client_secret", s.expose())));

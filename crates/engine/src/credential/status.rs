@@ -88,6 +88,7 @@ impl Engine {
                 self.needs_reauthorization(connection, credential, &reason)
             }
             RefreshRefused::ClientRejected { detail } => {
+                let detail = format!("{detail}; {}", crate::oauth::client_auth_hint(provider));
                 let error = Error::ProviderAppRejected { provider: provider.name.clone(), detail };
                 self.store.flag_provider_app(&provider.id, &error.to_string())?;
                 self.events.publish(EngineEvent::ProvidersChanged);

@@ -1,16 +1,19 @@
 //! The authorization request (RFC 6749 §4.1 with PKCE, RFC 7636) and redeeming the code
 //! it brings back.
 
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl};
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+};
 use url::Url;
 
-use super::client::{oauth_client, token_endpoint, token_error, OAuthClient};
+use super::client::{client_auth_hint, oauth_client, token_endpoint, token_error, OAuthClient};
 use super::grant::Grant;
 use super::id_token::Expected;
 use crate::catalog::Pkce;
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
-use crate::{Result, Secret};
+use crate::{Error, Result, Secret};
 
 /// Everything a flow must remember to redeem its code exactly where it asked for it.
 pub struct Authorization {
@@ -98,10 +101,17 @@ impl Authorization {
         if let Some(verifier) = self.verifier {
             exchange = exchange.set_pkce_verifier(verifier);
         }
-        let response = exchange
-            .request_async(&token_endpoint(provider, http))
-            .await
-            .map_err(|e| token_error(e, &provider.name, &token_url))?;
+        let response = exchange.request_async(&token_endpoint(provider, http)).await.map_err(|e| {
+            let client_refused = matches!(&e, RequestTokenError::ServerResponse(answer)
+                if *answer.error() == BasicErrorResponseType::InvalidClient);
+            match token_error(e, &provider.name, &token_url) {
+                Error::ProviderError { provider: name, detail } if client_refused => Error::ProviderError {
+                    provider: name,
+                    detail: format!("{detail}: {}", client_auth_hint(provider)),
+                },
+                error => error,
+            }
+        })?;
         let expected = Expected::SignIn { nonce: self.nonce.as_ref() };
         let secret = self.client_secret.as_ref();
         Grant::of_sign_in(&response, provider, secret, expected, &self.requested_scopes, http).await

@@ -74,13 +74,24 @@ pub fn oauth_client(provider: &ProviderRecord, client_secret: Option<Secret>) ->
         .set_token_uri(
             TokenUrl::new(provider.endpoints.token_url.clone()).map_err(|_| invalid("token URL"))?,
         );
-    if let Some(secret) = client_secret {
+    let client_auth = provider.client_auth();
+    if let Some(secret) = client_secret.filter(|_| client_auth != ClientAuth::None) {
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
     }
-    Ok(match provider.client_auth() {
+    Ok(match client_auth {
         ClientAuth::Basic => client.set_auth_type(AuthType::BasicAuth),
-        ClientAuth::Body => client.set_auth_type(AuthType::RequestBody),
+        ClientAuth::Post | ClientAuth::None => client.set_auth_type(AuthType::RequestBody),
     })
+}
+
+/// What to try when a token endpoint refuses the client credentials (`invalid_client`):
+/// how they were sent, and how to send them another way.
+pub(crate) fn client_auth_hint(provider: &ProviderRecord) -> String {
+    format!(
+        "the client ID and secret were sent {}; if the server takes them another way, change it with `grantkeeper providers set \"{}\" --client-auth basic|post|none` or under Provider apps",
+        provider.client_auth().described(),
+        provider.name
+    )
 }
 
 /// The provider's token endpoint with its quirks smoothed over.

@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 pub(crate) use authorize::{authorization, Authorization, AuthorizationRequest};
 pub use browser::Browser;
 // The fuzz targets reach the token endpoint's parsing as a real exchange does.
+pub(crate) use client::client_auth_hint;
 #[cfg(feature = "fuzzing")]
 pub(crate) use client::{oauth_client, token_endpoint, token_error};
 pub(crate) use device::{device_authorization, DeviceAuthorization};

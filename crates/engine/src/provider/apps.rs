@@ -1,7 +1,7 @@
 //! Provider apps: the person's client registrations, on built-in and custom providers.
 
 use crate::api::{NewProvider, Provider, ProviderAppInput};
-use crate::catalog::{Catalog, ClientSecretRule, ProviderSpec};
+use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
     self, catalog_spec, check_site, provider_url, Discovered, EndpointOverrides, Endpoints, EndpointsInput,
     ProviderRecord, ENDPOINT_FIELDS,
@@ -87,23 +87,30 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, endpoints, issuer_in_responses, id_token_algorithms) = match checked.endpoints {
-            EndpointsInput::Issuer(issuer) => {
-                let discovered = provider::discover(&self.http, &issuer).await?;
-                self.refuse_duplicate_issuer(&discovered.issuer)?;
-                let Discovered { issuer, endpoints, issuer_in_responses, id_token_algorithms, .. } =
-                    discovered;
-                (Some(issuer), endpoints, issuer_in_responses, id_token_algorithms)
-            }
-            EndpointsInput::Manual { authorize_url, token_url } => {
-                let endpoints = Endpoints {
-                    authorize_url: authorize_url.into(),
-                    token_url: token_url.into(),
-                    ..Endpoints::default()
-                };
-                (None, endpoints, false, Vec::new())
-            }
-        };
+        let (issuer, endpoints, issuer_in_responses, id_token_algorithms, listed_auth) =
+            match checked.endpoints {
+                EndpointsInput::Issuer(issuer) => {
+                    let discovered = provider::discover(&self.http, &issuer).await?;
+                    self.refuse_duplicate_issuer(&discovered.issuer)?;
+                    let Discovered {
+                        issuer,
+                        endpoints,
+                        issuer_in_responses,
+                        id_token_algorithms,
+                        client_auth_methods,
+                    } = discovered;
+                    let listed_auth = ClientAuth::chosen_from(&client_auth_methods);
+                    (Some(issuer), endpoints, issuer_in_responses, id_token_algorithms, listed_auth)
+                }
+                EndpointsInput::Manual { authorize_url, token_url } => {
+                    let endpoints = Endpoints {
+                        authorize_url: authorize_url.into(),
+                        token_url: token_url.into(),
+                        ..Endpoints::default()
+                    };
+                    (None, endpoints, false, Vec::new(), ClientAuth::Basic)
+                }
+            };
         let client_secret =
             input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
         let at = Timestamp::now();
@@ -126,6 +133,7 @@ impl Engine {
             enabled: true,
             site: None,
             overrides: EndpointOverrides::default(),
+            client_auth: Some(input.client_auth.unwrap_or(listed_auth)),
             created_at: at,
             attention: None,
             id: app_id,
@@ -191,8 +199,9 @@ impl Engine {
             ));
         }
         let enabled = input.enabled;
-        let app =
+        let mut app =
             changed_app(existing.as_ref(), &provider_id, client_id, &new_secret, site, overrides, enabled);
+        app.client_auth = input.client_auth.or(app.client_auth);
         self.save_provider_app(app, new_secret, existing.and_then(|a| a.client_secret_key)).await
     }
 
@@ -306,6 +315,7 @@ fn changed_app(
         enabled: enabled.or(existing.map(|a| a.enabled)).unwrap_or(true),
         site,
         overrides,
+        client_auth: existing.and_then(|a| a.client_auth),
         created_at: existing.map_or(Timestamp::now(), |a| a.created_at),
         // Saving it again is the fix being tried.
         attention: None,

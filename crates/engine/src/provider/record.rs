@@ -110,8 +110,10 @@ impl ProviderRecord {
         self.spec.map_or(Pkce::S256, |s| s.pkce)
     }
 
+    /// As the provider app says, else as the provider does (HTTP Basic, RFC 6749
+    /// §2.3.1's must, for a custom provider).
     pub fn client_auth(&self) -> ClientAuth {
-        self.spec.map_or(ClientAuth::Basic, |s| s.client_auth)
+        self.app.client_auth.unwrap_or_else(|| self.spec.map_or(ClientAuth::Basic, |s| s.client_auth))
     }
 
     pub fn refresh_tokens(&self) -> RefreshTokens {
@@ -160,6 +162,7 @@ impl ProviderRecord {
             scopes: self.scopes.clone(),
             client_id: self.app.client_id.clone(),
             client_secret_set: self.app.client_secret_key.is_some(),
+            client_auth: self.client_auth(),
             client_secret_last4: self.app.client_secret_last4.clone(),
             enabled: self.app.enabled,
             site: self.site(),

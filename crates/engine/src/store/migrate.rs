@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_id_token_keys.sql"),
     include_str!("../../migrations/0013_device_authorization_override.sql"),
     include_str!("../../migrations/0014_signed_in_addresses.sql"),
+    include_str!("../../migrations/0015_client_auth.sql"),
 ];
 
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for

@@ -30,6 +30,7 @@ pub use providers::CustomProviderRow;
 pub use revocations::PendingRevocation;
 
 use crate::api::{ConnectionStatus, EventKind};
+use crate::catalog::ClientAuth;
 use crate::provider::SignedInAddresses;
 use crate::{Error, Result};
 
@@ -124,6 +125,19 @@ macro_rules! bound_as_text {
 }
 
 bound_as_text!(ConnectionStatus, EventKind, FlowStatus);
+
+/// A client authentication method is kept as its name.
+impl ToSql for ClientAuth {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.name()))
+    }
+}
+
+impl FromSql for ClientAuth {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value.as_str()?.parse().map_err(|_| FromSqlError::InvalidType)
+    }
+}
 
 /// Signed-in addresses are kept as one JSON column.
 impl ToSql for SignedInAddresses {

@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection as Db, Row};
 
 use super::{from_columns, Store, TableRow};
+use crate::catalog::ClientAuth;
 use crate::provider::EndpointOverrides;
 use crate::{Result, Timestamp};
 
@@ -20,6 +21,8 @@ pub struct ProviderAppRow {
     /// GitHub Enterprise URL, GitLab base URL, Microsoft tenant; None: the default.
     pub site: Option<String>,
     pub overrides: EndpointOverrides,
+    /// How token requests carry the client credentials; None: the provider's own.
+    pub client_auth: Option<ClientAuth>,
     pub created_at: Timestamp,
     /// Why it needs the person (its client credentials were rejected), if it does.
     pub attention: Option<String>,
@@ -38,6 +41,7 @@ impl ProviderAppRow {
             enabled: true,
             site: None,
             overrides: EndpointOverrides::default(),
+            client_auth: None,
             created_at: Timestamp::now(),
             attention: None,
         }
@@ -47,12 +51,12 @@ impl ProviderAppRow {
 impl TableRow for ProviderAppRow {
     const SELECT: &'static str = "SELECT id, provider_id, client_id, client_secret_key,
         client_secret_last4, enabled, site, authorize_url, token_url, revocation_url, userinfo_url, created_at,
-        attention, jwks_url, device_authorization_url FROM provider_apps";
+        attention, jwks_url, device_authorization_url, client_auth FROM provider_apps";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => ProviderAppRow {
             id, provider_id, client_id, client_secret_key, client_secret_last4, enabled, site, created_at,
-            attention;
+            attention, client_auth;
             overrides: from_columns!(row => EndpointOverrides {
                 authorize_url, token_url, revocation_url, userinfo_url, jwks_url, device_authorization_url
             })
@@ -67,8 +71,8 @@ impl ProviderAppRow {
         db.execute(
             "INSERT INTO provider_apps (id, provider_id, client_id, client_secret_key,
                 client_secret_last4, enabled, site, authorize_url, token_url, revocation_url,
-                userinfo_url, created_at, updated_at, jwks_url, device_authorization_url)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                userinfo_url, created_at, updated_at, jwks_url, device_authorization_url, client_auth)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (provider_id) DO UPDATE SET client_id = excluded.client_id,
                 client_secret_key = excluded.client_secret_key,
                 client_secret_last4 = excluded.client_secret_last4, enabled = excluded.enabled,
@@ -76,7 +80,7 @@ impl ProviderAppRow {
                 token_url = excluded.token_url, revocation_url = excluded.revocation_url,
                 userinfo_url = excluded.userinfo_url, jwks_url = excluded.jwks_url,
                 device_authorization_url = excluded.device_authorization_url,
-                updated_at = excluded.updated_at, attention = NULL",
+                client_auth = excluded.client_auth, updated_at = excluded.updated_at, attention = NULL",
             params![
                 self.id,
                 self.provider_id,
@@ -93,6 +97,7 @@ impl ProviderAppRow {
                 updated_at,
                 self.overrides.jwks_url,
                 self.overrides.device_authorization_url,
+                self.client_auth,
             ],
         )
         .map(drop)
