@@ -14,6 +14,8 @@
 // code-exchange token lifetimes, for load tests), POST /test/revoke?
 // provider=P&user=U (the person withdraws consent at the provider), GET
 // /test/grant?provider=P&user=U (whether that grant has been revoked), GET
+// /test/expiring-tokens?provider=P (8-hour tokens with single-use refresh tokens from
+// now on, as a GitHub OAuth App with expiring user tokens on), GET
 // /test/reject-key?key=K (an API key is deleted at its service), GET
 // /test/break-token?how=html|truncated|empty_access_token|huge|server_error|rate_limited|redirect|dpop|escapes
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
@@ -529,6 +531,10 @@ const server = createServer(async (req, res) => {
     }
     if (rest[0] === 'log') return send(res, 200, log);
     if (rest[0] === 'revoke') { revokeGrant(url.searchParams.get('provider'), url.searchParams.get('user')); return send(res, 200, {}); }
+    if (rest[0] === 'expiring-tokens') {
+      Object.assign(PROVIDERS[url.searchParams.get('provider')], { refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600 });
+      return send(res, 200, {});
+    }
     if (rest[0] === 'grant') {
       const grant = grants.get(`${url.searchParams.get('provider')}/${url.searchParams.get('user')}`);
       return grant ? send(res, 200, { revoked: grant.revoked }) : send(res, 404, {});

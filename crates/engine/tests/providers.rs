@@ -766,31 +766,45 @@ async fn the_scheduler_rides_out_an_outage_and_recovers_by_itself() {
 }
 
 /// A refresh whose answer never came (the connection dropped after the request left).
-/// Microsoft rotates refresh tokens, so the one sent may be spent: it is never presented
-/// again, the connection asks to be reconnected and keeps its tokens until then.
+/// Microsoft rotates refresh tokens, and so does a GitHub OAuth App with expiring user
+/// tokens turned on, so the one sent may be spent: it is never presented again, the
+/// connection asks to be reconnected and keeps its tokens until then.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refresh_with_no_answer_never_presents_its_refresh_token_again() {
     let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
-    let id = connect(&engine, "outlook-mail", "Outlook").await.id;
+    never_presented_again(&engine, &emulator, &setup, "microsoft", "outlook-mail").await;
+    emulator.expiring_tokens("github").await;
+    use_emulator(&engine, &emulator, "github", true).await;
+    never_presented_again(&engine, &emulator, &setup, "github", "github").await;
+}
+
+async fn never_presented_again(
+    engine: &Arc<Engine>,
+    emulator: &ProviderEmulator,
+    setup: &Setup,
+    provider: &str,
+    integration: &str,
+) {
+    let id = connect(engine, integration, provider).await.id;
     let kept = secret_tool_keys(&setup.service);
 
     emulator.outage(true).await;
-    let error = engine.refresh_now("Outlook").await.unwrap_err();
+    let error = engine.refresh_now(provider).await.unwrap_err();
     emulator.outage(false).await;
-    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
     assert!(error.to_string().contains("no usable answer"), "{error}");
-    let again = engine.access_token("Outlook", Duration::from_secs(100_000)).await.unwrap_err();
+    let again = engine.access_token(provider, Duration::from_secs(100_000)).await.unwrap_err();
     assert!(matches!(again, Error::NeedsReauthorization { .. }), "{again}");
-    let presented: Vec<String> = requests(&emulator, "microsoft", "token")
+    let presented: Vec<String> = requests(emulator, provider, "token")
         .await
         .iter()
         .filter_map(|r| form_field(r, "refresh_token"))
         .collect();
-    assert_eq!(presented.len(), 1, "the refresh token went out once: {presented:?}");
-    assert_eq!(engine.connection("Outlook").unwrap().status, ConnectionStatus::Reauthorize);
-    assert_eq!(secret_tool_keys(&setup.service), kept, "its tokens stay until the reconnect");
+    assert_eq!(presented.len(), 1, "{provider}: the refresh token went out once: {presented:?}");
+    assert_eq!(engine.connection(provider).unwrap().status, ConnectionStatus::Reauthorize);
+    assert_eq!(secret_tool_keys(&setup.service), kept, "{provider}: its tokens stay until the reconnect");
 
-    let reconnected = engine.reconnect("Outlook").await.unwrap().outcome.await.unwrap().unwrap();
+    let reconnected = engine.reconnect(provider).await.unwrap().outcome.await.unwrap().unwrap();
     assert_eq!((reconnected.id, reconnected.status), (id, ConnectionStatus::Active));
 }
 

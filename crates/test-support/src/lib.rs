@@ -252,6 +252,14 @@ impl ProviderEmulator {
             .unwrap();
     }
 
+    /// `provider` issues expiring access tokens with single-use refresh tokens from now
+    /// on, as a GitHub OAuth App does with "expiring user tokens" turned on.
+    pub async fn expiring_tokens(&self, provider: &str) {
+        reqwest::get(format!("http://127.0.0.1:{}/test/expiring-tokens?provider={provider}", self.port))
+            .await
+            .unwrap();
+    }
+
     /// Whether `user`'s grant at `provider` has been revoked (None: there is none).
     pub async fn grant_revoked(&self, provider: &str, user: &str) -> Option<bool> {
         let url = format!("http://127.0.0.1:{}/test/grant?provider={provider}&user={user}", self.port);
