@@ -78,6 +78,8 @@ const PROVIDERS = {
   },
   'github-app': {
     clientAuth: 'body', pkce: true, revoke: 'github', refresh: 'rotating', expiresIn: 28800, refreshTokenExpiresIn: 15897600, shape: 'github',
+    // A GitHub App's callback URLs are compared exactly, port included.
+    callbackUrls: ['http://127.0.0.1:53146/callback'],
     iss: 'https://github.com/login/oauth', noScopes: true, identity: (u) => ({ id: u.id, login: u.login }),
   },
   slack: {
@@ -103,8 +105,10 @@ const PROVIDERS = {
     clientAuth: 'basic-or-public', pkce: true, refresh: 'rotating', expiresIn: 3600,
     identity: (u) => ({ id: `sp${u.id}`, email: u.email, display_name: u.name }),
   },
+  // A public client ID (Use Public Client OAuth) with PKCE: no secret, no Authorization
+  // header; a confidential client authenticates with HTTP Basic.
   zoom: {
-    clientAuth: 'basic', pkce: true, refresh: 'rotating', expiresIn: 3600, revoke: 'client',
+    clientAuth: 'basic-or-public', pkce: true, refresh: 'rotating', expiresIn: 3600, revoke: 'client',
     identity: (u) => ({ id: `z${u.id}`, email: u.email }),
   },
   // A server that takes client credentials in the request body only
@@ -323,6 +327,9 @@ function authorize(provider, spec, url, res) {
   try { redirectUrl = new URL(redirect); } catch { return send(res, 400, 'bad redirect_uri', 'text/plain'); }
   if (q.get('client_id') !== CLIENT_ID || !['127.0.0.1', 'localhost'].includes(redirectUrl.hostname)) {
     return send(res, 400, 'unknown client or redirect_uri', 'text/plain');
+  }
+  if (spec.callbackUrls && !spec.callbackUrls.includes(redirect)) {
+    return send(res, 400, 'The redirect_uri is not associated with this application.', 'text/plain');
   }
   if (spec.pkce && q.get('code_challenge_method') !== 'S256') return send(res, 400, 'PKCE S256 required here', 'text/plain');
   for (const [name, value] of Object.entries(spec.required || {})) {
