@@ -544,6 +544,20 @@ async fn a_custom_provider_gets_the_client_authentication_its_metadata_lists() {
     assert_eq!(secret_tool_keys(&setup.service), kept, "nothing kept");
 }
 
+/// Spotify's refresh tokens end 6 months after the sign-in, and refreshing does not
+/// extend that, though its answers do not say so: the lapse is recorded at sign-in (the
+/// window warns ahead of it) and kept through refreshes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spotify_sign_in_lapses_six_months_after_it() {
+    let (_emulator, _setup, engine) = engine_using_emulator("spotify", false).await;
+    let lapse = connect(&engine, "spotify", "Music").await.refresh_token_expires_at.expect("recorded");
+    let at = time::OffsetDateTime::parse(&lapse, &time::format_description::well_known::Rfc3339).unwrap();
+    let days = (at - time::OffsetDateTime::now_utc()).whole_days();
+    assert!((181..=182).contains(&days), "{lapse}: {days} days");
+    engine.refresh_now("Music").await.unwrap();
+    assert_eq!(engine.connection("Music").unwrap().refresh_token_expires_at, Some(lapse));
+}
+
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.
 async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();

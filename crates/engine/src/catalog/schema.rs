@@ -59,6 +59,10 @@ pub struct ProviderSpec {
     pub token_response: TokenResponseShape,
     #[serde(default)]
     pub refresh_tokens: RefreshTokens,
+    /// Days a sign-in's refresh tokens last at most, counted from the sign-in, where the
+    /// provider documents a limit that refreshing does not extend and its answers do
+    /// not say (Spotify: 6 months).
+    pub sign_in_lasts_days: Option<u32>,
     /// The provider adds new scopes to the existing grant (Google's
     /// `include_granted_scopes`), so a new integration asks only for its own scopes.
     #[serde(default)]

@@ -169,6 +169,7 @@ fn signed_in(
         pending_token_key: None,
         refresh_token_expires_at: times
             .refresh_token_expires_at
+            .or_else(|| provider.sign_in_lifetime().map(|lifetime| at + lifetime))
             .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
         addresses: Some(provider.addresses()),
         id,

@@ -120,6 +120,12 @@ impl ProviderRecord {
         self.spec.map_or(RefreshTokens::Reusable, |s| s.refresh_tokens)
     }
 
+    /// How long a sign-in lasts at most, where the catalog documents a fixed limit.
+    pub fn sign_in_lifetime(&self) -> Option<std::time::Duration> {
+        let days = self.spec?.sign_in_lasts_days?;
+        Some(std::time::Duration::from_secs(u64::from(days) * 24 * 60 * 60))
+    }
+
     pub fn incremental_authorization(&self) -> bool {
         self.spec.is_some_and(|s| s.incremental_authorization)
     }
