@@ -558,6 +558,38 @@ async fn a_spotify_sign_in_lapses_six_months_after_it() {
     assert_eq!(engine.connection("Music").unwrap().refresh_token_expires_at, Some(lapse));
 }
 
+/// Google ends the sign-ins of a provider app still in Testing after 7 days. A grant
+/// that ends about a week after its sign-in says why and what to change at Google; one
+/// that ends sooner, or later, just says it ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_grant_that_ends_after_a_week_says_to_publish_the_app() {
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    let signed_in_days_ago = |days: i64| {
+        let at = time::OffsetDateTime::now_utc() - time::Duration::days(days) - time::Duration::hours(2);
+        let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+        db.execute("UPDATE credentials SET signed_in_at = ?1", [at]).unwrap();
+    };
+    let ended = async |days: i64| {
+        connect(&engine, "gmail", "Mail").await;
+        signed_in_days_ago(days);
+        emulator.revoke("google", "ada").await;
+        let error = engine.refresh_now("Mail").await.unwrap_err();
+        assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+        engine.remove_connection("Mail").await.unwrap();
+        error.to_string()
+    };
+
+    let after_two_days = ended(2).await;
+    assert!(
+        after_two_days.contains("invalid_grant") && !after_two_days.contains("Testing"),
+        "{after_two_days}"
+    );
+    let after_a_week = ended(7).await;
+    assert!(after_a_week.contains("publishing status is Testing"), "{after_a_week}");
+    assert!(after_a_week.contains("In production") && after_a_week.contains("Internal"), "{after_a_week}");
+}
+
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.
 async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();

@@ -59,6 +59,8 @@ pub struct ProviderSpec {
     pub token_response: TokenResponseShape,
     #[serde(default)]
     pub refresh_tokens: RefreshTokens,
+    /// What ends sign-ins to a provider app the provider still treats as in testing.
+    pub testing_mode: Option<TestingModeSpec>,
     /// Days a sign-in's refresh tokens last at most, counted from the sign-in, where the
     /// provider documents a limit that refreshing does not extend and its answers do
     /// not say (Spotify: 6 months).
@@ -216,6 +218,19 @@ pub enum RevocationStyle {
     GithubGrant,
     /// POST with the token itself as Bearer (Dropbox, Slack).
     BearerPost,
+}
+
+/// A provider that ends sign-ins after a few days while the provider app is in testing
+/// (Google: an External app whose publishing status is Testing).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestingModeSpec {
+    /// How many days a sign-in lasts there.
+    pub sign_in_lasts_days: u32,
+    /// Scope values a grant may hold and still not be limited.
+    pub unlimited_scopes: Vec<String>,
+    /// What the person can do about it.
+    pub advice: String,
 }
 
 /// Which of a grant's tokens its revocation endpoint is given.

@@ -184,6 +184,7 @@ fn key_credential(
         refresh_token_expires_at: None,
         pending_token_key: None,
         addresses: None,
+        signed_in_at: None,
         id,
     }
 }

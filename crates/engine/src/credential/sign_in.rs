@@ -172,6 +172,7 @@ fn signed_in(
             .or_else(|| provider.sign_in_lifetime().map(|lifetime| at + lifetime))
             .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
         addresses: Some(provider.addresses()),
+        signed_in_at: Some(at),
         id,
     }
 }

@@ -27,6 +27,21 @@ pub(crate) fn may_rotate(provider: &ProviderRecord) -> bool {
     provider.spec.is_none() || provider.refresh_tokens() == crate::catalog::RefreshTokens::Rotating
 }
 
+/// Why a grant ended, where it ended as the provider ends sign-ins to provider apps in
+/// testing: about that many days after the sign-in, holding scopes that are limited.
+fn testing_mode_advice<'p>(
+    provider: &'p ProviderRecord,
+    credential: &CredentialRecord,
+    now: Timestamp,
+) -> Option<&'p str> {
+    let testing = provider.spec?.testing_mode.as_ref()?;
+    let age = now - credential.signed_in_at?;
+    let limit = time::Duration::days(i64::from(testing.sign_in_lasts_days));
+    let around_the_limit = age >= limit - time::Duration::days(1) && age <= limit + time::Duration::days(1);
+    let limited = credential.scopes.iter().any(|scope| !testing.unlimited_scopes.contains(scope));
+    (around_the_limit && limited).then_some(testing.advice.as_str())
+}
+
 impl Engine {
     /// The connection's credential, unless it waits for the person to reconnect.
     pub(crate) fn usable_credential(&self, connection: &Connection) -> Result<CredentialRecord> {
@@ -84,7 +99,10 @@ impl Engine {
     ) -> Result<T> {
         match refused {
             RefreshRefused::GrantInvalid { detail } => {
-                let reason = format!("{} said the grant is no longer valid: {detail}", provider.name);
+                let mut reason = format!("{} said the grant is no longer valid: {detail}", provider.name);
+                if let Some(advice) = testing_mode_advice(provider, credential, Timestamp::now()) {
+                    reason = format!("{reason}. {advice}");
+                }
                 self.needs_reauthorization(connection, credential, &reason)
             }
             RefreshRefused::ClientRejected { detail } => {

@@ -31,17 +31,20 @@ pub struct CredentialRecord {
     pub pending_token_key: Option<String>,
     /// Where it was signed in; None for an API key, or a grant from before they were kept.
     pub addresses: Option<SignedInAddresses>,
+    /// When the person last signed in for it (not a refresh); None for an API key, or a
+    /// grant from before it was kept.
+    pub signed_in_at: Option<Timestamp>,
 }
 
 impl TableRow for CredentialRecord {
     const SELECT: &'static str = "SELECT id, provider_id, subject, account, scopes, token_secret_key,
         status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at, key_fields,
-        refresh_token_expires_at, pending_token_key, addresses FROM credentials";
+        refresh_token_expires_at, pending_token_key, addresses, signed_in_at FROM credentials";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CredentialRecord {
             id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
-            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key, addresses;
+            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key, addresses, signed_in_at;
             kind: CredentialKind::of_column(row.get("key_fields")?)?,
             scopes: list_column(row, "scopes")?,
             status: status_column(row)?
@@ -128,15 +131,15 @@ impl Store {
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
                     status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
-                    refresh_token_expires_at, addresses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                    refresh_token_expires_at, addresses, signed_in_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
                     last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
                     key_fields = excluded.key_fields,
                     refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL,
-                    addresses = excluded.addresses",
+                    addresses = excluded.addresses, signed_in_at = excluded.signed_in_at",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -152,6 +155,7 @@ impl Store {
                     credential.kind.key_fields_column(),
                     credential.refresh_token_expires_at,
                     credential.addresses,
+                    credential.signed_in_at,
                 ],
             )?;
             if let Some(connection) = connection {

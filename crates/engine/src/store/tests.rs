@@ -40,6 +40,7 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         refresh_token_expires_at: None,
         pending_token_key: None,
         addresses: None,
+        signed_in_at: None,
     }
 }
 
