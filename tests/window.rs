@@ -827,6 +827,7 @@ async fn move_the_token_url(setup: &Setup) {
         browser: Browser::None,
         flow_time_limit: Duration::from_secs(60),
         refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
+        supplied_provider_apps: Vec::new(),
     };
     let engine = Engine::open(config, std::sync::Arc::new(Keychain::new(setup.service.clone()))).unwrap();
     let moved = ProviderAppInput {

@@ -32,6 +32,7 @@ pub fn mock_app(browser: Browser) -> MockApp {
         browser,
         flow_time_limit: Duration::from_secs(60),
         refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
+        supplied_provider_apps: Vec::new(),
     };
     let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
     let app =

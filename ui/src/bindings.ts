@@ -197,7 +197,7 @@ export type Endpoints<Required = string> = {
 export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_changed" } | { kind: "flow_completed"; flow_id: string; connection_id: string } | { kind: "flow_failed"; flow_id: string; error: ErrorPayload };
 
 /**  What the UI and scripts branch on; never on message text. */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "storage" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "storage" | "internal";
 
 /**  The error as it crosses IPC: a code, a sentence, and the form field at fault. */
 export type ErrorPayload = {
@@ -292,6 +292,8 @@ export type Provider = {
 	client_secret_last4: string | null,
 	/**  A disabled provider app starts no sign-ins; its connections keep refreshing. */
 	enabled: boolean,
+	/**  The read-only file an organisation supplied it in; None for the person's own. */
+	supplied_from: string | null,
 	/**  GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one. */
 	site: string | null,
 	site_label: string | null,

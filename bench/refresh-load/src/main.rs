@@ -56,6 +56,7 @@ async fn main() {
         browser: Browser::None,
         flow_time_limit: Duration::from_secs(60),
         refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
+        supplied_provider_apps: Vec::new(),
     };
     let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
     let input = ProviderAppInput {

@@ -79,6 +79,9 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
             p.redirect_uri,
             p.id
         ))?;
+        if let Some(file) = &p.supplied_from {
+            line(&format!("\tprovided by your organisation ({file})"))?;
+        }
         previous_addresses_note(p);
         Ok(())
     })

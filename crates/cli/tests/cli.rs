@@ -207,6 +207,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
         browser: Browser::None,
         flow_time_limit: Duration::from_secs(60),
         refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
+        supplied_provider_apps: Vec::new(),
     };
     let app = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
     let children: Vec<_> = (0..20)
@@ -319,6 +320,8 @@ fn google_s_provider_app_takes_its_secret_from_stdin(cli: &Cli) {
     assert!(set.contains("•••• 9d2c") && set.contains("redirect http://127.0.0.1/callback"), "{set}");
     assert!(!contains(&data_dir_bytes(cli.home.path()), "canary-google-secret-9d2c"));
 
+    organisation_supplied_provider_apps(cli);
+
     // A short secret shows none of its characters, and is still there.
     let args = ["providers", "set", "google", "--client-secret-stdin"];
     let set = ok(&cli.run_with_stdin(&args, "cnry-sh0rt\n"));
@@ -326,6 +329,27 @@ fn google_s_provider_app_takes_its_secret_from_stdin(cli: &Cli) {
     let listed = ok(&cli.run(&["providers", "list"]));
     assert!(listed.contains("Google") && !listed.contains("no client secret"), "{listed}");
     assert!(!listed.contains("sh0rt"), "{listed}");
+}
+
+/// A provider app from the system-wide supplied file is listed with where it came from;
+/// a broken file is one error naming its line.
+fn organisation_supplied_provider_apps(cli: &Cli) {
+    let file = cli.system_provider_apps();
+    std::fs::write(&file, "[github]\nclient_id = \"Iv1.supplied\"\n").unwrap();
+    let listed = ok(&cli.run(&["providers", "list"]));
+    assert!(
+        listed.contains("client Iv1.supplied") && listed.contains("provided by your organisation"),
+        "{listed}"
+    );
+    std::fs::write(&file, "[github]\nclient_id = \"Iv1.supplied\"\ntenant = \"x\"\n").unwrap();
+    let broken = cli.run(&["providers", "list"]);
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = text(&broken.stderr);
+    assert!(
+        stderr.contains("system-provider-apps.toml (line 3)") && stderr.contains("unknown field"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&file).unwrap();
 }
 
 /// A self-managed GitLab by its base URL: the catalog's quirks, the server's address.

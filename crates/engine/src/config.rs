@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::oauth::Browser;
+use crate::provider::SUPPLIED_APPS_FILE;
 use crate::{Error, Result};
 
 pub const DEFAULT_KEYCHAIN_SERVICE: &str = "grantkeeper";
@@ -22,6 +23,9 @@ pub struct Config {
     pub browser: Browser,
     pub flow_time_limit: Duration,
     pub refresh_lock_wait: Duration,
+    /// Files of provider apps an organisation or a distribution supplies, most
+    /// important first (see `provider::supplied_apps`).
+    pub supplied_provider_apps: Vec<PathBuf>,
 }
 
 impl Config {
@@ -45,10 +49,37 @@ impl Config {
             browser: Browser::from_env(),
             flow_time_limit: FLOW_TIME_LIMIT,
             refresh_lock_wait: REFRESH_LOCK_WAIT,
+            supplied_provider_apps: supplied_provider_app_files(),
         })
     }
 
     pub fn database_path(&self) -> PathBuf {
         self.home.join("grantkeeper.sqlite3")
     }
+}
+
+/// The person's file (in the user's configuration directory), then the system's:
+/// `GRANTKEEPER_SYSTEM_PROVIDER_APPS` names another system file (for packagers and tests).
+fn supplied_provider_app_files() -> Vec<PathBuf> {
+    let user = dirs::config_dir().map(|dir| dir.join("grantkeeper").join(SUPPLIED_APPS_FILE));
+    let system = match std::env::var_os("GRANTKEEPER_SYSTEM_PROVIDER_APPS").filter(|v| !v.is_empty()) {
+        Some(file) => Some(PathBuf::from(file)),
+        None => system_config_dir().map(|dir| dir.join(SUPPLIED_APPS_FILE)),
+    };
+    user.into_iter().chain(system).collect()
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn system_config_dir() -> Option<PathBuf> {
+    Some(PathBuf::from("/etc/grantkeeper"))
+}
+
+#[cfg(target_os = "macos")]
+fn system_config_dir() -> Option<PathBuf> {
+    Some(PathBuf::from("/Library/Application Support/Grantkeeper"))
+}
+
+#[cfg(windows)]
+fn system_config_dir() -> Option<PathBuf> {
+    std::env::var_os("ProgramData").map(|dir| PathBuf::from(dir).join("Grantkeeper"))
 }

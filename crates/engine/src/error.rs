@@ -75,6 +75,9 @@ pub enum Error {
     #[error("Another process has held the refresh lock {path} for {waited:?}, so the refresh was not tried. Quit any stuck Grantkeeper (the app or a `grantkeeper` command), then try again.")]
     RefreshLocked { path: String, waited: std::time::Duration },
 
+    #[error("The provider apps file {path}{} cannot be used: {message}. Grantkeeper only reads it: ask whoever manages it to correct it. Nothing was changed.", line.map(|line| format!(" (line {line})")).unwrap_or_default())]
+    SuppliedAppsInvalid { path: String, line: Option<usize>, message: String },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -110,6 +113,7 @@ pub enum ErrorCode {
     KeyRejected,
     ScopesMissing,
     RefreshLocked,
+    SuppliedAppsInvalid,
     Storage,
     Internal,
 }
@@ -157,6 +161,7 @@ impl Error {
             Error::KeyRejected { .. } => ErrorCode::KeyRejected,
             Error::ScopesMissing { .. } => ErrorCode::ScopesMissing,
             Error::RefreshLocked { .. } => ErrorCode::RefreshLocked,
+            Error::SuppliedAppsInvalid { .. } => ErrorCode::SuppliedAppsInvalid,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -14,10 +14,12 @@ use grantkeeper_engine::api::Revocation;
 use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
 use grantkeeper_engine::catalog::ClientAuth;
 use grantkeeper_engine::git_credentials::GitCredentialRequest;
+use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::Config;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
-    secret_tool_keys, secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
-    EMULATED_CLIENT_SECRET,
+    browser_command, contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode,
+    ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 use serde_json::Value;
 
@@ -588,6 +590,69 @@ async fn a_google_grant_that_ends_after_a_week_says_to_publish_the_app() {
     let after_a_week = ended(7).await;
     assert!(after_a_week.contains("publishing status is Testing"), "{after_a_week}");
     assert!(after_a_week.contains("In production") && after_a_week.contains("Internal"), "{after_a_week}");
+}
+
+/// Provider apps an organisation supplies in read-only files: the person's file wins
+/// over the system's, and the person's own provider app over both; a sign-in goes
+/// through a supplied app; a broken file is one error naming its line, and changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_apps_an_organisation_supplies() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let files = tempfile::tempdir().unwrap();
+    let (user, system) = (files.path().join("user.toml"), files.path().join("system.toml"));
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let supplied_provider_apps = vec![user.clone(), system.clone()];
+    let engine = setup.open(Config { supplied_provider_apps, ..setup.config(browser) });
+    let spotify =
+        |engine: &Engine| engine.providers().unwrap().into_iter().find(|p| p.id == "spotify").unwrap();
+    let entry = |client_id: &str| {
+        let url = |endpoint: &str| emulator.url("spotify", endpoint);
+        format!(
+            "# Handed out by IT\n[spotify]\nclient_id = \"{client_id}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\n",
+            url("authorize"),
+            url("token"),
+            url("identity")
+        )
+    };
+
+    std::fs::write(&system, entry("system-client")).unwrap();
+    let from_system = spotify(&engine);
+    assert_eq!(from_system.client_id, "system-client");
+    assert_eq!(from_system.supplied_from.as_deref(), system.to_str());
+    std::fs::write(&user, entry(EMULATED_CLIENT_ID)).unwrap();
+    assert_eq!(spotify(&engine).supplied_from.as_deref(), user.to_str(), "the person's file wins");
+    let connection = connect(&engine, "spotify", "Music").await;
+    assert_eq!(connection.account.as_deref(), Some("ada@example.test"));
+    let error = engine.remove_provider("spotify", false).await.unwrap_err().to_string();
+    assert!(error.contains("provided by your organisation"), "{error}");
+
+    std::fs::write(&system, "[spotify]\nclient_id = \"x\"\nclient_secret = \"canary-supplied-secret\"\n")
+        .unwrap();
+    let error = engine.providers().unwrap_err();
+    assert!(matches!(error, Error::SuppliedAppsInvalid { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("system.toml (line 3)") && message.contains("never read from this file"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("canary-supplied-secret")
+            && !contains(&data_dir_bytes(setup.home.path()), "canary-supplied")
+    );
+    std::fs::remove_file(&system).unwrap();
+
+    // The person's own provider app wins: it starts from the supplied one.
+    let own = ProviderAppInput { client_id: Some("my-own-client".into()), ..ProviderAppInput::default() };
+    let mine = engine.set_provider_app("spotify", own).await.unwrap();
+    assert_eq!((mine.client_id.as_str(), mine.supplied_from), ("my-own-client", None));
+    assert_eq!(
+        mine.endpoints.token_url,
+        emulator.url("spotify", "token"),
+        "the supplied endpoints carried over"
+    );
+    assert_eq!(spotify(&engine).client_id, "my-own-client");
 }
 
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.

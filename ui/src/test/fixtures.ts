@@ -18,6 +18,7 @@ export function provider(overrides: Partial<Provider> = {}): Provider {
     client_auth: "basic",
     client_secret_last4: null,
     enabled: true,
+    supplied_from: null,
     site: null,
     site_label: null,
     site_help: null,

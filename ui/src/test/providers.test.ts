@@ -195,6 +195,19 @@ describe("Provider list", () => {
     expect(note.textContent).toContain("Reconnect to use the new one");
   });
 
+  it("marks a provider app an organisation supplied, and offers no way to change it", async () => {
+    const user = userEvent.setup();
+    ipc.listProviders.mockResolvedValue([
+      provider({ id: "github", name: "GitHub", builtin: true, supplied_from: "/etc/grantkeeper/provider-apps.toml" }),
+    ]);
+    await openProviders(user);
+    const row = await screen.findByTestId("provider-row");
+    expect(within(row).getByTestId("provider-supplied").textContent).toContain("Provided by your organisation");
+    expect(within(row).getByTestId("provider-supplied-note").textContent).toContain("/etc/grantkeeper/provider-apps.toml");
+    expect(within(row).queryByTestId("provider-edit")).toBeNull();
+    expect(within(row).queryByRole("button", { name: /Remove/ })).toBeNull();
+  });
+
   it("shows what a provider app needs when the provider rejected its credentials", async () => {
     const user = userEvent.setup();
     ipc.listProviders.mockResolvedValue([

@@ -39,9 +39,17 @@ impl Cli {
             .env("GRANTKEEPER_HOME", self.home.path())
             .env("GRANTKEEPER_KEYCHAIN_SERVICE", &self.service)
             .env("GRANTKEEPER_BROWSER", &self.browser)
+            // Provider apps an organisation supplies: the test's own files, if it writes them.
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("GRANTKEEPER_SYSTEM_PROVIDER_APPS", self.system_provider_apps())
             .env_remove("BROWSER")
             .env_remove("GRANTKEEPER_LOG");
         command
+    }
+
+    /// Where this test's system-wide supplied provider apps file would be.
+    pub fn system_provider_apps(&self) -> std::path::PathBuf {
+        self.home.path().join("system-provider-apps.toml")
     }
 
     /// The same, where no Secret Service answers: the session bus is nowhere.

@@ -29,6 +29,8 @@ pub struct Provider {
     pub client_secret_last4: Option<String>,
     /// A disabled provider app starts no sign-ins; its connections keep refreshing.
     pub enabled: bool,
+    /// The read-only file an organisation supplied it in; None for the person's own.
+    pub supplied_from: Option<String>,
     /// GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
     pub site: Option<String>,
     pub site_label: Option<String>,

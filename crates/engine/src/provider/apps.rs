@@ -3,8 +3,8 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, catalog_spec, check_site, provider_url, Discovered, EndpointOverrides, Endpoints, EndpointsInput,
-    ProviderRecord, ENDPOINT_FIELDS,
+    self, catalog_spec, check_site, provider_url, supplied_apps, Discovered, EndpointOverrides, Endpoints,
+    EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::vault;
@@ -16,8 +16,12 @@ const CLIENT_ID_LIMIT: usize = 512;
 impl Engine {
     /// Every provider app the person has set up, by provider name.
     pub fn providers(&self) -> Result<Vec<Provider>> {
+        let own = self.store.provider_apps()?;
+        let supplied = supplied_apps(&self.config.supplied_provider_apps)?
+            .into_values()
+            .filter(|app| !own.iter().any(|mine| mine.provider_id == app.provider_id));
         let mut views = Vec::new();
-        for app in self.store.provider_apps()? {
+        for app in own.iter().cloned().chain(supplied) {
             match self.resolve(app) {
                 Ok(record) => views.push(self.view_of(&record)?),
                 Err(error) => tracing::warn!(%error, "skipping a provider app"),
@@ -35,7 +39,7 @@ impl Engine {
 
     /// A provider with its provider app, ready for a flow or a refresh.
     pub(crate) fn provider_record(&self, provider_id: &str) -> Result<ProviderRecord> {
-        match self.store.provider_app(provider_id)? {
+        match self.provider_app(provider_id)? {
             Some(app) => self.resolve(app),
             None => match catalog_spec(provider_id) {
                 Some(spec) => Err(Error::ProviderAppMissing {
@@ -45,6 +49,14 @@ impl Engine {
                 None => Err(Error::NotFound { what: "provider", key: provider_id.to_owned() }),
             },
         }
+    }
+
+    /// The person's own provider app for a provider, else one an organisation supplies.
+    fn provider_app(&self, provider_id: &str) -> Result<Option<ProviderAppRow>> {
+        if let Some(own) = self.store.provider_app(provider_id)? {
+            return Ok(Some(own));
+        }
+        Ok(supplied_apps(&self.config.supplied_provider_apps)?.remove(provider_id))
     }
 
     fn resolve(&self, app: ProviderAppRow) -> Result<ProviderRecord> {
@@ -136,6 +148,7 @@ impl Engine {
             client_auth: Some(input.client_auth.unwrap_or(listed_auth)),
             created_at: at,
             attention: None,
+            supplied_from: None,
             id: app_id,
         };
         self.with_client_secret(&app, client_secret, || self.store.insert_custom_provider(&custom, &app))
@@ -169,7 +182,11 @@ impl Engine {
     #[tracing::instrument(skip(self, input), err(Display))]
     pub async fn set_provider_app(&self, provider_key: &str, input: ProviderAppInput) -> Result<Provider> {
         let provider_id = self.provider_id_for(provider_key)?;
-        let existing = self.store.provider_app(&provider_id)?;
+        // A supplied provider app is the starting point of the person's own.
+        let existing = self.provider_app(&provider_id)?.map(|app| match app.supplied_from {
+            Some(_) => ProviderAppRow { id: uuid::Uuid::new_v4().to_string(), supplied_from: None, ..app },
+            None => app,
+        });
         let spec = catalog_spec(&provider_id);
         let name = match spec {
             Some(spec) => spec.name.clone(),
@@ -263,6 +280,16 @@ impl Engine {
     pub async fn remove_provider(&self, key: &str, with_connections: bool) -> Result<()> {
         let provider_id = self.provider_id_for(key)?;
         let provider = self.provider_record(&provider_id)?;
+        if let Some(file) = &provider.app.supplied_from {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "The provider app for {} is provided by your organisation ({}); it cannot be removed here.",
+                    provider.name,
+                    file.display()
+                ),
+            });
+        }
         let in_use = self.store.connection_count_for_provider(&provider_id)?;
         if in_use > 0 && !with_connections {
             return Err(Error::InvalidInput {
@@ -319,6 +346,7 @@ fn changed_app(
         created_at: existing.map_or(Timestamp::now(), |a| a.created_at),
         // Saving it again is the fix being tried.
         attention: None,
+        supplied_from: None,
         id,
     }
 }

@@ -171,6 +171,7 @@ impl ProviderRecord {
             client_auth: self.client_auth(),
             client_secret_last4: self.app.client_secret_last4.clone(),
             enabled: self.app.enabled,
+            supplied_from: self.app.supplied_from.as_ref().map(|file| file.display().to_string()),
             site: self.site(),
             site_label: site.map(|s| s.label.clone()),
             site_help: site.map(|s| s.help.clone()),

@@ -26,6 +26,9 @@ pub struct ProviderAppRow {
     pub created_at: Timestamp,
     /// Why it needs the person (its client credentials were rejected), if it does.
     pub attention: Option<String>,
+    /// The read-only file it comes from, for a provider app an organisation supplies
+    /// (`provider::supplied_apps`); None for the person's own, a row of this table.
+    pub supplied_from: Option<std::path::PathBuf>,
 }
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -44,6 +47,7 @@ impl ProviderAppRow {
             client_auth: None,
             created_at: Timestamp::now(),
             attention: None,
+            supplied_from: None,
         }
     }
 }
@@ -59,7 +63,8 @@ impl TableRow for ProviderAppRow {
             attention, client_auth;
             overrides: from_columns!(row => EndpointOverrides {
                 authorize_url, token_url, revocation_url, userinfo_url, jwks_url, device_authorization_url
-            })
+            }),
+            supplied_from: None
         }))
     }
 }

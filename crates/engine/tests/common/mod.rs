@@ -56,6 +56,7 @@ impl Setup {
             browser,
             flow_time_limit: Duration::from_secs(60),
             refresh_lock_wait: REFRESH_LOCK_WAIT,
+            supplied_provider_apps: Vec::new(),
         }
     }
 

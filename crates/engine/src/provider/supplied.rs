@@ -1,0 +1,169 @@
+//! Provider apps an organisation or a distribution supplies: read-only TOML files that
+//! name, for any catalog provider, the client ID of an app registered once for
+//! everyone, with its site, client authentication and endpoint overrides. The person's
+//! own provider app wins over the per-user file, which wins over the system-wide one.
+//! A client secret never comes from such a file: a supplied app is a public client, or
+//! the person enters the secret, which makes the provider app their own.
+//!
+//! ```toml
+//! [google]
+//! client_id = "1234-abc.apps.googleusercontent.com"
+//!
+//! [microsoft]
+//! client_id = "00000000-0000-0000-0000-000000000000"
+//! site = "contoso.onmicrosoft.com"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{catalog_spec, check_site, provider_url, EndpointOverrides};
+use crate::catalog::ClientAuth;
+use crate::store::ProviderAppRow;
+use crate::{Error, Result, Timestamp};
+
+/// The name of the file in each of the places it is looked for.
+pub const SUPPLIED_APPS_FILE: &str = "provider-apps.toml";
+
+/// One provider's entry in a supplied file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuppliedEntry {
+    client_id: String,
+    site: Option<String>,
+    client_auth: Option<ClientAuth>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    revocation_url: Option<String>,
+    userinfo_url: Option<String>,
+    jwks_url: Option<String>,
+    device_authorization_url: Option<String>,
+}
+
+/// The supplied provider apps of `files` (most important first), by provider id, each
+/// naming its file. A missing file supplies nothing; a file that cannot be used is an
+/// error naming it and the line at fault.
+pub fn supplied_apps(files: &[PathBuf]) -> Result<BTreeMap<String, ProviderAppRow>> {
+    let mut supplied = BTreeMap::new();
+    for file in files.iter().rev() {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(invalid(file, None, &format!("it cannot be read ({error})"))),
+        };
+        for (provider_id, app) in apps_in(file, &text)? {
+            supplied.insert(provider_id, ProviderAppRow { supplied_from: Some(file.clone()), ..app });
+        }
+    }
+    Ok(supplied)
+}
+
+/// The entries of one file, each checked as the person's own provider app would be.
+fn apps_in(file: &Path, text: &str) -> Result<Vec<(String, ProviderAppRow)>> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let entries: toml::Spanned<BTreeMap<toml::Spanned<String>, toml::Spanned<SuppliedEntry>>> =
+        toml::from_str(text).map_err(|error| {
+            // An unknown key's error spans its whole table: point at the key itself.
+            let unknown =
+                error.message().strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+            let line = error.span().map(|span| {
+                let key_at = unknown.and_then(|key| text.get(span.clone())?.find(key));
+                line_of(span.start + key_at.unwrap_or(0))
+            });
+            let message = match unknown {
+                Some("client_secret") => CLIENT_SECRET_REFUSED,
+                _ => error.message().trim(),
+            };
+            invalid(file, line, message)
+        })?;
+    let mut apps = Vec::new();
+    for (provider_id, entry) in entries.into_inner() {
+        let line = line_of(provider_id.span().start);
+        let fail = |message: String| invalid(file, Some(line), &message);
+        let provider_id = provider_id.into_inner();
+        let Some(spec) = catalog_spec(&provider_id) else {
+            return Err(fail(format!("“{provider_id}” is not a provider in Grantkeeper's catalog")));
+        };
+        let entry = entry.into_inner();
+        let client_id = entry.client_id.trim();
+        if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
+            return Err(fail("client_id must be the provider app's client ID".into()));
+        }
+        let site = match (&entry.site, &spec.site) {
+            (None, _) => None,
+            (Some(site), Some(kind)) => Some(check_site(kind.kind, site).map_err(|e| fail(e.to_string()))?),
+            (Some(_), None) => return Err(fail(format!("{} has no site to set", spec.name))),
+        };
+        let endpoint = |value: &Option<String>| -> Result<Option<String>> {
+            value
+                .as_deref()
+                .map(|url| {
+                    provider_url("url", "endpoint", url).map(String::from).map_err(|e| fail(e.to_string()))
+                })
+                .transpose()
+        };
+        let overrides = EndpointOverrides {
+            authorize_url: endpoint(&entry.authorize_url)?,
+            token_url: endpoint(&entry.token_url)?,
+            revocation_url: endpoint(&entry.revocation_url)?,
+            userinfo_url: endpoint(&entry.userinfo_url)?,
+            jwks_url: endpoint(&entry.jwks_url)?,
+            device_authorization_url: endpoint(&entry.device_authorization_url)?,
+        };
+        let app = ProviderAppRow {
+            id: format!("supplied:{provider_id}"),
+            provider_id: provider_id.clone(),
+            client_id: client_id.to_owned(),
+            client_secret_key: None,
+            client_secret_last4: None,
+            enabled: true,
+            site,
+            overrides,
+            client_auth: entry.client_auth,
+            created_at: Timestamp::now(),
+            attention: None,
+            supplied_from: None,
+        };
+        apps.push((provider_id, app));
+    }
+    Ok(apps)
+}
+
+const CLIENT_SECRET_REFUSED: &str = "a client secret is never read from this file (enter it with `grantkeeper providers set PROVIDER --client-secret-stdin`, which makes the provider app your own)";
+
+fn invalid(file: &Path, line: Option<usize>, message: &str) -> Error {
+    Error::SuppliedAppsInvalid { path: file.display().to_string(), line, message: message.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<(String, ProviderAppRow)>> {
+        apps_in(Path::new("/etc/grantkeeper/provider-apps.toml"), text)
+    }
+
+    #[test]
+    fn entries_are_checked_and_errors_name_the_line() {
+        let apps = read("[google]\nclient_id = \" 123.apps \"\n\n[microsoft]\nclient_id = \"m\"\nsite = \"contoso.example\"\nclient_auth = \"none\"\n").unwrap();
+        assert_eq!(apps.len(), 2);
+        assert_eq!(
+            (apps[0].1.client_id.as_str(), apps[1].1.site.as_deref()),
+            ("123.apps", Some("contoso.example"))
+        );
+        assert_eq!(apps[1].1.client_auth, Some(ClientAuth::None));
+
+        let secret = read("[google]\nclient_id = \"x\"\nclient_secret = \"s\"\n").unwrap_err().to_string();
+        assert!(secret.contains("line 3") && secret.contains("never read from this file"), "{secret}");
+        let unknown =
+            read("[google]\nclient_id = \"x\"\n\n[nope]\nclient_id = \"y\"\n").unwrap_err().to_string();
+        assert!(unknown.contains("line 4") && unknown.contains("“nope” is not a provider"), "{unknown}");
+        let broken = read("[google\nclient_id = \"x\"\n").unwrap_err().to_string();
+        assert!(broken.contains("/etc/grantkeeper/provider-apps.toml (line 1)"), "{broken}");
+        let url =
+            read("[gitlab]\nclient_id = \"x\"\ntoken_url = \"http://gitlab.example.com/t\"\n").unwrap_err();
+        assert!(url.to_string().contains("line 1"), "{url}");
+    }
+}
