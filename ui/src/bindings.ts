@@ -81,6 +81,8 @@ export type CatalogIntegration = {
 	setup: string[],
 	/**  The URI to register at the provider. */
 	redirect_uri: string | null,
+	/**  The provider's documentation its catalog entry follows. */
+	sources: Sources | null,
 	/**  Where the provider app is registered (or, for an API key, created). */
 	console_url: string | null,
 	/**  Whether the provider app needs its client secret. */
@@ -307,6 +309,8 @@ export type Provider = {
 	/**  Steps to register the provider app, with the redirect URI filled in. */
 	setup: string[],
 	docs_url: string | null,
+	/**  A catalog provider's documentation its entry follows, and when it was checked. */
+	sources: Sources | null,
 	/**  Connections that use this provider app. */
 	connections: number,
 	/**
@@ -372,6 +376,13 @@ export type SecretInput = string;
 
 /**  Tells the window which connection to show: its id. */
 export type ShowConnection = string;
+
+/**  The documentation pages a catalog entry follows. */
+export type Sources = {
+	/**  The month they were last read against the entry, `YYYY-MM`. */
+	checked: string,
+	urls: string[],
+};
 
 /* Tauri Specta runtime */
 type EventEmit<T> = [T] extends [null] ? () => Promise<void> : (payload: T) => Promise<void>;

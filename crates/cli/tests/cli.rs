@@ -280,6 +280,9 @@ fn catalog_provider_apps_api_keys_and_renames() {
     let gmail = catalog.as_array().unwrap().iter().find(|i| i["id"] == "gmail").unwrap();
     assert_eq!(gmail["provider_name"], "Google");
     assert_eq!(gmail["scopes"][0]["value"], "https://www.googleapis.com/auth/gmail.readonly");
+    // Where the catalog's facts about Google come from, and when they were checked.
+    assert!(gmail["sources"]["checked"].as_str().is_some_and(|month| month.len() == 7), "{gmail}");
+    assert!(gmail["sources"]["urls"][0].as_str().unwrap().starts_with("https://developers.google.com/"));
     let listing = ok(&cli.run(&["catalog"]));
     assert!(listing.contains("Google\n") && listing.contains("Read your email messages"), "{listing}");
 

@@ -48,6 +48,7 @@ export function customIntegration(provider: Provider): CatalogIntegration {
     scopes: provider.scopes.map((scope) => ({ name: scope, value: scope, description: scope })),
     setup: provider.setup,
     redirect_uri: provider.redirect_uri,
+    sources: null,
     console_url: null,
     client_secret_required: provider.client_secret_required,
     site_label: null,

@@ -195,6 +195,16 @@ describe("Provider list", () => {
     expect(note.textContent).toContain("Reconnect to use the new one");
   });
 
+  it("lists the documentation a catalog provider's facts come from", async () => {
+    const user = userEvent.setup();
+    const sources = { checked: "2026-12", urls: ["https://docs.github.com/en/apps/oauth-apps"] };
+    ipc.listProviders.mockResolvedValue([provider({ id: "github", name: "GitHub", builtin: true, sources })]);
+    await openProviders(user);
+    const shown = await screen.findByTestId("provider-sources");
+    expect(shown.textContent).toContain("checked 2026-12");
+    expect(shown.textContent).toContain("https://docs.github.com/en/apps/oauth-apps");
+  });
+
   it("marks a provider app an organisation supplied, and offers no way to change it", async () => {
     const user = userEvent.setup();
     ipc.listProviders.mockResolvedValue([

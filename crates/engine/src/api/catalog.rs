@@ -3,6 +3,8 @@
 use serde::Serialize;
 use specta::Type;
 
+use crate::catalog::Sources;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
@@ -48,6 +50,8 @@ pub struct CatalogIntegration {
     pub setup: Vec<String>,
     /// The URI to register at the provider.
     pub redirect_uri: Option<String>,
+    /// The provider's documentation its catalog entry follows.
+    pub sources: Option<Sources>,
     /// Where the provider app is registered (or, for an API key, created).
     pub console_url: Option<String>,
     /// Whether the provider app needs its client secret.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use crate::catalog::ClientAuth;
+use crate::catalog::{ClientAuth, Sources};
 use crate::provider::Endpoints;
 
 /// A provider app (the person's client registration) on a built-in or custom
@@ -44,6 +44,8 @@ pub struct Provider {
     /// Steps to register the provider app, with the redirect URI filled in.
     pub setup: Vec<String>,
     pub docs_url: Option<String>,
+    /// A catalog provider's documentation its entry follows, and when it was checked.
+    pub sources: Option<Sources>,
     /// Connections that use this provider app.
     // Specta refuses `usize` (a JavaScript number cannot hold every one); a count fits.
     #[specta(type = u32)]

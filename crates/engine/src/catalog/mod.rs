@@ -102,6 +102,7 @@ impl Catalog {
                 .chain(spec.setup.clone())
                 .collect(),
             redirect_uri: provider.map(|(_, p)| p.redirect_uri()),
+            sources: provider.map(|(_, p)| p.sources.clone()),
             console_url: provider.map(|(_, p)| p.console_url.clone()),
             client_secret_required: provider
                 .is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
@@ -174,6 +175,7 @@ mod tests {
             [providers.demo]
             name = "Demo"
             docs_url = "https://example.com/docs"
+            sources = { checked = "last year", urls = [] }
             console_url = "http://example.com/console"
             setup = ["Register the app."]
             authorize_url = "https://example.com/authorize"
@@ -197,6 +199,8 @@ mod tests {
             "provider demo: console_url must be an https URL",
             "provider demo: identity from the API needs userinfo_url",
             "provider demo: error code \"nope\" maps to \"not_a_code\"",
+            "provider demo: sources.checked must be a month, YYYY-MM, not “last year”",
+            "provider demo: sources.urls must name the https documentation pages",
             "integration demo-thing: scope \"write\" is not one of demo's scopes",
         ] {
             assert!(problems.contains(expected), "missing {expected:?} in:\n{problems}");

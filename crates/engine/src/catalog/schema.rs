@@ -22,6 +22,8 @@ pub struct ProviderSpec {
     pub name: String,
     /// The provider's OAuth documentation.
     pub docs_url: String,
+    /// Where the entry's facts come from, and when they were last checked.
+    pub sources: Sources,
     /// Where a person registers the provider app.
     pub console_url: String,
     /// Steps to register the provider app; `{redirect_uri}` is replaced by the URI to
@@ -218,6 +220,15 @@ pub enum RevocationStyle {
     GithubGrant,
     /// POST with the token itself as Bearer (Dropbox, Slack).
     BearerPost,
+}
+
+/// The documentation pages a catalog entry follows.
+#[derive(Debug, Clone, Deserialize, Serialize, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    /// The month they were last read against the entry, `YYYY-MM`.
+    pub checked: String,
+    pub urls: Vec<String>,
 }
 
 /// A provider that ends sign-ins after a few days while the provider app is in testing

@@ -188,6 +188,18 @@ fn check_endpoints(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
         let filled = template.replace("{site}", example_site).replace("{client_id}", "client");
         check_url(&filled, name, report);
     }
+    let sources = &provider.sources;
+    let month = sources.checked.split_once('-').filter(|(year, month)| {
+        year.len() == 4
+            && month.len() == 2
+            && [year, month].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if month.is_none() {
+        report(format!("sources.checked must be a month, YYYY-MM, not “{}”", sources.checked));
+    }
+    if sources.urls.is_empty() || sources.urls.iter().any(|url| !url.starts_with("https://")) {
+        report("sources.urls must name the https documentation pages the entry follows".into());
+    }
     if provider.revocation == RevocationStyle::BearerPost
         && provider.revoke_with != RevokedTokens::FreshAccessToken
     {

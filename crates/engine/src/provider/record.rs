@@ -180,6 +180,7 @@ impl ProviderRecord {
             setup: setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect(),
             redirect_uri,
             docs_url: self.spec.map(|s| s.docs_url.clone()),
+            sources: self.spec.map(|s| s.sources.clone()),
             connections,
             on_previous_addresses,
             attention: self.app.attention.clone(),
