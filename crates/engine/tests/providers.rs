@@ -544,6 +544,18 @@ async fn a_custom_provider_gets_the_client_authentication_its_metadata_lists() {
     );
     assert!(error.contains("--client-auth basic|post|none"), "{error}");
     assert_eq!(secret_tool_keys(&setup.service), kept, "nothing kept");
+
+    // A public client sends no secret at all, though one is stored.
+    let none = ProviderAppInput { client_auth: Some(ClientAuth::None), ..ProviderAppInput::default() };
+    engine.set_provider_app("Post only", none).await.unwrap();
+    let options = ConnectOptions { name: Some("Public".into()), ..ConnectOptions::default() };
+    let pending = engine.connect("Post only", options).await.unwrap();
+    assert!(pending.outcome.await.unwrap().is_err(), "this server wants the secret");
+    let exchanges = requests(&emulator, "post-only", "token").await;
+    let last = exchanges.last().unwrap();
+    assert_eq!(form_field(last, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
+    assert_eq!(form_field(last, "client_secret"), None);
+    assert!(last["headers"]["authorization"].is_null(), "no HTTP Basic");
 }
 
 /// Spotify's refresh tokens end 6 months after the sign-in, and refreshing does not
