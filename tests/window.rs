@@ -821,14 +821,7 @@ async fn expect_the_scheme(client: &Client, scheme: &str, theme: &str) {
 async fn move_the_token_url(setup: &Setup) {
     use grantkeeper_engine::api::ProviderAppInput;
     use grantkeeper_engine::{oauth::Browser, Config, Engine, Keychain};
-    let config = Config {
-        home: setup.home().to_owned(),
-        keychain_service: setup.service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
-        supplied_provider_apps: Vec::new(),
-    };
+    let config = Config::new(setup.home().to_owned(), setup.service.clone(), Browser::None);
     let engine = Engine::open(config, std::sync::Arc::new(Keychain::new(setup.service.clone()))).unwrap();
     let moved = ProviderAppInput {
         token_url: Some("https://sso.example.com/token".into()),

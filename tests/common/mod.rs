@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, Keychain};
@@ -26,14 +25,7 @@ pub fn mock_app(browser: Browser) -> MockApp {
     require_session();
     let home = tempfile::tempdir().unwrap();
     let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser,
-        flow_time_limit: Duration::from_secs(60),
-        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
-        supplied_provider_apps: Vec::new(),
-    };
+    let config = Config::new(home.path().to_owned(), service.clone(), browser);
     let engine = Engine::open(config, Arc::new(Keychain::new(service.clone()))).unwrap();
     let app =
         grantkeeper_app::with_engine(mock_builder(), engine).build(mock_context(noop_assets())).unwrap();

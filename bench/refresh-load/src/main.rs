@@ -50,14 +50,7 @@ async fn main() {
 
     let home = tempfile::tempdir().unwrap();
     let service = unique_keychain_service();
-    let config = Config {
-        home: home.path().to_owned(),
-        keychain_service: service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
-        supplied_provider_apps: Vec::new(),
-    };
+    let config = Config::new(home.path().to_owned(), service.clone(), Browser::None);
     let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
     let input = ProviderAppInput {
         client_id: Some(EMULATED_CLIENT_ID.into()),

@@ -201,14 +201,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
     // The app's engine, on the same data directory and keychain, starts its scheduler
     // (which finds the refresh overdue) while the processes start.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = Config {
-        home: cli.home.path().to_owned(),
-        keychain_service: cli.service.clone(),
-        browser: Browser::None,
-        flow_time_limit: Duration::from_secs(60),
-        refresh_lock_wait: grantkeeper_engine::REFRESH_LOCK_WAIT,
-        supplied_provider_apps: Vec::new(),
-    };
+    let config = Config::new(cli.home.path().to_owned(), cli.service.clone(), Browser::None);
     let app = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
     let children: Vec<_> = (0..20)
         .map(|_| {

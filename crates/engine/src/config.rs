@@ -43,14 +43,21 @@ impl Config {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_owned());
-        Ok(Config {
+        let config = Config::new(home, keychain_service, Browser::from_env());
+        Ok(Config { supplied_provider_apps: supplied_provider_app_files(), ..config })
+    }
+
+    /// Data in `home`, secrets under `keychain_service`, sign-ins in `browser`; the usual
+    /// time limits, and no supplied provider apps (`from_env` finds those).
+    pub fn new(home: PathBuf, keychain_service: String, browser: Browser) -> Self {
+        Config {
             home,
             keychain_service,
-            browser: Browser::from_env(),
+            browser,
             flow_time_limit: FLOW_TIME_LIMIT,
             refresh_lock_wait: REFRESH_LOCK_WAIT,
-            supplied_provider_apps: supplied_provider_app_files(),
-        })
+            supplied_provider_apps: Vec::new(),
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {

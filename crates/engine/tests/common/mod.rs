@@ -8,7 +8,7 @@ use std::time::Duration;
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::oauth::Browser;
-use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider, REFRESH_LOCK_WAIT};
+use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
     EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
@@ -51,12 +51,8 @@ impl Setup {
     /// The configuration of this test's engines, for a test to change before `open`.
     pub fn config(&self, browser: Browser) -> Config {
         Config {
-            home: self.home.path().to_owned(),
-            keychain_service: self.service.clone(),
-            browser,
             flow_time_limit: Duration::from_secs(60),
-            refresh_lock_wait: REFRESH_LOCK_WAIT,
-            supplied_provider_apps: Vec::new(),
+            ..Config::new(self.home.path().to_owned(), self.service.clone(), browser)
         }
     }
 
