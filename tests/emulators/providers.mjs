@@ -31,7 +31,7 @@
 // `openid` was granted, on code exchange, refresh and device sign-in, signed with the
 // keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do).
 // API-key services
-// (openai, anthropic, sendgrid, stripe, twilio) answer their check endpoints under
+// (openai, anthropic, figma-token, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good", and HTTP 403 for ones ending in "-restricted".
 import { createServer } from 'node:http';
 import { randomBytes, createHash, generateKeyPairSync, sign } from 'node:crypto';
@@ -179,6 +179,10 @@ const API_CHECKS = {
   anthropic: {
     path: '/v1/models', key: (req) => (req.headers['anthropic-version'] ? req.headers['x-api-key'] : undefined),
     answer: () => ({ data: [] }),
+  },
+  'figma-token': {
+    path: '/v1/me', key: (req) => req.headers['x-figma-token'],
+    answer: () => ({ id: '1001', email: 'ada@example.test', handle: 'Ada' }),
   },
   sendgrid: { path: '/v3/scopes', key: (req) => bearerOf(req), answer: () => ({ scopes: ['mail.send'] }) },
   stripe: { path: '/v1/account', key: (req) => bearerOf(req), answer: () => ({ id: 'acct_1', email: 'ada@example.test' }) },

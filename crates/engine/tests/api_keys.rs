@@ -33,6 +33,10 @@ async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
     // Anthropic: its own header and API version.
     let anthropic = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
     engine.add_api_key("anthropic", anthropic).await.unwrap();
+    // Figma: a personal access token in X-Figma-Token; the check names the account.
+    let figma = key_input(&emulator, "figma-token", &[("token", "figd_canary-good")]);
+    let figma = engine.add_api_key("figma-token", figma).await.unwrap();
+    assert_eq!(figma.account.as_deref(), Some("ada@example.test"));
 
     // Deleted at the service: the next test says so, and the connection needs a new key.
     emulator.reject_key(key).await;
@@ -56,13 +60,13 @@ async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
         engine.access_token("OpenAI", Duration::ZERO).await.unwrap().1.expose(),
         "sk-canary-second-good"
     );
-    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 3);
+    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 4);
 
     // Keys do not refresh, and removal deletes the key (services offer no revocation).
     let error = engine.refresh_now("OpenAI").await.unwrap_err();
     assert!(error.to_string().contains("API key"), "{error}");
     engine.remove_connection("OpenAI").await.unwrap();
-    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 2);
+    assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 3);
 }
 
 /// A key the service refuses is not saved.
