@@ -3,7 +3,7 @@
 
 Run it inside a private desktop session (own Xvfb display, D-Bus and keyring):
 
-    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N]
+    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N] [--installed]
 
 Each run starts tauri-driver, asks it for a session (which launches the binary) and
 polls the page until the ready marker is rendered; that interval is the launch time.
@@ -38,6 +38,8 @@ APPS = {
     "Grantkeeper": (RELEASE / "grantkeeper-app", '[data-testid="empty-state"], [data-testid="connection-row"]'),
     "bare Tauri": (RELEASE / "bare-window", "#ready"),
 }
+# With --installed, the app as the .deb installs it (scripts/package.sh), measured alongside.
+INSTALLED = ("Grantkeeper deb", (Path("/usr/bin/grantkeeper-app"), APPS["Grantkeeper"][1]))
 
 BUILD_COMMANDS = [
     ["npm", "run", "--prefix", "ui", "build"],
@@ -140,7 +142,7 @@ def measure(name, binary, selector, idle):
     """One launch: returns (launch seconds, RSS MiB, PSS MiB, process names)."""
     env = dict(os.environ)
     home = None
-    if name == "Grantkeeper":
+    if name.startswith("Grantkeeper"):
         # A fresh, empty data directory each run, and its own keychain service name.
         home = tempfile.mkdtemp(prefix="grantkeeper-bench.")
         env.update(GRANTKEEPER_HOME=home, GRANTKEEPER_KEYCHAIN_SERVICE="grantkeeper-bench")
@@ -245,7 +247,8 @@ def machine_facts():
         stripped = "stripped" if kind.rstrip().endswith(", stripped") else "NOT stripped"
         built = time.strftime("%Y-%m-%d %H:%M", time.localtime(binary.stat().st_mtime))
         size = binary.stat().st_size / 2**20
-        facts.append((f"{name} binary", f"{binary.relative_to(ROOT)} ({stripped}, {size:.1f} MiB, built {built})"))
+        where = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
+        facts.append((f"{name} binary", f"{where} ({stripped}, {size:.1f} MiB, built {built})"))
     return facts
 
 
@@ -258,7 +261,10 @@ def main():
     parser.add_argument("--build", action="store_true", help="build the UI and both release binaries first")
     parser.add_argument("--runs", type=int, default=5, help="launches per app (default 5)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading memory (default 5)")
+    parser.add_argument("--installed", action="store_true", help="also measure /usr/bin/grantkeeper-app (the .deb's)")
     args = parser.parse_args()
+    if args.installed:
+        APPS.update([INSTALLED])
 
     if os.environ.get("GRANTKEEPER_TEST_SESSION") != "1" or not os.environ.get("DISPLAY"):
         sys.exit("Run this inside the test session (own display, D-Bus and keyring):\n"

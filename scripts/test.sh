@@ -39,3 +39,6 @@ tests/support/session.sh --xvfb -- cargo test --locked --workspace --features cu
 
 step "Fuzzing: every parser of untrusted input for 15 s from its seeds"
 scripts/fuzz.sh 15
+
+step "Packages: build the .deb and .rpm, install the .deb, check and remove the installed app"
+tests/package/install.sh

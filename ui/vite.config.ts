@@ -1,10 +1,21 @@
 import { defineConfig } from "vitest/config";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { svelteTesting } from "@testing-library/svelte/vite";
+import { readFileSync } from "node:fs";
+
+// The footer shows the app's version; the workspace Cargo.toml is its only source.
+function workspaceVersion(): string {
+  const manifest = readFileSync(new URL("../Cargo.toml", import.meta.url), "utf8");
+  const section = manifest.split(/^\[/m).find((part) => part.startsWith("workspace.package]"));
+  const version = section && /^version\s*=\s*"([^"]+)"/m.exec(section)?.[1];
+  if (!version) throw new Error('../Cargo.toml has no version = "…" under [workspace.package]; put the app\'s version there');
+  return version;
+}
 
 // Tauri loads dist/ from its own origin, so every asset path is relative and nothing is remote.
 export default defineConfig({
   base: "./",
+  define: { __APP_VERSION__: JSON.stringify(workspaceVersion()) },
   plugins: [svelte(), svelteTesting()],
   clearScreen: false,
   server: {
