@@ -13,23 +13,21 @@ See BENCHMARKS.md for how to read them.
 """
 
 import argparse
-import json
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from webdriver import RENDERED_SCRIPT, children_map, descendants, exe, free_port, wait_for_port, webdriver  # noqa: E402
 RELEASE = ROOT / "target" / "release"
 
 # name -> (binary, CSS selector of the element that says "the UI answers").
@@ -47,70 +45,6 @@ BUILD_COMMANDS = [
     ["cargo", "build", "--release", "-p", "bare-window", "--features", "bare-window/custom-protocol"],
 ]
 
-# Rendered, not merely in the DOM. Polled through execute/sync rather than "find element":
-# a failing find (404) through tauri-driver can wedge HTTP clients.
-READY_SCRIPT = "const el = document.querySelector(arguments[0]); return !!el && el.getClientRects().length > 0;"
-
-
-def webdriver(method, url, body=None, timeout=60):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response).get("value")
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, proc, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"tauri-driver exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
-
-
-def children_map():
-    """ppid -> [pid] for every process, from /proc/*/stat."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # The command name (field 2) may contain spaces and parentheses; ppid follows the last ')'.
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
-def descendants(pid, children):
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def exe(pid):
-    try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return None
 
 
 def comm(pid):
@@ -166,7 +100,7 @@ def measure(name, binary, selector, idle):
         while True:
             try:
                 if webdriver("POST", f"{base}/session/{session}/execute/sync",
-                             {"script": READY_SCRIPT, "args": [selector]}, timeout=10):
+                             {"script": RENDERED_SCRIPT, "args": [selector]}, timeout=10):
                     break
             except RuntimeError:
                 pass  # the page may still be navigating; keep polling

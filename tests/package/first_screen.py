@@ -11,74 +11,19 @@ IPC call answered), the footer names VERSION, and the process is APP itself.
 """
 
 import base64
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from webdriver import RENDERED_SCRIPT, descendants, exe, free_port, wait_for_port, webdriver  # noqa: E402
+
 READY = '[data-testid="empty-state"]'
-RENDERED = "const el = document.querySelector(arguments[0]); return !!el && el.getClientRects().length > 0;"
 TEXT = "return document.querySelector(arguments[0])?.textContent ?? null;"
-
-
-def webdriver(method, url, body=None, timeout=60):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response).get("value")
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, driver, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if driver.poll() is not None:
-            raise RuntimeError(f"tauri-driver exited with {driver.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
-
-
-def exe(pid):
-    try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return None  # gone meanwhile
-
-
-def descendants(pid):
-    children = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # The command name may hold spaces and parentheses; the parent's pid follows the last ')'.
-        children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def check(app, version, screenshot):
@@ -95,7 +40,7 @@ def check(app, version, screenshot):
         run = lambda script, *args: webdriver("POST", f"{base}/session/{session}/execute/sync",
                                               {"script": script, "args": list(args)}, timeout=10)
         deadline = time.monotonic() + 60
-        while not run(RENDERED, READY):
+        while not run(RENDERED_SCRIPT, READY):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the first screen did not show {READY} within 60 s")
             time.sleep(0.1)

@@ -3,7 +3,7 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, catalog_spec, check_site, provider_url, supplied_apps, Discovered, EndpointOverrides, Endpoints,
+    self, catalog_spec, check_site, provider_url, supplied_apps, EndpointOverrides, Endpoints,
     EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
@@ -12,6 +12,16 @@ use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 const CLIENT_ID_LIMIT: usize = 512;
+
+/// What a new custom provider's endpoints input came to.
+struct FoundEndpoints {
+    issuer: Option<String>,
+    endpoints: Endpoints,
+    issuer_in_responses: bool,
+    id_token_algorithms: Vec<String>,
+    /// The client authentication its metadata lists (Basic when it says nothing).
+    client_auth: ClientAuth,
+}
 
 impl Engine {
     /// Every provider app the person has set up, by provider name.
@@ -99,42 +109,19 @@ impl Engine {
                 checked.name
             )));
         }
-        let (issuer, endpoints, issuer_in_responses, id_token_algorithms, listed_auth) =
-            match checked.endpoints {
-                EndpointsInput::Issuer(issuer) => {
-                    let discovered = provider::discover(&self.http, &issuer).await?;
-                    self.refuse_duplicate_issuer(&discovered.issuer)?;
-                    let Discovered {
-                        issuer,
-                        endpoints,
-                        issuer_in_responses,
-                        id_token_algorithms,
-                        client_auth_methods,
-                    } = discovered;
-                    let listed_auth = ClientAuth::chosen_from(&client_auth_methods);
-                    (Some(issuer), endpoints, issuer_in_responses, id_token_algorithms, listed_auth)
-                }
-                EndpointsInput::Manual { authorize_url, token_url } => {
-                    let endpoints = Endpoints {
-                        authorize_url: authorize_url.into(),
-                        token_url: token_url.into(),
-                        ..Endpoints::default()
-                    };
-                    (None, endpoints, false, Vec::new(), ClientAuth::Basic)
-                }
-            };
+        let found = self.found_endpoints(checked.endpoints).await?;
         let client_secret =
             input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
         let at = Timestamp::now();
         let custom = CustomProviderRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: checked.name,
-            issuer,
-            endpoints,
+            issuer: found.issuer,
+            endpoints: found.endpoints,
             scopes: checked.scopes,
             created_at: at,
-            issuer_in_responses,
-            id_token_algorithms,
+            issuer_in_responses: found.issuer_in_responses,
+            id_token_algorithms: found.id_token_algorithms,
         };
         let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {
@@ -145,7 +132,7 @@ impl Engine {
             enabled: true,
             site: None,
             overrides: EndpointOverrides::default(),
-            client_auth: Some(input.client_auth.unwrap_or(listed_auth)),
+            client_auth: Some(input.client_auth.unwrap_or(found.client_auth)),
             created_at: at,
             attention: None,
             supplied_from: None,
@@ -155,6 +142,34 @@ impl Engine {
             .await?;
         self.events.publish(EngineEvent::ProvidersChanged);
         Ok(ProviderRecord::custom(custom, app).view(0, Vec::new()))
+    }
+
+    /// A new custom provider's endpoints: discovered from its issuer, or as entered.
+    async fn found_endpoints(&self, input: EndpointsInput) -> Result<FoundEndpoints> {
+        match input {
+            EndpointsInput::Issuer(issuer) => {
+                let discovered = provider::discover(&self.http, &issuer).await?;
+                self.refuse_duplicate_issuer(&discovered.issuer)?;
+                Ok(FoundEndpoints {
+                    client_auth: ClientAuth::chosen_from(&discovered.client_auth_methods),
+                    issuer: Some(discovered.issuer),
+                    endpoints: discovered.endpoints,
+                    issuer_in_responses: discovered.issuer_in_responses,
+                    id_token_algorithms: discovered.id_token_algorithms,
+                })
+            }
+            EndpointsInput::Manual { authorize_url, token_url } => Ok(FoundEndpoints {
+                issuer: None,
+                endpoints: Endpoints {
+                    authorize_url: authorize_url.into(),
+                    token_url: token_url.into(),
+                    ..Endpoints::default()
+                },
+                issuer_in_responses: false,
+                id_token_algorithms: Vec::new(),
+                client_auth: ClientAuth::Basic,
+            }),
+        }
     }
 
     /// Two providers with one issuer would be one authorization server under two names.

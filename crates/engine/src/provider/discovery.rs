@@ -47,8 +47,8 @@ struct Document {
 /// The issuer's endpoints from its OpenID configuration, with what its OAuth metadata
 /// adds; either document alone will do.
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
-    let openid = fetch(http, issuer, &openid_configuration_url(issuer)?).await;
-    let oauth = fetch(http, issuer, &oauth_metadata_url(issuer)).await;
+    let (openid_url, oauth_url) = (openid_configuration_url(issuer)?, oauth_metadata_url(issuer));
+    let (openid, oauth) = tokio::join!(fetch(http, issuer, &openid_url), fetch(http, issuer, &oauth_url));
     let mismatch = |error: &Error| matches!(error, Error::IssuerMismatch { .. });
     match (openid, oauth) {
         (Ok(openid), Ok(oauth)) => Ok(openid.merged_with(oauth)),

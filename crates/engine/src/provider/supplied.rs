@@ -78,57 +78,61 @@ fn apps_in(file: &Path, text: &str) -> Result<Vec<(String, ProviderAppRow)>> {
             };
             invalid(file, line, message)
         })?;
-    let mut apps = Vec::new();
-    for (provider_id, entry) in entries.into_inner() {
-        let line = line_of(provider_id.span().start);
-        let fail = |message: String| invalid(file, Some(line), &message);
-        let provider_id = provider_id.into_inner();
-        let Some(spec) = catalog_spec(&provider_id) else {
-            return Err(fail(format!("“{provider_id}” is not a provider in Grantkeeper's catalog")));
-        };
-        let entry = entry.into_inner();
-        let client_id = entry.client_id.trim();
-        if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
-            return Err(fail("client_id must be the provider app's client ID".into()));
-        }
-        let site = match (&entry.site, &spec.site) {
-            (None, _) => None,
-            (Some(site), Some(kind)) => Some(check_site(kind.kind, site).map_err(|e| fail(e.to_string()))?),
-            (Some(_), None) => return Err(fail(format!("{} has no site to set", spec.name))),
-        };
-        let endpoint = |value: &Option<String>| -> Result<Option<String>> {
-            value
-                .as_deref()
-                .map(|url| {
-                    provider_url("url", "endpoint", url).map(String::from).map_err(|e| fail(e.to_string()))
-                })
-                .transpose()
-        };
-        let overrides = EndpointOverrides {
-            authorize_url: endpoint(&entry.authorize_url)?,
-            token_url: endpoint(&entry.token_url)?,
-            revocation_url: endpoint(&entry.revocation_url)?,
-            userinfo_url: endpoint(&entry.userinfo_url)?,
-            jwks_url: endpoint(&entry.jwks_url)?,
-            device_authorization_url: endpoint(&entry.device_authorization_url)?,
-        };
-        let app = ProviderAppRow {
-            id: format!("supplied:{provider_id}"),
-            provider_id: provider_id.clone(),
-            client_id: client_id.to_owned(),
-            client_secret_key: None,
-            client_secret_last4: None,
-            enabled: true,
-            site,
-            overrides,
-            client_auth: entry.client_auth,
-            created_at: Timestamp::now(),
-            attention: None,
-            supplied_from: None,
-        };
-        apps.push((provider_id, app));
+    entries
+        .into_inner()
+        .into_iter()
+        .map(|(provider_id, entry)| {
+            let line = line_of(provider_id.span().start);
+            let provider_id = provider_id.into_inner();
+            let app = checked_app(&provider_id, entry.into_inner())
+                .map_err(|message| invalid(file, Some(line), &message))?;
+            Ok((provider_id, app))
+        })
+        .collect()
+}
+
+/// One entry as a provider app, or what is wrong with it.
+fn checked_app(provider_id: &str, entry: SuppliedEntry) -> std::result::Result<ProviderAppRow, String> {
+    let Some(spec) = catalog_spec(provider_id) else {
+        return Err(format!("“{provider_id}” is not a provider in Grantkeeper's catalog"));
+    };
+    let client_id = entry.client_id.trim();
+    if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
+        return Err("client_id must be the provider app's client ID".into());
     }
-    Ok(apps)
+    let site = match (&entry.site, &spec.site) {
+        (None, _) => None,
+        (Some(site), Some(kind)) => Some(check_site(kind.kind, site).map_err(|e| e.to_string())?),
+        (Some(_), None) => return Err(format!("{} has no site to set", spec.name)),
+    };
+    let endpoint = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|url| provider_url("url", "endpoint", url).map(String::from).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let overrides = EndpointOverrides {
+        authorize_url: endpoint(&entry.authorize_url)?,
+        token_url: endpoint(&entry.token_url)?,
+        revocation_url: endpoint(&entry.revocation_url)?,
+        userinfo_url: endpoint(&entry.userinfo_url)?,
+        jwks_url: endpoint(&entry.jwks_url)?,
+        device_authorization_url: endpoint(&entry.device_authorization_url)?,
+    };
+    Ok(ProviderAppRow {
+        id: format!("supplied:{provider_id}"),
+        provider_id: provider_id.to_owned(),
+        client_id: client_id.to_owned(),
+        client_secret_key: None,
+        client_secret_last4: None,
+        enabled: true,
+        site,
+        overrides,
+        client_auth: entry.client_auth,
+        created_at: Timestamp::now(),
+        attention: None,
+        supplied_from: None,
+    })
 }
 
 const CLIENT_SECRET_REFUSED: &str = "a client secret is never read from this file (enter it with `grantkeeper providers set PROVIDER --client-secret-stdin`, which makes the provider app your own)";
