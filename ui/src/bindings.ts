@@ -174,6 +174,11 @@ export type Connection = {
 	 *  tokens and its state, and removing this one keeps the grant for them.
 	 */
 	shared_with: string[],
+	/**
+	 *  The URL it was connected by (an MCP server or an API, `connect --url`); its
+	 *  tokens are for this resource only.
+	 */
+	resource: string | null,
 };
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";
@@ -199,7 +204,7 @@ export type Endpoints<Required = string> = {
 export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_changed" } | { kind: "flow_completed"; flow_id: string; connection_id: string } | { kind: "flow_failed"; flow_id: string; error: ErrorPayload };
 
 /**  What the UI and scripts branch on; never on message text. */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "storage" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "storage" | "internal";
 
 /**  The error as it crosses IPC: a code, a sentence, and the form field at fault. */
 export type ErrorPayload = {

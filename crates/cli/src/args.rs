@@ -28,21 +28,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Connect an account: sign in at the provider in your browser.
+    /// Connect an account: sign in at the provider in your browser. With --url, connect
+    /// an MCP server or an API guarded by OAuth: no app to register where its server
+    /// lets Grantkeeper register itself.
     #[command(
-        after_help = "Examples:\n  grantkeeper connect gmail --account ada@example.com\n  grantkeeper connect \"Google Drive\" --name \"Drive – Marketing\"\n  grantkeeper connect \"Company SSO\" --name \"Work account\"\n  grantkeeper connect github --device      # on a machine without a browser"
+        after_help = "Examples:\n  grantkeeper connect gmail --account ada@example.com\n  grantkeeper connect \"Google Drive\" --name \"Drive – Marketing\"\n  grantkeeper connect \"Company SSO\" --name \"Work account\"\n  grantkeeper connect github --device      # on a machine without a browser\n  grantkeeper connect --url https://mcp.example.com/mcp --name \"Example MCP\""
     )]
     Connect {
         /// Integration (id or name from `grantkeeper catalog`) or custom provider.
-        integration: String,
+        #[arg(required_unless_present = "url", conflicts_with = "url")]
+        integration: Option<String>,
+        /// The URL of an MCP server or API to connect (https; http only on this machine).
+        #[arg(long)]
+        url: Option<String>,
         /// Name for the new connection (default: the integration's name).
         #[arg(long)]
         name: Option<String>,
         /// The account to sign in with (email or login), suggested to the provider.
         #[arg(long, value_name = "HINT")]
         account: Option<String>,
-        /// Extra scope to ask for, by short name (repeatable).
-        #[arg(long = "scope", value_name = "SCOPE")]
+        /// Extra scope to ask for, by short name (repeatable). With --url: the scopes to
+        /// ask for instead of those the server names.
+        #[arg(long = "scope", visible_alias = "scopes", value_name = "SCOPE")]
         scopes: Vec<String>,
         #[command(flatten)]
         sign_in: SignInArgs,

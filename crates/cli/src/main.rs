@@ -89,9 +89,12 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
     match command {
         Command::Providers { command } => providers(engine, command).await,
         Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
-        Command::Connect { integration, name, account, scopes, sign_in } => {
+        Command::Connect { integration, url, name, account, scopes, sign_in } => {
             let options = ConnectOptions { name, account, scopes, device: sign_in.device };
-            let pending = engine.connect(&integration, options).await?;
+            let pending = match (url, integration) {
+                (Some(url), _) => engine.connect_url(&url, options).await?,
+                (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
+            };
             finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
         }
         Command::Keys { command: KeysCommand::Add(args) } => add_api_key(engine, args).await,

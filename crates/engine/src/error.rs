@@ -78,6 +78,12 @@ pub enum Error {
     #[error("The provider apps file {path}{} cannot be used: {message}. Grantkeeper only reads it: ask whoever manages it to correct it. Nothing was changed.", line.map(|line| format!(" (line {line})")).unwrap_or_default())]
     SuppliedAppsInvalid { path: String, line: Option<usize>, message: String },
 
+    #[error("Grantkeeper cannot connect {url}: {reason}")]
+    ResourceUnusable { url: String, reason: String },
+
+    #[error("{server} did not let Grantkeeper register itself as a client ({detail}). Register an app there yourself and add it with `grantkeeper providers add NAME --issuer {server} --client-id ID`, then connect the URL again.")]
+    RegistrationRefused { server: String, detail: String },
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -114,6 +120,8 @@ pub enum ErrorCode {
     ScopesMissing,
     RefreshLocked,
     SuppliedAppsInvalid,
+    ResourceUnusable,
+    RegistrationRefused,
     Storage,
     Internal,
 }
@@ -162,6 +170,8 @@ impl Error {
             Error::ScopesMissing { .. } => ErrorCode::ScopesMissing,
             Error::RefreshLocked { .. } => ErrorCode::RefreshLocked,
             Error::SuppliedAppsInvalid { .. } => ErrorCode::SuppliedAppsInvalid,
+            Error::ResourceUnusable { .. } => ErrorCode::ResourceUnusable,
+            Error::RegistrationRefused { .. } => ErrorCode::RegistrationRefused,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }
@@ -173,6 +183,7 @@ impl Error {
             Error::InvalidInput { field, .. } => *field,
             Error::AlreadyExists(_) => Some("name"),
             Error::DiscoveryFailed { .. } | Error::IssuerMismatch { .. } => Some("issuer"),
+            Error::ResourceUnusable { .. } => Some("url"),
             _ => None,
         }
     }

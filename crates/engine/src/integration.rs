@@ -67,7 +67,11 @@ impl Engine {
     /// provider, so they count as needs of nobody.
     pub(crate) fn integration_needs(&self, integration_id: &str) -> (Option<String>, Vec<String>) {
         let catalog = Catalog::builtin();
-        let Some(spec) = catalog.integration_by_id(integration_id) else { return (None, Vec::new()) };
+        let Some(spec) = catalog.integration_by_id(integration_id) else {
+            // A resource needs what its server asked for beyond the grant.
+            let resource = self.store.resource(integration_id).ok().flatten();
+            return (None, resource.map(|r| r.needed_scopes).unwrap_or_default());
+        };
         let needed = spec
             .provider
             .as_deref()

@@ -17,6 +17,7 @@ mod http;
 mod integration;
 pub mod oauth;
 pub mod provider;
+pub mod resource;
 mod runtime;
 mod secret;
 pub mod store;

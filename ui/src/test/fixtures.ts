@@ -54,6 +54,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     created_at: "2025-01-02T10:00:00Z",
     refresh_token_expires_at: null,
     shared_with: [],
+    resource: null,
     ...overrides,
   };
 }

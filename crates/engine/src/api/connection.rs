@@ -44,4 +44,7 @@ pub struct Connection {
     /// The other connections that use the same sign-in (credential): they share its
     /// tokens and its state, and removing this one keeps the grant for them.
     pub shared_with: Vec<String>,
+    /// The URL it was connected by (an MCP server or an API, `connect --url`); its
+    /// tokens are for this resource only.
+    pub resource: Option<String>,
 }

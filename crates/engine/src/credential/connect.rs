@@ -19,7 +19,7 @@ use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
 
 /// What a flow is for.
-pub(super) enum Purpose {
+pub(crate) enum Purpose {
     New {
         name: String,
         integration: String,
@@ -185,7 +185,7 @@ impl Engine {
         self.start_flow(provider, scopes, hint.as_deref(), purpose, sign_in).await
     }
 
-    async fn start_flow(
+    pub(crate) async fn start_flow(
         self: &Arc<Self>,
         provider: ProviderRecord,
         scopes: &[String],
@@ -196,6 +196,14 @@ impl Engine {
         if !provider.app.enabled {
             return Err(Error::ProviderAppDisabled { provider: provider.name.clone() });
         }
+        // A resource's sign-in may first register Grantkeeper for the listener's address.
+        let (provider, listener) = match (&provider.resource, sign_in) {
+            (Some(_), SignIn::Browser) => {
+                let (provider, listener) = self.resource_sign_in(provider).await?;
+                (provider, Some(listener))
+            }
+            _ => (provider, None),
+        };
         let client_secret = self.client_secret(&provider).await?;
         if client_secret.is_none() {
             // Fail before the person signs in, not after, when there is no keychain
@@ -204,7 +212,8 @@ impl Engine {
         }
         let scopes = union(&provider.base_scopes(), scopes);
         let request = AuthorizationRequest { scopes: &scopes, login_hint };
-        let (waiting, time_limit) = self.wait_for(sign_in, &provider, client_secret, request).await?;
+        let (waiting, time_limit) =
+            self.wait_for(sign_in, listener, &provider, client_secret, request).await?;
         let flow_id = uuid::Uuid::new_v4().to_string();
         let started_at = Timestamp::now();
         let started = FlowStarted {
@@ -228,10 +237,12 @@ impl Engine {
     }
 
     /// What a sign-in waits for, and how long it may take: a loopback listener for the
-    /// browser's callback, or a device code the person types on the provider's page.
+    /// browser's callback (`listener`, or one bound here), or a device code the person
+    /// types on the provider's page.
     async fn wait_for(
         &self,
         sign_in: SignIn,
+        listener: Option<CallbackListener>,
         provider: &ProviderRecord,
         client_secret: Option<Secret>,
         request: AuthorizationRequest<'_>,
@@ -242,7 +253,10 @@ impl Engine {
                 let (host, port) = provider
                     .spec
                     .map_or(("127.0.0.1", None), |s| (s.redirect.host.as_str(), s.redirect.port));
-                let listener = CallbackListener::bind(host, port).await?;
+                let listener = match listener {
+                    Some(listener) => listener,
+                    None => CallbackListener::bind(host, port).await?,
+                };
                 let authorization = authorization(provider, client_secret, listener.redirect_uri(), request)?;
                 Ok((Waiting::Callback(listener, Box::new(authorization)), time_limit))
             }

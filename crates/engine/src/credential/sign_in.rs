@@ -39,12 +39,13 @@ impl Engine {
                 self.connection(&connection.id)
             }
             Purpose::Existing { connection_id, subject, account } => {
-                if identity.subject != subject {
+                if !identity.may_renew(&subject) {
                     return Err(Error::DifferentAccount {
                         expected: account.unwrap_or(subject),
                         found: crate::error::provider_text(&identity.account.unwrap_or(identity.subject)),
                     });
                 }
+                let identity = Identity { subject, ..identity };
                 self.save_sign_in(provider, grant, identity, None).await?;
                 self.connection(&connection_id)
             }

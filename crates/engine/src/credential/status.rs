@@ -105,6 +105,14 @@ impl Engine {
                 }
                 self.needs_reauthorization(connection, credential, &reason)
             }
+            // A registration the server forgot: the next sign-in registers once more.
+            RefreshRefused::ClientRejected { detail } if self.forget_registration(provider)? => {
+                let reason = format!(
+                    "{} no longer knows Grantkeeper's registration ({detail}); reconnecting registers it again",
+                    provider.name
+                );
+                self.needs_reauthorization(connection, credential, &reason)
+            }
             RefreshRefused::ClientRejected { detail } => {
                 let detail = format!("{detail}; {}", crate::oauth::client_auth_hint(provider));
                 let error = Error::ProviderAppRejected { provider: provider.name.clone(), detail };

@@ -78,6 +78,9 @@ pub fn authorization(
     if let Some(nonce) = &nonce {
         url = url.add_extra_param("nonce", nonce.expose());
     }
+    if let Some(resource) = &provider.resource {
+        url = url.add_extra_param("resource", resource);
+    }
     let hint_param = provider.spec.map_or(Some("login_hint"), |s| s.login_hint_param.as_deref());
     if let (Some(param), Some(hint)) = (hint_param, request.login_hint) {
         url = url.add_extra_param(param, hint);
@@ -100,6 +103,9 @@ impl Authorization {
         let mut exchange = self.client.exchange_code(AuthorizationCode::new(code.expose().to_owned()));
         if let Some(verifier) = self.verifier {
             exchange = exchange.set_pkce_verifier(verifier);
+        }
+        if let Some(resource) = &provider.resource {
+            exchange = exchange.add_extra_param("resource", resource);
         }
         let response = exchange.request_async(&token_endpoint(provider, http)).await.map_err(|e| {
             let client_refused = matches!(&e, RequestTokenError::ServerResponse(answer)

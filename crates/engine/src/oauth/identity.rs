@@ -20,6 +20,24 @@ pub struct Identity {
     pub account: Option<String>,
 }
 
+/// How the subject of a grant whose account could not be learnt begins.
+const UNKNOWN_SUBJECT: &str = "unknown:";
+
+impl Identity {
+    /// The provider did not say which account signed in (no userinfo, no ID token): the
+    /// grant is its own credential.
+    fn unknown() -> Identity {
+        Identity { subject: format!("{UNKNOWN_SUBJECT}{}", uuid::Uuid::new_v4()), account: None }
+    }
+
+    /// Whether this sign-in may renew the credential of `subject`: the same account, or
+    /// both unknown (nothing tells them apart; the person chose that connection).
+    pub fn may_renew(&self, subject: &str) -> bool {
+        self.subject == subject
+            || (self.subject.starts_with(UNKNOWN_SUBJECT) && subject.starts_with(UNKNOWN_SUBJECT))
+    }
+}
+
 #[derive(Deserialize)]
 struct Claims {
     sub: Option<String>,
@@ -94,7 +112,9 @@ async fn identity_by_spec(
 
 /// A custom (OpenID Connect) provider: userinfo, else the id_token's claims.
 async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &HttpClient) -> Result<Identity> {
-    if let Some(userinfo) = &provider.endpoints.userinfo_url {
+    // A resource's token is for the resource, not for the authorization server's userinfo.
+    let userinfo = provider.endpoints.userinfo_url.as_ref().filter(|_| provider.resource.is_none());
+    if let Some(userinfo) = userinfo {
         let url = Url::parse(userinfo).expect("validated when stored");
         let (status, body) = http
             .get_json(&url, Some(tokens.access_token.expose()))
@@ -119,8 +139,7 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
     {
         return Ok(identity);
     }
-    // No way to learn the account: each grant is its own credential.
-    Ok(Identity { subject: format!("unknown:{}", uuid::Uuid::new_v4()), account: None })
+    Ok(Identity::unknown())
 }
 
 /// OpenID Connect Core §5.3.2: a userinfo answer (one with a `sub`) must be about the

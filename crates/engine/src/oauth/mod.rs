@@ -4,6 +4,7 @@
 
 mod authorize;
 mod browser;
+mod challenge;
 mod client;
 mod device;
 mod grant;
@@ -23,6 +24,7 @@ use tokio::sync::oneshot;
 
 pub(crate) use authorize::{authorization, Authorization, AuthorizationRequest};
 pub use browser::Browser;
+pub use challenge::BearerChallenge;
 // The fuzz targets reach the token endpoint's parsing as a real exchange does.
 pub(crate) use client::client_auth_hint;
 #[cfg(feature = "fuzzing")]

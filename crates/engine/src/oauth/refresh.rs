@@ -33,10 +33,12 @@ pub(crate) async fn refresh_grant(
     http: &HttpClient,
 ) -> Result<Grant, RefreshRefused> {
     let client = oauth_client(provider, client_secret).map_err(RefreshRefused::Failed)?;
-    let answer = client
-        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
-        .request_async(&token_endpoint(provider, http))
-        .await;
+    let refresh_token = RefreshToken::new(refresh_token.expose().to_owned());
+    let mut request = client.exchange_refresh_token(&refresh_token);
+    if let Some(resource) = &provider.resource {
+        request = request.add_extra_param("resource", resource);
+    }
+    let answer = request.request_async(&token_endpoint(provider, http)).await;
     let response = match answer {
         Ok(response) => response,
         Err(RequestTokenError::ServerResponse(response)) => {

@@ -66,6 +66,9 @@ impl Engine {
         if let Some(own) = self.store.provider_app(provider_id)? {
             return Ok(Some(own));
         }
+        if let Some(resource) = self.store.resource(provider_id)? {
+            return self.resource_client(&resource);
+        }
         Ok(supplied_apps(&self.config.supplied_provider_apps)?.remove(provider_id))
     }
 
@@ -122,6 +125,7 @@ impl Engine {
             created_at: at,
             issuer_in_responses: found.issuer_in_responses,
             id_token_algorithms: found.id_token_algorithms,
+            resource: None,
         };
         let app_id = uuid::Uuid::new_v4().to_string();
         let app = ProviderAppRow {
@@ -177,8 +181,11 @@ impl Engine {
         let same = |other: &str| other.trim_end_matches('/') == issuer.trim_end_matches('/');
         let catalog =
             Catalog::builtin().providers().find(|(_, spec)| spec.issuer.as_deref().is_some_and(same));
-        let custom =
-            self.store.custom_providers()?.into_iter().find(|p| p.issuer.as_deref().is_some_and(same));
+        let custom = self
+            .store
+            .custom_providers()?
+            .into_iter()
+            .find(|p| p.resource.is_none() && p.issuer.as_deref().is_some_and(same));
         match (catalog.map(|(_, spec)| spec.name.clone()), custom.map(|p| p.name)) {
             (Some(name), _) | (None, Some(name)) => Err(Error::invalid(
                 "issuer",

@@ -25,6 +25,12 @@ pub struct Discovered {
     /// How its token endpoint takes client credentials
     /// (`token_endpoint_auth_methods_supported`); empty when it does not say.
     pub client_auth_methods: Vec<String>,
+    /// Its PKCE methods (`code_challenge_methods_supported`); None when it does not say.
+    pub pkce_methods: Option<Vec<String>>,
+    /// Where a client may register itself (RFC 7591).
+    pub registration_url: Option<String>,
+    /// It takes a client ID metadata document's URL as a client ID.
+    pub client_id_metadata_documents: bool,
 }
 
 #[derive(Deserialize)]
@@ -42,13 +48,17 @@ struct Document {
     revocation_endpoint: Option<String>,
     jwks_uri: Option<String>,
     device_authorization_endpoint: Option<String>,
+    code_challenge_methods_supported: Option<Vec<String>>,
+    registration_endpoint: Option<String>,
+    #[serde(default)]
+    client_id_metadata_document_supported: bool,
 }
 
 /// The issuer's endpoints from its OpenID configuration, with what its OAuth metadata
 /// adds; either document alone will do.
 pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
-    let (openid_url, oauth_url) = (openid_configuration_url(issuer)?, oauth_metadata_url(issuer));
-    let (openid, oauth) = tokio::join!(fetch(http, issuer, &openid_url), fetch(http, issuer, &oauth_url));
+    let (openid_urls, oauth_url) = (openid_configuration_urls(issuer)?, oauth_metadata_url(issuer));
+    let (openid, oauth) = tokio::join!(first_of(http, issuer, &openid_urls), fetch(http, issuer, &oauth_url));
     let mismatch = |error: &Error| matches!(error, Error::IssuerMismatch { .. });
     match (openid, oauth) {
         (Ok(openid), Ok(oauth)) => Ok(openid.merged_with(oauth)),
@@ -74,6 +84,34 @@ async fn fetch(http: &HttpClient, issuer: &Url, url: &Url) -> Result<Discovered>
         return Err(failed(format!("the server answered HTTP {status}")));
     }
     endpoints_of(issuer, url, &body)
+}
+
+/// The first OpenID configuration found at `urls`, tried in order; one naming another
+/// issuer ends the search.
+async fn first_of(http: &HttpClient, issuer: &Url, urls: &[Url]) -> Result<Discovered> {
+    let mut last = None;
+    for url in urls {
+        match fetch(http, issuer, url).await {
+            Err(error) if !matches!(error, Error::IssuerMismatch { .. }) => last = Some(error),
+            found => return found,
+        }
+    }
+    Err(last.expect("at least one URL"))
+}
+
+/// Where an issuer's OpenID configuration may be: for an issuer with a path, the
+/// well-known segment after the host (as RFC 8414 places it, which the MCP
+/// specification tries first), then after the path (Discovery §4.1).
+fn openid_configuration_urls(issuer: &Url) -> Result<Vec<Url>> {
+    let appended = openid_configuration_url(issuer)?;
+    let path = issuer.path().trim_end_matches('/');
+    if path.is_empty() {
+        return Ok(vec![appended]);
+    }
+    let mut inserted = issuer.clone();
+    inserted.set_path(&format!("/.well-known/openid-configuration{path}"));
+    inserted.set_query(None);
+    Ok(vec![inserted, appended])
 }
 
 fn openid_configuration_url(issuer: &Url) -> Result<Url> {
@@ -104,6 +142,9 @@ impl Discovered {
         if self.client_auth_methods.is_empty() {
             self.client_auth_methods = other.client_auth_methods;
         }
+        self.pkce_methods = self.pkce_methods.or(other.pkce_methods);
+        self.registration_url = self.registration_url.or(other.registration_url);
+        self.client_id_metadata_documents |= other.client_id_metadata_documents;
         self
     }
 }
@@ -143,6 +184,9 @@ fn endpoints_of(issuer: &Url, url: &Url, body: &[u8]) -> Result<Discovered> {
         issuer_in_responses: document.authorization_response_iss_parameter_supported,
         id_token_algorithms: document.id_token_signing_alg_values_supported,
         client_auth_methods: document.token_endpoint_auth_methods_supported,
+        pkce_methods: document.code_challenge_methods_supported,
+        registration_url: optional(document.registration_endpoint.as_deref())?,
+        client_id_metadata_documents: document.client_id_metadata_document_supported,
     })
 }
 

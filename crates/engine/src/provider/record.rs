@@ -38,6 +38,9 @@ pub struct ProviderRecord {
     pub issuer_in_responses: bool,
     /// What it signs ID tokens with, where its configuration says; else RS256.
     pub id_token_algorithms: Vec<String>,
+    /// The resource its tokens are for (RFC 8707), for the authorization server of a
+    /// URL connected directly; sent with every authorization and token request.
+    pub resource: Option<String>,
     pub app: ProviderAppRow,
     /// The catalog entry; None for a custom provider, which follows the standards.
     pub spec: Option<&'static ProviderSpec>,
@@ -48,13 +51,20 @@ impl ProviderRecord {
     pub fn custom(provider: CustomProviderRow, app: ProviderAppRow) -> Self {
         ProviderRecord {
             endpoints: provider.endpoints.overridden_by(&app.overrides),
-            id_token_issuers: provider.issuer.iter().cloned().collect(),
+            // A resource's tokens are for the resource, not for signing in: no ID tokens.
+            id_token_issuers: provider
+                .issuer
+                .iter()
+                .filter(|_| provider.resource.is_none())
+                .cloned()
+                .collect(),
             id: provider.id,
             name: provider.name,
             issuer: provider.issuer,
             scopes: provider.scopes,
             issuer_in_responses: provider.issuer_in_responses,
             id_token_algorithms: provider.id_token_algorithms,
+            resource: provider.resource,
             spec: None,
             created_at: provider.created_at,
             app,
@@ -71,6 +81,7 @@ impl ProviderRecord {
             scopes: Vec::new(),
             issuer_in_responses: false,
             id_token_algorithms: Vec::new(),
+            resource: None,
             spec: Some(spec),
             created_at: app.created_at,
             app,

@@ -13,14 +13,15 @@ impl TableRow for Connection {
         k.refresh_token_expires_at,
         (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
             WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
-            AS shared_with
+            AS shared_with,
+        (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource
         FROM connections c JOIN credentials k ON k.id = c.credential_id
         LEFT JOIN providers p ON p.id = k.provider_id";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => Connection {
             id, name, integration, provider_id, status_reason, account, expires_at, last_refreshed_at,
-            created_at, refresh_token_expires_at;
+            created_at, refresh_token_expires_at, resource;
             provider: row.get::<_, Option<String>>("provider")?.unwrap_or_default(),
             status: status_column(row)?,
             scopes: list_column(row, "scopes")?,

@@ -9,6 +9,8 @@ mod flows;
 mod migrate;
 mod provider_apps;
 mod providers;
+mod registrations;
+mod resources;
 mod revocations;
 mod stale_secrets;
 #[cfg(test)]
@@ -27,6 +29,8 @@ pub use events::NewEvent;
 pub use flows::FlowStatus;
 pub use provider_apps::ProviderAppRow;
 pub use providers::CustomProviderRow;
+pub use registrations::RegistrationRow;
+pub use resources::ResourceRow;
 pub use revocations::PendingRevocation;
 
 use crate::api::{ConnectionStatus, EventKind};

@@ -1,0 +1,109 @@
+//! Connecting a URL: its metadata and authorization server found and checked, a provider
+//! row made (or renewed) for it, and the sign-in started as for any provider.
+
+use std::sync::Arc;
+
+use super::metadata::{discover_resource, FoundResource};
+use crate::api::ConnectOptions;
+use crate::credential::connect::{PendingFlow, Purpose, SignIn};
+use crate::http::host_of;
+use crate::provider::{self, check_scopes, provider_url, Discovered, Endpoints};
+use crate::store::{CustomProviderRow, ResourceRow};
+use crate::{Engine, Error, Result, Timestamp};
+
+impl Engine {
+    /// Starts connecting an MCP server or an API by its URL: finds out who guards it,
+    /// identifies Grantkeeper there (registering when it must) and opens the browser.
+    /// Nothing is kept when the URL or its servers fail a check.
+    #[tracing::instrument(skip(self, options), err(Display))]
+    pub async fn connect_url(self: &Arc<Self>, url: &str, options: ConnectOptions) -> Result<PendingFlow> {
+        let url = provider_url("url", "URL", url)?;
+        if options.device {
+            return Err(Error::invalid(
+                "device",
+                "A URL is connected in this machine's browser; sign-in by code is not offered for it.",
+            ));
+        }
+        let found = discover_resource(&self.http, &url).await?;
+        let server = self.authorization_server(&found).await?;
+        let scopes = match options.scopes.is_empty() {
+            true => found.scopes.clone(),
+            false => check_scopes(&options.scopes)?,
+        };
+        let provider_id = self.keep_resource(&found, server, &scopes)?;
+        let provider = self.provider_record(&provider_id)?;
+        let name = self.connection_name(options.name, &host_of(&url))?;
+        let purpose = Purpose::New { name, integration: provider_id };
+        self.start_flow(provider, &scopes, None, purpose, SignIn::Browser).await
+    }
+
+    /// The resource's authorization server, from its metadata, as the MCP specification
+    /// requires it: naming itself as listed, and offering PKCE with S256.
+    async fn authorization_server(&self, found: &FoundResource) -> Result<Discovered> {
+        let unusable = |reason: String| Error::ResourceUnusable { url: found.resource.to_string(), reason };
+        let server = provider::discover(&self.http, &found.authorization_server).await.map_err(|e| match e {
+            Error::DiscoveryFailed { url, reason } => {
+                unusable(format!("the metadata of its authorization server ({url}) could not be read: {reason}"))
+            }
+            Error::IssuerMismatch { url, expected, found } => unusable(format!(
+                "its authorization server's metadata ({url}) names the issuer “{found}”, not “{expected}”, so it was not used"
+            )),
+            other => other,
+        })?;
+        match &server.pkce_methods {
+            Some(methods) if methods.iter().any(|m| m == "S256") => Ok(server),
+            _ => Err(unusable(format!(
+                "its authorization server ({}) does not say it supports PKCE with S256, which Grantkeeper requires to sign in safely",
+                server.issuer
+            ))),
+        }
+    }
+
+    /// Keeps the resource and its authorization server (replacing what an earlier
+    /// discovery of the same URL found); returns the provider id. The client identity:
+    /// the person's own provider for that server, else a registration there.
+    fn keep_resource(&self, found: &FoundResource, server: Discovered, scopes: &[String]) -> Result<String> {
+        let existing = self.store.resource_at(found.resource.as_str())?;
+        let same_server = |issuer: &Option<String>| {
+            issuer.as_deref().is_some_and(|i| i.trim_end_matches('/') == server.issuer.trim_end_matches('/'))
+        };
+        let client_provider_id = self
+            .store
+            .custom_providers()?
+            .into_iter()
+            .find_map(|p| (p.resource.is_none() && same_server(&p.issuer)).then_some(p.id));
+        let registration_id = match client_provider_id {
+            Some(_) => None,
+            None => self.store.registration_at(&server.issuer)?.map(|r| r.id),
+        };
+        let at = Timestamp::now();
+        let provider = CustomProviderRow {
+            id: existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |r| r.provider_id.clone()),
+            name: found.resource.to_string(),
+            issuer: Some(server.issuer),
+            // Only the endpoints that serve the resource's tokens: no userinfo or ID tokens.
+            endpoints: Endpoints {
+                authorize_url: server.endpoints.authorize_url,
+                token_url: server.endpoints.token_url,
+                revocation_url: server.endpoints.revocation_url,
+                ..Endpoints::default()
+            },
+            scopes: scopes.to_vec(),
+            created_at: at,
+            issuer_in_responses: server.issuer_in_responses,
+            id_token_algorithms: Vec::new(),
+            resource: Some(found.resource.to_string()),
+        };
+        let resource = ResourceRow {
+            provider_id: provider.id.clone(),
+            url: found.resource.to_string(),
+            metadata_url: found.metadata_url.to_string(),
+            registration_id,
+            client_provider_id,
+            needed_scopes: existing.map(|r| r.needed_scopes).unwrap_or_default(),
+            created_at: at,
+        };
+        self.store.upsert_resource(&provider, &resource)?;
+        Ok(provider.id)
+    }
+}

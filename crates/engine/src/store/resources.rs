@@ -1,0 +1,100 @@
+//! The `resources` table: URLs a person connected directly, each with the provider row
+//! made for its authorization server.
+
+use rusqlite::{params, Row};
+
+use super::{from_columns, json_list, list_column, CustomProviderRow, Store, TableRow};
+use crate::{Result, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct ResourceRow {
+    pub provider_id: String,
+    /// The resource identifier, as its metadata names it (and as asked for).
+    pub url: String,
+    pub metadata_url: String,
+    pub registration_id: Option<String>,
+    /// The person's own provider for the same authorization server, whose provider app
+    /// signs in.
+    pub client_provider_id: Option<String>,
+    pub needed_scopes: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl TableRow for ResourceRow {
+    const SELECT: &'static str = "SELECT provider_id, url, metadata_url, registration_id, client_provider_id,
+        needed_scopes, created_at FROM resources";
+
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(from_columns!(row => ResourceRow {
+            provider_id, url, metadata_url, registration_id, client_provider_id, created_at;
+            needed_scopes: list_column(row, "needed_scopes")?
+        }))
+    }
+}
+
+impl Store {
+    pub fn resource(&self, provider_id: &str) -> Result<Option<ResourceRow>> {
+        self.first_row("WHERE provider_id = ?1", [provider_id])
+    }
+
+    pub fn resource_at(&self, url: &str) -> Result<Option<ResourceRow>> {
+        self.first_row("WHERE url = ?1", [url])
+    }
+
+    /// Adds a resource with the provider row of its authorization server, or replaces
+    /// what an earlier discovery of the same URL found (its connections stay on it).
+    pub fn upsert_resource(&self, provider: &CustomProviderRow, resource: &ResourceRow) -> Result<()> {
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute(
+                "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
+                    revocation_url, scopes, created_at, device_authorization_url, jwks_url,
+                    issuer_in_responses, id_token_algorithms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (id) DO UPDATE SET issuer = ?3, authorize_url = ?4, token_url = ?5,
+                    userinfo_url = ?6, revocation_url = ?7, scopes = ?8, issuer_in_responses = ?12",
+                params![
+                    provider.id,
+                    provider.name,
+                    provider.issuer,
+                    provider.endpoints.authorize_url,
+                    provider.endpoints.token_url,
+                    provider.endpoints.userinfo_url,
+                    provider.endpoints.revocation_url,
+                    json_list(&provider.scopes),
+                    provider.created_at,
+                    provider.endpoints.device_authorization_url,
+                    provider.endpoints.jwks_url,
+                    provider.issuer_in_responses,
+                    json_list(&provider.id_token_algorithms),
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO resources (provider_id, url, metadata_url, registration_id, client_provider_id,
+                    needed_scopes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (provider_id) DO UPDATE SET metadata_url = ?3, registration_id = ?4,
+                    client_provider_id = ?5",
+                params![
+                    resource.provider_id,
+                    resource.url,
+                    resource.metadata_url,
+                    resource.registration_id,
+                    resource.client_provider_id,
+                    json_list(&resource.needed_scopes),
+                    resource.created_at,
+                ],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// Records scopes the server asked for beyond the grant (kept until granted).
+    pub fn set_needed_scopes(&self, provider_id: &str, scopes: &[String]) -> Result<()> {
+        self.execute(
+            "UPDATE resources SET needed_scopes = ?2 WHERE provider_id = ?1",
+            params![provider_id, json_list(scopes)],
+        )
+        .map(drop)
+    }
+}
