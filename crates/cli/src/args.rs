@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Parser, Subcommand};
+use grantkeeper_engine::api::AiClient;
 use grantkeeper_engine::catalog::ClientAuth;
 
 #[derive(Parser)]
@@ -161,6 +162,11 @@ pub enum Command {
         /// What git asks: get a credential, store one (ignored), or erase one (git saw it refused).
         operation: GitOperation,
     },
+    /// Hand a connection made by URL to AI clients (Claude, VS Code, Cursor).
+    Mcp {
+        #[command(subcommand)]
+        command: McpCommand,
+    },
     /// Print a completion script for your shell.
     #[command(
         after_help = "Examples:\n  grantkeeper completions bash > ~/.local/share/bash-completion/completions/grantkeeper\n  grantkeeper completions zsh > ~/.zfunc/_grantkeeper\n  grantkeeper completions fish > ~/.config/fish/completions/grantkeeper.fish"
@@ -222,6 +228,32 @@ pub enum GitOperation {
     Get,
     Store,
     Erase,
+}
+
+#[derive(Subcommand)]
+pub enum McpCommand {
+    /// Print what an AI client's configuration needs to use a connection made by URL:
+    /// the bridge command with the connection's id, so a rename never breaks it.
+    #[command(
+        after_help = "Examples:\n  grantkeeper mcp config \"Example MCP\" --client claude-desktop\n  grantkeeper mcp config \"Example MCP\" --client claude-code | sh"
+    )]
+    Config {
+        /// Connection name or id.
+        connection: String,
+        /// The AI client.
+        #[arg(long, value_parser = ai_client_parser())]
+        client: AiClient,
+    },
+}
+
+/// An AI client by its name (claude-desktop, claude-code, vscode, cursor), as the engine
+/// spells it.
+fn ai_client_parser() -> impl clap::builder::TypedValueParser<Value = AiClient> {
+    use clap::builder::TypedValueParser;
+    use strum::VariantArray;
+    let names: Vec<&'static str> = AiClient::VARIANTS.iter().map(|client| client.as_ref()).collect();
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| name.parse::<AiClient>().expect("one of the possible values"))
 }
 
 #[derive(Subcommand)]

@@ -21,7 +21,7 @@ use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::credential::connect::{PendingFlow, SignIn};
 use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
 
-use args::{ApiKeyArgs, Cli, Command, KeysCommand, ProvidersCommand};
+use args::{ApiKeyArgs, Cli, Command, KeysCommand, McpCommand, ProvidersCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -130,6 +130,14 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             exec::run(engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
         }
         Command::GitCredential { operation } => git_credential::run(engine, operation).await,
+        Command::Mcp { command: McpCommand::Config { connection, client } } => {
+            // The bridge is this very program; a client needs its absolute path.
+            let program = std::env::current_exe()
+                .map_err(|e| Error::Internal(format!("cannot tell where grantkeeper is installed: {e}")))?;
+            let config = engine.ai_client_config(&connection, client, &program.to_string_lossy())?;
+            eprintln!("Put this in {}:", config.place);
+            output::line(&config.snippet)
+        }
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => status(engine, connection, json),
         Command::Refresh { connection, json } => {

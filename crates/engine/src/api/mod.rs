@@ -3,6 +3,7 @@
 //! arrives as [`SecretInput`] and only goes on to the keychain.
 
 mod activity;
+mod ai_client;
 mod api_key;
 mod catalog;
 mod connection;
@@ -12,6 +13,7 @@ mod provider_app;
 mod removal;
 
 pub use activity::{ActivityEvent, EventKind};
+pub use ai_client::{AiClient, AiClientConfig};
 pub use api_key::{CheckResult, NewApiKey};
 pub use catalog::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
 pub use connection::{Connection, ConnectionStatus};

@@ -5,6 +5,7 @@
 //! (RFC 8707, sent by `oauth/` wherever `ProviderRecord::resource` is set).
 
 mod access;
+mod ai_clients;
 mod client;
 mod connect;
 mod metadata;
