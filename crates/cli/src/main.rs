@@ -92,7 +92,10 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::Connect { integration, url, name, account, scopes, sign_in } => {
             let options = ConnectOptions { name, account, scopes, device: sign_in.device };
             let pending = match (url, integration) {
-                (Some(url), _) => engine.connect_url(&url, options).await?,
+                (Some(url), _) => {
+                    eprintln!("{}\n", output::resource_plan(&engine.plan_url(&url, &options.scopes).await?));
+                    engine.connect_url(&url, options).await?
+                }
                 (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
             };
             finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await

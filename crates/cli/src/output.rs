@@ -4,7 +4,7 @@ use std::io::Write;
 
 use grantkeeper_engine::api::CatalogIntegration;
 use grantkeeper_engine::api::CheckResult;
-use grantkeeper_engine::api::{Removal, Revocation};
+use grantkeeper_engine::api::{ClientIdentity, Removal, ResourcePlan, Revocation};
 use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
 use serde::Serialize;
 
@@ -136,6 +136,30 @@ pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {
             e.detail.as_deref().unwrap_or("")
         ))
     })
+}
+
+/// What connecting a URL will do, in lines for stderr before the browser opens.
+pub fn resource_plan(plan: &ResourcePlan) -> String {
+    let scopes = match plan.scopes.is_empty() {
+        true => "the server's default access".to_owned(),
+        false => plan.scopes.join(" "),
+    };
+    let identity = match &plan.identity {
+        ClientIdentity::ProviderApp { provider, client_id } => {
+            format!("with your provider app of {provider} (client ID {client_id})")
+        }
+        ClientIdentity::Registered { client_id, registered_at } => {
+            format!("with the registration it made there on {registered_at} (client ID {client_id})")
+        }
+        ClientIdentity::WillRegister { .. } => {
+            "by registering itself there as a native app (nothing for you to register)".to_owned()
+        }
+        ClientIdentity::NoneAvailable => "— it offers no registration, so this will fail".to_owned(),
+    };
+    format!(
+        "{} is guarded by {}.\nAsking for: {scopes}\nGrantkeeper identifies itself {identity}.",
+        plan.resource, plan.authorization_server
+    )
 }
 
 /// What happened to a removed connection's grant, in a sentence for stderr.

@@ -11,6 +11,7 @@ mod engine_event;
 mod flow;
 mod provider_app;
 mod removal;
+mod resource_plan;
 
 pub use activity::{ActivityEvent, EventKind};
 pub use ai_client::{AiClient, AiClientConfig};
@@ -21,5 +22,6 @@ pub use engine_event::EngineEvent;
 pub use flow::{ConnectOptions, FlowStarted};
 pub use provider_app::{NewProvider, Provider, ProviderAppInput, SecretInput};
 pub use removal::{Removal, Revocation};
+pub use resource_plan::{ClientIdentity, ResourcePlan};
 
 pub use crate::error::{ErrorCode, ErrorPayload};

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use super::metadata::{discover_resource, FoundResource};
-use crate::api::ConnectOptions;
+use super::registration::client_metadata;
+use crate::api::{ClientIdentity, ConnectOptions, ResourcePlan};
 use crate::credential::connect::{PendingFlow, Purpose, SignIn};
 use crate::http::host_of;
 use crate::provider::{self, check_scopes, provider_url, Discovered, Endpoints};
-use crate::store::{CustomProviderRow, ResourceRow};
+use crate::store::{CustomProviderRow, RegistrationRow, ResourceRow};
 use crate::{Engine, Error, Result, Timestamp};
 
 impl Engine {
@@ -35,6 +36,57 @@ impl Engine {
         let name = self.connection_name(options.name, &host_of(&url))?;
         let purpose = Purpose::New { name, integration: provider_id };
         self.start_flow(provider, &scopes, None, purpose, SignIn::Browser).await
+    }
+
+    /// What connecting `url` will do: the server that signs in, the scopes asked for and
+    /// how Grantkeeper will identify itself there. Changes nothing.
+    #[tracing::instrument(skip(self, scopes), err(Display))]
+    pub async fn plan_url(&self, url: &str, scopes: &[String]) -> Result<ResourcePlan> {
+        let url = provider_url("url", "URL", url)?;
+        let found = discover_resource(&self.http, &url).await?;
+        let server = self.authorization_server(&found).await?;
+        let scopes = match scopes.is_empty() {
+            true => found.scopes.clone(),
+            false => check_scopes(scopes)?,
+        };
+        let identity = match self.client_for(&server.issuer)? {
+            ClientFor::Provider(id) => {
+                let record = self.provider_record(&id)?;
+                ClientIdentity::ProviderApp { provider: record.name, client_id: record.app.client_id }
+            }
+            ClientFor::Registration(registration) => ClientIdentity::Registered {
+                client_id: registration.client_id,
+                registered_at: registration.created_at.to_rfc3339(),
+            },
+            ClientFor::Nothing if server.registration_url.is_some() => {
+                // The port is the listener's, chosen when the sign-in starts.
+                let metadata = client_metadata("http://127.0.0.1:<port>/callback");
+                ClientIdentity::WillRegister {
+                    metadata: serde_json::to_string_pretty(&metadata).expect("JSON serializes"),
+                }
+            }
+            ClientFor::Nothing => ClientIdentity::NoneAvailable,
+        };
+        Ok(ResourcePlan {
+            resource: found.resource.to_string(),
+            authorization_server: server.issuer,
+            scopes,
+            identity,
+        })
+    }
+
+    /// The client identity already at hand for an authorization server: the person's
+    /// own provider for it, else Grantkeeper's newest registration there.
+    fn client_for(&self, issuer: &str) -> Result<ClientFor> {
+        let same = |other: &Option<String>| {
+            other.as_deref().is_some_and(|i| i.trim_end_matches('/') == issuer.trim_end_matches('/'))
+        };
+        let own =
+            self.store.custom_providers()?.into_iter().find(|p| p.resource.is_none() && same(&p.issuer));
+        if let Some(provider) = own {
+            return Ok(ClientFor::Provider(provider.id));
+        }
+        Ok(self.store.registration_at(issuer)?.map_or(ClientFor::Nothing, ClientFor::Registration))
     }
 
     /// The resource's authorization server, from its metadata, as the MCP specification
@@ -106,4 +158,12 @@ impl Engine {
         self.store.upsert_resource(&provider, &resource)?;
         Ok(provider.id)
     }
+}
+
+/// A client identity already at hand for an authorization server.
+enum ClientFor {
+    /// The provider app of the person's own provider (its id) for that server.
+    Provider(String),
+    Registration(RegistrationRow),
+    Nothing,
 }

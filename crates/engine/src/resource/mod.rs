@@ -12,4 +12,3 @@ mod metadata;
 mod registration;
 
 pub use metadata::FoundResource;
-pub use registration::client_metadata;

@@ -34,10 +34,10 @@ struct Refusal {
 }
 
 /// The client metadata Grantkeeper sends: everything a server learns about it.
-pub fn client_metadata(redirect_uri: &Url) -> serde_json::Value {
+pub fn client_metadata(redirect_uri: &str) -> serde_json::Value {
     serde_json::json!({
         "client_name": "Grantkeeper",
-        "redirect_uris": [redirect_uri.as_str()],
+        "redirect_uris": [redirect_uri],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
@@ -57,7 +57,7 @@ pub async fn register(
     let request = http::Request::post(registration_url.as_str())
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::ACCEPT, "application/json")
-        .body(serde_json::to_vec(&client_metadata(redirect_uri)).expect("JSON serializes"))
+        .body(serde_json::to_vec(&client_metadata(redirect_uri.as_str())).expect("JSON serializes"))
         .expect("a valid request");
     let response = http.execute(request).await.map_err(|e| match e {
         HttpError::NotSent(reason) | HttpError::Transport(reason) => {
