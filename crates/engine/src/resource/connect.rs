@@ -31,11 +31,18 @@ impl Engine {
             true => found.scopes.clone(),
             false => check_scopes(&options.scopes)?,
         };
+        let name = self.connection_name(options.name, &host_of(&url))?;
+        let known = self.store.resource_at(found.resource.as_str())?.is_some();
         let provider_id = self.keep_resource(&found, server, &scopes)?;
         let provider = self.provider_record(&provider_id)?;
-        let name = self.connection_name(options.name, &host_of(&url))?;
-        let purpose = Purpose::New { name, integration: provider_id };
-        self.start_flow(provider, &scopes, None, purpose, SignIn::Browser).await
+        let purpose = Purpose::New { name, integration: provider_id.clone() };
+        let started = self.start_flow(provider, &scopes, None, purpose, SignIn::Browser).await;
+        // A URL that could not even start its sign-in (registration refused) leaves
+        // nothing behind.
+        if started.is_err() && !known {
+            self.store.delete_provider(&provider_id)?;
+        }
+        started
     }
 
     /// What connecting `url` will do: the server that signs in, the scopes asked for and
@@ -116,17 +123,10 @@ impl Engine {
     /// the person's own provider for that server, else a registration there.
     fn keep_resource(&self, found: &FoundResource, server: Discovered, scopes: &[String]) -> Result<String> {
         let existing = self.store.resource_at(found.resource.as_str())?;
-        let same_server = |issuer: &Option<String>| {
-            issuer.as_deref().is_some_and(|i| i.trim_end_matches('/') == server.issuer.trim_end_matches('/'))
-        };
-        let client_provider_id = self
-            .store
-            .custom_providers()?
-            .into_iter()
-            .find_map(|p| (p.resource.is_none() && same_server(&p.issuer)).then_some(p.id));
-        let registration_id = match client_provider_id {
-            Some(_) => None,
-            None => self.store.registration_at(&server.issuer)?.map(|r| r.id),
+        let (client_provider_id, registration_id) = match self.client_for(&server.issuer)? {
+            ClientFor::Provider(id) => (Some(id), None),
+            ClientFor::Registration(registration) => (None, Some(registration.id)),
+            ClientFor::Nothing => (None, None),
         };
         let at = Timestamp::now();
         let provider = CustomProviderRow {
