@@ -151,6 +151,7 @@ pub fn resource_plan(plan: &ResourcePlan) -> String {
         ClientIdentity::Registered { client_id, registered_at } => {
             format!("with the registration it made there on {registered_at} (client ID {client_id})")
         }
+        ClientIdentity::MetadataDocument { url } => format!("with its client ID metadata document ({url})"),
         ClientIdentity::WillRegister { .. } => {
             "by registering itself there as a native app (nothing for you to register)".to_owned()
         }

@@ -26,6 +26,10 @@ pub struct Config {
     /// Files of provider apps an organisation or a distribution supplies, most
     /// important first (see `provider::supplied_apps`).
     pub supplied_provider_apps: Vec<PathBuf>,
+    /// The URL of the client ID metadata document this distribution publishes: a client
+    /// ID that servers offering `client_id_metadata_document_supported` take without a
+    /// registration (`GRANTKEEPER_CLIENT_METADATA_URL`).
+    pub client_metadata_document: Option<url::Url>,
 }
 
 impl Config {
@@ -43,8 +47,23 @@ impl Config {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_owned());
+        let client_metadata_document = match std::env::var("GRANTKEEPER_CLIENT_METADATA_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(
+                crate::provider::provider_url(
+                    "client_metadata_document",
+                    "client ID metadata document URL",
+                    &url,
+                )
+                .map_err(|e| Error::Internal(format!("GRANTKEEPER_CLIENT_METADATA_URL: {e}")))?,
+            ),
+            _ => None,
+        };
         let config = Config::new(home, keychain_service, Browser::from_env());
-        Ok(Config { supplied_provider_apps: supplied_provider_app_files(), ..config })
+        Ok(Config {
+            supplied_provider_apps: supplied_provider_app_files(),
+            client_metadata_document,
+            ..config
+        })
     }
 
     /// Data in `home`, secrets under `keychain_service`, sign-ins in `browser`; the usual
@@ -57,6 +76,7 @@ impl Config {
             flow_time_limit: FLOW_TIME_LIMIT,
             refresh_lock_wait: REFRESH_LOCK_WAIT,
             supplied_provider_apps: Vec::new(),
+            client_metadata_document: None,
         }
     }
 

@@ -11,6 +11,9 @@ pub enum ClientIdentity {
     ProviderApp { provider: String, client_id: String },
     /// With the registration it made there earlier.
     Registered { client_id: String, registered_at: String },
+    /// With the client ID metadata document this distribution publishes (its URL is the
+    /// client ID).
+    MetadataDocument { url: String },
     /// It will register itself (RFC 7591) as a native app, sending `metadata`.
     WillRegister { metadata: String },
     /// The server offers no registration and no provider app is set for it.

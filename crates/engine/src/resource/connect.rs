@@ -65,6 +65,11 @@ impl Engine {
                 client_id: registration.client_id,
                 registered_at: registration.created_at.to_rfc3339(),
             },
+            ClientFor::Nothing if self.metadata_document_for(&server).is_some() => {
+                ClientIdentity::MetadataDocument {
+                    url: self.metadata_document_for(&server).unwrap_or_default(),
+                }
+            }
             ClientFor::Nothing if server.registration_url.is_some() => {
                 // The port is the listener's, chosen when the sign-in starts.
                 let metadata = client_metadata("http://127.0.0.1:<port>/callback");
@@ -94,6 +99,32 @@ impl Engine {
             return Ok(ClientFor::Provider(provider.id));
         }
         Ok(self.store.registration_at(issuer)?.map_or(ClientFor::Nothing, ClientFor::Registration))
+    }
+
+    /// This distribution's client ID metadata document, where the server takes one.
+    fn metadata_document_for(&self, server: &Discovered) -> Option<String> {
+        let document = self.config.client_metadata_document.as_ref()?;
+        server.client_id_metadata_documents.then(|| document.to_string())
+    }
+
+    /// A client ID metadata document is a registration made with no request: its URL is
+    /// the client ID, for any loopback port. Kept like one, so it is reused and dropped
+    /// alike; None where the server takes no such document.
+    fn metadata_document_registration(&self, server: &Discovered) -> Result<Option<String>> {
+        let Some(document) = self.metadata_document_for(server) else { return Ok(None) };
+        let registration = RegistrationRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            issuer: server.issuer.clone(),
+            client_id: document,
+            redirect_uri: "http://127.0.0.1/callback".into(),
+            client_auth: crate::catalog::ClientAuth::None,
+            client_secret_key: None,
+            registration_token_key: None,
+            registration_client_uri: None,
+            created_at: Timestamp::now(),
+        };
+        self.store.add_registration(&registration)?;
+        Ok(Some(registration.id))
     }
 
     /// The resource's authorization server, from its metadata, as the MCP specification
@@ -126,7 +157,7 @@ impl Engine {
         let (client_provider_id, registration_id) = match self.client_for(&server.issuer)? {
             ClientFor::Provider(id) => (Some(id), None),
             ClientFor::Registration(registration) => (None, Some(registration.id)),
-            ClientFor::Nothing => (None, None),
+            ClientFor::Nothing => (None, self.metadata_document_registration(&server)?),
         };
         let at = Timestamp::now();
         let provider = CustomProviderRow {

@@ -33,9 +33,36 @@ impl TableRow for RegistrationRow {
     }
 }
 
+impl RegistrationRow {
+    fn insert(&self, db: &rusqlite::Connection) -> rusqlite::Result<()> {
+        db.execute(
+            "INSERT INTO registrations (id, issuer, client_id, redirect_uri, client_auth, client_secret_key,
+                registration_token_key, registration_client_uri, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                self.id,
+                self.issuer,
+                self.client_id,
+                self.redirect_uri,
+                self.client_auth,
+                self.client_secret_key,
+                self.registration_token_key,
+                self.registration_client_uri,
+                self.created_at,
+            ],
+        )
+        .map(drop)
+    }
+}
+
 impl Store {
     pub fn registration(&self, id: &str) -> Result<Option<RegistrationRow>> {
         self.first_row("WHERE id = ?1", [id])
+    }
+
+    /// Keeps a registration that no resource uses yet.
+    pub fn add_registration(&self, registration: &RegistrationRow) -> Result<()> {
+        self.with(|db| registration.insert(db))
     }
 
     /// Keeps a new registration and points the resource at it, in one transaction.
@@ -46,22 +73,7 @@ impl Store {
     ) -> Result<()> {
         self.with(|db| {
             let tx = db.transaction()?;
-            tx.execute(
-                "INSERT INTO registrations (id, issuer, client_id, redirect_uri, client_auth, client_secret_key,
-                    registration_token_key, registration_client_uri, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    registration.id,
-                    registration.issuer,
-                    registration.client_id,
-                    registration.redirect_uri,
-                    registration.client_auth,
-                    registration.client_secret_key,
-                    registration.registration_token_key,
-                    registration.registration_client_uri,
-                    registration.created_at,
-                ],
-            )?;
+            registration.insert(&tx)?;
             tx.execute(
                 "UPDATE resources SET registration_id = ?2, client_provider_id = NULL WHERE provider_id = ?1",
                 params![resource_provider_id, registration.id],
