@@ -18,11 +18,20 @@ describe("A connection made by URL", () => {
     const [mail, mcp] = await screen.findAllByTestId("connection-row");
     expect(within(mcp!).getByTestId("connection-mcp").textContent).toBe("MCP server");
     expect(within(mcp!).getByTestId("connection-resource").textContent).toBe(MCP_URL);
-    // Its provider is named after the URL: said once.
+    // Its provider is named after the URL: said once. No account named: nothing said about it.
     expect(mcp!.textContent!.split(MCP_URL)).toHaveLength(2);
+    expect(within(mcp!).queryByTestId("connection-account")).toBeNull();
     expect(within(mail!).queryByTestId("connection-mcp")).toBeNull();
     expect(within(mail!).queryByTestId("connection-resource")).toBeNull();
     expect(mail!.textContent).toContain("Local OP");
+  });
+
+  it("names its account where the server said one", async () => {
+    ipc.listConnections.mockResolvedValue([mcpConnection({ account: "ada@example.test" })]);
+    render(App);
+    const row = await screen.findByTestId("connection-row");
+    expect(within(row).getByTestId("connection-account").textContent).toBe("ada@example.test");
+    expect(within(row).getByTestId("connection-resource").textContent).toBe(MCP_URL);
   });
 
   it("its detail view gives each AI client its snippet, where it goes, and copies it", async () => {
