@@ -59,14 +59,17 @@ fn commands_return_metadata_and_typed_errors_only() {
         "{unusable}"
     );
     assert!(unusable["message"].as_str().unwrap().contains("metadata"), "{unusable}");
-    let not_a_url = invoke(webview, "connect_url", json!({ "url": "not a url", "options": { "name": null } }))
-        .unwrap_err();
+    let not_a_url =
+        invoke(webview, "connect_url", json!({ "url": "not a url", "options": { "name": null } }))
+            .unwrap_err();
     assert_eq!(not_a_url["field"], "url", "{not_a_url}");
     let no_connection =
-        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "claude-code" })).unwrap_err();
+        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "claude-code" }))
+            .unwrap_err();
     assert_eq!(no_connection["code"], "not_found", "{no_connection}");
     let no_client =
-        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "notepad" })).unwrap_err();
+        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "notepad" }))
+            .unwrap_err();
     assert!(no_client.is_string(), "an unknown client is refused before the engine: {no_client}");
 
     let missing = invoke(webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();

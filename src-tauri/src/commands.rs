@@ -76,7 +76,11 @@ pub async fn connect(
 /// itself: shown before the browser opens. Changes nothing.
 #[tauri::command]
 #[specta::specta]
-pub async fn plan_url(engine: State<'_, Arc<Engine>>, url: String, scopes: Vec<String>) -> Result<ResourcePlan> {
+pub async fn plan_url(
+    engine: State<'_, Arc<Engine>>,
+    url: String,
+    scopes: Vec<String>,
+) -> Result<ResourcePlan> {
     engine.plan_url(&url, &scopes).await
 }
 
