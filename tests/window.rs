@@ -628,9 +628,10 @@ async fn keyboard_first_run_to_the_catalog(client: &Client, tab: &str, back: &st
     // The button goes away with the page; focus moves on to the catalog's search.
     press(client, &Key::Enter).await;
     expect_focus(client, "catalog-search").await;
-    // "/" brings focus back to the search from elsewhere, and is not typed into it.
+    // "/" brings focus back to the search from elsewhere (Add by URL, just before it), and
+    // is not typed into it.
     press(client, back).await;
-    expect_focus(client, "nav-activity").await;
+    expect_focus(client, "add-url-open").await;
     press(client, "/").await;
     expect_focus(client, "catalog-search").await;
     let typed = client.execute("return document.activeElement.value", vec![]).await.unwrap();
