@@ -13,7 +13,7 @@ export function identitySentence(identity: ClientIdentity): string {
     case "will_register":
       return "It registers itself there as an app on this computer: there is nothing for you to register.";
     case "none_available":
-      return `The server lets no app register itself, and you have no provider app for it, so signing in cannot work yet.`;
+      return "The server lets no app register itself, and you have no provider app for it, so signing in cannot work yet.";
   }
 }
 
