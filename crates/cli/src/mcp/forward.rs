@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::bridge::Bridge;
-use super::jsonrpc::{answered_id, protocol_version, ClientMessage, ErrorKind, Id};
+use super::jsonrpc::{Answer, ClientMessage, ErrorKind, Id, ServerMessage};
 use super::remote::{describe, Failure, Reply};
 use super::sse::{events, EVENT_LIMIT};
 use super::text::shell_word;
@@ -58,28 +58,28 @@ impl<T: Tokens> Bridge<T> {
     /// Delivers the server's answer; requests it leaves unanswered get an error.
     async fn deliver(&self, reply: Reply, message: &ClientMessage, initialize: Option<(Id, u64)>) {
         let mut owed: HashSet<Id> = message.requests.iter().cloned().collect();
+        if owed.is_empty() {
+            // Notifications and answers to the server: nothing comes back (202).
+            return;
+        }
         let failure = match reply {
             Reply::Accepted => {
-                if !owed.is_empty() {
-                    tracing::debug!("the server accepted a request without answering it (202)");
-                }
+                tracing::debug!("the server accepted a request without answering it (202)");
                 return;
             }
-            Reply::Json(body) => match serde_json::from_slice::<Value>(&body) {
-                Ok(answer) => {
-                    self.pass_on(&answer, &mut owed, initialize.as_ref()).await;
-                    Failure::Other("the server's answer left out a request".into())
-                }
-                Err(e) => Failure::Other(format!("the server's answer is not JSON ({e})")),
+            Reply::Json(body) => match std::str::from_utf8(&body) {
+                Ok(text) => match self.pass_on(text, &mut owed, initialize.as_ref()).await {
+                    Ok(()) if owed.is_empty() => return,
+                    Ok(()) => Failure::Other("the server's answer left out a request".into()),
+                    Err(why) => Failure::Other(format!("the server's answer is {why}")),
+                },
+                Err(_) => Failure::Other("the server's answer is not UTF-8".into()),
             },
-            Reply::Events(response) if !owed.is_empty() => {
-                match self.read_stream(response, &mut owed, initialize.as_ref()).await {
-                    Ok(()) => return,
-                    Err(failure) => failure,
-                }
-            }
-            // Only requests need their stream read; nothing else is owed.
-            Reply::Events(_) => return,
+            Reply::Events(response) => match self.read_stream(response, &mut owed, initialize.as_ref()).await
+            {
+                Ok(()) => return,
+                Err(failure) => failure,
+            },
             Reply::Unexpected(media_type) => {
                 Failure::Other(format!("the server answered with {media_type}, not JSON or an event stream"))
             }
@@ -116,11 +116,8 @@ impl<T: Tokens> Bridge<T> {
                 retry = event.retry.or(retry);
                 if let Some(data) = event.message {
                     resumptions = 0;
-                    match serde_json::from_str::<Value>(&data) {
-                        Ok(message) => self.pass_on(&message, owed, initialize).await,
-                        Err(e) => {
-                            eprintln!("grantkeeper: skipped an event from the server that is not JSON ({e})")
-                        }
+                    if let Err(why) = self.pass_on(&data, owed, initialize).await {
+                        eprintln!("grantkeeper: skipped an event from the server: {why}");
                     }
                 }
                 if owed.is_empty() {
@@ -142,23 +139,23 @@ impl<T: Tokens> Bridge<T> {
 
     /// Passes a server message (or batch) on to the client, noting which owed requests
     /// it answers, and the protocol version an `initialize` answer agrees on.
-    async fn pass_on(&self, message: &Value, owed: &mut HashSet<Id>, initialize: Option<&(Id, u64)>) {
-        let items = match message {
-            Value::Array(items) => items.as_slice(),
-            single => std::slice::from_ref(single),
-        };
-        for item in items {
-            let Some(id) = answered_id(item) else { continue };
-            owed.remove(&id);
-            if let (Some((initialize_id, generation)), Some(version)) = (initialize, protocol_version(item)) {
-                if *initialize_id == id {
-                    if let Err(why) = self.remote.session.agreed(*generation, version) {
-                        eprintln!("grantkeeper: {why}; going on without it");
-                    }
+    async fn pass_on(
+        &self,
+        text: &str,
+        owed: &mut HashSet<Id>,
+        initialize: Option<&(Id, u64)>,
+    ) -> Result<(), String> {
+        let message = ServerMessage::parse(text, initialize.map(|(id, _)| id))?;
+        for answer in &message.answers {
+            owed.remove(&answer.id);
+            if let (Some((_, generation)), Some(version)) = (initialize, &answer.protocol_version) {
+                if let Err(why) = self.remote.session.agreed(*generation, version) {
+                    eprintln!("grantkeeper: {why}; going on without it");
                 }
             }
         }
-        self.outbox.message(message).await;
+        self.outbox.message(&message).await;
+        Ok(())
     }
 
     /// Answers `requests` with what went wrong, and says it on stderr; a connection that
@@ -229,11 +226,10 @@ impl<T: Tokens> Bridge<T> {
         let generation = self.remote.session.begin(params);
         let reply = self.remote.post(Bytes::from(request.to_string()), Some(generation)).await?;
         let answer = own_answer(reply, &Id::from_json(&Value::from(id).to_string())).await?;
-        if let Some(error) = answer.get("error") {
-            let text = super::text::for_terminal(&error.to_string(), super::text::SHOWN_CHARS);
-            return Err(Failure::Other(format!("the server refused the new session: {text}")));
+        if answer.is_error {
+            return Err(Failure::Other("the server refused to start a new session".into()));
         }
-        if let Some(version) = protocol_version(&answer) {
+        if let Some(version) = &answer.protocol_version {
             self.remote.session.agreed(generation, version).map_err(|why| Failure::Other(why.into()))?;
         }
         let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
@@ -245,29 +241,26 @@ impl<T: Tokens> Bridge<T> {
 
 /// The answer to the bridge's own request `id`, from a JSON body or an event stream;
 /// anything else the server says meanwhile belongs to no client request and is dropped.
-async fn own_answer(reply: Reply, id: &Id) -> Result<Value, Failure> {
-    let matches = |message: &Value| answered_id(message).as_ref() == Some(id);
-    match reply {
-        Reply::Json(body) => serde_json::from_slice::<Value>(&body)
-            .ok()
-            .filter(matches)
-            .ok_or_else(|| Failure::Other("the server did not answer initialize".into())),
+async fn own_answer(reply: Reply, id: &Id) -> Result<Answer, Failure> {
+    let find = |text: &str| {
+        let message = ServerMessage::parse(text, Some(id)).ok()?;
+        message.answers.into_iter().find(|answer| answer.id == *id)
+    };
+    let found = match reply {
+        Reply::Json(body) => std::str::from_utf8(&body).ok().and_then(find),
         Reply::Events(response) => {
             let mut stream = std::pin::pin!(events(response.bytes_stream(), EVENT_LIMIT));
+            let mut found = None;
             while let Some(event) = stream.next().await {
                 let event = event.map_err(|e| Failure::Other(e.to_string()))?;
-                if let Some(message) =
-                    event.message.and_then(|data| serde_json::from_str::<Value>(&data).ok())
-                {
-                    if matches(&message) {
-                        return Ok(message);
-                    }
+                found = event.message.as_deref().and_then(find);
+                if found.is_some() {
+                    break;
                 }
             }
-            Err(Failure::Other("the server did not answer initialize".into()))
+            found
         }
-        Reply::Accepted | Reply::Unexpected(_) => {
-            Err(Failure::Other("the server did not answer initialize".into()))
-        }
-    }
+        Reply::Accepted | Reply::Unexpected(_) => None,
+    };
+    found.ok_or_else(|| Failure::Other("the server did not answer initialize".into()))
 }

@@ -2,6 +2,9 @@
 //! (they must each get one answer), which server messages are answers, and the error
 //! answers the bridge writes itself. Messages are otherwise passed through untouched.
 
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// A request id as JSON text: `1` and `"1"` are different ids.
@@ -87,18 +90,84 @@ impl ClientMessage {
     }
 }
 
-/// The id a server message answers, when it is a response (result or error).
-pub fn answered_id(message: &Value) -> Option<Id> {
-    let object = message.as_object()?;
-    if object.contains_key("method") || !(object.contains_key("result") || object.contains_key("error")) {
-        return None;
-    }
-    object.get("id").and_then(Id::of)
+/// A message (or batch) from the server: the line the client gets, exactly as the
+/// server wrote it but for line breaks (only whitespace between tokens in valid JSON),
+/// and the requests it answers.
+#[derive(Debug)]
+pub struct ServerMessage {
+    pub line: String,
+    pub answers: Vec<Answer>,
 }
 
-/// The protocol version an `initialize` result agreed on.
-pub fn protocol_version(message: &Value) -> Option<&str> {
-    message.get("result")?.get("protocolVersion")?.as_str()
+/// A response in a server message.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub id: Id,
+    pub is_error: bool,
+    /// The protocol version an `initialize` result agreed on (read only for the id the
+    /// caller asked about).
+    pub protocol_version: Option<String>,
+}
+
+/// What the bridge reads of each message; the rest is only checked to be JSON.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(default)]
+    jsonrpc: Option<&'a str>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(default)]
+    method: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct InitializeResult {
+    #[serde(rename = "protocolVersion")]
+    protocol_version: Option<String>,
+}
+
+impl ServerMessage {
+    /// Reads `text`; `initialize` names the request whose result's protocol version is
+    /// wanted. Err when it is not a JSON-RPC message or batch.
+    pub fn parse(text: &str, initialize: Option<&Id>) -> Result<ServerMessage, String> {
+        let items: Vec<Peek> = if text.trim_start().starts_with('[') {
+            serde_json::from_str(text).map_err(|e| format!("not a JSON-RPC batch ({e})"))?
+        } else {
+            vec![serde_json::from_str(text).map_err(|e| format!("not a JSON-RPC message ({e})"))?]
+        };
+        let mut answers = Vec::new();
+        for item in items {
+            if item.jsonrpc != Some("2.0") {
+                return Err("not JSON-RPC 2.0".into());
+            }
+            if item.method.is_some() || (item.result.is_none() && item.error.is_none()) {
+                continue;
+            }
+            let Some(id) = item
+                .id
+                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+                .and_then(|v| Id::of(&v))
+            else {
+                continue;
+            };
+            let protocol_version = match (initialize, item.result) {
+                (Some(wanted), Some(result)) if *wanted == id => {
+                    serde_json::from_str::<InitializeResult>(result.get())
+                        .ok()
+                        .and_then(|result| result.protocol_version)
+                }
+                _ => None,
+            };
+            answers.push(Answer { id, is_error: item.result.is_none(), protocol_version });
+        }
+        let line =
+            if text.contains(['\n', '\r']) { text.replace(['\n', '\r'], " ") } else { text.to_owned() };
+        Ok(ServerMessage { line, answers })
+    }
 }
 
 /// The bridge's own error answers (JSON-RPC's range for implementation errors).
@@ -172,12 +241,49 @@ mod tests {
 
     #[test]
     fn answers_are_told_from_requests() {
-        let answer = json!({"jsonrpc":"2.0","id":"x","result":{"protocolVersion":"2025-11-25"}});
-        assert_eq!(answered_id(&answer), Some(Id::from_json("\"x\"")));
-        assert_eq!(protocol_version(&answer), Some("2025-11-25"));
-        assert_eq!(answered_id(&json!({"jsonrpc":"2.0","id":1,"method":"ping"})), None);
-        assert_eq!(answered_id(&json!({"jsonrpc":"2.0","method":"notifications/message"})), None);
-        assert_eq!(answered_id(&json!({"jsonrpc":"2.0","id":null,"error":{"code":1}})), None);
+        let initialize = Id::from_json("\"x\"");
+        let text = r#"{"jsonrpc":"2.0","id":"x","result":{"protocolVersion":"2025-11-25"}}"#;
+        let answer = ServerMessage::parse(text, Some(&initialize)).unwrap();
+        assert_eq!(
+            answer.answers,
+            [Answer { id: initialize.clone(), is_error: false, protocol_version: Some("2025-11-25".into()) }]
+        );
+        let other = ServerMessage::parse(
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"no"}}"#,
+            Some(&initialize),
+        );
+        assert_eq!(
+            other.unwrap().answers,
+            [Answer { id: Id::from_json("1"), is_error: true, protocol_version: None }]
+        );
+        for not_an_answer in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"?"}}"#,
+        ] {
+            assert!(ServerMessage::parse(not_an_answer, None).unwrap().answers.is_empty(), "{not_an_answer}");
+        }
+        let batch = ServerMessage::parse(
+            r#" [{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":"2","result":{}}]"#,
+            None,
+        );
+        assert_eq!(batch.unwrap().answers.len(), 2);
+    }
+
+    #[test]
+    fn server_messages_pass_through_as_written_on_one_line() {
+        let text = "{\"jsonrpc\": \"2.0\",\r\n  \"id\": 1,\n  \"result\": {\"big\": 123456789012345678901234567890, \"s\": \"a\\nb\"}}";
+        let message = ServerMessage::parse(text, None).unwrap();
+        assert_eq!(
+            message.line,
+            "{\"jsonrpc\": \"2.0\",    \"id\": 1,   \"result\": {\"big\": 123456789012345678901234567890, \"s\": \"a\\nb\"}}"
+        );
+        assert!(!message.line.contains('\n'));
+        assert!(ServerMessage::parse("{\"id\":1,\"result\":", None).is_err());
+        assert!(ServerMessage::parse("42", None).is_err());
+        assert!(ServerMessage::parse("[1]", None).is_err());
+        assert!(ServerMessage::parse("{}", None).is_err());
+        assert!(ServerMessage::parse(r#"{"jsonrpc":"1.0","id":1,"result":{}}"#, None).is_err());
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde_json::Value;
 
 use super::bridge::Bridge;
+use super::jsonrpc::ServerMessage;
 use super::remote::{describe, Failure};
 use super::sse::{events, EVENT_LIMIT};
 use super::tokens::Tokens;
@@ -55,11 +55,11 @@ impl<T: Tokens> Bridge<T> {
                             last_event_id = Some(id).filter(|id| !id.is_empty());
                         }
                         retry = event.retry.or(retry);
-                        match event.message.map(|data| serde_json::from_str::<Value>(&data)) {
+                        match event.message.as_deref().map(|data| ServerMessage::parse(data, None)) {
                             Some(Ok(message)) => self.outbox.message(&message).await,
-                            Some(Err(e)) => eprintln!(
-                                "grantkeeper: skipped an event from the server that is not JSON ({e})"
-                            ),
+                            Some(Err(why)) => {
+                                eprintln!("grantkeeper: skipped an event from the server: {why}")
+                            }
                             None => {}
                         }
                     }

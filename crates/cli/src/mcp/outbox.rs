@@ -11,11 +11,10 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 
-use super::jsonrpc::{answered_id, error_answer, ErrorKind, Id};
+use super::jsonrpc::{error_answer, ErrorKind, Id, ServerMessage};
 
 /// Lines waiting for the writer; senders wait when it is full.
 const QUEUE: usize = 256;
@@ -84,18 +83,13 @@ impl Outbox {
 
     /// A message from the server. An answer goes out only when its request is still owed
     /// one; a batch of answers goes out when any of them is.
-    pub async fn message(&self, message: &Value) {
-        let wanted = {
+    pub async fn message(&self, message: &ServerMessage) {
+        let wanted = message.answers.is_empty() || {
             let mut pending = self.pending.lock().expect("pending lock");
-            let mut owed = |item: &Value| answered_id(item).is_none_or(|id| pending.remove(&id).is_some());
-            match message {
-                Value::Array(items) => items.iter().fold(false, |any, item| owed(item) | any),
-                _ => owed(message),
-            }
+            message.answers.iter().fold(false, |any, answer| pending.remove(&answer.id).is_some() | any)
         };
         if wanted {
-            // serde_json escapes every control character: the line holds no line break.
-            self.send(serde_json::to_string(message).expect("JSON serializes")).await;
+            self.send(message.line.clone()).await;
         } else {
             tracing::debug!("dropped an answer to a request already answered or cancelled");
         }
@@ -158,8 +152,12 @@ fn write_lines(mut receiver: mpsc::Receiver<Out>, mut stdout: impl Write) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
     use std::sync::Arc;
+
+    fn server(message: Value) -> ServerMessage {
+        ServerMessage::parse(&message.to_string(), None).unwrap()
+    }
 
     /// A `Write` whose bytes a test can read.
     #[derive(Clone, Default)]
@@ -188,14 +186,16 @@ mod tests {
         let outbox = Outbox::start(stdout.clone());
         outbox.expect(&[Id::from_json("1"), Id::from_json("2"), Id::from_json("3")]);
         outbox
-            .message(&json!({"jsonrpc":"2.0","method":"notifications/message","params":{"data":"a\nb"}}))
+            .message(&server(
+                json!({"jsonrpc":"2.0","method":"notifications/message","params":{"data":"a\nb"}}),
+            ))
             .await;
-        outbox.message(&json!({"jsonrpc":"2.0","id":1,"result":{}})).await;
-        outbox.message(&json!({"jsonrpc":"2.0","id":1,"result":{"again":true}})).await;
+        outbox.message(&server(json!({"jsonrpc":"2.0","id":1,"result":{}}))).await;
+        outbox.message(&server(json!({"jsonrpc":"2.0","id":1,"result":{"again":true}}))).await;
         outbox.error(&Id::from_json("2"), ErrorKind::Server, "down").await;
-        outbox.message(&json!({"jsonrpc":"2.0","id":2,"result":{"late":true}})).await;
+        outbox.message(&server(json!({"jsonrpc":"2.0","id":2,"result":{"late":true}}))).await;
         outbox.cancel(&Id::from_json("3"));
-        outbox.message(&json!({"jsonrpc":"2.0","id":3,"result":{}})).await;
+        outbox.message(&server(json!({"jsonrpc":"2.0","id":3,"result":{}}))).await;
         assert_eq!(outbox.owed(), 0);
         outbox.flush_and_close(Duration::from_secs(5)).await;
         let lines = stdout.lines();
@@ -210,7 +210,7 @@ mod tests {
         let stdout = Captured::default();
         let outbox = Outbox::start(stdout.clone());
         outbox.expect(&[Id::from_json("\"a\""), Id::from_json("\"b\"")]);
-        outbox.message(&json!({"jsonrpc":"2.0","id":"a","result":{}})).await;
+        outbox.message(&server(json!({"jsonrpc":"2.0","id":"a","result":{}}))).await;
         outbox.error_all(ErrorKind::SignInAgain, "sign in").await;
         outbox.flush_and_close(Duration::from_secs(5)).await;
         let lines = stdout.lines();
