@@ -120,6 +120,12 @@ pub async fn run<T: Tokens>(
             Ok(())
         }
         Err(error) => {
+            // Requests the client already sent are owed the same answer.
+            while let Ok(Ok(Line::Message(line))) = stdin.try_recv() {
+                if let Ok(message) = ClientMessage::parse(&line) {
+                    bridge.outbox.expect(&message.requests);
+                }
+            }
             let kind = match error.code() {
                 ErrorCode::NotFound => ErrorKind::Server,
                 _ => ErrorKind::SignInAgain,

@@ -55,7 +55,15 @@ impl Tokens for EngineTokens {
     }
 
     async fn refused(&self) -> Result<Secret, Error> {
-        self.kept.lock().expect("token lock").take();
+        // The token kept here may be older than the keychain's (the app refreshed it
+        // meanwhile): that one is tried before refreshing.
+        let kept = self.kept.lock().expect("token lock").take();
+        if let Some((sent, _)) = kept {
+            let (connection, current) = self.engine.access_token(&self.connection_id, MIN_TTL).await?;
+            if current != sent {
+                return Ok(self.keep(&connection, &current));
+            }
+        }
         let (connection, token) = self.engine.token_refused(&self.connection_id).await?;
         Ok(self.keep(&connection, &token))
     }

@@ -174,7 +174,7 @@ impl<T: Tokens> Remote<T> {
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(Failure::SignIn(Error::NeedsReauthorization {
                 connection: self.name.clone(),
-                reason: "its server refused the access token again right after a refresh".into(),
+                reason: "its server refused a renewed access token too".into(),
             }));
         }
         self.judge(response, session).await
