@@ -24,16 +24,22 @@ pub fn ends_the_bridge(error: &Error) -> bool {
 }
 
 /// The tokens of one bridge: concurrent requests refused with the same token share one
-/// refresh.
+/// refresh, and scopes the server asked for are recorded once.
 pub struct Credentials<T> {
     tokens: T,
     /// The token the last refresh gave.
     refreshed: tokio::sync::Mutex<Option<Secret>>,
+    /// Scopes already recorded as needed.
+    asked: std::sync::Mutex<Vec<String>>,
 }
 
 impl<T: Tokens> Credentials<T> {
     pub fn new(tokens: T) -> Self {
-        Credentials { tokens, refreshed: tokio::sync::Mutex::new(None) }
+        Credentials {
+            tokens,
+            refreshed: tokio::sync::Mutex::new(None),
+            asked: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     pub async fn token(&self) -> Result<Secret, Error> {
@@ -53,7 +59,12 @@ impl<T: Tokens> Credentials<T> {
     }
 
     pub async fn needs_more_access(&self, scopes: &[String]) -> Result<(), Error> {
-        self.tokens.needs_more_access(scopes).await
+        if scopes.iter().all(|scope| self.asked.lock().expect("scopes lock").contains(scope)) {
+            return Ok(());
+        }
+        self.tokens.needs_more_access(scopes).await?;
+        self.asked.lock().expect("scopes lock").extend(scopes.iter().cloned());
+        Ok(())
     }
 }
 
@@ -120,6 +131,17 @@ mod tests {
         // The refreshed token refused in turn gets a refresh of its own.
         let again = credentials.refused(&Secret::new("token-1")).await.unwrap();
         assert_eq!(again.expose(), "token-2");
+    }
+
+    #[tokio::test]
+    async fn scopes_asked_for_again_are_recorded_once() {
+        let credentials = Credentials::new(CountingTokens::default());
+        let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        credentials.needs_more_access(&scopes(&["a", "b"])).await.unwrap();
+        credentials.needs_more_access(&scopes(&["b", "a"])).await.unwrap();
+        credentials.needs_more_access(&scopes(&["b", "c"])).await.unwrap();
+        let asked = credentials.tokens.scopes_asked.lock().unwrap().clone();
+        assert_eq!(asked, [scopes(&["a", "b"]), scopes(&["b", "c"])]);
     }
 
     #[test]
