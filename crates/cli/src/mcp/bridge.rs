@@ -28,6 +28,8 @@ const MOST_AT_ONCE: usize = 256;
 /// session and writing out the last answers may take.
 const FINISH_WAIT: Duration = Duration::from_secs(10);
 const GOODBYE_WAIT: Duration = Duration::from_secs(5);
+/// The largest message the client may send.
+pub const LINE_LIMIT: usize = super::sse::EVENT_LIMIT;
 
 /// Where the bridge forwards to.
 pub struct Target {
@@ -92,7 +94,7 @@ pub async fn run<T: Tokens>(
             line = stdin.recv() => match line {
                 Some(Ok(Line::Message(line))) => bridge.dispatch(line, &mut requests).await,
                 Some(Ok(Line::TooLong)) => {
-                    eprintln!("grantkeeper: skipped a message from the AI client larger than {} bytes", super::sse::EVENT_LIMIT);
+                    eprintln!("grantkeeper: skipped a message from the AI client over {LINE_LIMIT} bytes");
                 }
                 Some(Err(error)) => {
                     eprintln!("grantkeeper: could not read from the AI client: {error}");
@@ -130,7 +132,8 @@ pub async fn run<T: Tokens>(
                 ErrorCode::NotFound => ErrorKind::Server,
                 _ => ErrorKind::SignInAgain,
             };
-            bridge.outbox.error_all(kind, &format!("Grantkeeper: {error}")).await;
+            let text = format!("Grantkeeper: {error}");
+            let _ = tokio::time::timeout(GOODBYE_WAIT, bridge.outbox.error_all(kind, &text)).await;
             bridge.outbox.flush_and_close(GOODBYE_WAIT).await;
             Err(error)
         }

@@ -25,6 +25,10 @@ const RESUMPTIONS: u32 = 3;
 /// the longest wait honoured.
 const RESUME_AFTER: Duration = Duration::from_secs(1);
 const LONGEST_RESUME_WAIT: Duration = Duration::from_secs(30);
+/// What a request is answered when the server forgot the session and a new one could
+/// not be started.
+const SESSION_GONE: &str =
+    "the MCP server ended the session and did not start a new one; restart this server in your AI client";
 /// How long starting a new session for a forgotten one may take.
 const RESTART_WAIT: Duration = Duration::from_secs(30);
 
@@ -161,16 +165,16 @@ impl<T: Tokens> Bridge<T> {
     /// Answers `requests` with what went wrong, and says it on stderr; a connection that
     /// needs the person stops the bridge, which answers every open request.
     pub(super) async fn fail(&self, requests: &[Id], failure: Failure) {
-        let (kind, text) = match failure {
+        let (kind, what) = match failure {
             Failure::SignIn(error) => return self.stop(error),
             Failure::MoreAccess(scopes) => (ErrorKind::NeedsMoreAccess, self.more_access_text(&scopes)),
-            Failure::SessionGone(_) => (
-                ErrorKind::Server,
-                "Grantkeeper: the MCP server ended the session and did not start a new one; restart this server in your AI client".to_owned(),
-            ),
-            other => (ErrorKind::Server, format!("Grantkeeper could not use {}: {}", self.remote.url(), describe(&other))),
+            Failure::SessionGone(_) => (ErrorKind::Server, SESSION_GONE.to_owned()),
+            other => {
+                (ErrorKind::Server, format!("could not use {}: {}", self.remote.url(), describe(&other)))
+            }
         };
-        eprintln!("{}", text.replacen("Grantkeeper", "grantkeeper", 1));
+        eprintln!("grantkeeper: {what}");
+        let text = format!("Grantkeeper: {what}");
         for id in requests {
             self.outbox.error(id, kind, &text).await;
         }
@@ -182,9 +186,10 @@ impl<T: Tokens> Bridge<T> {
             [] => String::new(),
             scopes => format!(" ({})", scopes.join(" ")),
         };
+        let command = format!("grantkeeper grant-access {}", shell_word(name));
         format!(
-            "Grantkeeper: “{name}” needs more access{asked} for this. Grant it with `grantkeeper grant-access {}` or Grant access in the Grantkeeper window, then try again.",
-            shell_word(name)
+            "“{name}” needs more access{asked} for this. Grant it with `{command}` or Grant access in the \
+             Grantkeeper window, then try again."
         )
     }
 

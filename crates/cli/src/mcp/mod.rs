@@ -42,6 +42,6 @@ pub async fn bridge(engine: &Arc<Engine>, key: &str) -> Result<()> {
         .map_err(|e| Error::Internal(format!("the URL of “{}” cannot be used: {e}", connection.name)))?;
     let target = bridge::Target { url, name: connection.name.clone() };
     let tokens = engine_tokens::EngineTokens::new(engine.clone(), connection.id.clone());
-    let stdin = stdin::read_lines(std::io::stdin(), sse::EVENT_LIMIT);
+    let stdin = stdin::read_lines(std::io::stdin(), bridge::LINE_LIMIT);
     bridge::run(target, tokens, remote::http_client()?, stdin, std::io::stdout()).await
 }

@@ -119,12 +119,16 @@ impl Outbox {
         let _ = self.lines.send(Out::Line(line)).await;
     }
 
-    /// Writes out what is queued, waiting at most `wait` for a client that reads slowly.
+    /// Writes out what is queued, waiting at most `wait` for a client that reads slowly
+    /// (or not at all: the process may exit with the writer still blocked).
     pub async fn flush_and_close(&self, wait: Duration) {
         let (done, flushed) = oneshot::channel();
-        if self.lines.send(Out::Close(done)).await.is_ok() {
-            let _ = tokio::time::timeout(wait, flushed).await;
-        }
+        let _ = tokio::time::timeout(wait, async {
+            if self.lines.send(Out::Close(done)).await.is_ok() {
+                let _ = flushed.await;
+            }
+        })
+        .await;
     }
 }
 

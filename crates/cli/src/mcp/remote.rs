@@ -209,7 +209,8 @@ impl<T: Tokens> Remote<T> {
         }
         if status.is_redirection() {
             return Err(Failure::Other(format!(
-                "the server redirected the request (HTTP {}); Grantkeeper sends the token only to {} and follows no redirect",
+                "the server redirected the request (HTTP {}); Grantkeeper sends the token only to {} \
+                 and follows no redirect",
                 status.as_u16(),
                 self.url
             )));
