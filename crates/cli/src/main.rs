@@ -4,6 +4,7 @@
 mod args;
 mod exec;
 mod git_credential;
+mod mcp;
 mod output;
 
 use std::io::Read;
@@ -66,7 +67,13 @@ async fn run(cli: Cli) -> Result<()> {
         std::io::copy(&mut std::io::stdin().take(64 * 1024), &mut std::io::sink()).ok();
         return Ok(());
     }
-    if matches!(cli.command, Command::Token { .. } | Command::Exec { .. } | Command::GitCredential { .. }) {
+    if matches!(
+        cli.command,
+        Command::Token { .. }
+            | Command::Exec { .. }
+            | Command::GitCredential { .. }
+            | Command::Mcp { command: McpCommand::Bridge { .. } }
+    ) {
         // These hand a token to another program as fast as they can (see BENCHMARKS.md).
         Keychain::connect_in_background();
     }
@@ -141,6 +148,7 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             eprintln!("Put this in {}:", config.place);
             output::line(&config.snippet)
         }
+        Command::Mcp { command: McpCommand::Bridge { connection } } => mcp::bridge(engine, &connection).await,
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => status(engine, connection, json),
         Command::Refresh { connection, json } => {
