@@ -112,6 +112,16 @@ pub async fn run<T: Tokens>(
         }
     };
     requests.abort_all();
+    finish(&bridge, ended, stdin).await
+}
+
+/// Ends the bridge: on a clean stop the session is ended at the server; on a fatal
+/// error every request still owed an answer gets it.
+async fn finish<T: Tokens>(
+    bridge: &Bridge<T>,
+    ended: Result<(), Error>,
+    mut stdin: mpsc::Receiver<std::io::Result<Line>>,
+) -> Result<(), Error> {
     if let Some(listener) = bridge.listener.lock().expect("listener lock").take() {
         listener.abort();
     }
