@@ -12,10 +12,12 @@ step() { printf '\n== %s\n' "$*" >&2; }
 # One build from a clean clone: incremental artifacts would only cost time and disk.
 export CARGO_INCREMENTAL=0
 
-step "test packages (OpenID provider) and tauri-driver"
-if [ ! -f tests/oidc/node_modules/.package-lock.json ] || [ tests/oidc/package-lock.json -nt tests/oidc/node_modules/.package-lock.json ]; then
-  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
-fi
+step "test packages (OpenID provider, MCP servers) and tauri-driver"
+for dir in tests/oidc tests/mcp; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
 command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] \
   || cargo install tauri-driver --version '^2' --locked --quiet
 export PATH="$HOME/.cargo/bin:$PATH"

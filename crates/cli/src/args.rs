@@ -244,6 +244,16 @@ pub enum McpCommand {
         #[arg(long, value_parser = ai_client_parser())]
         client: AiClient,
     },
+    /// Serve a connection made by URL to an AI client over stdio: every JSON-RPC message
+    /// goes to the MCP server with the connection's token, which never reaches the client.
+    /// AI clients start this themselves (see `grantkeeper mcp config`).
+    #[command(
+        after_help = "Example:\n  grantkeeper mcp bridge \"Example MCP\"      # what an AI client's configuration runs\n\nExit codes: 0 the client closed stdin, 3 the connection needs you to sign in again\n(`grantkeeper reconnect`), 6 no such connection, 1 it was not connected by URL."
+    )]
+    Bridge {
+        /// Connection name or id.
+        connection: String,
+    },
 }
 
 /// An AI client by its name (claude-desktop, claude-code, vscode, cursor), as the engine

@@ -4,6 +4,7 @@
 mod args;
 mod exec;
 mod git_credential;
+mod mcp;
 mod output;
 
 use std::io::Read;
@@ -66,7 +67,13 @@ async fn run(cli: Cli) -> Result<()> {
         std::io::copy(&mut std::io::stdin().take(64 * 1024), &mut std::io::sink()).ok();
         return Ok(());
     }
-    if matches!(cli.command, Command::Token { .. } | Command::Exec { .. } | Command::GitCredential { .. }) {
+    if matches!(
+        cli.command,
+        Command::Token { .. }
+            | Command::Exec { .. }
+            | Command::GitCredential { .. }
+            | Command::Mcp { command: McpCommand::Bridge { .. } }
+    ) {
         // These hand a token to another program as fast as they can (see BENCHMARKS.md).
         Keychain::connect_in_background();
     }
@@ -92,10 +99,7 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::Connect { integration, url, name, account, scopes, sign_in } => {
             let options = ConnectOptions { name, account, scopes, device: sign_in.device };
             let pending = match (url, integration) {
-                (Some(url), _) => {
-                    eprintln!("{}\n", output::resource_plan(&engine.plan_url(&url, &options.scopes).await?));
-                    engine.connect_url(&url, options).await?
-                }
+                (Some(url), _) => connect_url(engine, &url, options).await?,
                 (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
             };
             finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
@@ -133,14 +137,7 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             exec::run(engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
         }
         Command::GitCredential { operation } => git_credential::run(engine, operation).await,
-        Command::Mcp { command: McpCommand::Config { connection, client } } => {
-            // The bridge is this very program; a client needs its absolute path.
-            let program = std::env::current_exe()
-                .map_err(|e| Error::Internal(format!("cannot tell where grantkeeper is installed: {e}")))?;
-            let config = engine.ai_client_config(&connection, client, &program.to_string_lossy())?;
-            eprintln!("Put this in {}:", config.place);
-            output::line(&config.snippet)
-        }
+        Command::Mcp { command } => mcp_command(engine, command).await,
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => status(engine, connection, json),
         Command::Refresh { connection, json } => {
@@ -150,6 +147,27 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             let removal = engine.remove_connection(&connection).await?;
             eprintln!("{}", output::removal(&removal));
             Ok(())
+        }
+    }
+}
+
+/// `connect --url`: what will happen is said before the browser opens.
+async fn connect_url(engine: &Arc<Engine>, url: &str, options: ConnectOptions) -> Result<PendingFlow> {
+    eprintln!("{}\n", output::resource_plan(&engine.plan_url(url, &options.scopes).await?));
+    engine.connect_url(url, options).await
+}
+
+/// `mcp bridge`, and `mcp config`: the snippet on stdout, where it goes on stderr.
+async fn mcp_command(engine: &Arc<Engine>, command: McpCommand) -> Result<()> {
+    match command {
+        McpCommand::Bridge { connection } => mcp::bridge(engine, &connection).await,
+        McpCommand::Config { connection, client } => {
+            // The bridge is this very program; a client needs its absolute path.
+            let program = std::env::current_exe()
+                .map_err(|e| Error::Internal(format!("cannot tell where grantkeeper is installed: {e}")))?;
+            let config = engine.ai_client_config(&connection, client, &program.to_string_lossy())?;
+            eprintln!("Put this in {}:", config.place);
+            output::line(&config.snippet)
         }
     }
 }

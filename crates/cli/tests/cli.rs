@@ -263,6 +263,27 @@ fn a_revoked_grant_exits_3_and_lists_as_reauthorize() {
     assert_eq!(cli.run(&["token", "Work"]).status.code(), Some(3));
 }
 
+/// `mcp bridge` serves only connections made by URL, and says so before the client's
+/// first message is read; stdout (the client's JSON-RPC) stays empty.
+#[test]
+fn the_mcp_bridge_needs_a_connection_made_by_url() {
+    let (_op, cli) = connected_as_work(&[]);
+    let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+
+    let not_by_url = cli.run_with_stdin(&["mcp", "bridge", "Work"], initialize);
+    assert_eq!(not_by_url.status.code(), Some(1), "{}", text(&not_by_url.stderr));
+    assert!(not_by_url.stdout.is_empty());
+    assert!(
+        text(&not_by_url.stderr).contains("“Work” was not connected by URL; `grantkeeper connect --url URL`"),
+        "{}",
+        text(&not_by_url.stderr)
+    );
+
+    let missing = cli.run_with_stdin(&["mcp", "bridge", "nope"], initialize);
+    assert_eq!(missing.status.code(), Some(6));
+    assert!(missing.stdout.is_empty());
+}
+
 #[test]
 fn catalog_provider_apps_api_keys_and_renames() {
     let op = OidcProvider::start_with(&[("OIDC_PROFILE", "gitlab")]);

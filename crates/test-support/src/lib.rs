@@ -3,6 +3,7 @@
 //! independent reads of the Secret Service through `secret-tool`, and the desktop's
 //! tray host and notification server.
 
+pub mod mcp;
 mod notifications;
 mod secret_service;
 mod sweep;
@@ -65,7 +66,7 @@ impl OidcProvider {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let (child, first_line) = start_node("tests/oidc/server.mjs", env);
+        let (child, first_line) = start_node("tests/oidc/server.mjs", &[], env);
         let ready: Ready = serde_json::from_str(&first_line)
             .unwrap_or_else(|e| panic!("the OpenID provider did not start ({e}): {first_line:?}"));
         OidcProvider { issuer: ready.issuer, child }
@@ -115,17 +116,20 @@ impl Drop for OidcProvider {
     }
 }
 
-/// Starts `node SCRIPT` (relative to the repo root) and returns it with the first
+/// Starts `node SCRIPT ARGS` (relative to the repo root) and returns it with the first
 /// line it printed (its address).
-fn start_node(script: &str, env: &[(&str, &str)]) -> (Child, String) {
+pub(crate) fn start_node(script: &str, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let packages =
+        std::path::Path::new(script).parent().map(|dir| dir.display().to_string()).unwrap_or_default();
     let mut child = Command::new("node")
         .arg(repo_root().join(script))
+        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| panic!("start node {script} (run `npm ci --prefix tests/oidc` first): {e}"));
+        .unwrap_or_else(|e| panic!("start node {script} (run `npm ci --prefix {packages}` first): {e}"));
     let mut first_line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).expect("node output");
     (child, first_line)
@@ -149,7 +153,7 @@ struct EmulatorReady {
 
 impl ProviderEmulator {
     pub fn start() -> Self {
-        let (child, first_line) = start_node("tests/emulators/providers.mjs", &[]);
+        let (child, first_line) = start_node("tests/emulators/providers.mjs", &[], &[]);
         let ready: EmulatorReady = serde_json::from_str(&first_line)
             .unwrap_or_else(|e| panic!("the provider emulator did not start ({e}): {first_line:?}"));
         ProviderEmulator { port: ready.port, child }

@@ -45,6 +45,37 @@ impl TableRow for CustomProviderRow {
     }
 }
 
+impl CustomProviderRow {
+    /// Adds the row, or renews the endpoints, scopes and issuer of the one with its id
+    /// (a resource discovered again).
+    pub(super) fn upsert(&self, db: &rusqlite::Connection) -> rusqlite::Result<()> {
+        db.execute(
+            "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
+                revocation_url, scopes, created_at, device_authorization_url, jwks_url,
+                issuer_in_responses, id_token_algorithms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (id) DO UPDATE SET issuer = ?3, authorize_url = ?4, token_url = ?5,
+                userinfo_url = ?6, revocation_url = ?7, scopes = ?8, issuer_in_responses = ?12",
+            params![
+                self.id,
+                self.name,
+                self.issuer,
+                self.endpoints.authorize_url,
+                self.endpoints.token_url,
+                self.endpoints.userinfo_url,
+                self.endpoints.revocation_url,
+                json_list(&self.scopes),
+                self.created_at,
+                self.endpoints.device_authorization_url,
+                self.endpoints.jwks_url,
+                self.issuer_in_responses,
+                json_list(&self.id_token_algorithms),
+            ],
+        )
+        .map(drop)
+    }
+}
+
 impl Store {
     pub fn custom_providers(&self) -> Result<Vec<CustomProviderRow>> {
         self.rows("ORDER BY name", [])
@@ -59,27 +90,7 @@ impl Store {
     pub fn insert_custom_provider(&self, provider: &CustomProviderRow, app: &ProviderAppRow) -> Result<()> {
         self.with(|db| {
             let tx = db.transaction()?;
-            tx.execute(
-                "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at, device_authorization_url, jwks_url,
-                    issuer_in_responses, id_token_algorithms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    provider.id,
-                    provider.name,
-                    provider.issuer,
-                    provider.endpoints.authorize_url,
-                    provider.endpoints.token_url,
-                    provider.endpoints.userinfo_url,
-                    provider.endpoints.revocation_url,
-                    json_list(&provider.scopes),
-                    provider.created_at,
-                    provider.endpoints.device_authorization_url,
-                    provider.endpoints.jwks_url,
-                    provider.issuer_in_responses,
-                    json_list(&provider.id_token_algorithms),
-                ],
-            )?;
+            provider.upsert(&tx)?;
             app.upsert(&tx, app.created_at)?;
             tx.commit()
         })

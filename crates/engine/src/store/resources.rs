@@ -46,29 +46,7 @@ impl Store {
     pub fn upsert_resource(&self, provider: &CustomProviderRow, resource: &ResourceRow) -> Result<()> {
         self.with(|db| {
             let tx = db.transaction()?;
-            tx.execute(
-                "INSERT INTO providers (id, name, issuer, authorize_url, token_url, userinfo_url,
-                    revocation_url, scopes, created_at, device_authorization_url, jwks_url,
-                    issuer_in_responses, id_token_algorithms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT (id) DO UPDATE SET issuer = ?3, authorize_url = ?4, token_url = ?5,
-                    userinfo_url = ?6, revocation_url = ?7, scopes = ?8, issuer_in_responses = ?12",
-                params![
-                    provider.id,
-                    provider.name,
-                    provider.issuer,
-                    provider.endpoints.authorize_url,
-                    provider.endpoints.token_url,
-                    provider.endpoints.userinfo_url,
-                    provider.endpoints.revocation_url,
-                    json_list(&provider.scopes),
-                    provider.created_at,
-                    provider.endpoints.device_authorization_url,
-                    provider.endpoints.jwks_url,
-                    provider.issuer_in_responses,
-                    json_list(&provider.id_token_algorithms),
-                ],
-            )?;
+            provider.upsert(&tx)?;
             tx.execute(
                 "INSERT INTO resources (provider_id, url, metadata_url, registration_id, client_provider_id,
                     needed_scopes, created_at)

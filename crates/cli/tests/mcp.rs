@@ -1,0 +1,62 @@
+//! An AI client using a connection made by URL: the reference SDK's stdio client
+//! launches `grantkeeper mcp bridge`, which forwards to an MCP server of the SDK's parts
+//! guarded by a real OpenID provider (tests/mcp/guarded.mjs).
+
+mod common;
+
+use std::process::Command;
+
+use common::{ok, text, Cli};
+use grantkeeper_test_support::mcp::McpGuarded;
+use grantkeeper_test_support::{repo_root, BrowserMode};
+
+/// Runs the SDK's client against the bridge for `connection`; its one-line report.
+fn client(cli: &Cli, connection: &str, extra: &[&str]) -> serde_json::Value {
+    let output = Command::new("node")
+        .arg(repo_root().join("tests/mcp/client.mjs"))
+        .args(extra)
+        .args(["--", env!("CARGO_BIN_EXE_grantkeeper"), "mcp", "bridge", connection])
+        .env("GRANTKEEPER_HOME", cli.home.path())
+        .env("GRANTKEEPER_KEYCHAIN_SERVICE", &cli.service)
+        .output()
+        .unwrap();
+    serde_json::from_str(&text(&output.stdout)).unwrap_or_else(|e| panic!("{e}: {output:?}"))
+}
+
+#[test]
+fn an_ai_client_uses_the_connection_through_the_bridge() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = McpGuarded::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["connect", "--url", &server.url, "--name", "Guarded"]));
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+
+    // Tools listed and called through the bridge, by the connection's id.
+    let first = client(&cli, &id, &["--calls", "2"]);
+    assert_eq!(first["error"], serde_json::Value::Null, "{first}");
+    assert!(first["tools"].as_array().unwrap().iter().any(|t| t == "greet"), "{first}");
+    assert_eq!(first["results"], serde_json::json!(["Hello, Ada!", "Hello, Ada!"]));
+    assert_eq!(first["child_exit"], 0, "{first}");
+
+    // The server stops taking the token: the bridge refreshes once and goes on.
+    runtime.block_on(server.expire_access());
+    let after = client(&cli, &id, &[]);
+    assert_eq!(after["results"], serde_json::json!(["Hello, Ada!"]), "{after}");
+    assert_eq!(runtime.block_on(server.stats())["token_refresh"], 1);
+
+    // Revoked at the server: Reauthorize, exit 3, and the person is told what to do.
+    runtime.block_on(server.revoke_all());
+    let revoked = client(&cli, &id, &[]);
+    assert_eq!(revoked["child_exit"], 3, "{revoked}");
+    assert!(revoked["child_stderr"].as_str().unwrap().contains("reconnect"), "{revoked}");
+    let status: serde_json::Value =
+        serde_json::from_str(&text(&cli.run(&["list", "--json"]).stdout)).unwrap();
+    assert_eq!(status[0]["status"], "reauthorize");
+
+    // A snippet for a client names the bridge by id; removal leaves nothing.
+    let snippet = ok(&cli.run(&["mcp", "config", "Guarded", "--client", "vscode"]));
+    assert!(snippet.contains(&id) && snippet.contains("\"bridge\""), "{snippet}");
+    ok(&cli.run(&["remove", "Guarded"]));
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}

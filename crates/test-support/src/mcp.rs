@@ -1,0 +1,137 @@
+//! The MCP servers of `tests/mcp/` (`npm ci --prefix tests/mcp`): the reference SDK's
+//! example, the SDK's parts guarded by a real OpenID provider, and hostile ones.
+
+use std::process::Child;
+
+use serde::Deserialize;
+
+use crate::start_node;
+
+/// `tests/mcp/example.mjs`: the SDK's `simpleStreamableHttp` example with `--oauth`.
+pub struct McpExample {
+    /// `http://localhost:PORT/mcp`.
+    pub url: String,
+    /// Its demo authorization server's issuer, `http://localhost:AUTH/`.
+    pub auth_issuer: String,
+    child: Child,
+}
+
+#[derive(Deserialize)]
+struct ExampleReady {
+    url: String,
+    auth_issuer: String,
+}
+
+impl McpExample {
+    /// `strict`: the server takes only tokens issued for its own URL (`--oauth-strict`).
+    pub fn start(strict: bool) -> Self {
+        let args: &[&str] = if strict { &["--strict"] } else { &[] };
+        let (child, line) = start_node("tests/mcp/example.mjs", args, &[]);
+        let ready: ExampleReady = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the SDK's example server did not start ({e}): {line:?}"));
+        McpExample { url: ready.url, auth_issuer: ready.auth_issuer, child }
+    }
+}
+
+/// `tests/mcp/guarded.mjs`: an MCP server of the SDK's parts behind `oidc-provider`, with
+/// refresh tokens, revocation, registration and resource indicators.
+pub struct McpGuarded {
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+    /// The authorization server's issuer.
+    pub issuer: String,
+    child: Child,
+}
+
+#[derive(Deserialize)]
+struct GuardedReady {
+    url: String,
+    issuer: String,
+}
+
+impl McpGuarded {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With environment variables, e.g. `MCP_ACCESS_TOKEN_TTL`.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let (child, line) = start_node("tests/mcp/guarded.mjs", &[], env);
+        let ready: GuardedReady = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the guarded MCP server did not start ({e}): {line:?}"));
+        McpGuarded { url: ready.url, issuer: ready.issuer, child }
+    }
+
+    async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.issuer)).await.unwrap().json().await.unwrap()
+    }
+
+    /// Counts: registrations, authorizations, token_code, token_refresh, revocations,
+    /// mcp_requests, mcp_401, mcp_403.
+    pub async fn stats(&self) -> serde_json::Value {
+        self.get("/test/stats").await
+    }
+
+    /// Every grant ends, as when the person revokes the app at the server.
+    pub async fn revoke_all(&self) {
+        self.get("/test/revoke-all").await;
+    }
+
+    /// The MCP server refuses every access token issued so far; refresh tokens still work.
+    pub async fn expire_access(&self) {
+        self.get("/test/expire-access").await;
+    }
+
+    /// Every dynamic registration is deleted (RFC 7592): the server no longer knows it.
+    pub async fn forget_clients(&self) {
+        self.get("/test/forget-clients").await;
+    }
+
+    /// Registration answers `invalid_client_metadata` (`true`) or works again.
+    pub async fn refuse_registration(&self, on: bool) {
+        self.get(&format!("/test/refuse-registration?on={}", u8::from(on))).await;
+    }
+}
+
+/// `tests/mcp/hostile.mjs`: one broken or hostile server per case.
+pub struct McpHostile {
+    pub base: String,
+    child: Child,
+}
+
+#[derive(Deserialize)]
+struct HostileReady {
+    base: String,
+}
+
+impl McpHostile {
+    pub fn start() -> Self {
+        let (child, line) = start_node("tests/mcp/hostile.mjs", &[], &[]);
+        let ready: HostileReady = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the hostile MCP servers did not start ({e}): {line:?}"));
+        McpHostile { base: ready.base, child }
+    }
+
+    /// The resource URL of `case` (see `tests/mcp/README.md`).
+    pub fn url(&self, case: &str) -> String {
+        format!("{}/{case}/mcp", self.base)
+    }
+
+    /// The paths requested so far, in order.
+    pub async fn requests(&self) -> Vec<String> {
+        reqwest::get(format!("{}/test/requests", self.base)).await.unwrap().json().await.unwrap()
+    }
+}
+
+macro_rules! stopped_on_drop {
+    ($($server:ty),*) => {$(
+        impl Drop for $server {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    )*};
+}
+
+stopped_on_drop!(McpExample, McpGuarded, McpHostile);
