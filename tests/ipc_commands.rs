@@ -49,6 +49,29 @@ fn commands_return_metadata_and_typed_errors_only() {
     assert!(flow["authorize_url"].as_str().unwrap().starts_with(&op.issuer));
     assert_eq!(invoke(webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
 
+    // Connecting by URL: a URL that no protected resource metadata describes (the OP's
+    // own user info endpoint asks for a token but names none) is refused by the URL field.
+    let unusable =
+        invoke(webview, "plan_url", json!({ "url": format!("{}/me", op.issuer), "scopes": [] })).unwrap_err();
+    assert_eq!(
+        (unusable["code"].as_str(), unusable["field"].as_str()),
+        (Some("resource_unusable"), Some("url")),
+        "{unusable}"
+    );
+    assert!(unusable["message"].as_str().unwrap().contains("metadata"), "{unusable}");
+    let not_a_url =
+        invoke(webview, "connect_url", json!({ "url": "not a url", "options": { "name": null } }))
+            .unwrap_err();
+    assert_eq!(not_a_url["field"], "url", "{not_a_url}");
+    let no_connection =
+        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "claude-code" }))
+            .unwrap_err();
+    assert_eq!(no_connection["code"], "not_found", "{no_connection}");
+    let no_client =
+        invoke(webview, "ai_client_config", json!({ "connectionId": "nope", "client": "notepad" }))
+            .unwrap_err();
+    assert!(no_client.is_string(), "an unknown client is refused before the engine: {no_client}");
+
     let missing = invoke(webview, "remove_connection", json!({ "connectionId": "nope" })).unwrap_err();
     assert_eq!(missing["code"], "not_found");
     let no_activity = invoke(webview, "connection_activity", json!({ "connectionId": "nope" })).unwrap_err();

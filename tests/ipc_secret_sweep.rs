@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::mock_app;
 use grantkeeper_engine::oauth::Browser;
+use grantkeeper_test_support::mcp::McpGuarded;
 use grantkeeper_test_support::{
     browser_command, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
@@ -131,6 +132,18 @@ fn nothing_the_window_receives_holds_a_secret() {
     let withdrawn = window.invoke("refresh_connection", json!({ "connectionId": "github-app" })).unwrap_err();
     assert_eq!(withdrawn["code"], "needs_reauthorization", "{withdrawn}");
 
+    // An MCP server by its URL: the plan, a dynamic registration (whose registration
+    // token goes to the keychain), sign-in, a refresh with a rotating refresh token, and
+    // the AI client's snippet.
+    let mcp = McpGuarded::start();
+    window.ok("plan_url", json!({ "url": mcp.url, "scopes": [] }));
+    let options = json!({ "name": "mcp" });
+    let started = window.ok("connect_url", json!({ "url": mcp.url, "options": options }));
+    let ended = window.finish(&started);
+    assert_eq!(ended["kind"], "flow_completed", "{ended}");
+    window.ok("refresh_connection", json!({ "connectionId": "mcp" }));
+    window.ok("ai_client_config", json!({ "connectionId": "mcp", "client": "vscode" }));
+
     window.ok("list_connections", json!({}));
     window.ok("list_providers", json!({}));
     window.ok("list_activity", json!({}));
@@ -139,7 +152,7 @@ fn nothing_the_window_receives_holds_a_secret() {
     // Every secret that existed. The keychain's values are read before removal.
     let given = [EMULATED_CLIENT_SECRET, "sk-canary-ipc-good", "sk-canary-ipc-bad"];
     let secrets = runtime.block_on(secrets_seen(&given, service, &emulator));
-    for connection in ["google", "github-app", "OpenAI"] {
+    for connection in ["google", "github-app", "OpenAI", "mcp"] {
         window.ok("remove_connection", json!({ "connectionId": connection }));
     }
 

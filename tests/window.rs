@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
+use grantkeeper_test_support::mcp::McpExample;
 use grantkeeper_test_support::{
     browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
     NotificationServer, OidcProvider, TrayHost,
@@ -628,9 +629,10 @@ async fn keyboard_first_run_to_the_catalog(client: &Client, tab: &str, back: &st
     // The button goes away with the page; focus moves on to the catalog's search.
     press(client, &Key::Enter).await;
     expect_focus(client, "catalog-search").await;
-    // "/" brings focus back to the search from elsewhere, and is not typed into it.
+    // "/" brings focus back to the search from elsewhere (Add by URL, just before it), and
+    // is not typed into it.
     press(client, back).await;
-    expect_focus(client, "nav-activity").await;
+    expect_focus(client, "add-url-open").await;
     press(client, "/").await;
     expect_focus(client, "catalog-search").await;
     let typed = client.execute("return document.activeElement.value", vec![]).await.unwrap();
@@ -1120,4 +1122,132 @@ async fn capability_refuses_what_the_frame_lets_through(client: &Client) {
         version[1].as_str().unwrap_or_default().contains("not allowed"),
         "capability layer: refused, but not by the ACL: {version}"
     );
+}
+
+/// Catalog → Add by URL against the MCP reference SDK's example server: the plan before
+/// the browser opens, then an Active connection marked as an MCP server with its URL, and
+/// its detail view's snippet for an AI client. Then the same screens in the dark and at
+/// 200% zoom, with a registration Grantkeeper now has there.
+#[tokio::test]
+async fn an_mcp_server_added_by_url_is_handed_to_an_ai_client() {
+    let setup = Setup::new().await;
+    let server = McpExample::start(false);
+    let driver = setup.driver_with(BrowserMode::Consent, &[("GTK_THEME", "Adwaita")]);
+    let client = driver.launch().await;
+
+    let identity = add_by_url_shows_the_plan(&client, &server).await;
+    assert!(identity.contains("registers itself"), "a server never seen: {identity}");
+    // What it would send that server, one click away.
+    click_css(&client, "[data-testid=plan-metadata] summary").await;
+    let metadata = wait_for_text(&client, "plan-metadata", |t| t.contains("redirect_uris")).await;
+    assert!(metadata.contains("\"token_endpoint_auth_method\": \"none\""), "{metadata}");
+    scroll_to(&client, "add-url-form").await;
+    screenshot(&client, "add-by-url-plan-light").await;
+
+    find(&client, "add-url-sign-in").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let row = wait_for_text(&client, "connection-row", |_| true).await;
+    assert!(row.contains("Example MCP"), "{row}");
+    assert_eq!(text_of(&client, "connection-mcp").await.as_deref(), Some("MCP server"));
+    assert_eq!(text_of(&client, "connection-resource").await.as_deref(), Some(server.url.as_str()));
+    screenshot(&client, "mcp-row-light").await;
+    a_long_url_wraps_in_its_row(&client).await;
+
+    let id = the_detail_view_gives_the_snippet(&client, "light").await;
+    quit(client, setup.home()).await;
+    drop(driver);
+
+    let driver = setup.driver_with(BrowserMode::Consent, &[("GTK_THEME", "Adwaita:dark")]);
+    let client = driver.launch().await;
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    screenshot(&client, "mcp-row-dark").await;
+    assert_eq!(the_detail_view_gives_the_snippet(&client, "dark").await, id);
+    let identity = add_by_url_shows_the_plan(&client, &server).await;
+    assert!(identity.contains("With the registration it made there"), "{identity}");
+    scroll_to(&client, "add-url-form").await;
+    screenshot(&client, "add-by-url-plan-dark").await;
+
+    zoom_to_200(&client).await;
+    expect_fits(&client, "Add by URL with its plan").await;
+    scroll_to(&client, "resource-plan").await;
+    screenshot(&client, "zoom-200-add-by-url").await;
+    activate(&client, "nav-connections").await;
+    activate(&client, "connection-open").await;
+    find(&client, "ai-client-snippet").await;
+    expect_fits(&client, "an MCP server's detail view").await;
+    scroll_to(&client, "ai-client").await;
+    screenshot(&client, "zoom-200-mcp-detail").await;
+    client.close().await.unwrap();
+}
+
+/// Catalog → Add by URL: Continue says who guards the URL before the browser opens.
+/// Returns how Grantkeeper will identify itself, as the window says it.
+async fn add_by_url_shows_the_plan(client: &Client, server: &McpExample) -> String {
+    let url = server.url.as_str();
+    find(client, "nav-catalog").await.click().await.unwrap();
+    find(client, "add-url-open").await.click().await.unwrap();
+    type_into(client, "add-url-url", url).await;
+    type_into(client, "add-url-name", "Example MCP").await;
+    find(client, "add-url-continue").await.click().await.unwrap();
+    assert_eq!(wait_for_text(client, "plan-resource", |_| true).await, url);
+    let issuer = server.auth_issuer.trim_end_matches('/');
+    wait_for_text(client, "plan-server", |t| t.trim_end_matches('/') == issuer).await;
+    assert_eq!(wait_for_text(client, "plan-scopes", |_| true).await.trim(), "mcp:tools");
+    wait_for_text(client, "plan-identity", |_| true).await
+}
+
+/// The example server's URL is short; a hosted server's, with a tenant and a path, may
+/// not be. Put in its place, it wraps inside the row instead of widening the page.
+async fn a_long_url_wraps_in_its_row(client: &Client) {
+    let script = "
+        const shown = document.querySelector('[data-testid=connection-resource]');
+        const before = shown.textContent;
+        shown.textContent = 'https://mcp.example.com/tenants/' + '0123456789abcdef'.repeat(8) + '/mcp';
+        const row = shown.closest('[data-testid=connection-row]');
+        const fits = [row.scrollWidth <= row.clientWidth, document.documentElement.scrollWidth <= document.documentElement.clientWidth];
+        return [before, fits];";
+    let [before, fits]: [serde_json::Value; 2] =
+        serde_json::from_value(client.execute(script, vec![]).await.unwrap()).unwrap();
+    screenshot(client, "mcp-row-long-url").await;
+    assert_eq!(fits, serde_json::json!([true, true]), "a long URL widened the row or the page");
+    client
+        .execute(
+            "document.querySelector('[data-testid=connection-resource]').textContent = arguments[0];",
+            vec![before],
+        )
+        .await
+        .unwrap();
+}
+
+/// The detail view's snippet for Claude Desktop and Claude Code, and Copy; returns the
+/// connection's id, which the snippet launches the bridge with.
+async fn the_detail_view_gives_the_snippet(client: &Client, scheme: &str) -> String {
+    let script = "return document.querySelector('[data-testid=connection-row]').dataset.connectionId";
+    let id = client.execute(script, vec![]).await.unwrap().as_str().unwrap().to_owned();
+    find(client, "connection-open").await.click().await.unwrap();
+    let snippet = wait_for_text(client, "ai-client-snippet", |_| true).await;
+    let config: serde_json::Value = serde_json::from_str(&snippet).unwrap();
+    let bridge = &config["mcpServers"]["example-mcp"];
+    assert_eq!(bridge["args"], serde_json::json!(["mcp", "bridge", id]), "{snippet}");
+    // The CLI beside the app by its full path, else by name.
+    assert!(bridge["command"].as_str().unwrap().ends_with("grantkeeper"), "{snippet}");
+    let place = wait_for_text(client, "ai-client-place", |_| true).await;
+    assert!(place.contains("claude_desktop_config.json"), "{place}");
+    find(client, "ai-client-copy").await.click().await.unwrap();
+    wait_for_text(client, "ai-client-copy", |t| t == "Copied").await;
+    scroll_to(client, "ai-client").await;
+    screenshot(client, &format!("mcp-detail-{scheme}")).await;
+
+    find(client, "ai-client-claude-code").await.click().await.unwrap();
+    let command = format!("mcp bridge {id}");
+    wait_for_text(client, "ai-client-snippet", |t| t.starts_with("claude mcp add") && t.ends_with(&command))
+        .await;
+    find(client, "detail-back").await.click().await.unwrap();
+    id
+}
+
+/// Scrolls the element with this test id to the bottom of the window, for a screenshot of all of it.
+async fn scroll_to(client: &Client, id: &str) {
+    let script = "document.querySelector(arguments[0]).scrollIntoView({ block: 'end' });";
+    client.execute(script, vec![serde_json::json!(by_test_id(id))]).await.unwrap();
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use grantkeeper_engine::api::{
-    CatalogIntegration, CheckResult, ConnectOptions, NewApiKey, ProviderAppInput, Removal,
+    AiClient, AiClientConfig, CatalogIntegration, CheckResult, ConnectOptions, NewApiKey, ProviderAppInput,
+    Removal, ResourcePlan,
 };
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
@@ -12,7 +13,7 @@ use grantkeeper_engine::{
 };
 use tauri::{AppHandle, Runtime, State};
 
-use crate::login_item;
+use crate::{cli_program, login_item};
 
 #[tauri::command]
 #[specta::specta]
@@ -69,6 +70,41 @@ pub async fn connect(
     options: ConnectOptions,
 ) -> Result<FlowStarted> {
     Ok(engine.connect(&integration, options).await?.started)
+}
+
+/// Who guards `url`, what signing in there asks for and how Grantkeeper identifies
+/// itself: shown before the browser opens. Changes nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn plan_url(
+    engine: State<'_, Arc<Engine>>,
+    url: String,
+    scopes: Vec<String>,
+) -> Result<ResourcePlan> {
+    engine.plan_url(&url, &scopes).await
+}
+
+/// Connects an MCP server or API by its URL; ends like `connect`.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_url(
+    engine: State<'_, Arc<Engine>>,
+    url: String,
+    options: ConnectOptions,
+) -> Result<FlowStarted> {
+    Ok(engine.connect_url(&url, options).await?.started)
+}
+
+/// What an AI client needs to use a connection made by URL: `grantkeeper mcp bridge`,
+/// launched by the path of the CLI installed beside the app.
+#[tauri::command]
+#[specta::specta]
+pub fn ai_client_config(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+    client: AiClient,
+) -> Result<AiClientConfig> {
+    engine.ai_client_config(&connection_id, client, &cli_program::beside_the_app())
 }
 
 /// Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`.

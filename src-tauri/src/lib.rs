@@ -2,6 +2,7 @@
 //! scheduler, and re-emits the engine's events to the window. Everything that touches a secret stays in the engine.
 
 mod attention;
+mod cli_program;
 mod commands;
 mod events;
 pub mod ipc;

@@ -15,6 +15,13 @@ export const commands = {
 	removeProvider: (providerId: string, withConnections: boolean) => __TAURI_INVOKE<null>("remove_provider", { providerId, withConnections }),
 	/**  Starts a flow and returns at once; its end arrives as an `engine-event`. */
 	connect: (integration: string, options: ConnectOptions) => __TAURI_INVOKE<FlowStarted>("connect", { integration, options }),
+	/**
+	 *  Who guards `url`, what signing in there asks for and how Grantkeeper identifies
+	 *  itself: shown before the browser opens. Changes nothing.
+	 */
+	planUrl: (url: string, scopes: string[]) => __TAURI_INVOKE<ResourcePlan>("plan_url", { url, scopes }),
+	/**  Connects an MCP server or API by its URL; ends like `connect`. */
+	connectUrl: (url: string, options: ConnectOptions) => __TAURI_INVOKE<FlowStarted>("connect_url", { url, options }),
 	/**  Signs in again for a connection, which keeps its id; ends like `connect`. */
 	reconnect: (connectionId: string) => __TAURI_INVOKE<FlowStarted>("reconnect", { connectionId }),
 	/**  Asks for exactly the scopes a Needs-more-access connection lacks; ends like `connect`. */
@@ -33,6 +40,11 @@ export const commands = {
 	listActivity: () => __TAURI_INVOKE<ActivityEvent[]>("list_activity"),
 	/**  The newest entries about one connection and its sign-in. */
 	connectionActivity: (connectionId: string) => __TAURI_INVOKE<ActivityEvent[]>("connection_activity", { connectionId }),
+	/**
+	 *  What an AI client needs to use a connection made by URL: `grantkeeper mcp bridge`,
+	 *  launched by the path of the CLI installed beside the app.
+	 */
+	aiClientConfig: (connectionId: string, client: AiClient) => __TAURI_INVOKE<AiClientConfig>("ai_client_config", { connectionId, client }),
 	/**  Whether Grantkeeper starts when the person logs in. */
 	startAtLogin: () => __TAURI_INVOKE<boolean>("start_at_login"),
 	setStartAtLogin: (enabled: boolean) => __TAURI_INVOKE<boolean>("set_start_at_login", { enabled }),
@@ -57,6 +69,18 @@ export type ActivityEvent = {
 	subject: string | null,
 	/**  The cause, in plain words (refresh failures, reauthorization). */
 	detail: string | null,
+};
+
+/**  The MCP clients Grantkeeper writes configuration for. */
+export type AiClient = "claude-desktop" | "claude-code" | "vscode" | "cursor";
+
+/**  What to put where, for one client. */
+export type AiClientConfig = {
+	client: AiClient,
+	/**  Where it goes, in a person's words ("claude_desktop_config.json, under mcpServers"). */
+	place: string,
+	/**  The exact text: a JSON object to merge, or a command to run. */
+	snippet: string,
 };
 
 /**
@@ -130,6 +154,22 @@ export type ClientAuth =
  *  (`none`).
  */
 "none";
+
+/**  How Grantkeeper will identify itself to the authorization server. */
+export type ClientIdentity = 
+/**  With the provider app of a provider the person added for that server. */
+{ kind: "provider_app"; provider: string; client_id: string } | 
+/**  With the registration it made there earlier. */
+{ kind: "registered"; client_id: string; registered_at: string } | 
+/**
+ *  With the client ID metadata document this distribution publishes (its URL is the
+ *  client ID).
+ */
+{ kind: "metadata_document"; url: string } | 
+/**  It will register itself (RFC 7591) as a native app, sending `metadata`. */
+{ kind: "will_register"; metadata: string } | 
+/**  The server offers no registration and no provider app is set for it. */
+{ kind: "none_available" };
 
 /**  How to connect: all optional. */
 export type ConnectOptions = {
@@ -358,6 +398,17 @@ export type Removal = {
 	revocation: Revocation,
 	/**  Why a revocation is pending or was refused, in plain words. */
 	detail: string | null,
+};
+
+/**  Who guards a URL and what signing in there will ask for. */
+export type ResourcePlan = {
+	/**  The resource, as its metadata names it. */
+	resource: string,
+	/**  The authorization server's issuer. */
+	authorization_server: string,
+	/**  The scopes the sign-in will ask for (none: the server's default). */
+	scopes: string[],
+	identity: ClientIdentity,
 };
 
 /**  What became of the grant behind a removed connection. */

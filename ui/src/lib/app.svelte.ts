@@ -10,12 +10,14 @@ import type {
   NewProvider,
   Provider,
   ProviderAppInput,
+  ResourcePlan,
 } from "../bindings";
 import { Announcer } from "./announcer.svelte";
 import type { ConnectionFilter } from "./connectionFilter";
 import { DataCache } from "./dataCache.svelte";
 import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
 import { Flows, type FlowEnd, type PendingFlow } from "./flows.svelte";
+import { hostOf } from "./format";
 import { focusConnectionDetail, focusConnectionOpener, focusConnectionRow } from "./focus";
 import * as ipc from "./ipc";
 import { ViewState, type Notice, type Tab } from "./view.svelte";
@@ -223,6 +225,17 @@ export class AppState {
     );
   }
 
+  /**
+   * Starts a sign-in for an MCP server or API by its URL, once the person has seen its plan:
+   * the sign-in page is its authorization server's, named by host in the pending notice.
+   */
+  connectUrl(url: string, options: { name: string | null; scopes: string[] }, plan: ResourcePlan): Promise<ErrorPayload | null> {
+    return this.#startFlow(
+      () => ipc.commands.connectUrl(url, { ...options, account: null, device: false }),
+      hostOf(plan.authorization_server),
+    );
+  }
+
   /** Asks for exactly the scopes a Needs-more-access connection lacks. */
   grantAccess(connection: Connection): Promise<ErrorPayload | null> {
     return this.#startFlow(() => ipc.commands.grantAccess(connection.id));
@@ -237,9 +250,9 @@ export class AppState {
     return this.#flows.cancel();
   }
 
-  #startFlow(begin: Parameters<Flows["start"]>[0]): Promise<ErrorPayload | null> {
+  #startFlow(...args: Parameters<Flows["start"]>): Promise<ErrorPayload | null> {
     this.#view.notice = null;
-    return this.#flows.start(begin);
+    return this.#flows.start(...args);
   }
 
   async #flowEnded(flow: PendingFlow, end: FlowEnd): Promise<void> {

@@ -32,15 +32,18 @@ export class Flows {
     this.#hooks = hooks;
   }
 
-  /** Resolves to the error when the sign-in could not start. */
-  async start(begin: () => Promise<FlowStarted>): Promise<ErrorPayload | null> {
+  /**
+   * Resolves to the error when the sign-in could not start. `signsInAt`: who the person
+   * signs in with, where the window knows it better than the provider's record does.
+   */
+  async start(begin: () => Promise<FlowStarted>, signsInAt?: string): Promise<ErrorPayload | null> {
     this.#connecting += 1;
     try {
       const started = await begin();
       const flow: PendingFlow = {
         flowId: started.flow_id,
         providerId: started.provider_id,
-        providerName: this.#hooks.providerName(started.provider_id) ?? "the provider",
+        providerName: signsInAt ?? this.#hooks.providerName(started.provider_id) ?? "the provider",
         authorizeUrl: started.authorize_url,
         expiresAt: started.expires_at,
       };

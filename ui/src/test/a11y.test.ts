@@ -4,7 +4,7 @@ import axe from "axe-core";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { apiKeyIntegration, connection, integration, provider } from "./fixtures";
+import { apiKeyIntegration, connection, integration, MCP_URL, mcpConnection, provider, resourcePlan } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -83,6 +83,40 @@ describe("Accessibility (axe)", () => {
   it("Catalog", async () => {
     const user = userEvent.setup();
     await open(user, "catalog", "catalog-entry");
+    await expectNoSeriousViolations();
+  });
+
+  it("Catalog → Add by URL, its plan shown with the registration it sends", async () => {
+    const user = userEvent.setup();
+    ipc.planUrl.mockResolvedValue(resourcePlan());
+    await open(user, "catalog", "add-url-open");
+    await user.click(screen.getByTestId("add-url-open"));
+    await user.type(screen.getByTestId("add-url-url"), MCP_URL);
+    await user.click(screen.getByTestId("add-url-continue"));
+    await screen.findByTestId("resource-plan");
+    await user.click(screen.getByText("What it sends to register"));
+    await expectNoSeriousViolations();
+  });
+
+  it("Add by URL with an error next to the URL field", async () => {
+    const user = userEvent.setup();
+    ipc.planUrl.mockRejectedValue({ code: "resource_unusable", message: "Grantkeeper cannot connect it.", field: "url" });
+    await open(user, "catalog", "add-url-open");
+    await user.click(screen.getByTestId("add-url-open"));
+    await user.type(screen.getByTestId("add-url-url"), MCP_URL);
+    await user.click(screen.getByTestId("add-url-continue"));
+    await screen.findByText("Grantkeeper cannot connect it.");
+    await expectNoSeriousViolations();
+  });
+
+  it("an MCP server's row and its detail view with an AI client's snippet", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([mcpConnection(), connection({ id: "b", name: "Work mail" })]);
+    render(App);
+    await screen.findAllByTestId("connection-mcp");
+    await expectNoSeriousViolations();
+    await user.click(screen.getAllByTestId("connection-open")[0]!);
+    await screen.findByTestId("ai-client-snippet");
     await expectNoSeriousViolations();
   });
 

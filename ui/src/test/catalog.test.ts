@@ -36,7 +36,8 @@ describe("Catalog", () => {
     await openCatalog(user);
 
     const groups = screen.getAllByRole("heading", { level: 3 }).map((h) => h.textContent);
-    expect(groups).toEqual(["Google", "API keys"]);
+    // Connecting by URL comes first: it is for whatever the groups below do not list.
+    expect(groups).toEqual(["MCP server or API", "Google", "API keys"]);
     expect(within(entry("gmail")).getByTestId("catalog-scopes").textContent).toContain("Read your email messages and settings");
 
     await user.keyboard("/");

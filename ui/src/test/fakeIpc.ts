@@ -3,6 +3,7 @@
 import { vi } from "vitest";
 import type { EngineEvent } from "../bindings";
 import type * as Ipc from "../lib/ipc";
+import { aiClientSnippet } from "./fixtures";
 
 type Commands = typeof Ipc.commands;
 
@@ -17,6 +18,9 @@ export const addApiKey = vi.fn<Commands["addApiKey"]>();
 export const addProvider = vi.fn<Commands["addProvider"]>();
 export const removeProvider = vi.fn<Commands["removeProvider"]>();
 export const connect = vi.fn<Commands["connect"]>();
+export const planUrl = vi.fn<Commands["planUrl"]>();
+export const connectUrl = vi.fn<Commands["connectUrl"]>();
+export const aiClientConfig = vi.fn<Commands["aiClientConfig"]>();
 export const reconnect = vi.fn<Commands["reconnect"]>();
 export const refreshConnection = vi.fn<Commands["refreshConnection"]>();
 export const listActivity = vi.fn<Commands["listActivity"]>();
@@ -41,6 +45,9 @@ export const commands: Commands = {
   addProvider,
   removeProvider,
   connect,
+  planUrl,
+  connectUrl,
+  aiClientConfig,
   reconnect,
   refreshConnection,
   listActivity,
@@ -79,6 +86,9 @@ export function resetIpc(): void {
   addProvider.mockReset();
   removeProvider.mockReset().mockResolvedValue(null);
   connect.mockReset();
+  planUrl.mockReset();
+  connectUrl.mockReset();
+  aiClientConfig.mockReset().mockImplementation(async (connectionId, client) => aiClientSnippet(connectionId, client));
   reconnect.mockReset();
   refreshConnection.mockReset();
   listActivity.mockReset().mockResolvedValue([]);

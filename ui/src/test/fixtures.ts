@@ -1,4 +1,14 @@
-import type { CatalogIntegration, Connection, ErrorCode, ErrorPayload, FlowStarted, Provider } from "../bindings";
+import type {
+  AiClient,
+  AiClientConfig,
+  CatalogIntegration,
+  Connection,
+  ErrorCode,
+  ErrorPayload,
+  FlowStarted,
+  Provider,
+  ResourcePlan,
+} from "../bindings";
 
 export function provider(overrides: Partial<Provider> = {}): Provider {
   return {
@@ -57,6 +67,49 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     resource: null,
     ...overrides,
   };
+}
+
+export const MCP_URL = "https://mcp.example.test/mcp";
+
+/** A connection made by URL: its provider is named after the URL, and no account is known. */
+export function mcpConnection(overrides: Partial<Connection> = {}): Connection {
+  return connection({
+    id: "conn-mcp",
+    name: "Tracker",
+    integration: "res-1",
+    integration_name: MCP_URL,
+    provider: MCP_URL,
+    provider_id: "res-1",
+    account: null,
+    scopes: ["mcp:tools"],
+    resource: MCP_URL,
+    ...overrides,
+  });
+}
+
+/** What plan_url answers for MCP_URL at a server Grantkeeper has never seen. */
+export function resourcePlan(overrides: Partial<ResourcePlan> = {}): ResourcePlan {
+  return {
+    resource: MCP_URL,
+    authorization_server: "https://auth.example.test",
+    scopes: ["mcp:tools"],
+    identity: {
+      kind: "will_register",
+      metadata: JSON.stringify({ client_name: "Grantkeeper", token_endpoint_auth_method: "none" }, null, 2),
+    },
+    ...overrides,
+  };
+}
+
+/** A config as the engine writes it, with the connection's id and the client in the snippet. */
+export function aiClientSnippet(connectionId: string, client: AiClient): AiClientConfig {
+  return client === "claude-code"
+    ? { client, place: "a terminal, in your project", snippet: `claude mcp add --transport stdio tracker -- grantkeeper mcp bridge ${connectionId}` }
+    : {
+        client,
+        place: `${client} configuration file`,
+        snippet: JSON.stringify({ mcpServers: { tracker: { command: "grantkeeper", args: ["mcp", "bridge", connectionId] } } }, null, 2),
+      };
 }
 
 /** What a command rejects with when the engine refuses: `field` names the form field at fault. */
