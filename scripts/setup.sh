@@ -13,8 +13,9 @@ apt_packages=(
   gnome-keyring libsecret-tools dbus dbus-x11
 )
 if [ "${GRANTKEEPER_SETUP_TESTS:-0}" = 1 ]; then
-  # headless window, WebDriver, screenshots; git for the credential helper's tests
-  apt_packages+=(xvfb webkit2gtk-driver imagemagick git)
+  # headless window, WebDriver, screenshots; git for the credential helper's tests;
+  # python3 for the WebDriver scripts and a web site publishing a client metadata document
+  apt_packages+=(xvfb webkit2gtk-driver imagemagick git python3)
 fi
 # Installs those of the given apt packages that are missing; scripts/package.sh uses it too.
 apt_install_missing() {

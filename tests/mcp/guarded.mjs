@@ -6,24 +6,27 @@
 //
 //   node tests/mcp/guarded.mjs       prints {"url":…,"issuer":…,"port":…,"auth_port":…}
 //
-// MCP_ACCESS_TOKEN_TTL sets the access tokens' lifetime (default 3600 s). See README.md
-// for the /test/ endpoints.
+// MCP_ACCESS_TOKEN_TTL sets the access tokens' lifetime (default 3600 s);
+// MCP_CLIENT_METADATA_DOCUMENTS=1 makes the authorization server take client ID metadata
+// documents (a client_id that is a URL). See README.md for the /test/ endpoints.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import * as z from 'zod/v4';
 
 import { endWithHarness, json, ready } from './lifecycle.mjs';
 
 const SCOPES = ['mcp:tools', 'mcp:admin'];
 const accessTokenTtl = Number(process.env.MCP_ACCESS_TOKEN_TTL || 3600);
+const takesMetadataDocuments = process.env.MCP_CLIENT_METADATA_DOCUMENTS === '1';
 
 const stats = {
   registrations: 0, authorizations: 0, token_code: 0, token_refresh: 0, revocations: 0,
-  mcp_requests: 0, mcp_401: 0, mcp_403: 0,
+  mcp_requests: 0, mcp_401: 0, mcp_403: 0, documents_fetched: 0,
 };
 const grants = new Set();
 const registered = []; // { uri, token }: how to delete each registration (RFC 7592)
@@ -39,7 +42,21 @@ const mcpOrigin = `http://127.0.0.1:${mcpServer.address().port}`;
 const mcpUrl = `${mcpOrigin}/mcp`;
 const metadataUrl = `${mcpOrigin}/.well-known/oauth-protected-resource/mcp`;
 
+// oidc-provider has no client ID metadata documents of its own: a client_id that is a
+// URL is looked up as the document published there, which must name itself.
+class MetadataDocumentClients extends MemoryAdapter {
+  async find(id) {
+    if (this.model !== 'Client' || !takesMetadataDocuments || !/^https?:\/\//.test(id)) return super.find(id);
+    stats.documents_fetched += 1;
+    const response = await fetch(id, { redirect: 'error' }).catch(() => undefined);
+    const document = response?.ok ? await response.json().catch(() => undefined) : undefined;
+    return document?.client_id === id ? document : undefined;
+  }
+}
+
 const provider = new Provider(issuer, {
+  adapter: MetadataDocumentClients,
+  discovery: { client_id_metadata_document_supported: takesMetadataDocuments },
   features: {
     devInteractions: { enabled: true }, // the stand-in browser signs in and consents here
     registration: { enabled: true },

@@ -254,6 +254,16 @@ pub enum McpCommand {
         /// Connection name or id.
         connection: String,
     },
+    /// Print the client ID metadata document to publish at URL, for distributions that
+    /// set GRANTKEEPER_CLIENT_METADATA_URL: servers that take such documents then need no
+    /// registration.
+    #[command(
+        after_help = "Example:\n  grantkeeper mcp client-metadata https://example.org/grantkeeper/client.json > client.json"
+    )]
+    ClientMetadata {
+        /// Where the document will be published (https); it is also the client ID.
+        url: String,
+    },
 }
 
 /// An AI client by its name (claude-desktop, claude-code, vscode, cursor), as the engine

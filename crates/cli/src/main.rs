@@ -62,6 +62,12 @@ async fn run(cli: Cli) -> Result<()> {
         // Needs neither the data directory nor the keychain.
         return print_completions(shell);
     }
+    if let Command::Mcp { command: McpCommand::ClientMetadata { url } } = &cli.command {
+        // A document to publish: needs neither the data directory nor the keychain.
+        let url = grantkeeper_engine::provider::provider_url("url", "URL", url)?;
+        let document = grantkeeper_engine::resource::client_metadata_document(&url);
+        return output::line(&serde_json::to_string_pretty(&document).expect("JSON serializes"));
+    }
     if let Command::GitCredential { operation: args::GitOperation::Store } = cli.command {
         // Nothing is stored, so neither the data directory nor the keychain is needed.
         std::io::copy(&mut std::io::stdin().take(64 * 1024), &mut std::io::sink()).ok();
@@ -169,6 +175,7 @@ async fn mcp_command(engine: &Arc<Engine>, command: McpCommand) -> Result<()> {
             eprintln!("Put this in {}:", config.place);
             output::line(&config.snippet)
         }
+        McpCommand::ClientMetadata { .. } => unreachable!("answered before the engine opened"),
     }
 }
 

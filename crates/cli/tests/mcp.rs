@@ -60,3 +60,19 @@ fn an_ai_client_uses_the_connection_through_the_bridge() {
     ok(&cli.run(&["remove", "Guarded"]));
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
 }
+
+#[test]
+fn a_distribution_gets_the_client_metadata_document_to_publish() {
+    let cli = Cli::new(BrowserMode::Consent);
+    let url = "https://example.org/grantkeeper/client.json";
+    let document: serde_json::Value =
+        serde_json::from_str(&ok(&cli.run(&["mcp", "client-metadata", url]))).unwrap();
+    assert_eq!(document["client_id"], url);
+    assert_eq!(document["redirect_uris"], serde_json::json!(["http://127.0.0.1/callback"]));
+    assert_eq!(document["token_endpoint_auth_method"], "none");
+
+    let plain = cli.run(&["mcp", "client-metadata", "http://example.org/client.json"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(text(&plain.stderr).contains("must use https"), "{plain:?}");
+    assert!(plain.stdout.is_empty());
+}

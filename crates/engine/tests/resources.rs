@@ -5,14 +5,18 @@
 
 mod common;
 
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{named, Setup};
 use grantkeeper_engine::api::ClientIdentity;
-use grantkeeper_engine::{Connection, ConnectionStatus, Engine, ErrorCode};
+use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::resource::client_metadata_document;
+use grantkeeper_engine::{Config, Connection, ConnectionStatus, Engine, ErrorCode};
 use grantkeeper_test_support::mcp::{McpExample, McpGuarded, McpHostile};
-use grantkeeper_test_support::BrowserMode;
+use grantkeeper_test_support::{browser_command, BrowserMode};
 
 async fn connect_url(engine: &Arc<Engine>, url: &str, name: &str) -> Connection {
     engine.connect_url(url, named(name)).await.unwrap().outcome.await.unwrap().unwrap()
@@ -207,4 +211,78 @@ async fn bad_servers_are_refused_plainly_and_nothing_is_kept() {
     assert_eq!(found.resource, hostile.url("no-www-authenticate"));
     let connected = connect_url(&engine, &hostile.url("no-www-authenticate"), "Fallback").await;
     assert_eq!(connected.status, ConnectionStatus::Active);
+}
+
+/// A client ID metadata document published on a local web site (Python's own
+/// `http.server`), as a distribution would publish it.
+struct PublishedDocument {
+    url: url::Url,
+    server: Child,
+    _site: tempfile::TempDir,
+}
+
+impl PublishedDocument {
+    fn publish() -> Self {
+        let site = tempfile::tempdir().unwrap();
+        let mut server = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+            .arg(site.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves the document");
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let mut line = String::new();
+        std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.split(" port ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap();
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/grantkeeper/client.json")).unwrap();
+        std::fs::create_dir(site.path().join("grantkeeper")).unwrap();
+        let document = serde_json::to_vec_pretty(&client_metadata_document(&url)).unwrap();
+        std::fs::write(site.path().join("grantkeeper/client.json"), document).unwrap();
+        PublishedDocument { url, server, _site: site }
+    }
+}
+
+impl Drop for PublishedDocument {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_id_metadata_document_takes_the_place_of_a_registration() {
+    let server = McpGuarded::start_with(&[("MCP_CLIENT_METADATA_DOCUMENTS", "1")]);
+    let document = PublishedDocument::publish();
+    let setup = Setup::new();
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let engine =
+        setup.open(Config { client_metadata_document: Some(document.url.clone()), ..setup.config(browser) });
+
+    let expected = ClientIdentity::MetadataDocument { url: document.url.to_string() };
+    let plan = engine.plan_url(&server.url, &[]).await.unwrap().identity;
+    assert_eq!(format!("{plan:?}"), format!("{expected:?}"));
+    let connection = connect_url(&engine, &server.url, "Documented").await;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert_eq!(initialize_status(&server.url, &token(&engine, "Documented").await).await, 200);
+    // A refresh and a second sign-in, all with the document's URL as the client ID.
+    server.expire_access().await;
+    engine.token_refused("Documented").await.unwrap();
+    connect_url(&engine, &server.url, "Again").await;
+    let plan = engine.plan_url(&server.url, &[]).await.unwrap().identity;
+    assert_eq!(format!("{plan:?}"), format!("{expected:?}"));
+
+    let stats = server.stats().await;
+    assert_eq!(stats["registrations"], 0, "nothing registered: {stats}");
+    assert_eq!(
+        (stats["token_code"].as_u64(), stats["token_refresh"].as_u64()),
+        (Some(2), Some(1)),
+        "{stats}"
+    );
+    assert!(stats["documents_fetched"].as_u64() >= Some(1), "the server read the document: {stats}");
+
+    // Without the document configured, the same server is registered with as before.
+    let other = Setup::new();
+    let plan = other.engine(BrowserMode::Consent).plan_url(&server.url, &[]).await.unwrap().identity;
+    assert!(matches!(plan, ClientIdentity::WillRegister { .. }), "{plan:?}");
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::metadata::{discover_resource, FoundResource};
-use super::registration::client_metadata;
+use super::registration::{client_metadata, METADATA_DOCUMENT_REDIRECT_URI};
 use crate::api::{ClientIdentity, ConnectOptions, ResourcePlan};
 use crate::credential::connect::{PendingFlow, Purpose, SignIn};
 use crate::http::host_of;
@@ -61,6 +61,11 @@ impl Engine {
                 let record = self.provider_record(&id)?;
                 ClientIdentity::ProviderApp { provider: record.name, client_id: record.app.client_id }
             }
+            ClientFor::Registration(registration)
+                if self.metadata_document_for(&server).as_ref() == Some(&registration.client_id) =>
+            {
+                ClientIdentity::MetadataDocument { url: registration.client_id }
+            }
             ClientFor::Registration(registration) => ClientIdentity::Registered {
                 client_id: registration.client_id,
                 registered_at: registration.created_at.to_rfc3339(),
@@ -116,7 +121,7 @@ impl Engine {
             id: uuid::Uuid::new_v4().to_string(),
             issuer: server.issuer.clone(),
             client_id: document,
-            redirect_uri: "http://127.0.0.1/callback".into(),
+            redirect_uri: METADATA_DOCUMENT_REDIRECT_URI.into(),
             client_auth: crate::catalog::ClientAuth::None,
             client_secret_key: None,
             registration_token_key: None,

@@ -12,3 +12,4 @@ mod metadata;
 mod registration;
 
 pub use metadata::FoundResource;
+pub use registration::client_metadata_document;

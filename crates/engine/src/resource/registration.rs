@@ -47,6 +47,18 @@ pub fn client_metadata(redirect_uri: &str) -> serde_json::Value {
     })
 }
 
+/// The client ID metadata document a distribution publishes at `url` (its client ID):
+/// what a registration would send, for a loopback redirect on any port.
+pub fn client_metadata_document(url: &Url) -> serde_json::Value {
+    let mut document = client_metadata(METADATA_DOCUMENT_REDIRECT_URI);
+    document["client_id"] = url.as_str().into();
+    document
+}
+
+/// The redirect URI of a client ID metadata document; a native client's loopback
+/// redirect may use any port (RFC 8252, section 7.3).
+pub const METADATA_DOCUMENT_REDIRECT_URI: &str = "http://127.0.0.1/callback";
+
 pub async fn register(
     http: &HttpClient,
     server: &str,
