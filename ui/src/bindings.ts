@@ -159,6 +159,8 @@ export type ClientAuth =
 export type ClientIdentity = 
 /**  With the provider app of a provider the person added for that server. */
 { kind: "provider_app"; provider: string; client_id: string } | 
+/**  With the client ID an organisation supplied for that server, in `file`. */
+{ kind: "supplied"; client_id: string; file: string } | 
 /**  With the registration it made there earlier. */
 { kind: "registered"; client_id: string; registered_at: string } | 
 /**

@@ -148,6 +148,9 @@ pub fn resource_plan(plan: &ResourcePlan) -> String {
         ClientIdentity::ProviderApp { provider, client_id } => {
             format!("with your provider app of {provider} (client ID {client_id})")
         }
+        ClientIdentity::Supplied { client_id, file } => {
+            format!("with the app your organisation provides for this server (client ID {client_id}, from {file})")
+        }
         ClientIdentity::Registered { client_id, registered_at } => {
             format!("with the registration it made there on {registered_at} (client ID {client_id})")
         }

@@ -286,3 +286,40 @@ async fn a_client_id_metadata_document_takes_the_place_of_a_registration() {
     let plan = other.engine(BrowserMode::Consent).plan_url(&server.url, &[]).await.unwrap().identity;
     assert!(matches!(plan, ClientIdentity::WillRegister { .. }), "{plan:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_an_organisation_supplies_for_the_server_comes_before_registering() {
+    let server = McpGuarded::start();
+    // The organisation registers its app once (any RFC 7591 client would do) and hands
+    // out its client ID in the supplied file.
+    let registration: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/reg", server.issuer))
+        .json(&serde_json::json!({
+            "client_name": "Example Org desktop", "application_type": "native",
+            "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = registration["client_id"].as_str().unwrap().to_owned();
+    let setup = Setup::new();
+    let file = setup.home.path().join("provider-apps.toml");
+    std::fs::write(&file, format!("[\"{}\"]\nclient_id = \"{client_id}\"\n", server.issuer)).unwrap();
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let engine = setup.open(Config { supplied_provider_apps: vec![file.clone()], ..setup.config(browser) });
+
+    let plan = engine.plan_url(&server.url, &[]).await.unwrap().identity;
+    let expected = ClientIdentity::Supplied { client_id, file: file.display().to_string() };
+    assert_eq!(format!("{plan:?}"), format!("{expected:?}"));
+    connect_url(&engine, &server.url, "Org").await;
+    server.expire_access().await;
+    let (_, refreshed) = engine.token_refused("Org").await.unwrap();
+    assert_eq!(initialize_status(&server.url, refreshed.expose()).await, 200);
+    let stats = server.stats().await;
+    assert_eq!(stats["registrations"], 1, "only the organisation's: {stats}");
+    assert_eq!(stats["token_refresh"], 1, "{stats}");
+}

@@ -6,6 +6,8 @@ export function identitySentence(identity: ClientIdentity): string {
   switch (identity.kind) {
     case "provider_app":
       return `With your provider app of ${identity.provider} (client ID ${identity.client_id}).`;
+    case "supplied":
+      return `With the app your organisation provides for this server (client ID ${identity.client_id}, from ${identity.file}).`;
     case "registered":
       return `With the registration it made there on ${formatDate(identity.registered_at) ?? identity.registered_at} (client ID ${identity.client_id}).`;
     case "metadata_document":

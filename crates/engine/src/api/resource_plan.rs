@@ -9,6 +9,8 @@ use specta::Type;
 pub enum ClientIdentity {
     /// With the provider app of a provider the person added for that server.
     ProviderApp { provider: String, client_id: String },
+    /// With the client ID an organisation supplied for that server, in `file`.
+    Supplied { client_id: String, file: String },
     /// With the registration it made there earlier.
     Registered { client_id: String, registered_at: String },
     /// With the client ID metadata document this distribution publishes (its URL is the

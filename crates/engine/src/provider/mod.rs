@@ -11,7 +11,7 @@ mod urls;
 pub use discovery::{discover, Discovered};
 pub use endpoints::{EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
-pub use supplied::{supplied_apps, SUPPLIED_APPS_FILE};
+pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
 pub use urls::provider_url;
 
 use crate::api::NewProvider;

@@ -1,13 +1,14 @@
 //! Whose client identity signs in to a resource's authorization server, in the order the
 //! MCP authorization specification gives: a provider app the person set for that server,
-//! else a registration Grantkeeper made there itself (RFC 7591), made when first needed
-//! and again when the server forgot it or its redirect port is taken.
+//! else one an organisation supplied for it, else a registration Grantkeeper made there
+//! itself (RFC 7591), made when first needed and again when the server forgot it or its
+//! redirect port is taken.
 
 use url::Url;
 
 use super::registration::register;
 use crate::oauth::CallbackListener;
-use crate::provider::{self, EndpointOverrides, ProviderRecord};
+use crate::provider::{self, supplied_for_server, EndpointOverrides, ProviderRecord};
 use crate::store::{ProviderAppRow, RegistrationRow, ResourceRow};
 use crate::{Engine, Error, Result, Timestamp};
 
@@ -20,6 +21,12 @@ impl Engine {
     pub(crate) fn resource_client(&self, resource: &ResourceRow) -> Result<Option<ProviderAppRow>> {
         if let Some(own) = resource.client_provider_id.as_deref().map(|id| self.store.provider_app(id)) {
             if let Some(app) = own? {
+                return Ok(Some(ProviderAppRow { provider_id: resource.provider_id.clone(), ..app }));
+            }
+        }
+        let issuer = self.store.custom_provider(&resource.provider_id)?.and_then(|p| p.issuer);
+        if let Some(issuer) = issuer {
+            if let Some(app) = supplied_for_server(&self.config.supplied_provider_apps, &issuer)? {
                 return Ok(Some(ProviderAppRow { provider_id: resource.provider_id.clone(), ..app }));
             }
         }

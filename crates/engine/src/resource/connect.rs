@@ -8,8 +8,8 @@ use super::registration::{client_metadata, METADATA_DOCUMENT_REDIRECT_URI};
 use crate::api::{ClientIdentity, ConnectOptions, ResourcePlan};
 use crate::credential::connect::{PendingFlow, Purpose, SignIn};
 use crate::http::host_of;
-use crate::provider::{self, check_scopes, provider_url, Discovered, Endpoints};
-use crate::store::{CustomProviderRow, RegistrationRow, ResourceRow};
+use crate::provider::{self, check_scopes, provider_url, supplied_for_server, Discovered, Endpoints};
+use crate::store::{CustomProviderRow, ProviderAppRow, RegistrationRow, ResourceRow};
 use crate::{Engine, Error, Result, Timestamp};
 
 impl Engine {
@@ -61,6 +61,10 @@ impl Engine {
                 let record = self.provider_record(&id)?;
                 ClientIdentity::ProviderApp { provider: record.name, client_id: record.app.client_id }
             }
+            ClientFor::Supplied(app) => ClientIdentity::Supplied {
+                client_id: app.client_id,
+                file: app.supplied_from.map(|file| file.display().to_string()).unwrap_or_default(),
+            },
             ClientFor::Registration(registration)
                 if self.metadata_document_for(&server).as_ref() == Some(&registration.client_id) =>
             {
@@ -93,7 +97,8 @@ impl Engine {
     }
 
     /// The client identity already at hand for an authorization server: the person's
-    /// own provider for it, else Grantkeeper's newest registration there.
+    /// own provider for it, else one an organisation supplied, else Grantkeeper's newest
+    /// registration there.
     fn client_for(&self, issuer: &str) -> Result<ClientFor> {
         let same = |other: &Option<String>| {
             other.as_deref().is_some_and(|i| i.trim_end_matches('/') == issuer.trim_end_matches('/'))
@@ -102,6 +107,9 @@ impl Engine {
             self.store.custom_providers()?.into_iter().find(|p| p.resource.is_none() && same(&p.issuer));
         if let Some(provider) = own {
             return Ok(ClientFor::Provider(provider.id));
+        }
+        if let Some(app) = supplied_for_server(&self.config.supplied_provider_apps, issuer)? {
+            return Ok(ClientFor::Supplied(app));
         }
         Ok(self.store.registration_at(issuer)?.map_or(ClientFor::Nothing, ClientFor::Registration))
     }
@@ -161,6 +169,8 @@ impl Engine {
         let existing = self.store.resource_at(found.resource.as_str())?;
         let (client_provider_id, registration_id) = match self.client_for(&server.issuer)? {
             ClientFor::Provider(id) => (Some(id), None),
+            // Looked up again at each use, so the file stays the one place it is set.
+            ClientFor::Supplied(_) => (None, None),
             ClientFor::Registration(registration) => (None, Some(registration.id)),
             ClientFor::Nothing => (None, self.metadata_document_registration(&server)?),
         };
@@ -200,6 +210,8 @@ impl Engine {
 enum ClientFor {
     /// The provider app of the person's own provider (its id) for that server.
     Provider(String),
+    /// The app an organisation supplied for that server.
+    Supplied(ProviderAppRow),
     Registration(RegistrationRow),
     Nothing,
 }
