@@ -5,7 +5,7 @@
 // Launches COMMAND (e.g. `grantkeeper mcp bridge ID`), lists its tools, calls `greet`
 // with name "Ada" N times (default 1), then NAME once if given, and prints one line:
 //   {"tools":[…],"results":[…],"error":null|"…","child_exit":CODE|null,"child_stderr":"…"}
-// The child gets GRANTKEEPER_* variables and the session's bus and paths passed on (the
+// The child gets GRANTKEEPER_* variables, the session's bus, paths and TMPDIR passed on (the
 // SDK gives a stdio server a reduced environment). Exits 0 unless used wrongly (2).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -25,7 +25,7 @@ const extraTool = option('--tool');
 const [command, ...commandArgs] = args.slice(split + 1);
 
 const passed = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
-  name.startsWith('GRANTKEEPER_') || ['DBUS_SESSION_BUS_ADDRESS', 'HOME', 'XDG_RUNTIME_DIR', 'PATH'].includes(name)));
+  name.startsWith('GRANTKEEPER_') || ['DBUS_SESSION_BUS_ADDRESS', 'HOME', 'XDG_RUNTIME_DIR', 'PATH', 'TMPDIR'].includes(name)));
 const transport = new StdioClientTransport({ command, args: commandArgs, env: passed, stderr: 'pipe' });
 let childStderr = '';
 transport.stderr?.on('data', (chunk) => { childStderr += chunk; });

@@ -3,15 +3,19 @@
 //! gave, the codes, PKCE verifiers and refresh tokens the provider saw, the tokens the
 //! keychain holds) and search for each one everywhere else: every line the binary
 //! printed (except `token`'s own stdout, which is its job), every file in the data
-//! directory (SQLite with its -wal/-shm, locks, logs) and in the temp directory.
+//! directory (SQLite with its -wal/-shm, locks, logs) and in the temp directory. The MCP
+//! bridge is swept too, as an AI client (the reference SDK's) runs it.
 
 mod common;
 
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use common::{ok, output_with_stdin, strs, use_emulator, Cli};
-use grantkeeper_test_support::{secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET};
+use grantkeeper_test_support::mcp::McpGuarded;
+use grantkeeper_test_support::{
+    repo_root, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET,
+};
 
 /// Every file below `dir`, read whole.
 fn files_below(dir: &Path, found: &mut Vec<(String, Vec<u8>)>) {
@@ -43,6 +47,24 @@ impl Sweep {
         };
         self.printed.push((args.join(" "), output.clone()));
         output
+    }
+
+    /// The reference SDK's client launching `mcp bridge CONNECTION` with trace logging;
+    /// its report (results, errors, the bridge's stderr).
+    fn ai_client(&mut self, connection: &str, extra: &[&str]) -> serde_json::Value {
+        let mut command = Command::new("node");
+        command.arg(repo_root().join("tests/mcp/client.mjs")).args(extra).arg("--");
+        command.args([env!("CARGO_BIN_EXE_grantkeeper"), "mcp", "bridge", connection]);
+        for (name, value) in self.cli.command(&[]).get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        command.env("GRANTKEEPER_LOG", "trace").env("TMPDIR", self.temp.path());
+        let output = command.stdin(Stdio::null()).output().unwrap();
+        self.printed.push((format!("the AI client of `mcp bridge {connection}`"), output.clone()));
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"))
     }
 
     /// Where a secret must not be: everything printed (but `token`'s stdout) and every
@@ -88,14 +110,39 @@ fn no_secret_leaves_the_keychain() {
     runtime.block_on(emulator.revoke("github-app", "ada"));
     assert_eq!(sweep.run(&["refresh", "github-app"], None).status.code(), Some(3));
 
+    // An MCP server by URL, used by an AI client through the bridge. The tokens the
+    // bridge's refresh replaces are read from the keychain before it runs.
+    let server = McpGuarded::start();
+    ok(&sweep.run(&["connect", "--url", &server.url, "--name", "mcp"], None));
+    let mut secrets = runtime.block_on(secrets_seen(&[], &sweep.cli.service, &emulator));
+    through_the_bridge(&mut sweep, &runtime, &server);
+
     // Every secret that existed. The keychain's values are read before removal.
     let given = [EMULATED_CLIENT_SECRET, "sk-canary-sweep-good", "sk-canary-sweep-bad"];
-    let secrets = runtime.block_on(secrets_seen(&given, &sweep.cli.service, &emulator));
+    secrets.extend(runtime.block_on(secrets_seen(&given, &sweep.cli.service, &emulator)));
+    secrets.sort();
+    secrets.dedup();
     ok(&sweep.run(&["remove", "google"], None));
     ok(&sweep.run(&["remove", "OpenAI"], None));
 
     assert!(secrets.len() >= 10, "the sweep found the secrets it looks for: {}", secrets.len());
     assert_nowhere_but_in_token_s_stdout(&sweep, &secrets);
+}
+
+/// An AI client's sessions through the bridge: tools called; the access token refused
+/// (one refresh, with the new token bound to the URL); a tool needing a scope the grant
+/// lacks (Needs more access); the grant revoked (Reauthorize, exit 3).
+fn through_the_bridge(sweep: &mut Sweep, runtime: &tokio::runtime::Runtime, server: &McpGuarded) {
+    let called = sweep.ai_client("mcp", &["--calls", "2"]);
+    assert_eq!(called["results"], serde_json::json!(["Hello, Ada!", "Hello, Ada!"]), "{called}");
+    runtime.block_on(server.expire_access());
+    let more = sweep.ai_client("mcp", &["--tool", "admin_only"]);
+    assert_eq!(more["results"][0], "Hello, Ada!", "{more}");
+    assert!(more.to_string().contains("mcp:admin"), "the step-up names the scope: {more}");
+    let stats = runtime.block_on(server.stats());
+    assert_eq!((stats["token_refresh"].as_u64(), stats["mcp_403"].as_u64()), (Some(1), Some(1)), "{stats}");
+    runtime.block_on(server.revoke_all());
+    assert_eq!(sweep.ai_client("mcp", &[])["child_exit"], 3);
 }
 
 /// Points `provider` at the emulator, connects `integration` and refreshes it, then
