@@ -292,19 +292,13 @@ async fn an_app_an_organisation_supplies_for_the_server_comes_before_registering
     let server = McpGuarded::start();
     // The organisation registers its app once (any RFC 7591 client would do) and hands
     // out its client ID in the supplied file.
-    let registration: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/reg", server.issuer))
-        .json(&serde_json::json!({
+    let registration = server
+        .register(serde_json::json!({
             "client_name": "Example Org desktop", "application_type": "native",
             "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"],
         }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let client_id = registration["client_id"].as_str().unwrap().to_owned();
     let setup = Setup::new();
     let file = setup.home.path().join("provider-apps.toml");

@@ -66,6 +66,13 @@ impl McpGuarded {
         reqwest::get(format!("{}{path}", self.issuer)).await.unwrap().json().await.unwrap()
     }
 
+    /// Registers a client as any RFC 7591 client would (an organisation's app, say);
+    /// the server's answer.
+    pub async fn register(&self, metadata: serde_json::Value) -> serde_json::Value {
+        let sent = reqwest::Client::new().post(format!("{}/reg", self.issuer)).json(&metadata).send();
+        sent.await.unwrap().json().await.unwrap()
+    }
+
     /// Counts: registrations, authorizations, token_code, token_refresh, revocations,
     /// mcp_requests, mcp_401, mcp_403.
     pub async fn stats(&self) -> serde_json::Value {

@@ -195,7 +195,7 @@ impl<T: Tokens> Remote<T> {
         request.bearer_auth(token.expose()).send().await.map_err(|e| {
             Failure::Other(format!(
                 "could not reach {}: {}",
-                host_of(&self.url),
+                self.url.authority(),
                 error_chain(&e.without_url())
             ))
         })
@@ -303,14 +303,6 @@ pub fn describe(failure: &Failure) -> String {
         }
         Failure::Status { status, detail } => format!("the server answered HTTP {status}: {detail}"),
         Failure::Other(text) => text.clone(),
-    }
-}
-
-fn host_of(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_owned(),
-        _ => url.to_string(),
     }
 }
 
