@@ -33,6 +33,8 @@ const registered = []; // { uri, token }: how to delete each registration (RFC 7
 let refuseRegistration = false;
 // Access tokens issued before this instant are refused by the MCP server (/test/expire-access).
 let accessTokensValidFrom = 0;
+// The MCP server refuses every token, even one just renewed (/test/refuse-every-token).
+let refuseEveryToken = false;
 
 const authServer = http.createServer();
 const mcpServer = http.createServer();
@@ -137,6 +139,9 @@ async function testEndpoint(url, res) {
         await fetch(uri, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
       }
       return json(res, 200, { forgotten: true });
+    case '/test/refuse-every-token':
+      refuseEveryToken = url.searchParams.get('on') === '1';
+      return json(res, 200, { refuse: refuseEveryToken });
     case '/test/refuse-registration':
       refuseRegistration = url.searchParams.get('on') === '1';
       return json(res, 200, { refuse: refuseRegistration });
@@ -164,7 +169,7 @@ async function tokenOf(req) {
   if (!match) return { refused: 'no token' };
   const token = await provider.AccessToken.find(match[1]);
   if (!token || token.isExpired) return { refused: 'unknown or expired token' };
-  if (token.iat < accessTokensValidFrom) return { refused: 'token no longer valid' };
+  if (token.iat < accessTokensValidFrom || refuseEveryToken) return { refused: 'token no longer valid' };
   const audience = [token.aud].flat();
   if (!audience.includes(mcpUrl)) return { refused: 'token for another resource' };
   return { token, scopes: new Set((token.scope || '').split(' ')) };

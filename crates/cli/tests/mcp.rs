@@ -45,6 +45,19 @@ fn an_ai_client_uses_the_connection_through_the_bridge() {
     assert_eq!(after["results"], serde_json::json!(["Hello, Ada!"]), "{after}");
     assert_eq!(runtime.block_on(server.stats())["token_refresh"], 1);
 
+    // A server that refuses even the renewed token: one refresh, no loop; the bridge
+    // ends as for a revoked grant, and the connection says the person must sign in.
+    runtime.block_on(server.refuse_every_token(true));
+    let refused = client(&cli, &id, &[]);
+    assert_eq!(refused["child_exit"], 3, "{refused}");
+    assert_eq!(runtime.block_on(server.stats())["token_refresh"], 2);
+    let status: serde_json::Value =
+        serde_json::from_str(&text(&cli.run(&["list", "--json"]).stdout)).unwrap();
+    assert_eq!(status[0]["status"], "reauthorize", "{status}");
+    assert!(status[0]["status_reason"].as_str().unwrap().contains("renewed access token"), "{status}");
+    runtime.block_on(server.refuse_every_token(false));
+    ok(&cli.run(&["reconnect", "Guarded"]));
+
     // Revoked at the server: Reauthorize, exit 3, and the person is told what to do.
     runtime.block_on(server.revoke_all());
     let revoked = client(&cli, &id, &[]);

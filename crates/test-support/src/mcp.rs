@@ -94,6 +94,11 @@ impl McpGuarded {
         self.get("/test/forget-clients").await;
     }
 
+    /// The MCP server refuses every token, even one just renewed (`true`), or works again.
+    pub async fn refuse_every_token(&self, on: bool) {
+        self.get(&format!("/test/refuse-every-token?on={}", u8::from(on))).await;
+    }
+
     /// Registration answers `invalid_client_metadata` (`true`) or works again.
     pub async fn refuse_registration(&self, on: bool) {
         self.get(&format!("/test/refuse-registration?on={}", u8::from(on))).await;

@@ -68,6 +68,11 @@ impl Tokens for EngineTokens {
         Ok(self.keep(&connection, &token))
     }
 
+    async fn renewed_token_refused(&self) -> Error {
+        self.kept.lock().expect("token lock").take();
+        self.engine.renewed_token_refused(&self.connection_id)
+    }
+
     async fn needs_more_access(&self, scopes: &[String]) -> Result<(), Error> {
         self.engine.needs_more_access(&self.connection_id, scopes).map(drop)
     }

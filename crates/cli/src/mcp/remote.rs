@@ -172,10 +172,7 @@ impl<T: Tokens> Remote<T> {
         let token = self.credentials.refused(&token).await.map_err(|e| self.token_failure(e))?;
         let response = self.exchange(&method, &headers, &body, &token).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(Failure::SignIn(Error::NeedsReauthorization {
-                connection: self.name.clone(),
-                reason: "its server refused a renewed access token too".into(),
-            }));
+            return Err(Failure::SignIn(self.credentials.renewed_token_refused().await));
         }
         self.judge(response, session).await
     }

@@ -12,6 +12,9 @@ pub trait Tokens: Send + Sync + 'static {
     /// The server refused the token just sent (HTTP 401): refresh once; Err when the
     /// connection now needs the person to sign in again.
     fn refused(&self) -> impl Future<Output = Result<Secret, Error>> + Send;
+    /// The server refused the renewed token too: record that the person must sign in
+    /// again; the error to end the bridge with.
+    fn renewed_token_refused(&self) -> impl Future<Output = Error> + Send;
     /// The server answered 403 `insufficient_scope` naming these scopes.
     fn needs_more_access(&self, scopes: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
 }
@@ -58,6 +61,10 @@ impl<T: Tokens> Credentials<T> {
         Ok(token)
     }
 
+    pub async fn renewed_token_refused(&self) -> Error {
+        self.tokens.renewed_token_refused().await
+    }
+
     pub async fn needs_more_access(&self, scopes: &[String]) -> Result<(), Error> {
         if scopes.iter().all(|scope| self.asked.lock().expect("scopes lock").contains(scope)) {
             return Ok(());
@@ -99,6 +106,10 @@ pub mod testing {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             let n = self.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
             Ok(Secret::new(format!("token-{n}")))
+        }
+
+        async fn renewed_token_refused(&self) -> Error {
+            Error::NeedsReauthorization { connection: "Test".into(), reason: "refused again".into() }
         }
 
         async fn needs_more_access(&self, scopes: &[String]) -> Result<(), Error> {

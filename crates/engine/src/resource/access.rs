@@ -1,5 +1,6 @@
 //! What a resource server's refusals mean for a connection made by URL: a refused token
-//! gets one refresh, and a request for more scopes makes the connection Needs more access.
+//! gets one refresh, a renewed token refused too needs a new sign-in, and a request for
+//! more scopes makes the connection Needs more access.
 
 use crate::api::Connection;
 use crate::integration::union;
@@ -20,6 +21,18 @@ impl Engine {
         }
         let tokens = self.refresh(&connection, credential).await?;
         Ok((self.connection(&connection.id)?, tokens.access_token))
+    }
+
+    /// The server refused even the token a refresh just gave (a second 401): as the MCP
+    /// authorization specification has it, only a new sign-in can help. The connection
+    /// needs reauthorization; the error says so.
+    pub fn renewed_token_refused(&self, key: &str) -> Error {
+        let reason = "its server refused a renewed access token too";
+        let recorded = self.connection(key).and_then(|connection| {
+            let credential = self.usable_credential(&connection)?;
+            self.needs_reauthorization::<()>(&connection, &credential, reason)
+        });
+        recorded.err().unwrap_or_else(|| Error::Internal("reauthorization was not recorded".into()))
     }
 
     /// The server asked for `scopes` beyond the grant (HTTP 403 `insufficient_scope`):
