@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::{ok, text, Cli};
-use grantkeeper_test_support::mcp::McpGuarded;
+use grantkeeper_test_support::mcp::{McpExample, McpGuarded};
 use grantkeeper_test_support::{repo_root, BrowserMode};
 
 /// Runs the SDK's client against the bridge for `connection`; its one-line report.
@@ -88,4 +88,18 @@ fn a_distribution_gets_the_client_metadata_document_to_publish() {
     assert_eq!(plain.status.code(), Some(1));
     assert!(text(&plain.stderr).contains("must use https"), "{plain:?}");
     assert!(plain.stdout.is_empty());
+}
+
+#[test]
+fn the_sdk_example_server_is_used_through_the_bridge() {
+    // Strict: the SDK's example takes only tokens issued for its own URL (RFC 8707).
+    let server = McpExample::start(true);
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["connect", "--url", &server.url, "--name", "Example"]));
+    let report = client(&cli, "Example", &[]);
+    assert_eq!(report["error"], serde_json::Value::Null, "{report}");
+    assert!(report["tools"].as_array().unwrap().iter().any(|t| t == "greet"), "{report}");
+    assert!(report["results"][0].as_str().unwrap().contains("Ada"), "{report}");
+    assert_eq!(report["child_exit"], 0, "{report}");
+    ok(&cli.run(&["remove", "Example"]));
 }
