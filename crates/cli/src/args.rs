@@ -172,8 +172,9 @@ pub enum Command {
         after_help = "Examples:\n  grantkeeper completions bash > ~/.local/share/bash-completion/completions/grantkeeper\n  grantkeeper completions zsh > ~/.zfunc/_grantkeeper\n  grantkeeper completions fish > ~/.config/fish/completions/grantkeeper.fish"
     )]
     Completions { shell: clap_complete::Shell },
-    /// Show each connection's state, account, scopes and expiry; exits 3 when one
-    /// needs you (Reauthorize, Needs more access), 5 when one is retrying.
+    /// Show each connection's state, account, scopes, expiry and when its sign-in lapses
+    /// (GitHub Apps, Spotify); exits 3 when one needs you (Reauthorize, Needs more
+    /// access), 5 when one is retrying.
     #[command(after_help = "Example:\n  grantkeeper status || notify-send 'A connection needs you'")]
     Status {
         /// Only this connection (name or id).

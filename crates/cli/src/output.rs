@@ -235,6 +235,10 @@ pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
         if !c.missing_scopes.is_empty() {
             text.push_str(&format!("\tmissing: {} (grantkeeper grant-access)", c.missing_scopes.join(" ")));
         }
+        // Refreshing does not extend it (GitHub Apps, Spotify): only a reconnect does.
+        if let Some(at) = &c.refresh_token_expires_at {
+            text.push_str(&format!("\tsign-in lapses {at} (grantkeeper reconnect before then)"));
+        }
         line(&text)
     })
 }

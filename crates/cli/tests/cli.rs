@@ -413,6 +413,23 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
     assert!(tested.contains("works, with limited permissions") && tested.contains("HTTP 403"), "{tested}");
 }
 
+/// A sign-in that lapses on a date (a GitHub App's refresh token lives six months) is
+/// said by `status`, with what to do before then.
+#[test]
+fn status_says_when_a_sign_in_lapses() {
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
+    ok(&cli.run(&["connect", "github-app", "--name", "Work GitHub"]));
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    let lapses = listed[0]["refresh_token_expires_at"].as_str().unwrap().to_owned();
+    let status = ok(&cli.run(&["status", "Work GitHub"]));
+    assert!(
+        status.contains(&format!("sign-in lapses {lapses} (grantkeeper reconnect before then)")),
+        "{status}"
+    );
+}
+
 /// A refresh killed with SIGKILL while the provider is answering: for a provider that
 /// rotates refresh tokens the old one may be spent, so the next `token` asks for a new
 /// sign-in instead of presenting it (which would make the provider revoke the grant);
