@@ -69,6 +69,8 @@ export type ActivityEvent = {
 	subject: string | null,
 	/**  The cause, in plain words (refresh failures, reauthorization). */
 	detail: string | null,
+	/**  The program a token went to (its executable's path), for hand-outs. */
+	program: string | null,
 };
 
 /**  The MCP clients Grantkeeper writes configuration for. */
@@ -221,9 +223,32 @@ export type Connection = {
 	 *  tokens are for this resource only.
 	 */
 	resource: string | null,
+	/**  How the token agent asks before a program gets its tokens. */
+	consent: ConsentPolicy,
 };
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";
+
+/**  How a connection asks before a program gets its token. */
+export type ConsentPolicy = 
+/**  Every request is asked about. */
+"ask_every_time" | 
+/**  Each program is asked about once; "Allow always" remembers it. */
+"once_per_program" | 
+/**  Any program of the person's gets the token without asking (for automation). */
+"never_ask";
+
+/**  A request for a connection's token waiting for the person's answer. */
+export type ConsentRequest = {
+	id: string,
+	connection_id: string,
+	connection_name: string,
+	program: Program,
+	/**  Whether "Allow always" can be offered (not for connections that ask every time). */
+	can_allow_always: boolean,
+	/**  RFC 3339. */
+	asked_at: string,
+};
 
 /**
  *  `Required` holds the two endpoints every provider has, authorize and token: a
@@ -243,10 +268,14 @@ export type Endpoints<Required = string> = {
 	device_authorization_url: string | null,
 };
 
-export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_changed" } | { kind: "flow_completed"; flow_id: string; connection_id: string } | { kind: "flow_failed"; flow_id: string; error: ErrorPayload };
+export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_changed" } | { kind: "flow_completed"; flow_id: string; connection_id: string } | { kind: "flow_failed"; flow_id: string; error: ErrorPayload } | 
+/**  A program asks for a connection's token: the person is asked. */
+{ kind: "consent_requested"; request: ConsentRequest } | 
+/**  The request was answered, timed out, or its program stopped waiting. */
+{ kind: "consent_ended"; id: string };
 
 /**  What the UI and scripts branch on; never on message text. */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "storage" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "consent_denied" | "consent_timed_out" | "agent_unavailable" | "storage" | "internal";
 
 /**  The error as it crosses IPC: a code, a sentence, and the form field at fault. */
 export type ErrorPayload = {
@@ -256,7 +285,11 @@ export type ErrorPayload = {
 };
 
 /**  What happened to a credential or connection: the activity log. */
-export type EventKind = "credential_created" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed" | "credential_revoked" | "revocation_failed";
+export type EventKind = "credential_created" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed" | "credential_revoked" | "revocation_failed" | 
+/**  The token agent gave a program a connection's token. */
+"token_handed_out" | 
+/**  The person refused a program a connection's token, or did not answer in time. */
+"token_refused";
 
 /**  A running authorization attempt, as the UI sees it. */
 export type FlowStarted = {
@@ -318,6 +351,20 @@ export type NewProvider = {
 	/**  None: what the server's metadata lists, else HTTP Basic. */
 	client_auth: ClientAuth | null,
 	scopes: string[],
+};
+
+/**  A program that asked for a token, as found from the process that connected. */
+export type Program = {
+	/**  The executable's path: what rules are kept by. */
+	path: string,
+	/**  Its file name, for short mentions ("git"). */
+	name: string,
+	/**  Its command line, as the kernel has it (may be changed by the program itself). */
+	command_line: string,
+	/**  Its working directory, where it could be read. */
+	working_dir: string | null,
+	/**  The name of the program that started it (a shell, a terminal), where known. */
+	started_from: string | null,
 };
 
 /**

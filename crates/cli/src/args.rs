@@ -133,6 +133,8 @@ pub enum Command {
         /// Fail (exit 3) unless the grant includes this scope (short or full name; repeatable).
         #[arg(long = "require-scope", value_name = "SCOPE")]
         require_scopes: Vec<String>,
+        #[command(flatten)]
+        agent: AgentArgs,
     },
     /// Run a command with a fresh token in an environment variable (never on its
     /// command line); exits with the command's exit code.
@@ -148,6 +150,8 @@ pub enum Command {
         /// Seconds the token must stay valid when the command starts.
         #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         min_ttl: u64,
+        #[command(flatten)]
+        agent: AgentArgs,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
@@ -229,6 +233,15 @@ pub enum GitOperation {
     Get,
     Store,
     Erase,
+}
+
+/// How a command that hands out a token gets it.
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// Read the token from the keychain yourself instead of through Grantkeeper's app,
+    /// which asks you before a program gets it (also GRANTKEEPER_NO_AGENT=1).
+    #[arg(long)]
+    pub no_agent: bool,
 }
 
 #[derive(Subcommand)]

@@ -10,6 +10,7 @@ pub async fn run(
     connection: &str,
     variable: &str,
     min_ttl: Duration,
+    no_agent: bool,
     command: &[String],
 ) -> Result<()> {
     let valid_name = variable.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -21,7 +22,7 @@ pub async fn run(
         ));
     }
     let (program, arguments) = command.split_first().expect("clap requires a command");
-    let (_, token) = engine.access_token(connection, min_ttl).await?;
+    let (_, token) = crate::agent::token(engine, connection, min_ttl, &[], no_agent).await?;
     let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
     match status {
         // The command's own exit code, as a shell would pass it on.

@@ -1,6 +1,7 @@
 //! `grantkeeper`: the terminal face of the engine. stdout carries only what was asked
 //! for; messages and errors go to stderr; the exit code says what went wrong.
 
+mod agent;
 mod args;
 mod exec;
 mod git_credential;
@@ -49,7 +50,11 @@ fn main() -> ExitCode {
 /// unreachable, 6 no such connection or provider, 1 anything else (2 is clap's usage).
 fn exit_code(error: &Error) -> u8 {
     match error.code() {
-        ErrorCode::TokenExpired | ErrorCode::NeedsReauthorization | ErrorCode::ScopesMissing => 3,
+        ErrorCode::TokenExpired
+        | ErrorCode::NeedsReauthorization
+        | ErrorCode::ScopesMissing
+        | ErrorCode::ConsentDenied
+        | ErrorCode::ConsentTimedOut => 3,
         ErrorCode::KeychainUnavailable => 4,
         ErrorCode::ProviderUnreachable => 5,
         ErrorCode::NotFound => 6,
@@ -130,17 +135,19 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
-        Command::Token { connection, min_ttl, json, require_scopes } => {
-            engine.require_scopes(&connection, &require_scopes)?;
-            let (connection, token) = engine.access_token(&connection, Duration::from_secs(min_ttl)).await?;
+        Command::Token { connection, min_ttl, json, require_scopes, agent: args::AgentArgs { no_agent } } => {
+            let min_ttl = Duration::from_secs(min_ttl);
+            let (connection, token) =
+                agent::token(engine, &connection, min_ttl, &require_scopes, no_agent).await?;
             if json {
                 output::token_json(&connection, &token)
             } else {
                 output::line(token.expose())
             }
         }
-        Command::Exec { connection, variable, min_ttl, command } => {
-            exec::run(engine, &connection, &variable, Duration::from_secs(min_ttl), &command).await
+        Command::Exec { connection, variable, min_ttl, agent, command } => {
+            let min_ttl = Duration::from_secs(min_ttl);
+            exec::run(engine, &connection, &variable, min_ttl, agent.no_agent, &command).await
         }
         Command::GitCredential { operation } => git_credential::run(engine, operation).await,
         Command::Mcp { command } => mcp_command(engine, command).await,

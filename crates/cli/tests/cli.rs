@@ -85,8 +85,11 @@ fn list_json_has_every_field(cli: &Cli, connection: &serde_json::Value) {
 }
 
 /// `token`, by name or by id, prints the keychain's access token and a newline, and
-/// nothing else; returns what it printed.
+/// nothing else (but the first time, where no app can ask: saying so, once); returns
+/// what it printed.
 fn token_prints_only_the_token(cli: &Cli, connection: &serde_json::Value) -> String {
+    let first = cli.run(&["token", "Work"]);
+    assert!(text(&first.stderr).contains("without being asked"), "{}", text(&first.stderr));
     let token = cli.run(&["token", "Work"]);
     let printed = ok(&token);
     assert!(text(&token.stderr).is_empty(), "nothing on stderr: {}", text(&token.stderr));

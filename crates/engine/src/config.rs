@@ -14,6 +14,8 @@ pub const FLOW_TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// refresh takes seconds (its HTTP requests time out after 30 s), so a lock held longer
 /// belongs to a stuck process, and waiting for it would stall every refresh behind it.
 pub const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(2 * 60);
+/// How long a program's request for a token waits for the person's answer.
+pub const CONSENT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,6 +32,8 @@ pub struct Config {
     /// ID that servers offering `client_id_metadata_document_supported` take without a
     /// registration (`GRANTKEEPER_CLIENT_METADATA_URL`).
     pub client_metadata_document: Option<url::Url>,
+    /// How long the token agent waits for the person's answer to a request.
+    pub consent_wait: Duration,
 }
 
 impl Config {
@@ -77,6 +81,7 @@ impl Config {
             refresh_lock_wait: REFRESH_LOCK_WAIT,
             supplied_provider_apps: Vec::new(),
             client_metadata_document: None,
+            consent_wait: CONSENT_WAIT,
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
+use crate::agent::{ConsentBroker, TokenMemory};
 use crate::api::ActivityEvent;
 use crate::api::Connection;
 use crate::credential::RefreshLocks;
@@ -24,6 +25,9 @@ pub struct Engine {
     pub(crate) refresh_locks: RefreshLocks,
     /// Wakes the scheduler when the machine resumes or the network returns.
     pub(crate) wake: tokio::sync::Notify,
+    /// The token agent's open prompts and the tokens it handed out.
+    pub(crate) consent: ConsentBroker,
+    pub(crate) handed_out: TokenMemory,
 }
 
 impl Engine {
@@ -39,8 +43,15 @@ impl Engine {
             flows: RunningFlows::default(),
             refresh_locks: RefreshLocks::default(),
             wake: tokio::sync::Notify::new(),
+            consent: ConsentBroker::default(),
+            handed_out: TokenMemory::default(),
             config,
         }))
+    }
+
+    /// The data directory.
+    pub fn home(&self) -> &std::path::Path {
+        &self.config.home
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {

@@ -1,7 +1,7 @@
 //! Engine errors: typed, readable by a person, and mapped to a stable wire code.
 //! No variant ever carries a secret; provider messages are length-capped text.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use specta::datatype::DataType;
 use specta::{Type, Types};
 
@@ -84,6 +84,19 @@ pub enum Error {
     #[error("{server} did not let Grantkeeper register itself as a client ({detail}). Register an app there yourself and add it with `grantkeeper providers add NAME --issuer {server} --client-id ID`, then connect the URL again.")]
     RegistrationRefused { server: String, detail: String },
 
+    #[error("Denied by you: {program} may not use the token of “{connection}”. To let it, run it again and choose Allow in Grantkeeper.")]
+    ConsentDenied { connection: String, program: String },
+
+    #[error("{program} asked for the token of “{connection}”, and no answer came within {seconds} seconds. Run it again and answer in Grantkeeper's notification or window.")]
+    ConsentTimedOut { connection: String, program: String, seconds: u64 },
+
+    #[error("Grantkeeper hands out tokens only through its app, and the app could not be reached ({reason}). Start Grantkeeper, or turn off “Require the app” in its window.")]
+    AgentUnavailable { reason: String },
+
+    /// The running app's refusal, as the token agent sent it.
+    #[error("{}", .0.message)]
+    FromAgent(ErrorPayload),
+
     #[error("Grantkeeper's database at {path} could not be used: {reason}")]
     Storage { path: String, reason: String },
 
@@ -94,7 +107,9 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the UI and scripts branch on; never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type, strum::IntoStaticStr, strum::VariantArray)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
@@ -122,12 +137,15 @@ pub enum ErrorCode {
     SuppliedAppsInvalid,
     ResourceUnusable,
     RegistrationRefused,
+    ConsentDenied,
+    ConsentTimedOut,
+    AgentUnavailable,
     Storage,
     Internal,
 }
 
 /// The error as it crosses IPC: a code, a sentence, and the form field at fault.
-#[derive(Debug, Clone, Serialize, Type)]
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,
@@ -172,6 +190,10 @@ impl Error {
             Error::SuppliedAppsInvalid { .. } => ErrorCode::SuppliedAppsInvalid,
             Error::ResourceUnusable { .. } => ErrorCode::ResourceUnusable,
             Error::RegistrationRefused { .. } => ErrorCode::RegistrationRefused,
+            Error::ConsentDenied { .. } => ErrorCode::ConsentDenied,
+            Error::ConsentTimedOut { .. } => ErrorCode::ConsentTimedOut,
+            Error::AgentUnavailable { .. } => ErrorCode::AgentUnavailable,
+            Error::FromAgent(payload) => payload.code,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -2,6 +2,7 @@
 //! keychain vault and the SQLite store. The desktop shell and the CLI are thin layers
 //! over [`Engine`]; nothing here depends on Tauri.
 
+pub mod agent;
 pub mod api;
 pub mod catalog;
 mod config;

@@ -1,4 +1,5 @@
-//! A secret value: prints as `[redacted]`, has no `Serialize`, read through one accessor.
+//! A secret value: prints as `[redacted]`, has no `Serialize`, read through one accessor,
+//! and is wiped from memory when dropped.
 
 use std::fmt;
 
@@ -32,6 +33,12 @@ impl Secret {
     pub fn last4(&self) -> Option<String> {
         let count = self.0.chars().count();
         (count >= 12).then(|| self.0.chars().skip(count - 4).collect())
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

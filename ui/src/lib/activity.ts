@@ -10,4 +10,6 @@ export const EVENT_LABELS: Record<EventKind, string> = {
   connection_removed: "Removed",
   credential_revoked: "Access revoked at the provider",
   revocation_failed: "Revoking access failed",
+  token_handed_out: "Token given to a program",
+  token_refused: "Token refused to a program",
 };

@@ -28,8 +28,8 @@ beforeEach(() => {
     provider(),
   ]);
   ipc.listActivity.mockResolvedValue([
-    { id: "2", at: "2026-11-23T21:00:00Z", kind: "needs_reauthorization", subject: "Work mail", detail: "Local OP said the grant is no longer valid" },
-    { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null },
+    { id: "2", at: "2026-11-23T21:00:00Z", kind: "needs_reauthorization", subject: "Work mail", detail: "Local OP said the grant is no longer valid", program: null },
+    { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null, program: null },
   ]);
 });
 
@@ -56,7 +56,7 @@ describe("Accessibility (axe)", () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection({ shared_with: ["Calendar"] })]);
     ipc.connectionActivity.mockResolvedValue([
-      { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null },
+      { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null, program: null },
     ]);
     render(App);
     await user.click(await screen.findByTestId("connection-open"));

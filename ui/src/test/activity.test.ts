@@ -10,9 +10,9 @@ describe("Activity", () => {
   beforeEach(() => {
     ipc.resetIpc();
     ipc.listActivity.mockResolvedValue([
-      { id: "3", at: "2026-11-23T21:00:00Z", kind: "needs_reauthorization", subject: "Work mail", detail: "Local OP said the grant is no longer valid" },
-      { id: "2", at: "2026-11-23T20:30:00Z", kind: "credential_refreshed", subject: "Work mail", detail: null },
-      { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null },
+      { id: "3", at: "2026-11-23T21:00:00Z", kind: "needs_reauthorization", subject: "Work mail", detail: "Local OP said the grant is no longer valid", program: null },
+      { id: "2", at: "2026-11-23T20:30:00Z", kind: "credential_refreshed", subject: "Work mail", detail: null, program: null },
+      { id: "1", at: "2026-11-23T20:00:00Z", kind: "credential_created", subject: "Work mail", detail: null, program: null },
     ]);
   });
 

@@ -27,8 +27,8 @@ beforeEach(() => {
     }),
   ]);
   ipc.connectionActivity.mockResolvedValue([
-    { id: "7", at: "2026-11-30T09:00:00Z", kind: "credential_refreshed", subject: "Mail, Calendar", detail: null },
-    { id: "3", at: "2026-11-29T08:00:00Z", kind: "credential_created", subject: "Mail", detail: null },
+    { id: "7", at: "2026-11-30T09:00:00Z", kind: "credential_refreshed", subject: "Mail, Calendar", detail: null, program: null },
+    { id: "3", at: "2026-11-29T08:00:00Z", kind: "credential_created", subject: "Mail", detail: null, program: null },
   ]);
 });
 

@@ -65,6 +65,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     refresh_token_expires_at: null,
     shared_with: [],
     resource: null,
+    consent: "once_per_program",
     ...overrides,
   };
 }

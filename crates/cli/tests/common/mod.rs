@@ -43,8 +43,18 @@ impl Cli {
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("GRANTKEEPER_SYSTEM_PROVIDER_APPS", self.system_provider_apps())
             .env_remove("BROWSER")
-            .env_remove("GRANTKEEPER_LOG");
+            .env_remove("GRANTKEEPER_LOG")
+            // No display: no app is started. The token agent, where a test serves one.
+            .env("GRANTKEEPER_AGENT_SOCKET", self.agent_socket())
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("GRANTKEEPER_NO_AGENT");
         command
+    }
+
+    /// Where this test's token agent would listen.
+    pub fn agent_socket(&self) -> std::path::PathBuf {
+        self.home.path().join("agent/agent.sock")
     }
 
     /// Where this test's system-wide supplied provider apps file would be.

@@ -18,6 +18,10 @@ pub enum EventKind {
     ConnectionRemoved,
     CredentialRevoked,
     RevocationFailed,
+    /// The token agent gave a program a connection's token.
+    TokenHandedOut,
+    /// The person refused a program a connection's token, or did not answer in time.
+    TokenRefused,
 }
 
 /// One entry of the activity log. Never holds a secret.
@@ -31,4 +35,6 @@ pub struct ActivityEvent {
     pub subject: Option<String>,
     /// The cause, in plain words (refresh failures, reauthorization).
     pub detail: Option<String>,
+    /// The program a token went to (its executable's path), for hand-outs.
+    pub program: Option<String>,
 }

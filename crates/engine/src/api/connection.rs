@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use strum::{AsRefStr, EnumString};
 
+use super::ConsentPolicy;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]
 // The store keeps the same text (strum) as the window and `--json` see (serde).
@@ -17,7 +19,7 @@ pub enum ConnectionStatus {
 }
 
 /// One integration on one credential, as a person named it.
-#[derive(Debug, Clone, Serialize, Type)]
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct Connection {
     pub id: String,
     pub name: String,
@@ -47,4 +49,6 @@ pub struct Connection {
     /// The URL it was connected by (an MCP server or an API, `connect --url`); its
     /// tokens are for this resource only.
     pub resource: Option<String>,
+    /// How the token agent asks before a program gets its tokens.
+    pub consent: ConsentPolicy,
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use specta::Type;
 
+use crate::api::ConsentRequest;
 use crate::ErrorPayload;
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -10,6 +11,20 @@ use crate::ErrorPayload;
 pub enum EngineEvent {
     ConnectionsChanged,
     ProvidersChanged,
-    FlowCompleted { flow_id: String, connection_id: String },
-    FlowFailed { flow_id: String, error: ErrorPayload },
+    FlowCompleted {
+        flow_id: String,
+        connection_id: String,
+    },
+    FlowFailed {
+        flow_id: String,
+        error: ErrorPayload,
+    },
+    /// A program asks for a connection's token: the person is asked.
+    ConsentRequested {
+        request: ConsentRequest,
+    },
+    /// The request was answered, timed out, or its program stopped waiting.
+    ConsentEnded {
+        id: String,
+    },
 }

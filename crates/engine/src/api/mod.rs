@@ -3,6 +3,7 @@
 //! arrives as [`SecretInput`] and only goes on to the keychain.
 
 mod activity;
+mod agent;
 mod ai_client;
 mod api_key;
 mod catalog;
@@ -14,6 +15,7 @@ mod removal;
 mod resource_plan;
 
 pub use activity::{ActivityEvent, EventKind};
+pub use agent::{AllowedProgram, ConsentAnswer, ConsentPolicy, ConsentRequest, Program};
 pub use ai_client::{AiClient, AiClientConfig};
 pub use api_key::{CheckResult, NewApiKey};
 pub use catalog::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};

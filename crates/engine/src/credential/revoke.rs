@@ -39,6 +39,7 @@ impl Engine {
             connection_id: Some(&connection.id),
             subject: Some(&connection.name),
             detail: None,
+            program: None,
         })?;
         self.events.publish(EngineEvent::ConnectionsChanged);
         let (revocation, detail) = match pending {
@@ -123,6 +124,7 @@ impl Engine {
             connection_id: None,
             subject: Some(&pending.subject),
             detail: detail.as_deref(),
+            program: None,
         });
         if let Err(error) = recorded {
             tracing::warn!(%error, "could not record a revocation in the activity log");

@@ -80,6 +80,7 @@ impl Engine {
             connection_id,
             subject: None,
             detail,
+            program: None,
         })
     }
 }

@@ -98,6 +98,7 @@ mod tests {
             refresh_token_expires_at: None,
             shared_with: Vec::new(),
             resource: Some("https://mcp.example.com/mcp".into()),
+            consent: crate::api::ConsentPolicy::default(),
         };
         let vscode: serde_json::Value =
             serde_json::from_str(&config_for(&connection, AiClient::Vscode, "/usr/bin/grantkeeper").snippet)

@@ -18,11 +18,13 @@ pub struct NewEvent<'a> {
     /// Overrides the connection names looked up from the ids.
     pub subject: Option<&'a str>,
     pub detail: Option<&'a str>,
+    /// The program a token went to (its executable's path).
+    pub program: Option<&'a str>,
 }
 
 /// None: a kind this version does not know (a newer one wrote it), which is skipped.
 impl TableRow for Option<ActivityEvent> {
-    const SELECT: &'static str = "SELECT id, at, kind, subject, detail FROM events";
+    const SELECT: &'static str = "SELECT id, at, kind, subject, detail, program FROM events";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         let Ok(kind) = row.get::<_, String>("kind")?.parse() else {
@@ -34,6 +36,7 @@ impl TableRow for Option<ActivityEvent> {
             kind,
             subject: row.get("subject")?,
             detail: row.get("detail")?,
+            program: row.get("program")?,
         }))
     }
 }
@@ -44,17 +47,18 @@ impl Store {
     pub fn record_event(&self, event: &NewEvent) -> Result<()> {
         self.with(|db| {
             db.execute(
-                "INSERT INTO events (at, kind, credential_id, connection_id, subject, detail)
+                "INSERT INTO events (at, kind, credential_id, connection_id, subject, detail, program)
                  VALUES (?1, ?2, ?3, ?4, coalesce(?5,
                      (SELECT name FROM connections WHERE id = ?4),
-                     (SELECT group_concat(name, ', ') FROM connections WHERE credential_id = ?3)), ?6)",
+                     (SELECT group_concat(name, ', ') FROM connections WHERE credential_id = ?3)), ?6, ?7)",
                 params![
                     event.at,
                     event.kind,
                     event.credential_id,
                     event.connection_id,
                     event.subject,
-                    event.detail
+                    event.detail,
+                    event.program
                 ],
             )?;
             db.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1", [EVENT_LIMIT])

@@ -74,6 +74,7 @@ fn event_kinds_keep_their_text_and_unknown_kinds_are_skipped() {
         connection_id: None,
         subject: Some("Gmail"),
         detail: None,
+        program: None,
     };
     store.record_event(&event).unwrap();
     store.execute("INSERT INTO events (at, kind) VALUES (?1, 'written_by_a_newer_version')", [AT]).unwrap();

@@ -1,0 +1,270 @@
+//! The token agent with the real socket: this test serves it from an engine on the
+//! same data directory and keychain as the `grantkeeper` commands it runs, and answers
+//! for the person through the engine, as the window does. Who asks is read from the
+//! kernel: the test itself (`grantkeeper` only passes requests on), Python, or Python
+//! pretending to be git.
+
+mod common;
+
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{ok, strs, text, use_emulator, Cli};
+use grantkeeper_engine::api::{ConsentAnswer, ConsentPolicy, ConsentRequest};
+use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::{Config, Engine, EventKind, Keychain};
+use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET};
+
+const CONNECTION: &str = "Work GitHub";
+
+struct Agent {
+    cli: Cli,
+    engine: Arc<Engine>,
+    runtime: tokio::runtime::Runtime,
+    _emulator: ProviderEmulator,
+}
+
+impl Agent {
+    /// A connection made with the CLI, and an engine on the same data serving the agent.
+    fn start(consent_wait: Duration) -> (Agent, grantkeeper_engine::agent::AgentServer) {
+        let emulator = ProviderEmulator::start();
+        let cli = Cli::new(BrowserMode::Consent);
+        ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
+        ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));
+        let config = Config {
+            consent_wait,
+            ..Config::new(cli.home.path().into(), cli.service.clone(), Browser::None)
+        };
+        let engine = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(async { engine.serve_agent(&cli.agent_socket()) }).unwrap();
+        (Agent { cli, engine, runtime, _emulator: emulator }, server)
+    }
+
+    fn token(&self) -> Child {
+        self.cli
+            .command(&["token", CONNECTION])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `grantkeeper token` run by Python, under the name `argv0` where given (`exec -a`).
+    fn token_from_python(&self, argv0: Option<&str>) -> Child {
+        let script = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)";
+        // The interpreter itself (a wrapper such as pyenv's would drop the name given),
+        // told where its library is, which it would otherwise look for beside argv[0].
+        let ask = "import sys; print(sys.executable); print(sys.base_prefix)";
+        let found = text(&Command::new("python3").args(["-c", ask]).output().unwrap().stdout);
+        let (python3, home) = found.trim().split_once('\n').unwrap();
+        let python = format!("exec -a {} {python3} -c '{script}' \"$@\"", argv0.unwrap_or("python3"));
+        let mut bash = Command::new("bash");
+        bash.args(["-c", &python, "bash", env!("CARGO_BIN_EXE_grantkeeper"), "token", CONNECTION]);
+        // The environment `grantkeeper` gets in these tests.
+        for (name, value) in self.cli.command(&[]).get_envs() {
+            match value {
+                Some(value) => bash.env(name, value),
+                None => bash.env_remove(name),
+            };
+        }
+        bash.env("PYTHONHOME", home).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+
+    /// The one open prompt, once there is one; `who` asks, for a failure's message.
+    fn prompt(&self, who: &mut Child) -> ConsentRequest {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let pending = self.engine.pending_consents();
+            if let [one] = pending.as_slice() {
+                return one.clone();
+            }
+            assert!(pending.len() < 2, "one prompt at a time here: {pending:?}");
+            if Instant::now() > deadline || who.try_wait().unwrap().is_some() {
+                who.kill().ok();
+                let output = who.stderr.take().map(std::io::read_to_string).transpose().unwrap();
+                panic!("nobody was asked; the caller said {output:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn answer(&self, prompt: &ConsentRequest, answer: ConsentAnswer) {
+        self.engine.answer_consent(&prompt.id, answer).unwrap();
+    }
+
+    fn access_token(&self) -> String {
+        self.cli.stored_tokens()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn hand_outs(&self) -> Vec<(EventKind, String)> {
+        let events = self.engine.connection_activity(CONNECTION, 50).unwrap();
+        events
+            .into_iter()
+            .filter(|e| e.program.is_some())
+            .map(|e| (e.kind, e.detail.unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn finished(child: Child) -> Output {
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_program_is_asked_about_once_and_every_hand_out_is_recorded() {
+    let (agent, _server) = Agent::start(Duration::from_secs(30));
+    let me = std::env::current_exe().unwrap().display().to_string();
+
+    // The first request asks; Allow always lets the next one through unasked.
+    let mut first = agent.token();
+    let prompt = agent.prompt(&mut first);
+    assert_eq!((prompt.program.path.as_str(), prompt.connection_name.as_str()), (me.as_str(), CONNECTION));
+    assert!(prompt.can_allow_always);
+    agent.answer(&prompt, ConsentAnswer::AllowAlways);
+    let first = finished(first);
+    assert_eq!(ok(&first), format!("{}\n", agent.access_token()));
+    assert!(text(&first.stderr).is_empty(), "{}", text(&first.stderr));
+    let second = finished(agent.token());
+    assert_eq!(ok(&second), format!("{}\n", agent.access_token()));
+    assert!(agent.engine.pending_consents().is_empty());
+    let allowed = agent.engine.allowed_programs(CONNECTION).unwrap();
+    assert_eq!((allowed.len(), allowed[0].path.as_str()), (1, me.as_str()));
+    assert!(allowed[0].last_used_at.is_some());
+
+    // Another program is asked about separately: Deny is exit 3, in so many words.
+    let mut python = agent.token_from_python(None);
+    let prompt = agent.prompt(&mut python);
+    assert!(prompt.program.name.starts_with("python3"), "{:?}", prompt.program);
+    agent.answer(&prompt, ConsentAnswer::Deny);
+    let denied = finished(python);
+    assert_eq!(denied.status.code(), Some(3), "{}", text(&denied.stderr));
+    assert!(text(&denied.stderr).contains("Denied by you"), "{}", text(&denied.stderr));
+    assert!(denied.stdout.is_empty());
+
+    // A program calling itself git is still the executable it runs.
+    let mut pretender = agent.token_from_python(Some("/usr/bin/git"));
+    let prompt = agent.prompt(&mut pretender);
+    assert!(prompt.program.name.starts_with("python3"), "not git: {:?}", prompt.program);
+    assert!(prompt.program.command_line.starts_with("/usr/bin/git"), "{:?}", prompt.program);
+    agent.answer(&prompt, ConsentAnswer::AllowOnce);
+    assert_eq!(ok(&finished(pretender)), format!("{}\n", agent.access_token()));
+
+    // Revoked, the test is asked again.
+    agent.engine.revoke_program(CONNECTION, &me).unwrap();
+    let mut again = agent.token();
+    agent.answer(&agent.prompt(&mut again), ConsentAnswer::AllowOnce);
+    ok(&finished(again));
+
+    let recorded = agent.hand_outs();
+    let kinds: Vec<EventKind> = recorded.iter().map(|(kind, _)| *kind).collect();
+    use EventKind::{TokenHandedOut as Out, TokenRefused as Refused};
+    assert_eq!(kinds, [Out, Out, Refused, Out, Out], "newest first: {recorded:?}");
+    assert!(recorded[3].1.contains("allowed always"), "{recorded:?}");
+    assert!(recorded[2].1.contains("denied by you"), "{recorded:?}");
+}
+
+#[test]
+fn many_requests_get_one_prompt_and_a_caller_that_leaves_withdraws_it() {
+    let (agent, _server) = Agent::start(Duration::from_secs(30));
+    let path = agent.cli.agent_socket();
+    let asks: Vec<_> = (0..200)
+        .map(|_| {
+            let path = path.clone();
+            agent.runtime.spawn(async move {
+                let asked =
+                    grantkeeper_engine::agent::client::request_token(&path, CONNECTION, Duration::ZERO, &[]);
+                asked.await.map(|handed| handed.map(|(_, token)| token.expose().to_owned()))
+            })
+        })
+        .collect();
+    let mut watcher = agent.token();
+    let prompt = agent.prompt(&mut watcher);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(agent.engine.pending_consents().len(), 1, "200 requests, one prompt");
+    agent.answer(&prompt, ConsentAnswer::AllowOnce);
+    let expected = agent.access_token();
+    for ask in asks {
+        assert_eq!(agent.runtime.block_on(ask).unwrap().unwrap(), Some(expected.clone()));
+    }
+    assert_eq!(ok(&finished(watcher)), format!("{expected}\n"), "the CLI's request shared the prompt");
+
+    let mut leaving = agent.token();
+    agent.prompt(&mut leaving);
+    leaving.kill().unwrap();
+    leaving.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !agent.engine.pending_consents().is_empty() {
+        assert!(Instant::now() < deadline, "the prompt outlived its caller");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bad_requests_are_refused_and_the_agent_keeps_serving() {
+    use std::io::{Read, Write};
+    let (agent, server) = Agent::start(Duration::from_secs(1));
+    let path = agent.cli.agent_socket();
+    let mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o777
+    };
+    assert_eq!((mode(&path), mode(path.parent().unwrap())), (0o600, 0o700));
+
+    let refused = |frame: &[u8]| {
+        let mut stream = UnixStream::connect(&path).unwrap();
+        stream.write_all(frame).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let garbage = refused(&[&5u32.to_be_bytes()[..], b"hello"].concat());
+    assert!(garbage.contains("invalid_input") && garbage.contains("not a request"), "{garbage}");
+    let oversized = refused(&(1u32 << 30).to_be_bytes());
+    assert!(oversized.contains("more than"), "{oversized}");
+    let newer = br#"{"version":9,"ask":{"token":{"connection":"x","min_ttl_secs":1}}}"#;
+    let version = refused(&[&(newer.len() as u32).to_be_bytes()[..], newer].concat());
+    assert!(version.contains("version 9"), "{version}");
+
+    // Still serving: unanswered, the request ends after the wait, exit 3.
+    let unanswered = finished(agent.token());
+    assert_eq!(unanswered.status.code(), Some(3), "{}", text(&unanswered.stderr));
+    assert!(
+        text(&unanswered.stderr).contains("no answer came within 1 seconds"),
+        "{}",
+        text(&unanswered.stderr)
+    );
+
+    // A connection that never asks: no prompt.
+    agent.engine.set_consent_policy(CONNECTION, ConsentPolicy::NeverAsk).unwrap();
+    ok(&finished(agent.token()));
+
+    // A second agent on the same socket is refused; once the first is gone (its
+    // socket file left behind, as by a killed app), a new one takes its place.
+    assert!(agent.runtime.block_on(async { agent.engine.serve_agent(&path) }).is_err());
+    drop(server);
+    std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let _replaced = agent.runtime.block_on(async { agent.engine.serve_agent(&path) }).unwrap();
+    ok(&finished(agent.token()));
+}
+
+#[test]
+fn without_the_app_the_cli_reads_the_keychain_unless_the_app_is_required() {
+    let (agent, server) = Agent::start(Duration::from_secs(1));
+    drop(server);
+    let direct = agent.cli.run(&["token", CONNECTION]);
+    assert_eq!(ok(&direct), format!("{}\n", agent.access_token()));
+    assert!(text(&direct.stderr).contains("no display here"), "{}", text(&direct.stderr));
+
+    agent.engine.set_require_app(true).unwrap();
+    for args in [&["token", CONNECTION][..], &["token", CONNECTION, "--no-agent"]] {
+        let refused = agent.cli.run(args);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+        assert!(text(&refused.stderr).contains("Require the app"), "{}", text(&refused.stderr));
+        assert!(refused.stdout.is_empty());
+    }
+    agent.engine.set_require_app(false).unwrap();
+    let chosen = agent.cli.command(&["token", CONNECTION]).env("GRANTKEEPER_NO_AGENT", "1").output().unwrap();
+    assert_eq!(ok(&chosen), format!("{}\n", agent.access_token()));
+}

@@ -1,0 +1,48 @@
+//! The CLI's side of the token agent: one request to the running app.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::net::UnixStream;
+
+use super::protocol::{encode, read_frame, write_frame, Answer, Ask, Request, VERSION};
+use crate::api::Connection;
+use crate::{Error, Result, Secret};
+
+/// Longer than any consent wait the app allows, so the app's own limit speaks first.
+const ANSWER_WAIT: Duration = Duration::from_secs(10 * 60);
+
+/// Whether an agent answers at `path`.
+pub async fn is_serving(path: &Path) -> bool {
+    UnixStream::connect(path).await.is_ok()
+}
+
+/// A connection's token from the app serving at `path`; None when no app serves there.
+pub async fn request_token(
+    path: &Path,
+    connection: &str,
+    min_ttl: Duration,
+    require_scopes: &[String],
+) -> Result<Option<(Connection, Secret)>> {
+    let Ok(mut stream) = UnixStream::connect(path).await else { return Ok(None) };
+    let unusable = |reason: String| Error::AgentUnavailable { reason };
+    let request = Request {
+        version: VERSION,
+        ask: Ask::Token {
+            connection: connection.to_owned(),
+            min_ttl_secs: min_ttl.as_secs(),
+            require_scopes: require_scopes.to_vec(),
+        },
+    };
+    write_frame(&mut stream, &encode(&request)).await.map_err(|e| unusable(e.to_string()))?;
+    let frame = tokio::time::timeout(ANSWER_WAIT, read_frame(&mut stream))
+        .await
+        .map_err(|_| unusable("the app did not answer".into()))?
+        .map_err(|e| unusable(format!("the app's answer could not be read: {e}")))?;
+    match serde_json::from_slice(&frame)
+        .map_err(|e| unusable(format!("the app's answer is not understood: {e}")))?
+    {
+        Answer::Token { connection, access_token } => Ok(Some((*connection, Secret::new(access_token)))),
+        Answer::Refused { error } => Err(Error::FromAgent(error)),
+    }
+}
