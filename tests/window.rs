@@ -535,6 +535,7 @@ async fn start_at_login_comes_and_goes(client: &Client, autostart: &Path) {
     let entry = wait_for_file(autostart).await;
     let text = std::fs::read_to_string(&entry).unwrap();
     assert!(text.contains("[Desktop Entry]") && text.contains("Exec="), "{text}");
+    assert!(text.contains(" --background\n"), "at login, the tray only: {text}");
     find(client, "start-at-login").await.click().await.unwrap();
     poll(WAIT, Duration::from_millis(100), async || {
         if entry.exists() {
@@ -1250,4 +1251,47 @@ async fn the_detail_view_gives_the_snippet(client: &Client, scheme: &str) -> Str
 async fn scroll_to(client: &Client, id: &str) {
     let script = "document.querySelector(arguments[0]).scrollIntoView({ block: 'end' });";
     client.execute(script, vec![serde_json::json!(by_test_id(id))]).await.unwrap();
+}
+
+/// The token agent in the real app: a program (this test, over the app's socket) asks
+/// for a connection's token; a notification says so, the window asks, Allow always is
+/// clicked, the program gets the token, and the connection lists it until revoked.
+#[tokio::test]
+async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
+    let setup = Setup::new().await;
+    let server = McpExample::start(false);
+    let notifications = NotificationServer::start();
+    let driver = setup.driver(BrowserMode::Consent);
+    let client = driver.launch().await;
+    add_by_url_shows_the_plan(&client, &server).await;
+    find(&client, "add-url-sign-in").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+
+    let socket = grantkeeper_engine::agent::socket_path(setup.home());
+    let asking = tokio::spawn(async move {
+        let asked =
+            grantkeeper_engine::agent::client::request_token(&socket, "Example MCP", Duration::ZERO, &[]);
+        asked.await.map(|handed| handed.map(|(_, token)| token.expose().to_owned()))
+    });
+    let me = std::env::current_exe().unwrap();
+    let name = me.file_name().unwrap().to_string_lossy().into_owned();
+    let question =
+        wait_for_text(&client, "consent-request", |t| t.contains("wants your Example MCP token")).await;
+    assert!(question.contains(&name) && question.contains(&me.display().to_string()), "{question}");
+    let seen = notifications.wait_for(&format!("{name} wants a token"));
+    assert!(seen.iter().any(|n| n.body.contains("wants your Example MCP token")), "{seen:?}");
+    screenshot(&client, "consent-request").await;
+    find(&client, "consent-allow-always").await.click().await.unwrap();
+    let token = asking.await.unwrap().unwrap().expect("the app answered");
+    assert!(!token.is_empty());
+    assert!(text_of(&client, "consent-request").await.is_none(), "answered, the question goes");
+
+    activate(&client, "connection-open").await;
+    let allowed = wait_for_text(&client, "allowed-program", |t| t.contains(&name)).await;
+    assert!(allowed.contains("used"), "{allowed}");
+    scroll_to(&client, "connection-programs").await;
+    screenshot(&client, "connection-programs").await;
+    find(&client, "revoke-program").await.click().await.unwrap();
+    wait_for_text(&client, "allowed-programs", |t| t.contains("No program is allowed always")).await;
+    client.close().await.unwrap();
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use grantkeeper_engine::api::{
-    AiClient, AiClientConfig, CatalogIntegration, CheckResult, ConnectOptions, NewApiKey, ProviderAppInput,
-    Removal, ResourcePlan,
+    AiClient, AiClientConfig, AllowedProgram, CatalogIntegration, CheckResult, ConnectOptions, ConsentAnswer,
+    ConsentPolicy, ConsentRequest, NewApiKey, ProviderAppInput, Removal, ResourcePlan,
 };
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
@@ -146,6 +146,61 @@ pub async fn remove_connection(engine: State<'_, Arc<Engine>>, connection_id: St
 #[specta::specta]
 pub fn list_activity(engine: State<'_, Arc<Engine>>) -> Result<Vec<ActivityEvent>> {
     engine.activity(500)
+}
+
+/// The programs' requests for tokens waiting for the person's answer.
+#[tauri::command]
+#[specta::specta]
+pub fn pending_consents(engine: State<'_, Arc<Engine>>) -> Vec<ConsentRequest> {
+    engine.pending_consents()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn answer_consent(
+    engine: State<'_, Arc<Engine>>,
+    request_id: String,
+    answer: ConsentAnswer,
+) -> Result<()> {
+    engine.answer_consent(&request_id, answer)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn allowed_programs(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+) -> Result<Vec<AllowedProgram>> {
+    engine.allowed_programs(&connection_id)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn revoke_program(engine: State<'_, Arc<Engine>>, connection_id: String, path: String) -> Result<()> {
+    engine.revoke_program(&connection_id, &path)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn set_consent_policy(
+    engine: State<'_, Arc<Engine>>,
+    connection_id: String,
+    policy: ConsentPolicy,
+) -> Result<Connection> {
+    engine.set_consent_policy(&connection_id, policy)
+}
+
+/// Whether programs get tokens only through the running app ("Require the app").
+#[tauri::command]
+#[specta::specta]
+pub fn require_app(engine: State<'_, Arc<Engine>>) -> Result<bool> {
+    engine.require_app()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn set_require_app(engine: State<'_, Arc<Engine>>, required: bool) -> Result<()> {
+    engine.set_require_app(required)
 }
 
 /// The newest entries about one connection and its sign-in.

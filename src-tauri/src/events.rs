@@ -29,8 +29,12 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>,
         loop {
             match events.recv().await {
                 Ok(event) => {
-                    if matches!(event, EngineEvent::ConnectionsChanged) {
-                        crate::attention::refresh(&app, &engine);
+                    match &event {
+                        EngineEvent::ConnectionsChanged => crate::attention::refresh(&app, &engine),
+                        EngineEvent::ConsentRequested { request } => {
+                            crate::notifications::ask_consent(&app, request)
+                        }
+                        _ => {}
                     }
                     if let Err(error) = ForwardedEngineEvent(event).emit(&app) {
                         tracing::warn!(%error, "could not emit an engine event");

@@ -31,6 +31,10 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .invoke_handler(ipc::builder().invoke_handler())
         .on_window_event(window::hide_on_close)
         .setup(move |app| {
+            // The window is made hidden (tauri.conf.json), so a start in the background shows none.
+            if !started_in_background() {
+                window::show(app.handle());
+            }
             if let Err(error) = tray::create(app.handle()) {
                 // No tray host (some desktops, Xvfb): notifications still work.
                 tracing::warn!(%error, "no tray icon");
@@ -49,6 +53,7 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
             }
             background.watch_system_signals();
+            serve_agent(app, &background);
             tauri::async_runtime::spawn(async move {
                 if let Err(error) = background.repair().await {
                     tracing::warn!(%error, "could not check the keychain for missing tokens");
@@ -60,6 +65,23 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
             });
             Ok(())
         })
+}
+
+/// The token agent, for the app's lifetime; without it programs read the keychain
+/// themselves, as before it existed.
+fn serve_agent<R: Runtime>(app: &tauri::App<R>, engine: &Arc<Engine>) {
+    #[cfg(target_os = "linux")]
+    {
+        let path = grantkeeper_engine::agent::socket_path(engine.home());
+        match tauri::async_runtime::block_on(async { engine.serve_agent(&path) }) {
+            Ok(server) => {
+                app.manage(server);
+            }
+            Err(error) => tracing::warn!(%error, "programs will not be asked about before they get tokens"),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (app, engine);
 }
 
 /// Registers the window's typed events with the app (none can be emitted before), then
@@ -80,8 +102,10 @@ pub fn run() {
         )
         .init();
     let config = Config::from_env().unwrap_or_else(|error| fail(&error));
-    let first = match single_instance::claim(&config.home) {
+    let background = started_in_background();
+    let first = match single_instance::claim(&config.home, !background) {
         Ok(single_instance::Launch::First(first)) => first,
+        Ok(single_instance::Launch::Second) if background => return,
         Ok(single_instance::Launch::Second) => {
             eprintln!("Grantkeeper is already running; its window was brought forward.");
             return;
@@ -110,6 +134,11 @@ pub fn run() {
     let handle = app.handle().clone();
     first.serve(move || window::show(&handle));
     app.run(|_, _| {});
+}
+
+/// Started by `grantkeeper token` or at login (`--background`): the tray only, no window.
+fn started_in_background() -> bool {
+    std::env::args().skip(1).any(|arg| arg == "--background")
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ! {

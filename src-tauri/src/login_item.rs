@@ -37,8 +37,12 @@ mod imp {
             };
         }
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        // Desktop Entry Specification: an Exec argument with spaces is quoted.
-        let exec = format!("\"{}\"", exe.display().to_string().replace('\\', "\\\\").replace('"', "\\\""));
+        // Desktop Entry Specification: an Exec argument with spaces is quoted. At login
+        // the app starts in the tray only.
+        let exec = format!(
+            "\"{}\" --background",
+            exe.display().to_string().replace('\\', "\\\\").replace('"', "\\\"")
+        );
         let text = format!(
             "[Desktop Entry]\nType=Application\nName=Grantkeeper\nComment=Keeps your online accounts connected\nExec={exec}\nTerminal=false\nX-GNOME-Autostart-enabled=true\n"
         );

@@ -1,6 +1,7 @@
-//! Desktop notifications: one when connections start needing the person, and a click
-//! on one opens the window on its connection.
+//! Desktop notifications: one when connections start needing the person, one when a
+//! program asks for a token; a click on one opens the window (on its connection).
 
+use grantkeeper_engine::api::ConsentRequest;
 use grantkeeper_engine::{Connection, ConnectionStatus};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -59,6 +60,23 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, fresh: &[&Connection]) {
         builder = builder.extra(NOTIFIED_CONNECTION, &one.id);
     }
     if let Err(error) = builder.show() {
+        tracing::warn!(%error, "cannot show a notification");
+    }
+}
+
+/// A program asks for a connection's token: the person answers in the window, which a
+/// click opens (desktop notifications cannot carry the answer buttons everywhere).
+pub fn ask_consent<R: Runtime>(app: &AppHandle<R>, request: &ConsentRequest) {
+    let program = &request.program;
+    let from =
+        program.started_from.as_deref().map(|parent| format!(", started from {parent}")).unwrap_or_default();
+    let body = format!(
+        "{} ({}{from}) wants your {} token. Open Grantkeeper to allow or deny it.",
+        program.name, program.path, request.connection_name
+    );
+    let title = format!("{} wants a token", program.name);
+    let shown = app.notification().builder().title(title).body(body).show();
+    if let Err(error) = shown {
         tracing::warn!(%error, "cannot show a notification");
     }
 }

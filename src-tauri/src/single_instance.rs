@@ -23,18 +23,22 @@ pub struct FirstInstance {
 
 pub enum Launch {
     First(FirstInstance),
-    /// Another app already runs on this data directory and was asked to show itself.
+    /// Another app already runs on this data directory (and was asked to show itself).
     Second,
 }
 
-pub fn claim(home: &Path) -> io::Result<Launch> {
+/// `show`: a later launch asks the first to show its window (not one started in the
+/// background).
+pub fn claim(home: &Path, show: bool) -> io::Result<Launch> {
     // Owner-only from the start: this runs before the engine opens the directory.
     data_dir::create_private_dir(home).map_err(io::Error::other)?;
     let lock = data_dir::open_lock_file(&home.join("app.lock"))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            ask_first_to_show(home);
+            if show {
+                ask_first_to_show(home);
+            }
             return Ok(Launch::Second);
         }
         Err(std::fs::TryLockError::Error(error)) => return Err(error),
@@ -91,14 +95,14 @@ mod tests {
     #[test]
     fn a_second_claim_on_the_same_directory_asks_the_first_to_show() {
         let home = tempfile::tempdir().unwrap();
-        let Launch::First(first) = claim(home.path()).unwrap() else { panic!("the first claim wins") };
+        let Launch::First(first) = claim(home.path(), true).unwrap() else { panic!("the first claim wins") };
         let (shown_tx, shown_rx) = std::sync::mpsc::channel();
         first.serve(move || shown_tx.send(()).unwrap());
-        assert!(matches!(claim(home.path()).unwrap(), Launch::Second));
+        assert!(matches!(claim(home.path(), true).unwrap(), Launch::Second));
         shown_rx.recv_timeout(std::time::Duration::from_secs(5)).expect("the first was asked to show");
         // Another data directory is another app.
         let other = tempfile::tempdir().unwrap();
-        assert!(matches!(claim(other.path()).unwrap(), Launch::First(_)));
+        assert!(matches!(claim(other.path(), true).unwrap(), Launch::First(_)));
     }
 
     #[cfg(unix)]
@@ -111,7 +115,7 @@ mod tests {
         unsafe { libc::umask(0o022) };
         let parent = tempfile::tempdir().unwrap();
         let home = parent.path().join("grantkeeper");
-        let Launch::First(_first) = claim(&home).unwrap() else { panic!("the first claim wins") };
+        let Launch::First(_first) = claim(&home, true).unwrap() else { panic!("the first claim wins") };
         assert_eq!(mode(&home), 0o700, "the data directory");
         assert_eq!(mode(&home.join("app.lock")), 0o600, "the lock file");
     }

@@ -45,6 +45,15 @@ export const commands = {
 	 *  launched by the path of the CLI installed beside the app.
 	 */
 	aiClientConfig: (connectionId: string, client: AiClient) => __TAURI_INVOKE<AiClientConfig>("ai_client_config", { connectionId, client }),
+	/**  The programs' requests for tokens waiting for the person's answer. */
+	pendingConsents: () => __TAURI_INVOKE<ConsentRequest[]>("pending_consents"),
+	answerConsent: (requestId: string, answer: ConsentAnswer) => __TAURI_INVOKE<null>("answer_consent", { requestId, answer }),
+	allowedPrograms: (connectionId: string) => __TAURI_INVOKE<AllowedProgram[]>("allowed_programs", { connectionId }),
+	revokeProgram: (connectionId: string, path: string) => __TAURI_INVOKE<null>("revoke_program", { connectionId, path }),
+	setConsentPolicy: (connectionId: string, policy: ConsentPolicy) => __TAURI_INVOKE<Connection>("set_consent_policy", { connectionId, policy }),
+	/**  Whether programs get tokens only through the running app ("Require the app"). */
+	requireApp: () => __TAURI_INVOKE<boolean>("require_app"),
+	setRequireApp: (required: boolean) => __TAURI_INVOKE<null>("set_require_app", { required }),
 	/**  Whether Grantkeeper starts when the person logs in. */
 	startAtLogin: () => __TAURI_INVOKE<boolean>("start_at_login"),
 	setStartAtLogin: (enabled: boolean) => __TAURI_INVOKE<boolean>("set_start_at_login", { enabled }),
@@ -83,6 +92,15 @@ export type AiClientConfig = {
 	place: string,
 	/**  The exact text: a JSON object to merge, or a command to run. */
 	snippet: string,
+};
+
+/**  A program the person allowed to use a connection's token. */
+export type AllowedProgram = {
+	path: string,
+	name: string,
+	/**  RFC 3339. */
+	allowed_at: string,
+	last_used_at: string | null,
 };
 
 /**
@@ -228,6 +246,9 @@ export type Connection = {
 };
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";
+
+/**  The person's answer to a [`ConsentRequest`]. */
+export type ConsentAnswer = "allow_once" | "allow_always" | "deny";
 
 /**  How a connection asks before a program gets its token. */
 export type ConsentPolicy = 

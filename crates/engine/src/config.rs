@@ -43,9 +43,8 @@ impl Config {
     pub fn from_env() -> Result<Self> {
         let home = match std::env::var_os("GRANTKEEPER_HOME").filter(|v| !v.is_empty()) {
             Some(home) => PathBuf::from(home),
-            None => dirs::data_dir()
-                .ok_or_else(|| Error::Internal("no data directory; set GRANTKEEPER_HOME".into()))?
-                .join("grantkeeper"),
+            None => default_home()
+                .ok_or_else(|| Error::Internal("no data directory; set GRANTKEEPER_HOME".into()))?,
         };
         let keychain_service = std::env::var("GRANTKEEPER_KEYCHAIN_SERVICE")
             .ok()
@@ -114,4 +113,9 @@ fn system_config_dir() -> Option<PathBuf> {
 #[cfg(windows)]
 fn system_config_dir() -> Option<PathBuf> {
     std::env::var_os("ProgramData").map(|dir| PathBuf::from(dir).join("Grantkeeper"))
+}
+
+/// The data directory when `GRANTKEEPER_HOME` does not name another.
+pub(crate) fn default_home() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("grantkeeper"))
 }

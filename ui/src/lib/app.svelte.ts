@@ -4,6 +4,8 @@ import type {
   CatalogScope,
   CheckResult,
   Connection,
+  ConsentAnswer,
+  ConsentRequest,
   EngineEvent,
   ErrorPayload,
   NewApiKey,
@@ -13,6 +15,7 @@ import type {
   ResourcePlan,
 } from "../bindings";
 import { Announcer } from "./announcer.svelte";
+import { Consents } from "./consents.svelte";
 import type { ConnectionFilter } from "./connectionFilter";
 import { DataCache } from "./dataCache.svelte";
 import { flowFailureMessage, removalMessage, toErrorPayload } from "./errors";
@@ -33,6 +36,7 @@ const SUCCESS_NOTICE_MS = 8000;
  */
 export class AppState {
   readonly #announcer = new Announcer();
+  readonly #consents = new Consents();
   readonly #view = new ViewState();
   readonly #cache = new DataCache(
     (text) => this.announce(text),
@@ -70,6 +74,7 @@ export class AppState {
   get catalogQuery(): string { return this.#view.catalogQuery; }
   set catalogQuery(query: string) { this.#view.catalogQuery = query; }
   get flow(): PendingFlow | null { return this.#flows.flow; }
+  get consents(): ConsentRequest[] { return this.#consents.requests; }
   get announcement(): string { return this.#announcer.announcement; }
   get announcementId(): number { return this.#announcer.announcementId; }
 
@@ -87,7 +92,12 @@ export class AppState {
     } catch (error) {
       this.eventsError = `Grantkeeper cannot follow changes as they happen: ${toErrorPayload(error).message}`;
     }
-    await Promise.all([this.reloadConnections(), this.reloadProviders(), this.loadCatalog()]);
+    await Promise.all([
+      this.reloadConnections(),
+      this.reloadProviders(),
+      this.loadCatalog(),
+      this.#consents.load().catch(() => {}),
+    ]);
   }
 
   stop(): void {
@@ -111,7 +121,16 @@ export class AppState {
       case "flow_failed":
         if (!this.#flows.receive(event) && event.kind === "flow_completed") void this.reloadConnections();
         break;
+      case "consent_requested":
+      case "consent_ended":
+        this.#consents.receive(event);
+        break;
     }
+  }
+
+  /** The person's answer to a program's request; rejects with an ErrorPayload. */
+  answerConsent(request: ConsentRequest, answer: ConsentAnswer): Promise<void> {
+    return this.#consents.answer(request, answer);
   }
 
   announce(text: string): void {

@@ -65,6 +65,29 @@ describe("Accessibility (axe)", () => {
     await expectNoSeriousViolations();
   });
 
+  it("a program asking for a token, over a connection's programs", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.allowedPrograms.mockResolvedValue([
+      { path: "/usr/bin/git", name: "git", allowed_at: "2026-12-01T09:00:00Z", last_used_at: "2026-12-04T09:00:00Z" },
+    ]);
+    ipc.pendingConsents.mockResolvedValue([
+      {
+        id: "r",
+        connection_id: "conn-1",
+        connection_name: "Work mail",
+        program: { path: "/usr/bin/python3.11", name: "python3.11", command_line: "python3 sync.py", working_dir: "/home/ada", started_from: "bash" },
+        can_allow_always: true,
+        asked_at: "2026-12-05T09:00:00Z",
+      },
+    ]);
+    render(App);
+    await user.click(await screen.findByTestId("connection-open"));
+    await screen.findByTestId("allowed-program");
+    await screen.findByTestId("consent-request");
+    await expectNoSeriousViolations();
+  });
+
   it("Connections filtered down to nothing", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);

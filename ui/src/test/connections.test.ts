@@ -103,7 +103,7 @@ describe("Connections", () => {
       "Calendar keeps the sign-in and its tokens, and nothing is revoked at Local OP",
     );
     await user.click(within(detail).getByTestId("connection-remove"));
-    expect(within(detail).getByRole("group").getAttribute("aria-label")).toContain("Calendar keeps the sign-in.");
+    expect(within(detail).getByRole("group", { name: /Remove\?/ }).getAttribute("aria-label")).toContain("Calendar keeps the sign-in.");
     // Escape answers No first, and only then leaves the detail view.
     await user.keyboard("{Escape}");
     expect(screen.getByTestId("connection-detail")).toBeTruthy();
@@ -114,7 +114,7 @@ describe("Connections", () => {
     expect(screen.getByTestId("detail-shared").textContent).toContain("No other connection uses this sign-in");
     expect(screen.getByTestId("detail-removal").textContent).toContain("asks Company SSO to revoke the access it granted");
     await user.click(screen.getByTestId("connection-remove"));
-    expect(screen.getByRole("group").getAttribute("aria-label")).toContain("revoked at Company SSO");
+    expect(screen.getByRole("group", { name: /Remove\?/ }).getAttribute("aria-label")).toContain("revoked at Company SSO");
   });
 
   it("labels every status and offers Reconnect or Grant access where the person must act", async () => {

@@ -32,6 +32,13 @@ export const quit = vi.fn<Commands["quit"]>();
 export const startAtLogin = vi.fn<Commands["startAtLogin"]>();
 export const setStartAtLogin = vi.fn<Commands["setStartAtLogin"]>();
 export const onShowConnection = vi.fn<typeof Ipc.onShowConnection>();
+export const pendingConsents = vi.fn<Commands["pendingConsents"]>();
+export const answerConsent = vi.fn<Commands["answerConsent"]>();
+export const allowedPrograms = vi.fn<Commands["allowedPrograms"]>();
+export const revokeProgram = vi.fn<Commands["revokeProgram"]>();
+export const setConsentPolicy = vi.fn<Commands["setConsentPolicy"]>();
+export const requireApp = vi.fn<Commands["requireApp"]>();
+export const setRequireApp = vi.fn<Commands["setRequireApp"]>();
 
 export const commands: Commands = {
   listConnections,
@@ -57,6 +64,13 @@ export const commands: Commands = {
   quit,
   startAtLogin,
   setStartAtLogin,
+  pendingConsents,
+  answerConsent,
+  allowedPrograms,
+  revokeProgram,
+  setConsentPolicy,
+  requireApp,
+  setRequireApp,
 };
 
 let handlers: ((event: EngineEvent) => void)[] = [];
@@ -100,6 +114,15 @@ export function resetIpc(): void {
   quit.mockReset().mockResolvedValue(undefined);
   startAtLogin.mockReset().mockResolvedValue(false);
   setStartAtLogin.mockReset().mockImplementation(async (enabled) => enabled);
+  pendingConsents.mockReset().mockResolvedValue([]);
+  answerConsent.mockReset().mockResolvedValue(null);
+  allowedPrograms.mockReset().mockResolvedValue([]);
+  revokeProgram.mockReset().mockResolvedValue(null);
+  setConsentPolicy.mockReset().mockImplementation(async () => {
+    throw new Error("setConsentPolicy: not set up by this test");
+  });
+  requireApp.mockReset().mockResolvedValue(false);
+  setRequireApp.mockReset().mockResolvedValue(null);
   onShowConnection.mockReset().mockImplementation(async (handler) => {
     showConnectionHandlers.push(handler);
     return () => {

@@ -14,17 +14,22 @@ pub mod protocol;
 mod server;
 mod settings;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub(crate) use consent::ConsentBroker;
 pub(crate) use handout::TokenMemory;
 #[cfg(target_os = "linux")]
 pub use server::AgentServer;
 
-/// Where the agent's socket is: `GRANTKEEPER_AGENT_SOCKET`, else
-/// `$XDG_RUNTIME_DIR/grantkeeper/agent.sock`; None where neither is set.
-pub fn socket_path() -> Option<PathBuf> {
+/// Where the agent for the data directory `home` listens: `GRANTKEEPER_AGENT_SOCKET`;
+/// else, for the usual data directory, `$XDG_RUNTIME_DIR/grantkeeper/agent.sock`; else
+/// `agent.sock` in `home`, so an app and a CLI on another data directory (a test, a
+/// second profile) never hand out each other's tokens.
+pub fn socket_path(home: &Path) -> PathBuf {
     let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    set("GRANTKEEPER_AGENT_SOCKET")
-        .or_else(|| set("XDG_RUNTIME_DIR").map(|dir| dir.join("grantkeeper/agent.sock")))
+    if let Some(path) = set("GRANTKEEPER_AGENT_SOCKET") {
+        return path;
+    }
+    let runtime = set("XDG_RUNTIME_DIR").filter(|_| crate::config::default_home().as_deref() == Some(home));
+    runtime.map_or_else(|| home.join("agent.sock"), |dir| dir.join("grantkeeper/agent.sock"))
 }

@@ -1,0 +1,93 @@
+import { render, screen, waitFor, within } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import App from "../App.svelte";
+import type { ConsentRequest } from "../bindings";
+import * as ipc from "./fakeIpc";
+import { connection } from "./fixtures";
+
+vi.mock("../lib/ipc", () => import("./fakeIpc"));
+
+function request(overrides: Partial<ConsentRequest> = {}): ConsentRequest {
+  return {
+    id: "req-1",
+    connection_id: "conn-1",
+    connection_name: "GitHub (work)",
+    program: {
+      path: "/usr/bin/git",
+      name: "git",
+      command_line: "git push origin main",
+      working_dir: "/home/ada/src/notes",
+      started_from: "bash",
+    },
+    can_allow_always: true,
+    asked_at: "2026-12-05T09:00:00Z",
+    ...overrides,
+  };
+}
+
+beforeEach(() => ipc.resetIpc());
+
+describe("A program asks for a token", () => {
+  it("says who asks for what, and Allow always answers it", async () => {
+    const user = userEvent.setup();
+    ipc.pendingConsents.mockResolvedValue([request()]);
+    render(App);
+    const card = await screen.findByTestId("consent-request");
+    expect(card.querySelector("h2")?.textContent?.replace(/\s+/g, " ").trim()).toBe(
+      "git wants your GitHub (work) token",
+    );
+    const who = within(card).getByTestId("consent-program").textContent?.replace(/\s+/g, " ");
+    expect(who).toBe("/usr/bin/git, started from bash in /home/ada/src/notes");
+    await user.click(within(card).getByTestId("consent-allow-always"));
+    expect(ipc.answerConsent).toHaveBeenCalledWith("req-1", "allow_always");
+    expect(screen.queryByTestId("consent-request")).toBeNull();
+  });
+
+  it("follows the engine: a request comes and, answered elsewhere or given up, goes", async () => {
+    const user = userEvent.setup();
+    render(App);
+    await waitFor(() => expect(ipc.pendingConsents).toHaveBeenCalled());
+    ipc.emit({ kind: "consent_requested", request: request({ id: "a", can_allow_always: false }) });
+    const card = await screen.findByTestId("consent-request");
+    expect(within(card).queryByTestId("consent-allow-always")).toBeNull();
+    ipc.emit({ kind: "consent_ended", id: "a" });
+    await waitFor(() => expect(screen.queryByTestId("consent-request")).toBeNull());
+
+    ipc.emit({ kind: "consent_requested", request: request({ id: "b" }) });
+    ipc.answerConsent.mockRejectedValueOnce({ code: "not_found", message: "No request for a token named “b”.", field: null });
+    await user.click(await screen.findByTestId("consent-deny"));
+    expect(ipc.answerConsent).toHaveBeenCalledWith("b", "deny");
+    expect((await screen.findByTestId("consent-error")).textContent).toContain("No request for a token");
+  });
+
+  it("a connection lists the programs allowed always, each revocable, and how it asks", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.allowedPrograms.mockResolvedValue([
+      { path: "/usr/bin/git", name: "git", allowed_at: "2026-12-01T09:00:00Z", last_used_at: null },
+    ]);
+    ipc.setConsentPolicy.mockResolvedValue(connection({ consent: "ask_every_time" }));
+    render(App);
+    await user.click(await screen.findByTestId("connection-open"));
+    const programs = await screen.findByTestId("connection-programs");
+    const allowed = await within(programs).findByTestId("allowed-program");
+    expect(allowed.textContent).toContain("/usr/bin/git");
+    expect(allowed.textContent).toContain("not used yet");
+    await user.click(within(allowed).getByTestId("revoke-program"));
+    expect(ipc.revokeProgram).toHaveBeenCalledWith("conn-1", "/usr/bin/git");
+    expect((within(programs).getByTestId("consent-policy-once_per_program") as HTMLInputElement).checked).toBe(true);
+    await user.click(within(programs).getByTestId("consent-policy-ask_every_time"));
+    expect(ipc.setConsentPolicy).toHaveBeenCalledWith("conn-1", "ask_every_time");
+  });
+
+  it("Require the app is a switch in the footer", async () => {
+    const user = userEvent.setup();
+    render(App);
+    const box = (await screen.findByTestId("require-app")) as HTMLInputElement;
+    await waitFor(() => expect(ipc.requireApp).toHaveBeenCalled());
+    expect(box.checked).toBe(false);
+    await user.click(box);
+    expect(ipc.setRequireApp).toHaveBeenCalledWith(true);
+  });
+});
