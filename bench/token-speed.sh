@@ -18,6 +18,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# The direct path (the CLI reads the keychain itself), not the running app's token agent.
+export GRANTKEEPER_NO_AGENT=1
 
 runs=300 warmup=5 rounds=6 refresh_runs=40
 while [ $# -gt 0 ]; do

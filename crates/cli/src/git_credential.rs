@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use grantkeeper_engine::git_credentials::GitCredentialRequest;
+use grantkeeper_engine::git_credentials::{GitCredential, GitCredentialRequest, GIT_MIN_TTL};
 use grantkeeper_engine::{ConnectionStatus, Engine, Error, Result, Secret};
 
 use crate::args::GitOperation;
@@ -17,9 +17,13 @@ pub async fn run(engine: &Engine, operation: GitOperation) -> Result<()> {
     match operation {
         GitOperation::Store => unreachable!("answered before the engine opened"),
         GitOperation::Get => {
-            let Some(credential) = engine.git_credential(&request).await? else {
+            let Some((connection, username)) = engine.git_account(&request)? else {
                 return Ok(()); // not ours: git asks its next helper or the person
             };
+            // Through the token agent: git is the program asking.
+            let (connection, password) =
+                crate::agent::token(engine, &connection.id, GIT_MIN_TTL, &[], false).await?;
+            let credential = GitCredential::new(username, connection, password);
             let mut answer = format!(
                 "protocol={}\nhost={}\nusername={}\npassword={}\n",
                 request.protocol,

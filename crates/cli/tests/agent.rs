@@ -268,3 +268,32 @@ fn without_the_app_the_cli_reads_the_keychain_unless_the_app_is_required() {
     let chosen = agent.cli.command(&["token", CONNECTION]).env("GRANTKEEPER_NO_AGENT", "1").output().unwrap();
     assert_eq!(ok(&chosen), format!("{}\n", agent.access_token()));
 }
+
+#[test]
+fn git_asks_through_the_credential_helper_as_git() {
+    let (agent, _server) = Agent::start(Duration::from_secs(30));
+    let helper = format!("credential.helper=!'{}' git-credential", env!("CARGO_BIN_EXE_grantkeeper"));
+    let mut git = Command::new("git");
+    git.args(["-c", "credential.helper=", "-c", &helper, "credential", "fill"]);
+    for (name, value) in agent.cli.command(&[]).get_envs() {
+        match value {
+            Some(value) => git.env(name, value),
+            None => git.env_remove(name),
+        };
+    }
+    let mut git = git
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", agent.cli.home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(git.stdin.as_mut().unwrap(), b"protocol=https\nhost=github.com\n\n").unwrap();
+    let prompt = agent.prompt(&mut git);
+    assert_eq!(prompt.program.name, "git", "{:?}", prompt.program);
+    assert!(prompt.program.command_line.contains("credential fill"), "{:?}", prompt.program);
+    agent.answer(&prompt, ConsentAnswer::AllowOnce);
+    let filled = ok(&finished(git));
+    assert!(filled.contains(&format!("password={}\n", agent.access_token())), "{filled}");
+}

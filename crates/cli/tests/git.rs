@@ -27,6 +27,10 @@ fn git(cli: &Cli, dir: &Path, args: &[&str]) -> Output {
         .env_remove("SSH_ASKPASS")
         .env("GRANTKEEPER_HOME", cli.home.path())
         .env("GRANTKEEPER_KEYCHAIN_SERVICE", &cli.service)
+        // As for every command these tests run: no display, so no app is started.
+        .env("GRANTKEEPER_AGENT_SOCKET", cli.agent_socket())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap()
 }

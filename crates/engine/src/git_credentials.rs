@@ -12,7 +12,7 @@ use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
 
 /// A token handed to git must outlast a slow clone or push.
-const GIT_MIN_TTL: Duration = Duration::from_secs(10 * 60);
+pub const GIT_MIN_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// What git tells a helper about the remote it needs a credential for.
 #[derive(Debug, Default, Clone)]
@@ -34,22 +34,37 @@ pub struct GitCredential {
     pub connection: Connection,
 }
 
-impl Engine {
-    /// The credential for a git remote, or None when no connection serves that host.
-    /// Several accounts on one host: the account named in the remote URL
-    /// (`https://ada@github.com/...`) wins, else the oldest connection that works.
-    pub async fn git_credential(&self, request: &GitCredentialRequest) -> Result<Option<GitCredential>> {
-        let Some((connection, git_username)) = self.git_connection(request)? else {
-            return Ok(None);
-        };
-        let (connection, password) = self.access_token(&connection.id, GIT_MIN_TTL).await?;
+impl GitCredential {
+    /// `password` for `username`, valid as long as the connection's access token.
+    pub fn new(username: String, connection: Connection, password: Secret) -> Self {
         let password_expiry_utc = connection
             .expires_at
             .as_deref()
             .and_then(Timestamp::parse)
             .map(|at| at.offset_date_time().unix_timestamp());
-        let username = request.username.clone().unwrap_or(git_username);
-        Ok(Some(GitCredential { username, password, password_expiry_utc, connection }))
+        GitCredential { username, password, password_expiry_utc, connection }
+    }
+}
+
+impl Engine {
+    /// The credential for a git remote, or None when no connection serves that host.
+    /// Several accounts on one host: the account named in the remote URL
+    /// (`https://ada@github.com/...`) wins, else the oldest connection that works.
+    pub async fn git_credential(&self, request: &GitCredentialRequest) -> Result<Option<GitCredential>> {
+        let Some((connection, username)) = self.git_account(request)? else {
+            return Ok(None);
+        };
+        let (connection, password) = self.access_token(&connection.id, GIT_MIN_TTL).await?;
+        Ok(Some(GitCredential::new(username, connection, password)))
+    }
+
+    /// The connection that serves a git remote and the user name git gets with its
+    /// token; None when no connection serves that host. The token itself comes from
+    /// [`Engine::access_token`] or, in the CLI, through the token agent.
+    pub fn git_account(&self, request: &GitCredentialRequest) -> Result<Option<(Connection, String)>> {
+        let found = self.git_connection(request)?;
+        Ok(found
+            .map(|(connection, git_username)| (connection, request.username.clone().unwrap_or(git_username))))
     }
 
     /// git says the remote refused the password: if it is this connection's current
