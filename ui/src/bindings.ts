@@ -243,6 +243,12 @@ export type Connection = {
 	resource: string | null,
 	/**  How the token agent asks before a program gets its tokens. */
 	consent: ConsentPolicy,
+	/**
+	 *  The programs the token agent gave its token to (executable paths), the most
+	 *  recent first, and when it last did.
+	 */
+	used_by: string[],
+	last_handed_out_at: string | null,
 };
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";

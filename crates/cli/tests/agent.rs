@@ -158,6 +158,15 @@ fn a_program_is_asked_about_once_and_every_hand_out_is_recorded() {
     agent.answer(&agent.prompt(&mut again), ConsentAnswer::AllowOnce);
     ok(&finished(again));
 
+    // The connection says who used it, the most recent first.
+    let listed: serde_json::Value = serde_json::from_str(&ok(&agent.cli.run(&["list", "--json"]))).unwrap();
+    let used_by: Vec<&str> =
+        listed[0]["used_by"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(used_by.len(), 2, "{used_by:?}");
+    assert_eq!(used_by[0], me, "{used_by:?}");
+    assert!(used_by[1].contains("python3"), "{used_by:?}");
+    assert!(listed[0]["last_handed_out_at"].is_string());
+
     let recorded = agent.hand_outs();
     let kinds: Vec<EventKind> = recorded.iter().map(|(kind, _)| *kind).collect();
     use EventKind::{TokenHandedOut as Out, TokenRefused as Refused};

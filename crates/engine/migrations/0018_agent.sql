@@ -18,3 +18,9 @@ CREATE TABLE settings (
 );
 
 ALTER TABLE events ADD COLUMN program TEXT;
+-- Which programs used each connection, and when last (a row's "Used by git · 3 min ago").
+CREATE INDEX events_by_connection ON events (connection_id, kind);
+CREATE VIEW program_use AS
+    SELECT connection_id, program, max(id) AS last_id, max(at) AS last_at
+    FROM events WHERE kind = 'token_handed_out' AND program IS NOT NULL
+    GROUP BY connection_id, program;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { relativeTime } from "./format";
+import { connection } from "../test/fixtures";
+import { relativeTime, usedBy } from "./format";
 
 describe("relativeTime", () => {
   const now = new Date("2026-11-30T12:00:00Z");
@@ -15,5 +16,17 @@ describe("relativeTime", () => {
     expect(relativeTime("2026-11-30T12:00:30Z", now)).toBe("within a minute");
     expect(relativeTime(null, now)).toBeNull();
     expect(relativeTime("not a date", now)).toBeNull();
+  });
+});
+
+describe("usedBy", () => {
+  const now = new Date("2026-11-30T12:00:00Z");
+  it("names the latest program, counts the others and says when", () => {
+    const used = (paths: string[]) =>
+      usedBy(connection({ used_by: paths, last_handed_out_at: "2026-11-30T11:57:00Z" }), now);
+    expect(used(["/usr/bin/git", "/usr/bin/python3.11", "/usr/bin/curl"])).toBe("Used by git and 2 others · 3 minutes ago");
+    expect(used(["/usr/bin/git", "/usr/bin/curl"])).toBe("Used by git and 1 other · 3 minutes ago");
+    expect(used(["/usr/bin/git"])).toBe("Used by git · 3 minutes ago");
+    expect(used([])).toBeNull();
   });
 });

@@ -83,3 +83,12 @@ export function lapsesSoon(rfc3339: string | null, now: Date = new Date()): bool
 export function lapsing(connection: Connection, now: Date = new Date()): boolean {
   return connection.status !== "reauthorize" && lapsesSoon(connection.refresh_token_expires_at, now);
 }
+
+/** "Used by git and 2 others · 3 minutes ago": who the token agent gave the token to. */
+export function usedBy(connection: Connection, now: Date = new Date()): string | null {
+  const [latest, ...others] = connection.used_by.map((path) => path.split("/").pop() ?? path);
+  if (!latest) return null;
+  const who = others.length === 0 ? latest : `${latest} and ${others.length} other${others.length === 1 ? "" : "s"}`;
+  const when = relativeTime(connection.last_handed_out_at, now);
+  return when ? `Used by ${who} · ${when}` : `Used by ${who}`;
+}

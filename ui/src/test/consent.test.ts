@@ -91,3 +91,24 @@ describe("A program asks for a token", () => {
     expect(ipc.setRequireApp).toHaveBeenCalledWith(true);
   });
 });
+
+describe("Programs in the window", () => {
+  it("a row says who used the connection, and Activity shows one program's hand-outs", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([
+      connection({ used_by: ["/usr/bin/git", "/usr/bin/curl"], last_handed_out_at: new Date().toISOString() }),
+    ]);
+    const event = (id: string, program: string | null) =>
+      ({ id, at: "2026-12-05T09:00:00Z", kind: "token_handed_out", subject: "Work mail", detail: `${id}: allowed once`, program }) as const;
+    ipc.listActivity.mockResolvedValue([event("git", "/usr/bin/git"), event("curl", "/usr/bin/curl"), event("other", null)]);
+    render(App);
+    expect((await screen.findByTestId("connection-used")).textContent).toMatch(/^Used by git and 1 other · /);
+
+    await user.click(screen.getByTestId("nav-activity"));
+    expect(await screen.findAllByTestId("activity-row")).toHaveLength(3);
+    await user.selectOptions(screen.getByTestId("activity-program"), "/usr/bin/curl");
+    const rows = screen.getAllByTestId("activity-row");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.textContent).toContain("curl: allowed once");
+  });
+});

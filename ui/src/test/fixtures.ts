@@ -66,6 +66,8 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     shared_with: [],
     resource: null,
     consent: "once_per_program",
+    used_by: [],
+    last_handed_out_at: null,
     ...overrides,
   };
 }

@@ -51,4 +51,8 @@ pub struct Connection {
     pub resource: Option<String>,
     /// How the token agent asks before a program gets its tokens.
     pub consent: ConsentPolicy,
+    /// The programs the token agent gave its token to (executable paths), the most
+    /// recent first, and when it last did.
+    pub used_by: Vec<String>,
+    pub last_handed_out_at: Option<String>,
 }

@@ -14,19 +14,23 @@ impl TableRow for Connection {
         (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
             WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
             AS shared_with,
-        (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent
+        (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent,
+        (SELECT json_group_array(program) FROM (SELECT u.program FROM program_use u
+            WHERE u.connection_id = c.id ORDER BY u.last_id DESC)) AS used_by,
+        (SELECT max(u.last_at) FROM program_use u WHERE u.connection_id = c.id) AS last_handed_out_at
         FROM connections c JOIN credentials k ON k.id = c.credential_id
         LEFT JOIN providers p ON p.id = k.provider_id";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => Connection {
             id, name, integration, provider_id, status_reason, account, expires_at, last_refreshed_at,
-            created_at, refresh_token_expires_at, resource;
+            created_at, refresh_token_expires_at, resource, last_handed_out_at;
             provider: row.get::<_, Option<String>>("provider")?.unwrap_or_default(),
             status: status_column(row)?,
             consent: row.get::<_, String>("consent")?.parse().unwrap_or_default(),
             scopes: list_column(row, "scopes")?,
             shared_with: list_column(row, "shared_with")?,
+            used_by: list_column(row, "used_by")?,
             integration_name: String::new(),
             missing_scopes: Vec::new()
         }))
