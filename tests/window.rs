@@ -1293,5 +1293,58 @@ async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
     screenshot(&client, "connection-programs").await;
     find(&client, "revoke-program").await.click().await.unwrap();
     wait_for_text(&client, "allowed-programs", |t| t.contains("No program is allowed always")).await;
-    client.close().await.unwrap();
+    find(&client, "consent-policy-never_ask").await.click().await.unwrap();
+    a_crashed_app_is_started_again_by_the_next_token(&setup, "Example MCP").await;
+}
+
+/// The app is killed; `grantkeeper token` then starts it again in the background and
+/// gets the token from it (the connection never asks, so nobody has to answer).
+async fn a_crashed_app_is_started_again_by_the_next_token(setup: &Setup, connection: &str) {
+    let cli = Path::new(env!("CARGO_BIN_EXE_grantkeeper-app")).with_file_name("grantkeeper");
+    assert!(cli.exists(), "the CLI is built beside the app: cargo build -p grantkeeper-cli");
+    let socket = grantkeeper_engine::agent::socket_path(setup.home());
+    let run = |args: &[&str]| {
+        Command::new(&cli)
+            .args(args)
+            .env("GRANTKEEPER_HOME", setup.home())
+            .env("GRANTKEEPER_KEYCHAIN_SERVICE", &setup.service)
+            .env("XDG_CONFIG_HOME", setup.home().join("config"))
+            .env_remove("GRANTKEEPER_NO_AGENT")
+            .output()
+            .unwrap()
+    };
+    // The policy the window set is saved before the app goes.
+    poll(WAIT, Duration::from_millis(100), async || {
+        let listed: serde_json::Value = serde_json::from_slice(&run(&["list", "--json"]).stdout).unwrap();
+        if listed[0]["consent"] == "never_ask" {
+            Ok(())
+        } else {
+            Err(listed.to_string())
+        }
+    })
+    .await;
+    let crashed = app_serving(&socket).await.expect("the app serves the agent");
+    assert!(Command::new("kill").args(["-KILL", &crashed.to_string()]).status().unwrap().success());
+    while app_serving(&socket).await.is_some() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let handed = run(&["token", connection]);
+    let restarted = app_serving(&socket).await;
+    let started =
+        restarted.map(|pid| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default());
+    if let Some(pid) = restarted {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    assert!(handed.status.success(), "{handed:?}");
+    assert!(!String::from_utf8_lossy(&handed.stdout).trim().is_empty());
+    assert_ne!(restarted.expect("the app was started again"), crashed);
+    let started = started.unwrap_or_default();
+    assert!(started.contains("--background"), "started in the tray only: {started:?}");
+}
+
+/// The pid of the app serving the token agent at `socket`, from the socket's peer.
+async fn app_serving(socket: &Path) -> Option<i32> {
+    let stream = tokio::net::UnixStream::connect(socket).await.ok()?;
+    stream.peer_cred().ok()?.pid()
 }

@@ -23,6 +23,29 @@ const START_WAIT: Duration = Duration::from_secs(15);
 #[cfg(target_os = "linux")]
 const NOTE_MARKER: &str = "agent-note-shown";
 
+/// Where a command gets its tokens.
+pub enum Route {
+    /// The running app's token agent, serving at this socket.
+    #[cfg(target_os = "linux")]
+    Agent(PathBuf),
+    /// The keychain, read by the command itself.
+    Direct,
+}
+
+/// The route for this command's tokens: the agent (started if need be) where one can
+/// ask the person, else the direct path.
+pub async fn route(engine: &Engine, no_agent: bool) -> Result<Route> {
+    // The agent serves on Linux; elsewhere (a named pipe on Windows is planned) the
+    // direct path is the only one.
+    #[cfg(target_os = "linux")]
+    if let Some(path) = agent_socket(engine, no_agent).await? {
+        return Ok(Route::Agent(path));
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (engine, no_agent);
+    Ok(Route::Direct)
+}
+
 /// A connection's token for the program that ran this command.
 pub async fn token(
     engine: &Engine,
@@ -31,27 +54,84 @@ pub async fn token(
     require_scopes: &[String],
     no_agent: bool,
 ) -> Result<(Connection, Secret)> {
-    // The agent serves on Linux; elsewhere (a named pipe on Windows is planned) the
-    // direct path is the only one.
+    let route = route(engine, no_agent).await?;
+    token_by(engine, &route, connection, min_ttl, require_scopes).await
+}
+
+/// A connection's token by `route`.
+pub async fn token_by(
+    engine: &Engine,
+    route: &Route,
+    connection: &str,
+    min_ttl: Duration,
+    require_scopes: &[String],
+) -> Result<(Connection, Secret)> {
     #[cfg(target_os = "linux")]
-    if let Some(path) = agent_socket(engine, no_agent).await? {
-        if let Some(handed) = client::request_token(&path, connection, min_ttl, require_scopes).await? {
+    if let Route::Agent(path) = route {
+        if let Some(handed) = client::request_token(path, connection, min_ttl, require_scopes).await? {
             return Ok(handed);
         }
         // It stopped between the check and the request: as if it never ran.
         direct(engine, Some("the app stopped"))?;
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = no_agent;
+    let _ = route;
     engine.require_scopes(connection, require_scopes)?;
     engine.access_token(connection, min_ttl).await
+}
+
+/// The server refused `sent`, a token of `connection`: a newer one when the connection
+/// has one (refreshed meanwhile), else one refresh and its token.
+pub async fn token_after_refusal(
+    engine: &Engine,
+    route: &Route,
+    connection: &str,
+    sent: &Secret,
+) -> Result<(Connection, Secret)> {
+    #[cfg(target_os = "linux")]
+    if let Route::Agent(path) = route {
+        if let Some(handed) = client::report_refused(path, connection, sent).await? {
+            return Ok(handed);
+        }
+        direct(engine, Some("the app stopped"))?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = route;
+    let (found, current) = engine.access_token(connection, Duration::ZERO).await?;
+    if current != *sent {
+        return Ok((found, current));
+    }
+    engine.token_refused(connection).await
+}
+
+/// A connection's token from an app already serving for the data directory `home`,
+/// before the engine is opened: the usual case, kept fast (no database, no keychain).
+/// None when no app serves there or the direct path was chosen.
+pub async fn from_running_app(
+    home: &std::path::Path,
+    connection: &str,
+    min_ttl: Duration,
+    require_scopes: &[String],
+    no_agent: bool,
+) -> Result<Option<(Connection, Secret)>> {
+    #[cfg(target_os = "linux")]
+    if !told_direct(no_agent) {
+        return client::request_token(&socket_path(home), connection, min_ttl, require_scopes).await;
+    }
+    let _ = (home, connection, min_ttl, require_scopes, no_agent);
+    Ok(None)
+}
+
+/// Whether the direct path was chosen: `--no-agent` or GRANTKEEPER_NO_AGENT=1.
+#[cfg(target_os = "linux")]
+fn told_direct(no_agent: bool) -> bool {
+    no_agent || std::env::var("GRANTKEEPER_NO_AGENT").is_ok_and(|v| v == "1")
 }
 
 /// The agent's socket, started if need be; None for the direct path.
 #[cfg(target_os = "linux")]
 async fn agent_socket(engine: &Engine, no_agent: bool) -> Result<Option<PathBuf>> {
-    let told = no_agent || std::env::var("GRANTKEEPER_NO_AGENT").is_ok_and(|v| v == "1");
-    if told {
+    if told_direct(no_agent) {
         return direct(engine, None).map(|()| None);
     }
     let path = socket_path(engine.home());

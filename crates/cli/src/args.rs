@@ -260,13 +260,16 @@ pub enum McpCommand {
     },
     /// Serve a connection made by URL to an AI client over stdio: every JSON-RPC message
     /// goes to the MCP server with the connection's token, which never reaches the client.
-    /// AI clients start this themselves (see `grantkeeper mcp config`).
+    /// AI clients start this themselves (see `grantkeeper mcp config`). Grantkeeper's app
+    /// asks you first whether that AI client may use the connection.
     #[command(
-        after_help = "Example:\n  grantkeeper mcp bridge \"Example MCP\"      # what an AI client's configuration runs\n\nExit codes: 0 the client closed stdin, 3 the connection needs you to sign in again\n(`grantkeeper reconnect`), 6 no such connection, 1 it was not connected by URL."
+        after_help = "Example:\n  grantkeeper mcp bridge \"Example MCP\"      # what an AI client's configuration runs\n\nExit codes: 0 the client closed stdin, 3 the connection needs you to sign in again\n(`grantkeeper reconnect`) or you denied the AI client, 6 no such connection, 1 it was not\nconnected by URL."
     )]
     Bridge {
         /// Connection name or id.
         connection: String,
+        #[command(flatten)]
+        agent: AgentArgs,
     },
     /// Print the client ID metadata document to publish at URL, for distributions that
     /// set GRANTKEEPER_CLIENT_METADATA_URL: servers that take such documents then need no

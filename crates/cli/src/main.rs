@@ -21,7 +21,9 @@ use grantkeeper_engine::api::NewApiKey;
 use grantkeeper_engine::api::{ProviderAppInput, SecretInput};
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::credential::connect::{PendingFlow, SignIn};
-use grantkeeper_engine::{Config, Engine, Error, ErrorCode, Keychain, NewProvider, Result};
+use grantkeeper_engine::{
+    Config, Connection, Engine, Error, ErrorCode, Keychain, NewProvider, Result, Secret,
+};
 
 use args::{ApiKeyArgs, Cli, Command, KeysCommand, McpCommand, ProvidersCommand};
 
@@ -78,6 +80,16 @@ async fn run(cli: Cli) -> Result<()> {
         std::io::copy(&mut std::io::stdin().take(64 * 1024), &mut std::io::sink()).ok();
         return Ok(());
     }
+    let mut config = Config::from_env()?;
+    if let Command::Token { connection, min_ttl, json, require_scopes, agent: args::AgentArgs { no_agent } } =
+        &cli.command
+    {
+        let min_ttl = Duration::from_secs(*min_ttl);
+        let served = agent::from_running_app(&config.home, connection, min_ttl, require_scopes, *no_agent);
+        if let Some(handed) = served.await? {
+            return print_token(&handed, *json);
+        }
+    }
     if matches!(
         cli.command,
         Command::Token { .. }
@@ -88,12 +100,19 @@ async fn run(cli: Cli) -> Result<()> {
         // These hand a token to another program as fast as they can (see BENCHMARKS.md).
         Keychain::connect_in_background();
     }
-    let mut config = Config::from_env()?;
     if cli.command.prints_sign_in_link() {
         config.browser = grantkeeper_engine::oauth::Browser::None;
     }
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))?;
     run_with_engine(&engine, cli.command).await
+}
+
+fn print_token((connection, token): &(Connection, Secret), json: bool) -> Result<()> {
+    if json {
+        output::token_json(connection, token)
+    } else {
+        output::line(token.expose())
+    }
 }
 
 fn print_completions(shell: clap_complete::Shell) -> Result<()> {
@@ -137,13 +156,7 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::List { json } => output::connections(&engine.connections()?, json),
         Command::Token { connection, min_ttl, json, require_scopes, agent: args::AgentArgs { no_agent } } => {
             let min_ttl = Duration::from_secs(min_ttl);
-            let (connection, token) =
-                agent::token(engine, &connection, min_ttl, &require_scopes, no_agent).await?;
-            if json {
-                output::token_json(&connection, &token)
-            } else {
-                output::line(token.expose())
-            }
+            print_token(&agent::token(engine, &connection, min_ttl, &require_scopes, no_agent).await?, json)
         }
         Command::Exec { connection, variable, min_ttl, agent, command } => {
             let min_ttl = Duration::from_secs(min_ttl);
@@ -173,7 +186,7 @@ async fn connect_url(engine: &Arc<Engine>, url: &str, options: ConnectOptions) -
 /// `mcp bridge`, and `mcp config`: the snippet on stdout, where it goes on stderr.
 async fn mcp_command(engine: &Arc<Engine>, command: McpCommand) -> Result<()> {
     match command {
-        McpCommand::Bridge { connection } => mcp::bridge(engine, &connection).await,
+        McpCommand::Bridge { connection, agent } => mcp::bridge(engine, &connection, agent.no_agent).await,
         McpCommand::Config { connection, client } => {
             // The bridge is this very program; a client needs its absolute path.
             let program = std::env::current_exe()

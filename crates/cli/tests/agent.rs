@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{ok, strs, text, use_emulator, Cli};
+use grantkeeper_engine::agent::AgentServer;
 use grantkeeper_engine::api::{ConsentAnswer, ConsentPolicy, ConsentRequest};
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, EventKind, Keychain};
@@ -23,16 +24,22 @@ struct Agent {
     cli: Cli,
     engine: Arc<Engine>,
     runtime: tokio::runtime::Runtime,
-    _emulator: ProviderEmulator,
+    /// The provider or server the connection was made with.
+    _provider: Box<dyn std::any::Any>,
 }
 
 impl Agent {
     /// A connection made with the CLI, and an engine on the same data serving the agent.
-    fn start(consent_wait: Duration) -> (Agent, grantkeeper_engine::agent::AgentServer) {
+    fn start(consent_wait: Duration) -> (Agent, AgentServer) {
         let emulator = ProviderEmulator::start();
         let cli = Cli::new(BrowserMode::Consent);
         ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
         ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));
+        Agent::serve(cli, consent_wait, Box::new(emulator))
+    }
+
+    /// An engine on `cli`'s data and keychain, serving the agent at its socket.
+    fn serve(cli: Cli, consent_wait: Duration, provider: Box<dyn std::any::Any>) -> (Agent, AgentServer) {
         let config = Config {
             consent_wait,
             ..Config::new(cli.home.path().into(), cli.service.clone(), Browser::None)
@@ -40,7 +47,7 @@ impl Agent {
         let engine = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let server = runtime.block_on(async { engine.serve_agent(&cli.agent_socket()) }).unwrap();
-        (Agent { cli, engine, runtime, _emulator: emulator }, server)
+        (Agent { cli, engine, runtime, _provider: provider }, server)
     }
 
     fn token(&self) -> Child {
@@ -52,6 +59,18 @@ impl Agent {
             .unwrap()
     }
 
+    /// `program` with the environment `grantkeeper` gets in these tests.
+    fn as_the_cli(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        for (name, value) in self.cli.command(&[]).get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        command
+    }
+
     /// `grantkeeper token` run by Python, under the name `argv0` where given (`exec -a`).
     fn token_from_python(&self, argv0: Option<&str>) -> Child {
         let script = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)";
@@ -61,15 +80,8 @@ impl Agent {
         let found = text(&Command::new("python3").args(["-c", ask]).output().unwrap().stdout);
         let (python3, home) = found.trim().split_once('\n').unwrap();
         let python = format!("exec -a {} {python3} -c '{script}' \"$@\"", argv0.unwrap_or("python3"));
-        let mut bash = Command::new("bash");
+        let mut bash = self.as_the_cli("bash");
         bash.args(["-c", &python, "bash", env!("CARGO_BIN_EXE_grantkeeper"), "token", CONNECTION]);
-        // The environment `grantkeeper` gets in these tests.
-        for (name, value) in self.cli.command(&[]).get_envs() {
-            match value {
-                Some(value) => bash.env(name, value),
-                None => bash.env_remove(name),
-            };
-        }
         bash.env("PYTHONHOME", home).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     }
 
@@ -282,15 +294,9 @@ fn without_the_app_the_cli_reads_the_keychain_unless_the_app_is_required() {
 fn git_asks_through_the_credential_helper_as_git() {
     let (agent, _server) = Agent::start(Duration::from_secs(30));
     let helper = format!("credential.helper=!'{}' git-credential", env!("CARGO_BIN_EXE_grantkeeper"));
-    let mut git = Command::new("git");
-    git.args(["-c", "credential.helper=", "-c", &helper, "credential", "fill"]);
-    for (name, value) in agent.cli.command(&[]).get_envs() {
-        match value {
-            Some(value) => git.env(name, value),
-            None => git.env_remove(name),
-        };
-    }
+    let mut git = agent.as_the_cli("git");
     let mut git = git
+        .args(["-c", "credential.helper=", "-c", &helper, "credential", "fill"])
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", agent.cli.home.path())
         .stdin(Stdio::piped())
@@ -305,4 +311,99 @@ fn git_asks_through_the_credential_helper_as_git() {
     agent.answer(&prompt, ConsentAnswer::AllowOnce);
     let filled = ok(&finished(git));
     assert!(filled.contains(&format!("password={}\n", agent.access_token())), "{filled}");
+}
+
+/// The SDK's client over stdio runs `grantkeeper mcp bridge`; its one-line report.
+fn ai_client(agent: &Agent) -> Child {
+    let script = grantkeeper_test_support::repo_root().join("tests/mcp/client.mjs");
+    let bridge = [env!("CARGO_BIN_EXE_grantkeeper"), "mcp", "bridge", "Guarded"];
+    let mut node = agent.as_the_cli("node");
+    node.arg(script).args(["--calls", "2", "--"]).args(bridge);
+    node.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn report(child: Child) -> serde_json::Value {
+    let output = finished(child);
+    serde_json::from_str(&text(&output.stdout)).unwrap_or_else(|e| panic!("{e}: {output:?}"))
+}
+
+#[test]
+fn an_ai_client_is_asked_about_once_and_its_bridge_renews_through_the_agent() {
+    let server = grantkeeper_test_support::mcp::McpGuarded::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["connect", "--url", &server.url, "--name", "Guarded"]));
+    let (agent, _serving) = Agent::serve(cli, Duration::from_secs(30), Box::new(()));
+
+    // The bridge passes the question on: the AI client (node) is the program asked about.
+    let mut client = ai_client(&agent);
+    let prompt = agent.prompt(&mut client);
+    assert!(prompt.program.name.starts_with("node"), "{:?}", prompt.program);
+    assert_eq!(prompt.connection_name, "Guarded");
+    agent.answer(&prompt, ConsentAnswer::AllowAlways);
+    let first = report(client);
+    assert_eq!(first["results"], serde_json::json!(["Hello, Ada!", "Hello, Ada!"]), "{first}");
+    assert_eq!(first["child_exit"], 0, "{first}");
+
+    // The server stops taking the token: the bridge reports it to the agent, which
+    // refreshes once; allowed always, nobody is asked.
+    agent.runtime.block_on(server.expire_access());
+    let after = report(ai_client(&agent));
+    assert_eq!(after["results"], serde_json::json!(["Hello, Ada!", "Hello, Ada!"]), "{after}");
+    assert_eq!(agent.runtime.block_on(server.stats())["token_refresh"], 1);
+    let events = agent.engine.connection_activity("Guarded", 50).unwrap();
+    let renewed =
+        events.iter().filter(|e| e.detail.as_deref().is_some_and(|d| d.contains("refused the last")));
+    assert_eq!(renewed.count(), 1, "{events:?}");
+
+    // Asked every time and denied: the bridge ends, exit 3, saying so.
+    agent.engine.set_consent_policy("Guarded", ConsentPolicy::AskEveryTime).unwrap();
+    let mut client = ai_client(&agent);
+    agent.answer(&agent.prompt(&mut client), ConsentAnswer::Deny);
+    let denied = report(client);
+    assert_eq!(denied["child_exit"], 3, "{denied}");
+    assert!(denied["child_stderr"].as_str().unwrap().contains("Denied by you"), "{denied}");
+}
+
+/// Only root can be another user here: the folder and socket are opened to everyone,
+/// so that only the agent's own check of the caller's uid stands in the way.
+#[test]
+fn a_caller_of_another_uid_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // /proc/self belongs to the process's effective user.
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        eprintln!("skipped: needs root to run a caller as another user");
+        return;
+    }
+    let (agent, _server) = Agent::start(Duration::from_secs(30));
+    agent.engine.set_consent_policy(CONNECTION, ConsentPolicy::NeverAsk).unwrap();
+    let socket = agent.cli.agent_socket();
+    for (path, mode) in [(agent.cli.home.path(), 0o711), (socket.parent().unwrap(), 0o711), (&socket, 0o666)]
+    {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let request = r#"{"version":1,"ask":{"token":{"connection":"Work GitHub","min_ttl_secs":0}}}"#;
+    // The agent may close before the request is even sent: no answer either way.
+    let script = "import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); r = sys.argv[2].encode(); s.settimeout(10)
+answer = b''
+try:
+    s.sendall(struct.pack('>I', len(r)) + r)
+    while chunk := s.recv(65536): answer += chunk
+except ConnectionError: pass
+print(len(answer))";
+    let ask = |as_nobody: bool| {
+        let mut command = Command::new("setpriv");
+        if as_nobody {
+            command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        }
+        // The system's Python (setup.sh installs it): one under root's home is not open to nobody.
+        let output =
+            command.args(["/usr/bin/python3", "-c", script]).arg(&socket).arg(request).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        text(&output.stdout).trim().parse::<usize>().unwrap()
+    };
+    assert_eq!(ask(true), 0, "another user gets no answer at all");
+    assert!(ask(false) > 0, "the person's own program still gets one");
+    let events = agent.engine.connection_activity(CONNECTION, 50).unwrap();
+    assert_eq!(events.iter().filter(|e| e.program.is_some()).count(), 1, "{events:?}");
 }

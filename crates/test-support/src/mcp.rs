@@ -139,6 +139,13 @@ macro_rules! stopped_on_drop {
     ($($server:ty),*) => {$(
         impl Drop for $server {
             fn drop(&mut self) {
+                // Closing its stdin lets the harness stop the servers it started (the
+                // SDK's example runs in a process of its own); killed, it would leave them.
+                drop(self.child.stdin.take());
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
                 let _ = self.child.kill();
                 let _ = self.child.wait();
             }

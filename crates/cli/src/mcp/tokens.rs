@@ -1,6 +1,6 @@
 //! What the bridge asks of Grantkeeper: the connection's token, one refresh when the
 //! server refuses it, and recording that the server wants more scopes. The engine's
-//! implementation is `engine_tokens.rs`; tests can pass their own.
+//! implementation is `connection_tokens.rs`; tests can pass their own.
 
 use std::future::Future;
 
@@ -9,9 +9,9 @@ use grantkeeper_engine::{Error, ErrorCode, Secret};
 pub trait Tokens: Send + Sync + 'static {
     /// The connection's current access token (refreshed first when about to expire).
     fn token(&self) -> impl Future<Output = Result<Secret, Error>> + Send;
-    /// The server refused the token just sent (HTTP 401): refresh once; Err when the
-    /// connection now needs the person to sign in again.
-    fn refused(&self) -> impl Future<Output = Result<Secret, Error>> + Send;
+    /// The server refused `sent` (HTTP 401): a newer token, or refresh once; Err when
+    /// the connection now needs the person to sign in again.
+    fn refused(&self, sent: &Secret) -> impl Future<Output = Result<Secret, Error>> + Send;
     /// The server refused the renewed token too: record that the person must sign in
     /// again; the error to end the bridge with.
     fn renewed_token_refused(&self) -> impl Future<Output = Error> + Send;
@@ -20,10 +20,17 @@ pub trait Tokens: Send + Sync + 'static {
 }
 
 /// Whether an error from [`Tokens`] ends the bridge: the connection needs the person
-/// (sign in again) or is gone. Anything else (a locked keychain, a provider that cannot
-/// be reached for the refresh) fails only the request at hand.
+/// (sign in again), is gone, or the person denied the AI client its use. Anything else
+/// (a locked keychain, a provider that cannot be reached for the refresh, a question
+/// nobody answered in time) fails only the request at hand.
 pub fn ends_the_bridge(error: &Error) -> bool {
-    matches!(error.code(), ErrorCode::NeedsReauthorization | ErrorCode::TokenExpired | ErrorCode::NotFound)
+    matches!(
+        error.code(),
+        ErrorCode::NeedsReauthorization
+            | ErrorCode::TokenExpired
+            | ErrorCode::NotFound
+            | ErrorCode::ConsentDenied
+    )
 }
 
 /// The tokens of one bridge: concurrent requests refused with the same token share one
@@ -56,7 +63,7 @@ impl<T: Tokens> Credentials<T> {
         if let Some(newer) = refreshed.as_ref().filter(|newer| *newer != sent) {
             return Ok(newer.clone());
         }
-        let token = self.tokens.refused().await?;
+        let token = self.tokens.refused(sent).await?;
         *refreshed = Some(token.clone());
         Ok(token)
     }
@@ -96,7 +103,7 @@ pub mod testing {
             Ok(Secret::new(format!("token-{}", self.refreshes.load(Ordering::SeqCst))))
         }
 
-        async fn refused(&self) -> Result<Secret, Error> {
+        async fn refused(&self, _sent: &Secret) -> Result<Secret, Error> {
             if self.refresh_fails {
                 return Err(Error::NeedsReauthorization {
                     connection: "Test".into(),
@@ -160,6 +167,11 @@ mod tests {
         let reauth = Error::NeedsReauthorization { connection: "c".into(), reason: "r".into() };
         assert!(ends_the_bridge(&reauth));
         assert!(ends_the_bridge(&Error::NotFound { what: "connection", key: "c".into() }));
+        let denied = Error::ConsentDenied { connection: "c".into(), program: "claude".into() };
+        assert!(ends_the_bridge(&Error::FromAgent(denied.payload())));
+        let unanswered =
+            Error::ConsentTimedOut { connection: "c".into(), program: "claude".into(), seconds: 60 };
+        assert!(!ends_the_bridge(&unanswered));
         assert!(!ends_the_bridge(&Error::KeychainUnavailable("locked".into())));
         let unreachable =
             Error::ProviderUnreachable { host: "h".into(), reason: "r".into(), retry_after: None };

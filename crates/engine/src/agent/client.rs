@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::net::UnixStream;
 
-use super::protocol::{encode, read_frame, write_frame, Answer, Ask, Request, VERSION};
+use super::protocol::{encode, fingerprint, read_frame, write_frame, Answer, Ask, Request, VERSION};
 use crate::api::Connection;
 use crate::{Error, Result, Secret};
 
@@ -24,16 +24,29 @@ pub async fn request_token(
     min_ttl: Duration,
     require_scopes: &[String],
 ) -> Result<Option<(Connection, Secret)>> {
+    let ask = Ask::Token {
+        connection: connection.to_owned(),
+        min_ttl_secs: min_ttl.as_secs(),
+        require_scopes: require_scopes.to_vec(),
+    };
+    request(path, ask).await
+}
+
+/// The server refused `refused`, a token of `connection` the app handed out: a newer
+/// token, or the one a refresh gives. None when no app serves at `path`.
+pub async fn report_refused(
+    path: &Path,
+    connection: &str,
+    refused: &Secret,
+) -> Result<Option<(Connection, Secret)>> {
+    let ask = Ask::Refused { connection: connection.to_owned(), fingerprint: fingerprint(refused) };
+    request(path, ask).await
+}
+
+async fn request(path: &Path, ask: Ask) -> Result<Option<(Connection, Secret)>> {
     let Ok(mut stream) = UnixStream::connect(path).await else { return Ok(None) };
     let unusable = |reason: String| Error::AgentUnavailable { reason };
-    let request = Request {
-        version: VERSION,
-        ask: Ask::Token {
-            connection: connection.to_owned(),
-            min_ttl_secs: min_ttl.as_secs(),
-            require_scopes: require_scopes.to_vec(),
-        },
-    };
+    let request = Request { version: VERSION, ask };
     write_frame(&mut stream, &encode(&request)).await.map_err(|e| unusable(e.to_string()))?;
     let frame = tokio::time::timeout(ANSWER_WAIT, read_frame(&mut stream))
         .await

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::protocol::fingerprint;
 use crate::api::{
     AllowedProgram, Connection, ConsentAnswer, ConsentPolicy, ConsentRequest, EventKind, Program,
 };
@@ -108,6 +109,33 @@ impl Engine {
         }
     }
 
+    /// The server refused the token `fingerprint` names, which `program` had: the
+    /// connection's newer token when there is one (the app refreshed meanwhile), else one
+    /// refresh, shared with every other caller, and its token.
+    pub async fn hand_out_after_refusal(
+        &self,
+        program: &Program,
+        key: &str,
+        refused: &str,
+    ) -> Result<(Connection, Secret)> {
+        let connection = self.connection(key)?;
+        let allowed_by = self.consent_for(&connection, program).await?;
+        let (connection, current) = self.remembered_token(&connection, Duration::ZERO).await?;
+        let (connection, token) = if fingerprint(&current) == refused {
+            let (connection, token) = self.token_refused(&connection.id).await?;
+            self.remember(&connection, &token)?;
+            (connection, token)
+        } else {
+            (connection, current)
+        };
+        if let AllowedBy::Always { .. } = allowed_by {
+            self.store.program_used(&connection.id, &program.path, Timestamp::now())?;
+        }
+        let detail = format!("{}, after its server refused the last one", allowed_by.detail());
+        self.record_hand_out(EventKind::TokenHandedOut, &connection, program, &detail)?;
+        Ok((connection, token))
+    }
+
     /// The connection's token from memory when it is still the keychain's and lasts
     /// `min_ttl`; else as `token` gets it (refreshing first when needed), remembered.
     async fn remembered_token(
@@ -127,14 +155,20 @@ impl Engine {
             }
         }
         let (connection, token) = self.access_token(&connection.id, min_ttl).await?;
-        let credential = self.usable_credential(&connection)?;
+        self.remember(&connection, &token)?;
+        Ok((connection, token))
+    }
+
+    /// Keeps `token`, the connection's credential's current one, for later hand-outs.
+    fn remember(&self, connection: &Connection, token: &Secret) -> Result<()> {
+        let credential = self.usable_credential(connection)?;
         let remembered = Remembered {
             token_key: credential.token_secret_key,
             token: token.clone(),
             expires_at: credential.expires_at,
         };
         self.handed_out.0.lock().expect("token memory lock").insert(credential.id, remembered);
-        Ok((connection, token))
+        Ok(())
     }
 
     fn record_hand_out(

@@ -33,6 +33,24 @@ pub enum Ask {
         #[serde(default)]
         require_scopes: Vec<String>,
     },
+    /// The server refused the token whose [`fingerprint`] this is (HTTP 401): the
+    /// connection's newer token when there is one, else the one a refresh gives.
+    Refused { connection: String, fingerprint: String },
+}
+
+impl Ask {
+    pub fn connection(&self) -> &str {
+        match self {
+            Ask::Token { connection, .. } | Ask::Refused { connection, .. } => connection,
+        }
+    }
+}
+
+/// Names a token without giving it away: its SHA-256, base64url.
+pub fn fingerprint(token: &Secret) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.expose().as_bytes()))
 }
 
 /// The agent's answer. Holds the token as text only on the wire: [`Answer::token`]
@@ -90,9 +108,14 @@ pub fn parse_request(frame: &[u8]) -> Result<Request, FrameError> {
     if request.version != VERSION {
         return Err(FrameError::Version(request.version));
     }
-    let Ask::Token { connection, .. } = &request.ask;
+    let connection = request.ask.connection();
     if connection.trim().is_empty() || connection.len() > 512 {
         return Err(FrameError::Malformed("the connection must be named".into()));
+    }
+    if let Ask::Refused { fingerprint, .. } = &request.ask {
+        if fingerprint.len() != 43 {
+            return Err(FrameError::Malformed("the refused token's fingerprint must be its SHA-256".into()));
+        }
     }
     Ok(request)
 }
@@ -111,11 +134,18 @@ mod tests {
         assert!(matches!(parse_request(good).unwrap().ask, Ask::Token { min_ttl_secs: 60, .. }));
         let newer = br#"{"version":2,"ask":{"token":{"connection":"GitHub","min_ttl_secs":60}}}"#;
         assert!(matches!(parse_request(newer), Err(FrameError::Version(2))));
+        let print = fingerprint(&Secret::new("canary-token"));
+        let refused = format!(
+            r#"{{"version":1,"ask":{{"refused":{{"connection":"GitHub","fingerprint":"{print}"}}}}}}"#
+        );
+        assert!(matches!(parse_request(refused.as_bytes()).unwrap().ask, Ask::Refused { .. }));
         for bad in [
             &br#"{"version":1,"ask":{"token":{"connection":"","min_ttl_secs":60}}}"#[..],
             br#"{"version":1,"ask":{"token":{"connection":"x","min_ttl_secs":-1}}}"#,
             br#"{"version":1,"ask":{"token":{"connection":"x","min_ttl_secs":1,"extra":1}}}"#,
             br#"{"version":1,"ask":{"delete":{}}}"#,
+            br#"{"version":1,"ask":{"refused":{"connection":"x","fingerprint":"canary-token"}}}"#,
+            br#"{"version":1,"ask":{"refused":{"connection":"x"}}}"#,
             b"\xff\xfe",
             b"",
         ] {

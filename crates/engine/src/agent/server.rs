@@ -104,9 +104,17 @@ async fn serve(engine: Arc<Engine>, stream: UnixStream) {
     };
     let answer = match request {
         Ok(request) => {
-            let Ask::Token { connection, min_ttl_secs, require_scopes } = request.ask;
-            let min_ttl = Duration::from_secs(min_ttl_secs);
-            let handed = engine.hand_out(&program, &connection, min_ttl, &require_scopes);
+            let handed = async {
+                match request.ask {
+                    Ask::Token { connection, min_ttl_secs, require_scopes } => {
+                        let min_ttl = Duration::from_secs(min_ttl_secs);
+                        engine.hand_out(&program, &connection, min_ttl, &require_scopes).await
+                    }
+                    Ask::Refused { connection, fingerprint } => {
+                        engine.hand_out_after_refusal(&program, &connection, &fingerprint).await
+                    }
+                }
+            };
             tokio::select! {
                 handed = handed => match handed {
                     Ok((connection, token)) => Answer::token(connection, &token),

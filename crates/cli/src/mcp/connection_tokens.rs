@@ -1,6 +1,8 @@
-//! The bridge's tokens from the engine: the connection's access token (kept in memory
-//! for a short while, so a burst of tool calls does not read the keychain each time),
-//! one refresh when the server refuses it, and Needs more access when it asks for scopes.
+//! The bridge's tokens for its connection: from the running app's token agent (which
+//! asks the person before the AI client that started the bridge gets to use the
+//! connection) or the keychain, as `token` gets them. A token is kept in memory for a
+//! short while, so a burst of tool calls does not ask each time; a refused one is
+//! renewed once; the server asking for scopes makes the connection Needs more access.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,22 +10,24 @@ use std::time::{Duration, Instant};
 use grantkeeper_engine::{Connection, Engine, Error, Secret, Timestamp};
 
 use super::tokens::Tokens;
+use crate::agent::{token_after_refusal, token_by, Route};
 
 /// Tokens handed out are valid for at least this long (`grantkeeper token`'s default).
 const MIN_TTL: Duration = Duration::from_secs(60);
-/// The longest a token is reused without asking the engine again: a reconnect or a
-/// refresh by the app reaches the bridge within this.
+/// The longest a token is reused without asking again: a reconnect or a refresh by the
+/// app reaches the bridge within this.
 const REUSE_FOR: Duration = Duration::from_secs(30);
 
-pub struct EngineTokens {
+pub struct ConnectionTokens {
     engine: Arc<Engine>,
+    route: Route,
     connection_id: String,
     kept: Mutex<Option<(Secret, Instant)>>,
 }
 
-impl EngineTokens {
-    pub fn new(engine: Arc<Engine>, connection_id: String) -> Self {
-        EngineTokens { engine, connection_id, kept: Mutex::new(None) }
+impl ConnectionTokens {
+    pub fn new(engine: Arc<Engine>, route: Route, connection_id: String) -> Self {
+        ConnectionTokens { engine, route, connection_id, kept: Mutex::new(None) }
     }
 
     /// Keeps `token` while it stays valid for MIN_TTL, REUSE_FOR at most.
@@ -45,26 +49,20 @@ impl EngineTokens {
     }
 }
 
-impl Tokens for EngineTokens {
+impl Tokens for ConnectionTokens {
     async fn token(&self) -> Result<Secret, Error> {
         if let Some(token) = self.kept() {
             return Ok(token);
         }
-        let (connection, token) = self.engine.access_token(&self.connection_id, MIN_TTL).await?;
+        let (connection, token) =
+            token_by(&self.engine, &self.route, &self.connection_id, MIN_TTL, &[]).await?;
         Ok(self.keep(&connection, &token))
     }
 
-    async fn refused(&self) -> Result<Secret, Error> {
-        // The token kept here may be older than the keychain's (the app refreshed it
-        // meanwhile): that one is tried before refreshing.
-        let kept = self.kept.lock().expect("token lock").take();
-        if let Some((sent, _)) = kept {
-            let (connection, current) = self.engine.access_token(&self.connection_id, MIN_TTL).await?;
-            if current != sent {
-                return Ok(self.keep(&connection, &current));
-            }
-        }
-        let (connection, token) = self.engine.token_refused(&self.connection_id).await?;
+    async fn refused(&self, sent: &Secret) -> Result<Secret, Error> {
+        self.kept.lock().expect("token lock").take();
+        let (connection, token) =
+            token_after_refusal(&self.engine, &self.route, &self.connection_id, sent).await?;
         Ok(self.keep(&connection, &token))
     }
 
