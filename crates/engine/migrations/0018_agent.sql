@@ -18,9 +18,12 @@ CREATE TABLE settings (
 );
 
 ALTER TABLE events ADD COLUMN program TEXT;
--- Which programs used each connection, and when last (a row's "Used by git · 3 min ago").
-CREATE INDEX events_by_connection ON events (connection_id, kind);
-CREATE VIEW program_use AS
-    SELECT connection_id, program, max(id) AS last_id, max(at) AS last_at
-    FROM events WHERE kind = 'token_handed_out' AND program IS NOT NULL
-    GROUP BY connection_id, program;
+-- Which programs used each connection, and when last (a row's "Used by git · 3 min ago"),
+-- kept up to date with each hand-out, so that reading a connection never scans the log.
+CREATE TABLE program_use (
+    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    program       TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL,   -- orders programs used within the same second
+    last_at       TEXT NOT NULL,
+    PRIMARY KEY (connection_id, program)
+);

@@ -56,9 +56,6 @@ impl Engine {
         self.require_scopes(&connection.id, require_scopes)?;
         let allowed_by = self.consent_for(&connection, program).await?;
         let (connection, token) = self.remembered_token(&connection, min_ttl).await?;
-        if let AllowedBy::Always { .. } = allowed_by {
-            self.store.program_used(&connection.id, &program.path, Timestamp::now())?;
-        }
         self.record_hand_out(EventKind::TokenHandedOut, &connection, program, &allowed_by.detail())?;
         Ok((connection, token))
     }
@@ -128,9 +125,6 @@ impl Engine {
         } else {
             (connection, current)
         };
-        if let AllowedBy::Always { .. } = allowed_by {
-            self.store.program_used(&connection.id, &program.path, Timestamp::now())?;
-        }
         let detail = format!("{}, after its server refused the last one", allowed_by.detail());
         self.record_hand_out(EventKind::TokenHandedOut, &connection, program, &detail)?;
         Ok((connection, token))

@@ -16,7 +16,7 @@ impl TableRow for Connection {
             AS shared_with,
         (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent,
         (SELECT json_group_array(program) FROM (SELECT u.program FROM program_use u
-            WHERE u.connection_id = c.id ORDER BY u.last_id DESC)) AS used_by,
+            WHERE u.connection_id = c.id ORDER BY u.last_event_id DESC)) AS used_by,
         (SELECT max(u.last_at) FROM program_use u WHERE u.connection_id = c.id) AS last_handed_out_at
         FROM connections c JOIN credentials k ON k.id = c.credential_id
         LEFT JOIN providers p ON p.id = k.provider_id";

@@ -46,7 +46,8 @@ impl Store {
     /// and keeps the log to its newest `EVENT_LIMIT` entries.
     pub fn record_event(&self, event: &NewEvent) -> Result<()> {
         self.with(|db| {
-            db.execute(
+            let tx = db.transaction()?;
+            tx.execute(
                 "INSERT INTO events (at, kind, credential_id, connection_id, subject, detail, program)
                  VALUES (?1, ?2, ?3, ?4, coalesce(?5,
                      (SELECT name FROM connections WHERE id = ?4),
@@ -61,8 +62,23 @@ impl Store {
                     event.program
                 ],
             )?;
-            db.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1", [EVENT_LIMIT])
-                .map(drop)
+            if let (EventKind::TokenHandedOut, Some(connection), Some(program)) =
+                (event.kind, event.connection_id, event.program)
+            {
+                // Who used the connection and when, and the last use of a rule that allowed it.
+                tx.execute(
+                    "INSERT INTO program_use (connection_id, program, last_event_id, last_at)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (connection_id, program)
+                     DO UPDATE SET last_event_id = excluded.last_event_id, last_at = excluded.last_at",
+                    params![connection, program, tx.last_insert_rowid(), event.at],
+                )?;
+                tx.execute(
+                    "UPDATE program_rules SET last_used_at = ?3 WHERE connection_id = ?1 AND program = ?2",
+                    params![connection, program, event.at],
+                )?;
+            }
+            tx.execute("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?1", [EVENT_LIMIT])?;
+            tx.commit()
         })
     }
 

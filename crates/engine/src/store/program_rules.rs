@@ -44,14 +44,6 @@ impl Store {
         .map(drop)
     }
 
-    pub fn program_used(&self, connection_id: &str, program: &str, at: Timestamp) -> Result<()> {
-        self.execute(
-            "UPDATE program_rules SET last_used_at = ?3 WHERE connection_id = ?1 AND program = ?2",
-            params![connection_id, program, at],
-        )
-        .map(drop)
-    }
-
     /// Whether there was such a rule.
     pub fn revoke_program(&self, connection_id: &str, program: &str) -> Result<bool> {
         let removed = self.execute(
