@@ -47,6 +47,7 @@ fn client_secret(spec: &ProviderSpec) -> &'static str {
     match spec.client_secret {
         ClientSecretRule::Required => "required",
         ClientSecretRule::Optional => "optional (public client)",
+        ClientSecretRule::Empty => "none (an empty one, by HTTP Basic)",
     }
 }
 

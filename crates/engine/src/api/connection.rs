@@ -1,5 +1,7 @@
 //! A connection as the window, `list --json` and scripts see it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use strum::{AsRefStr, EnumString};
@@ -51,4 +53,7 @@ pub struct Connection {
     pub resource: Option<String>,
     /// How the token agent asks before a program gets its tokens.
     pub consent: ConsentPolicy,
+    /// What the provider's token answer said about where to use the tokens, kept as the
+    /// catalog names it (Salesforce: `instance_url`, the org's API address). Never a token.
+    pub details: BTreeMap<String, String>,
 }

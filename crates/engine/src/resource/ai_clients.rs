@@ -99,6 +99,7 @@ mod tests {
             shared_with: Vec::new(),
             resource: Some("https://mcp.example.com/mcp".into()),
             consent: crate::api::ConsentPolicy::default(),
+            details: Default::default(),
         };
         let vscode: serde_json::Value =
             serde_json::from_str(&config_for(&connection, AiClient::Vscode, "/usr/bin/grantkeeper").snippet)

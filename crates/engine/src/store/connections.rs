@@ -14,7 +14,8 @@ impl TableRow for Connection {
         (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
             WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
             AS shared_with,
-        (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent
+        (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent,
+        k.token_details
         FROM connections c JOIN credentials k ON k.id = c.credential_id
         LEFT JOIN providers p ON p.id = k.provider_id";
 
@@ -27,6 +28,7 @@ impl TableRow for Connection {
             consent: row.get::<_, String>("consent")?.parse().unwrap_or_default(),
             scopes: list_column(row, "scopes")?,
             shared_with: list_column(row, "shared_with")?,
+            details: super::details_column(row)?,
             integration_name: String::new(),
             missing_scopes: Vec::new()
         }))
