@@ -1,6 +1,7 @@
 // Local emulators of real providers' OAuth endpoints (Google, Microsoft, GitHub,
-// Slack, Notion, Dropbox, Spotify, Zoom, Atlassian), written from their public
-// documentation, so Grantkeeper's catalog quirks are exercised end to end:
+// Slack, Notion, Dropbox, Spotify, Zoom, Atlassian, Azure DevOps through Entra, Linear,
+// Box, Bitbucket, HubSpot, Asana, Discord, X, Reddit, Salesforce, Figma), written from
+// their public documentation, so Grantkeeper's catalog quirks are exercised end to end:
 //
 //   node tests/emulators/providers.mjs      prints {"port": N} once listening on 127.0.0.1
 //
@@ -8,7 +9,8 @@
 // current test user and redirects to the loopback redirect URI), token, identity,
 // revoke; GitHub also device (RFC 8628, as GitHub runs it: errors with HTTP 200, a
 // slow_down first), and its GitHub Enterprise Server paths (/login/oauth/...,
-// /login/device/code, /api/v3/...) at the root, for a `--base-url` site. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
+// /login/device/code, /api/v3/...) at the root, for a `--base-url` site; Figma's refresh
+// endpoint is /v1/oauth/refresh at the root, beside its token endpoint's path. Test hooks: GET /test/login?user=bob (who signs in next), GET /test/log
 // (every request seen, secrets included: this is a test double), GET /test/stats
 // (refresh requests, most token requests at once), GET /test/lifetimes?min=&max= (spread
 // code-exchange token lifetimes, for load tests), POST /test/revoke?
@@ -123,7 +125,93 @@ const PROVIDERS = {
     offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
     identity: (u) => ({ account_id: `acc-${u.id}`, email: u.email, name: u.name }),
   },
+  // Microsoft Entra for the Azure DevOps resource: a `.default` scope goes with the OpenID
+  // scopes only; with another resource's scope (Graph's User.Read) the sign-in is refused.
+  'azure-devops': {
+    clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600,
+    offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
+    scopeRule: (scopes) => {
+      const openid = ['openid', 'offline_access', 'profile', 'email'];
+      const mixed = scopes.some((s) => s.endsWith('/.default')) && scopes.some((s) => !s.endsWith('/.default') && !openid.includes(s));
+      return mixed ? "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope .default can't be combined with resource-specific scopes." : null;
+    },
+    identity: (u) => ({ id: `ado-${u.id}`, emailAddress: u.email, displayName: u.name }),
+  },
+  // Linear: comma-separated scopes, 24-hour tokens, single-use refresh tokens, a GraphQL
+  // API (the identity is POSTed a `viewer` query), revocation by the access token itself.
+  linear: {
+    clientAuth: 'body', pkce: true, refresh: 'rotating', expiresIn: 86400, revoke: 'bearer', scopeSeparatorIn: ',',
+    identityRequest: (req, form) => req.method === 'POST' && typeof form.query === 'string' && form.query.includes('viewer'),
+    identity: (u) => ({ data: { viewer: { id: `lin-${u.id}`, email: u.email, name: u.name } } }),
+  },
+  // Box: a refresh token works once; the client's credentials in the form body; either
+  // token of a pair revokes it.
+  box: {
+    clientAuth: 'body', pkce: false, refresh: 'rotating', expiresIn: 3600, revoke: 'client', noScopes: true,
+    callbackUrls: ['http://localhost:53161/callback'],
+    identity: (u) => ({ id: String(u.id), login: u.email, name: u.name }),
+  },
+  // Bitbucket Cloud: HTTP Basic with the consumer's key and secret; scopes are the
+  // consumer's (named in `scopes`); no revocation endpoint.
+  bitbucket: {
+    clientAuth: 'basic', pkce: false, refresh: 'reusable', expiresIn: 7200, noScopes: true,
+    callbackUrls: ['http://localhost:53163/callback'],
+    tokenExtras: () => ({ scopes: 'account repository:write' }),
+    identity: (u) => ({ uuid: `{bb-${u.id}}`, username: u.login, display_name: u.name }),
+  },
+  hubspot: {
+    clientAuth: 'body', pkce: true, refresh: 'reusable', expiresIn: 1800,
+    callbackUrls: ['http://localhost:53167/callback'],
+    identity: (u) => ({ portalId: 40000 + u.id, uiDomain: 'app.hubspot.com' }),
+  },
+  asana: {
+    clientAuth: 'body', pkce: true, refresh: 'reusable', expiresIn: 3600, revoke: 'client',
+    callbackUrls: ['http://localhost:53179/callback'],
+    identity: (u) => ({ data: { gid: `as-${u.id}`, email: u.email, name: u.name } }),
+  },
+  // Discord's metadata: S256, Basic / body / none, `iss` in authorization responses.
+  discord: {
+    clientAuth: 'basic-or-public', pkce: true, refresh: 'rotating', expiresIn: 604800, revoke: 'client',
+    iss: 'https://discord.com', callbackUrls: ['http://127.0.0.1:53165/callback'],
+    identity: (u) => ({ id: `dc${u.id}`, username: u.login, email: u.email }),
+  },
+  // X: PKCE required; a refresh token only with offline.access; single-use refresh tokens;
+  // a public client sends its client_id alone, a confidential one HTTP Basic.
+  x: {
+    clientAuth: 'basic-or-public', pkce: true, refresh: 'rotating', expiresIn: 7200, revoke: 'client',
+    offline: (q) => scopesOf(q, 'scope', ' ').includes('offline.access'),
+    callbackUrls: ['http://127.0.0.1:53169/callback'],
+    identity: (u) => ({ data: { id: `x${u.id}`, username: u.login, name: u.name } }),
+  },
+  // Reddit: an installed app's empty secret with HTTP Basic; duration=permanent for a
+  // refresh token; a descriptive User-Agent on every request, or HTTP 429.
+  reddit: {
+    clientAuth: 'basic-empty', pkce: false, refresh: 'reusable', expiresIn: 3600, revoke: 'client',
+    offline: (q) => q.get('duration') === 'permanent',
+    userAgent: /^desktop:grantkeeper:[\w.-]+ \(by Grantkeeper; client emulated-client\)$/,
+    callbackUrls: ['http://127.0.0.1:53171/callback'],
+    identity: (u) => ({ id: `t2_${u.id}`, name: u.login }),
+  },
+  // Salesforce: no expires_in; the answer names the org's instance_url; revocation takes
+  // the token alone.
+  salesforce: {
+    clientAuth: 'body-or-public', pkce: true, refresh: 'reusable', expiresIn: undefined, revoke: 'token-only',
+    callbackUrls: ['http://localhost:53175/callback'],
+    tokenExtras: (u) => ({
+      instance_url: `https://${u.login}-org.my.salesforce.com`, id: `https://login.salesforce.com/id/00D${u.id}/005${u.id}`,
+      issued_at: String(Date.now()), signature: 'c2lnbmF0dXJl',
+    }),
+    identity: (u) => ({ user_id: `005${u.id}`, organization_id: `00D${u.id}`, preferred_username: u.email, email: u.email }),
+  },
+  // Figma: HTTP Basic; refreshing only at /v1/oauth/refresh, whose answer has no new
+  // refresh token; no revocation endpoint.
+  figma: {
+    clientAuth: 'basic', pkce: false, refresh: 'reusable', expiresIn: 7776000, refreshOnly: 'refresh',
+    callbackUrls: ['http://localhost:53173/callback'],
+    identity: (u) => ({ id: `fg${u.id}`, email: u.email, handle: u.name }),
+  },
 };
+PROVIDERS['azure-devops'].idToken = PROVIDERS.microsoft.idToken;
 
 function tenantOf(u) {
   if (u.tenant) return u.tenant;
@@ -297,6 +385,10 @@ function clientAuthenticated(spec, req, form) {
     case 'basic-or-body': return (basicId === CLIENT_ID && basicSecret === CLIENT_SECRET) || (body[0] === CLIENT_ID && body[1] === CLIENT_SECRET);
     case 'public': return !basic && form.client_id === CLIENT_ID && !form.client_secret;
     case 'basic-or-public': return (basicId === CLIENT_ID && basicSecret === CLIENT_SECRET) || (!basic && form.client_id === CLIENT_ID && !form.client_secret);
+    // Salesforce: the secret in the body, or none for an app that does not require it (PKCE).
+    case 'body-or-public': return !basic && body[0] === CLIENT_ID && (body[1] === CLIENT_SECRET || !body[1]);
+    // Reddit: HTTP Basic always; an installed app's password is the empty string.
+    case 'basic-empty': return basicId === CLIENT_ID && (basicSecret === '' || basicSecret === CLIENT_SECRET) && !form.client_id && !form.client_secret;
     default: return false;
   }
 }
@@ -345,6 +437,14 @@ function authorize(provider, spec, url, res) {
     USERS[user] = { id: 5000 + n, login: user, email: `${user}@example.test`, name: user };
   }
   const requested = scopesOf(q, spec.scopeParam || 'scope', spec.scopeSeparatorIn || ' ');
+  const refused = spec.scopeRule && spec.scopeRule(requested);
+  if (refused) {
+    redirectUrl.searchParams.set('error', 'invalid_scope');
+    redirectUrl.searchParams.set('error_description', refused);
+    redirectUrl.searchParams.set('state', q.get('state') || '');
+    res.writeHead(302, { location: redirectUrl.toString() });
+    return res.end();
+  }
   const key = `${provider}/${user}`;
   const grant = grants.get(key);
   const scopes = spec.incremental && spec.incremental(q) && grant && !grant.revoked
@@ -362,8 +462,12 @@ function authorize(provider, spec, url, res) {
   res.end();
 }
 
-function exchange(provider, spec, req, form, res) {
+// `endpoint`: 'token', or 'refresh' for a provider that refreshes elsewhere (Figma).
+function exchange(provider, spec, req, form, res, endpoint = 'token') {
   const accept = req.headers.accept;
+  if (spec.refreshOnly && (endpoint === spec.refreshOnly) !== (form.grant_type === 'refresh_token')) {
+    return tokenError(res, spec, 'unsupported_grant_type', `refresh tokens go to /${spec.refreshOnly} only`, accept);
+  }
   if (spec.json && !(req.headers['content-type'] || '').startsWith('application/json')) {
     return send(res, 400, { error: 'invalid_request', error_description: 'body must be JSON' });
   }
@@ -424,7 +528,8 @@ function exchange(provider, spec, req, form, res) {
   return tokenError(res, spec, 'unsupported_grant_type', 'unknown grant_type', accept);
 }
 
-function identity(provider, spec, req, res) {
+function identity(provider, spec, req, form, res) {
+  if (spec.identityRequest && !spec.identityRequest(req, form)) return send(res, 400, { errors: [{ message: 'Must provide query string.' }] });
   const bearer = (req.headers.authorization || '').replace(/^Bearer /i, '');
   const entry = accessTokens.get(bearer);
   const grant = entry && grants.get(`${provider}/${entry.user}`);
@@ -572,6 +677,10 @@ const server = createServer(async (req, res) => {
   if (API_CHECKS[provider]) return apiCheck(provider, req, url, res);
   const spec = PROVIDERS[provider];
   if (!spec) return send(res, 404, { error: 'no such provider' });
+  // Reddit throttles requests without a User-Agent of the app's own.
+  if (spec.userAgent && rest[0] !== 'authorize' && !spec.userAgent.test(req.headers['user-agent'] || '')) {
+    return send(res, 429, { message: 'Too Many Requests', error: 429 });
+  }
   switch (rest[0]) {
     case 'authorize': return authorize(provider, spec, url, res);
     case 'token': {
@@ -591,7 +700,8 @@ const server = createServer(async (req, res) => {
       }
       return exchange(provider, spec, req, form, res);
     }
-    case 'identity': return identity(provider, spec, req, res);
+    case 'refresh': return exchange(provider, spec, req, form, res, 'refresh');
+    case 'identity': return identity(provider, spec, req, form, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
     case 'jwks': {
@@ -619,6 +729,7 @@ function ghesPath(pathname) {
     '/api/v3/user': 'identity',
     '/login/device/code': 'device',
   };
+  if (pathname === '/v1/oauth/refresh') return ['', 'figma', 'refresh'];
   if (routes[pathname]) return ['', 'github', routes[pathname]];
   if (/^\/api\/v3\/applications\/[^/]+\/grant$/.test(pathname)) return ['', 'github', 'revoke'];
   return undefined;

@@ -249,6 +249,11 @@ export type Connection = {
 	 */
 	used_by: string[],
 	last_handed_out_at: string | null,
+	/**
+	 *  What the provider's token answer said about where to use the tokens, kept as the
+	 *  catalog names it (Salesforce: `instance_url`, the org's API address). Never a token.
+	 */
+	details: { [key in string]: string },
 };
 
 export type ConnectionStatus = "active" | "retrying" | "needs_more_access" | "reauthorize" | "pending";

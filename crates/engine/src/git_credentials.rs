@@ -93,15 +93,17 @@ impl Engine {
         };
         let mut candidates = Vec::new();
         for connection in self.connections()? {
-            let Some(git_username) = Catalog::builtin()
-                .integration_by_id(&connection.integration)
-                .and_then(|i| i.git_username.clone())
-            else {
+            let Some(integration) = Catalog::builtin().integration_by_id(&connection.integration) else {
                 continue;
             };
+            let Some(git_username) = integration.git_username.clone() else { continue };
             // The site it was signed in at: an edited site gets no token before a reconnect.
+            // A provider without a site (Bitbucket Cloud) serves git on the one host named.
             let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
-            let site = self.signed_in_provider(&credential).ok().and_then(|p| p.site());
+            let site = match &integration.git_host {
+                Some(host) => Some(host.clone()),
+                None => self.signed_in_provider(&credential).ok().and_then(|p| p.site()),
+            };
             if site.as_deref().and_then(origin_of).as_ref() != Some(&origin) {
                 continue;
             }

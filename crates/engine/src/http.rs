@@ -12,8 +12,13 @@ use crate::{Error, Result};
 /// Largest response body read from a provider.
 const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
-pub struct HttpClient(Arc<OnceLock<reqwest::Client>>);
+pub struct HttpClient {
+    client: Arc<OnceLock<reqwest::Client>>,
+    /// Sent instead of Grantkeeper's own User-Agent, for a provider that asks for one.
+    user_agent: Option<http::HeaderValue>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -74,11 +79,18 @@ impl HttpClient {
     /// The reqwest client is built on first use: loading the system's root certificates
     /// costs milliseconds that `grantkeeper token` with a valid token never needs.
     pub fn new() -> Result<Self> {
-        Ok(HttpClient(Arc::new(OnceLock::new())))
+        Ok(HttpClient { client: Arc::new(OnceLock::new()), user_agent: None })
+    }
+
+    /// The same client, sending `user_agent` with every request (a provider's own);
+    /// None keeps Grantkeeper's. A value that cannot be a header is not sent.
+    pub fn with_user_agent(&self, user_agent: Option<&str>) -> HttpClient {
+        let user_agent = user_agent.and_then(|agent| http::HeaderValue::from_str(agent).ok());
+        HttpClient { client: self.client.clone(), user_agent }
     }
 
     fn client(&self) -> Result<&reqwest::Client, HttpError> {
-        if let Some(client) = self.0.get() {
+        if let Some(client) = self.client.get() {
             return Ok(client);
         }
         let client = reqwest::Client::builder()
@@ -88,12 +100,15 @@ impl HttpClient {
             .user_agent(concat!("Grantkeeper/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HttpError::NotSent(format!("no HTTP client: {e}")))?;
-        Ok(self.0.get_or_init(|| client))
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// Runs a request built by the `oauth2` crate.
     pub async fn execute(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        if let Some(agent) = &self.user_agent {
+            parts.headers.insert(http::header::USER_AGENT, agent.clone());
+        }
         let response = self
             .client()?
             .request(parts.method, parts.uri.to_string())
@@ -129,11 +144,28 @@ impl HttpClient {
         url: &Url,
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), HttpError> {
+        self.send_json(post, url, bearer, None).await
+    }
+
+    /// GET, or POST with an optional JSON body (a GraphQL query), answered with JSON.
+    pub async fn send_json(
+        &self,
+        post: bool,
+        url: &Url,
+        bearer: Option<&str>,
+        json_body: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), HttpError> {
         let client = self.client()?;
         let request = if post { client.post(url.as_str()) } else { client.get(url.as_str()) };
         let mut request = request.header("Accept", "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
+        }
+        if let Some(agent) = &self.user_agent {
+            request = request.header(http::header::USER_AGENT, agent.clone());
+        }
+        if let Some(body) = json_body {
+            request = request.header(http::header::CONTENT_TYPE, "application/json").body(body.to_owned());
         }
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();

@@ -47,6 +47,7 @@ fn client_secret(spec: &ProviderSpec) -> &'static str {
     match spec.client_secret {
         ClientSecretRule::Required => "required",
         ClientSecretRule::Optional => "optional (public client)",
+        ClientSecretRule::Empty => "none (an empty one, by HTTP Basic)",
     }
 }
 
@@ -138,5 +139,17 @@ fn revocation(spec: &ProviderSpec) -> &'static str {
         (Some(_), RevokedTokens::RefreshThenAccess) => "refresh token, then access token",
         (Some(_), RevokedTokens::RefreshEndsGrant) => "refresh token (ends the grant)",
         (Some(_), RevokedTokens::FreshAccessToken) => "a live access token",
+    }
+}
+
+/// The window draws each provider and API-key service with its own mark, bundled from
+/// `icons/providers/` (an id without one would get the neutral mark of custom providers).
+#[test]
+fn every_provider_and_api_key_service_has_a_mark() {
+    let marks = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../icons/providers");
+    let catalog = Catalog::builtin();
+    let api_keys = catalog.integrations().filter(|(_, spec)| spec.provider.is_none()).map(|(id, _)| id);
+    for id in catalog.providers().map(|(id, _)| id).chain(api_keys) {
+        assert!(marks.join(format!("{id}.svg")).exists(), "icons/providers/{id}.svg is missing");
     }
 }

@@ -336,7 +336,7 @@ struct Expected {
 }
 
 /// The catalog's other providers, one round trip each.
-const ROUND_TRIPS: [Expected; 6] = [
+const ROUND_TRIPS: [Expected; 17] = [
     Expected {
         provider: "slack",
         integration: "slack",
@@ -389,6 +389,127 @@ const ROUND_TRIPS: [Expected; 6] = [
         with_secret: true,
         account: "ada@example.test",
         authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    // Through Microsoft Entra: the Azure DevOps `.default` scope with the OpenID scopes
+    // only (the emulator, as Entra, refuses it next to Graph's User.Read).
+    Expected {
+        provider: "azure-devops",
+        integration: "azure-devops",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[
+            ("scope", "openid offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default"),
+            ("code_challenge_method", "S256"),
+        ],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    // Comma-separated scopes; identity by a GraphQL `viewer` query; single-use refresh
+    // tokens; revoked with a live access token.
+    Expected {
+        provider: "linear",
+        integration: "linear",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("scope", "read,write"), ("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    // Single-use refresh tokens (the emulator refuses a second use and ends the grant).
+    Expected {
+        provider: "box",
+        integration: "box",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("response_type", "code")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "bitbucket",
+        integration: "bitbucket",
+        with_secret: true,
+        account: "ada",
+        authorize: &[("response_type", "code")],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    Expected {
+        provider: "hubspot",
+        integration: "hubspot",
+        with_secret: true,
+        account: "app.hubspot.com (41001)",
+        authorize: &[
+            ("scope", "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.companies.read crm.objects.deals.read"),
+            ("code_challenge_method", "S256"),
+        ],
+        refreshes: true,
+        revocation: Revocation::NotOffered,
+    },
+    Expected {
+        provider: "asana",
+        integration: "asana",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[("scope", "default"), ("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    // A public client (PKCE, no secret) whose authorization responses carry `iss`.
+    Expected {
+        provider: "discord",
+        integration: "discord",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("scope", "identify email guilds"), ("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    // PKCE public client; offline.access brings the refresh token, which rotates.
+    Expected {
+        provider: "x",
+        integration: "x",
+        with_secret: false,
+        account: "@ada",
+        authorize: &[
+            ("scope", "users.read offline.access tweet.read tweet.write bookmark.read"),
+            ("code_challenge_method", "S256"),
+        ],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    // An installed app: HTTP Basic with an empty secret, duration=permanent, its own
+    // User-Agent (the emulator answers 429 to any other).
+    Expected {
+        provider: "reddit",
+        integration: "reddit",
+        with_secret: false,
+        account: "u/ada",
+        authorize: &[("duration", "permanent"), ("scope", "identity read history mysubreddits submit")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    Expected {
+        provider: "salesforce",
+        integration: "salesforce",
+        with_secret: false,
+        account: "ada@example.test",
+        authorize: &[("scope", "refresh_token openid api"), ("code_challenge_method", "S256")],
+        refreshes: true,
+        revocation: Revocation::Revoked,
+    },
+    // Refreshes at its own endpoint (the emulator's token endpoint refuses them).
+    Expected {
+        provider: "figma",
+        integration: "figma",
+        with_secret: true,
+        account: "ada@example.test",
+        authorize: &[(
+            "scope",
+            "current_user:read file_content:read file_metadata:read file_comments:read file_comments:write",
+        )],
         refreshes: true,
         revocation: Revocation::NotOffered,
     },
@@ -1005,4 +1126,130 @@ async fn tokens_over_4_kb_are_kept_whole() {
 
     engine.remove_connection("Outlook").await.unwrap();
     assert_eq!(secret_tool_keys(&setup.service), Vec::<String>::new(), "no part left behind");
+}
+
+/// Reddit: an installed app has no secret and still authenticates with HTTP Basic (its
+/// client ID and an empty password), and every request carries a User-Agent of the app's
+/// own, token, identity and revocation alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn reddit_installed_apps_send_an_empty_secret_and_their_own_user_agent() {
+    let (emulator, _setup, engine) = engine_using_emulator("reddit", false).await;
+    connect(&engine, "reddit", "Reddit").await;
+    engine.refresh_now("Reddit").await.unwrap();
+    engine.remove_connection("Reddit").await.unwrap();
+
+    let empty_secret = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{EMULATED_CLIENT_ID}:"))
+    );
+    let agent = format!(
+        "desktop:grantkeeper:{} (by Grantkeeper; client {EMULATED_CLIENT_ID})",
+        env!("CARGO_PKG_VERSION")
+    );
+    let tokens = requests(&emulator, "reddit", "token").await;
+    assert_eq!(tokens.len(), 2, "code exchange and one refresh");
+    for request in &tokens {
+        assert_eq!(request["headers"]["authorization"], empty_secret.as_str(), "{request}");
+        assert_eq!(form_field(request, "client_id"), None, "not in the body as well");
+    }
+    for endpoint in ["token", "identity", "revoke"] {
+        let seen = requests(&emulator, "reddit", endpoint).await;
+        assert!(!seen.is_empty(), "{endpoint}");
+        for request in seen {
+            assert_eq!(request["headers"]["user-agent"], agent.as_str(), "{endpoint}");
+        }
+    }
+    let revocation = &requests(&emulator, "reddit", "revoke").await[0];
+    assert_eq!(revocation["headers"]["authorization"], empty_secret.as_str());
+    assert_eq!(emulator.grant_revoked("reddit", "ada").await, Some(true));
+    // Other providers keep Grantkeeper's own User-Agent.
+    let (google, _setup, engine) = engine_using_emulator("google", true).await;
+    connect(&engine, "gmail", "Mail").await;
+    let agent = requests(&google, "google", "token").await[0]["headers"]["user-agent"].clone();
+    assert!(agent.as_str().unwrap().starts_with("Grantkeeper/"), "{agent}");
+}
+
+/// Salesforce: each org signs in at its My Domain (a site), and the token answer's
+/// `instance_url`, where the org's API is, is kept with the credential (SQLite, not the
+/// keychain) and shown with the connection, also after a refresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn salesforce_signs_in_at_my_domain_and_keeps_the_instance_url() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let my_domain = ProviderAppInput {
+        client_id: Some(EMULATED_CLIENT_ID.into()),
+        site: Some("https://acme.my.salesforce.com".into()),
+        ..ProviderAppInput::default()
+    };
+    let salesforce = engine.set_provider_app("salesforce", my_domain).await.unwrap();
+    assert_eq!(
+        salesforce.endpoints.authorize_url,
+        "https://acme.my.salesforce.com/services/oauth2/authorize"
+    );
+    assert_eq!(
+        salesforce.endpoints.revocation_url.as_deref(),
+        Some("https://acme.my.salesforce.com/services/oauth2/revoke")
+    );
+    use_emulator(&engine, &emulator, "salesforce", false).await;
+    let connection = connect(&engine, "salesforce", "Org").await;
+    let instance = "https://ada-org.my.salesforce.com";
+    assert_eq!(connection.details.get("instance_url").map(String::as_str), Some(instance));
+    assert!(connection.expires_at.is_none(), "Salesforce's answer has no expires_in");
+    let listed = serde_json::to_value(engine.connection("Org").unwrap()).unwrap();
+    assert_eq!(listed["details"]["instance_url"], instance, "as `list --json` prints it");
+
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    let kept: String = db.query_row("SELECT token_details FROM credentials", [], |row| row.get(0)).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&kept).unwrap(),
+        serde_json::json!({ "instance_url": instance })
+    );
+    let key = secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let stored = secret_tool_lookup(&setup.service, &key).unwrap();
+    assert!(!stored.contains("instance_url") && !kept.contains("salesforce-access"));
+
+    engine.refresh_now("Org").await.unwrap();
+    let refreshed = engine.connection("Org").unwrap();
+    assert_eq!(refreshed.details.get("instance_url").map(String::as_str), Some(instance));
+}
+
+/// Bitbucket Cloud has no site of its own, yet its tokens serve git on bitbucket.org with
+/// the user name `x-token-auth`; the consumer authenticates with HTTP Basic.
+#[tokio::test(flavor = "multi_thread")]
+async fn bitbucket_tokens_serve_git_on_bitbucket_org() {
+    let (emulator, _setup, engine) = engine_using_emulator("bitbucket", true).await;
+    connect(&engine, "bitbucket", "Bitbucket").await;
+    let exchange = &requests(&emulator, "bitbucket", "token").await[0];
+    assert!(exchange["headers"]["authorization"].as_str().unwrap().starts_with("Basic "));
+    assert_eq!(form_field(exchange, "client_secret"), None);
+
+    let asking = |host: &str| GitCredentialRequest {
+        protocol: "https".into(),
+        host: host.into(),
+        ..GitCredentialRequest::default()
+    };
+    let credential = engine.git_credential(&asking("bitbucket.org")).await.unwrap().expect("served");
+    assert_eq!(credential.username, "x-token-auth");
+    assert_eq!(credential.password.expose(), stored_access_token(&engine, "Bitbucket"));
+    assert!(credential.password_expiry_utc.is_some(), "its access tokens expire");
+    assert!(engine.git_credential(&asking("github.com")).await.unwrap().is_none());
+    let plain = GitCredentialRequest { protocol: "http".into(), ..asking("bitbucket.org") };
+    assert!(engine.git_credential(&plain).await.unwrap().is_none(), "never over plain http");
+}
+
+/// Figma refreshes at /v1/oauth/refresh, beside its token endpoint (which refuses a
+/// refresh token), and answers without a new refresh token: the first one is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn figma_refreshes_at_its_own_endpoint_and_keeps_the_refresh_token() {
+    let (emulator, _setup, engine) = engine_using_emulator("figma", true).await;
+    connect(&engine, "figma", "Figma").await;
+    engine.refresh_now("Figma").await.unwrap();
+    engine.refresh_now("Figma").await.unwrap();
+    let tokens = requests(&emulator, "figma", "token").await;
+    assert_eq!(tokens.len(), 1, "only the code exchange");
+    let refreshes: Vec<Value> =
+        emulator.log().await.into_iter().filter(|r| r["path"] == "/v1/oauth/refresh").collect();
+    let presented: Vec<String> = refreshes.iter().filter_map(|r| form_field(r, "refresh_token")).collect();
+    assert_eq!(presented.len(), 2);
+    assert_eq!(presented[0], presented[1], "the one refresh token, kept");
+    assert!(refreshes[0]["headers"]["authorization"].as_str().unwrap().starts_with("Basic "));
 }

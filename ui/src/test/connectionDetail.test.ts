@@ -138,3 +138,17 @@ describe("Connection detail", () => {
     expect(screen.getAllByTestId("connection-row")).toHaveLength(2);
   });
 });
+
+describe("A connection whose provider said where to use its tokens", () => {
+  it("shows the address, e.g. Salesforce's instance URL", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "s", name: "Sales", details: { instance_url: "https://acme.my.salesforce.com" } }),
+    ]);
+    render(App);
+    const [row] = await screen.findAllByTestId("connection-row");
+    await user.click(within(row!).getByRole("button", { name: "Sales: details" }));
+    const fact = await screen.findByTestId("connection-token-detail");
+    expect(fact.textContent).toBe("instance url: https://acme.my.salesforce.com");
+  });
+});

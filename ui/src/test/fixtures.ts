@@ -68,6 +68,7 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     consent: "once_per_program",
     used_by: [],
     last_handed_out_at: null,
+    details: {},
     ...overrides,
   };
 }

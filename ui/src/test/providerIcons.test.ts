@@ -8,8 +8,11 @@ import { apiKeyIntegration, connection, integration, provider } from "./fixtures
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
 // The ids of crates/engine/catalog.toml: its providers, then its API-key services.
-const PROVIDERS = ["google", "microsoft", "github", "github-app", "gitlab", "slack", "dropbox", "notion", "spotify", "zoom", "atlassian"];
-const KEY_SERVICES = ["openai", "anthropic", "sendgrid", "stripe", "twilio"];
+const PROVIDERS = [
+  "google", "microsoft", "github", "github-app", "gitlab", "slack", "dropbox", "notion", "spotify", "zoom", "atlassian",
+  "azure-devops", "linear", "box", "bitbucket", "hubspot", "asana", "discord", "x", "reddit", "salesforce", "figma",
+];
+const KEY_SERVICES = ["openai", "anthropic", "figma-token", "sendgrid", "stripe", "twilio"];
 const MARKS = import.meta.glob<string>("../../../icons/providers/*.svg", { eager: true, query: "?raw", import: "default" });
 
 function iconOf(element: HTMLElement): HTMLImageElement {

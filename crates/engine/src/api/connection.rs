@@ -1,5 +1,7 @@
 //! A connection as the window, `list --json` and scripts see it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use strum::{AsRefStr, EnumString};
@@ -55,4 +57,7 @@ pub struct Connection {
     /// recent first, and when it last did.
     pub used_by: Vec<String>,
     pub last_handed_out_at: Option<String>,
+    /// What the provider's token answer said about where to use the tokens, kept as the
+    /// catalog names it (Salesforce: `instance_url`, the org's API address). Never a token.
+    pub details: BTreeMap<String, String>,
 }

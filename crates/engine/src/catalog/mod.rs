@@ -208,6 +208,76 @@ mod tests {
     }
 
     #[test]
+    fn the_new_quirk_fields_are_read_from_the_catalog() {
+        let catalog = Catalog::builtin();
+        let reddit = catalog.provider("reddit").unwrap();
+        assert_eq!((reddit.client_secret, reddit.client_auth), (ClientSecretRule::Empty, ClientAuth::Basic));
+        assert!(reddit.user_agent.as_deref().is_some_and(|agent| agent.contains("{client_id}")));
+        assert_eq!(catalog.provider("salesforce").unwrap().kept_token_fields, ["instance_url"]);
+        assert_eq!(catalog.provider("figma").unwrap().refresh_path.as_deref(), Some("/v1/oauth/refresh"));
+        let bitbucket = catalog.integration_by_id("bitbucket").unwrap();
+        assert_eq!(bitbucket.git_host.as_deref(), Some("https://bitbucket.org"));
+        assert_eq!(bitbucket.git_username.as_deref(), Some("x-token-auth"));
+        let linear = catalog.provider("linear").unwrap();
+        assert!(linear.identity.body.as_deref().is_some_and(|body| body.contains("viewer")));
+        assert!(catalog.providers().count() >= 20, "issue 14: at least 20 OAuth providers");
+        let view = catalog.view("reddit", catalog.integration_by_id("reddit").unwrap());
+        assert!(!view.client_secret_required, "an installed app has none to enter");
+    }
+
+    #[test]
+    fn the_new_quirk_fields_are_checked() {
+        let text = r#"
+            [providers.demo]
+            name = "Demo"
+            docs_url = "https://example.com/docs"
+            sources = { checked = "2026-12", urls = ["https://example.com/docs"] }
+            console_url = "https://example.com/console"
+            setup = ["Register {redirect_uri}."]
+            authorize_url = "https://example.com/authorize"
+            token_url = "https://example.com/token"
+            userinfo_url = "https://example.com/me"
+            client_auth = "post"
+            client_secret = "empty"
+            refresh_path = "refresh"
+            kept_token_fields = ["refresh_token"]
+            user_agent = "demo/{version} {secret}"
+            identity = { source = "api", body = "{not json", subject = "{id}", account = ["{login}"] }
+            scopes = {}
+
+            [integrations.demo]
+            name = "Demo"
+            provider = "demo"
+            category = "Test"
+            description = "A demo."
+            docs_url = "https://example.com/docs"
+            git_username = "git"
+            check = { url = "{userinfo_url}", body = "{}" }
+        "#;
+        let file: CatalogFile = toml::from_str(text).unwrap();
+        let problems = validate::problems(&file).join("\n");
+        for expected in [
+            "kept_token_fields names \"refresh_token\"",
+            "refresh_path \"refresh\" is a path",
+            "client_secret = \"empty\" is an empty HTTP Basic password",
+            "user_agent is printable ASCII naming only {version} and {client_id}",
+            "identity.body goes with method = \"post\"",
+            "identity.body is not JSON",
+            "check.body goes with method = \"post\"",
+            "git_username needs a provider whose site is a base URL, or a git_host",
+        ] {
+            assert!(problems.contains(expected), "missing {expected:?} in:\n{problems}");
+        }
+        let hosted = text.replace(
+            "git_username = \"git\"",
+            "git_username = \"git\"\ngit_host = \"http://git.example.com\"",
+        );
+        let problems = validate::problems(&toml::from_str(&hosted).unwrap()).join("\n");
+        assert!(problems.contains("git_host must be an https URL"), "{problems}");
+        assert!(!problems.contains("or a git_host"), "{problems}");
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         let error =
             toml::from_str::<CatalogFile>("[providers.x]\nnmae = \"X\"\n[integrations]\n").unwrap_err();

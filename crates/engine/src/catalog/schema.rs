@@ -61,6 +61,17 @@ pub struct ProviderSpec {
     pub token_response: TokenResponseShape,
     #[serde(default)]
     pub refresh_tokens: RefreshTokens,
+    /// Where refresh requests go when not to the token endpoint: this path on the token
+    /// endpoint's origin, so it follows a site or an endpoint set by hand (Figma's
+    /// `/v1/oauth/refresh`).
+    pub refresh_path: Option<String>,
+    /// Fields of the token answer kept with the credential, where they are not secret and
+    /// say where to use the tokens (Salesforce's `instance_url`).
+    #[serde(default)]
+    pub kept_token_fields: Vec<String>,
+    /// The User-Agent every request to the provider carries, where it asks for one of
+    /// the app's own (Reddit); `{version}` and `{client_id}` are filled in.
+    pub user_agent: Option<String>,
     /// What ends sign-ins to a provider app the provider still treats as in testing.
     pub testing_mode: Option<TestingModeSpec>,
     /// Days a sign-in's refresh tokens last at most, counted from the sign-in, where the
@@ -176,6 +187,9 @@ pub enum ClientSecretRule {
     Required,
     /// Public clients (desktop registrations) may leave it out.
     Optional,
+    /// Public clients have none and authenticate with HTTP Basic all the same, with an
+    /// empty password (Reddit's installed apps).
+    Empty,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -306,6 +320,9 @@ pub struct IdentitySpec {
     pub source: IdentitySource,
     #[serde(default)]
     pub method: HttpMethod,
+    /// A JSON body for a POST identity API (Linear's GraphQL `viewer` query).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     pub subject: String,
     pub account: Vec<String>,
     /// The ID token claim that names the account `subject` names, where the API is not
@@ -387,6 +404,9 @@ pub struct IntegrationSpec {
     /// The integration's tokens also serve git over HTTPS on the provider's site, with
     /// this user name (`grantkeeper git-credential`).
     pub git_username: Option<String>,
+    /// The git host its tokens serve, for a provider without a site (Bitbucket Cloud:
+    /// https://bitbucket.org); otherwise git is served on the provider's site.
+    pub git_host: Option<String>,
 }
 
 /// A cheap authenticated request that says whether the credential works.
@@ -398,6 +418,8 @@ pub struct CheckSpec {
     pub url: String,
     #[serde(default)]
     pub method: HttpMethod,
+    /// A JSON body for a POST check (a GraphQL query).
+    pub body: Option<String>,
     #[serde(default)]
     pub auth: CheckAuth,
     /// Extra request headers (e.g. an API version).

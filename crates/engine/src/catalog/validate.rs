@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::schema::{
-    ApiKeySpec, CatalogFile, CheckAuth, CheckSpec, IdentitySource, IntegrationSpec, ProviderSpec,
-    RevocationStyle, RevokedTokens, SiteKind,
+    ApiKeySpec, CatalogFile, CheckAuth, CheckSpec, ClientAuth, ClientSecretRule, HttpMethod, IdentitySource,
+    IntegrationSpec, ProviderSpec, RevocationStyle, RevokedTokens, SiteKind,
 };
 use super::template::template_fields;
 
@@ -86,10 +86,18 @@ fn check_oauth_integration(
             report("an OAuth integration's check uses the access token (bearer)".into());
         }
     }
+    if let Some(host) = &integration.git_host {
+        check_url(host, "git_host", report);
+        if integration.git_username.is_none() || provider.site.is_some() {
+            report("git_host is for a git_username on a provider without a site".into());
+        }
+    }
     if let Some(username) = &integration.git_username {
-        // git is served on the provider's site: github.com or the person's server.
-        if provider.site.as_ref().is_none_or(|site| site.kind != SiteKind::BaseUrl) {
-            report("git_username needs a provider whose site is a base URL (the git host)".into());
+        // git is served on the provider's site (github.com or the person's server), or on
+        // the one host a provider without a site names.
+        let base_url_site = provider.site.as_ref().is_some_and(|site| site.kind == SiteKind::BaseUrl);
+        if !base_url_site && integration.git_host.is_none() {
+            report("git_username needs a provider whose site is a base URL, or a git_host".into());
         }
         if username.trim().is_empty() || username.contains(['\n', '\0', '=']) {
             report(format!("git_username {username:?} is not a plain user name"));
@@ -138,6 +146,34 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     check_authorize_request(provider, report);
     check_identity(provider, report);
     check_scopes_and_error_codes(provider, report);
+    check_token_quirks(provider, report);
+}
+
+/// Token answer fields kept, the refresh path, the empty secret and the User-Agent.
+fn check_token_quirks(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
+    const SECRET_FIELDS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
+    for field in &provider.kept_token_fields {
+        if !is_slug(field) || SECRET_FIELDS.contains(&field.as_str()) {
+            report(format!(
+                "kept_token_fields names {field:?}, which is not a plain field that is not a token"
+            ));
+        }
+    }
+    if let Some(path) = &provider.refresh_path {
+        if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
+            report(format!("refresh_path {path:?} is a path such as /v1/oauth/refresh"));
+        }
+    }
+    if provider.client_secret == ClientSecretRule::Empty && provider.client_auth != ClientAuth::Basic {
+        report("client_secret = \"empty\" is an empty HTTP Basic password: client_auth = \"basic\"".into());
+    }
+    if let Some(agent) = &provider.user_agent {
+        let known = template_fields(agent)
+            .is_some_and(|fields| fields.iter().all(|f| f == "version" || f == "client_id"));
+        if !known || agent.trim().is_empty() || !agent.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            report("user_agent is printable ASCII naming only {version} and {client_id}".into());
+        }
+    }
 }
 
 /// The name, set-up steps and links a person follows to register a provider app.
@@ -267,6 +303,9 @@ fn check_identity(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.identity.account.is_empty() {
         report("identity.account names at least one template".into());
     }
+    if let Some(body) = &provider.identity.body {
+        check_json_body(body, provider.identity.method, "identity.body", report);
+    }
 }
 
 fn check_scopes_and_error_codes(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
@@ -289,7 +328,20 @@ fn check_scopes_and_error_codes(provider: &ProviderSpec, report: &mut impl FnMut
         }
     }
 }
+/// A request body the catalog gives: JSON, sent with POST.
+fn check_json_body(body: &str, method: HttpMethod, what: &str, report: &mut impl FnMut(String)) {
+    if method != HttpMethod::Post {
+        report(format!("{what} goes with method = \"post\""));
+    }
+    if serde_json::from_str::<serde_json::Value>(body).is_err() {
+        report(format!("{what} is not JSON"));
+    }
+}
+
 fn check_check(check: &CheckSpec, fields: &[&str], report: &mut impl FnMut(String)) {
+    if let Some(body) = &check.body {
+        check_json_body(body, check.method, "check.body", report);
+    }
     let mut templates = vec![check.url.as_str()];
     templates.extend(check.headers.values().map(String::as_str));
     match &check.auth {

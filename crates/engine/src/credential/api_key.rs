@@ -185,6 +185,7 @@ fn key_credential(
         pending_token_key: None,
         addresses: None,
         signed_in_at: None,
+        token_details: Default::default(),
         id,
     }
 }

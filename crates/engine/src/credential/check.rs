@@ -67,7 +67,11 @@ pub(crate) async fn run_check(
     {
         request = request.header(name, value);
     }
-    let request = request.body(Vec::new()).map_err(|e| Error::Internal(format!("check request: {e}")))?;
+    if check.body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let body = check.body.clone().unwrap_or_default().into_bytes();
+    let request = request.body(body).map_err(|e| Error::Internal(format!("check request: {e}")))?;
     let response = http
         .execute(request)
         .await
@@ -106,6 +110,7 @@ fn check_for(integration_id: &str, provider: &ProviderRecord) -> Result<Cow<'sta
         (None, Some(userinfo)) => Ok(Cow::Owned(CheckSpec {
             url: userinfo.clone(),
             method: HttpMethod::Get,
+            body: None,
             auth: CheckAuth::Bearer,
             headers: Default::default(),
             account: Some("{email}".into()),
@@ -134,7 +139,8 @@ impl crate::Engine {
         let values = move |field: &str| if field == "userinfo_url" { userinfo.clone() } else { None };
         for attempt in 0..2 {
             let (_, token) = self.access_token(&connection.id, std::time::Duration::from_secs(60)).await?;
-            let (checked, url) = run_check(&self.http, &check, &values, &token, &provider.name).await?;
+            let http = provider.http(&self.http);
+            let (checked, url) = run_check(&http, &check, &values, &token, &provider.name).await?;
             match checked {
                 Checked::Accepted { account } => {
                     return Ok(CheckResult {

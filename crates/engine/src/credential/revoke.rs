@@ -158,9 +158,9 @@ impl Engine {
             }
             _ => tokens,
         };
+        let http = provider.http(&self.http);
         for request in revocation_requests(style, revoke_with, &provider, secret.as_ref(), &tokens, &url) {
-            let response = self
-                .http
+            let response = http
                 .execute(request)
                 .await
                 .map_err(|error| error.for_provider(&url, &provider.name, "revocation answer"))?;

@@ -174,6 +174,7 @@ fn signed_in(
             .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
         addresses: Some(provider.addresses()),
         signed_in_at: Some(at),
+        token_details: grant.kept_fields(provider),
         id,
     }
 }

@@ -97,7 +97,7 @@ pub(crate) fn client_auth_hint(provider: &ProviderRecord) -> String {
 /// The provider's token endpoint with its quirks smoothed over.
 pub fn token_endpoint(provider: &ProviderRecord, http: &HttpClient) -> TokenEndpoint {
     TokenEndpoint {
-        http: http.clone(),
+        http: provider.http(http),
         request_format: provider.spec.map(|s| s.token_request).unwrap_or_default(),
         response_shape: provider.spec.map(|s| s.token_response).unwrap_or_default(),
         error_codes: provider.spec.map(|s| &s.error_codes),

@@ -88,6 +88,19 @@ impl Grant {
         Ok(grant)
     }
 
+    /// The fields of the answer the provider's catalog entry keeps with the credential
+    /// (`kept_token_fields`), where the answer names them as text.
+    pub fn kept_fields(&self, provider: &ProviderRecord) -> std::collections::BTreeMap<String, String> {
+        let names = provider.spec.map(|s| s.kept_token_fields.as_slice()).unwrap_or_default();
+        names
+            .iter()
+            .filter_map(|name| {
+                let value = self.extras.fields.get(name)?.as_str()?;
+                Some((name.clone(), crate::error::provider_text(value)))
+            })
+            .collect()
+    }
+
     /// The granted scopes; empty when neither the answer nor the request named any.
     pub fn granted_scopes(&self) -> &[String] {
         self.scopes.as_deref().unwrap_or_default()

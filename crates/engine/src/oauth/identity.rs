@@ -55,6 +55,7 @@ impl Claims {
 }
 
 pub async fn identity(provider: &ProviderRecord, grant: &Grant, http: &HttpClient) -> Result<Identity> {
+    let http = &provider.http(http);
     let identity = match provider.spec {
         Some(spec) => identity_by_spec(provider, &spec.identity, grant, http).await?,
         None => oidc_identity(provider, &grant.tokens, http).await?,
@@ -80,8 +81,9 @@ async fn identity_by_spec(
         IdentitySource::Api => {
             let url = provider.endpoints.userinfo_url.as_deref().expect("the catalog names an identity URL");
             let url = Url::parse(url).expect("validated when stored");
+            let bearer = Some(grant.tokens.access_token.expose());
             let (status, body) = http
-                .call_json(spec.method == HttpMethod::Post, &url, Some(grant.tokens.access_token.expose()))
+                .send_json(spec.method == HttpMethod::Post, &url, bearer, spec.body.as_deref())
                 .await
                 .map_err(|e| e.for_provider(&url, &provider.name, "identity answer"))?;
             let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();

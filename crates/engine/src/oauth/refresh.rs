@@ -1,7 +1,7 @@
 //! Redeeming a refresh token (RFC 6749 §6), and what the provider's refusal means.
 
 use oauth2::basic::BasicErrorResponseType;
-use oauth2::{RefreshToken, RequestTokenError};
+use oauth2::{RefreshToken, RequestTokenError, TokenUrl};
 use url::Url;
 
 use super::client::{oauth_client, token_endpoint, token_error};
@@ -25,14 +25,28 @@ pub(crate) enum RefreshRefused {
     Unanswered(Error),
 }
 
-/// Presents `refresh_token` at the provider's token endpoint.
+/// Where refresh requests go when the provider has an endpoint for them beside its token
+/// endpoint (Figma): the catalog's path on the token endpoint's origin in use, so it
+/// follows a site or an endpoint set by hand.
+pub(crate) fn refresh_url(provider: &ProviderRecord) -> Option<Url> {
+    let path = provider.spec?.refresh_path.as_deref()?;
+    let mut url = Url::parse(&provider.endpoints.token_url).ok()?;
+    url.set_path(path);
+    url.set_query(None);
+    Some(url)
+}
+
+/// Presents `refresh_token` at the provider's token endpoint (or its refresh endpoint).
 pub(crate) async fn refresh_grant(
     provider: &ProviderRecord,
     client_secret: Option<Secret>,
     refresh_token: &Secret,
     http: &HttpClient,
 ) -> Result<Grant, RefreshRefused> {
-    let client = oauth_client(provider, client_secret).map_err(RefreshRefused::Failed)?;
+    let mut client = oauth_client(provider, client_secret).map_err(RefreshRefused::Failed)?;
+    if let Some(url) = refresh_url(provider) {
+        client = client.set_token_uri(TokenUrl::from_url(url));
+    }
     let refresh_token = RefreshToken::new(refresh_token.expose().to_owned());
     let mut request = client.exchange_refresh_token(&refresh_token);
     if let Some(resource) = &provider.resource {

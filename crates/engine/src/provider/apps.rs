@@ -286,7 +286,7 @@ impl Engine {
     /// The provider app's client secret, when it has one. A secret that should be there
     /// but is not is an error: sending the request without it would only be refused.
     pub(crate) async fn client_secret(&self, provider: &ProviderRecord) -> Result<Option<Secret>> {
-        let Some(key) = &provider.app.client_secret_key else { return Ok(None) };
+        let Some(key) = &provider.app.client_secret_key else { return Ok(provider.empty_secret()) };
         let secret = self.vault.read(key).await?.ok_or_else(|| {
             Error::KeychainUnavailable(format!(
                 "the client secret of {} is missing from the keychain. Enter it again under Provider apps.",

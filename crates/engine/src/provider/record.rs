@@ -160,6 +160,24 @@ impl ProviderRecord {
         self.spec.and_then(|s| s.error_codes.get(code)).map_or(code, String::as_str)
     }
 
+    /// The HTTP client for requests to this provider: with the User-Agent it asks for,
+    /// where the catalog names one (Reddit).
+    pub fn http(&self, http: &crate::http::HttpClient) -> crate::http::HttpClient {
+        let agent = self.spec.and_then(|s| s.user_agent.as_ref()).map(|template| {
+            template
+                .replace("{version}", env!("CARGO_PKG_VERSION"))
+                .replace("{client_id}", &self.app.client_id)
+        });
+        http.with_user_agent(agent.as_deref())
+    }
+
+    /// The empty secret a provider's public clients authenticate with (HTTP Basic, an
+    /// empty password: Reddit's installed apps), where the provider app has no secret.
+    pub fn empty_secret(&self) -> Option<crate::Secret> {
+        let empty = self.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Empty);
+        (empty && self.app.client_secret_key.is_none()).then(|| crate::Secret::new(String::new()))
+    }
+
     /// The provider's site as the person set it, else the catalog's default.
     pub fn site(&self) -> Option<String> {
         let default = self.spec.and_then(|s| s.site.as_ref()).map(|site| site.default.clone());

@@ -101,6 +101,7 @@ mod tests {
             consent: crate::api::ConsentPolicy::default(),
             used_by: Vec::new(),
             last_handed_out_at: None,
+            details: Default::default(),
         };
         let vscode: serde_json::Value =
             serde_json::from_str(&config_for(&connection, AiClient::Vscode, "/usr/bin/grantkeeper").snippet)

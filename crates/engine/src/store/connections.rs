@@ -17,7 +17,8 @@ impl TableRow for Connection {
         (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent,
         (SELECT json_group_array(program) FROM (SELECT u.program FROM program_use u
             WHERE u.connection_id = c.id ORDER BY u.last_event_id DESC)) AS used_by,
-        (SELECT max(u.last_at) FROM program_use u WHERE u.connection_id = c.id) AS last_handed_out_at
+        (SELECT max(u.last_at) FROM program_use u WHERE u.connection_id = c.id) AS last_handed_out_at,
+        k.token_details
         FROM connections c JOIN credentials k ON k.id = c.credential_id
         LEFT JOIN providers p ON p.id = k.provider_id";
 
@@ -31,6 +32,7 @@ impl TableRow for Connection {
             scopes: list_column(row, "scopes")?,
             shared_with: list_column(row, "shared_with")?,
             used_by: list_column(row, "used_by")?,
+            details: super::details_column(row)?,
             integration_name: String::new(),
             missing_scopes: Vec::new()
         }))

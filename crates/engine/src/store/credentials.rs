@@ -34,18 +34,21 @@ pub struct CredentialRecord {
     /// When the person last signed in for it (not a refresh); None for an API key, or a
     /// grant from before it was kept.
     pub signed_in_at: Option<Timestamp>,
+    /// Fields of the token answer the catalog keeps (Salesforce's `instance_url`).
+    pub token_details: BTreeMap<String, String>,
 }
 
 impl TableRow for CredentialRecord {
     const SELECT: &'static str = "SELECT id, provider_id, subject, account, scopes, token_secret_key,
         status, expires_at, last_refreshed_at, created_at, status_reason, refresh_due_at, key_fields,
-        refresh_token_expires_at, pending_token_key, addresses, signed_in_at FROM credentials";
+        refresh_token_expires_at, pending_token_key, addresses, signed_in_at, token_details FROM credentials";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CredentialRecord {
             id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
             last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key, addresses, signed_in_at;
             kind: CredentialKind::of_column(row.get("key_fields")?)?,
+            token_details: super::details_column(row)?,
             scopes: list_column(row, "scopes")?,
             status: status_column(row)?
         }))
@@ -93,6 +96,8 @@ pub struct RecordedRefresh {
     pub refresh_due_at: Option<Timestamp>,
     /// A new refresh token's lapse, when the provider said.
     pub refresh_token_expires_at: Option<Timestamp>,
+    /// Kept fields the refresh answer named (the others stay as they were).
+    pub token_details: BTreeMap<String, String>,
 }
 
 impl Store {
@@ -131,15 +136,16 @@ impl Store {
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
                     status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
-                    refresh_token_expires_at, addresses, signed_in_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                    refresh_token_expires_at, addresses, signed_in_at, token_details)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (id) DO UPDATE SET account = excluded.account, scopes = excluded.scopes,
                     token_secret_key = excluded.token_secret_key, status = excluded.status,
                     status_reason = NULL, expires_at = excluded.expires_at,
                     last_refreshed_at = excluded.last_refreshed_at, refresh_due_at = excluded.refresh_due_at,
                     key_fields = excluded.key_fields,
                     refresh_token_expires_at = excluded.refresh_token_expires_at, pending_token_key = NULL,
-                    addresses = excluded.addresses, signed_in_at = excluded.signed_in_at",
+                    addresses = excluded.addresses, signed_in_at = excluded.signed_in_at,
+                    token_details = excluded.token_details",
                 params![
                     credential.id,
                     credential.provider_id,
@@ -156,6 +162,7 @@ impl Store {
                     credential.refresh_token_expires_at,
                     credential.addresses,
                     credential.signed_in_at,
+                    super::details_text(&credential.token_details),
                 ],
             )?;
             if let Some(connection) = connection {
@@ -172,7 +179,9 @@ impl Store {
             "UPDATE credentials SET token_secret_key = ?3, expires_at = ?4, last_refreshed_at = ?5,
                 scopes = coalesce(?6, scopes), status = ?9, status_reason = NULL,
                 refresh_due_at = ?7, refresh_token_expires_at = coalesce(?8, refresh_token_expires_at),
-                pending_token_key = NULL
+                pending_token_key = NULL,
+                token_details = CASE WHEN ?10 IS NULL THEN token_details
+                    ELSE json_patch(coalesce(token_details, '{}'), ?10) END
              WHERE id = ?1 AND token_secret_key = ?2",
             params![
                 refresh.credential_id,
@@ -184,6 +193,7 @@ impl Store {
                 refresh.refresh_due_at,
                 refresh.refresh_token_expires_at,
                 ConnectionStatus::Active,
+                super::details_text(&refresh.token_details),
             ],
         )?;
         Ok(changed == 1)

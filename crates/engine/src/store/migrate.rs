@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_signed_in_at.sql"),
     include_str!("../../migrations/0017_resources.sql"),
     include_str!("../../migrations/0018_agent.sql"),
+    include_str!("../../migrations/0019_token_details.sql"),
 ];
 
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for

@@ -104,6 +104,19 @@ fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).expect("a list of strings serializes")
 }
 
+/// The `token_details` column: a JSON object of strings, NULL for none.
+fn details_column(row: &Row) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    let index = row.as_ref().column_index("token_details")?;
+    let Some(text) = row.get::<_, Option<String>>(index)? else { return Ok(Default::default()) };
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+}
+
+/// What `token_details` holds: NULL for none.
+fn details_text(details: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!details.is_empty()).then(|| serde_json::to_string(details).expect("strings serialize"))
+}
+
 fn list_column(row: &Row, column: &str) -> rusqlite::Result<Vec<String>> {
     let index = row.as_ref().column_index(column)?;
     let text: String = row.get(index)?;

@@ -41,6 +41,7 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         pending_token_key: None,
         addresses: None,
         signed_in_at: None,
+        token_details: Default::default(),
     }
 }
 

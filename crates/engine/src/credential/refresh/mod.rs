@@ -122,6 +122,7 @@ impl Engine {
             times.refresh_due_at = times.refresh_due_at.map(|_| at + SHORTEST_REFRESH_GAP);
         }
         self.vault.write_tokens(&new_key, &grant.tokens).await?;
+        let token_details = grant.kept_fields(provider);
         let recorded = self.store.record_refresh(&RecordedRefresh {
             credential_id: credential.id.clone(),
             previous_key: credential.token_secret_key.clone(),
@@ -131,6 +132,7 @@ impl Engine {
             scopes: grant.scopes,
             refresh_due_at: times.refresh_due_at,
             refresh_token_expires_at: times.refresh_token_expires_at,
+            token_details,
         });
         match recorded {
             Ok(true) => {}
