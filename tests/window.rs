@@ -1285,6 +1285,10 @@ async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
     let token = asking.await.unwrap().unwrap().expect("the app answered");
     assert!(!token.is_empty());
     assert!(text_of(&client, "consent-request").await.is_none(), "answered, the question goes");
+    // The row says who used it (once the card above it went: WebKitGTK 2.50 left a row
+    // with `content-visibility: auto` unpainted after such a shift).
+    let used = wait_for_text(&client, "connection-used", |t| t.starts_with("Used by")).await;
+    assert!(used.starts_with(&format!("Used by {name} · ")), "{used}");
 
     activate(&client, "connection-open").await;
     let allowed = wait_for_text(&client, "allowed-program", |t| t.contains(&name)).await;

@@ -55,6 +55,7 @@ export class AppState {
   #unlisten: (() => void) | null = null;
   #stopped = false;
   #clock: ReturnType<typeof setInterval> | null = null;
+  #reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
   // The parts' state, read (and the view's filters written) by the components.
   get connections(): Connection[] { return this.#cache.connections; }
@@ -107,6 +108,8 @@ export class AppState {
     this.#view.stop();
     if (this.#clock) clearInterval(this.#clock);
     this.#clock = null;
+    if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = null;
   }
 
   handle(event: EngineEvent): void {
@@ -125,7 +128,19 @@ export class AppState {
       case "consent_ended":
         this.#consents.receive(event);
         break;
+      case "token_handed_out":
+        this.#reloadSoon();
+        break;
     }
+  }
+
+  /** Hand-outs can come by the hundred: who used what is read again at most once a second. */
+  #reloadSoon(): void {
+    if (this.#reloadTimer || this.#stopped) return;
+    this.#reloadTimer = setTimeout(() => {
+      this.#reloadTimer = null;
+      void this.reloadConnections();
+    }, 1000);
   }
 
   /** The person's answer to a program's request; rejects with an ErrorPayload. */

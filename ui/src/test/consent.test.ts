@@ -112,3 +112,18 @@ describe("Programs in the window", () => {
     expect(rows[0]!.textContent).toContain("curl: allowed once");
   });
 });
+
+describe("Hand-outs in a row", () => {
+  it("read the connections again once, not once per hand-out", async () => {
+    ipc.listConnections.mockResolvedValue([connection()]);
+    render(App);
+    await screen.findByTestId("connection-row");
+    const before = ipc.listConnections.mock.calls.length;
+    ipc.listConnections.mockResolvedValue([
+      connection({ used_by: ["/usr/bin/git"], last_handed_out_at: new Date().toISOString() }),
+    ]);
+    for (let i = 0; i < 50; i += 1) ipc.emit({ kind: "token_handed_out", connection_id: "c1" });
+    expect((await screen.findByTestId("connection-used", {}, { timeout: 3000 })).textContent).toMatch(/^Used by git · /);
+    expect(ipc.listConnections.mock.calls.length - before).toBe(1);
+  });
+});

@@ -181,7 +181,12 @@ impl Engine {
             subject: None,
             detail: Some(&detail),
             program: Some(&program.path),
-        })
+        })?;
+        if kind == EventKind::TokenHandedOut {
+            let connection_id = connection.id.clone();
+            self.events.publish(crate::EngineEvent::TokenHandedOut { connection_id });
+        }
+        Ok(())
     }
 
     /// The requests for tokens waiting for the person's answer.

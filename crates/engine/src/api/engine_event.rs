@@ -27,4 +27,8 @@ pub enum EngineEvent {
     ConsentEnded {
         id: String,
     },
+    /// The token agent gave a program the connection's token (who used it changed).
+    TokenHandedOut {
+        connection_id: String,
+    },
 }
