@@ -1193,7 +1193,10 @@ async fn salesforce_signs_in_at_my_domain_and_keeps_the_instance_url() {
     let connection = connect(&engine, "salesforce", "Org").await;
     let instance = "https://ada-org.my.salesforce.com";
     assert_eq!(connection.details.get("instance_url").map(String::as_str), Some(instance));
-    assert!(connection.expires_at.is_none(), "Salesforce's answer has no expires_in");
+    // No expires_in in Salesforce's answer: its shortest session timeout is assumed.
+    let expires = grantkeeper_engine::Timestamp::parse(connection.expires_at.as_deref().unwrap()).unwrap();
+    let left = (expires - grantkeeper_engine::Timestamp::now()).whole_seconds();
+    assert!((850..=900).contains(&left), "{left} s");
     let listed = serde_json::to_value(engine.connection("Org").unwrap()).unwrap();
     assert_eq!(listed["details"]["instance_url"], instance, "as `list --json` prints it");
 
@@ -1210,6 +1213,7 @@ async fn salesforce_signs_in_at_my_domain_and_keeps_the_instance_url() {
     engine.refresh_now("Org").await.unwrap();
     let refreshed = engine.connection("Org").unwrap();
     assert_eq!(refreshed.details.get("instance_url").map(String::as_str), Some(instance));
+    assert!(refreshed.expires_at.is_some(), "a refresh answer is taken the same way");
 }
 
 /// Bitbucket Cloud has no site of its own, yet its tokens serve git on bitbucket.org with

@@ -240,6 +240,7 @@ mod tests {
             client_auth = "post"
             client_secret = "empty"
             refresh_path = "refresh"
+            assumed_lifetime_secs = 0
             kept_token_fields = ["refresh_token"]
             user_agent = "demo/{version} {secret}"
             identity = { source = "api", body = "{not json", subject = "{id}", account = ["{login}"] }
@@ -259,6 +260,7 @@ mod tests {
         for expected in [
             "kept_token_fields names \"refresh_token\"",
             "refresh_path \"refresh\" is a path",
+            "assumed_lifetime_secs is between 60",
             "client_secret = \"empty\" is an empty HTTP Basic password",
             "user_agent is printable ASCII naming only {version} and {client_id}",
             "identity.body goes with method = \"post\"",

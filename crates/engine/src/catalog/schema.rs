@@ -65,6 +65,10 @@ pub struct ProviderSpec {
     /// endpoint's origin, so it follows a site or an endpoint set by hand (Figma's
     /// `/v1/oauth/refresh`).
     pub refresh_path: Option<String>,
+    /// How long an access token is taken to live when the provider's answer says nothing
+    /// (no `expires_in`), so it is refreshed before it can have lapsed: Salesforce, whose
+    /// tokens end with the org's session timeout (15 minutes at the shortest).
+    pub assumed_lifetime_secs: Option<u64>,
     /// Fields of the token answer kept with the credential, where they are not secret and
     /// say where to use the tokens (Salesforce's `instance_url`).
     #[serde(default)]

@@ -149,7 +149,8 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     check_token_quirks(provider, report);
 }
 
-/// Token answer fields kept, the refresh path, the empty secret and the User-Agent.
+/// Token answer fields kept, the refresh path, the assumed lifetime, the empty secret and
+/// the User-Agent.
 fn check_token_quirks(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     const SECRET_FIELDS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
     for field in &provider.kept_token_fields {
@@ -163,6 +164,9 @@ fn check_token_quirks(provider: &ProviderSpec, report: &mut impl FnMut(String)) 
         if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
             report(format!("refresh_path {path:?} is a path such as /v1/oauth/refresh"));
         }
+    }
+    if provider.assumed_lifetime_secs.is_some_and(|secs| !(60..=86_400).contains(&secs)) {
+        report("assumed_lifetime_secs is between 60 (a minute) and 86400 (a day)".into());
     }
     if provider.client_secret == ClientSecretRule::Empty && provider.client_auth != ClientAuth::Basic {
         report("client_secret = \"empty\" is an empty HTTP Basic password: client_auth = \"basic\"".into());

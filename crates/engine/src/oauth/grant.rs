@@ -65,6 +65,14 @@ impl Grant {
         })
     }
 
+    /// The lifetime the provider's catalog entry assumes where the answer gave none.
+    pub(crate) fn with_assumed_lifetime(mut self, provider: &ProviderRecord) -> Self {
+        if self.expires_in.is_none() {
+            self.expires_in = provider.spec.and_then(|s| s.assumed_lifetime_secs).map(Duration::from_secs);
+        }
+        self
+    }
+
     /// A sign-in's grant (by code or device code): its ID token checked, where the
     /// provider sent one and its ID tokens are checked, before anything is kept; and the
     /// scopes it asked for where the answer names none.
@@ -76,7 +84,7 @@ impl Grant {
         requested: &[String],
         http: &HttpClient,
     ) -> Result<Grant> {
-        let mut grant = Grant::from_answer(response, &provider.name)?;
+        let mut grant = Grant::from_answer(response, &provider.name)?.with_assumed_lifetime(provider);
         if let Some(id_token) = grant.tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) {
             let keys = SigningKeys::fetch(provider, http).await?;
             keys.check(id_token, provider, client_secret, expected).map_err(|e| Error::ProviderError {

@@ -84,5 +84,6 @@ pub(crate) async fn refresh_grant(
     };
     // A success the grant cannot take (no access token, not a bearer token) may still
     // have cost the refresh token.
-    Grant::from_answer(&response, &provider.name).map_err(RefreshRefused::Unanswered)
+    let grant = Grant::from_answer(&response, &provider.name).map_err(RefreshRefused::Unanswered)?;
+    Ok(grant.with_assumed_lifetime(provider))
 }
