@@ -31,6 +31,7 @@ export class DataCache {
   providersError = $state<string | null>(null);
 
   #connectionsSeq = 0;
+  #connectionsReload: Promise<void> = Promise.resolve();
   #providersSeq = 0;
   readonly #announce: (text: string) => void;
   readonly #connectionsReloaded: (connections: Connection[]) => void;
@@ -51,11 +52,18 @@ export class DataCache {
     }
   }
 
-  async reloadConnections(): Promise<void> {
-    const seq = ++this.#connectionsSeq;
+  /** Resolves once the list is at least as new as the engine's when this was called. */
+  reloadConnections(): Promise<void> {
+    const reload = this.#reloadConnections(++this.#connectionsSeq);
+    this.#connectionsReload = reload;
+    return reload;
+  }
+
+  async #reloadConnections(seq: number): Promise<void> {
     try {
       const list = await ipc.commands.listConnections();
-      if (seq !== this.#connectionsSeq) return;
+      // A newer reload began meanwhile: its answer is the one kept, and waited for.
+      if (seq !== this.#connectionsSeq) return this.#connectionsReload;
       if (this.connectionsLoaded) this.#announceStatusChanges(this.connections, list);
       this.connections = keepUnchanged(this.connections, list);
       this.#connectionsReloaded(list);

@@ -124,6 +124,17 @@ describe("Sign-in flow", () => {
     await waitFor(() => expect(document.activeElement).toBe(row));
   });
 
+  it("names the new connection even when another reload of the list overtook the flow's own", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    // The flow's reload answers first, but a newer one (a change elsewhere) is still on its way.
+    const later = (ms: number) => new Promise<ReturnType<typeof connection>[]>((done) => setTimeout(() => done([connection()]), ms));
+    ipc.listConnections.mockImplementationOnce(() => later(10)).mockImplementationOnce(() => later(100));
+    ipc.emit({ kind: "flow_completed", flow_id: "flow-1", connection_id: "conn-1" });
+    ipc.emit({ kind: "connections_changed" });
+    expect((await screen.findByTestId("flow-message")).textContent).toBe("Connected Work mail.");
+  });
+
   it("the Connected notice goes once the connection's status changes, and the change is announced", async () => {
     const user = userEvent.setup();
     await startConnect(user);
