@@ -493,6 +493,12 @@ async fn the_catalog_sets_up_a_provider_app_and_connects() {
     find(&client, "empty-go-catalog").await.click().await.unwrap();
     find(&client, "catalog-search").await;
     screenshot(&client, "catalog").await;
+    let newest = "[data-integration-id='azure-devops']";
+    client
+        .execute("document.querySelector(arguments[0]).scrollIntoView()", vec![newest.into()])
+        .await
+        .unwrap();
+    screenshot(&client, "catalog-later-providers").await;
     type_into(&client, "catalog-search", "gitlab").await;
     let shown: serde_json::Value = client
         .execute("return [...document.querySelectorAll('[data-testid=catalog-entry]')].map(e => e.dataset.integrationId)", vec![])
