@@ -78,9 +78,15 @@ pub async fn run<T: Tokens>(
         restarting: tokio::sync::Mutex::new(()),
         own_requests: AtomicU64::new(0),
     });
-    // The token is read (or refreshed) while the client is still starting.
+    // The token is read (or refreshed, or asked for) while the client is still starting;
+    // an answer that ends the bridge (the person denied the client) ends it, rather than
+    // the first request asking the person again.
     let warming = bridge.clone();
-    tokio::spawn(async move { warming.remote.warm_up().await });
+    tokio::spawn(async move {
+        if let Some(error) = warming.remote.warm_up().await {
+            warming.stop(error);
+        }
+    });
 
     let mut requests = JoinSet::new();
     let mut terminated = terminate_signal();

@@ -90,9 +90,11 @@ impl<T: Tokens> Remote<T> {
         &self.name
     }
 
-    /// Fetches the token ahead of the first request (the keychain, maybe a refresh).
-    pub async fn warm_up(&self) {
-        let _ = self.credentials.token().await;
+    /// Fetches the token ahead of the first request (the keychain, maybe a refresh, or the
+    /// person's answer to the token agent's question). The error that ends the bridge
+    /// (denied, sign in again), if that is how it went; any other fails only a request.
+    pub async fn warm_up(&self) -> Option<Error> {
+        self.credentials.token().await.err().filter(ends_the_bridge)
     }
 
     /// POSTs a client message. `initialize` starts a session: it is sent without one,
