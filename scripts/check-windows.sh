@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Type-checks the engine, the CLI and the app for Windows from Linux (not part of CI:
+# Type-checks and lints the engine, the CLI and the app for Windows from Linux (not part of CI:
 # it fetches a second standard library with rustup). Catches code that only compiles
 # on Linux, such as the keychain's Linux-only backend or Unix-only sockets.
 #
@@ -23,6 +23,6 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
 fi
 [ -d ui/dist ] || { npm ci --prefix ui --silent && npm run --prefix ui build; }
 RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=target/check-windows \
-  cargo check --locked --target "$target" -p grantkeeper-engine -p grantkeeper-cli \
-  -p grantkeeper-app --features grantkeeper-app/custom-protocol
-echo "check-windows: the engine, the CLI and the app type-check for $target"
+  cargo clippy --locked --target "$target" -p grantkeeper-engine -p grantkeeper-cli \
+  -p grantkeeper-app --features grantkeeper-app/custom-protocol -- -D warnings
+echo "check-windows: the engine, the CLI and the app type-check and lint clean for $target"

@@ -1273,7 +1273,7 @@ async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
     find(&client, "add-url-sign-in").await.click().await.unwrap();
     wait_for_text(&client, "connection-status", |t| t == "Active").await;
 
-    let socket = grantkeeper_engine::agent::socket_path(setup.home());
+    let socket = grantkeeper_engine::agent::address(setup.home());
     let asking = tokio::spawn(async move {
         let asked =
             grantkeeper_engine::agent::client::request_token(&socket, "Example MCP", Duration::ZERO, &[]);
@@ -1312,7 +1312,7 @@ async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
 async fn a_crashed_app_is_started_again_by_the_next_token(setup: &Setup, connection: &str) {
     let cli = Path::new(env!("CARGO_BIN_EXE_grantkeeper-app")).with_file_name("grantkeeper");
     assert!(cli.exists(), "the CLI is built beside the app: cargo build -p grantkeeper-cli");
-    let socket = grantkeeper_engine::agent::socket_path(setup.home());
+    let socket = grantkeeper_engine::agent::address(setup.home());
     let run = |args: &[&str]| {
         Command::new(&cli)
             .args(args)

@@ -70,9 +70,9 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
 /// The token agent, for the app's lifetime; without it programs read the keychain
 /// themselves, as before it existed.
 fn serve_agent<R: Runtime>(app: &tauri::App<R>, engine: &Arc<Engine>) {
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", windows))]
     {
-        let path = grantkeeper_engine::agent::socket_path(engine.home());
+        let path = grantkeeper_engine::agent::address(engine.home());
         match tauri::async_runtime::block_on(async { engine.serve_agent(&path) }) {
             Ok(server) => {
                 app.manage(server);
@@ -80,7 +80,7 @@ fn serve_agent<R: Runtime>(app: &tauri::App<R>, engine: &Arc<Engine>) {
             Err(error) => tracing::warn!(%error, "programs will not be asked about before they get tokens"),
         }
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", windows)))]
     let _ = (app, engine);
 }
 

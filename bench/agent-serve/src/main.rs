@@ -37,7 +37,7 @@ fn main() {
     });
     std::thread::sleep(Duration::from_secs(1));
     let before = rss_kib();
-    let server = engine.serve_agent(&agent::socket_path(&config.home)).expect("the agent serves");
+    let server = engine.serve_agent(&agent::address(&config.home)).expect("the agent serves");
     std::thread::sleep(Duration::from_secs(1));
     println!(r#"{{"rss_before_agent_kib":{before},"rss_with_agent_kib":{}}}"#, rss_kib());
     for _ in std::io::stdin().lock().lines().map_while(Result::ok) {

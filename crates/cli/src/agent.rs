@@ -3,30 +3,21 @@
 //! (no display: SSH, a server, CI) or when told so (`--no-agent`,
 //! `GRANTKEEPER_NO_AGENT=1`). An app that is not running is started in the background.
 
-#[cfg(target_os = "linux")]
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-#[cfg(target_os = "linux")]
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-#[cfg(target_os = "linux")]
-use grantkeeper_engine::agent::{client, socket_path};
-#[cfg(target_os = "linux")]
-use grantkeeper_engine::Error;
-use grantkeeper_engine::{Connection, Engine, Result, Secret};
+use grantkeeper_engine::agent::{address, client, SERVES_HERE};
+use grantkeeper_engine::{Connection, Engine, Error, Result, Secret};
 
 /// How long a freshly started app has to open its agent.
-#[cfg(target_os = "linux")]
 const START_WAIT: Duration = Duration::from_secs(15);
 
 /// Said once per data directory: the marker file's name.
-#[cfg(target_os = "linux")]
 const NOTE_MARKER: &str = "agent-note-shown";
 
 /// Where a command gets its tokens.
 pub enum Route {
-    /// The running app's token agent, serving at this socket.
-    #[cfg(target_os = "linux")]
+    /// The running app's token agent, serving at this socket (or named pipe).
     Agent(PathBuf),
     /// The keychain, read by the command itself.
     Direct,
@@ -35,15 +26,10 @@ pub enum Route {
 /// The route for this command's tokens: the agent (started if need be) where one can
 /// ask the person, else the direct path.
 pub async fn route(engine: &Engine, no_agent: bool) -> Result<Route> {
-    // The agent serves on Linux; elsewhere (a named pipe on Windows is planned) the
-    // direct path is the only one.
-    #[cfg(target_os = "linux")]
-    if let Some(path) = agent_socket(engine, no_agent).await? {
-        return Ok(Route::Agent(path));
+    match agent_address(engine, no_agent).await? {
+        Some(path) => Ok(Route::Agent(path)),
+        None => Ok(Route::Direct),
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (engine, no_agent);
-    Ok(Route::Direct)
 }
 
 /// A connection's token for the program that ran this command.
@@ -66,7 +52,6 @@ pub async fn token_by(
     min_ttl: Duration,
     require_scopes: &[String],
 ) -> Result<(Connection, Secret)> {
-    #[cfg(target_os = "linux")]
     if let Route::Agent(path) = route {
         if let Some(handed) = client::request_token(path, connection, min_ttl, require_scopes).await? {
             return Ok(handed);
@@ -74,8 +59,6 @@ pub async fn token_by(
         // It stopped between the check and the request: as if it never ran.
         direct(engine, Some("the app stopped"))?;
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = route;
     engine.require_scopes(connection, require_scopes)?;
     engine.access_token(connection, min_ttl).await
 }
@@ -88,15 +71,12 @@ pub async fn token_after_refusal(
     connection: &str,
     sent: &Secret,
 ) -> Result<(Connection, Secret)> {
-    #[cfg(target_os = "linux")]
     if let Route::Agent(path) = route {
         if let Some(handed) = client::report_refused(path, connection, sent).await? {
             return Ok(handed);
         }
         direct(engine, Some("the app stopped"))?;
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = route;
     let (found, current) = engine.access_token(connection, Duration::ZERO).await?;
     if current != *sent {
         return Ok((found, current));
@@ -108,34 +88,33 @@ pub async fn token_after_refusal(
 /// before the engine is opened: the usual case, kept fast (no database, no keychain).
 /// None when no app serves there or the direct path was chosen.
 pub async fn from_running_app(
-    home: &std::path::Path,
+    home: &Path,
     connection: &str,
     min_ttl: Duration,
     require_scopes: &[String],
     no_agent: bool,
 ) -> Result<Option<(Connection, Secret)>> {
-    #[cfg(target_os = "linux")]
-    if !told_direct(no_agent) {
-        return client::request_token(&socket_path(home), connection, min_ttl, require_scopes).await;
+    if !SERVES_HERE || told_direct(no_agent) {
+        return Ok(None);
     }
-    let _ = (home, connection, min_ttl, require_scopes, no_agent);
-    Ok(None)
+    client::request_token(&address(home), connection, min_ttl, require_scopes).await
 }
 
 /// Whether the direct path was chosen: `--no-agent` or GRANTKEEPER_NO_AGENT=1.
-#[cfg(target_os = "linux")]
 fn told_direct(no_agent: bool) -> bool {
     no_agent || std::env::var("GRANTKEEPER_NO_AGENT").is_ok_and(|v| v == "1")
 }
 
-/// The agent's socket, started if need be; None for the direct path.
-#[cfg(target_os = "linux")]
-async fn agent_socket(engine: &Engine, no_agent: bool) -> Result<Option<PathBuf>> {
+/// Where the agent serves, started if need be; None for the direct path.
+async fn agent_address(engine: &Engine, no_agent: bool) -> Result<Option<PathBuf>> {
+    if !SERVES_HERE {
+        return Ok(None);
+    }
     if told_direct(no_agent) {
         return direct(engine, None).map(|()| None);
     }
-    let path = socket_path(engine.home());
-    if client::is_serving(&path).await {
+    let path = address(engine.home());
+    if client::is_serving(&path).await? {
         return Ok(Some(path));
     }
     if !has_display() {
@@ -150,7 +129,6 @@ async fn agent_socket(engine: &Engine, no_agent: bool) -> Result<Option<PathBuf>
 
 /// The direct path, unless the person requires the app. Where it was not chosen on
 /// purpose, says once `why` no consent is asked.
-#[cfg(target_os = "linux")]
 fn direct(engine: &Engine, why: Option<&str>) -> Result<()> {
     if engine.require_app()? {
         let reason = why.unwrap_or("the token was asked for with --no-agent or GRANTKEEPER_NO_AGENT");
@@ -168,31 +146,52 @@ fn direct(engine: &Engine, why: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(target_os = "linux")]
+/// Whether the person sits at this session: a graphical one on Linux; on Windows any
+/// but a remote shell (OpenSSH sets SSH_CONNECTION).
 fn has_display() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if cfg!(windows) {
+        !set("SSH_CONNECTION")
+    } else {
+        set("DISPLAY") || set("WAYLAND_DISPLAY")
+    }
 }
 
 /// Starts the app in the background (tray only), detached from this command.
-#[cfg(target_os = "linux")]
 fn start_app() -> std::result::Result<(), String> {
-    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(APP)));
-    let app = beside.filter(|path| path.exists()).unwrap_or_else(|| PathBuf::from(APP));
+    let app_name = format!("{APP}{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(&app_name)));
+    let app = beside.filter(|path| path.exists()).unwrap_or_else(|| PathBuf::from(&app_name));
     let mut command = std::process::Command::new(&app);
     command.arg("--background").stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
     command.stderr(std::process::Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    detach(&mut command);
     command.spawn().map(drop).map_err(|e| format!("the app ({}) could not be started: {e}", app.display()))
 }
 
-#[cfg(target_os = "linux")]
+/// In a process group of its own, so that the terminal's Ctrl+C or closing it does
+/// not end the app with the command.
+#[cfg(unix)]
+fn detach(command: &mut std::process::Command) {
+    std::os::unix::process::CommandExt::process_group(command, 0);
+}
+
+#[cfg(windows)]
+fn detach(command: &mut std::process::Command) {
+    const DETACHED_PROCESS: u32 = 0x0000_0008;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    std::os::windows::process::CommandExt::creation_flags(
+        command,
+        DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP,
+    );
+}
+
 const APP: &str = "grantkeeper-app";
 
-#[cfg(target_os = "linux")]
 async fn serving_within(path: &Path, wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
     while Instant::now() < deadline {
-        if client::is_serving(path).await {
+        if client::is_serving(path).await.unwrap_or(false) {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::net::UnixStream;
-
 use super::protocol::{encode, fingerprint, read_frame, write_frame, Answer, Ask, Request, VERSION};
 use crate::api::Connection;
 use crate::{Error, Result, Secret};
@@ -12,9 +10,10 @@ use crate::{Error, Result, Secret};
 /// Longer than any consent wait the app allows, so the app's own limit speaks first.
 const ANSWER_WAIT: Duration = Duration::from_secs(10 * 60);
 
-/// Whether an agent answers at `path`.
-pub async fn is_serving(path: &Path) -> bool {
-    UnixStream::connect(path).await.is_ok()
+/// Whether an agent answers at `path`; an error when what answers there is not the
+/// person's (Windows, where anyone may create a pipe of any name first).
+pub async fn is_serving(path: &Path) -> Result<bool> {
+    Ok(super::transport::connect(path).await?.is_some())
 }
 
 /// A connection's token from the app serving at `path`; None when no app serves there.
@@ -44,7 +43,7 @@ pub async fn report_refused(
 }
 
 async fn request(path: &Path, ask: Ask) -> Result<Option<(Connection, Secret)>> {
-    let Ok(mut stream) = UnixStream::connect(path).await else { return Ok(None) };
+    let Some(mut stream) = super::transport::connect(path).await? else { return Ok(None) };
     let unusable = |reason: String| Error::AgentUnavailable { reason };
     let request = Request { version: VERSION, ask };
     write_frame(&mut stream, &encode(&request)).await.map_err(|e| unusable(e.to_string()))?;

@@ -1,18 +1,16 @@
-//! The token agent's socket: a Unix socket in a folder only the person can enter, that
-//! serves each connecting process of the same user one request. Anything malformed,
-//! oversized or slow gets an error and the connection closed; the agent keeps serving.
+//! The token agent serving: each connecting process of the person gets one request
+//! answered (the transport, a Unix socket or a Windows named pipe, tells who it is).
+//! Anything malformed, oversized or slow gets an error and the connection closed; the
+//! agent keeps serving.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::peer::program_of;
 use super::protocol::{encode, parse_request, read_frame, write_frame, Answer, Ask, FrameError};
-use crate::api::Program;
+use super::transport::{self, Accepted, Listener};
 use crate::{Engine, Error, Result};
 
 /// How long a client has to send its request once connected.
@@ -33,23 +31,23 @@ impl AgentServer {
 impl Drop for AgentServer {
     fn drop(&mut self) {
         self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
+        transport::unbind(&self.path);
     }
 }
 
 impl Engine {
-    /// Serves the token agent at `path` (see `agent::socket_path`) on the current Tokio
+    /// Serves the token agent at `path` (see `agent::address`) on the current Tokio
     /// runtime. A socket file left by an agent that is gone is replaced; one that an
-    /// agent still answers on is an error.
+    /// agent still answers on is an error, as is a pipe another program holds.
     pub fn serve_agent(self: &Arc<Self>, path: &Path) -> Result<AgentServer> {
         let unusable =
             |reason: String| Error::AgentUnavailable { reason: format!("{}: {reason}", path.display()) };
-        let listener = bind(path).map_err(|e| unusable(e.to_string()))?;
+        let mut listener = Listener::bind(path).map_err(|e| unusable(e.to_string()))?;
         let engine = self.clone();
         let task = tokio::spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
+                    Ok(stream) => {
                         tokio::spawn(serve(engine.clone(), stream));
                     }
                     Err(error) => {
@@ -64,39 +62,16 @@ impl Engine {
     }
 }
 
-fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    let folder = path.parent().ok_or_else(|| std::io::Error::other("the socket needs a folder"))?;
-    std::fs::create_dir_all(folder)?;
-    let owner = std::fs::metadata(folder)?.uid();
-    if owner != rustix::process::geteuid().as_raw() {
-        return Err(std::io::Error::other(format!("{} belongs to another user", folder.display())));
-    }
-    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))?;
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AddrInUse,
-                "another Grantkeeper serves there",
-            ));
-        }
-        // Left by an app that was killed: nobody answers on it.
-        std::fs::remove_file(path)?;
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
-}
-
 /// One client: who it is, its one request, the answer.
-async fn serve(engine: Arc<Engine>, stream: UnixStream) {
-    let program = match caller(&stream) {
+async fn serve(engine: Arc<Engine>, stream: Accepted) {
+    let program = match transport::caller(&stream) {
         Ok(program) => program,
         Err(reason) => {
             tracing::warn!(%reason, "the token agent refused a caller");
             return;
         }
     };
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let request = match tokio::time::timeout(REQUEST_WAIT, read_frame(&mut reader)).await {
         Ok(Ok(frame)) => parse_request(&frame),
         Ok(Err(error)) => Err(error),
@@ -134,20 +109,9 @@ async fn serve(engine: Arc<Engine>, stream: UnixStream) {
     }
 }
 
-/// The calling program, when the caller is one of the person's own processes.
-fn caller(stream: &UnixStream) -> std::result::Result<Program, String> {
-    let credentials = stream.peer_cred().map_err(|e| format!("no peer credentials: {e}"))?;
-    let own = rustix::process::geteuid().as_raw();
-    if credentials.uid() != own {
-        return Err(format!("uid {} is not the person's ({own})", credentials.uid()));
-    }
-    let pid = credentials.pid().and_then(|pid| u32::try_from(pid).ok()).ok_or("no peer pid")?;
-    program_of(pid).map_err(|e| format!("the caller's program cannot be told: {e}"))
-}
-
 /// Resolves when the caller closes its end (or sends anything more, which the
 /// protocol does not allow).
-async fn caller_gone(reader: &mut tokio::net::unix::OwnedReadHalf) {
+async fn caller_gone(reader: &mut (impl AsyncRead + Unpin)) {
     let mut byte = [0u8; 1];
     let _ = reader.read(&mut byte).await;
 }

@@ -1,0 +1,43 @@
+//! What Linux's /proc says of a process.
+
+/// Reads /proc afresh on each question.
+pub(super) struct Processes;
+
+impl Processes {
+    pub(super) fn new() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    /// From `/proc/PID/exe`, which a process cannot fake.
+    pub(super) fn executable(&mut self, pid: u32) -> std::io::Result<String> {
+        Ok(std::fs::read_link(format!("/proc/{pid}/exe"))?.display().to_string())
+    }
+
+    /// From `/proc/PID/stat`, after the name, which may hold spaces and parentheses, so
+    /// read from the last ')'. None when the process is gone or has no parent (0).
+    pub(super) fn parent_of(&mut self, pid: u32) -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after_name.split_whitespace().nth(1)?.parse().ok().filter(|&parent| parent != 0)
+    }
+
+    /// The arguments joined by spaces.
+    pub(super) fn command_line(&mut self, pid: u32) -> String {
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&raw).replace('\0', " ")
+    }
+
+    pub(super) fn working_dir(&mut self, pid: u32) -> Option<String> {
+        std::fs::read_link(format!("/proc/{pid}/cwd")).ok().map(|p| p.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_a_tricky_name_is_read_from_the_last_parenthesis() {
+        assert_eq!(Processes.parent_of(std::process::id()), Some(std::os::unix::process::parent_id()));
+    }
+}
