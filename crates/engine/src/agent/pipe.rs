@@ -214,3 +214,51 @@ impl Drop for OnlyTheUser {
         unsafe { LocalFree(self.attributes.lpSecurityDescriptor) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_pipe(tag: &str) -> PathBuf {
+        PathBuf::from(format!(r"\\.\pipe\grantkeeper-test-{tag}-{}", std::process::id()))
+    }
+
+    /// Wine (8.0) does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE, so
+    /// scripts/check-windows.sh --wine skips this one; it needs Windows itself.
+    #[tokio::test]
+    async fn a_name_another_program_took_first_is_refused() {
+        let name = test_pipe("taken");
+        let _first = Listener::bind(&name).unwrap();
+        let taken = Listener::bind(&name).err().expect("a second first instance");
+        assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+    }
+
+    #[tokio::test]
+    async fn each_side_knows_the_other_and_each_caller_gets_an_instance() {
+        let name = test_pipe("serve");
+        let mut listener = Listener::bind(&name).unwrap();
+        let serving = tokio::spawn(async move {
+            let accepted = listener.accept().await.unwrap();
+            (caller(&accepted), listener)
+        });
+        let client = connect(&name).await.unwrap().expect("the agent serves");
+        let (program, mut listener) = serving.await.unwrap();
+        // This test's own executable: it is not a shell that passes requests on.
+        let me = std::env::current_exe().unwrap();
+        assert_eq!(program.unwrap().name, me.file_stem().unwrap().to_string_lossy());
+        drop(client);
+
+        let next = tokio::spawn(async move { listener.accept().await.map(drop) });
+        assert!(connect(&name).await.unwrap().is_some());
+        next.await.unwrap().unwrap();
+        assert!(connect(&test_pipe("nobody")).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_access_list_names_this_user_alone() {
+        let sid = own_user().unwrap();
+        assert!(sid.starts_with("S-1-"), "{sid}");
+        OnlyTheUser::new(&sid).unwrap();
+        assert!(OnlyTheUser::new("not a SID").is_err());
+    }
+}
