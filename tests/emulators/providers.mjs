@@ -60,8 +60,16 @@ const PROVIDERS = {
   microsoft: {
     clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600, incremental: () => true,
     offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
-    // Graph scopes come back without their resource prefix.
-    reportScope: (s) => s.replace('https://graph.microsoft.com/', ''),
+    // Graph scopes come back without their resource prefix; a resource's `.default` as
+    // the permissions the registration was granted (Azure DevOps: user_impersonation).
+    reportScope: (s) => s.replace('https://graph.microsoft.com/', '').replace(/\/\.default$/, '/user_impersonation'),
+    // A `.default` scope goes with the OpenID scopes only; with another resource's scope
+    // (Graph's User.Read) the sign-in is refused.
+    scopeRule: (scopes) => {
+      const openid = ['openid', 'offline_access', 'profile', 'email'];
+      const mixed = scopes.some((s) => s.endsWith('/.default')) && scopes.some((s) => !s.endsWith('/.default') && !openid.includes(s));
+      return mixed ? "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope .default can't be combined with resource-specific scopes." : null;
+    },
     identity: (u) => ({ id: `ms-${u.id}`, mail: u.email, userPrincipalName: u.email }),
     // The common endpoint signs as the account's own tenant; `sub` is per app, `oid` is the Graph id.
     idToken: {
@@ -124,18 +132,6 @@ const PROVIDERS = {
     required: { audience: 'api.atlassian.com', prompt: 'consent' },
     offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
     identity: (u) => ({ account_id: `acc-${u.id}`, email: u.email, name: u.name }),
-  },
-  // Microsoft Entra for the Azure DevOps resource: a `.default` scope goes with the OpenID
-  // scopes only; with another resource's scope (Graph's User.Read) the sign-in is refused.
-  'azure-devops': {
-    clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600,
-    offline: (q) => scopesOf(q, 'scope', ' ').includes('offline_access'),
-    scopeRule: (scopes) => {
-      const openid = ['openid', 'offline_access', 'profile', 'email'];
-      const mixed = scopes.some((s) => s.endsWith('/.default')) && scopes.some((s) => !s.endsWith('/.default') && !openid.includes(s));
-      return mixed ? "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope .default can't be combined with resource-specific scopes." : null;
-    },
-    identity: (u) => ({ id: `ado-${u.id}`, emailAddress: u.email, displayName: u.name }),
   },
   // Linear: comma-separated scopes, 24-hour tokens, single-use refresh tokens, a GraphQL
   // API (the identity is POSTed a `viewer` query), revocation by the access token itself.
@@ -211,7 +207,6 @@ const PROVIDERS = {
     identity: (u) => ({ id: `fg${u.id}`, email: u.email, handle: u.name }),
   },
 };
-PROVIDERS['azure-devops'].idToken = PROVIDERS.microsoft.idToken;
 
 function tenantOf(u) {
   if (u.tenant) return u.tenant;

@@ -114,6 +114,10 @@ export type CatalogIntegration = {
 	description: string,
 	docs_url: string,
 	kind: IntegrationKind,
+	/**
+	 *  The provider whose provider app it signs in with (Microsoft 365 for Azure
+	 *  DevOps, whose own catalog provider borrows that app).
+	 */
 	provider_id: string | null,
 	provider_name: string | null,
 	/**  What it will be allowed to do. */
@@ -329,6 +333,8 @@ export type EventKind = "credential_created" | "credential_reauthorized" | "cred
 export type FlowStarted = {
 	flow_id: string,
 	provider_id: string,
+	/**  Who the person signs in with, as the window names it. */
+	provider_name: string,
 	/**
 	 *  The provider's authorize URL, for "Copy link" when the browser did not open; for
 	 *  a sign-in by code, the provider's page to enter `user_code` on.

@@ -144,12 +144,18 @@ fn scope_values<'a>(
 
 /// Is `needed` among the granted scopes? Some providers report a resource's scopes
 /// without the resource prefix (Microsoft Graph: `Mail.Read` for
-/// `https://graph.microsoft.com/Mail.Read`).
+/// `https://graph.microsoft.com/Mail.Read`). Microsoft answers a resource's `.default`
+/// with the permissions granted on it (`…/user_impersonation`): any of them is it.
 fn is_granted(needed: &str, granted: &[String]) -> bool {
+    let default_of = needed.strip_suffix("/.default");
     granted.iter().any(|g| {
         g == needed
             || (needed.starts_with("https://")
                 && needed.rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(g)))
+            || default_of.is_some_and(|resource| {
+                g.strip_prefix(resource)
+                    .is_some_and(|permission| permission.len() > 1 && permission.starts_with('/'))
+            })
     })
 }
 
@@ -167,6 +173,15 @@ pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_permission_on_a_resource_grants_its_default_scope() {
+        let default = "499b84ac-1321-427f-aa17-267ca6975798/.default";
+        let granted = vec!["499b84ac-1321-427f-aa17-267ca6975798/user_impersonation".to_owned()];
+        assert!(is_granted(default, &granted));
+        assert!(!is_granted(default, &["openid".to_owned(), "User.Read".to_owned()]));
+        assert!(!is_granted(default, &["499b84ac-1321-427f-aa17-267ca6975798/".to_owned()]));
+    }
 
     #[test]
     fn prefixless_graph_scopes_count_as_granted() {

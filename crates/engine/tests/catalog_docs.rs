@@ -43,11 +43,15 @@ fn redirect(spec: &ProviderSpec) -> String {
     }
 }
 
-fn client_secret(spec: &ProviderSpec) -> &'static str {
-    match spec.client_secret {
+fn client_secret(spec: &ProviderSpec) -> String {
+    let rule = match spec.client_secret {
         ClientSecretRule::Required => "required",
         ClientSecretRule::Optional => "optional (public client)",
         ClientSecretRule::Empty => "none (an empty one, by HTTP Basic)",
+    };
+    match spec.app_from.as_deref().and_then(|from| Catalog::builtin().provider(from)) {
+        Some(lender) => format!("{rule}; signs in with {}'s provider app unless it has its own", lender.name),
+        None => rule.to_owned(),
     }
 }
 

@@ -12,7 +12,7 @@ use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::Revocation;
 use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
-use grantkeeper_engine::catalog::ClientAuth;
+use grantkeeper_engine::catalog::{Catalog, ClientAuth};
 use grantkeeper_engine::git_credentials::GitCredentialRequest;
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::Config;
@@ -336,7 +336,7 @@ struct Expected {
 }
 
 /// The catalog's other providers, one round trip each.
-const ROUND_TRIPS: [Expected; 17] = [
+const ROUND_TRIPS: [Expected; 16] = [
     Expected {
         provider: "slack",
         integration: "slack",
@@ -389,20 +389,6 @@ const ROUND_TRIPS: [Expected; 17] = [
         with_secret: true,
         account: "ada@example.test",
         authorize: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
-        refreshes: true,
-        revocation: Revocation::NotOffered,
-    },
-    // Through Microsoft Entra: the Azure DevOps `.default` scope with the OpenID scopes
-    // only (the emulator, as Entra, refuses it next to Graph's User.Read).
-    Expected {
-        provider: "azure-devops",
-        integration: "azure-devops",
-        with_secret: false,
-        account: "ada@example.test",
-        authorize: &[
-            ("scope", "openid offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default"),
-            ("code_challenge_method", "S256"),
-        ],
         refreshes: true,
         revocation: Revocation::NotOffered,
     },
@@ -567,6 +553,47 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
         Some(revoked),
         "{provider}: ended at the provider"
     );
+}
+
+/// Azure DevOps signs in with Microsoft 365's provider app (Entra): its resource's
+/// `.default` scope with the OpenID scopes only, a credential apart from Microsoft 365's
+/// (an Entra token is for one resource), the account from the ID token.
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_devops_signs_in_with_the_microsoft_provider_app() {
+    let (_emulator, _setup, without_app) = emulator_and_engine();
+    let options = ConnectOptions::default();
+    match without_app.connect("azure-devops", options).await.err().expect("no provider app") {
+        Error::ProviderAppMissing { provider_id, .. } => assert_eq!(provider_id, "microsoft"),
+        other => panic!("{other}"),
+    }
+    let (id, spec) = Catalog::builtin().integration("azure-devops").unwrap();
+    assert_eq!(Catalog::builtin().view(id, spec).provider_id.as_deref(), Some("microsoft"));
+
+    let (emulator, _setup, engine) = engine_using_emulator("microsoft", false).await;
+    connect(&engine, "outlook-mail", "Outlook").await;
+    let devops = connect(&engine, "azure-devops", "DevOps").await;
+    assert_eq!(devops.status, ConnectionStatus::Active, "{devops:?}");
+    assert!(devops.missing_scopes.is_empty(), "user_impersonation is what .default granted: {devops:?}");
+    assert_eq!(devops.account.as_deref(), Some("ada@example.test"));
+    let authorize = &requests(&emulator, "microsoft", "authorize").await[1]["query"];
+    assert_eq!(authorize["client_id"], EMULATED_CLIENT_ID);
+    assert_eq!(authorize["scope"], "openid offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default");
+    let connections = engine.connections().unwrap();
+    assert!(connections.iter().all(|c| c.shared_with.is_empty()), "two credentials: {connections:?}");
+
+    engine.refresh_now("DevOps").await.unwrap();
+    let refresh = requests(&emulator, "microsoft", "token").await.pop().unwrap();
+    assert_eq!(form_field(&refresh, "grant_type").as_deref(), Some("refresh_token"));
+    assert_eq!(form_field(&refresh, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
+
+    // One provider app serves both, and cannot go without the connections it serves.
+    let apps = engine.providers().unwrap();
+    assert_eq!(apps.iter().map(|p| (p.id.as_str(), p.connections)).collect::<Vec<_>>(), [("microsoft", 2)]);
+    let borrowed = engine.remove_provider("azure-devops", false).await.unwrap_err();
+    assert!(borrowed.to_string().contains("Microsoft 365's provider app"), "{borrowed}");
+    let in_use = engine.remove_provider("microsoft", false).await.unwrap_err();
+    assert!(in_use.to_string().contains("2 connection(s)"), "{in_use}");
+    assert_eq!(engine.connections().unwrap().len(), 2, "nothing was removed");
 }
 
 /// Google: revoking the refresh token ends the whole grant, and its access token is

@@ -44,7 +44,6 @@ export class AppState {
   );
   readonly #flows = new Flows({
     announce: (text) => this.announce(text),
-    providerName: (providerId) => this.#cache.providerApp(providerId)?.name,
     ended: (flow, end) => this.#flowEnded(flow, end),
   });
 

@@ -14,7 +14,6 @@ export type FlowEnd = Extract<EngineEvent, { kind: "flow_completed" | "flow_fail
 
 type FlowHooks = {
   announce: (text: string) => void;
-  providerName: (providerId: string) => string | undefined;
   /** The rest of the window's part in a flow's end; `flow` is no longer pending. */
   ended: (flow: PendingFlow, end: FlowEnd) => Promise<void>;
 };
@@ -43,7 +42,7 @@ export class Flows {
       const flow: PendingFlow = {
         flowId: started.flow_id,
         providerId: started.provider_id,
-        providerName: signsInAt ?? this.#hooks.providerName(started.provider_id) ?? "the provider",
+        providerName: signsInAt ?? started.provider_name,
         authorizeUrl: started.authorize_url,
         expiresAt: started.expires_at,
       };

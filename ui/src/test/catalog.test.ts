@@ -79,7 +79,7 @@ describe("Catalog", () => {
     );
 
     // Set up: the Connect form follows, and Connect starts the sign-in for the integration.
-    ipc.connect.mockResolvedValue(flowStarted({ provider_id: "google" }));
+    ipc.connect.mockResolvedValue(flowStarted({ provider_id: "google", provider_name: "Google" }));
     await user.click(await within(entry("gmail")).findByTestId("connect-start"));
     expect(ipc.connect).toHaveBeenCalledExactlyOnceWith("gmail", { name: null, account: null, scopes: [], device: false });
     expect((await screen.findByTestId("pending-flow")).textContent).toContain("Google");

@@ -143,6 +143,7 @@ describe("Connections", () => {
     ipc.grantAccess.mockResolvedValue({
       flow_id: "f-2",
       provider_id: "google",
+      provider_name: "Google",
       authorize_url: "https://accounts.google.com/o/oauth2/v2/auth?x=1",
       user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
@@ -211,6 +212,7 @@ describe("Connections", () => {
     ipc.reconnect.mockResolvedValue({
       flow_id: "f-1",
       provider_id: "p-1",
+      provider_name: "Example SSO",
       authorize_url: "https://sso.example.com/authorize?x=1",
       user_code: null,
       expires_at: "2026-11-23T21:00:00Z",

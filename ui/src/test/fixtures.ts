@@ -125,6 +125,7 @@ export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {
   return {
     flow_id: "flow-1",
     provider_id: "prov-1",
+    provider_name: "Local OP",
     authorize_url: "https://op.example.test/authorize?client_id=grantkeeper-test&state=abc",
     user_code: null,
     expires_at: "2025-01-02T10:15:00Z",

@@ -41,6 +41,8 @@ pub struct CatalogIntegration {
     pub description: String,
     pub docs_url: String,
     pub kind: IntegrationKind,
+    /// The provider whose provider app it signs in with (Microsoft 365 for Azure
+    /// DevOps, whose own catalog provider borrows that app).
     pub provider_id: Option<String>,
     pub provider_name: Option<String>,
     /// What it will be allowed to do.

@@ -23,6 +23,8 @@ pub struct ConnectOptions {
 pub struct FlowStarted {
     pub flow_id: String,
     pub provider_id: String,
+    /// Who the person signs in with, as the window names it.
+    pub provider_name: String,
     /// The provider's authorize URL, for "Copy link" when the browser did not open; for
     /// a sign-in by code, the provider's page to enter `user_code` on.
     pub authorize_url: String,

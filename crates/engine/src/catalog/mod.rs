@@ -65,6 +65,11 @@ impl Catalog {
     /// What the catalog page shows for one integration.
     pub fn view(&self, id: &str, spec: &IntegrationSpec) -> CatalogIntegration {
         let provider = spec.provider.as_deref().and_then(|p| self.provider(p).map(|s| (p, s)));
+        // The provider app it signs in with, which the page sets up: a lender's, where
+        // the provider borrows one (Azure DevOps signs in with Microsoft 365's).
+        let app = provider.map(|(id, p)| {
+            p.app_from.as_deref().and_then(|from| self.provider(from).map(|l| (from, l))).unwrap_or((id, p))
+        });
         let scopes = provider
             .map(|(_, p)| {
                 spec.scopes
@@ -86,10 +91,10 @@ impl Catalog {
             description: spec.description.clone(),
             docs_url: spec.docs_url.clone(),
             kind: if spec.api_key.is_some() { IntegrationKind::ApiKey } else { IntegrationKind::Oauth },
-            provider_id: provider.map(|(id, _)| id.to_owned()),
-            provider_name: provider.map(|(_, p)| p.name.clone()),
+            provider_id: app.map(|(id, _)| id.to_owned()),
+            provider_name: app.map(|(_, p)| p.name.clone()),
             scopes,
-            setup: provider
+            setup: app
                 .map(|(_, p)| {
                     let redirect_uri = p.redirect_uri();
                     p.setup
@@ -101,13 +106,12 @@ impl Catalog {
                 .into_iter()
                 .chain(spec.setup.clone())
                 .collect(),
-            redirect_uri: provider.map(|(_, p)| p.redirect_uri()),
+            redirect_uri: app.map(|(_, p)| p.redirect_uri()),
             sources: provider.map(|(_, p)| p.sources.clone()),
-            console_url: provider.map(|(_, p)| p.console_url.clone()),
-            client_secret_required: provider
-                .is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
-            site_label: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.label.clone())),
-            site_help: provider.and_then(|(_, p)| p.site.as_ref().map(|s| s.help.clone())),
+            console_url: app.map(|(_, p)| p.console_url.clone()),
+            client_secret_required: app.is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
+            site_label: app.and_then(|(_, p)| p.site.as_ref().map(|s| s.label.clone())),
+            site_help: app.and_then(|(_, p)| p.site.as_ref().map(|s| s.help.clone())),
             key_create_url: spec.api_key.as_ref().map(|k| k.create_url.clone()),
             key_fields: spec
                 .api_key

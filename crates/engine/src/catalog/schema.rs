@@ -29,6 +29,11 @@ pub struct ProviderSpec {
     /// Steps to register the provider app; `{redirect_uri}` is replaced by the URI to
     /// register.
     pub setup: Vec<String>,
+    /// Another catalog provider whose provider app this one signs in with, unless the
+    /// person sets one of its own: the same authorization server and registration,
+    /// asked for tokens of another service (Azure DevOps with Microsoft 365's Entra
+    /// app). Its credentials stay apart, since its tokens are for that other service.
+    pub app_from: Option<String>,
     pub authorize_url: String,
     pub token_url: String,
     pub revocation_url: Option<String>,
@@ -344,6 +349,9 @@ pub enum IdentitySource {
     Api,
     /// Fields of the token response itself.
     TokenResponse,
+    /// Claims of the sign-in's ID token, checked as `id_token` says: for tokens meant for
+    /// another service's API, which the authorization server's userinfo does not take.
+    IdToken,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

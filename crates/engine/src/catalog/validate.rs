@@ -26,6 +26,7 @@ pub fn problems(catalog: &CatalogFile) -> Vec<String> {
             report("ids are lower-case letters, digits, '-' and '_'".into());
         }
         check_provider(provider, &mut report);
+        check_app_from(catalog, provider, &mut report);
     }
     let mut names = BTreeSet::new();
     for (id, integration) in &catalog.integrations {
@@ -147,6 +148,28 @@ fn check_provider(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     check_identity(provider, report);
     check_scopes_and_error_codes(provider, report);
     check_token_quirks(provider, report);
+}
+
+/// A borrowed provider app must be usable as it is: the same authorization server and
+/// redirect, from a provider that has an app of its own.
+fn check_app_from(catalog: &CatalogFile, provider: &ProviderSpec, report: &mut impl FnMut(String)) {
+    let Some(from) = &provider.app_from else { return };
+    let Some(lender) = catalog.providers.get(from) else {
+        return report(format!("app_from names {from:?}, which is not a provider"));
+    };
+    if lender.app_from.is_some() {
+        report(format!("app_from names {from:?}, which borrows its own provider app"));
+    }
+    let same_server =
+        lender.authorize_url == provider.authorize_url && lender.token_url == provider.token_url;
+    let same_redirect =
+        lender.redirect.host == provider.redirect.host && lender.redirect.port == provider.redirect.port;
+    let same_site = lender.site.as_ref().map(|s| s.kind) == provider.site.as_ref().map(|s| s.kind);
+    if !(same_server && same_redirect && same_site) {
+        report(format!(
+            "app_from {from:?} has other endpoints, redirect or site: its provider app would not work"
+        ));
+    }
 }
 
 /// Token answer fields kept, the refresh path, the assumed lifetime, the empty secret and
@@ -293,6 +316,11 @@ fn check_authorize_request(provider: &ProviderSpec, report: &mut impl FnMut(Stri
 fn check_identity(provider: &ProviderSpec, report: &mut impl FnMut(String)) {
     if provider.identity.source == IdentitySource::Api && provider.userinfo_url.is_none() {
         report("identity from the API needs userinfo_url".into());
+    }
+    if provider.identity.source == IdentitySource::IdToken
+        && (provider.id_token.is_none() || !provider.base_scopes.iter().any(|s| s == "openid"))
+    {
+        report("identity from the ID token needs id_token and the openid base scope".into());
     }
     for template in std::iter::once(&provider.identity.subject).chain(&provider.identity.account) {
         if template_fields(template).is_none_or(|fields| fields.is_empty()) {

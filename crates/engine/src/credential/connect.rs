@@ -219,6 +219,7 @@ impl Engine {
         let started = FlowStarted {
             flow_id: flow_id.clone(),
             provider_id: provider.id.clone(),
+            provider_name: provider.name.clone(),
             authorize_url: waiting.sign_in_url().to_string(),
             user_code: waiting.user_code(),
             expires_at: (started_at + time_limit).to_rfc3339(),

@@ -116,7 +116,7 @@ impl Engine {
             RefreshRefused::ClientRejected { detail } => {
                 let detail = format!("{detail}; {}", crate::oauth::client_auth_hint(provider));
                 let error = Error::ProviderAppRejected { provider: provider.name.clone(), detail };
-                self.store.flag_provider_app(&provider.id, &error.to_string())?;
+                self.store.flag_provider_app(&provider.app.provider_id, &error.to_string())?;
                 self.events.publish(EngineEvent::ProvidersChanged);
                 Err(error)
             }

@@ -68,8 +68,8 @@ pub async fn identity(provider: &ProviderRecord, grant: &Grant, http: &HttpClien
     })
 }
 
-/// The account as the catalog says to learn it: from the provider's API or from the
-/// token response.
+/// The account as the catalog says to learn it: from the provider's API, the token
+/// response or the ID token.
 async fn identity_by_spec(
     provider: &ProviderRecord,
     spec: &IdentitySpec,
@@ -78,6 +78,12 @@ async fn identity_by_spec(
 ) -> Result<Identity> {
     let document = match spec.source {
         IdentitySource::TokenResponse => serde_json::Value::Object(grant.extras.fields.clone()),
+        IdentitySource::IdToken => checked_id_token(provider, &grant.tokens)
+            .and_then(|token| id_token_payload(token.expose()))
+            .ok_or_else(|| Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: "its sign-in answer has no ID token to say which account signed in".into(),
+            })?,
         IdentitySource::Api => {
             let url = provider.endpoints.userinfo_url.as_deref().expect("the catalog names an identity URL");
             let url = Url::parse(url).expect("validated when stored");
@@ -133,11 +139,9 @@ async fn oidc_identity(provider: &ProviderRecord, tokens: &TokenSet, http: &Http
             return Ok(identity);
         }
     }
-    // Only an ID token that was checked at sign-in (signature, issuer, audience, nonce)
-    // may say who signed in; one from a provider whose issuer is not known was not.
-    let checked_id_token = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens());
-    if let Some(identity) =
-        checked_id_token.and_then(|t| id_token_claims(t.expose())).and_then(Claims::identity)
+    if let Some(identity) = checked_id_token(provider, tokens)
+        .and_then(|t| id_token_claims(t.expose()))
+        .and_then(Claims::identity)
     {
         return Ok(identity);
     }
@@ -167,7 +171,7 @@ fn require_id_token_account(
     claim: &str,
     account: &str,
 ) -> Result<()> {
-    let Some(id_token) = tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) else {
+    let Some(id_token) = checked_id_token(provider, tokens) else {
         return Ok(());
     };
     let named = id_token_payload(id_token.expose()).and_then(|payload| json_field(&payload, claim));
@@ -178,6 +182,12 @@ fn require_id_token_account(
         });
     }
     Ok(())
+}
+
+/// Only an ID token that was checked at sign-in (signature, issuer, audience, nonce) may
+/// say who signed in; one from a provider whose issuer is not known was not.
+fn checked_id_token<'a>(provider: &ProviderRecord, tokens: &'a TokenSet) -> Option<&'a crate::Secret> {
+    tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens())
 }
 
 fn id_token_claims(id_token: &str) -> Option<Claims> {

@@ -43,22 +43,44 @@ impl Engine {
 
     /// The provider app as the window and the CLI show it, with its connections.
     fn view_of(&self, record: &ProviderRecord) -> Result<Provider> {
-        let connections = self.store.connection_count_for_provider(&record.id)?;
+        let connections = self.connection_count_served_by(&record.id)?;
         Ok(record.view(connections, self.on_previous_addresses(record)?))
     }
 
     /// A provider with its provider app, ready for a flow or a refresh.
     pub(crate) fn provider_record(&self, provider_id: &str) -> Result<ProviderRecord> {
-        match self.provider_app(provider_id)? {
-            Some(app) => self.resolve(app),
-            None => match catalog_spec(provider_id) {
-                Some(spec) => Err(Error::ProviderAppMissing {
-                    provider: spec.name.clone(),
-                    provider_id: provider_id.to_owned(),
-                }),
-                None => Err(Error::NotFound { what: "provider", key: provider_id.to_owned() }),
-            },
+        if let Some(app) = self.provider_app(provider_id)? {
+            return self.resolve(app);
         }
+        let Some(spec) = catalog_spec(provider_id) else {
+            return Err(Error::NotFound { what: "provider", key: provider_id.to_owned() });
+        };
+        let lender = spec.app_from.as_deref().unwrap_or(provider_id);
+        match self.provider_app(lender)?.filter(|_| lender != provider_id) {
+            Some(app) => Ok(ProviderRecord::builtin(provider_id, spec, borrowed(app))),
+            None => Err(Error::ProviderAppMissing {
+                provider: catalog_spec(lender).map_or(&spec.name, |lender| &lender.name).clone(),
+                provider_id: lender.to_owned(),
+            }),
+        }
+    }
+
+    /// The providers whose connections sign in with `provider_id`'s provider app: itself,
+    /// and those that borrow it (`app_from`) having none of their own.
+    fn served_by(&self, provider_id: &str) -> Result<Vec<String>> {
+        let mut served = vec![provider_id.to_owned()];
+        for (id, spec) in Catalog::builtin().providers() {
+            if spec.app_from.as_deref() == Some(provider_id) && self.provider_app(id)?.is_none() {
+                served.push(id.to_owned());
+            }
+        }
+        Ok(served)
+    }
+
+    fn connection_count_served_by(&self, provider_id: &str) -> Result<usize> {
+        self.served_by(provider_id)?
+            .iter()
+            .try_fold(0, |count, id| Ok(count + self.store.connection_count_for_provider(id)?))
     }
 
     /// The person's own provider app for a provider, else one an organisation supplies.
@@ -312,7 +334,18 @@ impl Engine {
                 ),
             });
         }
-        let in_use = self.store.connection_count_for_provider(&provider_id)?;
+        if provider.app.provider_id != provider_id {
+            let lender = catalog_spec(&provider.app.provider_id).map_or("another provider", |l| &l.name);
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "{} signs in with {lender}'s provider app and has none of its own to remove. Remove its connections instead, or {lender}'s provider app with them.",
+                    provider.name
+                ),
+            });
+        }
+        let served = self.served_by(&provider_id)?;
+        let in_use = self.connection_count_served_by(&provider_id)?;
         if in_use > 0 && !with_connections {
             return Err(Error::InvalidInput {
                 field: None,
@@ -324,7 +357,7 @@ impl Engine {
         }
         // Each connection goes the usual way, so its grant is revoked at the provider
         // while the provider app can still authenticate the request.
-        for connection in self.store.connections()?.into_iter().filter(|c| c.provider_id == provider_id) {
+        for connection in self.store.connections()?.into_iter().filter(|c| served.contains(&c.provider_id)) {
             self.remove_connection(&connection.id).await?;
         }
         let token_keys = self.store.delete_provider(&provider_id)?;
@@ -337,6 +370,15 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Another provider's app as a borrower signs in with it: the same registration and
+/// site, and the sign-in endpoints set by hand, but not the identity or revocation
+/// endpoints, which belong to the lender's service. The row stays the lender's, so
+/// what the provider says of the app (a rejected secret) is recorded there.
+fn borrowed(app: ProviderAppRow) -> ProviderAppRow {
+    let overrides = EndpointOverrides { userinfo_url: None, revocation_url: None, ..app.overrides };
+    ProviderAppRow { overrides, ..app }
 }
 
 /// The provider app as changed: what was given, else what it had.

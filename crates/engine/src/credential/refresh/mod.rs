@@ -146,7 +146,7 @@ impl Engine {
             Err(error) => return Err(error),
         }
         self.delete_replaced_secret(&credential.token_secret_key).await?;
-        if self.store.clear_provider_app_attention(&provider.id)? {
+        if self.store.clear_provider_app_attention(&provider.app.provider_id)? {
             self.events.publish(EngineEvent::ProvidersChanged);
         }
         let note = short_lived.map(|lifetime| {
