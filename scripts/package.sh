@@ -32,7 +32,8 @@ cp "$target/release/grantkeeper" "$target/release/git-credential-grantkeeper" "$
 "$files/bin/grantkeeper" completions bash >"$files/completions/grantkeeper.bash"
 "$files/bin/grantkeeper" completions zsh >"$files/completions/_grantkeeper"
 "$files/bin/grantkeeper" completions fish >"$files/completions/grantkeeper.fish"
-cargo run --release --locked --quiet -p grantkeeper-cli --example man_pages -- "$files/man"
+# The dev profile: its build is at hand after the tests, and the pages are the same.
+cargo run --locked --quiet -p grantkeeper-cli --example man_pages -- "$files/man"
 gzip -9n "$files"/man/*.1
 version=$("$files/bin/grantkeeper" --version | cut -d' ' -f2)
 packaging/linux/changelog.sh "$version" | gzip -9n >"$files/changelog.gz"
