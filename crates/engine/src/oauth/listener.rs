@@ -26,6 +26,10 @@ const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 /// Connections read at once; beyond this the oldest is dropped (see `Connections`).
 const MAX_CONNECTIONS: usize = 16;
 
+/// How long a fixed port that is taken is tried again: it lies in the range the system
+/// gives outgoing connections, and such a connection may hold it for a moment.
+const FIXED_PORT_WAIT: Duration = Duration::from_secs(3);
+
 /// A fixed port (a provider that compares the redirect URI exactly) can be taken for a
 /// moment by a short-lived connection that happened to get it as its local port; try
 /// again for a couple of seconds before telling the person it is in use.
@@ -113,6 +117,20 @@ impl CallbackListener {
     /// `localhost`); `port` a fixed port for providers that match it exactly, else
     /// any free one.
     pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
+        let deadline = tokio::time::Instant::now() + FIXED_PORT_WAIT;
+        loop {
+            match Self::bind_once(host, port).await {
+                Err(Error::CallbackUnavailable { .. })
+                    if port.is_some() && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                bound => return bound,
+            }
+        }
+    }
+
+    async fn bind_once(host: &str, port: Option<u16>) -> Result<Self> {
         let listeners = match host {
             "localhost" => bind_localhost(port).await?,
             _ => vec![bind_v4(port.unwrap_or(0)).await?],
