@@ -24,12 +24,11 @@ const ANSWERS: &[(u16, &str)] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((provider, status, content_type, body)) =
-        shared::provider_answer(data, DEVICE_PROVIDERS, ANSWERS)
+    let Some(answer) =
+        shared::parsed_provider_answer(data, DEVICE_PROVIDERS, ANSWERS, device_authorization_answer)
     else {
         return;
     };
-    let Ok(answer) = device_authorization_answer(provider, status, content_type, body) else { return };
     // The page is shown to the person: the provider's https page (http on loopback only).
     let url = &answer.verification_url;
     assert!(shared::https_or_loopback_http(url), "{url}");

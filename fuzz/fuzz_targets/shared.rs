@@ -15,16 +15,18 @@ pub fn https_or_loopback_http(url: &Url) -> bool {
     url.scheme() == "https" || (url.scheme() == "http" && loopback)
 }
 
-/// An endpoint's answer read from a fuzz input: the first byte picks the provider (low
-/// nibble, from `providers`) and the status and Content-Type (high nibble, from
-/// `answers`); the rest is the body. None for an empty input.
-pub fn provider_answer<'a>(
-    data: &'a [u8],
+/// An endpoint's answer read from a fuzz input and parsed by `parse`: the first byte picks
+/// the provider (low nibble, from `providers`) and the status and Content-Type (high
+/// nibble, from `answers`); the rest is the body. None for an empty input, or an answer
+/// `parse` refuses (refusing is fine: the targets check only what is accepted).
+pub fn parsed_provider_answer<T, E>(
+    data: &[u8],
     providers: &[&'static str],
     answers: &[(u16, &'static str)],
-) -> Option<(&'static str, u16, &'static str, &'a [u8])> {
+    parse: impl FnOnce(&str, u16, &str, &[u8]) -> Result<T, E>,
+) -> Option<T> {
     let (&selector, body) = data.split_first()?;
     let provider = providers[usize::from(selector & 0x0f) % providers.len()];
     let (status, content_type) = answers[usize::from(selector >> 4) % answers.len()];
-    Some((provider, status, content_type, body))
+    parse(provider, status, content_type, body).ok()
 }

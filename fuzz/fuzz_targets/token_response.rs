@@ -22,12 +22,9 @@ const ANSWERS: &[(u16, &str)] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((provider, status, content_type, body)) =
-        shared::provider_answer(data, TOKEN_PROVIDERS, ANSWERS)
-    else {
+    let Some(grant) = shared::parsed_provider_answer(data, TOKEN_PROVIDERS, ANSWERS, token_response) else {
         return;
     };
-    let Ok(grant) = token_response(provider, status, content_type, body) else { return };
     assert!(!grant.access_token.is_empty(), "an empty access token was accepted");
     // credential/save.rs (GrantTimes) adds these lifetimes to the current time.
     let now = time::OffsetDateTime::now_utc();

@@ -105,12 +105,7 @@ export class DataCache {
   }
 
   async addProvider(input: NewProvider): Promise<Provider> {
-    let provider: Provider;
-    try {
-      provider = await ipc.commands.addProvider(input);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const provider = await command(() => ipc.commands.addProvider(input));
     // Shown at once; the providers_changed event that follows reloads the same list.
     this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider];
     this.#announce(`Added provider ${provider.name}`);
@@ -119,12 +114,7 @@ export class DataCache {
 
   /** Creates or changes a provider app. */
   async setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
-    let provider: Provider;
-    try {
-      provider = await ipc.commands.setProviderApp(providerId, input);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const provider = await command(() => ipc.commands.setProviderApp(providerId, input));
     this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider].sort((a, b) =>
       a.name.localeCompare(b.name),
     );
@@ -134,11 +124,7 @@ export class DataCache {
 
   /** `withConnections`: the person confirmed removing its connections too. */
   async removeProvider(provider: Provider, withConnections = false): Promise<void> {
-    try {
-      await ipc.commands.removeProvider(provider.id, withConnections);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    await command(() => ipc.commands.removeProvider(provider.id, withConnections));
     this.providers = this.providers.filter((p) => p.id !== provider.id);
     if (withConnections) void this.reloadConnections();
     this.#announce(`Removed the provider app for ${provider.name}`);
@@ -146,60 +132,48 @@ export class DataCache {
 
   /** "Refresh now". */
   async refreshConnection(connection: Connection): Promise<void> {
-    let refreshed: Connection;
-    try {
-      refreshed = await ipc.commands.refreshConnection(connection.id);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const refreshed = await command(() => ipc.commands.refreshConnection(connection.id));
     this.connections = this.connections.map((c) => (c.id === refreshed.id ? refreshed : c));
     this.#announce(`Refreshed ${connection.name}`);
   }
 
   /** Resolves to what became of its grant; saying so is the caller's. */
   async removeConnection(connection: Connection): Promise<Removal> {
-    let removal: Removal;
-    try {
-      removal = await ipc.commands.removeConnection(connection.id);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const removal = await command(() => ipc.commands.removeConnection(connection.id));
     this.connections = this.connections.filter((c) => c.id !== connection.id);
     return removal;
   }
 
   async renameConnection(connection: Connection, name: string): Promise<void> {
-    let renamed: Connection;
-    try {
-      renamed = await ipc.commands.renameConnection(connection.id, name);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const renamed = await command(() => ipc.commands.renameConnection(connection.id, name));
     this.connections = this.connections.map((c) => (c.id === renamed.id ? renamed : c));
     this.#announce(`Renamed to ${renamed.name}`);
   }
 
   /** "Test connection". */
   async testConnection(connection: Connection): Promise<CheckResult> {
-    try {
-      const result = await ipc.commands.testConnection(connection.id);
-      this.#announce(`${connection.name} works`);
-      return result;
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const result = await command(() => ipc.commands.testConnection(connection.id));
+    this.#announce(`${connection.name} works`);
+    return result;
   }
 
   /** Saves an API key as a connection; saying so is the caller's. */
   async addApiKey(integration: CatalogIntegration, input: NewApiKey): Promise<Connection> {
-    let connection: Connection;
-    try {
-      connection = await ipc.commands.addApiKey(integration.id, input);
-    } catch (error) {
-      throw toErrorPayload(error);
-    }
+    const connection = await command(() => ipc.commands.addApiKey(integration.id, input));
     this.connections = [...this.connections.filter((c) => c.id !== connection.id), connection];
     return connection;
+  }
+}
+
+/**
+ * Runs an engine command; whatever it rejects with becomes an ErrorPayload (`ipc` already does
+ * that, a test's stand-in for `ipc` may not).
+ */
+async function command<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toErrorPayload(error);
   }
 }
 

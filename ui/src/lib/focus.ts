@@ -1,9 +1,15 @@
 import { tick } from "svelte";
 
-/** Moves keyboard focus once the DOM shows the latest state: an element, or one by id. */
-export async function focusAfterRender(target: HTMLElement | string | undefined): Promise<void> {
+/**
+ * Moves keyboard focus once the DOM shows the latest state: to an element, one by id, or the one
+ * `target()` gives then (a bound element, which that render may create or replace).
+ */
+export async function focusAfterRender(
+  target: HTMLElement | string | (() => HTMLElement | undefined) | undefined,
+): Promise<void> {
   await tick();
-  const element = typeof target === "string" ? document.getElementById(target) : target;
+  const element =
+    typeof target === "function" ? target() : typeof target === "string" ? document.getElementById(target) : target;
   element?.focus();
 }
 

@@ -40,6 +40,14 @@ async function open(user: UserEvent, tab: string, shown: string): Promise<HTMLEl
   return screen.findAllByTestId(shown);
 }
 
+/** Opens Add by URL on the Catalog tab and asks what connecting MCP_URL takes. */
+async function askForPlan(user: UserEvent): Promise<void> {
+  await open(user, "catalog", "add-url-open");
+  await user.click(screen.getByTestId("add-url-open"));
+  await user.type(screen.getByTestId("add-url-url"), MCP_URL);
+  await user.click(screen.getByTestId("add-url-continue"));
+}
+
 describe("Accessibility (axe)", () => {
   it("Connections with Active, Reauthorize and Needs more access rows", async () => {
     ipc.listConnections.mockResolvedValue([
@@ -112,10 +120,7 @@ describe("Accessibility (axe)", () => {
   it("Catalog → Add by URL, its plan shown with the registration it sends", async () => {
     const user = userEvent.setup();
     ipc.planUrl.mockResolvedValue(resourcePlan());
-    await open(user, "catalog", "add-url-open");
-    await user.click(screen.getByTestId("add-url-open"));
-    await user.type(screen.getByTestId("add-url-url"), MCP_URL);
-    await user.click(screen.getByTestId("add-url-continue"));
+    await askForPlan(user);
     await screen.findByTestId("resource-plan");
     await user.click(screen.getByText("What it sends to register"));
     await expectNoSeriousViolations();
@@ -124,10 +129,7 @@ describe("Accessibility (axe)", () => {
   it("Add by URL with an error next to the URL field", async () => {
     const user = userEvent.setup();
     ipc.planUrl.mockRejectedValue({ code: "resource_unusable", message: "Grantkeeper cannot connect it.", field: "url" });
-    await open(user, "catalog", "add-url-open");
-    await user.click(screen.getByTestId("add-url-open"));
-    await user.type(screen.getByTestId("add-url-url"), MCP_URL);
-    await user.click(screen.getByTestId("add-url-continue"));
+    await askForPlan(user);
     await screen.findByText("Grantkeeper cannot connect it.");
     await expectNoSeriousViolations();
   });
