@@ -141,10 +141,10 @@ const PROVIDERS = {
     identity: (u) => ({ data: { viewer: { id: `lin-${u.id}`, email: u.email, name: u.name } } }),
   },
   // Box: a refresh token works once; the client's credentials in the form body; either
-  // token of a pair revokes it.
+  // token of a pair revokes it; a localhost redirect may come back on any port.
   box: {
     clientAuth: 'body', pkce: false, refresh: 'rotating', expiresIn: 3600, revoke: 'client', noScopes: true,
-    callbackUrls: ['http://localhost:53161/callback'],
+    callbackUrls: ['http://localhost/callback'], loopbackAnyPort: true,
     identity: (u) => ({ id: String(u.id), login: u.email, name: u.name }),
   },
   // Bitbucket Cloud: HTTP Basic with the consumer's key and secret; scopes are the
@@ -419,7 +419,9 @@ function authorize(provider, spec, url, res) {
   if (q.get('client_id') !== CLIENT_ID || !['127.0.0.1', 'localhost'].includes(redirectUrl.hostname)) {
     return send(res, 400, 'unknown client or redirect_uri', 'text/plain');
   }
-  if (spec.callbackUrls && !spec.callbackUrls.includes(redirect)) {
+  // Box compares all but a loopback redirect's port.
+  const compared = spec.loopbackAnyPort ? Object.assign(new URL(redirect), { port: '' }).toString() : redirect;
+  if (spec.callbackUrls && !spec.callbackUrls.includes(compared)) {
     return send(res, 400, 'The redirect_uri is not associated with this application.', 'text/plain');
   }
   if (spec.pkce && q.get('code_challenge_method') !== 'S256') return send(res, 400, 'PKCE S256 required here', 'text/plain');
