@@ -43,7 +43,7 @@ impl Engine {
 
     /// The provider app as the window and the CLI show it, with its connections.
     fn view_of(&self, record: &ProviderRecord) -> Result<Provider> {
-        let connections = self.connection_count_served_by(&record.id)?;
+        let connections = self.connection_count_of(&self.served_by(&record.id)?)?;
         Ok(record.view(connections, self.on_previous_addresses(record)?))
     }
 
@@ -77,10 +77,8 @@ impl Engine {
         Ok(served)
     }
 
-    fn connection_count_served_by(&self, provider_id: &str) -> Result<usize> {
-        self.served_by(provider_id)?
-            .iter()
-            .try_fold(0, |count, id| Ok(count + self.store.connection_count_for_provider(id)?))
+    fn connection_count_of(&self, providers: &[String]) -> Result<usize> {
+        providers.iter().try_fold(0, |count, id| Ok(count + self.store.connection_count_for_provider(id)?))
     }
 
     /// The person's own provider app for a provider, else one an organisation supplies.
@@ -345,7 +343,7 @@ impl Engine {
             });
         }
         let served = self.served_by(&provider_id)?;
-        let in_use = self.connection_count_served_by(&provider_id)?;
+        let in_use = self.connection_count_of(&served)?;
         if in_use > 0 && !with_connections {
             return Err(Error::InvalidInput {
                 field: None,
