@@ -16,6 +16,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+. bench/lib.sh
 
 rounds=10 calls=100
 while [ $# -gt 0 ]; do
@@ -54,13 +55,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The SDK's example server; it stops when its stdin (this coprocess pipe) closes.
-coproc SERVER { exec node "$repo/tests/mcp/example.mjs" --strict 2>"$scratch/server.log"; }
-server_pid=$SERVER_PID
-if ! read -r -t 30 ready <&"${SERVER[0]}"; then
-  echo "mcp-bridge: the example server did not start:" >&2
-  cat "$scratch/server.log" >&2
-  exit 1
-fi
+start_coprocess SERVER server_pid ready "the example server" "$scratch/server.log" \
+  node "$repo/tests/mcp/example.mjs" --strict
 url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' <<<"$ready")
 "$gk" connect --url "$url" --name Example >/dev/null 2>"$scratch/connect.log" || {
   cat "$scratch/connect.log" >&2

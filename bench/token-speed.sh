@@ -26,6 +26,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+. bench/lib.sh
 runs=300 warmup=5 rounds=6 refresh_runs=40
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -85,13 +86,7 @@ trap cleanup EXIT
 
 # The test provider prints one JSON line with its issuer; it stops when its stdin (the
 # coprocess pipe, closed when this script ends) closes.
-coproc OP { exec node "$repo/tests/oidc/server.mjs" 2>"$scratch/op.log"; }
-op_pid=$OP_PID
-if ! read -r -t 30 ready <&"${OP[0]}"; then
-  echo "token-speed: the OpenID provider did not start:" >&2
-  cat "$scratch/op.log" >&2
-  exit 1
-fi
+start_coprocess OP op_pid ready "the OpenID provider" "$scratch/op.log" node "$repo/tests/oidc/server.mjs"
 issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' <<<"$ready")
 
 "$gk" providers add --name "Local OP" --issuer "$issuer" --client-id grantkeeper-test >/dev/null
@@ -102,13 +97,7 @@ issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' <<<"$ready")
 [ -n "$("$gk" token Bench --no-agent)" ] || { echo "token-speed: grantkeeper printed no token" >&2; exit 1; }
 
 # The agent, started after the connection was made (as a running app would see it).
-coproc AGENT { exec "$agent_serve" 2>"$scratch/agent.log"; }
-agent_pid=$AGENT_PID
-if ! read -r -t 30 agent_memory <&"${AGENT[0]}"; then
-  echo "token-speed: the agent did not start:" >&2
-  cat "$scratch/agent.log" >&2
-  exit 1
-fi
+start_coprocess AGENT agent_pid agent_memory "the agent" "$scratch/agent.log" "$agent_serve"
 # One request first: it is asked about (answered Allow always) and keeps the token.
 [ -n "$("$gk" token Bench)" ] || { echo "token-speed: the agent handed out no token" >&2; exit 1; }
 

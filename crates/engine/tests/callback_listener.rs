@@ -249,6 +249,23 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "both listeners closed");
 }
 
+/// An engine whose browser only creates a file, and that file: whether it exists says
+/// whether the engine opened a browser.
+fn engine_marking_browser_opens(setup: &Setup) -> (Arc<Engine>, std::path::PathBuf) {
+    let opened = setup.home.path().join("browser-opened");
+    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
+    (setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser])), opened)
+}
+
+/// Starts a sign-in at `integration` whose callback port another program holds: it must
+/// be refused with `CallbackUnavailable`; its message.
+async fn callback_unavailable(engine: &Arc<Engine>, integration: &str) -> String {
+    let refused =
+        engine.connect(integration, ConnectOptions::default()).await.err().expect("no sign-in starts");
+    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
+    refused.to_string()
+}
+
 /// A provider that compares the redirect URI exactly (Slack) gets a fixed port. When
 /// another program holds it, the sign-in does not start: no browser opens, and the error
 /// names the address and says what to do.
@@ -256,15 +273,11 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
 async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     let emulator = grantkeeper_test_support::ProviderEmulator::start();
     let setup = Setup::new();
-    let opened = setup.home.path().join("browser-opened");
-    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
-    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
+    let (engine, opened) = engine_marking_browser_opens(&setup);
     common::use_emulator(&engine, &emulator, "slack", true).await;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", 53117)).expect("port 53117 is free for the test");
 
-    let refused = engine.connect("slack", ConnectOptions::default()).await.err().expect("no sign-in starts");
-    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
-    let message = refused.to_string();
+    let message = callback_unavailable(&engine, "slack").await;
     assert!(message.contains("127.0.0.1:53117") && message.contains("close it and try again"), "{message}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!opened.exists(), "no browser was opened");
@@ -278,15 +291,11 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
 async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
     let emulator = grantkeeper_test_support::ProviderEmulator::start();
     let setup = Setup::new();
-    let opened = setup.home.path().join("browser-opened");
-    let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
-    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
+    let (engine, opened) = engine_marking_browser_opens(&setup);
     common::use_emulator(&engine, &emulator, "notion", true).await;
     let holder = std::net::TcpListener::bind(("::1", 53138)).expect("[::1]:53138 is free for the test");
 
-    let refused = engine.connect("notion", ConnectOptions::default()).await.err().expect("no sign-in starts");
-    assert!(matches!(refused, Error::CallbackUnavailable { .. }), "{refused:?}");
-    let message = refused.to_string();
+    let message = callback_unavailable(&engine, "notion").await;
     assert!(message.contains("[::1]:53138") && message.contains("close it and try again"), "{message}");
     #[cfg(target_os = "linux")]
     assert!(message.contains(&format!("pid {}", std::process::id())), "names the holder: {message}");

@@ -23,6 +23,16 @@ use grantkeeper_test_support::{
 };
 use serde_json::Value;
 
+/// A provider app with a client ID and secret (any will do), for a test to add the
+/// field it checks to.
+fn app_with_secret() -> ProviderAppInput {
+    ProviderAppInput {
+        client_id: Some("id".into()),
+        client_secret: Some("secret".into()),
+        ..ProviderAppInput::default()
+    }
+}
+
 async fn connect(engine: &Arc<Engine>, integration: &str, name: &str) -> Connection {
     let options = ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() };
     engine.connect(integration, options).await.unwrap().outcome.await.unwrap().unwrap()
@@ -255,10 +265,8 @@ async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
     let engine = setup.engine(BrowserMode::Consent);
     let own = "https://github.com/login/device/code";
     let set = ProviderAppInput {
-        client_id: Some("id".into()),
-        client_secret: Some("secret".into()),
         device_authorization_url: Some("https://device.example.com/code".into()),
-        ..ProviderAppInput::default()
+        ..app_with_secret()
     };
     let github = engine.set_provider_app("github", set).await.unwrap();
     assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some("https://device.example.com/code"));
@@ -280,12 +288,7 @@ async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
 async fn sites_fill_self_hosted_and_tenant_endpoints() {
     let setup = Setup::new();
     let engine = setup.engine(BrowserMode::Consent);
-    let input = ProviderAppInput {
-        client_id: Some("id".into()),
-        client_secret: Some("secret".into()),
-        site: Some("https://github.example.com/".into()),
-        ..ProviderAppInput::default()
-    };
+    let input = ProviderAppInput { site: Some("https://github.example.com/".into()), ..app_with_secret() };
     let github = engine.set_provider_app("github", input).await.unwrap();
     assert_eq!(github.endpoints.authorize_url, "https://github.example.com/login/oauth/authorize");
     assert_eq!(github.endpoints.userinfo_url.as_deref(), Some("https://github.example.com/api/v3/user"));
@@ -311,12 +314,7 @@ async fn sites_fill_self_hosted_and_tenant_endpoints() {
     assert_eq!(engine.set_provider_app("github", query).await.unwrap_err().field(), Some("site"));
     let bad = ProviderAppInput { site: Some("contoso/../evil".into()), ..ProviderAppInput::default() };
     assert_eq!(engine.set_provider_app("microsoft", bad).await.unwrap_err().field(), Some("site"));
-    let bad = ProviderAppInput {
-        client_id: Some("id".into()),
-        client_secret: Some("secret".into()),
-        site: Some("https://x.example".into()),
-        ..ProviderAppInput::default()
-    };
+    let bad = ProviderAppInput { site: Some("https://x.example".into()), ..app_with_secret() };
     let error = engine.set_provider_app("google", bad).await.unwrap_err();
     assert_eq!(error.field(), Some("site"), "{error}");
 }

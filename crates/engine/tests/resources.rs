@@ -26,6 +26,16 @@ async fn token(engine: &Engine, connection: &str) -> String {
     engine.access_token(connection, Duration::ZERO).await.unwrap().1.expose().to_owned()
 }
 
+/// The guarded MCP server, and an engine (its browser consents) with a connection to
+/// it named "Guarded". The Setup holds the engine's data directory: keep it.
+async fn connected_to_guarded() -> (McpGuarded, Setup, Arc<Engine>, Connection) {
+    let server = McpGuarded::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let connection = connect_url(&engine, &server.url, "Guarded").await;
+    (server, setup, engine, connection)
+}
+
 /// The HTTP status of an MCP `initialize` sent to `url` with `token`.
 async fn initialize_status(url: &str, token: &str) -> u16 {
     let initialize = serde_json::json!({
@@ -96,10 +106,7 @@ async fn the_sdk_example_connects_by_url_and_its_registration_is_kept() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_token_gets_one_refresh_and_a_revoked_grant_needs_a_sign_in() {
-    let server = McpGuarded::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    let connection = connect_url(&engine, &server.url, "Guarded").await;
+    let (server, _setup, engine, connection) = connected_to_guarded().await;
     assert_eq!(server.stats().await["registrations"], 1);
     let before = token(&engine, "Guarded").await;
     assert_eq!(initialize_status(&server.url, &before).await, 200);
@@ -129,10 +136,7 @@ async fn a_refused_token_gets_one_refresh_and_a_revoked_grant_needs_a_sign_in() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_forgot_the_registration_gets_one_new_one() {
-    let server = McpGuarded::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    let connection = connect_url(&engine, &server.url, "Guarded").await;
+    let (server, _setup, engine, connection) = connected_to_guarded().await;
 
     server.forget_clients().await;
     server.expire_access().await;
@@ -148,10 +152,7 @@ async fn a_server_that_forgot_the_registration_gets_one_new_one() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_asking_for_more_scopes_makes_the_connection_need_more_access() {
-    let server = McpGuarded::start();
-    let setup = Setup::new();
-    let engine = setup.engine(BrowserMode::Consent);
-    let connection = connect_url(&engine, &server.url, "Guarded").await;
+    let (_server, _setup, engine, connection) = connected_to_guarded().await;
     assert_eq!(connection.scopes, ["mcp:tools"], "the scopes its challenge named");
 
     let more = engine.needs_more_access("Guarded", &["mcp:tools".into(), "mcp:admin".into()]).unwrap();

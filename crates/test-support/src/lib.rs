@@ -18,6 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 /// The repository root.
@@ -66,9 +67,7 @@ impl OidcProvider {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let (child, first_line) = start_node("tests/oidc/server.mjs", &[], env);
-        let ready: Ready = serde_json::from_str(&first_line)
-            .unwrap_or_else(|e| panic!("the OpenID provider did not start ({e}): {first_line:?}"));
+        let (child, ready): (_, Ready) = start_node("the OpenID provider", "tests/oidc/server.mjs", &[], env);
         OidcProvider { issuer: ready.issuer, child }
     }
 
@@ -116,9 +115,14 @@ impl Drop for OidcProvider {
     }
 }
 
-/// Starts `node SCRIPT ARGS` (relative to the repo root) and returns it with the first
-/// line it printed (its address).
-pub(crate) fn start_node(script: &str, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+/// Starts `node SCRIPT ARGS` (relative to the repo root), `what` for messages, and
+/// returns it with the first line it printed (its address, in JSON) read as `R`.
+pub(crate) fn start_node<R: DeserializeOwned>(
+    what: &str,
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, R) {
     let packages =
         std::path::Path::new(script).parent().map(|dir| dir.display().to_string()).unwrap_or_default();
     let mut child = Command::new("node")
@@ -132,7 +136,9 @@ pub(crate) fn start_node(script: &str, args: &[&str], env: &[(&str, &str)]) -> (
         .unwrap_or_else(|e| panic!("start node {script} (run `npm ci --prefix {packages}` first): {e}"));
     let mut first_line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).expect("node output");
-    (child, first_line)
+    let ready = serde_json::from_str(&first_line)
+        .unwrap_or_else(|e| panic!("{what} did not start ({e}): {first_line:?}"));
+    (child, ready)
 }
 
 /// The client registration every emulated provider knows.
@@ -153,9 +159,8 @@ struct EmulatorReady {
 
 impl ProviderEmulator {
     pub fn start() -> Self {
-        let (child, first_line) = start_node("tests/emulators/providers.mjs", &[], &[]);
-        let ready: EmulatorReady = serde_json::from_str(&first_line)
-            .unwrap_or_else(|e| panic!("the provider emulator did not start ({e}): {first_line:?}"));
+        let (child, ready): (_, EmulatorReady) =
+            start_node("the provider emulator", "tests/emulators/providers.mjs", &[], &[]);
         ProviderEmulator { port: ready.port, child }
     }
 
@@ -171,61 +176,53 @@ impl ProviderEmulator {
 
     /// The service no longer accepts `key` (deleted in its dashboard).
     pub async fn reject_key(&self, key: &str) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/reject-key?key={key}", self.port)).await.unwrap();
+        self.control(&format!("/test/reject-key?key={key}")).await;
     }
 
     /// The next token-endpoint answer is broken: html, truncated, empty_access_token,
     /// huge, server_error, rate_limited, redirect, dpop (a sender-constrained token) or
     /// escapes (terminal escape sequences in its error).
     pub async fn break_next_token_answer(&self, how: &str) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/break-token?how={how}", self.port)).await.unwrap();
+        self.control(&format!("/test/break-token?how={how}")).await;
     }
 
     /// The next code exchange answers without a refresh token.
     pub async fn omit_next_refresh_token(&self) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/omit-refresh", self.port)).await.unwrap();
+        self.control("/test/omit-refresh").await;
     }
 
     /// The next token request is handled `ms` later (and still handled if the client
     /// has gone by then).
     pub async fn delay_next_token_request(&self, ms: u64) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/delay-token?ms={ms}", self.port)).await.unwrap();
+        self.control(&format!("/test/delay-token?ms={ms}")).await;
     }
 
     /// Token lifetimes of the next code exchanges, in seconds (refreshes keep the
     /// provider's usual lifetime).
     pub async fn set_lifetimes(&self, min: u64, max: u64) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/lifetimes?min={min}&max={max}", self.port))
-            .await
-            .unwrap();
+        self.control(&format!("/test/lifetimes?min={min}&max={max}")).await;
     }
 
     /// Starts (`true`) or ends an outage: token requests get their connection dropped.
     pub async fn outage(&self, on: bool) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/outage?on={}", self.port, u8::from(on)))
-            .await
-            .unwrap();
+        self.control(&format!("/test/outage?on={}", u8::from(on))).await;
     }
 
     /// From now on the keys that sign ID tokens cannot be fetched (`true`): HTTP 503.
     pub async fn jwks_down(&self, on: bool) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/jwks-down?on={}", self.port, u8::from(on)))
-            .await
-            .unwrap();
+        self.control(&format!("/test/jwks-down?on={}", u8::from(on))).await;
     }
 
     /// From now on access tokens are over 4 KB long (`true`), as Microsoft's are.
     pub async fn long_tokens(&self, on: bool) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/long-tokens?on={}", self.port, u8::from(on)))
-            .await
-            .unwrap();
+        self.control(&format!("/test/long-tokens?on={}", u8::from(on))).await;
     }
 
     /// The next ID token (Google, Microsoft) is faulty: `nonce` (another sign-in's),
     /// `signature` (signed with another key under the published key's id), `sub` (another
     /// account's), `issuer`, `audience` (another client's) or `expired`.
     pub async fn fault_next_id_token(&self, fault: &str) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/id-token?fault={fault}", self.port)).await.unwrap();
+        self.control(&format!("/test/id-token?fault={fault}")).await;
     }
 
     /// The person approves the device sign-in showing `user_code`.
@@ -237,6 +234,11 @@ impl ProviderEmulator {
         );
     }
 
+    /// Sends the emulator's test control `path` (with its query) and waits for its answer.
+    async fn control(&self, path: &str) {
+        reqwest::get(format!("{}{path}", self.root_url())).await.unwrap();
+    }
+
     /// The emulator's root, where it serves GitHub Enterprise Server's paths.
     pub fn root_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -244,7 +246,7 @@ impl ProviderEmulator {
 
     /// Who signs in at the next authorize request.
     pub async fn sign_in_as(&self, user: &str) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/login?user={user}", self.port)).await.unwrap();
+        self.control(&format!("/test/login?user={user}")).await;
     }
 
     /// The person withdraws consent at the provider.
@@ -259,9 +261,7 @@ impl ProviderEmulator {
     /// `provider` issues expiring access tokens with single-use refresh tokens from now
     /// on, as a GitHub OAuth App does with "expiring user tokens" turned on.
     pub async fn expiring_tokens(&self, provider: &str) {
-        reqwest::get(format!("http://127.0.0.1:{}/test/expiring-tokens?provider={provider}", self.port))
-            .await
-            .unwrap();
+        self.control(&format!("/test/expiring-tokens?provider={provider}")).await;
     }
 
     /// Whether `user`'s grant at `provider` has been revoked (None: there is none).

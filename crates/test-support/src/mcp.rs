@@ -26,9 +26,8 @@ impl McpExample {
     /// `strict`: the server takes only tokens issued for its own URL (`--oauth-strict`).
     pub fn start(strict: bool) -> Self {
         let args: &[&str] = if strict { &["--strict"] } else { &[] };
-        let (child, line) = start_node("tests/mcp/example.mjs", args, &[]);
-        let ready: ExampleReady = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the SDK's example server did not start ({e}): {line:?}"));
+        let (child, ready): (_, ExampleReady) =
+            start_node("the SDK's example server", "tests/mcp/example.mjs", args, &[]);
         McpExample { url: ready.url, auth_issuer: ready.auth_issuer, child }
     }
 }
@@ -56,9 +55,8 @@ impl McpGuarded {
 
     /// With environment variables, e.g. `MCP_ACCESS_TOKEN_TTL`.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let (child, line) = start_node("tests/mcp/guarded.mjs", &[], env);
-        let ready: GuardedReady = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the guarded MCP server did not start ({e}): {line:?}"));
+        let (child, ready): (_, GuardedReady) =
+            start_node("the guarded MCP server", "tests/mcp/guarded.mjs", &[], env);
         McpGuarded { url: ready.url, issuer: ready.issuer, child }
     }
 
@@ -118,9 +116,8 @@ struct HostileReady {
 
 impl McpHostile {
     pub fn start() -> Self {
-        let (child, line) = start_node("tests/mcp/hostile.mjs", &[], &[]);
-        let ready: HostileReady = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the hostile MCP servers did not start ({e}): {line:?}"));
+        let (child, ready): (_, HostileReady) =
+            start_node("the hostile MCP servers", "tests/mcp/hostile.mjs", &[], &[]);
         McpHostile { base: ready.base, child }
     }
 
