@@ -199,10 +199,10 @@ const PROVIDERS = {
     }),
     identity: (u) => ({ user_id: `005${u.id}`, organization_id: `00D${u.id}`, preferred_username: u.email, email: u.email }),
   },
-  // Figma: HTTP Basic; refreshing only at /v1/oauth/refresh, whose answer has no new
-  // refresh token; no revocation endpoint.
+  // Figma: HTTP Basic and S256 PKCE; refreshing only at /v1/oauth/refresh, whose answer
+  // has no new refresh token; no revocation endpoint.
   figma: {
-    clientAuth: 'basic', pkce: false, refresh: 'reusable', expiresIn: 7776000, refreshOnly: 'refresh',
+    clientAuth: 'basic', pkce: true, refresh: 'reusable', expiresIn: 7776000, refreshOnly: 'refresh',
     callbackUrls: ['http://localhost:53173/callback'],
     identity: (u) => ({ id: `fg${u.id}`, email: u.email, handle: u.name }),
   },

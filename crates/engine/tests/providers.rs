@@ -490,10 +490,13 @@ const ROUND_TRIPS: [Expected; 16] = [
         integration: "figma",
         with_secret: true,
         account: "ada@example.test",
-        authorize: &[(
-            "scope",
-            "current_user:read file_content:read file_metadata:read file_comments:read file_comments:write",
-        )],
+        authorize: &[
+            (
+                "scope",
+                "current_user:read file_content:read file_metadata:read file_comments:read file_comments:write",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
         refreshes: true,
         revocation: Revocation::NotOffered,
     },
@@ -594,18 +597,20 @@ async fn azure_devops_signs_in_with_the_microsoft_provider_app() {
     assert_eq!(engine.connections().unwrap().len(), 2, "nothing was removed");
 }
 
-/// Google: revoking the refresh token ends the whole grant, and its access token is
-/// then answered `invalid_token`. One revocation, reported as revoked.
+/// Google and Discord: revoking the refresh token ends the whole grant (at Google its
+/// access token is then answered `invalid_token`). One revocation, reported as revoked.
 #[tokio::test(flavor = "multi_thread")]
-async fn google_is_revoked_once_by_its_refresh_token() {
-    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
-    connect(&engine, "gmail", "Mail").await;
-    let removal = engine.remove_connection("Mail").await.unwrap();
-    assert_eq!(removal.revocation, Revocation::Revoked, "{removal:?}");
-    let revocations = requests(&emulator, "google", "revoke").await;
-    assert_eq!(revocations.len(), 1, "{revocations:?}");
-    assert_eq!(form_field(&revocations[0], "token_type_hint").as_deref(), Some("refresh_token"));
-    assert_eq!(emulator.grant_revoked("google", "ada").await, Some(true));
+async fn a_grant_that_ends_with_its_refresh_token_is_revoked_once() {
+    for (provider, integration, with_secret) in [("google", "gmail", true), ("discord", "discord", false)] {
+        let (emulator, _setup, engine) = engine_using_emulator(provider, with_secret).await;
+        connect(&engine, integration, "Mail").await;
+        let removal = engine.remove_connection("Mail").await.unwrap();
+        assert_eq!(removal.revocation, Revocation::Revoked, "{provider}: {removal:?}");
+        let revocations = requests(&emulator, provider, "revoke").await;
+        assert_eq!(revocations.len(), 1, "{provider}: {revocations:?}");
+        assert_eq!(form_field(&revocations[0], "token_type_hint").as_deref(), Some("refresh_token"));
+        assert_eq!(emulator.grant_revoked(provider, "ada").await, Some(true), "{provider}");
+    }
 }
 
 /// Dropbox revokes by the access token it is called with, and an expired one revokes
