@@ -2,8 +2,8 @@
 //! reads it. The first byte picks the provider (low nibble, from DEVICE_PROVIDERS:
 //! GitHub answers form-encoded and sends errors with HTTP 200) and the status and
 //! Content-Type (high nibble, from ANSWERS); the rest is the body. The seeds use
-//! printable selectors: '`'..'c' are a JSON 200 from each provider, 'q' GitHub's
-//! form-encoded 200, '!' a 400 from GitHub.
+//! printable selectors: 'P'..'S' are a JSON 200 from each provider, 'a' GitHub's
+//! form-encoded 200, ' ' a 400 from Google.
 #![no_main]
 
 use std::time::Duration;
