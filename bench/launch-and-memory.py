@@ -3,12 +3,16 @@
 
 Run it inside a private desktop session (own Xvfb display, D-Bus and keyring):
 
-    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N] [--installed]
+    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N] [--installed] [--breakdown] [--connections N]
 
 Each run starts tauri-driver, asks it for a session (which launches the binary) and
 polls the page until the ready marker is rendered; that interval is the launch time.
 After an idle pause it sums RSS and PSS over the app process and every process below
 it (WebKitWebProcess, WebKitNetworkProcess). It prints figures, it asserts nothing.
+With --breakdown it also prints when each start-up step happened, from the app's own
+start-up marks (`GRANTKEEPER_LOG=startup=debug`) and the page's performance timeline.
+With --connections N, Grantkeeper starts with N connections (API keys saved by the CLI
+once, into a data directory each run gets a copy of) instead of none.
 See BENCHMARKS.md for how to read them.
 """
 
@@ -72,19 +76,61 @@ def alive(pid):
     return state[state.rindex(")") + 2] != "Z"
 
 
-def measure(name, binary, selector, idle):
-    """One launch: returns (launch seconds, RSS MiB, PSS MiB, process names)."""
+# What the page knows of its own start: when navigation began (timeOrigin), when the
+# document was parsed, and the marks the UI sets (ui/src/main.ts, dataCache).
+TIMELINE_SCRIPT = """
+const nav = performance.getEntriesByType("navigation")[0];
+const steps = {"page: navigation start": 0};
+if (nav) steps["page: DOMContentLoaded"] = nav.domContentLoadedEventEnd;
+for (const mark of performance.getEntriesByType("mark")) steps["page: " + mark.name] = mark.startTime;
+return {origin: performance.timeOrigin, steps};
+"""
+STARTUP_MARK = re.compile(r'step="([^"]+)".*?epoch_ms=([\d.]+)')
+
+
+def startup_steps(log_text, t0_epoch_ms):
+    """The app's start-up marks (src-tauri/src/startup.rs) in ms after the launch request."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log_text)
+    steps = {}
+    for step, at in STARTUP_MARK.findall(plain):
+        steps.setdefault(f"app: {step}", float(at) - t0_epoch_ms)  # a step's first time
+    return steps
+
+
+def seeded_home(count):
+    """A data directory with `count` API-key connections, saved through the CLI."""
+    cli = next((path for path in (RELEASE / "grantkeeper", ROOT / "target" / "debug" / "grantkeeper")
+                if path.exists()), None)
+    if cli is None:
+        sys.exit("--connections needs the CLI: cargo build -p grantkeeper-cli")
+    home = tempfile.mkdtemp(prefix="grantkeeper-bench-seed.")
+    env = dict(os.environ, GRANTKEEPER_HOME=home, GRANTKEEPER_KEYCHAIN_SERVICE="grantkeeper-bench")
+    for index in range(1, count + 1):
+        subprocess.run([cli, "keys", "add", "openai", "--key-stdin", "--no-check", "--name", f"Key {index:03}"],
+                       input=f"sk-bench-canary-{index:03}".encode(), env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return home
+
+
+def measure(name, binary, selector, idle, breakdown=False, seed=None):
+    """One launch: returns (launch seconds, RSS MiB, PSS MiB, process names, start-up
+    steps in ms after the launch request: empty without `breakdown`)."""
     env = dict(os.environ)
     home = None
     if name.startswith("Grantkeeper"):
         # A fresh, empty data directory each run, and its own keychain service name.
         home = tempfile.mkdtemp(prefix="grantkeeper-bench.")
+        if seed:
+            shutil.copytree(seed, home, dirs_exist_ok=True)
         env.update(GRANTKEEPER_HOME=home, GRANTKEEPER_KEYCHAIN_SERVICE="grantkeeper-bench")
+        if breakdown:
+            env["GRANTKEEPER_LOG"] = "warn,startup=debug"
+    log = tempfile.TemporaryFile() if breakdown else subprocess.DEVNULL
     port, native_port = free_port(), free_port()
     driver = subprocess.Popen(
         [shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver"),
          "--port", str(port), "--native-port", str(native_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
         start_new_session=True,  # its own process group, so teardown can signal all of it
     )
     base = f"http://127.0.0.1:{port}"
@@ -95,6 +141,7 @@ def measure(name, binary, selector, idle):
         wait_for_port(native_port, driver)
 
         caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": str(binary)}}}}
+        t0_epoch_ms = time.time() * 1e3
         t0 = time.perf_counter()  # just before the request that launches the binary
         session = webdriver("POST", f"{base}/session", caps)["sessionId"]
         while True:
@@ -108,6 +155,16 @@ def measure(name, binary, selector, idle):
                 raise RuntimeError(f"{name}: no {selector!r} within 60 s")
             time.sleep(0.005)
         launch = time.perf_counter() - t0
+        steps = {}
+        if breakdown:
+            steps["ready marker rendered"] = launch * 1e3
+            try:
+                timeline = webdriver("POST", f"{base}/session/{session}/execute/sync",
+                                     {"script": TIMELINE_SCRIPT, "args": []})
+                origin = timeline["origin"] - t0_epoch_ms
+                steps.update((step, origin + at) for step, at in timeline["steps"].items())
+            except (RuntimeError, OSError) as error:  # the breakdown misses a run, the figures don't
+                print(f"{name}: no page timeline this run ({error})", flush=True)
 
         time.sleep(idle)  # let start-up work and caches settle before reading memory
         children = children_map()
@@ -121,7 +178,7 @@ def measure(name, binary, selector, idle):
             r, p = rss_pss_kib(pid)
             rss, pss = rss + r, pss + p
         names = sorted(comm(pid) for pid in processes)
-        return launch, rss / 1024, pss / 1024, names
+        return launch, rss / 1024, pss / 1024, names, steps
     finally:
         # Note every process before the session ends: ending it orphans some of them.
         tree = set(tree) | set(descendants(driver.pid, children_map()))
@@ -153,6 +210,10 @@ def measure(name, binary, selector, idle):
             raise RuntimeError(f"processes left after the run: {left}")
         if home:
             shutil.rmtree(home, ignore_errors=True)
+        if breakdown:
+            log.seek(0)
+            steps.update(startup_steps(log.read().decode(errors="replace"), t0_epoch_ms))
+            log.close()
 
 
 def machine_facts():
@@ -196,6 +257,10 @@ def main():
     parser.add_argument("--runs", type=int, default=5, help="launches per app (default 5)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading memory (default 5)")
     parser.add_argument("--installed", action="store_true", help="also measure /usr/bin/grantkeeper-app (the .deb's)")
+    parser.add_argument("--connections", type=int, default=0,
+                        help="start Grantkeeper with this many connections (default none)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also print when each start-up step happened (median ms after the launch request)")
     args = parser.parse_args()
     if args.installed:
         APPS.update([INSTALLED])
@@ -211,8 +276,10 @@ def main():
         if not binary.exists():
             sys.exit(f"{binary} is missing; add --build")
 
+    seed = seeded_home(args.connections) if args.connections else None
     for name, value in machine_facts():
         print(f"{name:32} {value}")
+    print(f"{'Grantkeeper connections':32} {args.connections}")
     print(f"runs per app {args.runs} after one discarded warm-up launch each, idle {args.idle:g} s "
           "before memory; launches alternate")
     print("load average before %.2f %.2f %.2f\n" % os.getloadavg())
@@ -220,14 +287,16 @@ def main():
     # The first launch in a session pays once for things both apps share (the
     # accessibility bus is D-Bus-activated on demand, cold file and font caches).
     for name, (binary, selector) in APPS.items():
-        launch, rss, pss, _ = measure(name, binary, selector, args.idle)
+        launch, rss, pss, _, _ = measure(name, binary, selector, args.idle, seed=seed)
         print(f"warm-up {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB", flush=True)
 
     results = {name: [] for name in APPS}
+    steps = {name: [] for name in APPS}
     for run in range(1, args.runs + 1):
         for name, (binary, selector) in APPS.items():  # alternate so drift hits both alike
-            launch, rss, pss, names = measure(name, binary, selector, args.idle)
+            launch, rss, pss, names, run_steps = measure(name, binary, selector, args.idle, args.breakdown, seed)
             results[name].append((launch, rss, pss))
+            steps[name].append(run_steps)
             print(f"run {run} {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB   "
                   f"[{', '.join(names)}]", flush=True)
 
@@ -239,6 +308,23 @@ def main():
     gk, bare = results["Grantkeeper"], results["bare Tauri"]
     ratios = [statistics.median(r[i] for r in gk) / statistics.median(r[i] for r in bare) for _, i, _ in columns]
     print(f"{'Grantkeeper/bare':16}" + "".join(f"{f'{ratio:.2f}×':>28}" for ratio in ratios))
+    if args.breakdown:
+        print_breakdown(steps)
+    if seed:
+        shutil.rmtree(seed, ignore_errors=True)
+
+
+def print_breakdown(steps):
+    """Each app's start-up steps in the order they happen, by median ms after the launch
+    request (a step missing from some runs is the median of those it appeared in)."""
+    for name, runs in steps.items():
+        names = {step for run in runs for step in run}
+        medians = {step: statistics.median(run[step] for run in runs if step in run) for step in names}
+        print(f"\n{name}: start-up steps, median ms after the launch request ({len(runs)} runs)")
+        previous = 0.0
+        for step, at in sorted(medians.items(), key=lambda item: item[1]):
+            print(f"  {at:8.1f}  (+{at - previous:6.1f})  {step}")
+            previous = at
 
 
 if __name__ == "__main__":

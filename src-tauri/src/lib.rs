@@ -9,6 +9,7 @@ pub mod ipc;
 mod login_item;
 mod notifications;
 mod single_instance;
+mod startup;
 mod tray;
 mod window;
 
@@ -35,10 +36,12 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
             if !started_in_background() {
                 window::show(app.handle());
             }
+            startup::mark("window shown");
             if let Err(error) = tray::create(app.handle()) {
                 // No tray host (some desktops, Xvfb): notifications still work.
                 tracing::warn!(%error, "no tray icon");
             }
+            startup::mark("tray created");
             // Before the first notification: only those shown after it report clicks.
             notifications::handle_clicks(app.handle());
             attention::refresh(app.handle(), &background);
@@ -54,10 +57,12 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
             }
             background.watch_system_signals();
             serve_agent(app, &background);
+            startup::mark("setup done");
             tauri::async_runtime::spawn(async move {
                 if let Err(error) = background.repair().await {
                     tracing::warn!(%error, "could not check the keychain for missing tokens");
                 }
+                startup::mark("keychain checked");
                 if let Err(error) = background.retry_revocations().await {
                     tracing::warn!(%error, "could not retry pending revocations");
                 }
@@ -101,6 +106,7 @@ pub fn run() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    startup::mark("main");
     let config = Config::from_env().unwrap_or_else(|error| fail(&error));
     let background = started_in_background();
     let first = match single_instance::claim(&config.home, !background) {
@@ -112,8 +118,10 @@ pub fn run() {
         }
         Err(error) => fail(&format!("cannot use the data directory {}: {error}", config.home.display())),
     };
+    startup::mark("single instance claimed");
     let engine = Engine::open(config.clone(), Arc::new(Keychain::new(config.keychain_service.clone())))
         .unwrap_or_else(|error| fail(&error));
+    startup::mark("engine opened");
     // The window's size and position are remembered beside the data they show, so each
     // data directory (and each test run) has its own; an absolute file name replaces the
     // plugin's config directory.
@@ -131,6 +139,7 @@ pub fn run() {
         )
         .build(tauri::generate_context!())
         .expect("the Tauri application failed to start");
+    startup::mark("app built");
     let handle = app.handle().clone();
     first.serve(move || window::show(&handle));
     app.run(|_, _| {});

@@ -51,6 +51,11 @@ export class AppState {
   /** The time relative dates are counted from ("3 minutes ago"), moved on each minute. */
   now = $state.raw(new Date());
 
+  /** `initialConnections`: the list as read before the window mounted, if it was. */
+  constructor(initialConnections: Connection[] | null = null) {
+    if (initialConnections) this.#cache.seedConnections(initialConnections);
+  }
+
   #unlisten: (() => void) | null = null;
   #stopped = false;
   #clock: ReturnType<typeof setInterval> | null = null;

@@ -1,7 +1,7 @@
 // The only module that talks to Tauri; tests replace it at this typed boundary. The
 // commands and events themselves are generated from the Rust side (../bindings.ts);
 // this adds what generation cannot: a sentence outside the app, and one rejection type.
-import { commands as generated, events, type EngineEvent, type ErrorPayload } from "../bindings";
+import { commands as generated, events, type Connection, type EngineEvent, type ErrorPayload } from "../bindings";
 import { toErrorPayload } from "./errors";
 
 const OUTSIDE_APP: ErrorPayload = {
@@ -40,4 +40,17 @@ export async function onShowConnection(handler: (connectionId: string) => void):
 export async function onEngineEvent(handler: (event: EngineEvent) => void): Promise<() => void> {
   if (!insideApp()) throw OUTSIDE_APP;
   return events.engineEvent.listen((event) => handler(event.payload));
+}
+
+/** How long the window waits for its first list before it shows a placeholder instead. */
+const FIRST_LIST_WAIT_MS = 1000;
+
+/**
+ * The connections, for the first frame; null when they are not there in time (or an
+ * error, or outside the app): the window then loads them as it mounts, as ever.
+ */
+export async function firstConnections(): Promise<Connection[] | null> {
+  if (!insideApp()) return null;
+  const late = new Promise<null>((resolve) => setTimeout(() => resolve(null), FIRST_LIST_WAIT_MS));
+  return Promise.race([generated.listConnections().catch(() => null), late]);
 }

@@ -34,6 +34,17 @@ describe("Connections", () => {
     expect(document.activeElement?.id).toBe("providers-title");
   });
 
+  it("shows the list read before it mounted in its first render, then what the engine has", async () => {
+    render(App, { props: { initialConnections: [connection({ name: "Early mail" })] } });
+    // No loading placeholder first: the rows are there in the first render.
+    expect(screen.queryByTestId("loading")).toBeNull();
+    expect(screen.getByTestId("connection-row").textContent).toContain("Early mail");
+
+    // Once subscribed to the engine's events it reads the list again: nothing missed.
+    expect(await screen.findByTestId("empty-state")).toBeTruthy();
+    expect(ipc.listConnections).toHaveBeenCalled();
+  });
+
   it("says when tokens were refreshed and when they expire in relative words, the date on hover", async () => {
     const minute = 60_000;
     const now = Date.now();

@@ -32,6 +32,7 @@ export const quit = vi.fn<Commands["quit"]>();
 export const startAtLogin = vi.fn<Commands["startAtLogin"]>();
 export const setStartAtLogin = vi.fn<Commands["setStartAtLogin"]>();
 export const onShowConnection = vi.fn<typeof Ipc.onShowConnection>();
+export const firstConnections = vi.fn<typeof Ipc.firstConnections>();
 export const pendingConsents = vi.fn<Commands["pendingConsents"]>();
 export const answerConsent = vi.fn<Commands["answerConsent"]>();
 export const allowedPrograms = vi.fn<Commands["allowedPrograms"]>();
@@ -90,6 +91,7 @@ export function resetIpc(): void {
   handlers = [];
   showConnectionHandlers = [];
   listConnections.mockReset().mockResolvedValue([]);
+  firstConnections.mockReset().mockResolvedValue(null);
   listProviders.mockReset().mockResolvedValue([]);
   listCatalog.mockReset().mockResolvedValue([]);
   setProviderApp.mockReset();
