@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "set_require_app",
     "start_at_login",
     "set_start_at_login",
+    "first_screen_shown",
     "quit",
 ];
 

@@ -13,6 +13,7 @@ use grantkeeper_engine::{
 };
 use tauri::{AppHandle, Runtime, State};
 
+use crate::first_screen::FirstScreen;
 use crate::{cli_program, login_item};
 
 #[tauri::command]
@@ -239,6 +240,13 @@ pub fn rename_connection(
     name: String,
 ) -> Result<Connection> {
     engine.rename_connection(&connection_id, &name)
+}
+
+/// The window has drawn its first screen: start-up work it did not need may begin.
+#[tauri::command]
+#[specta::specta]
+pub fn first_screen_shown(first_screen: State<'_, FirstScreen>) {
+    first_screen.shown();
 }
 
 /// Quits Grantkeeper (closing the window only hides it, so refreshes go on).

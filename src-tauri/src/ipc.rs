@@ -42,6 +42,7 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             set_require_app,
             start_at_login::<tauri::Wry>,
             set_start_at_login::<tauri::Wry>,
+            first_screen_shown,
             quit::<tauri::Wry>,
         ])
         .events(collect_events![ForwardedEngineEvent, ShowConnection])

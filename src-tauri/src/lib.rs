@@ -5,6 +5,7 @@ mod attention;
 mod cli_program;
 mod commands;
 mod events;
+mod first_screen;
 pub mod ipc;
 mod login_item;
 mod notifications;
@@ -15,6 +16,7 @@ mod window;
 
 use std::sync::Arc;
 
+use first_screen::FirstScreen;
 use grantkeeper_engine::{Config, Engine, Keychain};
 use tauri::{Manager, Runtime};
 
@@ -29,10 +31,12 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .plugin(tauri_plugin_notification::init())
         .manage(engine)
         .manage(attention::Announced::default())
+        .manage(FirstScreen::default())
         .invoke_handler(ipc::builder().invoke_handler())
         .on_window_event(window::hide_on_close)
         .setup(move |app| {
             // The window is made hidden (tauri.conf.json), so a start in the background shows none.
+            window::create(app.handle(), &background)?;
             if !started_in_background() {
                 window::show(app.handle());
             }
@@ -55,21 +59,32 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
                 }
                 Err(error) => tracing::warn!(%error, "changes made by the CLI will show after a restart"),
             }
-            background.watch_system_signals();
             serve_agent(app, &background);
             startup::mark("setup done");
-            tauri::async_runtime::spawn(async move {
-                if let Err(error) = background.repair().await {
-                    tracing::warn!(%error, "could not check the keychain for missing tokens");
-                }
-                startup::mark("keychain checked");
-                if let Err(error) = background.retry_revocations().await {
-                    tracing::warn!(%error, "could not retry pending revocations");
-                }
-                background.run_scheduler().await;
-            });
+            run_background_work(app.handle().clone(), background);
             Ok(())
         })
+}
+
+/// The app's lifetime work: the system-bus watchers, the keychain check, revocation
+/// retries and the refresh scheduler. None of it is needed for the first screen, so it
+/// starts once the window has drawn it (at once when started in the background).
+fn run_background_work<R: Runtime>(app: tauri::AppHandle<R>, engine: Arc<Engine>) {
+    tauri::async_runtime::spawn(async move {
+        if !started_in_background() {
+            app.state::<FirstScreen>().wait().await;
+            startup::mark("first screen shown");
+        }
+        engine.watch_system_signals();
+        if let Err(error) = engine.repair().await {
+            tracing::warn!(%error, "could not check the keychain for missing tokens");
+        }
+        startup::mark("keychain checked");
+        if let Err(error) = engine.retry_revocations().await {
+            tracing::warn!(%error, "could not retry pending revocations");
+        }
+        engine.run_scheduler().await;
+    });
 }
 
 /// The token agent, for the app's lifetime; without it programs read the keychain

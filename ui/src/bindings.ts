@@ -57,6 +57,8 @@ export const commands = {
 	/**  Whether Grantkeeper starts when the person logs in. */
 	startAtLogin: () => __TAURI_INVOKE<boolean>("start_at_login"),
 	setStartAtLogin: (enabled: boolean) => __TAURI_INVOKE<boolean>("set_start_at_login", { enabled }),
+	/**  The window has drawn its first screen: start-up work it did not need may begin. */
+	firstScreenShown: () => __TAURI_INVOKE<void>("first_screen_shown"),
 	/**  Quits Grantkeeper (closing the window only hides it, so refreshes go on). */
 	quit: () => __TAURI_INVOKE<void>("quit"),
 };

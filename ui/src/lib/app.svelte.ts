@@ -84,6 +84,7 @@ export class AppState {
   get announcementId(): number { return this.#announcer.announcementId; }
 
   async start(): Promise<void> {
+    if (this.#stopped) return; // unmounted before it started
     this.#clock = setInterval(() => (this.now = new Date()), 30_000);
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));

@@ -18,6 +18,14 @@ afterEach(() => {
 });
 
 describe("ipc", () => {
+  it("takes the list the app put into the page once, and asks for nothing", () => {
+    const list = [{ id: "c" }] as unknown as NonNullable<Window["__GRANTKEEPER_FIRST_CONNECTIONS__"]>;
+    window.__GRANTKEEPER_FIRST_CONNECTIONS__ = list;
+    expect(ipc.firstConnections()).toBe(list);
+    expect(ipc.firstConnections()).toBeNull();
+    expect(invokeMock).not.toHaveBeenCalled();
+  });
+
   it("uses the contract's command names and camelCase argument keys", async () => {
     const input = {
       name: "A",

@@ -42,15 +42,15 @@ export async function onEngineEvent(handler: (event: EngineEvent) => void): Prom
   return events.engineEvent.listen((event) => handler(event.payload));
 }
 
-/** How long the window waits for its first list before it shows a placeholder instead. */
-const FIRST_LIST_WAIT_MS = 1000;
-
 /**
- * The connections, for the first frame; null when they are not there in time (or an
- * error, or outside the app): the window then loads them as it mounts, as ever.
+ * The connections the app put into the page as it made the window
+ * (src-tauri/src/window.rs), for the first frame; null outside the app or when it could
+ * not read them (the window then loads them as it mounts). There once: later lists come
+ * from `commands.listConnections`.
  */
-export async function firstConnections(): Promise<Connection[] | null> {
-  if (!insideApp()) return null;
-  const late = new Promise<null>((resolve) => setTimeout(() => resolve(null), FIRST_LIST_WAIT_MS));
-  return Promise.race([generated.listConnections().catch(() => null), late]);
+export function firstConnections(): Connection[] | null {
+  if (typeof window === "undefined") return null;
+  const connections = window.__GRANTKEEPER_FIRST_CONNECTIONS__ ?? null;
+  delete window.__GRANTKEEPER_FIRST_CONNECTIONS__;
+  return connections;
 }

@@ -28,6 +28,7 @@ export const connectionActivity = vi.fn<Commands["connectionActivity"]>();
 export const cancelFlow = vi.fn<Commands["cancelFlow"]>();
 export const removeConnection = vi.fn<Commands["removeConnection"]>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
+export const firstScreenShown = vi.fn<Commands["firstScreenShown"]>();
 export const quit = vi.fn<Commands["quit"]>();
 export const startAtLogin = vi.fn<Commands["startAtLogin"]>();
 export const setStartAtLogin = vi.fn<Commands["setStartAtLogin"]>();
@@ -62,6 +63,7 @@ export const commands: Commands = {
   connectionActivity,
   cancelFlow,
   removeConnection,
+  firstScreenShown,
   quit,
   startAtLogin,
   setStartAtLogin,
@@ -91,7 +93,7 @@ export function resetIpc(): void {
   handlers = [];
   showConnectionHandlers = [];
   listConnections.mockReset().mockResolvedValue([]);
-  firstConnections.mockReset().mockResolvedValue(null);
+  firstConnections.mockReset().mockReturnValue(null);
   listProviders.mockReset().mockResolvedValue([]);
   listCatalog.mockReset().mockResolvedValue([]);
   setProviderApp.mockReset();
@@ -113,6 +115,7 @@ export function resetIpc(): void {
   removeConnection
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
+  firstScreenShown.mockReset().mockResolvedValue(undefined);
   quit.mockReset().mockResolvedValue(undefined);
   startAtLogin.mockReset().mockResolvedValue(false);
   setStartAtLogin.mockReset().mockImplementation(async (enabled) => enabled);

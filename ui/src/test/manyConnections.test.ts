@@ -14,6 +14,15 @@ beforeEach(() => {
   ipc.listConnections.mockResolvedValue(MANY);
 });
 
+/** Every row, once the window has drawn them all (its first frame draws a screenful). */
+async function allRows(): Promise<HTMLElement[]> {
+  return waitFor(() => {
+    const rows = screen.getAllByTestId("connection-row");
+    expect(rows).toHaveLength(MANY.length);
+    return rows;
+  });
+}
+
 function rowOf(id: string): HTMLElement {
   return screen.getAllByTestId("connection-row").find((row) => row.dataset.connectionId === id)!;
 }
@@ -22,7 +31,7 @@ describe("200 connections", () => {
   it("all show, counted and filtered", async () => {
     const user = userEvent.setup();
     render(App);
-    expect(await screen.findAllByTestId("connection-row")).toHaveLength(200);
+    expect(await allRows()).toHaveLength(200);
     const attention = MANY.filter((c) => c.status === "reauthorize").length;
     const attentionFilter = screen.getByRole("radio", { name: new RegExp(`^Needs attention ${attention}$`) });
     expect(within(screen.getByTestId("nav-connections")).getByText("200")).toBeTruthy();
@@ -34,7 +43,7 @@ describe("200 connections", () => {
 
   it("a change to one connection updates its row in place; the other 199 keep their elements", async () => {
     render(App);
-    const before = await screen.findAllByTestId("connection-row");
+    const before = await allRows();
 
     // What the engine sends after one refresh failed for good: the whole list again, as new objects.
     const after = MANY.map((c) => ({ ...c }));
@@ -52,7 +61,7 @@ describe("200 connections", () => {
   it("the detail view of the 150th opens and returns to it", async () => {
     const user = userEvent.setup();
     render(App);
-    await screen.findAllByTestId("connection-row");
+    await allRows();
     const opener = within(rowOf("conn-150")).getByTestId("connection-open");
     await user.click(opener);
     expect(screen.getByRole("heading", { level: 2 }).textContent).toBe("Connection 150");
