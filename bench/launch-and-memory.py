@@ -3,12 +3,13 @@
 
 Run it inside a private desktop session (own Xvfb display, D-Bus and keyring):
 
-    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N] [--installed] [--breakdown] [--connections N]
+    tests/support/session.sh --xvfb -- python3 bench/launch-and-memory.py [--build] [--runs N] [--installed] [--breakdown] [--connections N] [--idle-cpu SECONDS]
 
 Each run starts tauri-driver, asks it for a session (which launches the binary) and
 polls the page until the ready marker is rendered; that interval is the launch time.
 After an idle pause it sums RSS and PSS over the app process and every process below
-it (WebKitWebProcess, WebKitNetworkProcess). It prints figures, it asserts nothing.
+it (WebKitWebProcess, WebKitNetworkProcess); with --idle-cpu S it then sums the CPU
+time those processes use over S more idle seconds. It prints figures, it asserts nothing.
 With --breakdown it also prints when each start-up step happened, from the app's own
 start-up marks (`GRANTKEEPER_LOG=startup=debug`) and the page's performance timeline.
 With --connections N, Grantkeeper starts with N connections (API keys saved by the CLI
@@ -68,6 +69,19 @@ def rss_pss_kib(pid):
     return fields["Rss"], fields["Pss"]
 
 
+def cpu_seconds(pids):
+    """User and system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def alive(pid):
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
@@ -112,9 +126,10 @@ def seeded_home(count):
     return home
 
 
-def measure(name, binary, selector, idle, breakdown=False, seed=None):
+def measure(name, binary, selector, idle, breakdown=False, seed=None, idle_cpu=0):
     """One launch: returns (launch seconds, RSS MiB, PSS MiB, process names, start-up
-    steps in ms after the launch request: empty without `breakdown`)."""
+    steps in ms after the launch request: empty without `breakdown`, CPU seconds used
+    over `idle_cpu` seconds after the memory reading: None without it)."""
     env = dict(os.environ)
     home = None
     if name.startswith("Grantkeeper"):
@@ -178,7 +193,12 @@ def measure(name, binary, selector, idle, breakdown=False, seed=None):
             r, p = rss_pss_kib(pid)
             rss, pss = rss + r, pss + p
         names = sorted(comm(pid) for pid in processes)
-        return launch, rss / 1024, pss / 1024, names, steps
+        cpu = None
+        if idle_cpu:
+            before = cpu_seconds(processes)
+            time.sleep(idle_cpu)
+            cpu = cpu_seconds(processes) - before
+        return launch, rss / 1024, pss / 1024, names, steps, cpu
     finally:
         # Note every process before the session ends: ending it orphans some of them.
         tree = set(tree) | set(descendants(driver.pid, children_map()))
@@ -259,6 +279,8 @@ def main():
     parser.add_argument("--installed", action="store_true", help="also measure /usr/bin/grantkeeper-app (the .deb's)")
     parser.add_argument("--connections", type=int, default=0,
                         help="start Grantkeeper with this many connections (default none)")
+    parser.add_argument("--idle-cpu", type=float, default=0, metavar="SECONDS",
+                        help="also measure the CPU time used over this many idle seconds after the memory reading")
     parser.add_argument("--breakdown", action="store_true",
                         help="also print when each start-up step happened (median ms after the launch request)")
     args = parser.parse_args()
@@ -287,31 +309,39 @@ def main():
     # The first launch in a session pays once for things both apps share (the
     # accessibility bus is D-Bus-activated on demand, cold file and font caches).
     for name, (binary, selector) in APPS.items():
-        launch, rss, pss, _, _ = measure(name, binary, selector, args.idle, seed=seed)
+        launch, rss, pss, _, _, _ = measure(name, binary, selector, args.idle, seed=seed)
         print(f"warm-up {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB", flush=True)
 
     results = {name: [] for name in APPS}
     steps = {name: [] for name in APPS}
     for run in range(1, args.runs + 1):
         for name, (binary, selector) in APPS.items():  # alternate so drift hits both alike
-            launch, rss, pss, names, run_steps = measure(name, binary, selector, args.idle, args.breakdown, seed)
-            results[name].append((launch, rss, pss))
+            launch, rss, pss, names, run_steps, cpu = measure(
+                name, binary, selector, args.idle, args.breakdown, seed, args.idle_cpu)
+            results[name].append((launch, rss, pss, cpu))
             steps[name].append(run_steps)
-            print(f"run {run} {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB   "
+            idle_cpu = f"   idle CPU {cpu:6.3f} s" if args.idle_cpu else ""
+            print(f"run {run} {name:12} launch {launch:6.3f} s   RSS {rss:6.1f} MiB   PSS {pss:6.1f} MiB{idle_cpu}   "
                   f"[{', '.join(names)}]", flush=True)
 
     print("\nload average after %.2f %.2f %.2f (other work on the machine skews launch times)" % os.getloadavg())
     columns = [("launch to interactive, s", 0, ".3f"), ("RSS, MiB", 1, ".1f"), ("PSS, MiB", 2, ".1f")]
+    if args.idle_cpu:
+        columns.append((f"CPU over {args.idle_cpu:g} s idle, s", 3, ".3f"))
     print(f"\n{'median (min–max)':16}" + "".join(f"{title:>28}" for title, _, _ in columns))
     for name, rows in results.items():
         print(f"{name:16}" + "".join(f"{spread([r[i] for r in rows], fmt):>28}" for _, i, fmt in columns))
     gk, bare = results["Grantkeeper"], results["bare Tauri"]
-    ratios = [statistics.median(r[i] for r in gk) / statistics.median(r[i] for r in bare) for _, i, _ in columns]
+    ratios = [ratio(statistics.median(r[i] for r in gk), statistics.median(r[i] for r in bare)) for _, i, _ in columns]
     print(f"{'Grantkeeper/bare':16}" + "".join(f"{f'{ratio:.2f}×':>28}" for ratio in ratios))
     if args.breakdown:
         print_breakdown(steps)
     if seed:
         shutil.rmtree(seed, ignore_errors=True)
+
+
+def ratio(value, base):
+    return value / base if base else float("inf") if value else 1.0
 
 
 def print_breakdown(steps):
