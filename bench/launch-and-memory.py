@@ -12,8 +12,9 @@ it (WebKitWebProcess, WebKitNetworkProcess); with --idle-cpu S it then sums the 
 time those processes use over S more idle seconds. It prints figures, it asserts nothing.
 With --breakdown it also prints when each start-up step happened, from the app's own
 start-up marks (`GRANTKEEPER_LOG=startup=debug`) and the page's performance timeline.
-With --connections N, Grantkeeper starts with N connections (API keys saved by the CLI
-once, into a data directory each run gets a copy of) instead of none.
+Each Grantkeeper run starts from a copy of a data directory the CLI made once, as every
+start after the first does (--first-start: an empty one, so the database is made and
+migrated during the launch); with --connections N it holds N connections (API keys).
 See BENCHMARKS.md for how to read them.
 """
 
@@ -48,6 +49,7 @@ BUILD_COMMANDS = [
     ["npm", "run", "--prefix", "ui", "build"],
     ["cargo", "build", "--release", "--features", "custom-protocol", "--bin", "grantkeeper-app"],
     ["cargo", "build", "--release", "-p", "bare-window", "--features", "bare-window/custom-protocol"],
+    ["cargo", "build", "--release", "-p", "grantkeeper-cli"],
 ]
 
 
@@ -112,13 +114,15 @@ def startup_steps(log_text, t0_epoch_ms):
 
 
 def seeded_home(count):
-    """A data directory with `count` API-key connections, saved through the CLI."""
+    """A data directory the CLI has made (its database migrated, as on every start after
+    the first), with `count` API-key connections saved through it."""
     cli = next((path for path in (RELEASE / "grantkeeper", ROOT / "target" / "debug" / "grantkeeper")
                 if path.exists()), None)
     if cli is None:
-        sys.exit("--connections needs the CLI: cargo build -p grantkeeper-cli")
+        sys.exit("The data directory each run starts from is made by the CLI: cargo build --release -p grantkeeper-cli")
     home = tempfile.mkdtemp(prefix="grantkeeper-bench-seed.")
     env = dict(os.environ, GRANTKEEPER_HOME=home, GRANTKEEPER_KEYCHAIN_SERVICE="grantkeeper-bench")
+    subprocess.run([cli, "list"], env=env, check=True, stdout=subprocess.DEVNULL)
     for index in range(1, count + 1):
         subprocess.run([cli, "keys", "add", "openai", "--key-stdin", "--no-check", "--name", f"Key {index:03}"],
                        input=f"sk-bench-canary-{index:03}".encode(), env=env, check=True,
@@ -279,6 +283,8 @@ def main():
     parser.add_argument("--installed", action="store_true", help="also measure /usr/bin/grantkeeper-app (the .deb's)")
     parser.add_argument("--connections", type=int, default=0,
                         help="start Grantkeeper with this many connections (default none)")
+    parser.add_argument("--first-start", action="store_true",
+                        help="start Grantkeeper on an empty data directory, as the first time (migrations included)")
     parser.add_argument("--idle-cpu", type=float, default=0, metavar="SECONDS",
                         help="also measure the CPU time used over this many idle seconds after the memory reading")
     parser.add_argument("--breakdown", action="store_true",
@@ -298,7 +304,9 @@ def main():
         if not binary.exists():
             sys.exit(f"{binary} is missing; add --build")
 
-    seed = seeded_home(args.connections) if args.connections else None
+    if args.first_start and args.connections:
+        sys.exit("--first-start starts with no connections; leave out --connections")
+    seed = None if args.first_start else seeded_home(args.connections)
     for name, value in machine_facts():
         print(f"{name:32} {value}")
     print(f"{'Grantkeeper connections':32} {args.connections}")
