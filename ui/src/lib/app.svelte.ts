@@ -15,6 +15,7 @@ import type {
   ResourcePlan,
 } from "../bindings";
 import { Announcer } from "./announcer.svelte";
+import { startClock } from "./clock";
 import { Consents } from "./consents.svelte";
 import type { ConnectionFilter } from "./connectionFilter";
 import { DataCache } from "./dataCache.svelte";
@@ -58,7 +59,7 @@ export class AppState {
 
   #unlisten: (() => void) | null = null;
   #stopped = false;
-  #clock: ReturnType<typeof setInterval> | null = null;
+  #stopClock: (() => void) | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
   // The parts' state, read (and the view's filters written) by the components.
@@ -85,7 +86,7 @@ export class AppState {
 
   async start(): Promise<void> {
     if (this.#stopped) return; // unmounted before it started
-    this.#clock = setInterval(() => (this.now = new Date()), 30_000);
+    this.#stopClock = startClock((now) => (this.now = now), 30_000);
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
       const unlistenShow = await ipc.onShowConnection((id) => void this.showConnection(id));
@@ -111,8 +112,8 @@ export class AppState {
     this.#unlisten?.();
     this.#unlisten = null;
     this.#view.stop();
-    if (this.#clock) clearInterval(this.#clock);
-    this.#clock = null;
+    this.#stopClock?.();
+    this.#stopClock = null;
     if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = null;
   }
