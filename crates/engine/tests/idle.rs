@@ -9,9 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
-use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_test_support::{BrowserMode, ProviderEmulator};
+use common::{engine_as_the_app_runs, Setup};
 
 /// Each thread of this process, by id: its name and how often it has been switched in.
 fn wake_ups() -> HashMap<String, (String, u64)> {
@@ -38,15 +36,7 @@ fn wake_ups() -> HashMap<String, (String, u64)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_engine_wakes_no_thread() {
     let setup = Setup::new();
-    // This file's only test: the variable is process-wide.
-    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap());
-    let emulator = ProviderEmulator::start();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
-    let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
-    engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap();
-    engine.watch_system_signals();
-    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    let (_emulator, engine, scheduler) = engine_as_the_app_runs(&setup).await;
     engine.access_token("Mail", Duration::from_secs(60)).await.unwrap(); // as a script asks
 
     // Blocking the worker (not a timer) keeps the runtime itself asleep while we watch.

@@ -7,23 +7,12 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{use_emulator, Setup};
-use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_test_support::{BrowserMode, ProviderEmulator};
+use common::{engine_as_the_app_runs, Setup};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resuming_from_suspend_refreshes_what_fell_due_while_asleep() {
     let setup = Setup::new();
-    // This file's only test: the variable is process-wide.
-    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap());
-    let emulator = ProviderEmulator::start();
-    let engine = setup.engine(BrowserMode::Consent);
-    use_emulator(&engine, &emulator, "google", true).await;
-    let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
-    engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap();
-
-    engine.watch_system_signals();
-    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    let (emulator, engine, scheduler) = engine_as_the_app_runs(&setup).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // it sleeps towards the far deadline
 
     // While "asleep", the wall clock passed the refresh deadline (written as another

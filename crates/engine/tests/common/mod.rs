@@ -136,3 +136,20 @@ pub async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider
     };
     engine.set_provider_app(provider, input).await.unwrap();
 }
+
+/// The app's state after start-up: "Mail" connected to the emulated Google, the system
+/// bus watched (the test session's own bus stands in for it) and the scheduler running.
+/// It sets a process-wide variable, so only for a test file's only test.
+pub async fn engine_as_the_app_runs(
+    setup: &Setup,
+) -> (ProviderEmulator, Arc<Engine>, tokio::task::JoinHandle<()>) {
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap());
+    let emulator = ProviderEmulator::start();
+    let engine = setup.engine(BrowserMode::Consent);
+    use_emulator(&engine, &emulator, "google", true).await;
+    let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
+    engine.connect("gmail", options).await.unwrap().outcome.await.unwrap().unwrap();
+    engine.watch_system_signals();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    (emulator, engine, scheduler)
+}
