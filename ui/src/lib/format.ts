@@ -29,19 +29,27 @@ export function hostOf(url: string): string {
   }
 }
 
-// One formatter each: toLocaleString with options builds a new one per call, which a list of
-// 200 connections (two dates a row) pays for on every update.
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+/**
+ * One formatter each, made on first use: toLocaleString with options builds a new one per
+ * call, which a list of 200 connections (two dates a row) pays for on every update; and
+ * making one loads the locale's ICU data (about 3 MiB in the web process), which a window
+ * with no dates to show need not hold.
+ */
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+const dateTime = once(() => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }));
+const time = once(() => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }));
+const relative = once(() => new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }));
 
 export function formatDate(rfc3339: string | null): string | null {
   if (!rfc3339) return null;
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return null;
-  return DATE_TIME.format(date);
+  return dateTime().format(date);
 }
 
-const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["year", 365 * 86400],
   ["month", 30 * 86400],
@@ -58,7 +66,7 @@ export function relativeTime(rfc3339: string | null, now: Date = new Date()): st
   if (Number.isNaN(at)) return null;
   const seconds = (at - now.getTime()) / 1000;
   for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return RELATIVE.format(Math.trunc(seconds / size), unit);
+    if (Math.abs(seconds) >= size) return relative().format(Math.trunc(seconds / size), unit);
   }
   return seconds < 0 ? "just now" : "within a minute";
 }
@@ -66,7 +74,7 @@ export function relativeTime(rfc3339: string | null, now: Date = new Date()): st
 export function formatTime(rfc3339: string): string | null {
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return null;
-  return TIME.format(date);
+  return time().format(date);
 }
 
 /** Days before a refresh token lapses when the window starts warning. */
