@@ -1,9 +1,9 @@
 //! A device authorization endpoint's answer (RFC 8628 §3.2), as `connect --device`
 //! reads it. The first byte picks the provider (low nibble, from DEVICE_PROVIDERS:
 //! GitHub answers form-encoded and sends errors with HTTP 200) and the status and
-//! Content-Type (high nibble, from ANSWERS); the rest is the body. The seeds use
-//! printable selectors: 'P'..'S' are a JSON 200 from each provider, 'a' GitHub's
-//! form-encoded 200, ' ' a 400 from Google.
+//! Content-Type (high nibble, from shared::ANSWERS); the rest is the body. The seeds:
+//! '`'..'c' are a JSON 200 from each provider, 'q' GitHub's form-encoded 200, ' ' a 400
+//! from Google.
 #![no_main]
 
 use std::time::Duration;
@@ -14,18 +14,8 @@ use libfuzzer_sys::fuzz_target;
 #[path = "shared.rs"]
 mod shared;
 
-/// By high nibble, modulo 5.
-const ANSWERS: &[(u16, &str)] = &[
-    (200, "application/json"),
-    (200, "application/x-www-form-urlencoded"),
-    (400, "application/json; charset=utf-8"),
-    (200, "text/html"),
-    (503, "text/plain"),
-];
-
 fuzz_target!(|data: &[u8]| {
-    let Some(answer) =
-        shared::parsed_provider_answer(data, DEVICE_PROVIDERS, ANSWERS, device_authorization_answer)
+    let Some(answer) = shared::parsed_provider_answer(data, DEVICE_PROVIDERS, device_authorization_answer)
     else {
         return;
     };

@@ -15,18 +15,29 @@ pub fn https_or_loopback_http(url: &Url) -> bool {
     url.scheme() == "https" || (url.scheme() == "http" && loopback)
 }
 
+/// The statuses and Content-Types an endpoint's answer comes with, picked by the first
+/// byte's high nibble (modulo 6). Seeds use printable selectors: '`'..'o' a JSON 200,
+/// 'p'..'\x7f' a form-encoded 200, ' '..'/' a 400, '0'..'?' a 401.
+pub const ANSWERS: &[(u16, &str)] = &[
+    (200, "application/json"),
+    (200, "application/x-www-form-urlencoded"),
+    (400, "application/json; charset=utf-8"),
+    (401, "application/json"),
+    (200, "text/html"),
+    (201, "text/plain"),
+];
+
 /// An endpoint's answer read from a fuzz input and parsed by `parse`: the first byte picks
 /// the provider (low nibble, from `providers`) and the status and Content-Type (high
-/// nibble, from `answers`); the rest is the body. None for an empty input, or an answer
+/// nibble, from ANSWERS); the rest is the body. None for an empty input, or an answer
 /// `parse` refuses (refusing is fine: the targets check only what is accepted).
 pub fn parsed_provider_answer<T, E>(
     data: &[u8],
     providers: &[&'static str],
-    answers: &[(u16, &'static str)],
     parse: impl FnOnce(&str, u16, &str, &[u8]) -> Result<T, E>,
 ) -> Option<T> {
     let (&selector, body) = data.split_first()?;
     let provider = providers[usize::from(selector & 0x0f) % providers.len()];
-    let (status, content_type) = answers[usize::from(selector >> 4) % answers.len()];
+    let (status, content_type) = ANSWERS[usize::from(selector >> 4) % ANSWERS.len()];
     parse(provider, status, content_type, body).ok()
 }
