@@ -51,6 +51,8 @@ export class AppState {
   eventsError = $state<string | null>(null);
   /** The time relative dates are counted from ("3 minutes ago"), moved on each minute. */
   now = $state.raw(new Date());
+  /** Only connections show relative dates: with none, no clock wakes the page. */
+  readonly #timed = $derived(this.#cache.connections.length > 0);
 
   /** `initialConnections`: the list as read before the window mounted, if it was. */
   constructor(initialConnections: Connection[] | null = null) {
@@ -86,7 +88,13 @@ export class AppState {
 
   async start(): Promise<void> {
     if (this.#stopped) return; // unmounted before it started
-    this.#stopClock = startClock((now) => (this.now = now), 30_000);
+    this.#stopClock = $effect.root(() => {
+      $effect(() => {
+        if (!this.#timed) return;
+        this.now = new Date(); // it may have stood still since the last connection went
+        return startClock((now) => (this.now = now), 30_000);
+      });
+    });
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
       const unlistenShow = await ipc.onShowConnection((id) => void this.showConnection(id));
