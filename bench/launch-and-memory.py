@@ -258,6 +258,8 @@ def machine_facts():
         ("tauri (Cargo.lock)", tauri[1] if tauri else "?"),
         ("libwebkit2gtk-4.1", webkit),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", os.environ.get("WEBKIT_DISABLE_DMABUF_RENDERER", "unset")),
+        # Either, set, takes tens of MiB off both apps (BENCHMARKS.md, 2026-12-06).
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", os.environ.get("WEBKIT_DISABLE_COMPOSITING_MODE", "unset")),
     ]
     for name, (binary, _) in APPS.items():
         # target/release is cargo's release profile; the profile also strips, which
