@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { connection } from "../test/fixtures";
 import { relativeTime, usedBy } from "./format";
 
@@ -16,6 +16,22 @@ describe("relativeTime", () => {
     expect(relativeTime("2026-11-30T12:00:30Z", now)).toBe("within a minute");
     expect(relativeTime(null, now)).toBeNull();
     expect(relativeTime("not a date", now)).toBeNull();
+  });
+  it("speaks English, as the rest of the window, whatever the system's language", async () => {
+    // A German system: a formatter made for the default locale would say "vor 3 Minuten".
+    const German = class extends Intl.RelativeTimeFormat {
+      constructor(locales?: Intl.LocalesArgument, options?: Intl.RelativeTimeFormatOptions) {
+        super(locales ?? "de", options);
+      }
+    };
+    vi.stubGlobal("Intl", Object.create(Intl, { RelativeTimeFormat: { value: German } }));
+    vi.resetModules();
+    try {
+      const fresh = await import("./format");
+      expect(fresh.relativeTime("2026-11-30T11:57:00Z", now)).toBe("3 minutes ago");
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
 

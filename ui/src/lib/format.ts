@@ -41,7 +41,8 @@ function once<T>(make: () => T): () => T {
 }
 const dateTime = once(() => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }));
 const time = once(() => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }));
-const relative = once(() => new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }));
+// In English, as every other word in the window; dates keep the person's own format.
+const relative = once(() => new Intl.RelativeTimeFormat("en", { numeric: "auto" }));
 
 export function formatDate(rfc3339: string | null): string | null {
   if (!rfc3339) return null;
