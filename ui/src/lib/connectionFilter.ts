@@ -1,5 +1,6 @@
 import type { Connection, ConnectionStatus } from "../bindings";
 import { needsReconnect } from "./format";
+import { byName } from "./byName";
 
 export type StatusFilter = "all" | "active" | "attention" | "retrying" | "pending";
 
@@ -33,7 +34,7 @@ export function shows(filter: ConnectionFilter, connection: Connection): boolean
 /** The providers the connections are at, by name. */
 export function providersOf(connections: Connection[]): { id: string; name: string }[] {
   const names = new Map(connections.map((c) => [c.provider_id, c.provider]));
-  return [...names].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
+  return [...names].map(([id, name]) => ({ id, name })).sort(byName);
 }
 
 /** The filter as it applies now: a provider with no connection left no longer narrows the list. */

@@ -9,6 +9,7 @@ import type {
   ProviderAppInput,
   Removal,
 } from "../bindings";
+import { byName } from "./byName";
 import { toErrorPayload } from "./errors";
 import { STATUS_LABELS } from "./format";
 import * as ipc from "./ipc";
@@ -123,9 +124,7 @@ export class DataCache {
   /** Creates or changes a provider app. */
   async setProviderApp(providerId: string, input: ProviderAppInput): Promise<Provider> {
     const provider = await command(() => ipc.commands.setProviderApp(providerId, input));
-    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider].sort((a, b) =>
-      a.name.localeCompare(b.name),
-    );
+    this.providers = [...this.providers.filter((p) => p.id !== provider.id), provider].sort(byName);
     this.#announce(`Saved the provider app for ${provider.name}`);
     return provider;
   }

@@ -17,20 +17,41 @@ describe("relativeTime", () => {
     expect(relativeTime(null, now)).toBeNull();
     expect(relativeTime("not a date", now)).toBeNull();
   });
-  it("speaks English, as the rest of the window, whatever the system's language", async () => {
-    // A German system: a formatter made for the default locale would say "vor 3 Minuten".
-    const German = class extends Intl.RelativeTimeFormat {
-      constructor(locales?: Intl.LocalesArgument, options?: Intl.RelativeTimeFormatOptions) {
-        super(locales ?? "de", options);
+  it("says what Intl's English says, from a minute to centuries, back and ahead", () => {
+    // Node's ICU is the other implementation to agree with; each count stays in its unit.
+    const intl = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+    const units: [Intl.RelativeTimeFormatUnit, number, number[]][] = [
+      ["minute", 60, [1, 2, 59]],
+      ["hour", 3600, [1, 2, 23]],
+      ["day", 86400, [1, 2, 6]],
+      ["week", 7 * 86400, [1, 2, 4]],
+      ["month", 30 * 86400, [1, 2, 12]],
+      ["year", 365 * 86400, [1, 2, 21, 1234]],
+    ];
+    for (const [unit, size, counts] of units) {
+      for (const count of counts.flatMap((n) => [n, -n])) {
+        const at = new Date(now.getTime() + count * size * 1000).toISOString();
+        expect(relativeTime(at, now)).toBe(intl.format(count, unit));
       }
-    };
-    vi.stubGlobal("Intl", Object.create(Intl, { RelativeTimeFormat: { value: German } }));
+    }
+  });
+  it("speaks English, as the rest of the window, and starts no ICU: no Intl at all", async () => {
+    // Its first use costs the first frame 10–35 ms, and a German system's default would
+    // say "vor 3 Minuten".
+    vi.stubGlobal("Intl", new Proxy({}, { get: (_, name) => { throw new Error(`Intl.${String(name)} used`); } }));
+    const localeCompare = vi.spyOn(String.prototype, "localeCompare");
     vi.resetModules();
     try {
       const fresh = await import("./format");
+      const filter = await import("./connectionFilter");
       expect(fresh.relativeTime("2026-11-30T11:57:00Z", now)).toBe("3 minutes ago");
+      const at = (provider_id: string, provider: string) => connection({ provider_id, provider });
+      const providers = filter.providersOf([at("z", "Zoom"), at("g", "github"), at("a", "Atlassian"), at("b", "GitHub Enterprise")]);
+      expect(providers.map((p) => p.name)).toEqual(["Atlassian", "github", "GitHub Enterprise", "Zoom"]);
+      expect(localeCompare).not.toHaveBeenCalled();
     } finally {
       vi.unstubAllGlobals();
+      localeCompare.mockRestore();
     }
   });
 });

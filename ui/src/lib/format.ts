@@ -41,8 +41,6 @@ function once<T>(make: () => T): () => T {
 }
 const dateTime = once(() => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }));
 const time = once(() => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }));
-// In English, as every other word in the window; dates keep the person's own format.
-const relative = once(() => new Intl.RelativeTimeFormat("en", { numeric: "auto" }));
 
 export function formatDate(rfc3339: string | null): string | null {
   if (!rfc3339) return null;
@@ -51,7 +49,8 @@ export function formatDate(rfc3339: string | null): string | null {
   return dateTime().format(date);
 }
 
-const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+type Unit = "year" | "month" | "week" | "day" | "hour" | "minute";
+const UNITS: [Unit, number][] = [
   ["year", 365 * 86400],
   ["month", 30 * 86400],
   ["week", 7 * 86400],
@@ -59,6 +58,28 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ["hour", 3600],
   ["minute", 60],
 ];
+/** What English says for one unit back and one ahead, where it has a word ("yesterday"). */
+const ONE_AWAY: Partial<Record<Unit, [string, string]>> = {
+  day: ["yesterday", "tomorrow"],
+  week: ["last week", "next week"],
+  month: ["last month", "next month"],
+  year: ["last year", "next year"],
+};
+
+/**
+ * "3 minutes ago", "in 2 hours", "yesterday": the words of `Intl.RelativeTimeFormat("en",
+ * { numeric: "auto" })`, written out because every row shows one and the first use of
+ * `Intl` costs the first frame 10–35 ms (ICU starting in the web process; BENCHMARKS.md).
+ * In English, as every other word in the window; dates keep the person's own format.
+ */
+function inEnglish(count: number, unit: Unit): string {
+  const size = Math.abs(count);
+  const word = ONE_AWAY[unit];
+  if (size === 1 && word) return count < 0 ? word[0] : word[1];
+  const digits = String(size).replace(/\B(?=(\d{3})+$)/g, ",");
+  const amount = `${digits} ${unit}${size === 1 ? "" : "s"}`;
+  return count < 0 ? `${amount} ago` : `in ${amount}`;
+}
 
 /** "3 minutes ago", "in 2 hours", "just now": how far `rfc3339` is from `now`. */
 export function relativeTime(rfc3339: string | null, now: Date = new Date()): string | null {
@@ -67,7 +88,7 @@ export function relativeTime(rfc3339: string | null, now: Date = new Date()): st
   if (Number.isNaN(at)) return null;
   const seconds = (at - now.getTime()) / 1000;
   for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return relative().format(Math.trunc(seconds / size), unit);
+    if (Math.abs(seconds) >= size) return inEnglish(Math.trunc(seconds / size), unit);
   }
   return seconds < 0 ? "just now" : "within a minute";
 }
