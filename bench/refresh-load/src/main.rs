@@ -58,6 +58,9 @@ async fn main() {
         authorize_url: Some(emulator.url("google", "authorize")),
         token_url: Some(emulator.url("google", "token")),
         userinfo_url: Some(emulator.url("google", "identity")),
+        // Every endpoint of the provider, or a sign-in would reach Google's own.
+        revocation_url: Some(emulator.url("google", "revoke")),
+        jwks_url: Some(emulator.url("google", "jwks")),
         ..ProviderAppInput::default()
     };
     engine.set_provider_app("google", input).await.unwrap();
