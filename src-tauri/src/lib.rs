@@ -9,6 +9,7 @@ mod first_screen;
 pub mod ipc;
 mod login_item;
 mod notifications;
+mod painting;
 mod single_instance;
 mod startup;
 mod tray;
@@ -114,6 +115,7 @@ pub fn forward_engine_events<R: Runtime>(app: &tauri::AppHandle<R>) {
 }
 
 pub fn run() {
+    painting::paint_on_the_cpu();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
