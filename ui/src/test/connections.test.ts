@@ -63,6 +63,9 @@ describe("Connections", () => {
     );
     const [refreshed] = fresh.querySelectorAll("time");
     expect(refreshed?.getAttribute("datetime")).toBe(new Date(now - 3 * minute).toISOString());
+    // Formatted when the pointer comes to it, not before (it would start ICU in the first frame).
+    expect(refreshed?.hasAttribute("title")).toBe(false);
+    await userEvent.hover(refreshed!);
     expect(refreshed?.getAttribute("title")).toMatch(/\d/);
     expect(old.textContent?.replace(/\s+/g, " ")).toContain("the access token expired 2 hours ago");
   });
