@@ -260,6 +260,8 @@ def machine_facts():
         ("WEBKIT_DISABLE_DMABUF_RENDERER", os.environ.get("WEBKIT_DISABLE_DMABUF_RENDERER", "unset")),
         # Either, set, takes tens of MiB off both apps (BENCHMARKS.md, 2026-12-06).
         ("WEBKIT_DISABLE_COMPOSITING_MODE", os.environ.get("WEBKIT_DISABLE_COMPOSITING_MODE", "unset")),
+        # Unset, Grantkeeper sets 1 for itself and the bare window paints on the GPU.
+        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", os.environ.get("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "unset")),
     ]
     for name, (binary, _) in APPS.items():
         # target/release is cargo's release profile; the profile also strips, which
