@@ -14,7 +14,7 @@ use common::mock_app;
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_test_support::mcp::McpGuarded;
 use grantkeeper_test_support::{
-    browser_command, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    browser_command, secrets_seen, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET,
 };
 use serde_json::{json, Value};
 use tauri::test::MockRuntime;
@@ -73,15 +73,7 @@ fn nothing_the_window_receives_holds_a_secret() {
     let window = Window { webview: mock.webview.clone(), received };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for (provider, integration) in [("google", "gmail"), ("github-app", "github-app")] {
-        let app_input = json!({
-            "client_id": EMULATED_CLIENT_ID,
-            "client_secret": EMULATED_CLIENT_SECRET,
-            "authorize_url": emulator.url(provider, "authorize"),
-            "token_url": emulator.url(provider, "token"),
-            "userinfo_url": emulator.url(provider, "identity"),
-            "jwks_url": emulator.url(provider, "jwks"),
-            "revocation_url": emulator.url(provider, "revoke"),
-        });
+        let app_input = emulator.provider_app(provider, true);
         window.ok("set_provider_app", json!({ "providerId": provider, "input": app_input }));
         let started =
             window.ok("connect", json!({ "integration": integration, "options": { "name": provider } }));

@@ -9,12 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, Keychain};
-use grantkeeper_test_support::{
-    require_session, unique_keychain_service, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
-};
+use grantkeeper_test_support::{require_session, unique_keychain_service, ProviderEmulator};
 
 fn arg(index: usize, default: u64) -> u64 {
     std::env::args().nth(index).and_then(|a| a.parse().ok()).unwrap_or(default)
@@ -52,17 +49,7 @@ async fn main() {
     let service = unique_keychain_service();
     let config = Config::new(home.path().to_owned(), service.clone(), Browser::None);
     let engine = Engine::open(config, Arc::new(Keychain::new(service))).unwrap();
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: Some(EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url("google", "authorize")),
-        token_url: Some(emulator.url("google", "token")),
-        userinfo_url: Some(emulator.url("google", "identity")),
-        // Every endpoint of the provider, or a sign-in would reach Google's own.
-        revocation_url: Some(emulator.url("google", "revoke")),
-        jwks_url: Some(emulator.url("google", "jwks")),
-        ..ProviderAppInput::default()
-    };
+    let input = serde_json::from_value(emulator.provider_app("google", true)).unwrap();
     engine.set_provider_app("google", input).await.unwrap();
 
     // Sign in N different accounts; this program plays the browser.

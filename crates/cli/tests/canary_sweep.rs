@@ -154,9 +154,7 @@ fn connect_refresh_and_break_token_answers(
     provider: &str,
     integration: &str,
 ) {
-    let mut args = use_emulator(emulator, provider);
-    args.extend(["--revocation-url".to_owned(), emulator.url(provider, "revoke")]);
-    ok(&sweep.run(&strs(&args), Some(EMULATED_CLIENT_SECRET)));
+    ok(&sweep.run(&strs(&use_emulator(emulator, provider)), Some(EMULATED_CLIENT_SECRET)));
     ok(&sweep.run(&["connect", integration, "--name", provider, "--json"], None));
     ok(&sweep.run(&["refresh", provider, "--json"], None));
     if provider == "github-app" {

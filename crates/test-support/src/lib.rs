@@ -169,6 +169,34 @@ impl ProviderEmulator {
         format!("http://127.0.0.1:{}/{provider}/{endpoint}", self.port)
     }
 
+    /// Every endpoint of `provider` that the engine calls, as provider-app fields
+    /// (`authorize_url`, ...) with this emulator's URLs. One list for every test and
+    /// bench, so none leaves an endpoint at the real provider.
+    pub fn endpoints(&self, provider: &str) -> Vec<(&'static str, String)> {
+        [
+            ("authorize_url", "authorize"),
+            ("token_url", "token"),
+            ("userinfo_url", "identity"),
+            ("revocation_url", "revoke"),
+            ("jwks_url", "jwks"),
+        ]
+        .into_iter()
+        .map(|(field, endpoint)| (field, self.url(provider, endpoint)))
+        .collect()
+    }
+
+    /// Provider-app settings as the window sends them: the emulated client, with or
+    /// without its secret, and every endpoint at this emulator.
+    pub fn provider_app(&self, provider: &str, with_secret: bool) -> serde_json::Value {
+        let mut app: serde_json::Map<String, serde_json::Value> =
+            self.endpoints(provider).into_iter().map(|(field, url)| (field.to_owned(), url.into())).collect();
+        app.insert("client_id".into(), EMULATED_CLIENT_ID.into());
+        if with_secret {
+            app.insert("client_secret".into(), EMULATED_CLIENT_SECRET.into());
+        }
+        app.into()
+    }
+
     /// The base URL of an emulated API-key service (openai, anthropic, sendgrid, stripe, twilio).
     pub fn service_url(&self, service: &str) -> String {
         format!("http://127.0.0.1:{}/{service}", self.port)

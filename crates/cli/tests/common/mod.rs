@@ -130,13 +130,8 @@ pub fn use_emulator(emulator: &ProviderEmulator, provider: &str) -> Vec<String> 
         ["providers", "set", provider, "--client-id", EMULATED_CLIENT_ID, "--client-secret-stdin"]
             .map(String::from)
             .into();
-    for (option, endpoint) in [
-        ("--authorize-url", "authorize"),
-        ("--token-url", "token"),
-        ("--userinfo-url", "identity"),
-        ("--jwks-url", "jwks"),
-    ] {
-        args.extend([option.to_owned(), emulator.url(provider, endpoint)]);
+    for (field, url) in emulator.endpoints(provider) {
+        args.extend([format!("--{}", field.replace('_', "-")), url]);
     }
     args
 }

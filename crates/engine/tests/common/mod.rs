@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::api::ProviderAppInput;
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
-    EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 
 pub struct Setup {
@@ -124,16 +122,7 @@ pub async fn engine_using_emulator(
 /// Points a catalog provider's provider app at the emulator (endpoint overrides), as
 /// a person would for a self-hosted or regional variant.
 pub async fn use_emulator(engine: &Engine, emulator: &ProviderEmulator, provider: &str, with_secret: bool) {
-    let input = ProviderAppInput {
-        client_id: Some(EMULATED_CLIENT_ID.into()),
-        client_secret: with_secret.then(|| EMULATED_CLIENT_SECRET.into()),
-        authorize_url: Some(emulator.url(provider, "authorize")),
-        token_url: Some(emulator.url(provider, "token")),
-        userinfo_url: Some(emulator.url(provider, "identity")),
-        revocation_url: Some(emulator.url(provider, "revoke")),
-        jwks_url: Some(emulator.url(provider, "jwks")),
-        ..ProviderAppInput::default()
-    };
+    let input = serde_json::from_value(emulator.provider_app(provider, with_secret)).unwrap();
     engine.set_provider_app(provider, input).await.unwrap();
 }
 
