@@ -70,20 +70,6 @@ impl Catalog {
         let app = provider.map(|(id, p)| {
             p.app_from.as_deref().and_then(|from| self.provider(from).map(|l| (from, l))).unwrap_or((id, p))
         });
-        let scopes = provider
-            .map(|(_, p)| {
-                spec.scopes
-                    .iter()
-                    .filter_map(|short| {
-                        p.scopes.get(short).map(|scope| CatalogScope {
-                            name: short.clone(),
-                            value: scope.value.clone(),
-                            description: scope.description.clone(),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         CatalogIntegration {
             id: id.to_owned(),
             name: spec.name.clone(),
@@ -93,15 +79,9 @@ impl Catalog {
             kind: if spec.api_key.is_some() { IntegrationKind::ApiKey } else { IntegrationKind::Oauth },
             provider_id: app.map(|(id, _)| id.to_owned()),
             provider_name: app.map(|(_, p)| p.name.clone()),
-            scopes,
+            scopes: provider.map(|(_, p)| p.scopes_of(spec)).unwrap_or_default(),
             setup: app
-                .map(|(_, p)| {
-                    let redirect_uri = p.redirect_uri();
-                    p.setup
-                        .iter()
-                        .map(|step| step.replace("{redirect_uri}", &redirect_uri))
-                        .collect::<Vec<_>>()
-                })
+                .map(|(_, p)| p.setup_steps())
                 .unwrap_or_default()
                 .into_iter()
                 .chain(spec.setup.clone())
@@ -134,6 +114,26 @@ impl Catalog {
 }
 
 impl ProviderSpec {
+    /// The scopes an integration asks for, as the catalog page lists them.
+    fn scopes_of(&self, spec: &IntegrationSpec) -> Vec<CatalogScope> {
+        spec.scopes
+            .iter()
+            .filter_map(|short| {
+                self.scopes.get(short).map(|scope| CatalogScope {
+                    name: short.clone(),
+                    value: scope.value.clone(),
+                    description: scope.description.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Setting up its provider app, with the redirect URI filled in.
+    fn setup_steps(&self) -> Vec<String> {
+        let redirect_uri = self.redirect_uri();
+        self.setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect()
+    }
+
     /// The redirect URI to register at this provider.
     pub fn redirect_uri(&self) -> String {
         match self.redirect.port {
