@@ -93,11 +93,14 @@ def alive(pid):
 
 
 # What the page knows of its own start: when navigation began (timeOrigin), when the
-# document was parsed, and the marks the UI sets (ui/src/main.ts, dataCache).
+# document was parsed, WebKit's first contentful paint, and the marks the UI sets
+# (ui/src/main.ts, dataCache). Read once, just after the ready marker, so a mark set
+# later counts only in the runs where the read came after it.
 TIMELINE_SCRIPT = """
 const nav = performance.getEntriesByType("navigation")[0];
 const steps = {"page: navigation start": 0};
 if (nav) steps["page: DOMContentLoaded"] = nav.domContentLoadedEventEnd;
+for (const paint of performance.getEntriesByType("paint")) steps["page: " + paint.name] = paint.startTime;
 for (const mark of performance.getEntriesByType("mark")) steps["page: " + mark.name] = mark.startTime;
 return {origin: performance.timeOrigin, steps};
 """
