@@ -829,11 +829,15 @@ async fn expect_the_scheme(client: &Client, scheme: &str, theme: &str) {
 /// change it): its connection keeps the address it was signed in with.
 async fn move_the_token_url(setup: &Setup) {
     use grantkeeper_engine::api::ProviderAppInput;
+    use grantkeeper_engine::provider::EndpointOverrides;
     use grantkeeper_engine::{oauth::Browser, Config, Engine, Keychain};
     let config = Config::new(setup.home().to_owned(), setup.service.clone(), Browser::None);
     let engine = Engine::open(config, std::sync::Arc::new(Keychain::new(setup.service.clone()))).unwrap();
     let moved = ProviderAppInput {
-        token_url: Some("https://sso.example.com/token".into()),
+        endpoints: EndpointOverrides {
+            token_url: Some("https://sso.example.com/token".into()),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
     let provider = engine.set_provider_app("Local OP", moved).await.unwrap();

@@ -472,15 +472,7 @@ export type ProviderAppInput = {
 	client_auth: ClientAuth | null,
 	enabled: boolean | null,
 	site: string | null,
-	authorize_url: string | null,
-	token_url: string | null,
-	revocation_url: string | null,
-	userinfo_url: string | null,
-	/**  Where the keys that sign its ID tokens are published (JWKS). */
-	jwks_url: string | null,
-	/**  RFC 8628 sign-in by code. */
-	device_authorization_url: string | null,
-};
+} & Endpoints<string | null>;
 
 /**  The answer to "remove this connection". */
 export type Removal = {

@@ -21,6 +21,7 @@ use grantkeeper_engine::api::NewApiKey;
 use grantkeeper_engine::api::{ProviderAppInput, SecretInput};
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::credential::connect::{PendingFlow, SignIn};
+use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::{
     Config, Connection, Engine, Error, ErrorCode, Keychain, NewProvider, Result, Secret,
 };
@@ -262,12 +263,14 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                 client_auth: args.client_auth,
                 enabled: args.enabled,
                 site: args.base_url.or(args.tenant),
-                authorize_url: args.authorize_url,
-                token_url: args.token_url,
-                revocation_url: args.revocation_url,
-                userinfo_url: args.userinfo_url,
-                jwks_url: args.jwks_url,
-                device_authorization_url: args.device_authorization_url,
+                endpoints: EndpointOverrides {
+                    authorize_url: args.authorize_url,
+                    token_url: args.token_url,
+                    revocation_url: args.revocation_url,
+                    userinfo_url: args.userinfo_url,
+                    jwks_url: args.jwks_url,
+                    device_authorization_url: args.device_authorization_url,
+                },
             };
             let provider = engine.set_provider_app(&args.provider, input).await?;
             output::providers(&[provider], args.json)

@@ -220,7 +220,7 @@ pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
         eprintln!("No connections yet. See what can be connected with `grantkeeper catalog`.");
     }
     connections.iter().try_for_each(|c| {
-        let expiry = c.expires_at.as_deref().map_or("no expiry".to_owned(), |at| format!("expires {at}"));
+        let expiry = c.expires_at.map_or("no expiry".to_owned(), |at| format!("expires {at}"));
         let mut text = format!(
             "{}\t{}\t{}\t{}\t{}",
             c.name,

@@ -8,7 +8,6 @@ use url::Url;
 
 use crate::api::{Connection, ConnectionStatus};
 use crate::catalog::Catalog;
-use crate::Timestamp;
 use crate::{Engine, Error, Result, Secret};
 
 /// A token handed to git must outlast a slow clone or push.
@@ -37,11 +36,7 @@ pub struct GitCredential {
 impl GitCredential {
     /// `password` for `username`, valid as long as the connection's access token.
     pub fn new(username: String, connection: Connection, password: Secret) -> Self {
-        let password_expiry_utc = connection
-            .expires_at
-            .as_deref()
-            .and_then(Timestamp::parse)
-            .map(|at| at.offset_date_time().unix_timestamp());
+        let password_expiry_utc = connection.expires_at.map(|at| at.offset_date_time().unix_timestamp());
         GitCredential { username, password, password_expiry_utc, connection }
     }
 }

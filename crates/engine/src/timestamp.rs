@@ -7,6 +7,9 @@ use std::ops::{Add, Sub};
 use std::time::Duration;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use specta::datatype::DataType;
+use specta::{Type, Types};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -68,6 +71,27 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// RFC 3339 text across IPC and in `--json`, as in SQLite.
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).ok_or_else(|| de::Error::custom(format!("“{text}” is not an RFC 3339 time")))
+    }
+}
+
+/// Typed as the RFC 3339 string it serializes to.
+impl Type for Timestamp {
+    fn definition(types: &mut Types) -> DataType {
+        String::definition(types)
+    }
+}
+
 impl ToSql for Timestamp {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.to_rfc3339()))
@@ -92,5 +116,14 @@ mod tests {
         assert_eq!(at.to_rfc3339(), "2026-12-04T16:14:12Z");
         assert_eq!((at + Duration::from_secs(60)).to_string(), "2026-12-04T16:15:12Z");
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn crosses_ipc_as_rfc3339_text() {
+        let at = Timestamp::parse("2026-12-04T16:14:12Z").unwrap();
+        assert_eq!(serde_json::to_string(&at).unwrap(), "\"2026-12-04T16:14:12Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2026-12-04T16:14:12Z\"").unwrap(), at);
+        let error = serde_json::from_str::<Timestamp>("\"tomorrow\"").unwrap_err();
+        assert!(error.to_string().contains("not an RFC 3339 time"), "{error}");
     }
 }

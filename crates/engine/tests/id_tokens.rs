@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::{engine_using_emulator, engine_with_local_op, named, provider_input, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
+use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::{ConnectionStatus, Engine, Error};
 use grantkeeper_test_support::{
     secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider, ProviderEmulator,
@@ -217,7 +218,10 @@ async fn a_tenant_given_by_its_domain_takes_only_its_own_tokens() {
     let (emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
     let domain = |name: &str| ProviderAppInput {
         site: Some(name.into()),
-        jwks_url: Some(emulator.url("microsoft", &format!("jwks/{name}"))),
+        endpoints: EndpointOverrides {
+            jwks_url: Some(emulator.url("microsoft", &format!("jwks/{name}"))),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
 

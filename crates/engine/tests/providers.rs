@@ -15,6 +15,7 @@ use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
 use grantkeeper_engine::catalog::{Catalog, ClientAuth};
 use grantkeeper_engine::git_credentials::GitCredentialRequest;
 use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::Config;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
@@ -189,12 +190,8 @@ async fn github_oauth_app_and_github_app_tokens() {
     // months, which the connection shows so the window can warn ahead of time.
     let app = connect(&engine, "github-app", "GitHub App").await;
     assert!(app.expires_at.is_some());
-    let lapse = time::OffsetDateTime::parse(
-        app.refresh_token_expires_at.as_deref().expect("GitHub says when the refresh token lapses"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let months = lapse - time::OffsetDateTime::now_utc();
+    let lapse = app.refresh_token_expires_at.expect("GitHub says when the refresh token lapses");
+    let months = lapse - grantkeeper_engine::Timestamp::now();
     assert!(months > time::Duration::days(180) && months < time::Duration::days(185), "{months}");
     assert!(github.refresh_token_expires_at.is_none());
     engine.refresh_now("GitHub App").await.unwrap();
@@ -222,7 +219,10 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     assert_eq!(error.field(), Some("client_secret"));
     assert!(engine.providers().unwrap().is_empty());
     let input = ProviderAppInput {
-        token_url: Some("http://example.com/token".into()),
+        endpoints: EndpointOverrides {
+            token_url: Some("http://example.com/token".into()),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
     assert_eq!(engine.set_provider_app("google", input).await.unwrap_err().field(), Some("client_id"));
@@ -247,11 +247,17 @@ async fn provider_apps_are_checked_before_any_sign_in() {
 
     // Overrides are https or loopback only, and a blank one returns to Google's own.
     let bad = ProviderAppInput {
-        token_url: Some("http://example.com/token".into()),
+        endpoints: EndpointOverrides {
+            token_url: Some("http://example.com/token".into()),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
     assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
-    let reset = ProviderAppInput { token_url: Some(String::new()), ..ProviderAppInput::default() };
+    let reset = ProviderAppInput {
+        endpoints: EndpointOverrides { token_url: Some(String::new()), ..Default::default() },
+        ..ProviderAppInput::default()
+    };
     let google = engine.set_provider_app("google", reset).await.unwrap();
     assert_eq!(google.endpoints.token_url, "https://oauth2.googleapis.com/token");
     assert!(!google.overridden.contains(&"token_url".to_owned()));
@@ -265,20 +271,28 @@ async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
     let engine = setup.engine(BrowserMode::Consent);
     let own = "https://github.com/login/device/code";
     let set = ProviderAppInput {
-        device_authorization_url: Some("https://device.example.com/code".into()),
+        endpoints: EndpointOverrides {
+            device_authorization_url: Some("https://device.example.com/code".into()),
+            ..Default::default()
+        },
         ..app_with_secret()
     };
     let github = engine.set_provider_app("github", set).await.unwrap();
     assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some("https://device.example.com/code"));
     assert_eq!(github.overridden, ["device_authorization_url"]);
     let plain = ProviderAppInput {
-        device_authorization_url: Some("http://device.example.com/code".into()),
+        endpoints: EndpointOverrides {
+            device_authorization_url: Some("http://device.example.com/code".into()),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
     let error = engine.set_provider_app("github", plain).await.unwrap_err();
     assert_eq!(error.field(), Some("device_authorization_url"), "{error}");
-    let cleared =
-        ProviderAppInput { device_authorization_url: Some(String::new()), ..ProviderAppInput::default() };
+    let cleared = ProviderAppInput {
+        endpoints: EndpointOverrides { device_authorization_url: Some(String::new()), ..Default::default() },
+        ..ProviderAppInput::default()
+    };
     let github = engine.set_provider_app("github", cleared).await.unwrap();
     assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some(own));
     assert!(github.overridden.is_empty());
@@ -518,7 +532,10 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
     use_emulator(engine, emulator, provider, case.with_secret).await;
     if case.revocation == Revocation::NotOffered {
         // The catalog names no revocation endpoint for it; the override goes too.
-        let none = ProviderAppInput { revocation_url: Some(String::new()), ..ProviderAppInput::default() };
+        let none = ProviderAppInput {
+            endpoints: EndpointOverrides { revocation_url: Some(String::new()), ..Default::default() },
+            ..ProviderAppInput::default()
+        };
         engine.set_provider_app(provider, none).await.unwrap();
     }
     let connection = connect(engine, case.integration, provider).await;
@@ -716,8 +733,7 @@ async fn a_custom_provider_gets_the_client_authentication_its_metadata_lists() {
 async fn a_spotify_sign_in_lapses_six_months_after_it() {
     let (_emulator, _setup, engine) = engine_using_emulator("spotify", false).await;
     let lapse = connect(&engine, "spotify", "Music").await.refresh_token_expires_at.expect("recorded");
-    let at = time::OffsetDateTime::parse(&lapse, &time::format_description::well_known::Rfc3339).unwrap();
-    let days = (at - time::OffsetDateTime::now_utc()).whole_days();
+    let days = (lapse - grantkeeper_engine::Timestamp::now()).whole_days();
     assert!((181..=182).contains(&days), "{lapse}: {days} days");
     engine.refresh_now("Music").await.unwrap();
     assert_eq!(engine.connection("Music").unwrap().refresh_token_expires_at, Some(lapse));
@@ -838,7 +854,10 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
     // Nothing listens where the revocation goes (the address is kept at sign-in).
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let unreachable = ProviderAppInput {
-        revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
+        endpoints: EndpointOverrides {
+            revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
+            ..Default::default()
+        },
         ..ProviderAppInput::default()
     };
     engine.set_provider_app("google", unreachable).await.unwrap();
@@ -1224,7 +1243,7 @@ async fn salesforce_signs_in_at_my_domain_and_keeps_the_instance_url() {
     let instance = "https://ada-org.my.salesforce.com";
     assert_eq!(connection.details.get("instance_url").map(String::as_str), Some(instance));
     // No expires_in in Salesforce's answer: its shortest session timeout is assumed.
-    let expires = grantkeeper_engine::Timestamp::parse(connection.expires_at.as_deref().unwrap()).unwrap();
+    let expires = connection.expires_at.unwrap();
     let left = (expires - grantkeeper_engine::Timestamp::now()).whole_seconds();
     assert!((850..=900).contains(&left), "{left} s");
     let listed = serde_json::to_value(engine.connection("Org").unwrap()).unwrap();

@@ -32,7 +32,7 @@ impl ConnectionTokens {
 
     /// Keeps `token` while it stays valid for MIN_TTL, REUSE_FOR at most.
     fn keep(&self, connection: &Connection, token: &Secret) -> Secret {
-        let left = match connection.expires_at.as_deref().and_then(Timestamp::parse) {
+        let left = match connection.expires_at {
             Some(expires) => {
                 let seconds = (expires - Timestamp::now()).whole_seconds() - MIN_TTL.as_secs() as i64;
                 Duration::from_secs(seconds.max(0) as u64)

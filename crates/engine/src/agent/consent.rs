@@ -68,7 +68,7 @@ impl ConsentBroker {
     pub fn pending(&self) -> Vec<ConsentRequest> {
         let prompts = self.prompts.lock().expect("prompts lock");
         let mut pending: Vec<ConsentRequest> = prompts.values().map(|p| p.request.clone()).collect();
-        pending.sort_by(|a, b| a.asked_at.cmp(&b.asked_at));
+        pending.sort_by_key(|request| request.asked_at);
         pending
     }
 }
@@ -98,6 +98,7 @@ impl Drop for Waiting<'_> {
 mod tests {
     use super::*;
     use crate::api::Program;
+    use crate::Timestamp;
 
     fn request(id: &str) -> ConsentRequest {
         ConsentRequest {
@@ -112,7 +113,9 @@ mod tests {
                 started_from: Some("bash".into()),
             },
             can_allow_always: true,
-            asked_at: format!("2026-12-05T00:00:0{id}Z"),
+            // One second apart, in the order of their ids.
+            asked_at: Timestamp::parse("2026-12-05T00:00:00Z").unwrap()
+                + Duration::from_secs(id.parse().unwrap()),
         }
     }
 

@@ -77,7 +77,7 @@ impl Engine {
             connection_name: connection.name.clone(),
             program: program.clone(),
             can_allow_always,
-            asked_at: Timestamp::now().to_rfc3339(),
+            asked_at: Timestamp::now(),
         };
         let limit = self.config.consent_wait;
         match self.consent.ask(&self.events, request, limit).await {
@@ -210,8 +210,8 @@ impl Engine {
                     .file_name()
                     .map_or(rule.program.clone(), |n| n.to_string_lossy().into_owned()),
                 path: rule.program,
-                allowed_at: rule.allowed_at.to_rfc3339(),
-                last_used_at: rule.last_used_at.map(Timestamp::to_rfc3339),
+                allowed_at: rule.allowed_at,
+                last_used_at: rule.last_used_at,
             })
             .collect())
     }

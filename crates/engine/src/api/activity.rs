@@ -1,5 +1,6 @@
 //! The activity log as the window and the CLI show it.
 
+use crate::Timestamp;
 use serde::Serialize;
 use specta::Type;
 use strum::{AsRefStr, EnumString};
@@ -29,7 +30,7 @@ pub enum EventKind {
 pub struct ActivityEvent {
     pub id: String,
     /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
     pub kind: EventKind,
     /// The connection(s) it is about, by name.
     pub subject: Option<String>,

@@ -1,6 +1,7 @@
 //! The token agent as the window and the CLI see it: who asks for a connection's token,
 //! what the person answers, and which programs may use a connection.
 
+use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use strum::{AsRefStr, EnumString};
@@ -44,7 +45,7 @@ pub struct ConsentRequest {
     /// Whether "Allow always" can be offered (not for connections that ask every time).
     pub can_allow_always: bool,
     /// RFC 3339.
-    pub asked_at: String,
+    pub asked_at: Timestamp,
 }
 
 /// The person's answer to a [`ConsentRequest`].
@@ -63,6 +64,6 @@ pub struct AllowedProgram {
     pub path: String,
     pub name: String,
     /// RFC 3339.
-    pub allowed_at: String,
-    pub last_used_at: Option<String>,
+    pub allowed_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }

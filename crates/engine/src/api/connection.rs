@@ -1,5 +1,6 @@
 //! A connection as the window, `list --json` and scripts see it.
 
+use crate::Timestamp;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -39,12 +40,12 @@ pub struct Connection {
     /// Scopes the integration needs that the credential lacks (Needs more access).
     pub missing_scopes: Vec<String>,
     /// RFC 3339.
-    pub expires_at: Option<String>,
-    pub last_refreshed_at: Option<String>,
-    pub created_at: String,
+    pub expires_at: Option<Timestamp>,
+    pub last_refreshed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
     /// When signing in again will be needed because the refresh token lapses, where the
     /// provider says (GitHub Apps: six months); the window warns ahead of time.
-    pub refresh_token_expires_at: Option<String>,
+    pub refresh_token_expires_at: Option<Timestamp>,
     /// The other connections that use the same sign-in (credential): they share its
     /// tokens and its state, and removing this one keeps the grant for them.
     pub shared_with: Vec<String>,
@@ -56,7 +57,7 @@ pub struct Connection {
     /// The programs the token agent gave its token to (executable paths), the most
     /// recent first, and when it last did.
     pub used_by: Vec<String>,
-    pub last_handed_out_at: Option<String>,
+    pub last_handed_out_at: Option<Timestamp>,
     /// What the provider's token answer said about where to use the tokens, kept as the
     /// catalog names it (Salesforce: `instance_url`, the org's API address). Never a token.
     pub details: BTreeMap<String, String>,

@@ -1,5 +1,6 @@
 //! Starting a sign-in, as the window and the CLI ask for it and see it begin.
 
+use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -30,5 +31,5 @@ pub struct FlowStarted {
     pub authorize_url: String,
     /// The code to type on the provider's page (device authorization grant).
     pub user_code: Option<String>,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }

@@ -1,10 +1,11 @@
 //! Provider apps and custom providers as the window and the CLI see and change them.
 
+use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::catalog::{ClientAuth, Sources};
-use crate::provider::Endpoints;
+use crate::provider::{EndpointOverrides, Endpoints};
 
 /// A provider app (the person's client registration) on a built-in or custom
 /// provider. The client secret is write-only: only its last four characters come back.
@@ -56,7 +57,7 @@ pub struct Provider {
     /// Why it needs the person: the provider rejected its client ID or secret (the
     /// connections' tokens are kept until it is fixed).
     pub attention: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// Changes to a provider app. Absent fields keep their value; a blank client secret
@@ -68,14 +69,9 @@ pub struct ProviderAppInput {
     pub client_auth: Option<ClientAuth>,
     pub enabled: Option<bool>,
     pub site: Option<String>,
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub revocation_url: Option<String>,
-    pub userinfo_url: Option<String>,
-    /// Where the keys that sign its ID tokens are published (JWKS).
-    pub jwks_url: Option<String>,
-    /// RFC 8628 sign-in by code.
-    pub device_authorization_url: Option<String>,
+    /// The endpoints to set by hand; an empty one returns to the provider's own.
+    #[serde(flatten)]
+    pub endpoints: EndpointOverrides,
 }
 
 /// What a person enters to add a custom provider: an issuer (OpenID discovery) or

@@ -1,5 +1,6 @@
 //! What connecting a URL will do, shown before the browser opens.
 
+use crate::Timestamp;
 use serde::Serialize;
 use specta::Type;
 
@@ -12,7 +13,7 @@ pub enum ClientIdentity {
     /// With the client ID an organisation supplied for that server, in `file`.
     Supplied { client_id: String, file: String },
     /// With the registration it made there earlier.
-    Registered { client_id: String, registered_at: String },
+    Registered { client_id: String, registered_at: Timestamp },
     /// With the client ID metadata document this distribution publishes (its URL is the
     /// client ID).
     MetadataDocument { url: String },

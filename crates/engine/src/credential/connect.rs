@@ -222,7 +222,7 @@ impl Engine {
             provider_name: provider.name.clone(),
             authorize_url: waiting.sign_in_url().to_string(),
             user_code: waiting.user_code(),
-            expires_at: (started_at + time_limit).to_rfc3339(),
+            expires_at: started_at + time_limit,
         };
         self.store.record_flow_started(&flow_id, &provider.id, started_at)?;
         // The device page came from the network: it is shown, never opened (only the

@@ -439,14 +439,7 @@ fn site_of(
 
 /// The endpoints set by hand: each given one replaces the kept one.
 fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result<EndpointOverrides> {
-    let mut given = EndpointOverrides {
-        authorize_url: input.authorize_url.clone(),
-        token_url: input.token_url.clone(),
-        revocation_url: input.revocation_url.clone(),
-        userinfo_url: input.userinfo_url.clone(),
-        jwks_url: input.jwks_url.clone(),
-        device_authorization_url: input.device_authorization_url.clone(),
-    };
+    let mut given = input.endpoints.clone();
     for ((field, label), (given, kept)) in
         ENDPOINT_FIELDS.into_iter().zip(given.values_mut().into_iter().zip(kept.values_mut()))
     {

@@ -213,7 +213,7 @@ impl ProviderRecord {
             connections,
             on_previous_addresses,
             attention: self.app.attention.clone(),
-            created_at: self.created_at.to_rfc3339(),
+            created_at: self.created_at,
         }
     }
 }

@@ -77,6 +77,7 @@ fn shell_word(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Timestamp;
 
     #[test]
     fn each_client_gets_its_own_format() {
@@ -94,7 +95,7 @@ mod tests {
             missing_scopes: Vec::new(),
             expires_at: None,
             last_refreshed_at: None,
-            created_at: "2026-12-05T00:00:00Z".into(),
+            created_at: Timestamp::parse("2026-12-05T00:00:00Z").unwrap(),
             refresh_token_expires_at: None,
             shared_with: Vec::new(),
             resource: Some("https://mcp.example.com/mcp".into()),

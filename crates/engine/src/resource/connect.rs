@@ -72,7 +72,7 @@ impl Engine {
             }
             ClientFor::Registration(registration) => ClientIdentity::Registered {
                 client_id: registration.client_id,
-                registered_at: registration.created_at.to_rfc3339(),
+                registered_at: registration.created_at,
             },
             ClientFor::Nothing if self.metadata_document_for(&server).is_some() => {
                 ClientIdentity::MetadataDocument {
