@@ -3,11 +3,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{started, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::credential::connect::PendingFlow;
 use grantkeeper_engine::{Engine, Error, NewProvider};
 use grantkeeper_test_support::{OidcProvider, ProviderEmulator};
 
@@ -257,6 +259,19 @@ fn engine_marking_browser_opens(setup: &Setup) -> (Arc<Engine>, std::path::PathB
     (setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser])), opened)
 }
 
+/// The sign-in that started opened the browser (within 5 s); cancelled, it ends so.
+async fn browser_opened_then_cancel(engine: &Engine, pending: PendingFlow, opened: &Path) {
+    for _ in 0..50 {
+        if opened.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(opened.exists(), "the browser opened for the sign-in that started");
+    engine.cancel_flow(&pending.started.flow_id).unwrap();
+    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
+}
+
 /// Starts a sign-in at `integration` whose callback port another program holds: it must
 /// be refused with `CallbackUnavailable`; its message.
 async fn callback_unavailable(engine: &Arc<Engine>, integration: &str) -> String {
@@ -308,15 +323,43 @@ async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
     // (and then the browser opens).
     drop(holder);
     let pending = engine.connect("notion", ConnectOptions::default()).await.unwrap();
-    for _ in 0..50 {
-        if opened.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(opened.exists(), "the browser opened for the sign-in that started");
-    engine.cancel_flow(&pending.started.flow_id).unwrap();
-    assert!(matches!(pending.outcome.await.unwrap(), Err(Error::FlowCancelled)));
+    browser_opened_then_cancel(&engine, pending, &opened).await;
+}
+
+/// A fixed callback port is in the range the system gives outgoing connections, so a
+/// connection that just closed may hold it (TIME_WAIT, up to a minute on Linux). Nothing
+/// is wrong then: the sign-in waits for the system to free the port and starts.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_port_held_by_a_closing_connection_is_waited_for() {
+    let emulator = grantkeeper_test_support::ProviderEmulator::start();
+    let setup = Setup::new();
+    let (engine, opened) = engine_marking_browser_opens(&setup);
+    common::use_emulator(&engine, &emulator, "atlassian", true).await;
+
+    // A connection from 127.0.0.1:53152 (Atlassian's port) that closes first, so its end
+    // is left in TIME_WAIT.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = tokio::net::TcpSocket::new_v4().unwrap();
+    client.bind(([127, 0, 0, 1], 53152).into()).expect("port 53152 is free for the test");
+    let client = client.connect(server.local_addr().unwrap()).await.unwrap();
+    let (mut accepted, _) = server.accept().unwrap();
+    drop(client);
+    accepted.read_exact(&mut [0]).unwrap_err();
+    drop(accepted);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", 53152)).is_err(),
+        "the closing connection holds the port"
+    );
+
+    let pending =
+        engine.connect("jira", ConnectOptions::default()).await.expect("the sign-in starts once freed");
+    let authorize = url::Url::parse(&pending.started.authorize_url).unwrap();
+    let redirect =
+        authorize.query_pairs().find(|(name, _)| name == "redirect_uri").map(|(_, uri)| uri.into_owned());
+    assert_eq!(redirect.as_deref(), Some("http://localhost:53152/callback"));
+    browser_opened_then_cancel(&engine, pending, &opened).await;
 }
 
 /// Idle connections (a browser's speculative ones, or another local user's trying to

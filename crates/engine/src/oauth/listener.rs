@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use url::Url;
 
+use super::port_holder::{self, Holder};
 use crate::{Error, Result, Secret};
 
 pub const CALLBACK_PATH: &str = "/callback";
@@ -29,6 +30,9 @@ const MAX_CONNECTIONS: usize = 16;
 /// How long a fixed port that is taken is tried again: it lies in the range the system
 /// gives outgoing connections, and such a connection may hold it for a moment.
 const FIXED_PORT_WAIT: Duration = Duration::from_secs(3);
+/// How long it is waited for when only closing connections hold it: Linux keeps a
+/// closed connection's local port for 60 s (TIME_WAIT), then frees it by itself.
+const CLOSING_PORT_WAIT: Duration = Duration::from_secs(65);
 
 /// A fixed port (a provider that compares the redirect URI exactly) can be taken for a
 /// moment by a short-lived connection that happened to get it as its local port; try
@@ -91,12 +95,32 @@ fn local_port(listener: &TcpListener) -> Result<u16> {
 /// The error for an address the listener cannot take, naming who holds it where the
 /// system tells cheaply.
 fn unavailable(address: SocketAddr, error: &std::io::Error) -> Error {
-    let holder = (error.kind() == ErrorKind::AddrInUse).then(|| super::port_holder::of(address)).flatten();
-    let reason = match holder {
-        Some(holder) => format!("in use by {holder}"),
-        None => error.to_string(),
-    };
+    let holder = (error.kind() == ErrorKind::AddrInUse).then(|| port_holder::of(address)).flatten();
+    let reason = holder.map_or_else(|| error.to_string(), |holder| holder.described());
     Error::CallbackUnavailable { address: address.to_string(), reason }
+}
+
+/// Whether a taken fixed port is tried again after `waited`: for a moment whatever holds
+/// it, and until the system frees it when only closing connections do.
+fn worth_waiting(waited: Duration, host: &str, port: u16) -> bool {
+    if waited < FIXED_PORT_WAIT {
+        return true;
+    }
+    let mut addresses = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
+    if host == "localhost" {
+        addresses.push(SocketAddr::from((Ipv6Addr::LOCALHOST, port)));
+    }
+    let holders: Vec<Option<Holder>> = addresses.into_iter().map(port_holder::of).collect();
+    let closing_only = holders.contains(&Some(Holder::Closing))
+        && holders.iter().all(|holder| matches!(holder, None | Some(Holder::Closing)));
+    if closing_only && waited < CLOSING_PORT_WAIT {
+        tracing::info!(
+            port,
+            "a closing connection holds the callback port; waiting for the system to free it"
+        );
+        return true;
+    }
+    false
 }
 
 pub struct CallbackListener {
@@ -117,11 +141,11 @@ impl CallbackListener {
     /// `localhost`); `port` a fixed port for providers that match it exactly, else
     /// any free one.
     pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
-        let deadline = tokio::time::Instant::now() + FIXED_PORT_WAIT;
+        let started = tokio::time::Instant::now();
         loop {
             match Self::bind_once(host, port).await {
                 Err(Error::CallbackUnavailable { .. })
-                    if port.is_some() && tokio::time::Instant::now() < deadline =>
+                    if port.is_some_and(|port| worth_waiting(started.elapsed(), host, port)) =>
                 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
