@@ -12,7 +12,7 @@ impl TableRow for Connection {
         k.status, k.account, k.scopes, k.expires_at, k.last_refreshed_at, c.created_at, k.status_reason,
         k.refresh_token_expires_at,
         (SELECT json_group_array(name) FROM (SELECT o.name FROM connections o
-            WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.id))
+            WHERE o.credential_id = c.credential_id AND o.id != c.id ORDER BY o.created_at, o.rowid))
             AS shared_with,
         (SELECT r.url FROM resources r WHERE r.provider_id = k.provider_id) AS resource, c.consent,
         (SELECT json_group_array(program) FROM (SELECT u.program FROM program_use u
@@ -60,21 +60,21 @@ impl NewConnectionRow {
 impl Store {
     /// The connections sharing a credential.
     pub fn connections_on(&self, credential_id: &str) -> Result<Vec<Connection>> {
-        self.rows("WHERE c.credential_id = ?1 ORDER BY c.created_at", [credential_id])
+        self.rows("WHERE c.credential_id = ?1 ORDER BY c.created_at, c.rowid", [credential_id])
     }
 
     /// One connection on a credential, to name it in messages.
     pub fn a_connection_of(&self, credential_id: &str) -> Result<Option<Connection>> {
-        self.first_row("WHERE c.credential_id = ?1 ORDER BY c.created_at LIMIT 1", [credential_id])
+        self.first_row("WHERE c.credential_id = ?1 ORDER BY c.created_at, c.rowid LIMIT 1", [credential_id])
     }
 
     pub fn connections(&self) -> Result<Vec<Connection>> {
-        self.rows("ORDER BY c.created_at, c.id", [])
+        self.rows("ORDER BY c.created_at, c.rowid", [])
     }
 
     /// Connections whose id or name is exactly `key` (names are not unique).
     pub fn connections_matching(&self, key: &str) -> Result<Vec<Connection>> {
-        self.rows("WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at", [key])
+        self.rows("WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at, c.rowid", [key])
     }
 
     pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<()> {

@@ -1,7 +1,8 @@
 //! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
-//! wrote (and what serde shows), and text this version does not know reads as before.
+//! wrote (and what serde shows), and text this version does not know reads as before;
+//! connections list in the order they were added.
 
-use super::{CredentialKind, CredentialRecord, FlowStatus, NewEvent, Store};
+use super::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
 use crate::Timestamp;
 
@@ -99,4 +100,26 @@ fn flow_statuses_keep_their_text() {
         store.record_flow_finished("flow", status, None, None, at()).unwrap();
         assert_eq!(raw(&store, "SELECT status FROM flows"), text);
     }
+}
+
+/// Connections added within one second (a script adding API keys) list in the order
+/// they were added, not in the random order of their ids.
+#[test]
+fn connections_added_in_the_same_second_list_in_the_order_added() {
+    let (_dir, store) = open();
+    let names = ["first", "second", "third", "fourth"];
+    for (id, name) in ["d", "b", "c", "a"].into_iter().zip(names) {
+        let row = NewConnectionRow {
+            id: id.into(),
+            name: name.into(),
+            integration: "gmail".into(),
+            created_at: at(),
+        };
+        store.save_grant(&credential(ConnectionStatus::Active), Some(&row)).unwrap();
+    }
+    let listed: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(listed, names);
+    let shared: Vec<String> =
+        store.connections_on("credential").unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(shared, names);
 }
