@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use common::{add_confidential_provider, ok, output_with_stdin, strs, text, use_emulator, Cli};
 use grantkeeper_test_support::{
-    contains, data_dir_bytes, secret_tool_keys, BrowserMode, OidcProvider, ProviderEmulator,
-    EMULATED_CLIENT_SECRET,
+    contains, data_dir_bytes, fixed_port_sign_in_blocking, secret_tool_keys, BrowserMode, OidcProvider,
+    ProviderEmulator, EMULATED_CLIENT_SECRET,
 };
 
 #[test]
@@ -423,7 +423,9 @@ fn status_says_when_a_sign_in_lapses() {
     let emulator = ProviderEmulator::start();
     let cli = Cli::new(BrowserMode::Consent);
     ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
+    let turn = fixed_port_sign_in_blocking();
     ok(&cli.run(&["connect", "github-app", "--name", "Work GitHub"]));
+    drop(turn);
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
     let lapses = listed[0]["refresh_token_expires_at"].as_str().unwrap().to_owned();
     let status = ok(&cli.run(&["status", "Work GitHub"]));
@@ -451,7 +453,9 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
     };
     for (provider, integration, rotates) in [("github-app", "github-app", true), ("google", "gmail", false)] {
         ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, provider)), EMULATED_CLIENT_SECRET));
+        let turn = fixed_port_sign_in_blocking();
         ok(&cli.run(&["connect", integration, "--name", provider]));
+        drop(turn);
         let before = refresh_requests();
 
         runtime.block_on(emulator.delay_next_token_request(1500));

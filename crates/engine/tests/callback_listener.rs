@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -251,12 +251,15 @@ async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "both listeners closed");
 }
 
-/// An engine whose browser only creates a file, and that file: whether it exists says
-/// whether the engine opened a browser.
-fn engine_marking_browser_opens(setup: &Setup) -> (Arc<Engine>, std::path::PathBuf) {
+/// The emulated `provider` with a provider app, an engine whose browser only creates a
+/// file, and that file: whether it exists says whether the engine opened a browser.
+async fn engine_marking_browser_opens(provider: &str) -> (ProviderEmulator, Setup, Arc<Engine>, PathBuf) {
+    let (emulator, setup) = (ProviderEmulator::start(), Setup::new());
     let opened = setup.home.path().join("browser-opened");
     let browser = format!("sh -c 'touch \"$0\"' {}", opened.display());
-    (setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser])), opened)
+    let engine = setup.engine_opening(grantkeeper_engine::oauth::Browser::Commands(vec![browser]));
+    use_emulator(&engine, &emulator, provider, true).await;
+    (emulator, setup, engine, opened)
 }
 
 /// The sign-in that started opened the browser (within 5 s); cancelled, it ends so.
@@ -286,10 +289,7 @@ async fn callback_unavailable(engine: &Arc<Engine>, integration: &str) -> String
 /// names the address and says what to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_callback_port_opens_no_browser_and_says_so() {
-    let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let setup = Setup::new();
-    let (engine, opened) = engine_marking_browser_opens(&setup);
-    common::use_emulator(&engine, &emulator, "slack", true).await;
+    let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("slack").await;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", 53117)).expect("port 53117 is free for the test");
 
     let message = callback_unavailable(&engine, "slack").await;
@@ -304,10 +304,7 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
 /// hand that program the code and state, so no sign-in starts and nothing is left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
-    let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let setup = Setup::new();
-    let (engine, opened) = engine_marking_browser_opens(&setup);
-    common::use_emulator(&engine, &emulator, "notion", true).await;
+    let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("notion").await;
     let holder = std::net::TcpListener::bind(("::1", 53138)).expect("[::1]:53138 is free for the test");
 
     let message = callback_unavailable(&engine, "notion").await;
@@ -332,10 +329,7 @@ async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_port_held_by_a_closing_connection_is_waited_for() {
-    let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let setup = Setup::new();
-    let (engine, opened) = engine_marking_browser_opens(&setup);
-    common::use_emulator(&engine, &emulator, "atlassian", true).await;
+    let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("atlassian").await;
 
     // A connection from 127.0.0.1:53152 (Atlassian's port) that closes first, so its end
     // is left in TIME_WAIT.

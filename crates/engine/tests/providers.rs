@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{emulator_and_engine, engine_using_emulator, use_emulator, Setup};
+use common::{emulator_and_engine, endpoints_set, engine_using_emulator, use_emulator, Setup};
 use grantkeeper_engine::api::ConnectOptions;
 use grantkeeper_engine::api::Revocation;
 use grantkeeper_engine::api::{NewProvider, ProviderAppInput};
@@ -19,8 +19,8 @@ use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::Config;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
-    browser_command, contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode,
-    ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    browser_command, contains, data_dir_bytes, fixed_port_sign_in, secret_tool_keys, secret_tool_lookup,
+    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 use serde_json::Value;
 
@@ -36,7 +36,13 @@ fn app_with_secret() -> ProviderAppInput {
 
 async fn connect(engine: &Arc<Engine>, integration: &str, name: &str) -> Connection {
     let options = ConnectOptions { name: Some(name.into()), ..ConnectOptions::default() };
+    let _turn = fixed_port_sign_in().await;
     engine.connect(integration, options).await.unwrap().outcome.await.unwrap().unwrap()
+}
+
+async fn reconnect(engine: &Arc<Engine>, connection: &str) -> Connection {
+    let _turn = fixed_port_sign_in().await;
+    engine.reconnect(connection).await.unwrap().outcome.await.unwrap().unwrap()
 }
 
 /// The requests the emulator saw at one provider's endpoint.
@@ -218,13 +224,7 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     let error = engine.set_provider_app("google", input).await.unwrap_err();
     assert_eq!(error.field(), Some("client_secret"));
     assert!(engine.providers().unwrap().is_empty());
-    let input = ProviderAppInput {
-        endpoints: EndpointOverrides {
-            token_url: Some("http://example.com/token".into()),
-            ..Default::default()
-        },
-        ..ProviderAppInput::default()
-    };
+    let input = endpoints_set(|set| set.token_url = Some("http://example.com/token".into()));
     assert_eq!(engine.set_provider_app("google", input).await.unwrap_err().field(), Some("client_id"));
 
     use_emulator(&engine, &emulator, "google", true).await;
@@ -246,18 +246,9 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     assert!(requests(&emulator, "google", "authorize").await.is_empty());
 
     // Overrides are https or loopback only, and a blank one returns to Google's own.
-    let bad = ProviderAppInput {
-        endpoints: EndpointOverrides {
-            token_url: Some("http://example.com/token".into()),
-            ..Default::default()
-        },
-        ..ProviderAppInput::default()
-    };
+    let bad = endpoints_set(|set| set.token_url = Some("http://example.com/token".into()));
     assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
-    let reset = ProviderAppInput {
-        endpoints: EndpointOverrides { token_url: Some(String::new()), ..Default::default() },
-        ..ProviderAppInput::default()
-    };
+    let reset = endpoints_set(|set| set.token_url = Some(String::new()));
     let google = engine.set_provider_app("google", reset).await.unwrap();
     assert_eq!(google.endpoints.token_url, "https://oauth2.googleapis.com/token");
     assert!(!google.overridden.contains(&"token_url".to_owned()));
@@ -280,19 +271,11 @@ async fn the_device_sign_in_endpoint_can_be_set_by_hand_and_cleared() {
     let github = engine.set_provider_app("github", set).await.unwrap();
     assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some("https://device.example.com/code"));
     assert_eq!(github.overridden, ["device_authorization_url"]);
-    let plain = ProviderAppInput {
-        endpoints: EndpointOverrides {
-            device_authorization_url: Some("http://device.example.com/code".into()),
-            ..Default::default()
-        },
-        ..ProviderAppInput::default()
-    };
+    let plain =
+        endpoints_set(|set| set.device_authorization_url = Some("http://device.example.com/code".into()));
     let error = engine.set_provider_app("github", plain).await.unwrap_err();
     assert_eq!(error.field(), Some("device_authorization_url"), "{error}");
-    let cleared = ProviderAppInput {
-        endpoints: EndpointOverrides { device_authorization_url: Some(String::new()), ..Default::default() },
-        ..ProviderAppInput::default()
-    };
+    let cleared = endpoints_set(|set| set.device_authorization_url = Some(String::new()));
     let github = engine.set_provider_app("github", cleared).await.unwrap();
     assert_eq!(github.endpoints.device_authorization_url.as_deref(), Some(own));
     assert!(github.overridden.is_empty());
@@ -532,10 +515,7 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
     use_emulator(engine, emulator, provider, case.with_secret).await;
     if case.revocation == Revocation::NotOffered {
         // The catalog names no revocation endpoint for it; the override goes too.
-        let none = ProviderAppInput {
-            endpoints: EndpointOverrides { revocation_url: Some(String::new()), ..Default::default() },
-            ..ProviderAppInput::default()
-        };
+        let none = endpoints_set(|set| set.revocation_url = Some(String::new()));
         engine.set_provider_app(provider, none).await.unwrap();
     }
     let connection = connect(engine, case.integration, provider).await;
@@ -556,7 +536,7 @@ async fn round_trip(engine: &Arc<Engine>, emulator: &ProviderEmulator, case: Exp
         let error = engine.refresh_now(provider).await.unwrap_err();
         assert!(matches!(error, Error::NeedsReauthorization { .. }), "{provider}: {error}");
         // Reconnected, so that removal meets a live grant.
-        engine.reconnect(provider).await.unwrap().outcome.await.unwrap().unwrap();
+        reconnect(engine, provider).await;
     }
     let removal = engine.remove_connection(provider).await.unwrap();
     assert_eq!(removal.revocation, case.revocation, "{provider}: {removal:?}");
@@ -853,13 +833,9 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;
     // Nothing listens where the revocation goes (the address is kept at sign-in).
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let unreachable = ProviderAppInput {
-        endpoints: EndpointOverrides {
-            revocation_url: Some(format!("http://127.0.0.1:{closed_port}/google/revoke")),
-            ..Default::default()
-        },
-        ..ProviderAppInput::default()
-    };
+    let unreachable = endpoints_set(|set| {
+        set.revocation_url = Some(format!("http://127.0.0.1:{closed_port}/google/revoke"))
+    });
     engine.set_provider_app("google", unreachable).await.unwrap();
     connect(&engine, "gmail", "Mail").await;
     let keys = secret_tool_keys(&setup.service);
@@ -1100,7 +1076,7 @@ async fn never_presented_again(
     assert_eq!(engine.connection(provider).unwrap().status, ConnectionStatus::Reauthorize);
     assert_eq!(secret_tool_keys(&setup.service), kept, "{provider}: its tokens stay until the reconnect");
 
-    let reconnected = engine.reconnect(provider).await.unwrap().outcome.await.unwrap().unwrap();
+    let reconnected = reconnect(engine, provider).await;
     assert_eq!((reconnected.id, reconnected.status), (id, ConnectionStatus::Active));
 }
 

@@ -36,6 +36,22 @@ pub fn require_session() {
     );
 }
 
+/// Sign-ins to providers with a fixed callback port take turns within a test binary:
+/// its tests run in parallel, one port serves one sign-in at a time, and a second
+/// sign-in is refused once the first has held the port longer than the listener waits
+/// (a few seconds, easily reached on a loaded machine). Hold the guard until the
+/// sign-in has ended.
+pub async fn fixed_port_sign_in() -> tokio::sync::MutexGuard<'static, ()> {
+    FIXED_PORT_SIGN_INS.lock().await
+}
+
+/// The same, for a test that is not async (it runs `grantkeeper connect`).
+pub fn fixed_port_sign_in_blocking() -> tokio::sync::MutexGuard<'static, ()> {
+    FIXED_PORT_SIGN_INS.blocking_lock()
+}
+
+static FIXED_PORT_SIGN_INS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A keychain service name no other test uses.
 pub fn unique_keychain_service() -> String {
     format!("grantkeeper-test-{}", uuid::Uuid::new_v4().simple())

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use grantkeeper_engine::api::ConnectOptions;
+use grantkeeper_engine::api::{ConnectOptions, ProviderAppInput};
 use grantkeeper_engine::oauth::Browser;
+use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::{Config, Engine, FlowStarted, Keychain, NewProvider};
 use grantkeeper_test_support::{
     browser_command, require_session, unique_keychain_service, BrowserMode, OidcProvider, ProviderEmulator,
@@ -141,4 +142,12 @@ pub async fn engine_as_the_app_runs(
     engine.watch_system_signals();
     let scheduler = tokio::spawn(engine.clone().run_scheduler());
     (emulator, engine, scheduler)
+}
+
+/// A provider app change that sets endpoints by hand and nothing else:
+/// `endpoints_set(|set| set.token_url = Some(url))`.
+pub fn endpoints_set(set: impl FnOnce(&mut EndpointOverrides)) -> ProviderAppInput {
+    let mut endpoints = EndpointOverrides::default();
+    set(&mut endpoints);
+    ProviderAppInput { endpoints, ..ProviderAppInput::default() }
 }
