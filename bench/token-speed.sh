@@ -8,7 +8,9 @@
 # most a third of gh's; the agent adds at most 2 MiB to its process at idle, and once
 # its activity log is full (5,000 hand-outs) 1,000 more in a row leave that process's
 # RSS flat (at most 0.25 MiB more). Also times a
-# `grantkeeper token` that must refresh at the local OpenID provider first.
+# `grantkeeper token` that must refresh at the local OpenID provider first, and
+# `grantkeeper exec CONNECTION -- true` through the agent (the token into a command's
+# environment; `true` itself is about 1 ms).
 #
 # The agent is served by bench/agent-serve: the engine serving it as the app does,
 # without the webview, answering Allow always to every program's first request.
@@ -127,11 +129,12 @@ commands=(
   "grantkeeper token" "'$gk' token Bench --no-agent"
   "secret-tool lookup" "secret-tool lookup service $GRANTKEEPER_KEYCHAIN_SERVICE username $item"
   "gh auth token" "gh auth token"
+  "grantkeeper exec (agent)" "'$gk' exec Bench -- true"
 )
 rm -f "$out"/stored-*.json
 for round in $(seq 1 "$rounds"); do
-  order=(0 2 4 6)
-  [ $((round % 2)) = 1 ] || order=(6 4 2 0)
+  order=(0 2 4 6 8)
+  [ $((round % 2)) = 1 ] || order=(8 6 4 2 0)
   args=()
   for i in "${order[@]}"; do args+=(-n "${commands[i]}" "${commands[i + 1]}"); done
   echo "round $round of $rounds"
@@ -183,7 +186,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const order = ['grantkeeper token (agent)', 'grantkeeper token', 'secret-tool lookup', 'gh auth token', 'grantkeeper token (refresh)'];
+const order = ['grantkeeper token (agent)', 'grantkeeper token', 'secret-tool lookup', 'gh auth token', 'grantkeeper token (refresh)',
+  'grantkeeper exec (agent)'];
 const rows = order.map((name) => merged.get(name)).map((m) => ({
   command: m.command,
   runs: m.times.length,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use grantkeeper_engine::{Engine, Error, Result};
+use grantkeeper_engine::{Engine, Error, Result, Secret};
 
 pub async fn run(
     engine: &Engine,
@@ -13,16 +13,27 @@ pub async fn run(
     no_agent: bool,
     command: &[String],
 ) -> Result<()> {
+    check_variable(variable)?;
+    let (_, token) = crate::agent::token(engine, connection, min_ttl, &[], no_agent).await?;
+    run_with(&token, variable, command)
+}
+
+/// Refuses a name no shell could read back, before any token is fetched.
+pub fn check_variable(variable: &str) -> Result<()> {
     let valid_name = variable.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_name {
-        return Err(Error::invalid(
-            "env",
-            format!("“{variable}” is not an environment variable name (letters, digits and _)."),
-        ));
+    if valid_name {
+        return Ok(());
     }
+    Err(Error::invalid(
+        "env",
+        format!("“{variable}” is not an environment variable name (letters, digits and _)."),
+    ))
+}
+
+/// Runs `command` with `token` in `variable`, and exits with its exit code.
+pub fn run_with(token: &Secret, variable: &str, command: &[String]) -> Result<()> {
     let (program, arguments) = command.split_first().expect("clap requires a command");
-    let (_, token) = crate::agent::token(engine, connection, min_ttl, &[], no_agent).await?;
     let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
     match status {
         // The command's own exit code, as a shell would pass it on.

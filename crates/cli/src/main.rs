@@ -91,6 +91,14 @@ async fn run(cli: Cli) -> Result<()> {
             return print_token(&handed, *json);
         }
     }
+    if let Command::Exec { connection, variable, min_ttl, agent, command } = &cli.command {
+        exec::check_variable(variable)?;
+        let min_ttl = Duration::from_secs(*min_ttl);
+        let served = agent::from_running_app(&config.home, connection, min_ttl, &[], agent.no_agent);
+        if let Some((_, token)) = served.await? {
+            return exec::run_with(&token, variable, command);
+        }
+    }
     if matches!(
         cli.command,
         Command::Token { .. }

@@ -16,7 +16,9 @@ use grantkeeper_engine::agent::AgentServer;
 use grantkeeper_engine::api::{ConsentAnswer, ConsentPolicy, ConsentRequest};
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, EventKind, Keychain};
-use grantkeeper_test_support::{BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET};
+use grantkeeper_test_support::{
+    fixed_port_sign_in_blocking, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET,
+};
 
 const CONNECTION: &str = "Work GitHub";
 
@@ -34,7 +36,10 @@ impl Agent {
         let emulator = ProviderEmulator::start();
         let cli = Cli::new(BrowserMode::Consent);
         ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
-        ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));
+        {
+            let _turn = fixed_port_sign_in_blocking();
+            ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));
+        }
         Agent::serve(cli, consent_wait, Box::new(emulator))
     }
 
@@ -288,6 +293,26 @@ fn without_the_app_the_cli_reads_the_keychain_unless_the_app_is_required() {
     agent.engine.set_require_app(false).unwrap();
     let chosen = agent.cli.command(&["token", CONNECTION]).env("GRANTKEEPER_NO_AGENT", "1").output().unwrap();
     assert_eq!(ok(&chosen), format!("{}\n", agent.access_token()));
+}
+
+/// `exec` asks the running app as `token` does, then hands the command the token in its
+/// environment; a variable name no shell could read is refused before anyone is asked.
+#[test]
+fn exec_asks_through_the_agent_and_hands_the_command_its_token() {
+    let (agent, _server) = Agent::start(Duration::from_secs(30));
+    let bad = agent.cli.run(&["exec", CONNECTION, "--env", "1BAD", "--", "true"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad.stderr));
+    assert!(agent.engine.pending_consents().is_empty(), "nobody was asked for a bad name");
+
+    let print = "printf %s \"$GRANTKEEPER_TOKEN\"";
+    let mut exec = agent.cli.command(&["exec", CONNECTION, "--", "sh", "-c", print]);
+    let mut exec = exec.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let prompt = agent.prompt(&mut exec);
+    assert_eq!(prompt.connection_name, CONNECTION);
+    agent.answer(&prompt, ConsentAnswer::AllowOnce);
+    assert_eq!(ok(&finished(exec)), agent.access_token());
+    let handed = agent.hand_outs().into_iter().filter(|(kind, _)| *kind == EventKind::TokenHandedOut).count();
+    assert_eq!(handed, 1);
 }
 
 #[test]
