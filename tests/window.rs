@@ -758,6 +758,50 @@ async fn colour_scheme(client: &Client) -> (bool, [u8; 3], [u8; 3]) {
     (value[0] == true, rgb(&value[1]), rgb(&value[2]))
 }
 
+/// The page is painted on the CPU (`src-tauri/src/painting.rs`: GPU painting keeps
+/// 28 MiB more for a page of text), unless the person set WebKit's variable themselves.
+/// WebKit's web process reads it, so that process's environment is what counts.
+#[tokio::test]
+async fn the_page_is_painted_on_the_cpu_unless_the_person_chose() {
+    let setup = Setup::new().await;
+    for (given, expected) in [(None, "1"), (Some("0"), "0")] {
+        let env: Vec<(&str, &str)> =
+            given.map(|value| ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", value)).into_iter().collect();
+        let driver = setup.driver_with(BrowserMode::Consent, &env);
+        let client = driver.launch().await;
+        find(&client, "nav-catalog").await;
+        let painting = web_process_env("WEBKIT_SKIA_ENABLE_CPU_RENDERING");
+        assert_eq!(painting.as_deref(), Some(expected), "given {given:?}");
+        quit(client, setup.home()).await;
+    }
+}
+
+/// `name` in the environment of the app's web process: the WebKitWebProcess that
+/// descends from the running grantkeeper-app.
+fn web_process_env(name: &str) -> Option<String> {
+    let app = std::fs::canonicalize(env!("CARGO_BIN_EXE_grantkeeper-app")).unwrap();
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let is_app = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app);
+    let from_the_app = |pid: u32| std::iter::successors(parent(pid), |&up| parent(up)).take(8).any(is_app);
+    let web = pids.into_iter().find(|&pid| {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        name.trim() == "WebKitWebProces" && from_the_app(pid)
+    })?;
+    let environ = std::fs::read(format!("/proc/{web}/environ")).ok()?;
+    let prefix = format!("{name}=");
+    environ
+        .split(|&byte| byte == 0)
+        .find_map(|entry| Some(std::str::from_utf8(entry).ok()?.strip_prefix(&prefix)?.to_owned()))
+}
+
 /// r + g + b: under 200 reads as a dark colour, over 600 as a light one.
 fn brightness(rgb: [u8; 3]) -> u32 {
     rgb.iter().map(|&c| u32::from(c)).sum()
