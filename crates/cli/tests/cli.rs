@@ -435,6 +435,35 @@ fn status_says_when_a_sign_in_lapses() {
     );
 }
 
+/// A provider that compares the redirect URI exactly (Linear) gets one fixed port, so it
+/// serves one sign-in at a time: a second, while the first waits in the browser, is
+/// refused saying so, and nothing of it is kept.
+#[test]
+fn a_second_sign_in_at_a_fixed_port_says_the_first_is_waiting() {
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Ignore);
+    ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "linear")), EMULATED_CLIENT_SECRET));
+    let _turn = fixed_port_sign_in_blocking();
+    let mut first =
+        cli.command(&["connect", "linear", "--name", "First"]).stderr(Stdio::null()).spawn().unwrap();
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", 53177)).is_ok()
+    });
+    assert!(listening, "the first sign-in listens on Linear's port");
+
+    let second = cli.run(&["connect", "linear", "--name", "Second"]);
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second.stderr));
+    let said = text(&second.stderr);
+    assert!(
+        said.contains("another Grantkeeper sign-in is waiting there") && said.contains("53177"),
+        "{said}"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]", "nothing was kept");
+}
+
 /// A refresh killed with SIGKILL while the provider is answering: for a provider that
 /// rotates refresh tokens the old one may be spent, so the next `token` asks for a new
 /// sign-in instead of presenting it (which would make the provider revoke the grant);

@@ -10,6 +10,8 @@ pub(super) enum Holder {
     /// A program listening on it: "nc (pid 4242)", or "another user" when the socket is
     /// not ours (then its process is not ours to see).
     Listener(String),
+    /// Grantkeeper itself (the app or the CLI), waiting for another sign-in's answer.
+    SignIn,
     /// An open connection whose local end it is, with its program where ours to see.
     Connection(Option<String>),
     /// Only connections that are closing (TIME_WAIT and the like): the system frees
@@ -22,6 +24,10 @@ impl Holder {
     pub(super) fn described(&self) -> String {
         match self {
             Holder::Listener(program) => format!("in use by {program}"),
+            Holder::SignIn => {
+                "another Grantkeeper sign-in is waiting there for its answer; finish or cancel it first"
+                    .into()
+            }
             Holder::Connection(Some(program)) => format!("in use by a connection of {program}"),
             Holder::Connection(None) => "in use by an open connection".into(),
             Holder::Closing => "held by a closing connection; the system frees it within a minute".into(),
@@ -44,7 +50,12 @@ pub(super) fn of(address: SocketAddr) -> Option<Holder> {
         .filter(|socket| socket.keeps_off(address))
         .collect();
     if let Some(listener) = sockets.iter().find(|socket| socket.state == LISTEN) {
-        return Some(Holder::Listener(listener.owner().unwrap_or_else(|| "another program".into())));
+        let owner = listener.owner().unwrap_or_else(|| "another program".into());
+        // The app's and the CLI's process names (comm keeps 15 characters).
+        if owner.starts_with("grantkeeper ") || owner.starts_with("grantkeeper-app ") {
+            return Some(Holder::SignIn);
+        }
+        return Some(Holder::Listener(owner));
     }
     if let Some(open) = sockets.iter().find(|socket| !CLOSING.contains(&socket.state)) {
         return Some(Holder::Connection(open.owner()));
