@@ -122,6 +122,11 @@ export type CatalogIntegration = {
 	 */
 	provider_id: string | null,
 	provider_name: string | null,
+	/**
+	 *  Whose mark its card shows: its own provider's (Azure DevOps's, though it signs in
+	 *  with Microsoft 365's provider app), or the API-key service's.
+	 */
+	mark: string,
 	/**  What it will be allowed to do. */
 	scopes: CatalogScope[],
 	/**

@@ -45,6 +45,7 @@ export function customIntegration(provider: Provider): CatalogIntegration {
     kind: "oauth",
     provider_id: provider.id,
     provider_name: provider.name,
+    mark: provider.id,
     scopes: provider.scopes.map((scope) => ({ name: scope, value: scope, description: scope })),
     setup: provider.setup,
     redirect_uri: provider.redirect_uri,

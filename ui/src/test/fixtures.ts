@@ -143,6 +143,7 @@ export function integration(overrides: Partial<CatalogIntegration> = {}): Catalo
     kind: "oauth",
     provider_id: "google",
     provider_name: "Google",
+    mark: "google",
     scopes: [
       {
         name: "gmail.readonly",
@@ -176,6 +177,7 @@ export function apiKeyIntegration(overrides: Partial<CatalogIntegration> = {}): 
     kind: "api_key",
     provider_id: null,
     provider_name: null,
+    mark: "openai",
     scopes: [],
     setup: [],
     redirect_uri: null,

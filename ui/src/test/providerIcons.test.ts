@@ -31,7 +31,9 @@ describe("Provider marks", () => {
 
   it("show in catalog cards, with the neutral mark for custom providers, hidden from screen readers", async () => {
     const user = userEvent.setup();
-    ipc.listCatalog.mockResolvedValue([integration(), apiKeyIntegration()]);
+    // Azure DevOps signs in with Microsoft 365's provider app but shows its own mark.
+    const devops = integration({ id: "azure-devops", name: "Azure DevOps", provider_id: "microsoft", mark: "azure-devops" });
+    ipc.listCatalog.mockResolvedValue([integration(), devops, apiKeyIntegration()]);
     ipc.listProviders.mockResolvedValue([provider({ id: "2b7c0e1a-custom" })]);
     render(App);
     await user.click(screen.getByTestId("nav-catalog"));
@@ -39,6 +41,7 @@ describe("Provider marks", () => {
     const entries = await screen.findAllByTestId("catalog-entry");
     expect(entries.map((entry) => iconOf(entry).getAttribute("src"))).toEqual([
       expect.stringMatching(/google\.svg/),
+      expect.stringMatching(/azure-devops\.svg/),
       expect.stringMatching(/openai\.svg/),
       expect.stringMatching(/custom\.svg/),
     ]);

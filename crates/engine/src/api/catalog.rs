@@ -45,6 +45,9 @@ pub struct CatalogIntegration {
     /// DevOps, whose own catalog provider borrows that app).
     pub provider_id: Option<String>,
     pub provider_name: Option<String>,
+    /// Whose mark its card shows: its own provider's (Azure DevOps's, though it signs in
+    /// with Microsoft 365's provider app), or the API-key service's.
+    pub mark: String,
     /// What it will be allowed to do.
     pub scopes: Vec<CatalogScope>,
     /// Steps to register the provider app, with the redirect URI filled in, then the

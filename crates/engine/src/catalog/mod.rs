@@ -79,6 +79,7 @@ impl Catalog {
             kind: if spec.api_key.is_some() { IntegrationKind::ApiKey } else { IntegrationKind::Oauth },
             provider_id: app.map(|(id, _)| id.to_owned()),
             provider_name: app.map(|(_, p)| p.name.clone()),
+            mark: spec.provider.clone().unwrap_or_else(|| id.to_owned()),
             scopes: provider.map(|(_, p)| p.scopes_of(spec)).unwrap_or_default(),
             setup: app
                 .map(|(_, p)| p.setup_steps())
@@ -171,6 +172,24 @@ mod tests {
             google.scope_value("calendar.readonly"),
             Some("https://www.googleapis.com/auth/calendar.readonly")
         );
+    }
+
+    /// Azure DevOps signs in with Microsoft 365's provider app, but its card shows its own
+    /// mark; an API-key service shows its own.
+    #[test]
+    fn a_card_shows_its_own_provider_s_mark() {
+        let catalog = Catalog::builtin();
+        let view = |id: &str| {
+            let (id, spec) = catalog.integration(id).unwrap();
+            catalog.view(id, spec)
+        };
+        let devops = view("azure-devops");
+        assert_eq!(
+            (devops.provider_id.as_deref(), devops.mark.as_str()),
+            (Some("microsoft"), "azure-devops")
+        );
+        assert_eq!(view("gmail").mark, "google");
+        assert_eq!(view("openai").mark, "openai");
     }
 
     #[test]
