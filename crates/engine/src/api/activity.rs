@@ -1,9 +1,10 @@
 //! The activity log as the window and the CLI show it.
 
-use crate::Timestamp;
 use serde::Serialize;
 use specta::Type;
 use strum::{AsRefStr, EnumString};
+
+use crate::Timestamp;
 
 /// What happened to a credential or connection: the activity log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type, AsRefStr, EnumString)]

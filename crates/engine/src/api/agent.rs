@@ -1,10 +1,11 @@
 //! The token agent as the window and the CLI see it: who asks for a connection's token,
 //! what the person answers, and which programs may use a connection.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use strum::{AsRefStr, EnumString};
+
+use crate::Timestamp;
 
 /// How a connection asks before a program gets its token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type, AsRefStr, EnumString)]

@@ -1,6 +1,5 @@
 //! A connection as the window, `list --json` and scripts see it.
 
-use crate::Timestamp;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +7,7 @@ use specta::Type;
 use strum::{AsRefStr, EnumString};
 
 use super::ConsentPolicy;
+use crate::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, AsRefStr, EnumString)]
 #[serde(rename_all = "snake_case")]

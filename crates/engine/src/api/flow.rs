@@ -1,8 +1,9 @@
 //! Starting a sign-in, as the window and the CLI ask for it and see it begin.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
+
+use crate::Timestamp;
 
 /// How to connect: all optional.
 #[derive(Debug, Clone, Default, Deserialize, Type)]

@@ -1,11 +1,11 @@
 //! Provider apps and custom providers as the window and the CLI see and change them.
 
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
 use crate::catalog::{ClientAuth, Sources};
 use crate::provider::{EndpointOverrides, Endpoints};
+use crate::Timestamp;
 
 /// A provider app (the person's client registration) on a built-in or custom
 /// provider. The client secret is write-only: only its last four characters come back.

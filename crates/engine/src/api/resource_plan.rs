@@ -1,8 +1,9 @@
 //! What connecting a URL will do, shown before the browser opens.
 
-use crate::Timestamp;
 use serde::Serialize;
 use specta::Type;
+
+use crate::Timestamp;
 
 /// How Grantkeeper will identify itself to the authorization server.
 #[derive(Debug, Clone, Serialize, Type)]
