@@ -290,7 +290,7 @@ async fn callback_unavailable(engine: &Arc<Engine>, integration: &str) -> String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("slack").await;
-    let _holder = std::net::TcpListener::bind(("127.0.0.1", 53117)).expect("port 53117 is free for the test");
+    let _holder = listener_on("127.0.0.1:53117").await;
 
     let message = callback_unavailable(&engine, "slack").await;
     assert!(message.contains("127.0.0.1:53117") && message.contains("close it and try again"), "{message}");
@@ -305,7 +305,7 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
     let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("notion").await;
-    let holder = std::net::TcpListener::bind(("::1", 53138)).expect("[::1]:53138 is free for the test");
+    let holder = listener_on("[::1]:53138").await;
 
     let message = callback_unavailable(&engine, "notion").await;
     assert!(message.contains("[::1]:53138") && message.contains("close it and try again"), "{message}");
@@ -334,8 +334,7 @@ async fn a_callback_port_held_by_a_closing_connection_is_waited_for() {
     // A connection from 127.0.0.1:53152 (Atlassian's port) that closes first, so its end
     // is left in TIME_WAIT.
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = tokio::net::TcpSocket::new_v4().unwrap();
-    client.bind(([127, 0, 0, 1], 53152).into()).expect("port 53152 is free for the test");
+    let client = outgoing_socket_on(53152).await;
     let client = client.connect(server.local_addr().unwrap()).await.unwrap();
     let (mut accepted, _) = server.accept().unwrap();
     drop(client);
@@ -354,6 +353,32 @@ async fn a_callback_port_held_by_a_closing_connection_is_waited_for() {
         authorize.query_pairs().find(|(name, _)| name == "redirect_uri").map(|(_, uri)| uri.into_owned());
     assert_eq!(redirect.as_deref(), Some("http://localhost:53152/callback"));
     browser_opened_then_cancel(&engine, pending, &opened).await;
+}
+
+/// Another program's listener on `address`, once the port is free (see below).
+async fn listener_on(address: &str) -> std::net::TcpListener {
+    for _ in 0..140 {
+        if let Ok(listener) = std::net::TcpListener::bind(address) {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{address} stayed taken for 70 s");
+}
+
+/// A socket on 127.0.0.1:`port` set up as an outgoing connection's (no SO_REUSEADDR),
+/// once the port is free: a connection of an earlier test that got it as its local
+/// port may hold it for up to a minute after closing, the very case tested above.
+#[cfg(target_os = "linux")]
+async fn outgoing_socket_on(port: u16) -> tokio::net::TcpSocket {
+    for _ in 0..140 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if socket.bind(([127, 0, 0, 1], port).into()).is_ok() {
+            return socket;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("port {port} stayed taken for 70 s");
 }
 
 /// Idle connections (a browser's speculative ones, or another local user's trying to
