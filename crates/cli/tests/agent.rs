@@ -11,14 +11,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ok, strs, text, use_emulator, Cli};
+use common::{ok, text, Cli};
 use grantkeeper_engine::agent::AgentServer;
 use grantkeeper_engine::api::{ConsentAnswer, ConsentPolicy, ConsentRequest};
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, EventKind, Keychain};
-use grantkeeper_test_support::{
-    fixed_port_sign_in_blocking, BrowserMode, ProviderEmulator, EMULATED_CLIENT_SECRET,
-};
+use grantkeeper_test_support::{fixed_port_sign_in_blocking, BrowserMode, ProviderEmulator};
 
 const CONNECTION: &str = "Work GitHub";
 
@@ -35,7 +33,7 @@ impl Agent {
     fn start(consent_wait: Duration) -> (Agent, AgentServer) {
         let emulator = ProviderEmulator::start();
         let cli = Cli::new(BrowserMode::Consent);
-        ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
+        cli.use_emulator(&emulator, "github-app");
         {
             let _turn = fixed_port_sign_in_blocking();
             ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));

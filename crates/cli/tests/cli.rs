@@ -5,10 +5,10 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{add_confidential_provider, ok, output_with_stdin, strs, text, use_emulator, Cli};
+use common::{add_confidential_provider, ok, output_with_stdin, text, Cli};
 use grantkeeper_test_support::{
     contains, data_dir_bytes, fixed_port_sign_in_blocking, secret_tool_keys, BrowserMode, OidcProvider,
-    ProviderEmulator, EMULATED_CLIENT_SECRET,
+    ProviderEmulator,
 };
 
 #[test]
@@ -422,7 +422,7 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
 fn status_says_when_a_sign_in_lapses() {
     let emulator = ProviderEmulator::start();
     let cli = Cli::new(BrowserMode::Consent);
-    ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "github-app")), EMULATED_CLIENT_SECRET));
+    cli.use_emulator(&emulator, "github-app");
     let turn = fixed_port_sign_in_blocking();
     ok(&cli.run(&["connect", "github-app", "--name", "Work GitHub"]));
     drop(turn);
@@ -442,7 +442,7 @@ fn status_says_when_a_sign_in_lapses() {
 fn a_second_sign_in_at_a_fixed_port_says_the_first_is_waiting() {
     let emulator = ProviderEmulator::start();
     let cli = Cli::new(BrowserMode::Ignore);
-    ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "linear")), EMULATED_CLIENT_SECRET));
+    cli.use_emulator(&emulator, "linear");
     let _turn = fixed_port_sign_in_blocking();
     let mut first =
         cli.command(&["connect", "linear", "--name", "First"]).stderr(Stdio::null()).spawn().unwrap();
@@ -481,7 +481,7 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
             .count()
     };
     for (provider, integration, rotates) in [("github-app", "github-app", true), ("google", "gmail", false)] {
-        ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, provider)), EMULATED_CLIENT_SECRET));
+        cli.use_emulator(&emulator, provider);
         let turn = fixed_port_sign_in_blocking();
         ok(&cli.run(&["connect", integration, "--name", provider]));
         drop(turn);

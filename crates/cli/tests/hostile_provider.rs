@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{ok, strs, text, use_emulator, Cli};
+use common::{ok, text, Cli};
 use grantkeeper_test_support::{
     browser_command, contains, data_dir_bytes, secret_tool_keys, BrowserMode, OidcProvider, ProviderEmulator,
-    EMULATED_CLIENT_SECRET,
 };
 
 /// An escape sequence that retitles the terminal, one that clears it, and a
@@ -52,7 +51,7 @@ fn a_provider_error_with_escape_sequences_and_a_dpop_token_are_refused_plainly()
     let emulator = ProviderEmulator::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let cli = Cli::new(BrowserMode::Consent);
-    ok(&cli.run_with_stdin(&strs(&use_emulator(&emulator, "google")), EMULATED_CLIENT_SECRET));
+    cli.use_emulator(&emulator, "google");
 
     runtime.block_on(emulator.break_next_token_answer("escapes"));
     let refused = cli.run(&["connect", "gmail", "--name", "Mail"]);

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use grantkeeper_test_support::{
     browser_command, require_session, secret_tool_keys, secret_tool_lookup, unique_keychain_service,
-    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID,
+    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 
 pub struct Cli {
@@ -101,6 +101,11 @@ impl Cli {
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         output_with_stdin(self.command(args), stdin)
+    }
+
+    /// Sets `provider`'s provider app to the emulator's, with the emulated client.
+    pub fn use_emulator(&self, emulator: &ProviderEmulator, provider: &str) {
+        ok(&self.run_with_stdin(&strs(&use_emulator(emulator, provider)), EMULATED_CLIENT_SECRET));
     }
 }
 
