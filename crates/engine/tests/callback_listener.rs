@@ -2,7 +2,7 @@
 //! ends the flow; everything else gets an error page and the flow keeps waiting.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -290,7 +290,7 @@ async fn callback_unavailable(engine: &Arc<Engine>, integration: &str) -> String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_callback_port_opens_no_browser_and_says_so() {
     let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("slack").await;
-    let _holder = listener_on("127.0.0.1:53117").await;
+    let _holder = listener_on(([127, 0, 0, 1], 53117).into()).await;
 
     let message = callback_unavailable(&engine, "slack").await;
     assert!(message.contains("127.0.0.1:53117") && message.contains("close it and try again"), "{message}");
@@ -305,7 +305,7 @@ async fn a_busy_callback_port_opens_no_browser_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_localhost_port_held_on_ipv6_starts_no_sign_in() {
     let (_emulator, _setup, engine, opened) = engine_marking_browser_opens("notion").await;
-    let holder = listener_on("[::1]:53138").await;
+    let holder = listener_on((std::net::Ipv6Addr::LOCALHOST, 53138).into()).await;
 
     let message = callback_unavailable(&engine, "notion").await;
     assert!(message.contains("[::1]:53138") && message.contains("close it and try again"), "{message}");
@@ -355,30 +355,33 @@ async fn a_callback_port_held_by_a_closing_connection_is_waited_for() {
     browser_opened_then_cancel(&engine, pending, &opened).await;
 }
 
-/// Another program's listener on `address`, once the port is free (see below).
-async fn listener_on(address: &str) -> std::net::TcpListener {
+/// What `take` takes of a fixed port, once the port is free: a connection of an earlier
+/// test that got it as its local port may hold it for up to a minute after closing,
+/// the very case tested above.
+async fn once_free<T>(port: u16, mut take: impl FnMut() -> std::io::Result<T>) -> T {
     for _ in 0..140 {
-        if let Ok(listener) = std::net::TcpListener::bind(address) {
-            return listener;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("{address} stayed taken for 70 s");
-}
-
-/// A socket on 127.0.0.1:`port` set up as an outgoing connection's (no SO_REUSEADDR),
-/// once the port is free: a connection of an earlier test that got it as its local
-/// port may hold it for up to a minute after closing, the very case tested above.
-#[cfg(target_os = "linux")]
-async fn outgoing_socket_on(port: u16) -> tokio::net::TcpSocket {
-    for _ in 0..140 {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        if socket.bind(([127, 0, 0, 1], port).into()).is_ok() {
-            return socket;
+        if let Ok(taken) = take() {
+            return taken;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("port {port} stayed taken for 70 s");
+}
+
+/// Another program's listener on `address`.
+async fn listener_on(address: SocketAddr) -> std::net::TcpListener {
+    once_free(address.port(), || std::net::TcpListener::bind(address)).await
+}
+
+/// A socket on 127.0.0.1:`port` set up as an outgoing connection's (no SO_REUSEADDR).
+#[cfg(target_os = "linux")]
+async fn outgoing_socket_on(port: u16) -> tokio::net::TcpSocket {
+    once_free(port, || {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(([127, 0, 0, 1], port).into())?;
+        Ok(socket)
+    })
+    .await
 }
 
 /// Idle connections (a browser's speculative ones, or another local user's trying to
