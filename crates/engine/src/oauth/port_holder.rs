@@ -50,15 +50,14 @@ pub(super) fn of(address: SocketAddr) -> Option<Holder> {
         .filter(|socket| socket.keeps_off(address))
         .collect();
     if let Some(listener) = sockets.iter().find(|socket| socket.state == LISTEN) {
-        let owner = listener.owner().unwrap_or_else(|| "another program".into());
-        // The app's and the CLI's process names (comm keeps 15 characters).
-        if owner.starts_with("grantkeeper ") || owner.starts_with("grantkeeper-app ") {
-            return Some(Holder::SignIn);
-        }
-        return Some(Holder::Listener(owner));
+        return Some(match listener.owner() {
+            Some(owner) if owner.is_grantkeeper() => Holder::SignIn,
+            Some(owner) => Holder::Listener(owner.to_string()),
+            None => Holder::Listener("another program".into()),
+        });
     }
     if let Some(open) = sockets.iter().find(|socket| !CLOSING.contains(&socket.state)) {
-        return Some(Holder::Connection(open.owner()));
+        return Some(Holder::Connection(open.owner().map(|owner| owner.to_string())));
     }
     (!sockets.is_empty()).then_some(Holder::Closing)
 }
@@ -105,12 +104,12 @@ impl Socket {
                 || (ip.is_unspecified() && (ip.is_ipv6() || address.is_ipv4())))
     }
 
-    /// "nc (pid 4242)"; "another user" for a socket that is not ours; None where no
-    /// process has it (a closing connection) or it cannot be seen.
-    fn owner(&self) -> Option<String> {
+    /// Who has it; None where no process has it (a closing connection) or it cannot be
+    /// seen.
+    fn owner(&self) -> Option<Owner> {
         use std::os::unix::fs::MetadataExt;
         if self.uid != std::fs::metadata("/proc/self").ok()?.uid() {
-            return Some("another user".into());
+            return Some(Owner::AnotherUser);
         }
         let link = std::path::PathBuf::from(format!("socket:[{}]", self.inode));
         std::fs::read_dir("/proc").ok()?.flatten().find_map(|process| {
@@ -118,8 +117,35 @@ impl Socket {
             let mut fds = std::fs::read_dir(process.path().join("fd")).ok()?.flatten();
             fds.find(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == link))?;
             let name = std::fs::read_to_string(process.path().join("comm")).ok()?;
-            Some(format!("{} (pid {pid})", name.trim()))
+            Some(Owner::Process { name: name.trim().to_owned(), pid })
         })
+    }
+}
+
+/// The owner of a socket: one of this user's processes, or another user (whose process
+/// is not ours to see).
+#[cfg(target_os = "linux")]
+enum Owner {
+    Process { name: String, pid: u32 },
+    AnotherUser,
+}
+
+#[cfg(target_os = "linux")]
+impl Owner {
+    /// The app or the CLI, by its process name (the kernel keeps 15 characters).
+    fn is_grantkeeper(&self) -> bool {
+        matches!(self, Owner::Process { name, .. } if name == "grantkeeper" || name == "grantkeeper-app")
+    }
+}
+
+/// "nc (pid 4242)", or "another user".
+#[cfg(target_os = "linux")]
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Process { name, pid } => write!(f, "{name} (pid {pid})"),
+            Owner::AnotherUser => f.write_str("another user"),
+        }
     }
 }
 
