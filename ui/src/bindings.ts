@@ -106,6 +106,22 @@ export type AllowedProgram = {
 };
 
 /**
+ *  How to set up a provider app at its provider, as a catalog card and a provider app's
+ *  row show it. Worked out from the catalog entry alone (`ProviderSpec::app_setup`).
+ */
+export type AppSetup = {
+	/**  Steps to register the provider app, with the redirect URI filled in. */
+	setup: string[],
+	/**  The URI to register at the provider; None where nothing is registered (an API key). */
+	redirect_uri: string | null,
+	/**  Whether the provider app needs its client secret (a public client needs none). */
+	client_secret_required: boolean,
+	/**  The provider's self-hosted or regional variant, when it has one. */
+	site_label: string | null,
+	site_help: string | null,
+};
+
+/**
  *  One entry of the built-in catalog, as the catalog page and `grantkeeper catalog`
  *  show it.
  */
@@ -129,26 +145,14 @@ export type CatalogIntegration = {
 	mark: string,
 	/**  What it will be allowed to do. */
 	scopes: CatalogScope[],
-	/**
-	 *  Steps to register the provider app, with the redirect URI filled in, then the
-	 *  integration's own step (enable its API in the same project).
-	 */
-	setup: string[],
-	/**  The URI to register at the provider. */
-	redirect_uri: string | null,
 	/**  The provider's documentation its catalog entry follows. */
 	sources: Sources | null,
 	/**  Where the provider app is registered (or, for an API key, created). */
 	console_url: string | null,
-	/**  Whether the provider app needs its client secret. */
-	client_secret_required: boolean,
-	/**  The provider's self-hosted or regional variant, when it has one. */
-	site_label: string | null,
-	site_help: string | null,
 	key_create_url: string | null,
 	key_fields: KeyField[],
 	has_check: boolean,
-};
+} & AppSetup;
 
 /**  A scope as the catalog describes it: short name, the provider's string, plain words. */
 export type CatalogScope = {
@@ -439,16 +443,8 @@ export type Provider = {
 	supplied_from: string | null,
 	/**  GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one. */
 	site: string | null,
-	site_label: string | null,
-	site_help: string | null,
-	/**  Whether the provider needs the client secret (a public client needs none). */
-	client_secret_required: boolean,
 	/**  Which endpoints the person set by hand. */
 	overridden: string[],
-	/**  The URI to register at the provider. */
-	redirect_uri: string,
-	/**  Steps to register the provider app, with the redirect URI filled in. */
-	setup: string[],
 	docs_url: string | null,
 	/**  A catalog provider's documentation its entry follows, and when it was checked. */
 	sources: Sources | null,
@@ -465,7 +461,7 @@ export type Provider = {
 	 */
 	attention: string | null,
 	created_at: string,
-} & Endpoints;
+} & Endpoints & AppSetup;
 
 /**
  *  Changes to a provider app. Absent fields keep their value; a blank client secret

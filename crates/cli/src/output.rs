@@ -76,7 +76,7 @@ pub fn providers(providers: &[Provider], as_json: bool) -> Result<()> {
             p.issuer.as_deref().unwrap_or(&p.endpoints.authorize_url),
             p.client_id,
             p.client_auth.name(),
-            p.redirect_uri,
+            p.app_setup.redirect_uri.as_deref().unwrap_or_default(),
             p.id
         ))?;
         if let Some(file) = &p.supplied_from {

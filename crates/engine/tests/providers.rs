@@ -252,8 +252,8 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     let google = engine.set_provider_app("google", reset).await.unwrap();
     assert_eq!(google.endpoints.token_url, "https://oauth2.googleapis.com/token");
     assert!(!google.overridden.contains(&"token_url".to_owned()));
-    assert_eq!(google.redirect_uri, "http://127.0.0.1/callback");
-    assert!(google.setup.iter().any(|step| step.contains("http://127.0.0.1/callback")));
+    assert_eq!(google.app_setup.redirect_uri.as_deref(), Some("http://127.0.0.1/callback"));
+    assert!(google.app_setup.setup.iter().any(|step| step.contains("http://127.0.0.1/callback")));
 }
 
 #[tokio::test(flavor = "multi_thread")]

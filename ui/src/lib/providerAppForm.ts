@@ -1,38 +1,14 @@
-import type { CatalogIntegration, ClientAuth, Provider, ProviderAppInput } from "../bindings";
+import type { AppSetup, CatalogIntegration, ClientAuth, Provider, ProviderAppInput } from "../bindings";
 
 /** What the provider-app form needs to know about a provider, set up or not. */
-export type ProviderInfo = {
-  id: string;
-  name: string;
-  /** Registration steps, the redirect URI filled in. */
-  setup: string[];
-  redirectUri: string;
-  secretRequired: boolean;
-  siteLabel: string | null;
-  siteHelp: string | null;
-};
+export type ProviderInfo = AppSetup & { id: string; name: string };
 
+/** A catalog card's provider: the one whose provider app it signs in with. */
 export function infoFromIntegration(integration: CatalogIntegration): ProviderInfo {
   return {
+    ...integration,
     id: integration.provider_id ?? integration.id,
     name: integration.provider_name ?? integration.name,
-    setup: integration.setup,
-    redirectUri: integration.redirect_uri ?? "http://127.0.0.1/callback",
-    secretRequired: integration.client_secret_required,
-    siteLabel: integration.site_label,
-    siteHelp: integration.site_help,
-  };
-}
-
-export function infoFromProvider(provider: Provider): ProviderInfo {
-  return {
-    id: provider.id,
-    name: provider.name,
-    setup: provider.setup,
-    redirectUri: provider.redirect_uri,
-    secretRequired: provider.client_secret_required,
-    siteLabel: provider.site_label,
-    siteHelp: provider.site_help,
   };
 }
 

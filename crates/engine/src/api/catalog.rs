@@ -3,6 +3,7 @@
 use serde::Serialize;
 use specta::Type;
 
+use super::AppSetup;
 use crate::catalog::Sources;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
@@ -50,20 +51,14 @@ pub struct CatalogIntegration {
     pub mark: String,
     /// What it will be allowed to do.
     pub scopes: Vec<CatalogScope>,
-    /// Steps to register the provider app, with the redirect URI filled in, then the
-    /// integration's own step (enable its API in the same project).
-    pub setup: Vec<String>,
-    /// The URI to register at the provider.
-    pub redirect_uri: Option<String>,
+    /// Setting up the provider app it signs in with; its steps end with the
+    /// integration's own (enable its API in the same project).
+    #[serde(flatten)]
+    pub app_setup: AppSetup,
     /// The provider's documentation its catalog entry follows.
     pub sources: Option<Sources>,
     /// Where the provider app is registered (or, for an API key, created).
     pub console_url: Option<String>,
-    /// Whether the provider app needs its client secret.
-    pub client_secret_required: bool,
-    /// The provider's self-hosted or regional variant, when it has one.
-    pub site_label: Option<String>,
-    pub site_help: Option<String>,
     pub key_create_url: Option<String>,
     pub key_fields: Vec<KeyField>,
     pub has_check: bool,

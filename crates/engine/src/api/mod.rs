@@ -22,7 +22,7 @@ pub use catalog::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
 pub use connection::{Connection, ConnectionStatus};
 pub use engine_event::EngineEvent;
 pub use flow::{ConnectOptions, FlowStarted};
-pub use provider_app::{NewProvider, Provider, ProviderAppInput, SecretInput};
+pub use provider_app::{AppSetup, NewProvider, Provider, ProviderAppInput, SecretInput};
 pub use removal::{Removal, Revocation};
 pub use resource_plan::{ClientIdentity, ResourcePlan};
 

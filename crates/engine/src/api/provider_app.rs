@@ -34,16 +34,10 @@ pub struct Provider {
     pub supplied_from: Option<String>,
     /// GitHub Enterprise URL, GitLab base URL or Microsoft tenant, where the provider has one.
     pub site: Option<String>,
-    pub site_label: Option<String>,
-    pub site_help: Option<String>,
-    /// Whether the provider needs the client secret (a public client needs none).
-    pub client_secret_required: bool,
     /// Which endpoints the person set by hand.
     pub overridden: Vec<String>,
-    /// The URI to register at the provider.
-    pub redirect_uri: String,
-    /// Steps to register the provider app, with the redirect URI filled in.
-    pub setup: Vec<String>,
+    #[serde(flatten)]
+    pub app_setup: AppSetup,
     pub docs_url: Option<String>,
     /// A catalog provider's documentation its entry follows, and when it was checked.
     pub sources: Option<Sources>,
@@ -58,6 +52,21 @@ pub struct Provider {
     /// connections' tokens are kept until it is fixed).
     pub attention: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// How to set up a provider app at its provider, as a catalog card and a provider app's
+/// row show it. Worked out from the catalog entry alone (`ProviderSpec::app_setup`).
+#[derive(Debug, Clone, Default, Serialize, Type)]
+pub struct AppSetup {
+    /// Steps to register the provider app, with the redirect URI filled in.
+    pub setup: Vec<String>,
+    /// The URI to register at the provider; None where nothing is registered (an API key).
+    pub redirect_uri: Option<String>,
+    /// Whether the provider app needs its client secret (a public client needs none).
+    pub client_secret_required: bool,
+    /// The provider's self-hosted or regional variant, when it has one.
+    pub site_label: Option<String>,
+    pub site_help: Option<String>,
 }
 
 /// Changes to a provider app. Absent fields keep their value; a blank client secret

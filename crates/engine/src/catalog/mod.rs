@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 pub use schema::*;
 
-use crate::api::{CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
+use crate::api::{AppSetup, CatalogIntegration, CatalogScope, IntegrationKind, KeyField};
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
     // catalog.toml as build.rs checked it, converted to JSON.
@@ -70,6 +70,8 @@ impl Catalog {
         let app = provider.map(|(id, p)| {
             p.app_from.as_deref().and_then(|from| self.provider(from).map(|l| (from, l))).unwrap_or((id, p))
         });
+        let mut app_setup = app.map(|(_, p)| p.app_setup()).unwrap_or_default();
+        app_setup.setup.extend(spec.setup.clone());
         CatalogIntegration {
             id: id.to_owned(),
             name: spec.name.clone(),
@@ -81,18 +83,9 @@ impl Catalog {
             provider_name: app.map(|(_, p)| p.name.clone()),
             mark: spec.provider.clone().unwrap_or_else(|| id.to_owned()),
             scopes: provider.map(|(_, p)| p.scopes_of(spec)).unwrap_or_default(),
-            setup: app
-                .map(|(_, p)| p.setup_steps())
-                .unwrap_or_default()
-                .into_iter()
-                .chain(spec.setup.clone())
-                .collect(),
-            redirect_uri: app.map(|(_, p)| p.redirect_uri()),
+            app_setup,
             sources: provider.map(|(_, p)| p.sources.clone()),
             console_url: app.map(|(_, p)| p.console_url.clone()),
-            client_secret_required: app.is_some_and(|(_, p)| p.client_secret == ClientSecretRule::Required),
-            site_label: app.and_then(|(_, p)| p.site.as_ref().map(|s| s.label.clone())),
-            site_help: app.and_then(|(_, p)| p.site.as_ref().map(|s| s.help.clone())),
             key_create_url: spec.api_key.as_ref().map(|k| k.create_url.clone()),
             key_fields: spec
                 .api_key
@@ -129,10 +122,16 @@ impl ProviderSpec {
             .collect()
     }
 
-    /// Setting up its provider app, with the redirect URI filled in.
-    fn setup_steps(&self) -> Vec<String> {
+    /// Setting up its provider app: the steps with the redirect URI filled in.
+    pub fn app_setup(&self) -> AppSetup {
         let redirect_uri = self.redirect_uri();
-        self.setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect()
+        AppSetup {
+            setup: self.setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect(),
+            redirect_uri: Some(redirect_uri),
+            client_secret_required: self.client_secret == ClientSecretRule::Required,
+            site_label: self.site.as_ref().map(|s| s.label.clone()),
+            site_help: self.site.as_ref().map(|s| s.help.clone()),
+        }
     }
 
     /// The redirect URI to register at this provider.
@@ -245,7 +244,7 @@ mod tests {
         assert!(linear.identity.body.as_deref().is_some_and(|body| body.contains("viewer")));
         assert!(catalog.providers().count() >= 20, "issue 14: at least 20 OAuth providers");
         let view = catalog.view("reddit", catalog.integration_by_id("reddit").unwrap());
-        assert!(!view.client_secret_required, "an installed app has none to enter");
+        assert!(!view.app_setup.client_secret_required, "an installed app has none to enter");
     }
 
     #[test]

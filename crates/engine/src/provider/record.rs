@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Endpoints;
-use crate::api::Provider;
+use crate::api::{AppSetup, Provider};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, Pkce, ProviderSpec, RefreshTokens, SiteKind};
 use crate::oauth::ExpectedIssuer;
 use crate::store::{CustomProviderRow, ProviderAppRow};
@@ -185,9 +185,10 @@ impl ProviderRecord {
     }
 
     pub fn view(&self, connections: usize, on_previous_addresses: Vec<String>) -> Provider {
-        let site = self.spec.and_then(|s| s.site.as_ref());
-        let setup = self.spec.map(|s| s.setup.clone()).unwrap_or_default();
-        let redirect_uri = self.redirect_uri();
+        let app_setup = self.spec.map_or_else(
+            || AppSetup { redirect_uri: Some(self.redirect_uri()), ..AppSetup::default() },
+            ProviderSpec::app_setup,
+        );
         Provider {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -202,12 +203,8 @@ impl ProviderRecord {
             enabled: self.app.enabled,
             supplied_from: self.app.supplied_from.as_ref().map(|file| file.display().to_string()),
             site: self.site(),
-            site_label: site.map(|s| s.label.clone()),
-            site_help: site.map(|s| s.help.clone()),
-            client_secret_required: self.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required),
             overridden: self.app.overrides.names(),
-            setup: setup.iter().map(|step| step.replace("{redirect_uri}", &redirect_uri)).collect(),
-            redirect_uri,
+            app_setup,
             docs_url: self.spec.map(|s| s.docs_url.clone()),
             sources: self.spec.map(|s| s.sources.clone()),
             connections,
