@@ -136,13 +136,18 @@ const configuration = {
 };
 
 // What the assertions read.
-const stats = { token_requests: {}, userinfo_requests: 0, revocation_requests: 0, git_authorized: 0, git_refused: 0 };
+const stats = {
+  token_requests: {}, userinfo_requests: 0, revocation_requests: 0, jwks_requests: 0, git_authorized: 0, git_refused: 0,
+};
 // Scopes the person does not grant (as if unticked on the consent screen): dropped
 // from authorization requests before the provider sees them. Set by /test/withhold.
 let withheld = new Set();
 const grantsByAccount = new Map(); // accountId -> Set of grant ids
 // The next ID token's fault, set by /test/id-token.
 let idTokenFault = null;
+// The next signing keys answer lists none, like one fetched before the key that signs
+// now was published. Set by /test/stale-jwks.
+let staleJwks = false;
 // GitLab names accounts by number: each login gets the next one.
 const gitlabIds = new Map();
 function gitlabIdOf(login) {
@@ -182,6 +187,8 @@ server.listen(port, '127.0.0.1', () => {
         stats.userinfo_requests += 1;
       } else if (ctx.method === 'POST' && (ctx.path === '/token/revocation' || ctx.path === '/oauth/revoke')) {
         stats.revocation_requests += 1;
+      } else if (ctx.method === 'GET' && (ctx.path === '/jwks' || ctx.path === '/oauth/discovery/keys')) {
+        stats.jwks_requests += 1;
       }
     }
   });
@@ -222,6 +229,17 @@ server.listen(port, '127.0.0.1', () => {
     if (url.pathname === '/test/id-token' && req.method === 'POST') {
       idTokenFault = url.searchParams.get('fault');
       json(res, 200, { fault: idTokenFault });
+      return;
+    }
+    if (url.pathname === '/test/stale-jwks' && req.method === 'POST') {
+      staleJwks = true;
+      json(res, 200, { stale: true });
+      return;
+    }
+    if (staleJwks && req.method === 'GET' && (url.pathname === '/jwks' || url.pathname === '/oauth/discovery/keys')) {
+      staleJwks = false;
+      stats.jwks_requests += 1;
+      json(res, 200, { keys: [] });
       return;
     }
     const authorizePath = gitlab ? '/oauth/authorize' : '/auth';

@@ -288,6 +288,32 @@ async fn signing_keys_are_fetched_before_a_refresh_token_leaves() {
     assert_eq!(refreshes().await, 1);
 }
 
+/// Sign-ins keep the provider's signing keys (OpenID Connect Core §10.1.1) and fetch
+/// them again only for an ID token signed with a key the kept ones lack, as after the
+/// provider publishes a new key. A refresh fetches them before its refresh token leaves.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_ins_keep_the_signing_keys_until_a_token_names_a_new_one() {
+    let (op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
+    let jwks_requests = async || op.stats().await.jwks_requests;
+
+    // Keys that lack the one signing now are fetched and kept; a token the keys just
+    // fetched cannot check is refused.
+    op.stale_next_jwks().await;
+    let error = sign_in(&engine, "Local OP", "Work").await.unwrap_err();
+    assert!(matches!(error, Error::ProviderError { .. }), "{error:?}");
+    assert!(keychain(&setup.service).is_empty(), "nothing kept");
+    assert_eq!(jwks_requests().await, 1);
+
+    sign_in(&engine, "Local OP", "Work").await.unwrap();
+    assert_eq!(jwks_requests().await, 2, "the kept keys lacked the signing key: fetched again");
+    sign_in(&engine, "Local OP", "Work again").await.unwrap();
+    assert_eq!(jwks_requests().await, 2, "the kept keys checked the second sign-in");
+    assert_eq!(engine.connections().unwrap().len(), 2);
+
+    engine.refresh_now("Work").await.unwrap();
+    assert_eq!(jwks_requests().await, 3, "a refresh fetches the current keys");
+}
+
 /// A provider whose configuration lists ES256 and signs this client's ID tokens with
 /// an EC P-256 key (the real OpenID provider): checked at sign-in and on refresh, and a
 /// broken signature is still refused.

@@ -72,6 +72,8 @@ pub struct Stats {
     pub token_requests: std::collections::HashMap<String, u64>,
     pub userinfo_requests: u64,
     pub revocation_requests: u64,
+    /// Signing keys (JWKS) documents served.
+    pub jwks_requests: u64,
     /// Git requests over HTTP (OIDC_PROFILE=gitlab with GITLAB_GIT_ROOT) let in and refused.
     pub git_authorized: u64,
     pub git_refused: u64,
@@ -109,6 +111,12 @@ impl OidcProvider {
             .send()
             .await
             .unwrap();
+    }
+
+    /// The next signing keys (JWKS) answer lists no keys, like one fetched before the key
+    /// that signs now was published.
+    pub async fn stale_next_jwks(&self) {
+        reqwest::Client::new().post(format!("{}/test/stale-jwks", self.issuer)).send().await.unwrap();
     }
 
     pub async fn revoke_grants(&self, login: &str) -> u64 {

@@ -13,11 +13,9 @@ use openidconnect::core::{
 use openidconnect::{AdditionalClaims, ClientId, ClientSecret, IssuerUrl, JsonWebKey, Nonce};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use url::Url;
 
-use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
-use crate::{Error, Result, Secret};
+use crate::Secret;
 
 /// What an ID token must be tied to, besides the provider and the client.
 pub(crate) enum Expected<'a> {
@@ -78,44 +76,29 @@ struct KeyIssuer {
 }
 
 impl SigningKeys {
-    /// Fetches the keys of a provider whose ID tokens are checked
-    /// ([`ProviderRecord::checks_id_tokens`]). A custom provider added before its JWKS URL
-    /// was kept finds it by discovery.
-    pub async fn fetch(provider: &ProviderRecord, http: &HttpClient) -> Result<SigningKeys> {
-        let no_keys = || Error::ProviderError {
-            provider: provider.name.clone(),
-            detail: "its OpenID configuration names no signing keys (jwks_uri)".into(),
-        };
-        let url = match (&provider.endpoints.jwks_url, &provider.issuer) {
-            (Some(url), _) => url.clone(),
-            (None, Some(issuer)) => {
-                let issuer =
-                    Url::parse(issuer).map_err(|_| Error::Internal("a stored issuer is not a URL".into()))?;
-                crate::provider::discover(http, &issuer).await?.endpoints.jwks_url.ok_or_else(no_keys)?
-            }
-            (None, None) => return Err(no_keys()),
-        };
-        let url = Url::parse(&url).map_err(|_| Error::Internal("a JWKS URL is not a URL".into()))?;
-        let (status, body) = http
-            .get_json(&url, None)
-            .await
-            .map_err(|e| e.for_provider(&url, &provider.name, "signing keys"))?;
-        let refused = |detail: String| Error::ProviderError {
-            provider: provider.name.clone(),
-            detail: IdTokenError::Refused(detail).to_string(),
-        };
-        if status != 200 {
-            return Err(refused(format!("its signing keys (JWKS) answered HTTP {status}")));
-        }
-        SigningKeys::from_document(&body).map_err(|e| refused(e.to_string()))
-    }
-
     /// Keys from a JWKS document (RFC 7517 §5).
     pub fn from_document(body: &[u8]) -> std::result::Result<SigningKeys, NotAJwks> {
         let keys = serde_json::from_slice(body).map_err(|_| NotAJwks)?;
         let named: KeyIssuers = serde_json::from_slice(body).map_err(|_| NotAJwks)?;
         let issuers = named.keys.into_iter().filter_map(|key| Some((key.kid?, key.issuer?))).collect();
         Ok(SigningKeys { keys, issuers })
+    }
+
+    /// Whether one of these keys may have signed `id_token`: it names one of them, or
+    /// names none (then only checking tells).
+    pub fn may_have_signed(&self, id_token: &Secret) -> bool {
+        #[derive(Deserialize)]
+        struct Header {
+            kid: Option<String>,
+        }
+        let header = id_token.expose().split('.').next().and_then(|header| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+            serde_json::from_slice::<Header>(&bytes).ok()
+        });
+        match header.and_then(|h| h.kid) {
+            Some(kid) => self.keys.keys().iter().any(|key| key.key_id().is_some_and(|id| **id == kid)),
+            None => true,
+        }
     }
 
     /// Checks `id_token` from `provider` for the provider app `client_id` (with its

@@ -10,6 +10,7 @@ mod device;
 mod grant;
 mod id_token;
 mod identity;
+mod jwks;
 mod listener;
 mod port_holder;
 #[cfg(all(unix, not(target_vendor = "apple")))]
@@ -31,8 +32,11 @@ pub(crate) use client::client_auth_hint;
 pub(crate) use client::{oauth_client, token_endpoint, token_error};
 pub(crate) use device::{device_authorization, DeviceAuthorization};
 pub(crate) use grant::Grant;
-pub(crate) use id_token::{Expected, IdTokenError, SigningKeys};
+#[cfg(feature = "fuzzing")]
+pub(crate) use id_token::SigningKeys;
+pub(crate) use id_token::{Expected, IdTokenError};
 pub(crate) use identity::{identity, Identity};
+pub(crate) use jwks::{current_signing_keys, keys_for};
 pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
 

@@ -2,7 +2,7 @@
 //! it may be spent, and checking the ID token that comes back.
 
 use crate::api::Connection;
-use crate::oauth::{refresh_grant, Expected, Grant, RefreshRefused, SigningKeys};
+use crate::oauth::{current_signing_keys, refresh_grant, Expected, Grant, RefreshRefused};
 use crate::provider::ProviderRecord;
 use crate::store::CredentialRecord;
 use crate::vault::{new_token_key, TokenSet};
@@ -34,7 +34,7 @@ impl Engine {
         // do not depend on the keys being reachable.
         let openid = old.id_token.is_some() || credential.scopes.iter().any(|s| s == "openid");
         let keys = match provider.checks_id_tokens() && openid {
-            true => Some(SigningKeys::fetch(provider, &self.http).await?),
+            true => Some(current_signing_keys(provider, &self.http).await?),
             false => None,
         };
         // Recorded before the refresh token leaves: if this process dies before the
