@@ -31,7 +31,8 @@
 // another key, names another account, issuer or client, or has expired). Google and
 // Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
 // `openid` was granted, on code exchange, refresh and device sign-in, signed with the
-// keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do).
+// keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do;
+// both answer with the Cache-Control their providers send).
 // API-key services
 // (openai, anthropic, figma-token, sendgrid, stripe, twilio) answer their check endpoints under
 // /<service>/ for keys ending in "-good", and HTTP 403 for ones ending in "-restricted".
@@ -55,7 +56,11 @@ const PROVIDERS = {
     offline: (q) => q.get('access_type') === 'offline' && q.get('prompt') === 'consent',
     incremental: (q) => q.get('include_granted_scopes') === 'true',
     identity: (u) => ({ sub: String(u.id), email: u.email, email_verified: true }),
-    idToken: { issuer: () => 'https://accounts.google.com', sub: (u) => String(u.id), claims: (u) => ({ email: u.email, email_verified: true }) },
+    idToken: {
+      issuer: () => 'https://accounts.google.com', sub: (u) => String(u.id), claims: (u) => ({ email: u.email, email_verified: true }),
+      // Google's keys say how long to keep them; its documentation asks clients to follow it.
+      keysCacheControl: 'public, max-age=19845, must-revalidate, no-transform',
+    },
   },
   microsoft: {
     clientAuth: 'public', pkce: true, refresh: 'rotating-lenient', expiresIn: 3600, incremental: () => true,
@@ -79,6 +84,7 @@ const PROVIDERS = {
       // Each key names the issuer it signs for: any tenant's at /microsoft/jwks (the
       // common endpoint's keys), one tenant's at /microsoft/jwks/<tenant ID or domain>.
       keyIssuer: (tenant) => `https://login.microsoftonline.com/${tenant ? tenantNamed(tenant) : '{tenantid}'}/v2.0`,
+      keysCacheControl: 'max-age=86400, private',
     },
   },
   github: {
@@ -351,9 +357,9 @@ function token(prefix) {
   return longTokens && prefix.endsWith('-access') ? `${value}-${'x'.repeat(4096)}` : value;
 }
 
-function send(res, status, body, type = 'application/json') {
+function send(res, status, body, type = 'application/json', cacheControl = 'no-store') {
   const text = type === 'application/json' ? JSON.stringify(body) : body;
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': cacheControl });
   res.end(text);
 }
 
@@ -705,7 +711,8 @@ const server = createServer(async (req, res) => {
       if (jwksDown) return send(res, 503, { error: 'temporarily_unavailable' });
       if (!spec.idToken) return send(res, 404, { error: 'no such endpoint' });
       const keyIssuer = spec.idToken.keyIssuer;
-      return send(res, 200, keyIssuer ? { keys: JWKS.keys.map((k) => ({ ...k, issuer: keyIssuer(rest[1]) })) } : JWKS);
+      const keys = keyIssuer ? { keys: JWKS.keys.map((k) => ({ ...k, issuer: keyIssuer(rest[1]) })) } : JWKS;
+      return send(res, 200, keys, 'application/json', spec.idToken.keysCacheControl);
     }
     default: return send(res, 404, { error: 'no such endpoint' });
   }

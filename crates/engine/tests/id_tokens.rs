@@ -314,6 +314,20 @@ async fn sign_ins_keep_the_signing_keys_until_a_token_names_a_new_one() {
     assert_eq!(jwks_requests().await, 3, "a refresh fetches the current keys");
 }
 
+/// Google's signing keys say how long to keep them (`Cache-Control: max-age`), as its
+/// documentation asks clients to: a second sign-in fetches none.
+#[tokio::test(flavor = "multi_thread")]
+async fn google_s_signing_keys_are_kept_as_long_as_it_says() {
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
+    sign_in(&engine, "gmail", "Mail").await.unwrap();
+    sign_in(&engine, "google-drive", "Drive").await.unwrap();
+    let log = emulator.log().await;
+    let exchanges =
+        log.iter().filter(|r| r["body"].as_str().is_some_and(|b| b.contains("authorization_code")));
+    assert_eq!(exchanges.count(), 2, "two sign-ins");
+    assert_eq!(log.iter().filter(|r| r["path"] == "/google/jwks").count(), 1);
+}
+
 /// A provider whose configuration lists ES256 and signs this client's ID tokens with
 /// an EC P-256 key (the real OpenID provider): checked at sign-in and on refresh, and a
 /// broken signature is still refused.
