@@ -101,8 +101,9 @@ fn unavailable(address: SocketAddr, error: &std::io::Error) -> Error {
 }
 
 /// Whether a taken fixed port is tried again after `waited`: for a moment whatever holds
-/// it, and until the system frees it when only closing connections do.
-fn worth_waiting(waited: Duration, host: &str, port: u16) -> bool {
+/// it, and until the system frees it when only closing connections do (said once, in
+/// the log, `told` records).
+fn worth_waiting(waited: Duration, host: &str, port: u16, told: &mut bool) -> bool {
     if waited < FIXED_PORT_WAIT {
         return true;
     }
@@ -114,10 +115,12 @@ fn worth_waiting(waited: Duration, host: &str, port: u16) -> bool {
     let closing_only = holders.contains(&Some(Holder::Closing))
         && holders.iter().all(|holder| matches!(holder, None | Some(Holder::Closing)));
     if closing_only && waited < CLOSING_PORT_WAIT {
-        tracing::info!(
-            port,
-            "a closing connection holds the callback port; waiting for the system to free it"
-        );
+        if !std::mem::replace(told, true) {
+            tracing::info!(
+                port,
+                "a closing connection holds the callback port; waiting for the system to free it"
+            );
+        }
         return true;
     }
     false
@@ -142,10 +145,11 @@ impl CallbackListener {
     /// any free one.
     pub async fn bind(host: &str, port: Option<u16>) -> Result<Self> {
         let started = tokio::time::Instant::now();
+        let mut told = false;
         loop {
             match Self::bind_once(host, port).await {
                 Err(Error::CallbackUnavailable { .. })
-                    if port.is_some_and(|port| worth_waiting(started.elapsed(), host, port)) =>
+                    if port.is_some_and(|port| worth_waiting(started.elapsed(), host, port, &mut told)) =>
                 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
