@@ -16,7 +16,7 @@ use grantkeeper_engine::agent::AgentServer;
 use grantkeeper_engine::api::{ConsentAnswer, ConsentPolicy, ConsentRequest};
 use grantkeeper_engine::oauth::Browser;
 use grantkeeper_engine::{Config, Engine, EventKind, Keychain};
-use grantkeeper_test_support::{fixed_port_sign_in_blocking, BrowserMode, ProviderEmulator};
+use grantkeeper_test_support::{BrowserMode, ProviderEmulator};
 
 const CONNECTION: &str = "Work GitHub";
 
@@ -34,10 +34,7 @@ impl Agent {
         let emulator = ProviderEmulator::start();
         let cli = Cli::new(BrowserMode::Consent);
         cli.use_emulator(&emulator, "github-app");
-        {
-            let _turn = fixed_port_sign_in_blocking();
-            ok(&cli.run(&["connect", "github-app", "--name", CONNECTION]));
-        }
+        cli.connect_at_fixed_port("github-app", CONNECTION);
         Agent::serve(cli, consent_wait, Box::new(emulator))
     }
 

@@ -423,9 +423,7 @@ fn status_says_when_a_sign_in_lapses() {
     let emulator = ProviderEmulator::start();
     let cli = Cli::new(BrowserMode::Consent);
     cli.use_emulator(&emulator, "github-app");
-    let turn = fixed_port_sign_in_blocking();
-    ok(&cli.run(&["connect", "github-app", "--name", "Work GitHub"]));
-    drop(turn);
+    cli.connect_at_fixed_port("github-app", "Work GitHub");
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
     let lapses = listed[0]["refresh_token_expires_at"].as_str().unwrap().to_owned();
     let status = ok(&cli.run(&["status", "Work GitHub"]));
@@ -482,9 +480,7 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
     };
     for (provider, integration, rotates) in [("github-app", "github-app", true), ("google", "gmail", false)] {
         cli.use_emulator(&emulator, provider);
-        let turn = fixed_port_sign_in_blocking();
-        ok(&cli.run(&["connect", integration, "--name", provider]));
-        drop(turn);
+        cli.connect_at_fixed_port(integration, provider);
         let before = refresh_requests();
 
         runtime.block_on(emulator.delay_next_token_request(1500));

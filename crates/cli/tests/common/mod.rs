@@ -6,8 +6,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use grantkeeper_test_support::{
-    browser_command, require_session, secret_tool_keys, secret_tool_lookup, unique_keychain_service,
-    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    browser_command, fixed_port_sign_in_blocking, require_session, secret_tool_keys, secret_tool_lookup,
+    unique_keychain_service, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 
 pub struct Cli {
@@ -106,6 +106,13 @@ impl Cli {
     /// Sets `provider`'s provider app to the emulator's, with the emulated client.
     pub fn use_emulator(&self, emulator: &ProviderEmulator, provider: &str) {
         ok(&self.run_with_stdin(&strs(&use_emulator(emulator, provider)), EMULATED_CLIENT_SECRET));
+    }
+
+    /// `connect INTEGRATION --name NAME` at a provider whose callback port is fixed, when
+    /// no other test of this binary signs in there.
+    pub fn connect_at_fixed_port(&self, integration: &str, name: &str) {
+        let _turn = fixed_port_sign_in_blocking();
+        ok(&self.run(&["connect", integration, "--name", name]));
     }
 }
 
