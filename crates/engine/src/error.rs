@@ -10,7 +10,7 @@ pub enum Error {
     #[error("{message}")]
     InvalidInput { field: Option<&'static str>, message: String },
 
-    #[error("No {what} named or numbered “{key}”.")]
+    #[error("No {what} named or numbered “{}”.", printable(key, 100))]
     NotFound { what: &'static str, key: String },
 
     #[error("{0}")]
@@ -229,17 +229,22 @@ impl Type for Error {
     }
 }
 
-/// Provider-supplied text shown to a person: printable, single-line, capped. Control
-/// characters could drive the person's terminal (escape sequences) and bidirectional
-/// overrides could make it read as something else, so each becomes a space.
+/// Provider-supplied text shown to a person: printable, single-line, capped.
 pub(crate) fn provider_text(text: &str) -> String {
-    const LIMIT: usize = 300;
+    printable(text, 300)
+}
+
+/// Text from outside shown to a person: printable, single-line, at most `limit`
+/// characters. Control characters could drive the person's terminal (escape sequences)
+/// and bidirectional overrides could make it read as something else, so each becomes a
+/// space.
+fn printable(text: &str, limit: usize) -> String {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
-    let cleaned: String = text.chars().map(|c| if unsafe_char(c) { ' ' } else { c }).take(LIMIT).collect();
-    if text.chars().count() > LIMIT {
+    let cleaned: String = text.chars().map(|c| if unsafe_char(c) { ' ' } else { c }).take(limit).collect();
+    if text.chars().count() > limit {
         format!("{cleaned}…")
     } else {
         cleaned
@@ -271,6 +276,14 @@ mod tests {
             serde_json::to_value(Error::FlowCancelled).unwrap(),
             serde_json::json!({ "code": "flow_cancelled", "message": "Sign-in cancelled.", "field": null })
         );
+    }
+
+    #[test]
+    fn a_name_not_found_is_shown_printable_and_capped() {
+        let shown = |key: &str| Error::NotFound { what: "connection", key: key.into() }.to_string();
+        assert_eq!(shown("Work\u{1b}[31m"), "No connection named or numbered “Work [31m”.");
+        let long = shown(&"a".repeat(5000));
+        assert!(long.ends_with(&format!("“{}…”.", "a".repeat(100))), "{long}");
     }
 
     #[test]

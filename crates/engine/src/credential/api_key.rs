@@ -207,10 +207,19 @@ fn check_fields(
                 format!("Enter the {} of your {} account.", field.label, integration.name),
             ));
         }
-        if value.len() > FIELD_LIMIT || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(Error::invalid(
                 id,
                 format!("The {} is one line without spaces; check what you pasted.", field.label),
+            ));
+        }
+        if value.len() > FIELD_LIMIT {
+            return Err(Error::invalid(
+                id,
+                format!(
+                    "The {} is longer than any service's ({FIELD_LIMIT} characters at most); check what you pasted.",
+                    field.label
+                ),
             ));
         }
         if let Some(prefix) = field.prefix.as_deref().filter(|p| !value.starts_with(p)) {
