@@ -3,15 +3,13 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, catalog_spec, check_site, provider_url, supplied_apps, EndpointOverrides, Endpoints,
-    EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
+    self, catalog_spec, check_client_id, check_client_secret, check_site, provider_url, supplied_apps,
+    EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::vault;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
-
-const CLIENT_ID_LIMIT: usize = 512;
 
 /// What a new custom provider's endpoints input came to.
 struct FoundEndpoints {
@@ -133,8 +131,7 @@ impl Engine {
             )));
         }
         let found = self.found_endpoints(checked.endpoints).await?;
-        let client_secret =
-            input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
+        let client_secret = check_client_secret(input.client_secret)?;
         let at = Timestamp::now();
         let custom = CustomProviderRow {
             id: uuid::Uuid::new_v4().to_string(),
@@ -247,8 +244,7 @@ impl Engine {
         let site = site_of(input.site.as_deref(), existing.as_ref(), spec, &name)?;
         let kept = existing.as_ref().map(|a| a.overrides.clone()).unwrap_or_default();
         let overrides = overrides_of(&input, kept)?;
-        let new_secret =
-            input.client_secret.map(|s| s.into_secret()).filter(|s| !s.expose().trim().is_empty());
+        let new_secret = check_client_secret(input.client_secret)?;
         let has_secret =
             new_secret.is_some() || existing.as_ref().is_some_and(|a| a.client_secret_key.is_some());
         if spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required) && !has_secret {
@@ -446,16 +442,6 @@ fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result
         *kept = endpoint_override(given.take(), kept.take(), field, label)?;
     }
     Ok(kept)
-}
-
-fn check_client_id(client_id: &str) -> Result<String> {
-    if client_id.chars().any(char::is_control) || client_id.len() > CLIENT_ID_LIMIT {
-        return Err(Error::invalid(
-            "client_id",
-            format!("The client ID must be at most {CLIENT_ID_LIMIT} printable characters."),
-        ));
-    }
-    Ok(client_id.to_owned())
 }
 
 /// A given endpoint replaces the kept one; a blank one returns to the provider's own.

@@ -14,10 +14,12 @@ pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
 pub use urls::provider_url;
 
-use crate::api::NewProvider;
-use crate::{Error, Result};
+use crate::api::{NewProvider, SecretInput};
+use crate::{Error, Result, Secret};
 
 const NAME_LIMIT: usize = 64;
+const CLIENT_ID_LIMIT: usize = 512;
+const CLIENT_SECRET_LIMIT: usize = 2048;
 
 /// The parts of a [`NewProvider`] that need no network to check.
 pub enum EndpointsInput {
@@ -69,15 +71,45 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
             "Enter the client ID of the app you registered at the provider.",
         ));
     }
-    if client_id.chars().any(char::is_control) || client_id.len() > 512 {
-        return Err(Error::invalid("client_id", "The client ID must be at most 512 printable characters."));
-    }
     Ok(CheckedProvider {
         name: name.to_owned(),
         endpoints,
-        client_id: client_id.to_owned(),
+        client_id: check_client_id(client_id)?,
         scopes: check_scopes(&input.scopes)?,
     })
+}
+
+/// A client ID as typed (trimmed, not blank): printable, and no longer than any
+/// provider's.
+pub(crate) fn check_client_id(client_id: &str) -> Result<String> {
+    if client_id.chars().any(char::is_control) || client_id.len() > CLIENT_ID_LIMIT {
+        return Err(Error::invalid(
+            "client_id",
+            format!("The client ID must be at most {CLIENT_ID_LIMIT} printable characters."),
+        ));
+    }
+    Ok(client_id.to_owned())
+}
+
+/// A client secret as typed; None when blank (keep the stored one, or none). Trimmed,
+/// it is what RFC 6749 allows a secret to be (printable ASCII, Appendix A) and no longer
+/// than any provider's: anything else is a slip of the paste, refused before the
+/// keychain sees it.
+pub(crate) fn check_client_secret(secret: Option<SecretInput>) -> Result<Option<Secret>> {
+    let Some(secret) = secret.map(SecretInput::into_secret) else { return Ok(None) };
+    let trimmed = secret.expose().trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.len() > CLIENT_SECRET_LIMIT || !trimmed.chars().all(|c| (' '..='~').contains(&c)) {
+        return Err(Error::invalid(
+            "client_secret",
+            format!(
+                "A client secret is one line of at most {CLIENT_SECRET_LIMIT} letters, digits and symbols; check what you pasted."
+            ),
+        ));
+    }
+    Ok(Some(Secret::new(trimmed)))
 }
 
 fn given(value: &Option<String>) -> Option<&str> {
@@ -140,5 +172,19 @@ mod tests {
             Some("token_url")
         );
         assert_eq!(field(NewProvider { scopes: vec!["a\"b".into()], ..input() }), Some("scopes"));
+    }
+
+    #[test]
+    fn a_client_secret_is_trimmed_and_one_printable_line() {
+        let checked =
+            |secret: &str| check_client_secret(Some(secret.into())).map(|s| s.map(|s| s.expose().to_owned()));
+        assert_eq!(checked(" GOCSPX-a~b.c \n").unwrap().as_deref(), Some("GOCSPX-a~b.c"));
+        assert_eq!(checked("  ").unwrap(), None, "blank keeps the stored one");
+        for pasted in ["two\nlines", "tab\there", "nul\0", "caf\u{e9}", &"x".repeat(CLIENT_SECRET_LIMIT + 1)]
+        {
+            let error = checked(pasted).unwrap_err();
+            assert_eq!(error.field(), Some("client_secret"));
+            assert!(!error.to_string().contains(pasted), "the secret is not echoed: {error}");
+        }
     }
 }
