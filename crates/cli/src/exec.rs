@@ -18,17 +18,26 @@ pub async fn run(
     run_with(&token, variable, command)
 }
 
-/// Refuses a name no shell could read back, before any token is fetched.
+/// Refuses, before any token is fetched, a name no shell could read back, and one the
+/// system reads to start the command (a token there would hide it or break its start).
 pub fn check_variable(variable: &str) -> Result<()> {
     let valid_name = variable.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid_name {
-        return Ok(());
+    if !valid_name {
+        return Err(Error::invalid(
+            "env",
+            "That is not an environment variable name: letters, digits and _, not starting with a digit.",
+        ));
     }
-    Err(Error::invalid(
-        "env",
-        format!("“{variable}” is not an environment variable name (letters, digits and _)."),
-    ))
+    let starts_the_command =
+        variable == "PATH" || variable.starts_with("LD_") || variable.starts_with("DYLD_");
+    if starts_the_command {
+        return Err(Error::invalid(
+            "env",
+            format!("The system reads {variable} to start the command, so the token cannot go there. Choose another name, such as TOKEN."),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `command` with `token` in `variable`, and exits with its exit code.

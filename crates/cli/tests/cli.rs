@@ -552,6 +552,13 @@ fn status_exec_and_token_json() {
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
     assert!(text(&bad_name.stderr).contains("not an environment variable name"));
+    let path = cli.run(&["exec", "Work", "--env", "PATH", "--", "true"]);
+    assert_eq!(path.status.code(), Some(1));
+    assert!(
+        text(&path.stderr).contains("The system reads PATH to start the command"),
+        "{}",
+        text(&path.stderr)
+    );
 
     // Revoked at the provider: status says so and exits 3.
     tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));
