@@ -289,10 +289,10 @@ async fn signing_keys_are_fetched_before_a_refresh_token_leaves() {
 }
 
 /// Sign-ins keep the provider's signing keys (OpenID Connect Core §10.1.1) and fetch
-/// them again only for an ID token signed with a key the kept ones lack, as after the
-/// provider publishes a new key. A refresh fetches them before its refresh token leaves.
+/// them again only when the kept ones refuse an ID token, as after the provider
+/// publishes a new key. A refresh fetches them before its refresh token leaves.
 #[tokio::test(flavor = "multi_thread")]
-async fn sign_ins_keep_the_signing_keys_until_a_token_names_a_new_one() {
+async fn sign_ins_keep_the_signing_keys_until_they_refuse_a_token() {
     let (op, setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
     let jwks_requests = async || op.stats().await.jwks_requests;
 
@@ -305,7 +305,7 @@ async fn sign_ins_keep_the_signing_keys_until_a_token_names_a_new_one() {
     assert_eq!(jwks_requests().await, 1);
 
     sign_in(&engine, "Local OP", "Work").await.unwrap();
-    assert_eq!(jwks_requests().await, 2, "the kept keys lacked the signing key: fetched again");
+    assert_eq!(jwks_requests().await, 2, "the kept keys refused it: fetched again");
     sign_in(&engine, "Local OP", "Work again").await.unwrap();
     assert_eq!(jwks_requests().await, 2, "the kept keys checked the second sign-in");
     assert_eq!(engine.connections().unwrap().len(), 2);

@@ -7,7 +7,7 @@ use oauth2::basic::BasicTokenType;
 use oauth2::TokenResponse;
 
 use super::client::{TokenExtras, TokenResponseWithId};
-use super::id_token::Expected;
+use super::id_token::{Expected, SigningKeys};
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
 use crate::vault::TokenSet;
@@ -86,8 +86,8 @@ impl Grant {
     ) -> Result<Grant> {
         let mut grant = Grant::from_answer(response, &provider.name)?.with_assumed_lifetime(provider);
         if let Some(id_token) = grant.tokens.id_token.as_ref().filter(|_| provider.checks_id_tokens()) {
-            let keys = super::keys_for(id_token, provider, http).await?;
-            keys.check(id_token, provider, client_secret, expected).map_err(|e| Error::ProviderError {
+            let check = |keys: &SigningKeys| keys.check(id_token, provider, client_secret, expected);
+            super::check_with_keys(provider, http, check).await?.map_err(|e| Error::ProviderError {
                 provider: provider.name.clone(),
                 detail: e.to_string(),
             })?;

@@ -18,6 +18,7 @@ use crate::provider::ProviderRecord;
 use crate::Secret;
 
 /// What an ID token must be tied to, besides the provider and the client.
+#[derive(Clone, Copy)]
 pub(crate) enum Expected<'a> {
     /// A sign-in: the nonce it sent, if it sent one (a device sign-in, RFC 8628, has
     /// none to send).
@@ -82,23 +83,6 @@ impl SigningKeys {
         let named: KeyIssuers = serde_json::from_slice(body).map_err(|_| NotAJwks)?;
         let issuers = named.keys.into_iter().filter_map(|key| Some((key.kid?, key.issuer?))).collect();
         Ok(SigningKeys { keys, issuers })
-    }
-
-    /// Whether one of these keys may have signed `id_token`: it names one of them, or
-    /// names none (then only checking tells).
-    pub fn may_have_signed(&self, id_token: &Secret) -> bool {
-        #[derive(Deserialize)]
-        struct Header {
-            kid: Option<String>,
-        }
-        let header = id_token.expose().split('.').next().and_then(|header| {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
-            serde_json::from_slice::<Header>(&bytes).ok()
-        });
-        match header.and_then(|h| h.kid) {
-            Some(kid) => self.keys.keys().iter().any(|key| key.key_id().is_some_and(|id| **id == kid)),
-            None => true,
-        }
     }
 
     /// Checks `id_token` from `provider` for the provider app `client_id` (with its

@@ -1,6 +1,6 @@
 //! Providers' signing keys (JWKS documents), kept between sign-ins for as long as the
-//! provider's `Cache-Control` allows, and fetched again when an ID token names a key the
-//! kept ones lack: how providers rotate keys (OpenID Connect Core §10.1.1).
+//! provider's `Cache-Control` allows, and fetched again when the kept ones refuse an ID
+//! token: how providers rotate keys (OpenID Connect Core §10.1.1).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -11,7 +11,7 @@ use url::Url;
 use super::id_token::{IdTokenError, SigningKeys};
 use crate::http::HttpClient;
 use crate::provider::ProviderRecord;
-use crate::{Error, Result, Secret};
+use crate::{Error, Result};
 
 /// How long a document that says nothing of its freshness is kept.
 const UNSAID: Duration = Duration::from_secs(5 * 60);
@@ -27,22 +27,24 @@ struct Kept {
     fresh_until: Instant,
 }
 
-/// The keys to check a sign-in's `id_token` with: the kept ones while fresh, where they
-/// name its signing key; else the provider's current ones.
-pub(crate) async fn keys_for(
-    id_token: &Secret,
+/// Checks a sign-in's ID token with `check`: against the kept keys while fresh, and
+/// against the provider's current ones when there are none or they fail it (it may be
+/// signed with a key published since, whether or not its header names the key).
+pub(crate) async fn check_with_keys<E>(
     provider: &ProviderRecord,
     http: &HttpClient,
-) -> Result<Arc<SigningKeys>> {
+    check: impl Fn(&SigningKeys) -> std::result::Result<(), E>,
+) -> Result<std::result::Result<(), E>> {
     let url = jwks_url(provider, http).await?;
-    let kept = lock()
-        .get(url.as_str())
-        .filter(|k| k.fresh_until > Instant::now() && k.keys.may_have_signed(id_token))
-        .map(|k| k.keys.clone());
-    match kept {
-        Some(keys) => Ok(keys),
-        None => fetch_from(&url, provider, http).await,
+    let kept = lock().get(url.as_str()).filter(|k| k.fresh_until > Instant::now()).map(|k| k.keys.clone());
+    if let Some(keys) = kept {
+        if check(&keys).is_ok() {
+            return Ok(Ok(()));
+        }
+        tracing::info!(provider = %provider.id, "kept signing keys refused an ID token; fetching them again");
     }
+    let keys = fetch_from(&url, provider, http).await?;
+    Ok(check(&keys))
 }
 
 /// The provider's signing keys as published now, kept for next time. A refresh fetches

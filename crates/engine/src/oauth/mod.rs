@@ -36,7 +36,7 @@ pub(crate) use grant::Grant;
 pub(crate) use id_token::SigningKeys;
 pub(crate) use id_token::{Expected, IdTokenError};
 pub(crate) use identity::{identity, Identity};
-pub(crate) use jwks::{current_signing_keys, keys_for};
+pub(crate) use jwks::{check_with_keys, current_signing_keys};
 pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
 
