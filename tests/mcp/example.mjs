@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { endWithHarness, freePort, listening, ready } from './lifecycle.mjs';
+import { endWithHarness, freePort, listening, ready } from '../support/harness.mjs';
 
 const strict = process.argv.includes('--strict');
 // The examples are not among the package's exports: found by path.

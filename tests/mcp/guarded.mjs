@@ -18,7 +18,7 @@ import Provider from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import * as z from 'zod/v4';
 
-import { endWithHarness, json, ready } from './lifecycle.mjs';
+import { endWithHarness, json, ready } from '../support/harness.mjs';
 
 const SCOPES = ['mcp:tools', 'mcp:admin'];
 const accessTokenTtl = Number(process.env.MCP_ACCESS_TOKEN_TTL || 3600);

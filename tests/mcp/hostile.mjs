@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
-import { endWithHarness, json, ready } from './lifecycle.mjs';
+import { endWithHarness, json, ready } from '../support/harness.mjs';
 
 const requests = [];
 const codes = new Map(); // code -> PKCE challenge

@@ -6,16 +6,13 @@
 // Everything else goes to stderr. It exits on SIGTERM/SIGINT and when its stdin (a pipe
 // from the harness) closes.
 import { generateKeyPairSync } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
 
+// Also sends oidc-provider's NOTICEs (console.info) to stderr: stdout is the one line.
+import { endWithHarness, json, ready } from '../support/harness.mjs';
 import { isGitRequest, serveGit } from './git.mjs';
-
-// oidc-provider prints its NOTICEs with console.info (stdout): keep stdout for the one
-// JSON line the harness reads.
-for (const method of ['log', 'info', 'debug']) console[method] = console.error;
 
 const port = Number(process.env.OIDC_PORT || 0);
 const accessTokenTtl = Number(process.env.OIDC_ACCESS_TOKEN_TTL || 3600);
@@ -153,11 +150,6 @@ const gitlabIds = new Map();
 function gitlabIdOf(login) {
   if (!gitlabIds.has(login)) gitlabIds.set(login, 1001 + gitlabIds.size);
   return gitlabIds.get(login);
-}
-
-function json(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
 }
 
 const server = http.createServer();
@@ -299,7 +291,7 @@ server.listen(port, '127.0.0.1', () => {
     providerCallback(req, res);
   });
 
-  process.stdout.write(`${JSON.stringify({ issuer, port: actualPort })}\n`);
+  ready({ issuer, port: actualPort });
   console.error(`grantkeeper test OpenID provider at ${issuer}`);
 });
 
@@ -313,23 +305,7 @@ function stop() {
   server.closeAllConnections();
   process.exit(0);
 }
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-
-// When the harness that started us goes away (the write end of our stdin pipe closes),
-// so do we. Only for a pipe or socket: a TTY never ends, and /dev/null ends at once.
-let stdinStat;
-try {
-  stdinStat = fs.fstatSync(0);
-} catch {
-  stdinStat = undefined; // no stdin at all
-}
-if (!process.stdin.isTTY && stdinStat && (stdinStat.isFIFO() || stdinStat.isSocket())) {
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.on('error', stop);
-  process.stdin.resume();
-}
+endWithHarness(stop);
 
 // Changes a character of the ID token's signature in the token response, keeping its
 // length (Content-Length is already set when the body is written); calls `broken` when

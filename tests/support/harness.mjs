@@ -1,6 +1,6 @@
-// What every harness server here shares: stdout carries one JSON "ready" line and
-// nothing else; the process ends on SIGTERM/SIGINT and when the harness that started
-// it goes away (its stdin pipe closes), taking `children` along.
+// What the test servers (tests/oidc, tests/mcp) share: stdout carries one JSON "ready"
+// line and nothing else; the process ends on SIGTERM/SIGINT and when the harness that
+// started it goes away (its stdin pipe closes).
 import fs from 'node:fs';
 import net from 'node:net';
 
