@@ -116,13 +116,7 @@ pub fn forward_engine_events<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 pub fn run() {
     painting::paint_on_the_cpu();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GRANTKEEPER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    grantkeeper_engine::logging::log_to_stderr("info");
     startup::mark("main");
     let config = Config::from_env().unwrap_or_else(|error| fail(&error));
     let background = started_in_background();

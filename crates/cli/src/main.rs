@@ -30,13 +30,7 @@ use args::{ApiKeyArgs, Cli, Command, KeysCommand, McpCommand, ProvidersCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GRANTKEEPER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .init();
+    grantkeeper_engine::logging::log_to_stderr("off");
     // One thread is plenty for a command that waits on the keychain, SQLite and the
     // network, and starting worker threads is a measurable share of `token`'s time.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");

@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod git_credentials;
 mod http;
 mod integration;
+pub mod logging;
 pub mod oauth;
 pub mod provider;
 pub mod resource;
