@@ -159,7 +159,7 @@ impl Engine {
         let remembered = Remembered {
             token_key: credential.token_secret_key,
             token: token.clone(),
-            expires_at: credential.expires_at,
+            expires_at: credential.times.expires_at,
         };
         self.handed_out.0.lock().expect("token memory lock").insert(credential.id, remembered);
         Ok(())

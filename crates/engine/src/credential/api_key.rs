@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::GrantTimes;
 use crate::api::{CheckResult, NewApiKey};
 use crate::api::{Connection, ConnectionStatus, EventKind, SecretInput};
 use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
@@ -175,13 +176,14 @@ fn key_credential(
         scopes: Vec::new(),
         status: ConnectionStatus::Active,
         status_reason: None,
-        expires_at: None,
         // Keys do not expire: the scheduler checks them with the service now and then.
-        refresh_due_at: integration.check.as_ref().map(|_| at + CHECK_INTERVAL),
+        times: GrantTimes {
+            refresh_due_at: integration.check.as_ref().map(|_| at + CHECK_INTERVAL),
+            ..GrantTimes::default()
+        },
         last_refreshed_at: None,
         created_at: replaced.map_or_else(|| at, |c| c.created_at),
         kind: CredentialKind::ApiKey { fields: plain },
-        refresh_token_expires_at: None,
         pending_token_key: None,
         addresses: None,
         signed_in_at: None,

@@ -13,4 +13,5 @@ mod sign_in;
 mod status;
 
 pub(crate) use refresh::RefreshLocks;
+pub use save::GrantTimes;
 pub(crate) use status::shown_status;

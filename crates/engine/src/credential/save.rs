@@ -13,7 +13,8 @@ use crate::{Engine, Result};
 
 /// When a grant's access token expires, when the scheduler should next act on it, and
 /// when its refresh token lapses (where the provider says).
-pub(crate) struct GrantTimes {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GrantTimes {
     pub expires_at: Option<Timestamp>,
     pub refresh_due_at: Option<Timestamp>,
     pub refresh_token_expires_at: Option<Timestamp>,

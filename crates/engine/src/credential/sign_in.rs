@@ -162,16 +162,17 @@ fn signed_in(
         scopes,
         status: ConnectionStatus::Active,
         status_reason: None,
-        expires_at: times.expires_at,
-        refresh_due_at: times.refresh_due_at,
+        times: GrantTimes {
+            refresh_token_expires_at: times
+                .refresh_token_expires_at
+                .or_else(|| provider.sign_in_lifetime().map(|lifetime| at + lifetime))
+                .or_else(|| existing.and_then(|c| c.times.refresh_token_expires_at)),
+            ..times
+        },
         last_refreshed_at: None,
         created_at: existing.map_or_else(|| at, |c| c.created_at),
         kind: CredentialKind::OAuth,
         pending_token_key: None,
-        refresh_token_expires_at: times
-            .refresh_token_expires_at
-            .or_else(|| provider.sign_in_lifetime().map(|lifetime| at + lifetime))
-            .or_else(|| existing.and_then(|c| c.refresh_token_expires_at)),
         addresses: Some(provider.addresses()),
         signed_in_at: Some(at),
         token_details: grant.kept_fields(provider),

@@ -103,7 +103,7 @@ impl Engine {
         };
         let result = match self.store.credential(credential_id) {
             // Nothing expires: check that the provider still takes it instead.
-            Ok(seen) if seen.expires_at.is_none() => {
+            Ok(seen) if seen.times.expires_at.is_none() => {
                 return self.scheduled_check(&connection, &seen.id).await
             }
             Ok(seen) => self.refresh(&connection, seen).await.map(drop),

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
 use crate::api::ConnectionStatus;
+use crate::credential::GrantTimes;
 use crate::provider::SignedInAddresses;
 use crate::{Error, Result, Timestamp};
 
@@ -20,13 +21,10 @@ pub struct CredentialRecord {
     pub token_secret_key: String,
     pub status: ConnectionStatus,
     pub status_reason: Option<String>,
-    pub expires_at: Option<Timestamp>,
-    pub refresh_due_at: Option<Timestamp>,
+    pub times: GrantTimes,
     pub last_refreshed_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub kind: CredentialKind,
-    /// When the refresh token lapses, where the provider says.
-    pub refresh_token_expires_at: Option<Timestamp>,
     /// Set while a refresh is under way (the entry its tokens will go to).
     pub pending_token_key: Option<String>,
     /// Where it was signed in; None for an API key, or a grant from before they were kept.
@@ -45,8 +43,9 @@ impl TableRow for CredentialRecord {
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CredentialRecord {
-            id, provider_id, subject, account, token_secret_key, status_reason, expires_at, refresh_due_at,
-            last_refreshed_at, created_at, refresh_token_expires_at, pending_token_key, addresses, signed_in_at;
+            id, provider_id, subject, account, token_secret_key, status_reason, last_refreshed_at, created_at,
+            pending_token_key, addresses, signed_in_at;
+            times: from_columns!(row => GrantTimes { expires_at, refresh_due_at, refresh_token_expires_at }),
             kind: CredentialKind::of_column(row.get("key_fields")?)?,
             token_details: super::details_column(row)?,
             scopes: list_column(row, "scopes")?,
@@ -89,13 +88,11 @@ pub struct RecordedRefresh {
     pub credential_id: String,
     pub previous_key: String,
     pub new_key: String,
-    pub expires_at: Option<Timestamp>,
     pub at: Timestamp,
+    /// Its refresh token's lapse only where the provider said (else the kept one stays).
+    pub times: GrantTimes,
     /// Granted scopes, when the token response named them.
     pub scopes: Option<Vec<String>>,
-    pub refresh_due_at: Option<Timestamp>,
-    /// A new refresh token's lapse, when the provider said.
-    pub refresh_token_expires_at: Option<Timestamp>,
     /// Kept fields the refresh answer named (the others stay as they were).
     pub token_details: BTreeMap<String, String>,
 }
@@ -154,12 +151,12 @@ impl Store {
                     json_list(&credential.scopes),
                     credential.token_secret_key,
                     credential.status,
-                    credential.expires_at,
+                    credential.times.expires_at,
                     credential.last_refreshed_at,
                     credential.created_at,
-                    credential.refresh_due_at,
+                    credential.times.refresh_due_at,
                     credential.kind.key_fields_column(),
-                    credential.refresh_token_expires_at,
+                    credential.times.refresh_token_expires_at,
                     credential.addresses,
                     credential.signed_in_at,
                     super::details_text(&credential.token_details),
@@ -187,11 +184,11 @@ impl Store {
                 refresh.credential_id,
                 refresh.previous_key,
                 refresh.new_key,
-                refresh.expires_at,
+                refresh.times.expires_at,
                 refresh.at,
                 refresh.scopes.as_deref().map(json_list),
-                refresh.refresh_due_at,
-                refresh.refresh_token_expires_at,
+                refresh.times.refresh_due_at,
+                refresh.times.refresh_token_expires_at,
                 ConnectionStatus::Active,
                 super::details_text(&refresh.token_details),
             ],

@@ -4,6 +4,7 @@
 
 use super::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
+use crate::credential::GrantTimes;
 use crate::Timestamp;
 
 const AT: &str = "2026-01-01T00:00:00Z";
@@ -33,12 +34,10 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
         token_secret_key: "entry".into(),
         status,
         status_reason: None,
-        expires_at: None,
-        refresh_due_at: None,
+        times: GrantTimes::default(),
         last_refreshed_at: None,
         created_at: at(),
         kind: CredentialKind::OAuth,
-        refresh_token_expires_at: None,
         pending_token_key: None,
         addresses: None,
         signed_in_at: None,

@@ -32,7 +32,7 @@ const SHORTEST_REFRESH_GAP: Duration = Duration::from_secs(60);
 /// Whether the credential's tokens came moments ago with a lifetime under the gap: then
 /// they are handed out as they are rather than refreshed again.
 fn refreshed_moments_ago(credential: &CredentialRecord) -> bool {
-    let (Some(last), Some(expires)) = (credential.last_refreshed_at, credential.expires_at) else {
+    let (Some(last), Some(expires)) = (credential.last_refreshed_at, credential.times.expires_at) else {
         return false;
     };
     expires - last < SHORTEST_REFRESH_GAP && Timestamp::now() - last < SHORTEST_REFRESH_GAP
@@ -45,7 +45,7 @@ impl Engine {
         let connection = self.connection(key)?;
         let credential = self.usable_credential(&connection)?;
         // No expiry given: valid until the provider says otherwise.
-        let lasts = credential.expires_at.is_none_or(|at| at - Timestamp::now() > min_ttl)
+        let lasts = credential.times.expires_at.is_none_or(|at| at - Timestamp::now() > min_ttl)
             || refreshed_moments_ago(&credential);
         let tokens = if lasts {
             self.stored_tokens(&connection, &credential).await?
@@ -127,11 +127,9 @@ impl Engine {
             credential_id: credential.id.clone(),
             previous_key: credential.token_secret_key.clone(),
             new_key: new_key.clone(),
-            expires_at: times.expires_at,
             at,
+            times,
             scopes: grant.scopes,
-            refresh_due_at: times.refresh_due_at,
-            refresh_token_expires_at: times.refresh_token_expires_at,
             token_details,
         });
         match recorded {
