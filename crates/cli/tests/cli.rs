@@ -397,6 +397,19 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
     let on_argv = cli.run(&["keys", "add", "openai", "--key-stdin", "--field", "api_key=sk-x"]);
     assert_eq!(on_argv.status.code(), Some(1));
     assert!(text(&on_argv.stderr).contains("never as an argument"));
+    // More than any key is refused, not cut to size and kept.
+    let mut flood = cli
+        .command(&["keys", "add", "openai", "--key-stdin", "--no-check"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It stops reading past 64 KiB, so the rest may meet a closed pipe.
+    let _ = std::io::Write::write_all(&mut flood.stdin.take().unwrap(), &[b'k'; 70 * 1024]);
+    let flood = flood.wait_with_output().unwrap();
+    assert_eq!(flood.status.code(), Some(1));
+    assert!(text(&flood.stderr).contains("more than 64 KiB"), "{}", text(&flood.stderr));
     let base = emulator.service_url("openai");
     let rejected =
         cli.run_with_stdin(&["keys", "add", "openai", "--key-stdin", "--base-url", &base], "sk-canary-bad\n");
