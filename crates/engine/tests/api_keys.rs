@@ -88,6 +88,10 @@ async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator
     assert!(error.to_string().contains("sk-"), "{error}");
     let error = engine.add_api_key("openai", key_input(emulator, "openai", &[])).await.unwrap_err();
     assert_eq!(error.field(), Some("api_key"));
+    let long = format!("sk-{}", "k".repeat(5000));
+    let error =
+        engine.add_api_key("openai", key_input(emulator, "openai", &[("api_key", &long)])).await.unwrap_err();
+    assert!(error.to_string().contains("longer than any service's"), "{error}");
     let error = engine.add_api_key("gmail", key_input(emulator, "openai", &[])).await.unwrap_err();
     assert!(error.to_string().contains("signing in"), "{error}");
 }
