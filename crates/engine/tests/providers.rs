@@ -248,6 +248,13 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     // Overrides are https or loopback only, and a blank one returns to Google's own.
     let bad = endpoints_set(|set| set.token_url = Some("http://example.com/token".into()));
     assert_eq!(engine.set_provider_app("google", bad).await.unwrap_err().field(), Some("token_url"));
+    // An authorize URL that already sets what the request sends would send it twice.
+    let twice = endpoints_set(|set| {
+        set.authorize_url = Some("https://accounts.google.com/o/oauth2/v2/auth?response_type=token".into())
+    });
+    let error = engine.set_provider_app("google", twice).await.unwrap_err();
+    assert_eq!(error.field(), Some("authorize_url"), "{error}");
+    assert!(error.to_string().contains("“response_type”"), "{error}");
     let reset = endpoints_set(|set| set.token_url = Some(String::new()));
     let google = engine.set_provider_app("google", reset).await.unwrap();
     assert_eq!(google.endpoints.token_url, "https://oauth2.googleapis.com/token");

@@ -3,8 +3,8 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, catalog_spec, check_client_id, check_client_secret, check_site, provider_url, supplied_apps,
-    EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
+    self, authorize_endpoint, catalog_spec, check_client_id, check_client_secret, check_site, provider_url,
+    supplied_apps, EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::vault;
@@ -454,6 +454,7 @@ fn endpoint_override(
     match given.as_deref().map(str::trim) {
         None => Ok(kept),
         Some("") => Ok(None),
+        Some(url) if field == "authorize_url" => Ok(Some(authorize_endpoint(field, label, url)?.to_string())),
         Some(url) => Ok(Some(provider_url(field, label, url)?.to_string())),
     }
 }

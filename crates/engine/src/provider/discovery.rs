@@ -10,7 +10,7 @@ use url::Url;
 use crate::http::{host_of, HttpClient, HttpError};
 use crate::{Error, Result};
 
-use super::urls::provider_url;
+use super::urls::{authorize_endpoint, provider_url, UrlCheck};
 use super::Endpoints;
 
 /// What an issuer's configuration says.
@@ -163,17 +163,18 @@ fn endpoints_of(issuer: &Url, url: &Url, body: &[u8]) -> Result<Discovered> {
             found: crate::error::provider_text(&document.issuer),
         });
     }
-    let endpoint = |text: &str| {
-        provider_url("issuer", "endpoint in the server's metadata", text)
+    let checked = |text: &str, check: UrlCheck| {
+        check("issuer", "endpoint in the server's metadata", text)
             .map(String::from)
             .map_err(|e| failed(e.to_string()))
     };
+    let endpoint = |text: &str| checked(text, provider_url);
     let optional = |text: Option<&str>| text.map(endpoint).transpose();
     let token_endpoint =
         document.token_endpoint.as_deref().ok_or_else(|| failed("it has no token_endpoint".into()))?;
     Ok(Discovered {
         endpoints: Endpoints {
-            authorize_url: endpoint(&document.authorization_endpoint)?,
+            authorize_url: checked(&document.authorization_endpoint, authorize_endpoint)?,
             token_url: endpoint(token_endpoint)?,
             userinfo_url: optional(document.userinfo_endpoint.as_deref())?,
             revocation_url: optional(document.revocation_endpoint.as_deref())?,

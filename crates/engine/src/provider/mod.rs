@@ -12,7 +12,7 @@ pub use discovery::{discover, Discovered};
 pub use endpoints::{EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
-pub use urls::provider_url;
+pub use urls::{authorize_endpoint, provider_url, UrlCheck};
 
 use crate::api::{NewProvider, SecretInput};
 use crate::{Error, Result, Secret};
@@ -60,7 +60,7 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
             ))
         }
         (None, authorize, token) => EndpointsInput::Manual {
-            authorize_url: provider_url("authorize_url", "authorize URL", authorize.unwrap_or(""))?,
+            authorize_url: authorize_endpoint("authorize_url", "authorize URL", authorize.unwrap_or(""))?,
             token_url: provider_url("token_url", "token URL", token.unwrap_or(""))?,
         },
     };

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{catalog_spec, check_site, provider_url, EndpointOverrides};
+use super::{authorize_endpoint, catalog_spec, check_site, provider_url, EndpointOverrides, UrlCheck};
 use crate::catalog::ClientAuth;
 use crate::store::ProviderAppRow;
 use crate::{Error, Result, Timestamp};
@@ -132,14 +132,15 @@ fn checked_app(provider_id: &str, entry: SuppliedEntry) -> std::result::Result<P
         (Some(site), Some(kind)) => Some(check_site(kind.kind, site).map_err(|e| e.to_string())?),
         (Some(_), None) => return Err(format!("{} has no site to set", spec.name)),
     };
-    let endpoint = |value: &Option<String>| {
+    let checked = |value: &Option<String>, check: UrlCheck| {
         value
             .as_deref()
-            .map(|url| provider_url("url", "endpoint", url).map(String::from).map_err(|e| e.to_string()))
+            .map(|url| check("url", "endpoint", url).map(String::from).map_err(|e| e.to_string()))
             .transpose()
     };
+    let endpoint = |value: &Option<String>| checked(value, provider_url);
     let overrides = EndpointOverrides {
-        authorize_url: endpoint(&entry.authorize_url)?,
+        authorize_url: checked(&entry.authorize_url, authorize_endpoint)?,
         token_url: endpoint(&entry.token_url)?,
         revocation_url: endpoint(&entry.revocation_url)?,
         userinfo_url: endpoint(&entry.userinfo_url)?,

@@ -7,6 +7,9 @@ use url::{Host, Url};
 
 use crate::{Error, Result};
 
+/// [`provider_url`] or a stricter check, as `(field, label, text)`.
+pub type UrlCheck = fn(&'static str, &str, &str) -> Result<Url>;
+
 pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url> {
     let text = text.trim();
     if text.is_empty() {
@@ -34,6 +37,36 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
             ),
         )),
         _ => Err(Error::invalid(field, format!("The {label} must start with https://."))),
+    }
+}
+
+/// What an authorization request sets itself (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID
+/// Connect Core §3.1.2.1). An authorize URL whose query already names one would send it
+/// twice, which RFC 6749 §3.1 forbids; which of the two a server heeds is its own pick.
+const AUTHORIZATION_REQUEST_PARAMETERS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+];
+
+/// An authorize endpoint: a [`provider_url`] whose query sets none of the parameters
+/// Grantkeeper sends (its other query parameters are kept, as §3.1 asks).
+pub fn authorize_endpoint(field: &'static str, label: &str, text: &str) -> Result<Url> {
+    let url = provider_url(field, label, text)?;
+    let own = url
+        .query_pairs()
+        .find_map(|(name, _)| AUTHORIZATION_REQUEST_PARAMETERS.into_iter().find(|own| *own == name));
+    match own {
+        Some(name) => Err(Error::invalid(
+            field,
+            format!("The {label} sets “{name}” in its query, which Grantkeeper sends itself. Remove it from the URL."),
+        )),
+        None => Ok(url),
     }
 }
 
@@ -66,6 +99,22 @@ mod tests {
         assert!(check("http://10.0.0.1").is_err());
         assert!(check("ftp://example.com").is_err());
         assert!(check("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn an_authorize_endpoint_keeps_its_own_query_but_not_the_request_s_parameters() {
+        let kept =
+            authorize_endpoint("authorize_url", "authorize URL", "https://a.example/auth?tenant=x&prompt=1");
+        assert_eq!(kept.unwrap().query(), Some("tenant=x&prompt=1"));
+        for own in
+            ["response_type=token", "client_id=evil", "redirect_uri=https%3A%2F%2Fevil", "scope=", "state"]
+        {
+            let text = format!("https://a.example/auth?x=1&{own}");
+            let error = authorize_endpoint("authorize_url", "authorize URL", &text).unwrap_err();
+            assert_eq!(error.field(), Some("authorize_url"), "{own}");
+            let name = own.split('=').next().unwrap();
+            assert!(error.to_string().contains(&format!("sets “{name}”")), "{error}");
+        }
     }
 
     #[test]
