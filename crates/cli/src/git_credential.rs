@@ -9,9 +9,6 @@ use grantkeeper_engine::{ConnectionStatus, Engine, Error, Result, Secret};
 
 use crate::args::GitOperation;
 
-/// git's own requests are a few hundred bytes.
-const MAX_REQUEST: u64 = 64 * 1024;
-
 pub async fn run(engine: &Engine, operation: GitOperation) -> Result<()> {
     let request = read_request(std::io::stdin())?;
     match operation {
@@ -53,19 +50,22 @@ pub async fn run(engine: &Engine, operation: GitOperation) -> Result<()> {
 /// Parses what git sends. `protocol` and `host` are required (git always sends them);
 /// `url=` alone is also understood, as `git credential fill` accepts it.
 fn read_request(input: impl Read) -> Result<GitCredentialRequest> {
-    let mut text = String::new();
-    input
-        .take(MAX_REQUEST)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::invalid("stdin", format!("git's request is not readable text: {e}")))?;
+    let text = crate::stdin::read_whole(input, "stdin", "git's request")?;
     let mut request = GitCredentialRequest::default();
     let mut url = None;
-    for line in text.lines() {
+    for (number, line) in text.lines().enumerate() {
         if line.is_empty() {
             break;
         }
+        // Not quoted back: a line that is not git's may hold anything, a secret included.
         let Some((key, value)) = line.split_once('=') else {
-            return Err(Error::invalid("stdin", format!("“{line}” is not a key=value line from git.")));
+            return Err(Error::invalid(
+                "stdin",
+                format!(
+                    "Line {} of git's request is not a key=value line as git sends them (gitcredentials(7)).",
+                    number + 1
+                ),
+            ));
         };
         match key {
             "protocol" => request.protocol = value.to_owned(),
@@ -121,5 +121,16 @@ mod tests {
         let error = read_request("hello\n".as_bytes()).unwrap_err().to_string();
         assert!(error.contains("key=value"), "{error}");
         assert!(read_request("username=ada\n".as_bytes()).is_err());
+        let pasted = read_request("protocol=https\nghp_canary123\n".as_bytes()).unwrap_err().to_string();
+        assert!(pasted.contains("Line 2") && !pasted.contains("canary"), "{pasted}");
+    }
+
+    #[test]
+    fn a_request_longer_than_git_sends_is_refused_not_cut() {
+        // Cut at the limit, this would read as a request for github.com.
+        let padding = format!("path={}\n", "a".repeat(64 * 1024 - 36));
+        let long = format!("protocol=https\n{padding}host=github.com.evil.example\n");
+        let error = read_request(long.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("more than 64 KiB"), "{error}");
     }
 }

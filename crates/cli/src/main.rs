@@ -7,6 +7,7 @@ mod exec;
 mod git_credential;
 mod mcp;
 mod output;
+mod stdin;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -352,19 +353,8 @@ fn client_secret_from_stdin(asked: bool) -> Result<Option<String>> {
 /// Reads a secret (`what`: "client secret", "key") from stdin, so it never appears in
 /// a process argument or the shell history.
 fn read_secret_from_stdin(what: &str) -> Result<String> {
-    const LIMIT: u64 = 64 * 1024;
     let field = if what == "key" { "key" } else { "client_secret" };
-    let mut text = String::new();
-    std::io::stdin()
-        .take(LIMIT + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::invalid(field, format!("Could not read the {what} from stdin: {e}")))?;
-    if text.len() as u64 > LIMIT {
-        return Err(Error::invalid(
-            field,
-            format!("Stdin holds more than 64 KiB, far more than any {what}; check what you piped in."),
-        ));
-    }
+    let text = stdin::read_whole(std::io::stdin(), field, &format!("the {what}"))?;
     let secret = text.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
         return Err(Error::invalid(field, format!("Stdin was empty; pipe the {what} in.")));

@@ -1,0 +1,45 @@
+//! What is piped in, read whole: refused, not cut, when it is longer than anything a
+//! command reads from stdin could be, so that its end is never judged as the whole.
+
+use std::io::Read;
+
+use grantkeeper_engine::{Error, Result};
+
+/// Secrets and git's requests are at most a few KiB.
+const LIMIT: u64 = 64 * 1024;
+
+/// All of `input`; `what` names what it should hold ("the client secret", "git's request").
+pub fn read_whole(input: impl Read, field: &'static str, what: &str) -> Result<String> {
+    let mut text = String::new();
+    input
+        .take(LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::invalid(field, format!("Could not read {what} from stdin: {e}")))?;
+    if text.len() as u64 > LIMIT {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Stdin holds more than {} KiB, far more than {what} can be; check what you piped in.",
+                LIMIT / 1024
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_up_to_the_limit_and_refuses_past_it() {
+        let most = vec![b'a'; LIMIT as usize];
+        assert_eq!(read_whole(&most[..], "key", "the key").unwrap().len(), most.len());
+        let over = vec![b'a'; LIMIT as usize + 1];
+        let error = read_whole(&over[..], "key", "the key").unwrap_err();
+        assert_eq!(error.field(), Some("key"));
+        assert!(error.to_string().contains("more than 64 KiB, far more than the key"), "{error}");
+        let not_text = read_whole(&[0xff, 0xfe][..], "stdin", "git's request").unwrap_err();
+        assert!(not_text.to_string().starts_with("Could not read git's request from stdin"), "{not_text}");
+    }
+}
