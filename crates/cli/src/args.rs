@@ -48,8 +48,9 @@ pub enum Command {
         /// The account to sign in with (email or login), suggested to the provider.
         #[arg(long, value_name = "HINT")]
         account: Option<String>,
-        /// Extra scope to ask for, by short name (repeatable). With --url: the scopes to
-        /// ask for instead of those the server names.
+        /// Extra scope to ask for, by short name (repeatable, or several in one value
+        /// separated by spaces). With --url: the scopes to ask for instead of those the
+        /// server names.
         #[arg(long = "scope", visible_alias = "scopes", value_name = "SCOPE")]
         scopes: Vec<String>,
         #[command(flatten)]

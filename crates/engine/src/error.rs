@@ -238,7 +238,7 @@ pub(crate) fn provider_text(text: &str) -> String {
 /// characters. Control characters could drive the person's terminal (escape sequences)
 /// and bidirectional overrides could make it read as something else, so each becomes a
 /// space.
-fn printable(text: &str, limit: usize) -> String {
+pub(crate) fn printable(text: &str, limit: usize) -> String {
     let unsafe_char = |c: char| {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')

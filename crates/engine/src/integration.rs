@@ -4,6 +4,7 @@
 use crate::api::Connection;
 use crate::catalog::{Catalog, ProviderSpec};
 use crate::credential::shown_status;
+use crate::error::printable;
 use crate::provider::{check_scopes, ProviderRecord};
 use crate::{Engine, Error, Result};
 
@@ -118,21 +119,22 @@ impl Engine {
     }
 }
 
-/// Full scope strings for short names, refusing any the provider does not have.
+/// Full scope strings for short names (each given one may hold several, separated by
+/// spaces, as scopes are everywhere else), refusing any the provider does not have.
 fn scope_values<'a>(
     provider: &ProviderSpec,
     short_names: impl Iterator<Item = &'a String>,
 ) -> Result<Vec<String>> {
     let mut values = Vec::new();
-    for short in short_names {
-        let Some(value) = provider.scope_value(short.trim()) else {
+    for short in short_names.flat_map(|names| names.split_whitespace()) {
+        let Some(value) = provider.scope_value(short) else {
             let known: Vec<&str> = provider.scopes.keys().map(String::as_str).collect();
             return Err(Error::invalid(
                 "scopes",
                 format!(
                     "{} has no scope “{}”. Its scopes are: {}.",
                     provider.name,
-                    short.trim(),
+                    printable(short, 100),
                     known.join(", ")
                 ),
             ));
@@ -173,6 +175,21 @@ pub(crate) fn union(a: &[String], b: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_given_together_are_split_and_unknown_ones_shown_safely() {
+        let google = Catalog::builtin().provider("google").unwrap();
+        let given = ["gmail.send  drive".to_owned(), "drive".to_owned()];
+        let values = scope_values(google, given.iter()).unwrap();
+        assert_eq!(
+            values,
+            ["https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/drive"]
+        );
+        let hostile = ["gmail.send\u{1b}[2J".to_owned()];
+        let error = scope_values(google, hostile.iter()).unwrap_err();
+        assert_eq!(error.field(), Some("scopes"));
+        assert!(error.to_string().contains("no scope “gmail.send [2J”"), "{error}");
+    }
 
     #[test]
     fn a_permission_on_a_resource_grants_its_default_scope() {
