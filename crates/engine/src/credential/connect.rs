@@ -83,7 +83,7 @@ impl Engine {
     ) -> Result<PendingFlow> {
         let target = self.target(integration_key, &options.scopes)?;
         let name = self.connection_name(options.name, &target.integration_name)?;
-        let hint = options.account.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        let hint = account_hint(options.account.as_deref())?;
         // The credential this sign-in will most likely land on: the hinted account's,
         // or the only one at this provider.
         let credentials = self.store.credentials_at(&target.provider.id)?;
@@ -302,6 +302,33 @@ impl Engine {
             Ok(())
         } else {
             Err(Error::NotFound { what: "running sign-in", key: flow_id.to_owned() })
+        }
+    }
+}
+
+/// The account a sign-in should pick (an email address or login), as the provider's
+/// login hint: one line, at most the 254 characters an email address can have.
+fn account_hint(given: Option<&str>) -> Result<Option<&str>> {
+    let hint = given.map(str::trim).filter(|a| !a.is_empty());
+    match hint {
+        Some(h) if h.chars().count() > 254 || h.chars().any(char::is_control) => Err(Error::invalid(
+            "account",
+            "The account must be an email address or login on one line, at most 254 characters.",
+        )),
+        _ => Ok(hint),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_hint;
+
+    #[test]
+    fn an_account_hint_is_one_short_line() {
+        assert_eq!(account_hint(Some("  ada@example.com ")).unwrap(), Some("ada@example.com"));
+        assert_eq!(account_hint(Some("   ")).unwrap(), None);
+        for bad in ["ada\nbob", "a\u{1b}[2J", &"a".repeat(255)] {
+            assert_eq!(account_hint(Some(bad)).unwrap_err().field(), Some("account"), "{bad:.20}");
         }
     }
 }
