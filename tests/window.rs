@@ -379,6 +379,28 @@ fn a_second_launch_shows_the_first(setup: &Setup) {
     assert!(String::from_utf8_lossy(&second.stderr).contains("already running"), "{second:?}");
 }
 
+/// A start that fails says why where the person looks, not only on stderr; here the
+/// database is a newer version's, which is left as it was.
+#[tokio::test]
+async fn a_start_that_fails_says_why_in_a_notification() {
+    let setup = Setup::new().await;
+    let notifications = NotificationServer::start();
+    let database = setup.home().join("grantkeeper.sqlite3");
+    let newer = || rusqlite::Connection::open(&database).unwrap();
+    newer().pragma_update(None, "user_version", 999).unwrap();
+    let app = Command::new(env!("CARGO_BIN_EXE_grantkeeper-app"))
+        .env("GRANTKEEPER_HOME", setup.home())
+        .env("GRANTKEEPER_KEYCHAIN_SERVICE", &setup.service)
+        .output()
+        .unwrap();
+    assert_eq!(app.status.code(), Some(1), "{app:?}");
+    let shown = notifications.wait_for("Grantkeeper cannot start");
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].body.contains("a newer Grantkeeper wrote it (its version 999"), "{shown:?}");
+    let kept: u32 = newer().query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, 999);
+}
+
 /// Removes the connection on screen from its detail view. The row goes as soon as
 /// SQLite forgets it; the keychain entry right after.
 async fn remove_clears_the_keychain(client: &Client, service: &str) {

@@ -163,5 +163,14 @@ fn started_in_background() -> bool {
 
 fn fail(error: &dyn std::fmt::Display) -> ! {
     eprintln!("Grantkeeper cannot start: {error}");
+    // Started from a launcher or at login, nobody reads stderr.
+    let shown = notify_rust::Notification::new()
+        .appname("Grantkeeper")
+        .summary("Grantkeeper cannot start")
+        .body(&error.to_string())
+        .show();
+    if let Err(not_shown) = shown {
+        eprintln!("(no desktop notification either: {not_shown})");
+    }
     std::process::exit(1);
 }

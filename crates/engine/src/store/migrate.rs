@@ -30,6 +30,17 @@ const MIGRATIONS: &[&str] = &[
 /// checks the keys before each commit.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    // A newer Grantkeeper's tables may hold what this one would not keep up to date.
+    if current > MIGRATIONS.len() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!(
+                "a newer Grantkeeper wrote it (its version {current}; this one reads up to {}). \
+                 Use the newer Grantkeeper; nothing in the database was changed",
+                MIGRATIONS.len()
+            )),
+        ));
+    }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;

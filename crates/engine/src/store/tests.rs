@@ -1,6 +1,7 @@
 //! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
 //! wrote (and what serde shows), and text this version does not know reads as before;
-//! connections list in the order they were added.
+//! connections list in the order they were added; a database a newer version wrote is
+//! left alone.
 
 use super::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
@@ -121,4 +122,22 @@ fn connections_added_in_the_same_second_list_in_the_order_added() {
     let shared: Vec<String> =
         store.connections_on("credential").unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(shared, names);
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_as_it_was() {
+    let (dir, store) = open();
+    let path = dir.path().join("grantkeeper.sqlite3");
+    let current: u32 = store.with(|db| db.query_row("PRAGMA user_version", [], |row| row.get(0))).unwrap();
+    let newer = current + 1;
+    store.with(|db| db.pragma_update(None, "user_version", newer)).unwrap();
+    drop(store);
+    let error = Store::open(&path).err().expect("refused").to_string();
+    assert!(
+        error.contains("a newer Grantkeeper wrote it") && error.contains(&format!("version {newer}")),
+        "{error}"
+    );
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let kept: u32 = db.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, newer);
 }
