@@ -17,7 +17,12 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path).map_err(|e| failed(e.to_string()))?;
+    builder.create(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => failed(
+            "it, or a folder above it, is a file, not a folder; set GRANTKEEPER_HOME to a folder".to_owned(),
+        ),
+        _ => failed(e.to_string()),
+    })?;
     // It may have existed already, made by an older version or by hand.
     #[cfg(unix)]
     {
@@ -38,4 +43,21 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_where_the_directory_goes_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("home");
+        std::fs::write(&file, "").unwrap();
+        for path in [file.clone(), file.join("below")] {
+            let error = create_private_dir(&path).unwrap_err().to_string();
+            assert!(error.contains("is a file, not a folder"), "{error}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"");
+    }
 }
