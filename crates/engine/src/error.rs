@@ -16,13 +16,13 @@ pub enum Error {
     #[error("{0}")]
     AlreadyExists(String),
 
-    #[error("Could not read the server's configuration at {url}: {reason}. Check the issuer URL, or enter the authorize and token URLs instead.")]
+    #[error("Could not read the server's configuration at {url}: {}. Check the issuer URL, or enter the authorize and token URLs instead.", clause(reason))]
     DiscoveryFailed { url: String, reason: String },
 
     #[error("The server's configuration at {url} says its issuer is “{found}”, not “{expected}”. Use the issuer URL exactly as the provider publishes it.")]
     IssuerMismatch { url: String, expected: String, found: String },
 
-    #[error("Could not reach {host}: {reason}. Check your network connection and try again.")]
+    #[error("Could not reach {host}: {}. Check your network connection and try again.", clause(reason))]
     ProviderUnreachable {
         host: String,
         reason: String,
@@ -51,7 +51,10 @@ pub enum Error {
     #[error("The access token of “{connection}” has expired and the provider gave no refresh token. Reconnect it.")]
     TokenExpired { connection: String },
 
-    #[error("“{connection}” needs to be reconnected: {reason}. Use Reconnect in the window or `grantkeeper reconnect`.")]
+    #[error(
+        "“{connection}” needs to be reconnected: {}. Use Reconnect in the window or `grantkeeper reconnect`.",
+        clause(reason)
+    )]
     NeedsReauthorization { connection: String, reason: String },
 
     #[error("{provider} rejected Grantkeeper's client credentials ({detail}). Check the provider app's client ID and secret; the tokens were kept.")]
@@ -75,7 +78,7 @@ pub enum Error {
     #[error("Another process has held the refresh lock {path} for {waited:?}, so the refresh was not tried. Quit any stuck Grantkeeper (the app or a `grantkeeper` command), then try again.")]
     RefreshLocked { path: String, waited: std::time::Duration },
 
-    #[error("The provider apps file {path}{} cannot be used: {message}. Grantkeeper only reads it: ask whoever manages it to correct it. Nothing was changed.", line.map(|line| format!(" (line {line})")).unwrap_or_default())]
+    #[error("The provider apps file {path}{} cannot be used: {}. Grantkeeper only reads it: ask whoever manages it to correct it. Nothing was changed.", line.map(|line| format!(" (line {line})")).unwrap_or_default(), clause(message))]
     SuppliedAppsInvalid { path: String, line: Option<usize>, message: String },
 
     #[error("Grantkeeper cannot connect {url}: {reason}")]
@@ -230,6 +233,11 @@ impl Type for Error {
 }
 
 /// Provider-supplied text shown to a person: printable, single-line, capped.
+/// A reason that goes on within a sentence, without the full stop that would make it "..".
+fn clause(reason: &str) -> &str {
+    reason.trim_end_matches('.')
+}
+
 pub(crate) fn provider_text(text: &str) -> String {
     printable(text, 300)
 }
@@ -291,5 +299,14 @@ mod tests {
         assert_eq!(provider_text("a\nb"), "a b");
         assert_eq!(provider_text("a\u{1b}]0;x\u{7}b\u{202e}c"), "a ]0;x b c");
         assert_eq!(provider_text(&"x".repeat(1000)).chars().count(), 301);
+    }
+
+    #[test]
+    fn a_reason_within_a_sentence_has_no_full_stop_of_its_own() {
+        let reason = "The endpoint must use https (plain http is allowed only for localhost).".to_owned();
+        let shown = Error::SuppliedAppsInvalid { path: "/etc/x.toml".into(), line: Some(2), message: reason };
+        assert!(shown.to_string().contains("for localhost). Grantkeeper only reads it"), "{shown}");
+        let shown = Error::DiscoveryFailed { url: "https://a".into(), reason: "no token_endpoint".into() };
+        assert!(shown.to_string().contains("no token_endpoint. Check"), "{shown}");
     }
 }
