@@ -401,6 +401,38 @@ async fn a_start_that_fails_says_why_in_a_notification() {
     assert_eq!(kept, 999);
 }
 
+/// A name, an account or a "Same sign-in as" line longer than the window breaks inside
+/// its row instead of widening every row and the page: two connections on one sign-in,
+/// one of them named with a single 100-character word.
+#[tokio::test]
+async fn long_names_wrap_inside_their_rows() {
+    let setup = Setup::new().await;
+    let op = OidcProvider::start();
+    let driver = setup.driver(BrowserMode::Consent);
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    add_provider(&client, &op.issuer).await;
+    connect(&client, "Work mail").await;
+    let long = "W".repeat(100);
+    find(&client, "nav-providers").await.click().await.unwrap();
+    find(&client, "provider-connect").await.click().await.unwrap();
+    type_into(&client, "connect-name", &long).await;
+    find(&client, "connect-start").await.click().await.unwrap();
+    wait_for_text(&client, "connection-shared", |t| t.contains(&long)).await;
+    screenshot(&client, "connections-long-name").await;
+    expect_fits(&client, "connections with a long name").await;
+    find(&client, "connection-open").await.click().await.unwrap();
+    wait_for_text(&client, "activity-row", |_| true).await;
+    expect_fits(&client, "the detail view of a connection sharing its sign-in with a long name").await;
+    find(&client, "nav-connections").await.click().await.unwrap();
+    let rows = client.find_all(Locator::Css("[data-testid=connection-open]")).await.unwrap();
+    rows[1].click().await.unwrap();
+    wait_for_text(&client, "activity-row", |_| true).await;
+    screenshot(&client, "detail-long-name").await;
+    expect_fits(&client, "the detail view of a connection with a long name").await;
+    quit(client, setup.home()).await;
+}
+
 /// Removes the connection on screen from its detail view. The row goes as soon as
 /// SQLite forgets it; the keychain entry right after.
 async fn remove_clears_the_keychain(client: &Client, service: &str) {
