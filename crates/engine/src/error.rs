@@ -247,16 +247,18 @@ pub(crate) fn provider_text(text: &str) -> String {
 /// and bidirectional overrides could make it read as something else, so each becomes a
 /// space.
 pub(crate) fn printable(text: &str, limit: usize) -> String {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    let cleaned: String = text.chars().map(|c| if unsafe_char(c) { ' ' } else { c }).take(limit).collect();
+    let cleaned: String = text.chars().map(|c| if misleads(c) { ' ' } else { c }).take(limit).collect();
     if text.chars().count() > limit {
         format!("{cleaned}…")
     } else {
         cleaned
     }
+}
+
+/// A control character or a bidirectional mark or override: shown as it is, it could
+/// drive a terminal or make text read as something else.
+pub(crate) fn misleads(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -77,6 +77,31 @@ fn passes_through(exe: &str) -> bool {
         .any(|pass| if cfg!(windows) { pass.eq_ignore_ascii_case(&name) } else { *pass == name })
 }
 
+/// A path as the person sees it and rules keep it: as it is when it is printable UTF-8;
+/// else each character that [misleads](crate::error::misleads) written `\u{…}` and each
+/// byte that is not UTF-8 `\x{…}`, so that a program's path on screen is the one it has.
+fn shown_path(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    #[cfg(not(unix))]
+    let text = path.to_string_lossy();
+    #[cfg(not(unix))]
+    let bytes = text.as_bytes();
+    let mut shown = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match crate::error::misleads(c) {
+                true => shown.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+                false => shown.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            shown.push_str(&format!("\\x{{{byte:02x}}}"));
+        }
+    }
+    shown
+}
+
 /// An executable's name as people say it: "git", not "git.exe" or "git (deleted)".
 fn name_of(path: &str) -> String {
     let path = Path::new(path);
@@ -96,6 +121,35 @@ mod tests {
         assert_eq!(me.path, std::env::current_exe().unwrap().display().to_string());
         assert!(me.command_line.contains(&me.name), "{me:?}");
         assert!(me.working_dir.is_some());
+    }
+
+    #[test]
+    fn a_path_that_could_pass_for_another_is_shown_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        // Shown as is, it would read ".../sleep" (the override turns "lnib" around) on
+        // two lines; and one byte is not UTF-8.
+        let name = std::ffi::OsStr::from_bytes(b"x\xe2\x80\xaebin\nsleep\xff");
+        let copy = dir.path().join(name);
+        std::fs::copy("/bin/sleep", &copy).unwrap();
+        // Another test's fork may still hold the copy open for writing for a moment.
+        let mut spawned = std::process::Command::new(&copy).arg("5").spawn();
+        for _ in 0..50 {
+            match &spawned {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    spawned = std::process::Command::new(&copy).arg("5").spawn();
+                }
+                _ => break,
+            }
+        }
+        let mut child = spawned.unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let program = program_of(child.id()).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(program.name, "x\\u{202e}bin\\u{a}sleep\\x{ff}");
+        assert!(program.path.ends_with(&format!("/{}", program.name)), "{program:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ impl Processes {
 
     /// From `/proc/PID/exe`, which a process cannot fake.
     pub(super) fn executable(&mut self, pid: u32) -> std::io::Result<String> {
-        Ok(std::fs::read_link(format!("/proc/{pid}/exe"))?.display().to_string())
+        Ok(super::shown_path(&std::fs::read_link(format!("/proc/{pid}/exe"))?))
     }
 
     /// From `/proc/PID/stat`, after the name, which may hold spaces and parentheses, so
@@ -28,7 +28,7 @@ impl Processes {
     }
 
     pub(super) fn working_dir(&mut self, pid: u32) -> Option<String> {
-        std::fs::read_link(format!("/proc/{pid}/cwd")).ok().map(|p| p.display().to_string())
+        std::fs::read_link(format!("/proc/{pid}/cwd")).ok().map(|p| super::shown_path(&p))
     }
 }
 

@@ -24,7 +24,7 @@ impl Processes {
     }
 
     pub(super) fn executable(&mut self, pid: u32) -> std::io::Result<String> {
-        let path = self.read(pid).and_then(|process| process.exe()).map(|exe| exe.display().to_string());
+        let path = self.read(pid).and_then(|process| process.exe()).map(super::shown_path);
         path.ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::NotFound, format!("process {pid} cannot be read"))
         })
@@ -44,6 +44,6 @@ impl Processes {
     }
 
     pub(super) fn working_dir(&mut self, pid: u32) -> Option<String> {
-        self.read(pid)?.cwd().map(|folder| folder.display().to_string())
+        self.read(pid)?.cwd().map(super::shown_path)
     }
 }
