@@ -220,7 +220,11 @@ fn api_key_fields(integration: &str, fields: Vec<String>) -> Result<BTreeMap<Str
     let mut values = BTreeMap::new();
     for field in fields {
         let Some((id, value)) = field.split_once('=') else {
-            return Err(Error::invalid("fields", format!("--field takes NAME=VALUE, not “{field}”.")));
+            // Not quoted back: what was meant as a VALUE may be a secret.
+            return Err(Error::invalid(
+                "fields",
+                "--field takes NAME=VALUE, for example account_sid=AC0123.".to_owned(),
+            ));
         };
         values.insert(id.trim().to_owned(), value.into());
     }

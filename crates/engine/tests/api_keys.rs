@@ -92,6 +92,10 @@ async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator
     let error =
         engine.add_api_key("openai", key_input(emulator, "openai", &[("api_key", &long)])).await.unwrap_err();
     assert!(error.to_string().contains("longer than any service's"), "{error}");
+    let odd = [("api_key", "sk-canary-openai-key-good"), ("org\u{1b}[2J", "x")];
+    let error = engine.add_api_key("openai", key_input(emulator, "openai", &odd)).await.unwrap_err();
+    assert_eq!(error.field(), Some("fields"));
+    assert!(error.to_string().contains("no field “org [2J”"), "{error}");
     let error = engine.add_api_key("gmail", key_input(emulator, "openai", &[])).await.unwrap_err();
     assert!(error.to_string().contains("signing in"), "{error}");
 }

@@ -243,7 +243,12 @@ fn check_fields(
         let known: Vec<&str> = spec.fields.iter().map(|f| f.id.as_str()).collect();
         return Err(Error::invalid(
             "fields",
-            format!("{} has no field “{unknown}”; its fields are {}.", integration.name, known.join(", ")),
+            format!(
+                "{} has no field “{}”; its fields are {}.",
+                integration.name,
+                crate::error::printable(unknown, 100),
+                known.join(", ")
+            ),
         ));
     }
     Ok((secrets, plain))
