@@ -53,7 +53,7 @@ mod tests {
     fn a_file_where_the_directory_goes_is_named_as_such() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("home");
-        std::fs::write(&file, "").unwrap();
+        File::create(&file).unwrap();
         for path in [file.clone(), file.join("below")] {
             let error = create_private_dir(&path).unwrap_err().to_string();
             assert!(error.contains("is a file, not a folder"), "{error}");

@@ -10,10 +10,19 @@ use crate::{Error, Result};
 /// [`provider_url`] or a stricter check, as `(field, label, text)`.
 pub type UrlCheck = fn(&'static str, &str, &str) -> Result<Url>;
 
+/// Far longer than any provider's address; longer text is something else pasted.
+const URL_LIMIT: usize = 4096;
+
 pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url> {
     let text = text.trim();
     if text.is_empty() {
         return Err(Error::invalid(field, format!("Enter the {label}.")));
+    }
+    if text.len() > URL_LIMIT {
+        return Err(Error::invalid(
+            field,
+            format!("The {label} is longer than any provider's ({URL_LIMIT} characters at most); check what you pasted."),
+        ));
     }
     let url = Url::parse(text).map_err(|_| {
         Error::invalid(
@@ -119,9 +128,11 @@ mod tests {
 
     #[test]
     fn rejects_empty_garbage_credentials_and_fragments() {
-        for bad in ["", "   ", "not a url", "https://user:pw@example.com", "https://example.com/#x"] {
+        let long = format!("https://example.com/{}", "a".repeat(URL_LIMIT));
+        for bad in ["", "   ", "not a url", "https://user:pw@example.com", "https://example.com/#x", &long] {
             let error = check(bad).unwrap_err();
-            assert_eq!(error.field(), Some("issuer"), "{bad}");
+            assert_eq!(error.field(), Some("issuer"), "{bad:.40}");
         }
+        assert!(check(&long).unwrap_err().to_string().contains("longer than any provider's"));
     }
 }
