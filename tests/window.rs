@@ -430,6 +430,10 @@ async fn long_names_wrap_inside_their_rows() {
     wait_for_text(&client, "activity-row", |_| true).await;
     screenshot(&client, "detail-long-name").await;
     expect_fits(&client, "the detail view of a connection with a long name").await;
+    // Its first sign-in was Work mail's, grown for it: it was connected, not reconnected.
+    find(&client, "nav-activity").await.click().await.unwrap();
+    let newest = wait_for_text(&client, "activity-row", |_| true).await;
+    assert!(newest.contains("Connected on a shared sign-in") && newest.contains(&long), "{newest}");
     quit(client, setup.home()).await;
 }
 

@@ -334,7 +334,9 @@ export type ErrorPayload = {
 };
 
 /**  What happened to a credential or connection: the activity log. */
-export type EventKind = "credential_created" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed" | "credential_revoked" | "revocation_failed" | 
+export type EventKind = "credential_created" | 
+/**  A new connection on a sign-in its account already had (the grant grew for it). */
+"connection_added" | "credential_reauthorized" | "credential_refreshed" | "refresh_failed" | "needs_reauthorization" | "connection_removed" | "credential_revoked" | "revocation_failed" | 
 /**  The token agent gave a program a connection's token. */
 "token_handed_out" | 
 /**  The person refused a program a connection's token, or did not answer in time. */

@@ -109,10 +109,8 @@ fn each_connection_s_activity_is_its_own_and_its_sign_in_s(ada: &Engine) {
         let events = ada.connection_activity(key, 50).unwrap();
         events.into_iter().map(|e| (e.kind, e.subject.unwrap_or_default())).collect()
     };
-    let shared = [
-        (EventKind::CredentialReauthorized, "API".to_owned()),
-        (EventKind::CredentialCreated, "Git".to_owned()),
-    ];
+    let shared =
+        [(EventKind::ConnectionAdded, "API".to_owned()), (EventKind::CredentialCreated, "Git".to_owned())];
     assert_eq!(subjects("Git"), shared, "the grant grew for API on Git's sign-in");
     assert_eq!(subjects("API"), shared);
     assert_eq!(subjects("Bob's GitLab"), [(EventKind::CredentialCreated, "Bob's GitLab".to_owned())]);

@@ -3,6 +3,7 @@ import type { EventKind } from "../bindings";
 /** What each kind of event is called on screen. */
 export const EVENT_LABELS: Record<EventKind, string> = {
   credential_created: "Connected",
+  connection_added: "Connected on a shared sign-in",
   credential_reauthorized: "Reconnected",
   credential_refreshed: "Tokens refreshed",
   refresh_failed: "Refresh failed, will retry",

@@ -13,6 +13,8 @@ use crate::Timestamp;
 #[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     CredentialCreated,
+    /// A new connection on a sign-in its account already had (the grant grew for it).
+    ConnectionAdded,
     CredentialReauthorized,
     CredentialRefreshed,
     RefreshFailed,

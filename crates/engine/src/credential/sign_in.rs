@@ -99,9 +99,10 @@ impl Engine {
         let credential = signed_in(provider, &grant, identity, existing.as_ref(), at);
         let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
         self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
-        let kind = match existing {
-            Some(_) => EventKind::CredentialReauthorized,
-            None => EventKind::CredentialCreated,
+        let kind = match (existing, connection) {
+            (None, _) => EventKind::CredentialCreated,
+            (Some(_), Some(_)) => EventKind::ConnectionAdded,
+            (Some(_), None) => EventKind::CredentialReauthorized,
         };
         self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None)
     }
