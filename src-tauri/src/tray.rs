@@ -47,11 +47,10 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, waiting: &[&Connection]) -> tauri:
     tray.set_tooltip(Some(tooltip))?;
     let menu = Menu::new(app)?;
     for connection in waiting {
+        let (name, provider) = (menu_text(&connection.name, 40), menu_text(&connection.provider, 30));
         let label = match connection.status {
-            ConnectionStatus::NeedsMoreAccess => {
-                format!("Grant access: {} ({})", connection.name, connection.provider)
-            }
-            _ => format!("Reconnect {} ({})", connection.name, connection.provider),
+            ConnectionStatus::NeedsMoreAccess => format!("Grant access: {name} ({provider})"),
+            _ => format!("Reconnect {name} ({provider})"),
         };
         menu.append(&MenuItem::with_id(
             app,
@@ -67,4 +66,28 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, waiting: &[&Connection]) -> tauri:
     menu.append(&MenuItem::with_id(app, OPEN, "Open Grantkeeper", true, None::<&str>)?)?;
     menu.append(&MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>)?)?;
     tray.set_menu(Some(menu))
+}
+
+/// A name as a menu item shows it: menus read `&` as "the next letter is the shortcut"
+/// (so "R&D" showed as "RD"), and `&&` as an `&`; a very long name is cut, or the menu
+/// would be as wide.
+fn menu_text(text: &str, limit: usize) -> String {
+    let mut shown: String = text.chars().take(limit).collect();
+    if text.chars().count() > limit {
+        shown.push('…');
+    }
+    shown.replace('&', "&&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::menu_text;
+
+    #[test]
+    fn names_keep_their_ampersands_and_long_ones_are_cut() {
+        assert_eq!(menu_text("R&D mail", 40), "R&&D mail");
+        assert_eq!(menu_text("Work mail", 40), "Work mail");
+        assert_eq!(menu_text(&"W".repeat(100), 40), format!("{}…", "W".repeat(40)));
+        assert_eq!(menu_text("Work_mail", 40), "Work_mail", "underscores are the menu library's to escape");
+    }
 }
