@@ -218,6 +218,10 @@ async fn provider_apps_are_checked_before_any_sign_in() {
     let missing = engine.connect("gmail", ConnectOptions::default()).await.err().unwrap();
     assert!(matches!(missing, Error::ProviderAppMissing { .. }), "{missing}");
     assert!(missing.to_string().contains("providers set google"), "{missing}");
+    // Removing what is not there says so, rather than how to set it up.
+    let none = engine.remove_provider("google", false).await.unwrap_err();
+    assert!(matches!(none, Error::NotFound { what: "provider app", .. }), "{none}");
+    assert_eq!(none.to_string(), "No provider app named or numbered “Google”.");
 
     // Google requires the client secret; nothing is saved without it.
     let input = ProviderAppInput { client_id: Some("id".into()), ..ProviderAppInput::default() };

@@ -317,7 +317,12 @@ impl Engine {
     #[tracing::instrument(skip(self), err(Display))]
     pub async fn remove_provider(&self, key: &str, with_connections: bool) -> Result<()> {
         let provider_id = self.provider_id_for(key)?;
-        let provider = self.provider_record(&provider_id)?;
+        let provider = self.provider_record(&provider_id).map_err(|error| match error {
+            Error::ProviderAppMissing { provider, .. } => {
+                Error::NotFound { what: "provider app", key: provider }
+            }
+            other => other,
+        })?;
         if let Some(file) = &provider.app.supplied_from {
             return Err(Error::InvalidInput {
                 field: None,
