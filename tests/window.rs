@@ -828,15 +828,15 @@ async fn the_page_is_painted_on_the_cpu_unless_the_person_chose() {
         let driver = setup.driver_with(BrowserMode::Consent, &env);
         let client = driver.launch().await;
         find(&client, "nav-catalog").await;
-        let painting = web_process_env("WEBKIT_SKIA_ENABLE_CPU_RENDERING");
+        let painting = web_process_env(&driver, "WEBKIT_SKIA_ENABLE_CPU_RENDERING");
         assert_eq!(painting.as_deref(), Some(expected), "given {given:?}");
         quit(client, setup.home()).await;
     }
 }
 
 /// `name` in the environment of the app's web process: the WebKitWebProcess that
-/// descends from the running grantkeeper-app.
-fn web_process_env(name: &str) -> Option<String> {
+/// descends from the grantkeeper-app that `driver` started.
+fn web_process_env(driver: &Driver, name: &str) -> Option<String> {
     let app = std::fs::canonicalize(env!("CARGO_BIN_EXE_grantkeeper-app")).unwrap();
     let pids: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
@@ -848,7 +848,11 @@ fn web_process_env(name: &str) -> Option<String> {
         stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
     };
     let is_app = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app);
-    let from_the_app = |pid: u32| std::iter::successors(parent(pid), |&up| parent(up)).take(8).any(is_app);
+    // This driver's app: the previous one's web process may not have exited yet.
+    let from_the_app = |pid: u32| {
+        let mut ancestors = std::iter::successors(parent(pid), |&up| parent(up)).take(8);
+        ancestors.clone().any(is_app) && ancestors.any(|up| up == driver.child.id())
+    };
     let web = pids.into_iter().find(|&pid| {
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         name.trim() == "WebKitWebProces" && from_the_app(pid)
@@ -946,20 +950,28 @@ async fn move_the_token_url(setup: &Setup) {
     assert_eq!(provider.on_previous_addresses, ["Work mail"]);
 }
 
-/// Ctrl+= five times, until the page is half as wide in CSS pixels.
+/// Ctrl+= five times (1.0 + 5 × 0.2), until the page is half as wide in CSS pixels.
+/// One key at a time, each waited for: under load WebKitWebDriver can lose a key sent
+/// while the page lays itself out again, so one that changes nothing is sent again (and
+/// one that arrives late and overshoots is undone with Ctrl+-).
 async fn zoom_to_200(client: &Client) {
-    let wide: f64 = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
-    for _ in 0..5 {
-        press(client, &format!("{}={}", Key::Control, Key::Null)).await;
-    }
-    poll(WAIT, Duration::from_millis(150), async || {
-        let now = client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
-        if (now - wide / 2.0).abs() <= 2.0 {
-            return Ok(());
+    let width = async || client.execute("return window.innerWidth", vec![]).await.unwrap().as_f64().unwrap();
+    let target = width().await / 2.0;
+    for _ in 0..15 {
+        let before = width().await;
+        if (before - target).abs() <= 2.0 {
+            return;
         }
-        Err(format!("zoomed to {now} CSS px from {wide}"))
-    })
-    .await;
+        let key = if before > target { "=" } else { "-" };
+        press(client, &format!("{}{key}{}", Key::Control, Key::Null)).await;
+        for _ in 0..20 {
+            if (width().await - before).abs() > 1.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+    panic!("zoomed to {} CSS px, not {target}", width().await);
 }
 
 /// Every screen fits the zoomed window.
