@@ -65,6 +65,12 @@ impl Engine {
     /// A connection by id or name; failing that, by its integration (id or name) or a
     /// prefix of its id or name, when only one connection matches.
     pub fn connection(&self, key: &str) -> Result<Connection> {
+        if key.trim().is_empty() {
+            return Err(Error::invalid(
+                "connection",
+                "Name a connection: its name or its id, as `grantkeeper list` shows them.",
+            ));
+        }
         let exact = self.store.connections_matching(key)?;
         let found = if exact.is_empty() {
             let wanted = key.trim().to_lowercase();

@@ -116,6 +116,8 @@ fn each_connection_s_activity_is_its_own_and_its_sign_in_s(ada: &Engine) {
     assert_eq!(subjects("Bob's GitLab"), [(EventKind::CredentialCreated, "Bob's GitLab".to_owned())]);
     assert_eq!(ada.activity(50).unwrap().len(), 3);
     assert!(matches!(ada.connection_activity("nobody", 50), Err(Error::NotFound { .. })));
+    let blank = ada.connection(" ").unwrap_err();
+    assert_eq!(blank.field(), Some("connection"), "{blank}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
