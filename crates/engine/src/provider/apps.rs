@@ -3,8 +3,8 @@
 use crate::api::{NewProvider, Provider, ProviderAppInput};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
-    self, authorize_endpoint, catalog_spec, check_client_id, check_client_secret, check_site, provider_url,
-    supplied_apps, EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
+    self, catalog_spec, check_client_id, check_client_secret, check_site, supplied_apps, EndpointField,
+    EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
 use crate::store::{CustomProviderRow, ProviderAppRow};
 use crate::vault;
@@ -441,10 +441,10 @@ fn site_of(
 /// The endpoints set by hand: each given one replaces the kept one.
 fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result<EndpointOverrides> {
     let mut given = input.endpoints.clone();
-    for ((field, label), (given, kept)) in
+    for (field, (given, kept)) in
         ENDPOINT_FIELDS.into_iter().zip(given.values_mut().into_iter().zip(kept.values_mut()))
     {
-        *kept = endpoint_override(given.take(), kept.take(), field, label)?;
+        *kept = endpoint_override(given.take(), kept.take(), field)?;
     }
     Ok(kept)
 }
@@ -453,13 +453,11 @@ fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result
 fn endpoint_override(
     given: Option<String>,
     kept: Option<String>,
-    field: &'static str,
-    label: &str,
+    field: EndpointField,
 ) -> Result<Option<String>> {
     match given.as_deref().map(str::trim) {
         None => Ok(kept),
         Some("") => Ok(None),
-        Some(url) if field == "authorize_url" => Ok(Some(authorize_endpoint(field, label, url)?.to_string())),
-        Some(url) => Ok(Some(provider_url(field, label, url)?.to_string())),
+        Some(url) => Ok(Some((field.check)(field.name, field.label, url)?.to_string())),
     }
 }

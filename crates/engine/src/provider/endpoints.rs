@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
+use super::urls::{authorize_endpoint, provider_url, UrlCheck};
+
 /// `Required` holds the two endpoints every provider has, authorize and token: a
 /// `String` where they are known, an `Option<String>` where endpoints are set by hand
 /// and each may be absent ([`EndpointOverrides`]).
@@ -24,15 +26,27 @@ pub struct Endpoints<Required = String> {
 /// Endpoints a person set by hand; `None`: the provider's own.
 pub type EndpointOverrides = Endpoints<Option<String>>;
 
-/// Each endpoint's field name (as forms, errors and `overridden` name it) and what a
-/// person calls it, in the order of [`EndpointOverrides::values_mut`].
-pub const ENDPOINT_FIELDS: [(&str, &str); 6] = [
-    ("authorize_url", "authorize URL"),
-    ("token_url", "token URL"),
-    ("revocation_url", "revocation URL"),
-    ("userinfo_url", "identity URL"),
-    ("jwks_url", "JWKS URL"),
-    ("device_authorization_url", "device sign-in URL"),
+/// One endpoint as a form names it: its field (as forms, errors and `overridden` name
+/// it), what a person calls it, and the check a URL for it must pass.
+#[derive(Clone, Copy)]
+pub struct EndpointField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub check: UrlCheck,
+}
+
+const fn field(name: &'static str, label: &'static str) -> EndpointField {
+    EndpointField { name, label, check: provider_url }
+}
+
+/// Every endpoint, in the order of [`EndpointOverrides::values_mut`].
+pub const ENDPOINT_FIELDS: [EndpointField; 6] = [
+    EndpointField { name: "authorize_url", label: "authorize URL", check: authorize_endpoint },
+    field("token_url", "token URL"),
+    field("revocation_url", "revocation URL"),
+    field("userinfo_url", "identity URL"),
+    field("jwks_url", "JWKS URL"),
+    field("device_authorization_url", "device sign-in URL"),
 ];
 
 impl Endpoints {
@@ -61,7 +75,7 @@ impl EndpointOverrides {
             .into_iter()
             .zip(copy.values_mut())
             .filter(|(_, set)| set.is_some())
-            .map(|((name, _), _)| name.to_owned())
+            .map(|(field, _)| field.name.to_owned())
             .collect()
     }
 

@@ -9,7 +9,7 @@ mod supplied;
 mod urls;
 
 pub use discovery::{discover, Discovered};
-pub use endpoints::{EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
+pub use endpoints::{EndpointField, EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
 pub use urls::{authorize_endpoint, provider_url, UrlCheck};

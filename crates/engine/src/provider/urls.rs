@@ -18,7 +18,7 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
     if text.is_empty() {
         return Err(Error::invalid(field, format!("Enter the {label}.")));
     }
-    if text.len() > URL_LIMIT {
+    if text.chars().count() > URL_LIMIT {
         return Err(Error::invalid(
             field,
             format!("The {label} is longer than any provider's ({URL_LIMIT} characters at most); check what you pasted."),
