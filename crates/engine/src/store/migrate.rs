@@ -25,21 +25,28 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0019_token_details.sql"),
 ];
 
+/// Why the database could not be brought up to this version.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MigrationError {
+    /// A newer Grantkeeper's tables may hold what this one would not keep up to date.
+    #[error(
+        "a newer Grantkeeper wrote it (its version {found}; this one reads up to {known}). \
+         Use the newer Grantkeeper; nothing in the database was changed"
+    )]
+    Newer { found: usize, known: usize },
+    #[error("migration {migration} left a broken reference in {table}")]
+    BrokenReference { migration: usize, table: String },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
 /// Runs the missing migrations with foreign keys off, as SQLite's procedure for
 /// rebuilding a table asks (<https://sqlite.org/lang_altertable.html#otheralter>), and
 /// checks the keys before each commit.
-pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    // A newer Grantkeeper's tables may hold what this one would not keep up to date.
     if current > MIGRATIONS.len() {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(format!(
-                "a newer Grantkeeper wrote it (its version {current}; this one reads up to {}). \
-                 Use the newer Grantkeeper; nothing in the database was changed",
-                MIGRATIONS.len()
-            )),
-        ));
+        return Err(MigrationError::Newer { found: current, known: MIGRATIONS.len() });
     }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
@@ -48,13 +55,10 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         let broken: Option<String> =
             tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional()?;
         if let Some(table) = broken {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
-                Some(format!("migration {} left a broken reference in {table}", index + 1)),
-            ));
+            return Err(MigrationError::BrokenReference { migration: index + 1, table });
         }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
-    conn.pragma_update(None, "foreign_keys", "ON")
+    Ok(conn.pragma_update(None, "foreign_keys", "ON")?)
 }

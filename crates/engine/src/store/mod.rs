@@ -53,14 +53,19 @@ trait TableRow: Sized {
     fn from_row(row: &Row) -> rusqlite::Result<Self>;
 }
 
+/// The database at `path`, brought up to this version's tables.
+fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError> {
+    let mut db = Db::open(path)?;
+    db.busy_timeout(Duration::from_secs(10))?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    migrate::migrate(&mut db)?;
+    Ok(db)
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
-        let storage =
-            |e: rusqlite::Error| Error::Storage { path: path.display().to_string(), reason: e.to_string() };
-        let mut db = Db::open(path).map_err(storage)?;
-        db.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
-        db.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
-        migrate::migrate(&mut db).map_err(storage)?;
+        let db = open_current(path)
+            .map_err(|e| Error::Storage { path: path.display().to_string(), reason: e.to_string() })?;
         Ok(Store { db: Mutex::new(db), path: path.to_owned() })
     }
 
