@@ -837,7 +837,6 @@ async fn the_page_is_painted_on_the_cpu_unless_the_person_chose() {
 /// `name` in the environment of the app's web process: the WebKitWebProcess that
 /// descends from the grantkeeper-app that `driver` started.
 fn web_process_env(driver: &Driver, name: &str) -> Option<String> {
-    let app = std::fs::canonicalize(env!("CARGO_BIN_EXE_grantkeeper-app")).unwrap();
     let pids: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -847,11 +846,10 @@ fn web_process_env(driver: &Driver, name: &str) -> Option<String> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
     };
-    let is_app = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app);
-    // This driver's app: the previous one's web process may not have exited yet.
+    // Under this driver, so under its app: the previous app's web process may not have
+    // exited yet.
     let from_the_app = |pid: u32| {
-        let mut ancestors = std::iter::successors(parent(pid), |&up| parent(up)).take(8);
-        ancestors.clone().any(is_app) && ancestors.any(|up| up == driver.child.id())
+        std::iter::successors(parent(pid), |&up| parent(up)).take(8).any(|up| up == driver.child.id())
     };
     let web = pids.into_iter().find(|&pid| {
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();

@@ -245,7 +245,7 @@ export class AppState {
     if (this.#view.openId === connection.id) await this.closeConnection();
     const text = removalMessage(removal);
     this.#view.notice = {
-      tone: removal.revocation === "refused" || removal.revocation === "will_retry" ? "info" : "success",
+      tone: removal.revocation === "refused" || removal.revocation === "will_retry" ? "info" : "ok",
       text,
     };
     this.announce(text);
@@ -256,7 +256,7 @@ export class AppState {
     const connection = await this.#cache.addApiKey(integration, input);
     this.#view.showConnections();
     this.#view.notice = {
-      tone: "success",
+      tone: "ok",
       text: `Connected ${connection.name}.`,
       about: { connectionId: connection.id, status: connection.status },
     };
@@ -306,7 +306,7 @@ export class AppState {
   async #flowEnded(flow: PendingFlow, end: FlowEnd): Promise<void> {
     if (end.kind === "flow_failed") {
       const text = flowFailureMessage(end.error, flow.providerName);
-      this.#view.notice = { tone: end.error.code === "flow_cancelled" ? "info" : "error", text };
+      this.#view.notice = { tone: end.error.code === "flow_cancelled" ? "info" : "bad", text };
       this.announce(text);
       return;
     }
@@ -317,7 +317,7 @@ export class AppState {
     const connection = this.connections.find((c) => c.id === end.connection_id);
     const name = connection?.name ?? flow.providerName;
     const notice: Notice = {
-      tone: "success",
+      tone: "ok",
       text: `Connected ${name}.`,
       about: connection && { connectionId: connection.id, status: connection.status },
     };

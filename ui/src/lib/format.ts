@@ -16,6 +16,17 @@ export const STATUS_HINTS: Record<ConnectionStatus, string> = {
   pending: "Waiting for the sign-in to finish.",
 };
 
+/** How something reads at a glance; app.css gives each tone its colours (`.tone-…`). */
+export type Tone = "ok" | "warn" | "bad" | "info";
+
+export const STATUS_TONES: Record<ConnectionStatus, Tone> = {
+  active: "ok",
+  retrying: "warn",
+  needs_more_access: "warn",
+  reauthorize: "bad",
+  pending: "info",
+};
+
 /** Statuses that only the person can fix, by signing in again. */
 export function needsReconnect(status: ConnectionStatus): boolean {
   return status === "reauthorize" || status === "needs_more_access";

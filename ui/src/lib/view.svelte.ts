@@ -1,11 +1,12 @@
 import type { Connection, ConnectionStatus } from "../bindings";
 import { NO_FILTER, shows, type ConnectionFilter } from "./connectionFilter";
+import type { Tone } from "./format";
 
 export type Tab = "connections" | "catalog" | "providers" | "activity";
 
 /** `about`: the connection a notice reports on, in the status it reports; the notice goes when that changes. */
 export type Notice = {
-  tone: "success" | "info" | "error";
+  tone: Tone;
   text: string;
   about?: { connectionId: string; status: ConnectionStatus };
 };
