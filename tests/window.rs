@@ -380,16 +380,21 @@ fn a_second_launch_shows_the_first(setup: &Setup) {
 }
 
 /// A start that fails says why where the person looks, not only on stderr; here the
-/// database is a newer version's, which is left as it was.
+/// database is a newer version's, which is left as it was. The reason names a folder
+/// whose name the notification server, which reads markup, would take for markup.
 #[tokio::test]
 async fn a_start_that_fails_says_why_in_a_notification() {
+    use std::os::unix::fs::DirBuilderExt;
+
     let setup = Setup::new().await;
     let notifications = NotificationServer::start();
-    let database = setup.home().join("grantkeeper.sqlite3");
+    let home = setup.home().join("R&D <i>notes</i>");
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&home).unwrap();
+    let database = home.join("grantkeeper.sqlite3");
     let newer = || rusqlite::Connection::open(&database).unwrap();
     newer().pragma_update(None, "user_version", 999).unwrap();
     let app = Command::new(env!("CARGO_BIN_EXE_grantkeeper-app"))
-        .env("GRANTKEEPER_HOME", setup.home())
+        .env("GRANTKEEPER_HOME", &home)
         .env("GRANTKEEPER_KEYCHAIN_SERVICE", &setup.service)
         .output()
         .unwrap();
@@ -397,6 +402,7 @@ async fn a_start_that_fails_says_why_in_a_notification() {
     let shown = notifications.wait_for("Grantkeeper cannot start");
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(shown[0].body.contains("a newer Grantkeeper wrote it (its version 999"), "{shown:?}");
+    assert!(shown[0].body.contains("/R&amp;D &lt;i&gt;notes&lt;/i&gt;/grantkeeper.sqlite3"), "{shown:?}");
     let kept: u32 = newer().query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
     assert_eq!(kept, 999);
 }

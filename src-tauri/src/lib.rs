@@ -167,7 +167,7 @@ fn fail(error: &dyn std::fmt::Display) -> ! {
     let shown = notify_rust::Notification::new()
         .appname("Grantkeeper")
         .summary("Grantkeeper cannot start")
-        .body(&error.to_string())
+        .body(&notifications::body_text(&error.to_string()))
         .show();
     if let Err(not_shown) = shown {
         eprintln!("(no desktop notification either: {not_shown})");

@@ -55,7 +55,7 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, fresh: &[&Connection]) {
             ),
         ),
     };
-    let mut builder = app.notification().builder().title(title).body(body);
+    let mut builder = app.notification().builder().title(title).body(body_text(&body));
     if let [one] = fresh {
         builder = builder.extra(NOTIFIED_CONNECTION, &one.id);
     }
@@ -75,8 +75,51 @@ pub fn ask_consent<R: Runtime>(app: &AppHandle<R>, request: &ConsentRequest) {
         program.name, program.path, request.connection_name
     );
     let title = format!("{} wants a token", program.name);
-    let shown = app.notification().builder().title(title).body(body).show();
+    let shown = app.notification().builder().title(title).body(body_text(&body)).show();
     if let Err(error) = shown {
         tracing::warn!(%error, "cannot show a notification");
+    }
+}
+
+/// `text` as a notification's body. The names in it are chosen by the person, a provider
+/// or a program; where the desktop's notification server reads the body as markup (it
+/// says `body-markup`, as GNOME Shell, Plasma and dunst do), `<a href=…>` in a program's
+/// name would show as a link and a lone `&` can spoil the whole body. There, they are
+/// written as entities; elsewhere as they are.
+pub fn body_text(text: &str) -> String {
+    escaped_where(reads_markup(), text)
+}
+
+fn escaped_where(markup: bool, text: &str) -> String {
+    if !markup {
+        return text.to_owned();
+    }
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Asked each time: the server may have been replaced since the last notification.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn reads_markup() -> bool {
+    notify_rust::get_capabilities().is_ok_and(|said| said.iter().any(|c| c == "body-markup"))
+}
+
+/// macOS and Windows show notification text as it is.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn reads_markup() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escaped_where;
+
+    #[test]
+    fn markup_is_escaped_only_where_the_server_reads_markup() {
+        let name = "R&D <a href=\"https://evil.example\">Firefox</a>";
+        assert_eq!(
+            escaped_where(true, name),
+            "R&amp;D &lt;a href=\"https://evil.example\"&gt;Firefox&lt;/a&gt;"
+        );
+        assert_eq!(escaped_where(false, name), name);
     }
 }

@@ -61,8 +61,9 @@ impl Server {
 
     fn close_notification(&self, _id: u32) {}
 
+    /// As GNOME Shell, Plasma and dunst say: the body is read as markup.
     fn get_capabilities(&self) -> Vec<&str> {
-        vec!["body", "actions"]
+        vec!["body", "body-markup", "actions"]
     }
 
     fn get_server_information(&self) -> (&str, &str, &str, &str) {
