@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use grantkeeper_engine::{Engine, Error, Result, Secret};
+use grantkeeper_engine::{Connection, Engine, Error, Result, Secret};
 
 pub async fn run(
     engine: &Engine,
@@ -14,8 +14,8 @@ pub async fn run(
     command: &[String],
 ) -> Result<()> {
     check_variable(variable)?;
-    let (_, token) = crate::agent::token(engine, connection, min_ttl, &[], no_agent).await?;
-    run_with(&token, variable, command)
+    let handed = crate::agent::token(engine, connection, min_ttl, &[], no_agent).await?;
+    run_with(&handed, min_ttl, variable, command)
 }
 
 /// Refuses, before any token is fetched, a name no shell could read back, and one the
@@ -40,8 +40,14 @@ pub fn check_variable(variable: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs `command` with `token` in `variable`, and exits with its exit code.
-pub fn run_with(token: &Secret, variable: &str, command: &[String]) -> Result<()> {
+/// Runs `command` with the token handed out in `variable`, and exits with its exit code.
+pub fn run_with(
+    (connection, token): &(Connection, Secret),
+    min_ttl: Duration,
+    variable: &str,
+    command: &[String],
+) -> Result<()> {
+    crate::output::note_if_short(connection, min_ttl);
     let (program, arguments) = command.split_first().expect("clap requires a command");
     let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
     match status {

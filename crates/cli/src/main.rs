@@ -83,15 +83,15 @@ async fn run(cli: Cli) -> Result<()> {
         let min_ttl = Duration::from_secs(*min_ttl);
         let served = agent::from_running_app(&config.home, connection, min_ttl, require_scopes, *no_agent);
         if let Some(handed) = served.await? {
-            return print_token(&handed, *json);
+            return print_token(&handed, *json, min_ttl);
         }
     }
     if let Command::Exec { connection, variable, min_ttl, agent, command } = &cli.command {
         exec::check_variable(variable)?;
         let min_ttl = Duration::from_secs(*min_ttl);
         let served = agent::from_running_app(&config.home, connection, min_ttl, &[], agent.no_agent);
-        if let Some((_, token)) = served.await? {
-            return exec::run_with(&token, variable, command);
+        if let Some(handed) = served.await? {
+            return exec::run_with(&handed, min_ttl, variable, command);
         }
     }
     if matches!(
@@ -111,7 +111,8 @@ async fn run(cli: Cli) -> Result<()> {
     run_with_engine(&engine, cli.command).await
 }
 
-fn print_token((connection, token): &(Connection, Secret), json: bool) -> Result<()> {
+fn print_token((connection, token): &(Connection, Secret), json: bool, min_ttl: Duration) -> Result<()> {
+    output::note_if_short(connection, min_ttl);
     if json {
         output::token_json(connection, token)
     } else {
@@ -160,7 +161,8 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::List { json } => output::connections(&engine.connections()?, json),
         Command::Token { connection, min_ttl, json, require_scopes, agent: args::AgentArgs { no_agent } } => {
             let min_ttl = Duration::from_secs(min_ttl);
-            print_token(&agent::token(engine, &connection, min_ttl, &require_scopes, no_agent).await?, json)
+            let handed = agent::token(engine, &connection, min_ttl, &require_scopes, no_agent).await?;
+            print_token(&handed, json, min_ttl)
         }
         Command::Exec { connection, variable, min_ttl, agent, command } => {
             let min_ttl = Duration::from_secs(min_ttl);

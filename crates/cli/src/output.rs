@@ -1,11 +1,12 @@
 //! What the CLI prints on stdout: a short human form, or stable JSON with `--json`.
 
 use std::io::Write;
+use std::time::Duration;
 
 use grantkeeper_engine::api::CatalogIntegration;
 use grantkeeper_engine::api::CheckResult;
 use grantkeeper_engine::api::{ClientIdentity, Removal, ResourcePlan, Revocation};
-use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result};
+use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result, Timestamp};
 use serde::Serialize;
 
 pub fn line(text: &str) -> Result<()> {
@@ -23,6 +24,21 @@ pub fn bytes(data: &[u8]) -> Result<()> {
             Err(Error::Internal(format!("stdout: {error}")))
         }
         _ => Ok(()),
+    }
+}
+
+/// Says on stderr when the token handed out lasts less than `--min-ttl` asked: the
+/// provider's tokens last no longer, and asking again at once would not help.
+pub fn note_if_short(connection: &Connection, min_ttl: Duration) {
+    let Some(expires_at) = connection.expires_at else { return };
+    let left = (expires_at - Timestamp::now()).whole_seconds().max(0);
+    if u64::try_from(left).is_ok_and(|left| left < min_ttl.as_secs()) {
+        eprintln!(
+            "grantkeeper: this token of “{}” expires in {left} s, sooner than --min-ttl {}: {}'s tokens last no longer.",
+            connection.name,
+            min_ttl.as_secs(),
+            connection.provider
+        );
     }
 }
 

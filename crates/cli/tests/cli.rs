@@ -191,6 +191,37 @@ fn concurrent_token_processes_refresh_once() {
 /// The app's scheduler and 20 `grantkeeper token` processes all find the access token
 /// expired at once; the provider rotates refresh tokens, so a second refresh would
 /// present a spent one. Exactly one refresh reaches it, and everyone gets its token.
+/// The provider's tokens live an hour; a script asks for two hours, again and again. The
+/// first call refreshes, the next ones get that token rather than another refresh, and
+/// each says on stderr that the token lasts less than asked.
+#[test]
+fn a_min_ttl_longer_than_the_provider_s_tokens_refreshes_once() {
+    let (op, cli) = connected_as_work(&[]);
+    let asked: Vec<_> = (0..3).map(|_| cli.run(&["token", "Work", "--min-ttl", "7200"])).collect();
+    let ran = cli.run(&[
+        "exec",
+        "Work",
+        "--min-ttl",
+        "7200",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s\n' \"$GRANTKEEPER_TOKEN\"",
+    ]);
+
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(stats.token_requests.get("refresh_token"), Some(&1), "{stats:?}");
+    let stored = format!("{}\n", cli.stored_tokens()["access_token"].as_str().unwrap());
+    for output in asked.iter().chain([&ran]) {
+        assert_eq!(ok(output), stored, "the refreshed token, from the keychain");
+        let said = text(&output.stderr);
+        assert!(said.contains("“Work” expires in") && said.contains("sooner than --min-ttl 7200"), "{said}");
+        assert!(said.contains("Local OP's tokens last no longer"), "{said}");
+    }
+    // Within what the provider gives, nothing is said.
+    assert!(cli.run(&["token", "Work", "--min-ttl", "600"]).stderr.is_empty());
+}
+
 #[test]
 fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once() {
     use grantkeeper_engine::{oauth::Browser, Config, Engine, Keychain};

@@ -29,18 +29,21 @@ const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
 /// every answer would be due at once and refreshing would never stop.
 const SHORTEST_REFRESH_GAP: Duration = Duration::from_secs(60);
 
-/// Whether the credential's tokens came moments ago with a lifetime under the gap: then
-/// they are handed out as they are rather than refreshed again.
+/// Whether the credential was refreshed moments ago. Another refresh now would bring
+/// tokens that last no longer (how long is the provider's choice), so its tokens are
+/// handed out as they are: a `min_ttl` longer than the provider's lifetime, or a lifetime
+/// under the gap, must not make every call refresh.
 fn refreshed_moments_ago(credential: &CredentialRecord) -> bool {
-    let (Some(last), Some(expires)) = (credential.last_refreshed_at, credential.times.expires_at) else {
-        return false;
-    };
-    expires - last < SHORTEST_REFRESH_GAP && Timestamp::now() - last < SHORTEST_REFRESH_GAP
+    credential.last_refreshed_at.is_some_and(|at| {
+        let since = Timestamp::now() - at;
+        !since.is_negative() && since < SHORTEST_REFRESH_GAP
+    })
 }
 
 impl Engine {
     /// The connection's access token, valid for at least `min_ttl`: refreshed first
-    /// when it would expire sooner.
+    /// when it would expire sooner, unless it was refreshed moments ago (then it lasts as
+    /// long as the provider's tokens do, which may be less).
     pub async fn access_token(&self, key: &str, min_ttl: Duration) -> Result<(Connection, Secret)> {
         let connection = self.connection(key)?;
         let credential = self.usable_credential(&connection)?;
