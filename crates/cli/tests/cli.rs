@@ -191,6 +191,39 @@ fn concurrent_token_processes_refresh_once() {
 /// The app's scheduler and 20 `grantkeeper token` processes all find the access token
 /// expired at once; the provider rotates refresh tokens, so a second refresh would
 /// present a spent one. Exactly one refresh reaches it, and everyone gets its token.
+/// Three sign-ins to one account finish together, two asking for the same name: each
+/// is kept, as a connection on one credential, and no name is held twice.
+#[test]
+fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    let children: Vec<_> = ["Work", "Mail", "Work"]
+        .map(|name| {
+            let mut command = cli.command(&["connect", "Local OP", "--name", name]);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .into_iter()
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    let mut names: Vec<&str> = listed.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["Mail", "Work", "Work (2)"]);
+    assert!(listed.iter().all(|c| c["shared_with"].as_array().unwrap().len() == 2), "{listed:?}");
+    let credentials = secret_tool_keys(&cli.service);
+    assert_eq!(credentials.iter().filter(|k| k.starts_with("credential/")).count(), 1, "{credentials:?}");
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(stats.token_requests.get("authorization_code"), Some(&3), "{stats:?}");
+    assert_eq!(
+        ok(&cli.run(&["token", "Work (2)"])),
+        format!("{}\n", cli.stored_tokens()["access_token"].as_str().unwrap())
+    );
+}
+
 /// The provider's tokens live an hour; a script asks for two hours, again and again. The
 /// first call refreshes, the next ones get that token rather than another refresh, and
 /// each says on stderr that the token lasts less than asked.

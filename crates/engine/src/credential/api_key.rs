@@ -12,7 +12,7 @@ use crate::catalog::{ApiKeySpec, Catalog, IntegrationSpec};
 use crate::credential::check::{run_check, Checked};
 use crate::provider::provider_url;
 use crate::runtime::CHECK_INTERVAL;
-use crate::store::{CredentialKind, CredentialRecord, NewConnectionRow};
+use crate::store::{CredentialKind, CredentialRecord, GrantSaved, NewConnectionRow};
 use crate::vault::{new_token_key, TokenSet};
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -57,7 +57,18 @@ impl Engine {
             key_credential(id, integration, account, plain, replaced.as_ref().map(|(_, c)| c), at);
         let (connection_id, kind) = match replaced {
             Some((connection, old)) => {
-                self.save_credential(&credential, &tokens, None, Some(&old.token_secret_key)).await?;
+                let replaced = Some(old.token_secret_key.as_str());
+                if self.save_credential(&credential, &tokens, None, replaced).await?
+                    == GrantSaved::ChangedMeanwhile
+                {
+                    return Err(Error::invalid(
+                        "replace",
+                        format!(
+                            "“{}” was given another key while this one was checked. Replace it again to keep this one.",
+                            connection.name
+                        ),
+                    ));
+                }
                 (connection.id, EventKind::CredentialReauthorized)
             }
             None => {
@@ -158,7 +169,7 @@ fn base_url(given: Option<&str>, spec: &ApiKeySpec) -> Result<Option<String>> {
 }
 
 /// The credential an API key makes: every key is its own credential (a replaced key's,
-/// with the same id); its non-secret fields are kept in the open.
+/// with the same id) and its own subject; its non-secret fields are kept in the open.
 fn key_credential(
     integration_id: &str,
     integration: &IntegrationSpec,

@@ -13,7 +13,9 @@ impl Engine {
         if !name.eq_ignore_ascii_case(&connection.name) {
             self.connection_name(Some(name.clone()), &connection.name)?;
         }
-        self.store.rename_connection(&connection.id, &name)?;
+        if !self.store.rename_connection(&connection.id, &name)? {
+            return Err(name_taken(&name));
+        }
         self.events.publish(EngineEvent::ConnectionsChanged);
         self.connection(&connection.id)
     }
@@ -28,19 +30,13 @@ impl Engine {
     pub(crate) fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
         match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
             Some(name) if self.check_name(&name).is_err() => self.check_name(&name),
-            Some(name) if self.store.connection_name_taken(&name)? => Err(Error::AlreadyExists(format!(
-                "A connection named “{name}” already exists. Choose another name."
-            ))),
+            Some(name) if self.store.free_connection_name(&name)? != name => Err(name_taken(&name)),
             Some(name) => Ok(name),
-            None => {
-                let mut name = default.to_owned();
-                let mut number = 2;
-                while self.store.connection_name_taken(&name)? {
-                    name = format!("{default} ({number})");
-                    number += 1;
-                }
-                Ok(name)
-            }
+            None => self.store.free_connection_name(default),
         }
     }
+}
+
+fn name_taken(name: &str) -> Error {
+    Error::AlreadyExists(format!("A connection named “{name}” already exists. Choose another name."))
 }

@@ -6,7 +6,7 @@
 use crate::api::EventKind;
 use crate::oauth::Grant;
 use crate::runtime::{refresh_due, CHECK_INTERVAL};
-use crate::store::{CredentialRecord, NewConnectionRow, NewEvent};
+use crate::store::{CredentialRecord, GrantSaved, NewConnectionRow, NewEvent};
 use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, Result};
@@ -37,24 +37,26 @@ impl GrantTimes {
 }
 
 impl Engine {
-    /// Keeps a new or renewed credential (see the module's note). A failed SQLite write
-    /// leaves the stored credential as it was and deletes the new keychain entry.
+    /// Keeps a new or renewed credential (see the module's note). A failed SQLite write,
+    /// or another sign-in to the account kept since it was read, leaves the stored
+    /// credential as it was and deletes the new keychain entry.
     pub(crate) async fn save_credential(
         &self,
         credential: &CredentialRecord,
         tokens: &TokenSet,
         connection: Option<&NewConnectionRow>,
         replaced_key: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<GrantSaved> {
         self.vault.write_tokens(&credential.token_secret_key, tokens).await?;
-        if let Err(error) = self.store.save_grant(credential, connection) {
+        let saved = self.store.save_grant(credential, connection, replaced_key);
+        if !matches!(saved, Ok(GrantSaved::Saved)) {
             let _ = self.vault.delete(&credential.token_secret_key).await;
-            return Err(error);
+            return saved;
         }
         if let Some(replaced) = replaced_key {
             self.delete_replaced_secret(replaced).await?;
         }
-        Ok(())
+        Ok(GrantSaved::Saved)
     }
 
     /// Deletes a keychain entry that newer tokens replaced (the database noted it when

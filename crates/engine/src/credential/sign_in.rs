@@ -7,10 +7,14 @@ use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::integration::union;
 use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
 use crate::provider::ProviderRecord;
-use crate::store::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow};
+use crate::store::{CredentialKind, CredentialRecord, FlowStatus, GrantSaved, NewConnectionRow};
 use crate::vault::new_token_key;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
+
+/// How often a sign-in reads the account's credential again when others to the same
+/// account were kept first: each finished one lets another through.
+const SAVE_ATTEMPTS: usize = 5;
 
 impl Engine {
     pub(super) async fn finish_flow(
@@ -80,7 +84,8 @@ impl Engine {
     }
 
     /// Keeps the grant on the account's credential (new, or merged into the one the
-    /// account already has) and, when given, a new connection on it.
+    /// account already has) and, when given, a new connection on it. A sign-in to the
+    /// same account that finished first, elsewhere, is merged into like any other.
     async fn save_sign_in(
         &self,
         provider: &ProviderRecord,
@@ -89,22 +94,31 @@ impl Engine {
         connection: Option<&NewConnectionRow>,
     ) -> Result<()> {
         let at = Timestamp::now();
-        let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
-        if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
-            // A re-authorization without a new refresh token keeps the old one.
-            if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
-                grant.tokens.refresh_token = old.refresh_token;
+        for _ in 0..SAVE_ATTEMPTS {
+            let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
+            if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
+                // A re-authorization without a new refresh token keeps the old one.
+                if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
+                    grant.tokens.refresh_token = old.refresh_token;
+                }
             }
+            let credential = signed_in(provider, &grant, identity.clone(), existing.as_ref(), at);
+            let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
+            let saved = self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
+            if saved == GrantSaved::ChangedMeanwhile {
+                continue;
+            }
+            let kind = match (existing, connection) {
+                (None, _) => EventKind::CredentialCreated,
+                (Some(_), Some(_)) => EventKind::ConnectionAdded,
+                (Some(_), None) => EventKind::CredentialReauthorized,
+            };
+            return self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None);
         }
-        let credential = signed_in(provider, &grant, identity, existing.as_ref(), at);
-        let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
-        self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
-        let kind = match (existing, connection) {
-            (None, _) => EventKind::CredentialCreated,
-            (Some(_), Some(_)) => EventKind::ConnectionAdded,
-            (Some(_), None) => EventKind::CredentialReauthorized,
-        };
-        self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None)
+        Err(Error::Internal(
+            "other sign-ins to the same account kept changing it while this one was kept; sign in again"
+                .into(),
+        ))
     }
 
     pub(super) fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {

@@ -15,6 +15,7 @@ use crate::vault::TokenSet;
 use crate::{Error, Result};
 
 /// The signed-in account: a stable subject and a name a person recognises.
+#[derive(Clone)]
 pub struct Identity {
     pub subject: String,
     pub account: Option<String>,

@@ -47,14 +47,32 @@ pub struct NewConnectionRow {
 }
 
 impl NewConnectionRow {
+    /// Inserts it under its name, or the next free "name (2)" when another sign-in that
+    /// finished meanwhile took the name: the sign-in is kept, and can be renamed.
     pub(super) fn insert(&self, db: &Db, credential_id: &str) -> rusqlite::Result<()> {
         db.execute(
             "INSERT INTO connections (id, name, integration, credential_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![self.id, self.name, self.integration, credential_id, self.created_at],
+            params![self.id, free_name(db, &self.name)?, self.integration, credential_id, self.created_at],
         )
         .map(drop)
     }
+}
+
+/// `wanted`, or when a connection has that name, the first free "wanted (2)", "(3)"…
+fn free_name(db: &Db, wanted: &str) -> rusqlite::Result<String> {
+    let taken = |name: &str| {
+        db.query_row("SELECT 1 FROM connections WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
+            .optional()
+            .map(|found| found.is_some())
+    };
+    let mut name = wanted.to_owned();
+    let mut number = 2;
+    while taken(&name)? {
+        name = format!("{wanted} ({number})");
+        number += 1;
+    }
+    Ok(name)
 }
 
 impl Store {
@@ -72,21 +90,29 @@ impl Store {
         self.rows("ORDER BY c.created_at, c.rowid", [])
     }
 
-    /// Connections whose id or name is exactly `key` (names are not unique).
+    /// Connections whose id or name is exactly `key`.
     pub fn connections_matching(&self, key: &str) -> Result<Vec<Connection>> {
         self.rows("WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at, c.rowid", [key])
     }
 
-    pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<()> {
-        self.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]).map(drop)
+    /// Renames it; false when another connection has the name (a rename elsewhere may
+    /// have taken it since it was checked).
+    pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<bool> {
+        self.with(|db| {
+            match db.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]) {
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    Ok(false)
+                }
+                renamed => renamed.map(|_| true),
+            }
+        })
     }
 
-    pub fn connection_name_taken(&self, name: &str) -> Result<bool> {
-        self.with(|db| {
-            db.query_row("SELECT 1 FROM connections WHERE name = ?1 COLLATE NOCASE", [name], |_| Ok(()))
-                .optional()
-                .map(|found| found.is_some())
-        })
+    /// `wanted`, or the first free "wanted (2)", "(3)"…
+    pub fn free_connection_name(&self, wanted: &str) -> Result<String> {
+        self.with(|db| free_name(db, wanted))
     }
 
     pub fn credential_id_of(&self, connection_id: &str) -> Result<String> {

@@ -3,13 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection as Db, OptionalExtension, Row};
+use rusqlite::{params, Connection as Db, OptionalExtension, Row, TransactionBehavior};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
 use crate::api::ConnectionStatus;
 use crate::credential::GrantTimes;
 use crate::provider::SignedInAddresses;
 use crate::{Error, Result, Timestamp};
+
+/// What [`Store::save_grant`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantSaved {
+    Saved,
+    /// Another sign-in to the account was kept since the credential was read; nothing
+    /// was written.
+    ChangedMeanwhile,
+}
 
 #[derive(Debug, Clone)]
 pub struct CredentialRecord {
@@ -123,13 +132,30 @@ impl Store {
     /// Stores a new or re-authorized credential and, in the same transaction, the new
     /// connection on it (when given). The credential's keychain entry must already hold
     /// the tokens.
+    /// Keeps a credential's grant and, when given, a new connection on it, provided the
+    /// credential is as it was read: none for the account yet when `replaced` is None,
+    /// else still holding the tokens kept under `replaced`. Another process's sign-in to
+    /// the account may have finished since; then nothing is written, and the caller reads
+    /// again and merges into what is there.
     pub fn save_grant(
         &self,
         credential: &CredentialRecord,
         connection: Option<&NewConnectionRow>,
-    ) -> Result<()> {
+        replaced: Option<&str>,
+    ) -> Result<GrantSaved> {
         self.with(|db| {
-            let tx = db.transaction()?;
+            // Immediate: what is checked below cannot change before the commit.
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let kept: Option<String> = tx
+                .query_row(
+                    "SELECT token_secret_key FROM credentials WHERE provider_id = ?1 AND subject = ?2",
+                    params![credential.provider_id, credential.subject],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if kept.as_deref() != replaced {
+                return Ok(GrantSaved::ChangedMeanwhile);
+            }
             tx.execute(
                 "INSERT INTO credentials (id, provider_id, subject, account, scopes, token_secret_key,
                     status, status_reason, expires_at, last_refreshed_at, created_at, refresh_due_at, key_fields,
@@ -165,7 +191,7 @@ impl Store {
             if let Some(connection) = connection {
                 connection.insert(&tx, &credential.id)?;
             }
-            tx.commit()
+            tx.commit().map(|()| GrantSaved::Saved)
         })
     }
 

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0017_resources.sql"),
     include_str!("../../migrations/0018_agent.sql"),
     include_str!("../../migrations/0019_token_details.sql"),
+    include_str!("../../migrations/0020_unique_connection_names.sql"),
 ];
 
 /// Why the database could not be brought up to this version.

@@ -25,7 +25,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, V
 use rusqlite::{Connection as Db, OptionalExtension, Params, Row, ToSql};
 
 pub use connections::NewConnectionRow;
-pub use credentials::{CredentialKind, CredentialRecord, RecordedRefresh};
+pub use credentials::{CredentialKind, CredentialRecord, GrantSaved, RecordedRefresh};
 pub use events::NewEvent;
 pub use flows::FlowStatus;
 pub use program_rules::{ProgramRule, REQUIRE_APP};

@@ -1,9 +1,9 @@
 //! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
 //! wrote (and what serde shows), and text this version does not know reads as before;
 //! connections list in the order they were added; a database a newer version wrote is
-//! left alone.
+//! left alone; names stay unique; a grant is kept only over the credential it read.
 
-use super::{CredentialKind, CredentialRecord, FlowStatus, NewConnectionRow, NewEvent, Store};
+use super::{CredentialKind, CredentialRecord, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
 use crate::credential::GrantTimes;
 use crate::Timestamp;
@@ -46,6 +46,13 @@ fn credential(status: ConnectionStatus) -> CredentialRecord {
     }
 }
 
+/// Saves `credential` over what the store holds for its account, as a sign-in does.
+fn keep(store: &Store, credential: &CredentialRecord, connection: Option<&NewConnectionRow>) {
+    let kept = store.credential_for_subject(&credential.provider_id, &credential.subject).unwrap();
+    let replaced = kept.as_ref().map(|k| k.token_secret_key.as_str());
+    assert_eq!(store.save_grant(credential, connection, replaced).unwrap(), GrantSaved::Saved);
+}
+
 #[test]
 fn statuses_keep_their_text_and_unknown_text_reads_as_reauthorize() {
     let (_dir, store) = open();
@@ -56,7 +63,7 @@ fn statuses_keep_their_text_and_unknown_text_reads_as_reauthorize() {
         (ConnectionStatus::Reauthorize, "reauthorize"),
         (ConnectionStatus::Pending, "pending"),
     ] {
-        store.save_grant(&credential(status), None).unwrap();
+        keep(&store, &credential(status), None);
         assert_eq!(raw(&store, "SELECT status FROM credentials"), text);
         assert_eq!(serde_json::to_value(status).unwrap(), text);
         assert_eq!(store.credential("credential").unwrap().status, status);
@@ -115,7 +122,7 @@ fn connections_added_in_the_same_second_list_in_the_order_added() {
             integration: "gmail".into(),
             created_at: at(),
         };
-        store.save_grant(&credential(ConnectionStatus::Active), Some(&row)).unwrap();
+        keep(&store, &credential(ConnectionStatus::Active), Some(&row));
     }
     let listed: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(listed, names);
@@ -140,4 +147,68 @@ fn a_database_from_a_newer_version_is_refused_and_left_as_it_was() {
     let db = rusqlite::Connection::open(&path).unwrap();
     let kept: u32 = db.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
     assert_eq!(kept, newer);
+}
+
+fn connection_named(id: &str, name: &str) -> NewConnectionRow {
+    NewConnectionRow { id: id.into(), name: name.into(), integration: "gmail".into(), created_at: at() }
+}
+
+/// A name taken while a sign-in was under way (another process finished first) is
+/// numbered rather than kept twice or losing the sign-in; a rename to a taken name is
+/// refused.
+#[test]
+fn names_stay_unique_without_regard_to_case() {
+    let (_dir, store) = open();
+    let credential = credential(ConnectionStatus::Active);
+    for (id, name) in [("a", "Work"), ("b", "work"), ("c", "Work")] {
+        keep(&store, &credential, Some(&connection_named(id, name)));
+    }
+    let names: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Work", "work (2)", "Work (3)"]);
+    assert!(!store.rename_connection("c", "WORK").unwrap());
+    assert!(store.rename_connection("c", "Home").unwrap());
+    assert_eq!(store.free_connection_name("work").unwrap(), "work (3)");
+}
+
+/// A sign-in read the account's credential before another one was kept: nothing it
+/// would write is written.
+#[test]
+fn a_grant_is_kept_only_over_what_was_read() {
+    let (_dir, store) = open();
+    let first = credential(ConnectionStatus::Active);
+    assert_eq!(store.save_grant(&first, None, None).unwrap(), GrantSaved::Saved);
+    let late = CredentialRecord { id: "late".into(), token_secret_key: "late entry".into(), ..first.clone() };
+    let changed = Some(&connection_named("c", "Late"));
+    assert_eq!(store.save_grant(&late, changed, None).unwrap(), GrantSaved::ChangedMeanwhile);
+    let merged = CredentialRecord { token_secret_key: "newer".into(), ..first.clone() };
+    assert_eq!(store.save_grant(&merged, None, Some("older")).unwrap(), GrantSaved::ChangedMeanwhile);
+    assert_eq!(raw(&store, "SELECT token_secret_key FROM credentials"), "entry");
+    assert!(store.connections().unwrap().is_empty());
+    assert_eq!(store.save_grant(&merged, None, Some("entry")).unwrap(), GrantSaved::Saved);
+    assert_eq!(raw(&store, "SELECT token_secret_key FROM credentials"), "newer");
+}
+
+/// Duplicate names an earlier version let through keep their names, the later ones
+/// with the start of their id added, when the database is upgraded.
+#[test]
+fn the_upgrade_tells_duplicate_names_apart() {
+    let (dir, store) = open();
+    keep(&store, &credential(ConnectionStatus::Active), None);
+    store
+        .with(|db| {
+            db.execute_batch(
+                "DROP INDEX connections_name;
+                 INSERT INTO connections (id, name, integration, credential_id, created_at) VALUES
+                    ('1234567890', 'Work', 'gmail', 'credential', '2026-01-01T00:00:00Z'),
+                    ('abcdefghij', 'WORK', 'gmail', 'credential', '2026-01-02T00:00:00Z'),
+                    ('zyxwvutsrq', 'Home', 'gmail', 'credential', '2026-01-03T00:00:00Z');
+                 PRAGMA user_version = 19;",
+            )
+        })
+        .unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("grantkeeper.sqlite3")).unwrap();
+    let names: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Work", "WORK (abcdefgh)", "Home"]);
+    assert!(!store.rename_connection("zyxwvutsrq", "work").unwrap(), "the index holds");
 }
