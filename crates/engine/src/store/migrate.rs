@@ -1,7 +1,7 @@
 //! Numbered SQL migrations embedded in the binary, guarded by `PRAGMA user_version`.
 //! Never edit one that has been released; add the next number.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
@@ -51,7 +51,13 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+        // Immediate, and the version read again inside: another process opening the
+        // same new database at once may have run this migration meanwhile.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if now > index {
+            continue;
+        }
         tx.execute_batch(sql)?;
         let broken: Option<String> =
             tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional()?;

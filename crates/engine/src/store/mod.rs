@@ -56,10 +56,31 @@ trait TableRow: Sized {
 /// The database at `path`, brought up to this version's tables.
 fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError> {
     let mut db = Db::open(path)?;
-    db.busy_timeout(Duration::from_secs(10))?;
-    db.pragma_update(None, "journal_mode", "WAL")?;
+    db.busy_timeout(BUSY_WAIT)?;
+    use_wal(&db)?;
     migrate::migrate(&mut db)?;
     Ok(db)
+}
+
+/// How long a statement waits for another process's write to finish.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// Switches to write-ahead logging. That needs the database to itself, and SQLite
+/// answers "locked" at once rather than waiting as it does for a lock: a new database
+/// opened by several processes together is switched by one, and the others try again.
+fn use_wal(db: &Db) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    loop {
+        match db.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            switched => return switched,
+        }
+    }
 }
 
 impl Store {

@@ -1,7 +1,8 @@
 //! The text kept for statuses, event kinds and flow outcomes stays what earlier versions
 //! wrote (and what serde shows), and text this version does not know reads as before;
 //! connections list in the order they were added; a database a newer version wrote is
-//! left alone; names stay unique; a grant is kept only over the credential it read.
+//! left alone, and a new one opened by several at once is migrated once; names stay
+//! unique; a grant is kept only over the credential it read.
 
 use super::{CredentialKind, CredentialRecord, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Store};
 use crate::api::{ConnectionStatus, EventKind};
@@ -211,4 +212,21 @@ fn the_upgrade_tells_duplicate_names_apart() {
     let names: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["Work", "WORK (abcdefgh)", "Home"]);
     assert!(!store.rename_connection("zyxwvutsrq", "work").unwrap(), "the index holds");
+}
+
+/// Several processes opening one new database at once (a script's first commands on a
+/// new machine) each find it brought up to date; none fails on a table another made.
+#[test]
+fn a_new_database_opened_at_once_by_several_is_migrated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grantkeeper.sqlite3");
+    let opening: Vec<_> = (0..6)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Store::open(&path).map(drop).map_err(|e| e.to_string()))
+        })
+        .collect();
+    for opened in opening {
+        opened.join().unwrap().unwrap();
+    }
 }
