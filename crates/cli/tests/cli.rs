@@ -224,6 +224,33 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
     );
 }
 
+/// Of four providers added together under one name, one is kept and the others are told
+/// why.
+#[test]
+fn providers_added_together_under_one_name_keep_one() {
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["list"])); // the database made, so the four meet at the name
+    let adding: Vec<_> = (1..=4)
+        .map(|n| {
+            let (authorize, token) =
+                (format!("https://acme{n}.example/auth"), format!("https://acme{n}.example/token"));
+            let args =
+                ["providers", "add", "--name", "Acme", "--authorize-url", &authorize, "--token-url", &token];
+            let mut command =
+                cli.command(&[&args[..], &["--client-id", "c", "--client-auth", "none"]].concat());
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let ended: Vec<_> = adding.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
+    assert_eq!(ended.iter().filter(|e| e.status.success()).count(), 1, "{ended:?}");
+    for refused in ended.iter().filter(|e| !e.status.success()) {
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(text(&refused.stderr).contains("A provider named “Acme” already exists"), "{refused:?}");
+    }
+    let listed = ok(&cli.run(&["providers", "list"]));
+    assert_eq!(listed.lines().filter(|line| line.starts_with("Acme\t")).count(), 1, "{listed}");
+}
+
 /// The provider's tokens live an hour; a script asks for two hours, again and again. The
 /// first call refreshes, the next ones get that token rather than another refresh, and
 /// each says on stderr that the token lasts less than asked.

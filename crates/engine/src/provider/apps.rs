@@ -125,10 +125,7 @@ impl Engine {
             spec.name.eq_ignore_ascii_case(&checked.name) || id.eq_ignore_ascii_case(&checked.name)
         });
         if taken_by_catalog || self.store.custom_provider(&checked.name)?.is_some() {
-            return Err(Error::AlreadyExists(format!(
-                "A provider named “{}” already exists. Choose another name.",
-                checked.name
-            )));
+            return Err(provider_name_taken(&checked.name));
         }
         let found = self.found_endpoints(checked.endpoints).await?;
         let client_secret = check_client_secret(input.client_secret)?;
@@ -159,8 +156,13 @@ impl Engine {
             supplied_from: None,
             id: app_id,
         };
-        self.with_client_secret(&app, client_secret, || self.store.insert_custom_provider(&custom, &app))
-            .await?;
+        self.with_client_secret(&app, client_secret, || {
+            match self.store.insert_custom_provider(&custom, &app)? {
+                true => Ok(()),
+                false => Err(provider_name_taken(&custom.name)),
+            }
+        })
+        .await?;
         self.events.publish(EngineEvent::ProvidersChanged);
         Ok(ProviderRecord::custom(custom, app).view(0, Vec::new()))
     }
@@ -447,6 +449,10 @@ fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result
         *kept = endpoint_override(given.take(), kept.take(), field)?;
     }
     Ok(kept)
+}
+
+fn provider_name_taken(name: &str) -> Error {
+    Error::AlreadyExists(format!("A provider named “{name}” already exists. Choose another name."))
 }
 
 /// A given endpoint replaces the kept one; a blank one returns to the provider's own.

@@ -2,7 +2,9 @@
 
 use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
-use super::{credentials, from_columns, list_column, status_column, PendingRevocation, Store, TableRow};
+use super::{
+    credentials, from_columns, list_column, status_column, unless_taken, PendingRevocation, Store, TableRow,
+};
 use crate::api::Connection;
 use crate::{Error, Result, Timestamp};
 
@@ -99,14 +101,9 @@ impl Store {
     /// have taken it since it was checked).
     pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<bool> {
         self.with(|db| {
-            match db.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]) {
-                Err(rusqlite::Error::SqliteFailure(error, _))
-                    if error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-                {
-                    Ok(false)
-                }
-                renamed => renamed.map(|_| true),
-            }
+            let renamed =
+                db.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]);
+            unless_taken(renamed).map(|renamed| renamed.is_some())
         })
     }
 

@@ -62,6 +62,19 @@ fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError>
     Ok(db)
 }
 
+/// `None` for a write a UNIQUE constraint refused: a name another process took since it
+/// was checked.
+fn unless_taken<T>(written: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
+    match written {
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            Ok(None)
+        }
+        written => written.map(Some),
+    }
+}
+
 /// How long a statement waits for another process's write to finish.
 const BUSY_WAIT: Duration = Duration::from_secs(10);
 

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Row};
 
-use super::{from_columns, json_list, list_column, ProviderAppRow, Store, TableRow};
+use super::{from_columns, json_list, list_column, unless_taken, ProviderAppRow, Store, TableRow};
 use crate::provider::Endpoints;
 use crate::{Result, Timestamp};
 
@@ -86,13 +86,16 @@ impl Store {
         self.first_row("WHERE id = ?1 OR name = ?1 COLLATE NOCASE", [key])
     }
 
-    /// Adds a custom provider with its provider app, in one transaction.
-    pub fn insert_custom_provider(&self, provider: &CustomProviderRow, app: &ProviderAppRow) -> Result<()> {
+    /// Adds a custom provider with its provider app, in one transaction; false when
+    /// another provider has its name (one added elsewhere since it was checked).
+    pub fn insert_custom_provider(&self, provider: &CustomProviderRow, app: &ProviderAppRow) -> Result<bool> {
         self.with(|db| {
             let tx = db.transaction()?;
-            provider.upsert(&tx)?;
+            if unless_taken(provider.upsert(&tx))?.is_none() {
+                return Ok(false);
+            }
             app.upsert(&tx, app.created_at)?;
-            tx.commit()
+            tx.commit().map(|()| true)
         })
     }
 
