@@ -10,13 +10,10 @@ use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result, Tim
 use serde::Serialize;
 
 pub fn line(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}")
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Internal(format!("stdout: {e}")))
+    bytes(format!("{text}\n").as_bytes())
 }
 
-/// Raw output (a completion script); a reader that went away (`| head`) is not an error.
+/// Output as it is; a reader that went away (`| head -1`) is not an error.
 pub fn bytes(data: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(data).and_then(|()| stdout.flush()) {

@@ -192,7 +192,8 @@ fn concurrent_token_processes_refresh_once() {
 /// expired at once; the provider rotates refresh tokens, so a second refresh would
 /// present a spent one. Exactly one refresh reaches it, and everyone gets its token.
 /// Three sign-ins to one account finish together, two asking for the same name: each
-/// is kept, as a connection on one credential, and no name is held twice.
+/// is kept, as a connection on one credential, and no name is held twice. Two removals
+/// of one of them at once remove it once.
 #[test]
 fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
     let op = OidcProvider::start();
@@ -222,6 +223,19 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
         ok(&cli.run(&["token", "Work (2)"])),
         format!("{}\n", cli.stored_tokens()["access_token"].as_str().unwrap())
     );
+    // Removed twice at once: one removes it, the other finds it gone.
+    let removing: Vec<_> = (0..2)
+        .map(|_| {
+            let mut command = cli.command(&["remove", "Work (2)"]);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let mut codes: Vec<_> =
+        removing.into_iter().map(|child| child.wait_with_output().unwrap().status.code()).collect();
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(6)]);
+    let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(stats.revocation_requests, 0, "the sign-in stays for Work and Mail");
 }
 
 /// Of four providers added together under one name, one is kept and the others are told
@@ -636,6 +650,12 @@ fn status_exec_and_token_json() {
         (Some("Bearer"), Some("grace@example.test"))
     );
     assert!(as_json["expires_at"].is_string() && as_json["scopes"].is_array());
+
+    // A reader that stops early (`| head -1`) is no error.
+    let mut listing = cli.command(&["list"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(listing.stdout.take());
+    let listed = listing.wait_with_output().unwrap();
+    assert!(listed.status.success() && listed.stderr.is_empty(), "{listed:?}");
 
     // A unique prefix or the integration's name finds it; a scope it lacks is refused.
     assert_eq!(ok(&cli.run(&["token", "Wo"])), token);

@@ -7,7 +7,7 @@ use crate::catalog::{ClientAuth, RevocationStyle, RevokedTokens, TokenRequestFor
 use crate::oauth::{refresh_grant, RefreshRefused};
 use crate::provider::ProviderRecord;
 use crate::runtime::next_attempt;
-use crate::store::{NewEvent, PendingRevocation};
+use crate::store::{Deleted, NewEvent, PendingRevocation};
 use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -31,7 +31,12 @@ impl Engine {
                 ),
             });
         }
-        let pending = self.store.delete_connection(&connection.id, Timestamp::now())?;
+        let pending = match self.store.delete_connection(&connection.id, Timestamp::now())? {
+            // Removed by another process since it was found.
+            Deleted::NotFound => return Err(Error::NotFound { what: "connection", key: key.to_owned() }),
+            Deleted::CredentialKept => None,
+            Deleted::CredentialGone(pending) => Some(pending),
+        };
         self.store.record_event(&NewEvent {
             kind: EventKind::ConnectionRemoved,
             at: Timestamp::now(),

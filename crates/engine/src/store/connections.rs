@@ -41,6 +41,17 @@ impl TableRow for Connection {
     }
 }
 
+/// What [`Store::delete_connection`] did.
+pub enum Deleted {
+    /// There was no such connection (another process removed it first).
+    NotFound,
+    /// Other connections still use its credential.
+    CredentialKept,
+    /// It was the last on its credential, which went with it; the grant's revocation is
+    /// queued.
+    CredentialGone(Box<PendingRevocation>),
+}
+
 pub struct NewConnectionRow {
     pub id: String,
     pub name: String,
@@ -134,9 +145,8 @@ impl Store {
     }
 
     /// Deletes a connection, and its credential when no other connection uses it; then,
-    /// in the same transaction, queues the grant's revocation at the provider. Returns
-    /// the queued revocation.
-    pub fn delete_connection(&self, connection_id: &str, at: Timestamp) -> Result<Option<PendingRevocation>> {
+    /// in the same transaction, queues the grant's revocation at the provider.
+    pub fn delete_connection(&self, connection_id: &str, at: Timestamp) -> Result<Deleted> {
         self.with(|db| {
             let tx = db.transaction()?;
             let found: Option<(String, String)> = tx
@@ -147,7 +157,7 @@ impl Store {
                 )
                 .optional()?;
             let Some((credential_id, name)) = found else {
-                return Ok(None);
+                return Ok(Deleted::NotFound);
             };
             tx.execute("DELETE FROM connections WHERE id = ?1", [connection_id])?;
             let still_used: bool = tx.query_row(
@@ -155,8 +165,8 @@ impl Store {
                 [&credential_id],
                 |row| row.get(0),
             )?;
-            let revocation = if still_used {
-                None
+            let deleted = if still_used {
+                Deleted::CredentialKept
             } else {
                 let (provider_id, token_secret_key, addresses) = credentials::delete(&tx, &credential_id)?;
                 let pending = PendingRevocation {
@@ -169,10 +179,10 @@ impl Store {
                     addresses,
                 };
                 pending.queue(&tx, at)?;
-                Some(pending)
+                Deleted::CredentialGone(Box::new(pending))
             };
             tx.commit()?;
-            Ok(revocation)
+            Ok(deleted)
         })
     }
 }

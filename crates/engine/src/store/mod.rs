@@ -24,7 +24,7 @@ use std::time::Duration;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
 use rusqlite::{Connection as Db, OptionalExtension, Params, Row, ToSql};
 
-pub use connections::NewConnectionRow;
+pub use connections::{Deleted, NewConnectionRow};
 pub use credentials::{CredentialKind, CredentialRecord, GrantSaved, RecordedRefresh};
 pub use events::NewEvent;
 pub use flows::FlowStatus;
@@ -57,6 +57,10 @@ trait TableRow: Sized {
 fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError> {
     let mut db = Db::open(path)?;
     db.busy_timeout(BUSY_WAIT)?;
+    // Every transaction here writes. One that read first would answer "database is
+    // locked" at once, without waiting, when another process wrote before its first
+    // write; taking the write lock at the start makes it wait, and read what is current.
+    db.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     use_wal(&db)?;
     migrate::migrate(&mut db)?;
     Ok(db)
