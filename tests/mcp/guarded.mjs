@@ -97,7 +97,11 @@ provider.on('grant.success', (ctx) => {
   if (type === 'authorization_code') stats.token_code += 1;
   if (type === 'refresh_token') stats.token_refresh += 1;
 });
-provider.on('revocation.success', () => { stats.revocations += 1; });
+// oidc-provider has no event for a revocation it answered; count the answers.
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.method === 'POST' && ctx.path === '/token/revocation' && ctx.status === 200) stats.revocations += 1;
+});
 provider.on('server_error', (ctx, error) => console.error('oidc-provider server_error:', error));
 
 const providerCallback = provider.callback();

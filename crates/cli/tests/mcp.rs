@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::{ok, text, Cli};
 use grantkeeper_test_support::mcp::{McpExample, McpGuarded};
@@ -72,6 +72,40 @@ fn an_ai_client_uses_the_connection_through_the_bridge() {
     assert!(snippet.contains(&id) && snippet.contains("\"bridge\""), "{snippet}");
     ok(&cli.run(&["remove", "Guarded"]));
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}
+
+/// Three connections to one new URL made at once each register Grantkeeper there (their
+/// redirect ports differ); the resource keeps one registration, and each connection
+/// still refreshes and revokes as the client its tokens were issued to.
+#[test]
+fn connections_made_at_once_keep_the_registration_they_signed_in_with() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = McpGuarded::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["list"]));
+    let connecting: Vec<_> = ["One", "Two", "Three"]
+        .map(|name| {
+            let mut command = cli.command(&["connect", "--url", &server.url, "--name", name]);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .into_iter()
+        .collect();
+    for child in connecting {
+        ok(&child.wait_with_output().unwrap());
+    }
+    assert!(runtime.block_on(server.stats())["registrations"].as_u64().unwrap() > 1, "they met");
+    for name in ["One", "Two", "Three"] {
+        let refreshed: serde_json::Value =
+            serde_json::from_str(&ok(&cli.run(&["refresh", name, "--json"]))).unwrap();
+        assert_eq!(refreshed["status"], "active", "{name}: {refreshed}");
+    }
+    assert_eq!(runtime.block_on(server.stats())["token_refresh"], 3);
+    for name in ["One", "Two", "Three"] {
+        let removed = cli.run(&["remove", name]);
+        assert!(removed.status.success() && text(&removed.stderr).contains("revoked"), "{name}: {removed:?}");
+    }
+    // Each revokes its refresh token and its access token, as the client they went to.
+    assert_eq!(runtime.block_on(server.stats())["revocations"], 6);
 }
 
 #[test]

@@ -24,10 +24,12 @@ impl Engine {
         addresses: Option<&SignedInAddresses>,
     ) -> Result<ProviderRecord> {
         let provider = self.provider_record(provider_id)?;
-        Ok(match addresses {
-            Some(addresses) => provider.signed_in_at(addresses),
+        let Some(addresses) = addresses else { return Ok(provider) };
+        let provider = match &addresses.registration {
+            Some(id) => self.with_registration(provider, id)?,
             None => provider,
-        })
+        };
+        Ok(provider.signed_in_at(addresses))
     }
 
     /// The connections still signed in at other addresses than the provider app has

@@ -17,6 +17,10 @@ use crate::Timestamp;
 pub struct SignedInAddresses {
     pub site: Option<String>,
     pub endpoints: Endpoints,
+    /// The registration it signed in with, at a resource's authorization server: its
+    /// tokens are that client's, whichever registration the resource uses now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,7 +94,11 @@ impl ProviderRecord {
 
     /// The addresses a sign-in with this provider app uses today.
     pub fn addresses(&self) -> SignedInAddresses {
-        SignedInAddresses { site: self.app.site.clone(), endpoints: self.endpoints.clone() }
+        SignedInAddresses {
+            site: self.app.site.clone(),
+            endpoints: self.endpoints.clone(),
+            registration: crate::resource::registration_of(&self.app).map(str::to_owned),
+        }
     }
 
     /// The provider as a credential signed in at `addresses` uses it: that site (and

@@ -15,6 +15,37 @@ use crate::{Engine, Error, Result, Timestamp};
 /// The id prefix of a provider app that stands for a registration.
 const REGISTERED: &str = "registration:";
 
+/// The registration `app` stands for, if it stands for one.
+pub(crate) fn registration_of(app: &ProviderAppRow) -> Option<&str> {
+    app.id.strip_prefix(REGISTERED).filter(|id| !id.is_empty())
+}
+
+/// The provider app a registration (or none yet: no client ID) stands for.
+fn registration_app(
+    provider_id: &str,
+    registration: Option<RegistrationRow>,
+    created: Timestamp,
+) -> ProviderAppRow {
+    let (id, client_id, client_auth, client_secret_key, created_at) = match registration {
+        Some(r) => (r.id, r.client_id, r.client_auth, r.client_secret_key, r.created_at),
+        None => (String::new(), String::new(), crate::catalog::ClientAuth::None, None, created),
+    };
+    ProviderAppRow {
+        id: format!("{REGISTERED}{id}"),
+        provider_id: provider_id.to_owned(),
+        client_id,
+        client_secret_key,
+        client_secret_last4: None,
+        enabled: true,
+        site: None,
+        overrides: EndpointOverrides::default(),
+        client_auth: Some(client_auth),
+        created_at,
+        attention: None,
+        supplied_from: None,
+    }
+}
+
 impl Engine {
     /// The provider app a resource's sign-ins use; one with no client ID yet when
     /// nothing is registered (the sign-in registers first).
@@ -34,26 +65,24 @@ impl Engine {
             Some(id) => self.store.registration(id)?,
             None => None,
         };
-        let (id, client_id, client_auth, client_secret_key, created_at) = match registration {
-            Some(r) => (r.id, r.client_id, r.client_auth, r.client_secret_key, r.created_at),
-            None => {
-                (String::new(), String::new(), crate::catalog::ClientAuth::None, None, resource.created_at)
+        Ok(Some(registration_app(&resource.provider_id, registration, resource.created_at)))
+    }
+
+    /// `provider` with the registration a credential signed in with, where the resource
+    /// has registered anew since (a taken redirect port, or another sign-in at the same
+    /// time): refreshing or revoking its tokens as another client would be refused.
+    pub(crate) fn with_registration(&self, provider: ProviderRecord, id: &str) -> Result<ProviderRecord> {
+        if registration_of(&provider.app) == Some(id) {
+            return Ok(provider);
+        }
+        match self.store.registration(id)? {
+            Some(registration) => {
+                let app = registration_app(&provider.id, Some(registration), provider.app.created_at);
+                Ok(ProviderRecord { app, ..provider })
             }
-        };
-        Ok(Some(ProviderAppRow {
-            id: format!("{REGISTERED}{id}"),
-            provider_id: resource.provider_id.clone(),
-            client_id,
-            client_secret_key,
-            client_secret_last4: None,
-            enabled: true,
-            site: None,
-            overrides: EndpointOverrides::default(),
-            client_auth: Some(client_auth),
-            created_at,
-            attention: None,
-            supplied_from: None,
-        }))
+            // Forgotten (the server no longer knew it): its tokens cannot be renewed.
+            None => Ok(provider),
+        }
     }
 
     /// The loopback listener a resource's sign-in answers on, with the provider as it
@@ -62,8 +91,7 @@ impl Engine {
         &self,
         provider: ProviderRecord,
     ) -> Result<(ProviderRecord, CallbackListener)> {
-        let registered = provider.app.id.strip_prefix(REGISTERED).filter(|id| !id.is_empty());
-        match registered.map(|id| self.store.registration(id)).transpose()?.flatten() {
+        match registration_of(&provider.app).map(|id| self.store.registration(id)).transpose()?.flatten() {
             Some(registration) => {
                 let port = Url::parse(&registration.redirect_uri).ok().and_then(|url| url.port());
                 // A server may compare the redirect URI exactly, port included.
@@ -129,7 +157,7 @@ impl Engine {
     /// (`invalid_client`): forget it, so the next sign-in registers once more. False
     /// when the provider app is not a registration.
     pub(crate) fn forget_registration(&self, provider: &ProviderRecord) -> Result<bool> {
-        match provider.app.id.strip_prefix(REGISTERED).filter(|id| !id.is_empty()) {
+        match registration_of(&provider.app) {
             Some(id) => self.store.delete_registration(id).map(|()| true),
             None => Ok(false),
         }

@@ -11,5 +11,6 @@ mod connect;
 mod metadata;
 mod registration;
 
+pub(crate) use client::registration_of;
 pub use metadata::FoundResource;
 pub use registration::client_metadata_document;
