@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use common::{add_confidential_provider, ok, output_with_stdin, text, Cli};
 use grantkeeper_test_support::{
-    contains, data_dir_bytes, fixed_port_sign_in_blocking, secret_tool_keys, BrowserMode, OidcProvider,
-    ProviderEmulator,
+    browser_command, contains, data_dir_bytes, fixed_port_sign_in_blocking, secret_tool_keys, BrowserMode,
+    OidcProvider, ProviderEmulator,
 };
 
 #[test]
@@ -236,6 +236,56 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
     assert_eq!(codes, [Some(0), Some(6)]);
     let stats = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
     assert_eq!(stats.revocation_requests, 0, "the sign-in stays for Work and Mail");
+}
+
+/// A provider removed from another terminal while a sign-in to it is under way keeps
+/// nothing of that sign-in; nor does a connection removed while it is reconnected.
+#[test]
+fn what_is_removed_during_its_sign_in_keeps_nothing_of_it() {
+    let op = OidcProvider::start();
+    let slow =
+        format!("sh -c 'sleep 2; exec \"$@\"' slow {}", browser_command(BrowserMode::Consent, "grace"));
+    let cli = Cli::new(BrowserMode::Consent).with_browser(&slow);
+    cli.add_public_provider(&op.issuer);
+
+    let signing_in = started_sign_in(&cli, &["connect", "Local OP", "--name", "Work"]);
+    ok(&cli.run(&["providers", "remove", "Local OP"]));
+    let (code, said) = ended(signing_in);
+    assert_eq!(code, Some(6), "{said}");
+    assert!(said.contains("No provider named or numbered “Local OP”"), "{said}");
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+    assert!(secret_tool_keys(&cli.service).is_empty(), "no tokens kept");
+
+    cli.add_public_provider(&op.issuer);
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    let reconnecting = started_sign_in(&cli, &["reconnect", "Work"]);
+    ok(&cli.run(&["remove", "Work"]));
+    let (code, said) = ended(reconnecting);
+    assert_eq!(code, Some(6), "{said}");
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+    assert!(secret_tool_keys(&cli.service).iter().all(|k| !k.starts_with("credential/")), "no tokens kept");
+}
+
+/// Starts a sign-in; returns once it waits for the browser, with a reader of the rest of
+/// its stderr.
+fn started_sign_in(cli: &Cli, args: &[&str]) -> (std::process::Child, impl std::io::BufRead) {
+    use std::io::BufRead;
+    let mut child = cli.command(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("Waiting for you") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the sign-in ended before it waited");
+    }
+    (child, stderr)
+}
+
+/// How a started sign-in ended: its exit code and the rest of its stderr.
+fn ended(started: (std::process::Child, impl std::io::Read)) -> (Option<i32>, String) {
+    let (mut child, mut stderr) = started;
+    let mut said = String::new();
+    stderr.read_to_string(&mut said).unwrap();
+    (child.wait().unwrap().code(), said)
 }
 
 /// Of four providers added together under one name, one is kept and the others are told

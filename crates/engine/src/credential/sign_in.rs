@@ -31,6 +31,11 @@ impl Engine {
             Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
         };
         let identity = identity(provider, &grant, &self.http).await?;
+        // Removed while the person signed in (elsewhere: the CLI, another window): its
+        // connections went with it, and so does this sign-in.
+        if self.provider_record(&provider.id).is_err() {
+            return Err(Error::NotFound { what: "provider", key: provider.name.clone() });
+        }
         match purpose {
             Purpose::New { name, integration } => {
                 let connection = NewConnectionRow {
@@ -50,6 +55,8 @@ impl Engine {
                     });
                 }
                 let identity = Identity { subject, ..identity };
+                // A connection removed meanwhile has nothing left to renew.
+                self.connection(&connection_id)?;
                 self.save_sign_in(provider, grant, identity, None).await?;
                 self.connection(&connection_id)
             }
