@@ -32,14 +32,13 @@ impl Engine {
             false => check_scopes(&options.scopes)?,
         };
         let name = self.connection_name(options.name, &host_of(&url))?;
-        let known = self.store.resource_at(found.resource.as_str())?.is_some();
-        let provider_id = self.keep_resource(&found, server, &scopes)?;
+        let (provider_id, made) = self.keep_resource(&found, server, &scopes)?;
         let provider = self.provider_record(&provider_id)?;
         let purpose = Purpose::New { name, integration: provider_id.clone() };
         let started = self.start_flow(provider, &scopes, None, purpose, SignIn::Browser).await;
         // A URL that could not even start its sign-in (registration refused) leaves
         // nothing behind.
-        if started.is_err() && !known {
+        if started.is_err() && made {
             self.store.delete_provider(&provider_id)?;
         }
         started
@@ -163,10 +162,17 @@ impl Engine {
     }
 
     /// Keeps the resource and its authorization server (replacing what an earlier
-    /// discovery of the same URL found); returns the provider id. The client identity:
-    /// the person's own provider for that server, else a registration there.
-    fn keep_resource(&self, found: &FoundResource, server: Discovered, scopes: &[String]) -> Result<String> {
+    /// discovery of the same URL found, here or in another process meanwhile); returns
+    /// the provider id, and whether this call made it. The client identity: the person's
+    /// own provider for that server, else a registration there.
+    fn keep_resource(
+        &self,
+        found: &FoundResource,
+        server: Discovered,
+        scopes: &[String],
+    ) -> Result<(String, bool)> {
         let existing = self.store.resource_at(found.resource.as_str())?;
+        let is_new = existing.is_none();
         let (client_provider_id, registration_id) = match self.client_for(&server.issuer)? {
             ClientFor::Provider(id) => (Some(id), None),
             // Looked up again at each use, so the file stays the one place it is set.
@@ -201,8 +207,8 @@ impl Engine {
             needed_scopes: existing.map(|r| r.needed_scopes).unwrap_or_default(),
             created_at: at,
         };
-        self.store.upsert_resource(&provider, &resource)?;
-        Ok(provider.id)
+        let kept_under = self.store.upsert_resource(&provider, &resource)?;
+        Ok((kept_under.clone(), is_new && kept_under == provider.id))
     }
 }
 

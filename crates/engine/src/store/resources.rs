@@ -1,7 +1,7 @@
 //! The `resources` table: URLs a person connected directly, each with the provider row
 //! made for its authorization server.
 
-use rusqlite::{params, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, CustomProviderRow, Store, TableRow};
 use crate::{Result, Timestamp};
@@ -43,9 +43,18 @@ impl Store {
 
     /// Adds a resource with the provider row of its authorization server, or replaces
     /// what an earlier discovery of the same URL found (its connections stay on it).
-    pub fn upsert_resource(&self, provider: &CustomProviderRow, resource: &ResourceRow) -> Result<()> {
+    /// Returns the provider id it is kept under: another process's, when that one kept
+    /// the URL since it was looked up.
+    pub fn upsert_resource(&self, provider: &CustomProviderRow, resource: &ResourceRow) -> Result<String> {
         self.with(|db| {
             let tx = db.transaction()?;
+            let kept: Option<String> = tx
+                .query_row("SELECT provider_id FROM resources WHERE url = ?1", [&resource.url], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let provider =
+                CustomProviderRow { id: kept.unwrap_or_else(|| provider.id.clone()), ..provider.clone() };
             provider.upsert(&tx)?;
             tx.execute(
                 "INSERT INTO resources (provider_id, url, metadata_url, registration_id, client_provider_id,
@@ -54,7 +63,7 @@ impl Store {
                  ON CONFLICT (provider_id) DO UPDATE SET metadata_url = ?3, registration_id = ?4,
                     client_provider_id = ?5",
                 params![
-                    resource.provider_id,
+                    provider.id,
                     resource.url,
                     resource.metadata_url,
                     resource.registration_id,
@@ -63,7 +72,7 @@ impl Store {
                     resource.created_at,
                 ],
             )?;
-            tx.commit()
+            tx.commit().map(|()| provider.id)
         })
     }
 
