@@ -130,13 +130,11 @@ impl Store {
     }
 
     /// Stores a new or re-authorized credential and, in the same transaction, the new
-    /// connection on it (when given). The credential's keychain entry must already hold
-    /// the tokens.
-    /// Keeps a credential's grant and, when given, a new connection on it, provided the
-    /// credential is as it was read: none for the account yet when `replaced` is None,
-    /// else still holding the tokens kept under `replaced`. Another process's sign-in to
-    /// the account may have finished since; then nothing is written, and the caller reads
-    /// again and merges into what is there.
+    /// connection on it (when given), provided the credential is as it was read: none
+    /// for the account yet when `replaced` is None, else still holding the tokens kept
+    /// under `replaced`. Another process's sign-in to the account may have finished
+    /// since; then nothing is written, and the caller reads again and merges into what
+    /// is there. The credential's keychain entry must already hold the tokens.
     pub fn save_grant(
         &self,
         credential: &CredentialRecord,
