@@ -33,9 +33,12 @@ impl Engine {
         let identity = identity(provider, &grant, &self.http).await?;
         // Removed while the person signed in (elsewhere: the CLI, another window): its
         // connections went with it, and so does this sign-in.
-        if self.provider_record(&provider.id).is_err() {
-            return Err(Error::NotFound { what: "provider", key: provider.name.clone() });
-        }
+        match self.provider_record(&provider.id) {
+            Err(Error::NotFound { .. } | Error::ProviderAppMissing { .. }) => {
+                return Err(Error::NotFound { what: "provider", key: provider.name.clone() })
+            }
+            still_there => still_there?,
+        };
         match purpose {
             Purpose::New { name, integration } => {
                 let connection = NewConnectionRow {
