@@ -1,6 +1,7 @@
 //! OAuth 2.0 and OpenID Connect as Grantkeeper speaks them: the authorization request,
-//! the loopback listener, the device grant, token answers (code and refresh), ID token
-//! checks, identity, and each provider's quirks. The running flows are kept here too.
+//! the loopback listener, the device grant, token answers (code and refresh),
+//! revocation, ID token checks, identity, and each provider's quirks. The running flows
+//! are kept here too.
 
 mod authorize;
 mod browser;
@@ -17,6 +18,7 @@ mod port_holder;
 mod portal;
 mod quirks;
 mod refresh;
+mod revocation;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,6 +41,7 @@ pub(crate) use identity::{identity, Identity};
 pub(crate) use jwks::{check_with_keys, current_signing_keys};
 pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
+pub(crate) use revocation::{revocation_endpoint, revoke_grant};
 
 /// Running flows by id; dropping a sender (or sending) cancels the flow.
 #[derive(Default)]
