@@ -165,6 +165,8 @@ server.listen(port, '127.0.0.1', () => {
     grantsByAccount.get(grant.accountId).add(grant.jti);
   });
   provider.on('grant.destroyed', (grant) => grantsByAccount.get(grant.accountId)?.delete(grant.jti));
+  // Revocation (RFC 7009) of a refresh token ends its grant without loading it.
+  provider.on('grant.revoked', (ctx, grantId) => grantsByAccount.forEach((grants) => grants.delete(grantId)));
   provider.on('server_error', (ctx, error) => console.error('oidc-provider server_error:', error));
 
   // Count what the token and userinfo endpoints receive, failed requests included.
@@ -207,7 +209,8 @@ server.listen(port, '127.0.0.1', () => {
   server.on('request', (req, res) => {
     const url = new URL(req.url, issuer);
     if (url.pathname === '/test/stats' && req.method === 'GET') {
-      json(res, 200, stats);
+      const grants = Object.fromEntries([...grantsByAccount].map(([account, ids]) => [account, ids.size]));
+      json(res, 200, { ...stats, grants });
       return;
     }
     if (url.pathname === '/test/withhold' && req.method === 'POST') {

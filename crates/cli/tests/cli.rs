@@ -239,10 +239,12 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
 }
 
 /// A provider removed from another terminal while a sign-in to it is under way keeps
-/// nothing of that sign-in; nor does a connection removed while it is reconnected.
+/// nothing of that sign-in; nor does a connection removed while it is reconnected. The
+/// grants those sign-ins made are revoked at the provider, and the activity log says so.
 #[test]
 fn what_is_removed_during_its_sign_in_keeps_nothing_of_it() {
     let op = OidcProvider::start();
+    let live_grants = || tokio::runtime::Runtime::new().unwrap().block_on(op.stats()).grants["grace"];
     let slow =
         format!("sh -c 'sleep 2; exec \"$@\"' slow {}", browser_command(BrowserMode::Consent, "grace"));
     let cli = Cli::new(BrowserMode::Consent).with_browser(&slow);
@@ -255,6 +257,12 @@ fn what_is_removed_during_its_sign_in_keeps_nothing_of_it() {
     assert!(said.contains("No provider named or numbered “Local OP”"), "{said}");
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
     assert!(secret_tool_keys(&cli.service).is_empty(), "no tokens kept");
+    assert_eq!(live_grants(), 0, "the grant is revoked");
+    let activity = ok(&cli.run(&["activity", "--limit", "1"]));
+    assert!(
+        activity.contains("Local OP was removed during the sign-in, so the access it granted was revoked"),
+        "{activity}"
+    );
 
     cli.add_public_provider(&op.issuer);
     ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
@@ -264,6 +272,39 @@ fn what_is_removed_during_its_sign_in_keeps_nothing_of_it() {
     assert_eq!(code, Some(6), "{said}");
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
     assert!(secret_tool_keys(&cli.service).iter().all(|k| !k.starts_with("credential/")), "no tokens kept");
+    assert_eq!(live_grants(), 0, "the removed connection's grant and the reconnect's are revoked");
+}
+
+/// A Reconnect signed in to another account than the connection's keeps nothing, and
+/// that account's new grant is revoked at the provider, unless a connection here uses
+/// that account too: revoking would end its grant as well at some providers.
+#[test]
+fn a_reconnect_to_another_account_leaves_that_account_no_new_grant() {
+    let op = OidcProvider::start();
+    let stats = || tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    let as_ada = Cli::new(BrowserMode::Consent).with_browser(&browser_command(BrowserMode::Consent, "ada"));
+    as_ada.add_public_provider(&op.issuer);
+    ok(&as_ada.run(&["connect", "Local OP", "--name", "Work"]));
+    let as_grace = as_ada.with_browser(&browser_command(BrowserMode::Consent, "grace"));
+
+    let refused = as_grace.run(&["reconnect", "Work"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(text(&refused.stderr).contains("grace@example.test"), "{refused:?}");
+    let seen = stats();
+    assert_eq!((seen.grants["ada"], seen.grants["grace"]), (1, 0), "grace's grant is revoked");
+    let activity = ok(&as_grace.run(&["activity", "--limit", "1"]));
+    assert!(activity.contains("grace@example.test"), "{activity}");
+    assert!(activity.contains("The sign-in was for ada@example.test, not grace@example.test, so the access it granted was revoked"), "{activity}");
+
+    // Grace has a connection of her own: her grant stays, and so does her connection's.
+    ok(&as_grace.run(&["connect", "Local OP", "--name", "Personal"]));
+    let revocations = stats().revocation_requests;
+    assert_eq!(as_grace.run(&["reconnect", "Work"]).status.code(), Some(1));
+    assert_eq!(stats().revocation_requests, revocations, "nothing revoked");
+    // Both grants still refresh.
+    ok(&as_grace.run(&["token", "Personal", "--min-ttl", "7200"]));
+    ok(&as_grace.run(&["token", "Work", "--min-ttl", "7200"]));
+    assert_eq!(stats().token_requests["refresh_token"], 2);
 }
 
 /// Starts a sign-in; returns once it waits for the browser, with a reader of the rest of

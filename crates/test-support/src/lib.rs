@@ -77,6 +77,8 @@ pub struct Stats {
     /// Git requests over HTTP (OIDC_PROFILE=gitlab with GITLAB_GIT_ROOT) let in and refused.
     pub git_authorized: u64,
     pub git_refused: u64,
+    /// Grants each account holds that have not been revoked, by login.
+    pub grants: std::collections::HashMap<String, u64>,
 }
 
 impl OidcProvider {

@@ -5,6 +5,7 @@ mod addresses;
 pub mod api_key;
 pub mod check;
 pub mod connect;
+mod discard;
 mod naming;
 mod refresh;
 pub mod revoke;

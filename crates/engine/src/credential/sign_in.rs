@@ -31,14 +31,10 @@ impl Engine {
             Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
         };
         let identity = identity(provider, &grant, &self.http).await?;
-        // Removed while the person signed in (elsewhere: the CLI, another window): its
-        // connections went with it, and so does this sign-in.
-        match self.provider_record(&provider.id) {
-            Err(Error::NotFound { .. } | Error::ProviderAppMissing { .. }) => {
-                return Err(Error::NotFound { what: "provider", key: provider.name.clone() })
-            }
-            still_there => still_there?,
-        };
+        if let Some((refused, why)) = self.refusal(provider, &purpose, &identity)? {
+            self.discard_grant(provider, &grant, &identity, &why).await;
+            return Err(refused);
+        }
         match purpose {
             Purpose::New { name, integration } => {
                 let connection = NewConnectionRow {
@@ -50,19 +46,43 @@ impl Engine {
                 self.save_sign_in(provider, grant, identity, Some(&connection)).await?;
                 self.connection(&connection.id)
             }
-            Purpose::Existing { connection_id, subject, account } => {
-                if !identity.may_renew(&subject) {
-                    return Err(Error::DifferentAccount {
-                        expected: account.unwrap_or(subject),
-                        found: crate::error::provider_text(&identity.account.unwrap_or(identity.subject)),
-                    });
-                }
+            Purpose::Existing { connection_id, subject, .. } => {
                 let identity = Identity { subject, ..identity };
-                // A connection removed meanwhile has nothing left to renew.
-                self.connection(&connection_id)?;
                 self.save_sign_in(provider, grant, identity, None).await?;
                 self.connection(&connection_id)
             }
+        }
+    }
+
+    /// Why a finished sign-in is not kept, if it is not: the error it ends with, and the
+    /// reason in a few words for the activity log. What it was for may have been removed
+    /// meanwhile (elsewhere: the CLI, another window), and a Reconnect must sign in to
+    /// the connection's own account.
+    fn refusal(
+        &self,
+        provider: &ProviderRecord,
+        purpose: &Purpose,
+        identity: &Identity,
+    ) -> Result<Option<(Error, String)>> {
+        match self.provider_record(&provider.id) {
+            Err(Error::NotFound { .. } | Error::ProviderAppMissing { .. }) => {
+                let error = Error::NotFound { what: "provider", key: provider.name.clone() };
+                return Ok(Some((error, format!("{} was removed during the sign-in", provider.name))));
+            }
+            still_there => still_there?,
+        };
+        let Purpose::Existing { connection_id, subject, account } = purpose else { return Ok(None) };
+        if !identity.may_renew(subject) {
+            let expected = account.clone().unwrap_or_else(|| subject.clone());
+            let found = crate::error::provider_text(identity.account.as_ref().unwrap_or(&identity.subject));
+            let why = format!("The sign-in was for {expected}, not {found}");
+            return Ok(Some((Error::DifferentAccount { expected, found }, why)));
+        }
+        match self.connection(connection_id) {
+            Err(error @ Error::NotFound { .. }) => {
+                Ok(Some((error, "The connection was removed during the sign-in".into())))
+            }
+            still_there => still_there.map(|_| None),
         }
     }
 

@@ -31,6 +31,11 @@ impl Identity {
         Identity { subject: format!("{UNKNOWN_SUBJECT}{}", uuid::Uuid::new_v4()), account: None }
     }
 
+    /// The provider said which account signed in.
+    pub fn is_known(&self) -> bool {
+        !self.subject.starts_with(UNKNOWN_SUBJECT)
+    }
+
     /// Whether this sign-in may renew the credential of `subject`: the same account, or
     /// both unknown (nothing tells them apart; the person chose that connection).
     pub fn may_renew(&self, subject: &str) -> bool {
