@@ -1,8 +1,8 @@
 //! Token endpoints as providers really run them, made to look like RFC 6749 §5 to the
 //! `oauth2` crate: a JSON request body where the provider wants one, form-encoded
 //! answers, errors sent with HTTP 200, Slack's `authed_user` envelope, comma-separated
-//! scopes, provider-specific error codes and missing or stringly `token_type` and
-//! `expires_in`.
+//! scopes (or scopes as a JSON array), provider-specific error codes and missing or
+//! stringly `token_type` and `expires_in`.
 
 use std::collections::BTreeMap;
 
@@ -101,11 +101,15 @@ fn normalize_success(document: &mut Map<String, Value>, shape: TokenResponseShap
     if slack_user || document.get("token_type").is_none_or(Value::is_null) {
         document.insert("token_type".into(), Value::String("bearer".into()));
     }
-    if let Some(Value::String(seconds)) = document.get("expires_in") {
-        match seconds.trim().parse::<u64>() {
-            Ok(seconds) => document.insert("expires_in".into(), Value::from(seconds)),
-            Err(_) => document.remove("expires_in"),
+    if let Some(sent) = document.get("expires_in") {
+        match seconds_in(sent) {
+            Some(seconds) => document.insert("expires_in".into(), Value::from(seconds)),
+            None => document.remove("expires_in"),
         };
+    }
+    if let Some(Value::Array(scopes)) = document.get("scope") {
+        let joined = scopes.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ");
+        document.insert("scope".into(), Value::String(joined));
     }
     if shape != TokenResponseShape::Standard {
         if let Some(Value::String(scope)) = document.get("scope") {
@@ -113,6 +117,18 @@ fn normalize_success(document: &mut Map<String, Value>, shape: TokenResponseShap
             document.insert("scope".into(), Value::String(joined));
         }
     }
+}
+
+/// A lifetime as providers send it: whole seconds, a fraction of them, or either as a
+/// string. None for anything else, a negative number included: left out, as if unsaid.
+fn seconds_in(sent: &Value) -> Option<u64> {
+    let seconds = match sent {
+        Value::Number(number) => number.as_f64()?,
+        Value::String(text) => text.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    // Saturates: a lifetime past any sense is the grant's to refuse (`taken_lifetime`).
+    (seconds.is_finite() && seconds >= 0.0).then_some(seconds as u64)
 }
 
 /// The body as a JSON object: JSON, or a form-encoded answer (GitHub without
@@ -223,6 +239,23 @@ mod tests {
         let (_, body) =
             json_answer(TokenResponseShape::Standard, r#"{"access_token":"x","token_type":"user"}"#);
         assert_eq!(body["token_type"], "user", "only Slack's user tokens are bearer tokens");
+    }
+
+    #[test]
+    fn lifetimes_and_scopes_sent_as_other_json_types_are_read() {
+        let lifetime = |sent: &str| {
+            let body = format!(r#"{{"access_token":"x","expires_in":{sent}}}"#);
+            json_answer(TokenResponseShape::Standard, &body).1["expires_in"].clone()
+        };
+        assert_eq!(lifetime("3599.7"), 3599);
+        assert_eq!(lifetime(r#"" 3600 ""#), 3600);
+        assert_eq!(lifetime(r#""3600.0""#), 3600);
+        for unusable in ["-5", r#""-5""#, "true", r#""soon""#, r#""NaN""#, "[3600]"] {
+            assert_eq!(lifetime(unusable), Value::Null, "{unusable} is left out, as if not sent");
+        }
+        let (_, body) =
+            json_answer(TokenResponseShape::Standard, r#"{"access_token":"x","scope":["openid","email"]}"#);
+        assert_eq!(body["scope"], "openid email");
     }
 
     #[test]
