@@ -356,6 +356,39 @@ fn providers_added_together_under_one_name_keep_one() {
     assert_eq!(listed.lines().filter(|line| line.starts_with("Acme\t")).count(), 1, "{listed}");
 }
 
+/// Of four providers added together for one issuer under different names, one is kept:
+/// one authorization server is one provider.
+#[test]
+fn providers_added_together_for_one_issuer_keep_one() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["list"])); // the database made, so the four meet at the issuer
+    let adding: Vec<_> = (1..=4)
+        .map(|n| {
+            let name = format!("Local {n}");
+            let args = [
+                "providers",
+                "add",
+                "--name",
+                &name,
+                "--issuer",
+                &op.issuer,
+                "--client-id",
+                "grantkeeper-test",
+            ];
+            cli.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let ended: Vec<_> = adding.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
+    assert_eq!(ended.iter().filter(|e| e.status.success()).count(), 1, "{ended:?}");
+    for refused in ended.iter().filter(|e| !e.status.success()) {
+        let said = text(&refused.stderr);
+        assert!(said.contains(&format!("already uses the issuer {}", op.issuer)), "{said}");
+    }
+    let listed = ok(&cli.run(&["providers", "list"]));
+    assert_eq!(listed.lines().filter(|line| line.starts_with("Local ")).count(), 1, "{listed}");
+}
+
 /// The provider's tokens live an hour; a script asks for two hours, again and again. The
 /// first call refreshes, the next ones get that token rather than another refresh, and
 /// each says on stderr that the token lasts less than asked.

@@ -6,7 +6,7 @@ use crate::provider::{
     self, catalog_spec, check_client_id, check_client_secret, check_site, supplied_apps, EndpointField,
     EndpointOverrides, Endpoints, EndpointsInput, ProviderRecord, ENDPOINT_FIELDS,
 };
-use crate::store::{CustomProviderRow, ProviderAppRow};
+use crate::store::{CustomProviderRow, Inserted, ProviderAppRow};
 use crate::vault;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
@@ -158,8 +158,11 @@ impl Engine {
         };
         self.with_client_secret(&app, client_secret, || {
             match self.store.insert_custom_provider(&custom, &app)? {
-                true => Ok(()),
-                false => Err(provider_name_taken(&custom.name)),
+                Inserted::Added => Ok(()),
+                Inserted::NameTaken => Err(provider_name_taken(&custom.name)),
+                Inserted::IssuerTaken(holder) => {
+                    Err(issuer_taken(&holder, custom.issuer.as_deref().unwrap_or_default()))
+                }
             }
         })
         .await?;
@@ -195,7 +198,8 @@ impl Engine {
         }
     }
 
-    /// Two providers with one issuer would be one authorization server under two names.
+    /// An issuer another provider has is refused; the store checks again as the provider
+    /// is added, for one added elsewhere meanwhile.
     fn refuse_duplicate_issuer(&self, issuer: &str) -> Result<()> {
         let same = |other: &str| other.trim_end_matches('/') == issuer.trim_end_matches('/');
         let catalog =
@@ -206,12 +210,7 @@ impl Engine {
             .into_iter()
             .find(|p| p.resource.is_none() && p.issuer.as_deref().is_some_and(same));
         match (catalog.map(|(_, spec)| spec.name.clone()), custom.map(|p| p.name)) {
-            (Some(name), _) | (None, Some(name)) => Err(Error::invalid(
-                "issuer",
-                format!(
-                    "{name} already uses the issuer {issuer}. Use that provider instead of adding it twice."
-                ),
-            )),
+            (Some(name), _) | (None, Some(name)) => Err(issuer_taken(&name, issuer)),
             (None, None) => Ok(()),
         }
     }
@@ -453,6 +452,14 @@ fn overrides_of(input: &ProviderAppInput, mut kept: EndpointOverrides) -> Result
 
 fn provider_name_taken(name: &str) -> Error {
     Error::AlreadyExists(format!("A provider named “{name}” already exists. Choose another name."))
+}
+
+/// Two providers with one issuer would be one authorization server under two names.
+fn issuer_taken(holder: &str, issuer: &str) -> Error {
+    Error::invalid(
+        "issuer",
+        format!("{holder} already uses the issuer {issuer}. Use that provider instead of adding it twice."),
+    )
 }
 
 /// A given endpoint replaces the kept one; a blank one returns to the provider's own.

@@ -30,7 +30,7 @@ pub use events::NewEvent;
 pub use flows::FlowStatus;
 pub use program_rules::{ProgramRule, REQUIRE_APP};
 pub use provider_apps::ProviderAppRow;
-pub use providers::CustomProviderRow;
+pub use providers::{CustomProviderRow, Inserted};
 pub use registrations::RegistrationRow;
 pub use resources::ResourceRow;
 pub use revocations::PendingRevocation;

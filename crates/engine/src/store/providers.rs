@@ -1,7 +1,7 @@
 //! The `providers` table: providers the person defined. Catalog providers are not rows
 //! here; deleting any provider removes its provider app and everything on it.
 
-use rusqlite::{params, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 use super::{from_columns, json_list, list_column, unless_taken, ProviderAppRow, Store, TableRow};
 use crate::provider::Endpoints;
@@ -25,6 +25,15 @@ pub struct CustomProviderRow {
     /// The URL it was made for, for the authorization server of a resource connected by
     /// URL (see `resources.rs`); None for a provider the person added.
     pub resource: Option<String>,
+}
+
+/// What became of a custom provider to add.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    Added,
+    NameTaken,
+    /// The named provider has its issuer.
+    IssuerTaken(String),
 }
 
 impl TableRow for CustomProviderRow {
@@ -86,16 +95,33 @@ impl Store {
         self.first_row("WHERE id = ?1 OR name = ?1 COLLATE NOCASE", [key])
     }
 
-    /// Adds a custom provider with its provider app, in one transaction; false when
-    /// another provider has its name (one added elsewhere since it was checked).
-    pub fn insert_custom_provider(&self, provider: &CustomProviderRow, app: &ProviderAppRow) -> Result<bool> {
+    /// Adds a custom provider with its provider app, in one transaction, unless another
+    /// provider has its name or its issuer (one added elsewhere since it was checked).
+    pub fn insert_custom_provider(
+        &self,
+        provider: &CustomProviderRow,
+        app: &ProviderAppRow,
+    ) -> Result<Inserted> {
         self.with(|db| {
             let tx = db.transaction()?;
+            if let Some(issuer) = provider.issuer.as_deref().filter(|_| provider.resource.is_none()) {
+                let holder = tx
+                    .query_row(
+                        "SELECT name FROM providers p WHERE rtrim(p.issuer, '/') = rtrim(?1, '/')
+                            AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.provider_id = p.id)",
+                        [issuer],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(name) = holder {
+                    return Ok(Inserted::IssuerTaken(name));
+                }
+            }
             if unless_taken(provider.upsert(&tx))?.is_none() {
-                return Ok(false);
+                return Ok(Inserted::NameTaken);
             }
             app.upsert(&tx, app.created_at)?;
-            tx.commit().map(|()| true)
+            tx.commit().map(|()| Inserted::Added)
         })
     }
 
