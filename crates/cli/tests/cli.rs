@@ -270,6 +270,7 @@ fn what_is_removed_during_its_sign_in_keeps_nothing_of_it() {
     ok(&cli.run(&["remove", "Work"]));
     let (code, said) = ended(reconnecting);
     assert_eq!(code, Some(6), "{said}");
+    assert!(said.contains("No connection named or numbered “Work”"), "{said}");
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
     assert!(secret_tool_keys(&cli.service).iter().all(|k| !k.starts_with("credential/")), "no tokens kept");
     assert_eq!(live_grants(), 0, "the removed connection's grant and the reconnect's are revoked");

@@ -27,6 +27,8 @@ pub(crate) enum Purpose {
     /// Renew or grow the grant behind an existing connection, for the same account only.
     Existing {
         connection_id: String,
+        /// As it was named when the sign-in began, to name it if it is removed meanwhile.
+        name: String,
         subject: String,
         account: Option<String>,
     },
@@ -179,6 +181,7 @@ impl Engine {
         let hint = credential.account.clone();
         let purpose = Purpose::Existing {
             connection_id: connection.id,
+            name: connection.name,
             subject: credential.subject,
             account: credential.account,
         };

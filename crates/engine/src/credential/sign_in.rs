@@ -71,7 +71,7 @@ impl Engine {
             }
             still_there => still_there?,
         };
-        let Purpose::Existing { connection_id, subject, account } = purpose else { return Ok(None) };
+        let Purpose::Existing { connection_id, name, subject, account } = purpose else { return Ok(None) };
         if !identity.may_renew(subject) {
             let expected = account.clone().unwrap_or_else(|| subject.clone());
             let found = crate::error::provider_text(identity.account.as_ref().unwrap_or(&identity.subject));
@@ -79,8 +79,9 @@ impl Engine {
             return Ok(Some((Error::DifferentAccount { expected, found }, why)));
         }
         match self.connection(connection_id) {
-            Err(error @ Error::NotFound { .. }) => {
-                Ok(Some((error, "The connection was removed during the sign-in".into())))
+            Err(Error::NotFound { .. }) => {
+                let error = Error::NotFound { what: "connection", key: name.clone() };
+                Ok(Some((error, format!("{name} was removed during the sign-in"))))
             }
             still_there => still_there.map(|_| None),
         }
