@@ -138,7 +138,8 @@ pub enum Command {
         agent: AgentArgs,
     },
     /// Run a command with a fresh token in an environment variable (never on its
-    /// command line); exits with the command's exit code.
+    /// command line); exits with the command's exit code (127: not found, 126: not
+    /// executable).
     #[command(
         after_help = "Example:\n  grantkeeper exec Work -- sh -c 'curl -H \"Authorization: Bearer $GRANTKEEPER_TOKEN\" https://api.example.com/me'"
     )]

@@ -53,9 +53,19 @@ pub fn run_with(
     match status {
         // The command's own exit code, as a shell would pass it on.
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        // A shell's exit codes and, for a path, what to check there.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("grantkeeper: no command “{program}” found on PATH.");
+            match program.contains('/') {
+                true => eprintln!("grantkeeper: there is no “{program}”."),
+                false => eprintln!("grantkeeper: no command “{program}” found on PATH."),
+            }
             std::process::exit(127)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!(
+                "grantkeeper: “{program}” cannot be run: it is not executable (chmod +x), or is not a program."
+            );
+            std::process::exit(126)
         }
         Err(error) => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
     }

@@ -798,6 +798,11 @@ fn status_exec_and_token_json() {
     assert_eq!(format!("{named}\n"), token);
     assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
     assert_eq!(cli.run(&["exec", "Work", "--", "no-such-command-here"]).status.code(), Some(127));
+    let script = cli.home.path().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
+    assert_eq!(not_executable.status.code(), Some(126));
+    assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
     assert!(text(&bad_name.stderr).contains("not an environment variable name"));
