@@ -355,6 +355,15 @@ fn providers_added_together_under_one_name_keep_one() {
     }
     let listed = ok(&cli.run(&["providers", "list"]));
     assert_eq!(listed.lines().filter(|line| line.starts_with("Acme\t")).count(), 1, "{listed}");
+
+    // A built-in provider's id is taken too, and the error says by which.
+    let args = ["providers", "add", "--name", "X", "--authorize-url", "https://x.example/a", "--token-url"];
+    let refused =
+        cli.run(&[&args[..], &["https://x.example/t", "--client-id", "c", "--client-auth", "none"]].concat());
+    assert!(
+        text(&refused.stderr).contains("“X” names the built-in provider X (Twitter) (`x`)"),
+        "{refused:?}"
+    );
 }
 
 /// Of four providers added together for one issuer under different names, one is kept:

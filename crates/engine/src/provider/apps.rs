@@ -121,10 +121,16 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(name = %input.name), err(Display))]
     pub async fn add_provider(&self, input: NewProvider) -> Result<Provider> {
         let checked = provider::check(&input)?;
-        let taken_by_catalog = Catalog::builtin().providers().any(|(id, spec)| {
+        let in_catalog = Catalog::builtin().providers().find(|(id, spec)| {
             spec.name.eq_ignore_ascii_case(&checked.name) || id.eq_ignore_ascii_case(&checked.name)
         });
-        if taken_by_catalog || self.store.custom_provider(&checked.name)?.is_some() {
+        if let Some((id, spec)) = in_catalog {
+            return Err(Error::AlreadyExists(format!(
+                "“{}” names the built-in provider {} (`{id}`). Choose another name.",
+                checked.name, spec.name
+            )));
+        }
+        if self.store.custom_provider(&checked.name)?.is_some() {
             return Err(provider_name_taken(&checked.name));
         }
         let found = self.found_endpoints(checked.endpoints).await?;
