@@ -66,6 +66,22 @@ fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError>
     Ok(db)
 }
 
+/// Why the database cannot be used, with what to do where SQLite's words do not say.
+fn unusable(path: &Path, error: &dyn std::fmt::Display, code: Option<rusqlite::ErrorCode>) -> Error {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseCorrupt, NotADatabase, PermissionDenied, ReadOnly};
+    let advice = match code {
+        Some(DatabaseCorrupt | NotADatabase) => {
+            ". It is damaged: put back a copy from a backup, or move it aside to start with an \
+             empty one and connect your accounts again"
+        }
+        Some(ReadOnly | CannotOpen | PermissionDenied) => {
+            ". Check that you may write to it and to its folder"
+        }
+        _ => "",
+    };
+    Error::Storage { path: path.display().to_string(), reason: format!("{error}{advice}") }
+}
+
 /// `None` for a write a UNIQUE constraint refused: a name another process took since it
 /// was checked.
 fn unless_taken<T>(written: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
@@ -102,15 +118,19 @@ fn use_wal(db: &Db) -> rusqlite::Result<()> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
-        let db = open_current(path)
-            .map_err(|e| Error::Storage { path: path.display().to_string(), reason: e.to_string() })?;
+        let db = open_current(path).map_err(|error| {
+            let code = match &error {
+                migrate::MigrationError::Sqlite(error) => error.sqlite_error_code(),
+                _ => None,
+            };
+            unusable(path, &error, code)
+        })?;
         Ok(Store { db: Mutex::new(db), path: path.to_owned() })
     }
 
     fn with<T>(&self, work: impl FnOnce(&mut Db) -> rusqlite::Result<T>) -> Result<T> {
         let mut db = self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        work(&mut db)
-            .map_err(|e| Error::Storage { path: self.path.display().to_string(), reason: e.to_string() })
+        work(&mut db).map_err(|error| unusable(&self.path, &error, error.sqlite_error_code()))
     }
 
     /// Runs one statement; returns how many rows it changed.

@@ -150,6 +150,18 @@ fn a_database_from_a_newer_version_is_refused_and_left_as_it_was() {
     assert_eq!(kept, newer);
 }
 
+/// A damaged database file is refused with what to do, and left as it was.
+#[test]
+fn a_damaged_database_is_refused_with_what_to_do_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grantkeeper.sqlite3");
+    let damaged = b"SQLite format 3\0 and then nothing a database holds".repeat(100);
+    std::fs::write(&path, &damaged).unwrap();
+    let error = Store::open(&path).err().expect("refused").to_string();
+    assert!(error.contains("It is damaged: put back a copy from a backup, or move it aside"), "{error}");
+    assert_eq!(std::fs::read(&path).unwrap(), damaged);
+}
+
 fn connection_named(id: &str, name: &str) -> NewConnectionRow {
     NewConnectionRow { id: id.into(), name: name.into(), integration: "gmail".into(), created_at: at() }
 }
