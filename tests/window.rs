@@ -443,6 +443,26 @@ async fn long_names_wrap_inside_their_rows() {
     quit(client, setup.home()).await;
 }
 
+/// `&` and `_` mark access keys in menus; a connection named with both is listed in the
+/// tray menu as it is named.
+#[tokio::test]
+async fn a_name_with_menu_marks_shows_whole_in_the_tray() {
+    let setup = Setup::new().await;
+    let op = OidcProvider::start();
+    let driver = setup.driver(BrowserMode::Consent);
+    let tray = TrayHost::start();
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    add_provider(&client, &op.issuer).await;
+    connect(&client, "R&D_2 mail").await;
+    assert!(op.revoke_grants("ada").await >= 1);
+    find(&client, "connection-open").await.click().await.unwrap();
+    find(&client, "connection-refresh").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Reauthorize").await;
+    tray.wait_for_menu(|menu| menu.iter().any(|e| e.label == "Reconnect R&D_2 mail (Local OP)"));
+    quit(client, setup.home()).await;
+}
+
 /// Removes the connection on screen from its detail view. The row goes as soon as
 /// SQLite forgets it; the keychain entry right after.
 async fn remove_clears_the_keychain(client: &Client, service: &str) {

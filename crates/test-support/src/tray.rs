@@ -136,7 +136,7 @@ impl TrayHost {
             .filter_map(|child| {
                 let (id, properties, _): Layout = child.try_into().ok()?;
                 let label = properties.get("label").and_then(|v| String::try_from(v.clone()).ok())?;
-                Some(MenuEntry { id, label: label.replace('_', "") })
+                Some(MenuEntry { id, label: as_shown(&label) })
             })
             .collect()
     }
@@ -175,4 +175,19 @@ impl TrayHost {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// A dbusmenu label as a panel shows it: `_` marks the access key and `__` is an
+/// underscore (the dbusmenu specification's `label` property).
+fn as_shown(label: &str) -> String {
+    let mut shown = String::with_capacity(label.len());
+    let mut chars = label.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // The character after it is shown as it is, an underscore included.
+            '_' => shown.extend(chars.next()),
+            other => shown.push(other),
+        }
+    }
+    shown
 }
