@@ -19,9 +19,9 @@ impl Engine {
         identity: &Identity,
         why: &str,
     ) {
-        match self.store.credentials_at(&provider.id) {
-            Ok(kept) if kept.iter().any(|c| !identity.is_known() || c.subject == identity.subject) => return,
-            Ok(_) => {}
+        match self.may_share_the_grant(provider, identity) {
+            Ok(false) => {}
+            Ok(true) => return,
             Err(error) => return tracing::warn!(%error, "could not tell whether a refused grant is in use"),
         }
         let account = crate::error::provider_text(identity.account.as_ref().unwrap_or(&identity.subject));
@@ -44,6 +44,19 @@ impl Engine {
             ),
         };
         self.revocation_event(&account, outcome, Some(detail), at);
+    }
+
+    /// Whether a credential kept here may hold a grant of the same account to the same
+    /// provider app: at its own provider or another it signs in for (Azure DevOps with
+    /// Microsoft 365's), for that account or for one nobody could name.
+    fn may_share_the_grant(&self, provider: &ProviderRecord, identity: &Identity) -> Result<bool> {
+        for provider_id in self.served_by(&provider.app.provider_id)? {
+            let kept = self.store.credentials_at(&provider_id)?;
+            if kept.iter().any(|c| !identity.is_known() || c.subject == identity.subject) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn revoke_refused(&self, provider: &ProviderRecord, grant: &Grant) -> Result<Revocation> {

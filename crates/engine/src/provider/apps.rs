@@ -65,7 +65,7 @@ impl Engine {
 
     /// The providers whose connections sign in with `provider_id`'s provider app: itself,
     /// and those that borrow it (`app_from`) having none of their own.
-    fn served_by(&self, provider_id: &str) -> Result<Vec<String>> {
+    pub(crate) fn served_by(&self, provider_id: &str) -> Result<Vec<String>> {
         let mut served = vec![provider_id.to_owned()];
         for (id, spec) in Catalog::builtin().providers() {
             if spec.app_from.as_deref() == Some(provider_id) && self.provider_app(id)?.is_none() {
