@@ -6,7 +6,8 @@
 # its own connection back and forth as fast as it can, hyperfine times:
 #   - a rename and back (`grantkeeper rename` twice: two write transactions), and
 #   - `grantkeeper token --no-agent` of a token it has (reads only, and the keychain),
-# and the script prints the medians and how many renames the writers made meanwhile.
+# and the script prints the medians and how many renames the writers made meanwhile (and
+# how many failed: hyperfine itself stops at a timed command that fails).
 #
 #   bench/store-contention.sh [--runs N]      (default 60; enters a private session)
 #
@@ -79,18 +80,23 @@ for count in 0 2 4; do
   for k in $(seq 1 "$count"); do
     (
       while :; do
-        "$gk" rename "W$k" "W$k-b" &>/dev/null && "$gk" rename "W$k-b" "W$k" &>/dev/null && echo >>"$scratch/renames.$k"
+        if "$gk" rename "W$k" "W$k-b" &>/dev/null && "$gk" rename "W$k-b" "W$k" &>/dev/null; then
+          echo >>"$scratch/renames.$k"
+        else
+          echo >>"$scratch/failed.$k"
+        fi
       done
     ) &
     writers+=($!)
   done
-  rm -f "$scratch"/renames.*
+  rm -f "$scratch"/renames.* "$scratch"/failed.*
   hyperfine -N --style basic --runs "$runs" --warmup 3 --export-json "$out/writers-$count.json" \
     -n "rename and back, $count writers" "sh -c '\"$gk\" rename Timed Timed-b && \"$gk\" rename Timed-b Timed'" \
     -n "token, $count writers" "'$gk' token Timed" >/dev/null
   made=$({ cat "$scratch"/renames.* 2>/dev/null || true; } | wc -l)
+  failed=$({ cat "$scratch"/failed.* 2>/dev/null || true; } | wc -l)
   stop_writers
-  python3 - "$out/writers-$count.json" "$count" "$made" <<'EOF'
+  python3 - "$out/writers-$count.json" "$count" "$made" "$failed" <<'EOF'
 import json, statistics, sys
 results = json.load(open(sys.argv[1]))["results"]
 figures = ", ".join(
@@ -98,7 +104,8 @@ figures = ", ".join(
     f"(max {max(r['times']) * 1000:.1f})"
     for r in results
 )
-print(f"{sys.argv[2]} writers: {figures}; the writers renamed and back {sys.argv[3]} times meanwhile")
+print(f"{sys.argv[2]} writers: {figures}; the writers renamed and back {sys.argv[3]} times "
+      f"meanwhile, and failed {sys.argv[4]} times")
 EOF
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
