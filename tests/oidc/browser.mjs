@@ -13,6 +13,8 @@
 //   GRANTKEEPER_TEST_BROWSER_MODE  consent (default) | deny (access_denied) | ignore (do nothing)
 //                                  | drop-iss | repeat-iss (consent, then deliver the callback
 //                                  without its RFC 9207 iss, or with a second one: a mix-up)
+//                                  | elsewhere (a browser on another device: consent, then print
+//                                  the callback's address on stdout instead of reaching it)
 //   GRANTKEEPER_TEST_LOGIN         the login to sign in as (default "ada"); any password
 //   GRANTKEEPER_TEST_BROWSER_LOG   a file to append the given URL to, one line per run
 // Exits 0 once the callback was delivered or the device sign-in succeeded (or at once in
@@ -38,8 +40,8 @@ if (!given) fail('usage: node browser.mjs AUTHORIZE_URL', 2);
 if (process.env.GRANTKEEPER_TEST_BROWSER_LOG) {
   appendFileSync(process.env.GRANTKEEPER_TEST_BROWSER_LOG, `${given}\n`);
 }
-if (!['consent', 'deny', 'ignore', 'drop-iss', 'repeat-iss'].includes(mode)) {
-  fail(`GRANTKEEPER_TEST_BROWSER_MODE must be consent, deny, ignore, drop-iss or repeat-iss, not ${JSON.stringify(mode)}`, 2);
+if (!['consent', 'deny', 'ignore', 'drop-iss', 'repeat-iss', 'elsewhere'].includes(mode)) {
+  fail(`GRANTKEEPER_TEST_BROWSER_MODE must be consent, deny, ignore, drop-iss, repeat-iss or elsewhere, not ${JSON.stringify(mode)}`, 2);
 }
 if (mode === 'ignore') process.exit(0);
 
@@ -167,6 +169,10 @@ async function deviceStep(pageUrl, html) {
 let url = authorizeUrl;
 for (let step = 0; step < MAX_STEPS; step += 1) {
   if (isCallback(url)) {
+    if (mode === 'elsewhere') {
+      console.log(url.href);
+      process.exit(0);
+    }
     if (mode === 'drop-iss') url.searchParams.delete('iss');
     if (mode === 'repeat-iss') url.searchParams.append('iss', 'https://attacker.example');
     const response = await request(url);

@@ -92,7 +92,8 @@ pub enum Command {
     GrantAccess {
         /// Connection name or id.
         connection: String,
-        /// Do not open a browser; print the link to open by hand.
+        /// Do not open a browser; print the link to open by hand (on another device,
+        /// paste back here the address its browser ends on).
         #[arg(long)]
         no_browser: bool,
         #[arg(long)]
@@ -219,7 +220,8 @@ impl Command {
 /// How `connect` and `reconnect` sign in, and how they print the connection.
 #[derive(clap::Args)]
 pub struct SignInArgs {
-    /// Do not open a browser; print the link to open by hand.
+    /// Do not open a browser; print the link to open by hand (on another device,
+    /// paste back here the address its browser ends on).
     #[arg(long)]
     pub no_browser: bool,
     /// Sign in on any device with a code shown here (GitHub, Microsoft, Google TV

@@ -338,14 +338,37 @@ async fn finish_sign_in(
             pending.started.authorize_url
         );
     }
+    let mut pasted = match pending.started.user_code {
+        Some(_) => None,
+        None => {
+            eprintln!(
+                "Signing in on another device? Its browser cannot come back to this machine: once you \
+                 approve, copy the address of the page it shows and paste it here."
+            );
+            Some(stdin::lines())
+        }
+    };
     eprintln!("Waiting for you to finish (Ctrl-C cancels)…");
     let flow_id = pending.started.flow_id.clone();
     let mut outcome = pending.outcome;
-    let connection = tokio::select! {
-        result = &mut outcome => result.map_err(|_| Error::Internal("the sign-in ended unexpectedly".into()))??,
-        _ = tokio::signal::ctrl_c() => {
-            engine.cancel_flow(&flow_id)?;
-            outcome.await.map_err(|_| Error::FlowCancelled)??
+    let connection = loop {
+        tokio::select! {
+            result = &mut outcome => {
+                break result.map_err(|_| Error::Internal("the sign-in ended unexpectedly".into()))??
+            }
+            _ = tokio::signal::ctrl_c() => {
+                engine.cancel_flow(&flow_id)?;
+                break outcome.await.map_err(|_| Error::FlowCancelled)??;
+            }
+            line = async { pasted.as_mut()?.recv().await }, if pasted.is_some() => match line {
+                Some(line) if line.trim().is_empty() => {}
+                // Not this sign-in's address: say why, and go on waiting.
+                Some(line) => match engine.answer_flow(&flow_id, &line).await {
+                    Err(error @ Error::InvalidInput { .. }) => eprintln!("grantkeeper: {error}"),
+                    _ => pasted = None,
+                },
+                None => pasted = None,
+            },
         }
     };
     output::connection(&connection, json)

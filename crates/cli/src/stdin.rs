@@ -1,5 +1,6 @@
 //! What is piped in, read whole: refused, not cut, when it is longer than anything a
-//! command reads from stdin could be, so that its end is never judged as the whole.
+//! command reads from stdin could be, so that its end is never judged as the whole; or
+//! read line by line, for addresses pasted during a sign-in.
 
 use std::io::Read;
 
@@ -25,6 +26,28 @@ pub fn read_whole(input: impl Read, field: &'static str, what: &str) -> Result<S
         ));
     }
     Ok(text)
+}
+
+/// The lines typed or piped in, read on a thread of their own: a read of the terminal
+/// cannot be cancelled, and one left waiting must not keep the program from ending.
+/// Ends at the end of stdin, or at a line longer than anything a person pastes.
+pub fn lines() -> tokio::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (sender, lines) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        let mut input = std::io::stdin().lock();
+        loop {
+            let mut line = String::new();
+            match (&mut input).take(LIMIT).read_line(&mut line) {
+                Ok(read) if read > 0 && (line.ends_with('\n') || (read as u64) < LIMIT) => {}
+                _ => break,
+            }
+            if sender.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 #[cfg(test)]

@@ -308,17 +308,61 @@ fn a_reconnect_to_another_account_leaves_that_account_no_new_grant() {
     assert_eq!(stats().token_requests["refresh_token"], 2);
 }
 
+/// A sign-in approved in a browser on another device (over SSH, say): the browser
+/// cannot come back to this machine, so the person pastes the address it ended on. An
+/// address that is not this sign-in's is refused with why, and the sign-in goes on.
+#[test]
+fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
+    use std::io::Write;
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    let mut child = cli
+        .command(&["connect", "Local OP", "--name", "Work", "--no-browser"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let link = read_until(&mut stderr, |line| line.trim_start().starts_with("http")).trim().to_owned();
+    read_until(&mut stderr, |line| line.starts_with("Waiting for you"));
+    let elsewhere = browser_command(BrowserMode::Elsewhere, "grace");
+    let shown = Command::new("sh").arg("-c").arg(format!("{elsewhere} \"$0\"")).arg(&link).output().unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let address = text(&shown.stdout).trim().to_owned();
+    assert!(address.contains("/callback?code="), "{address}");
+
+    let mut stdin = child.stdin.take().unwrap();
+    let another_sign_in = address.replace("state=", "state=x");
+    writeln!(stdin, "https://example.test/\n{another_sign_in}").unwrap();
+    let said = read_until(&mut stderr, |line| line.contains("not where this sign-in sends"));
+    assert!(said.contains("it begins with http://127.0.0.1:"), "{said}");
+    read_until(&mut stderr, |line| line.contains("belongs to another sign-in"));
+    writeln!(stdin, "{address}").unwrap();
+    let ended = child.wait_with_output().unwrap();
+    assert!(ended.status.success(), "{ended:?}");
+    let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["account"], "grace@example.test");
+    assert_eq!(listed[0]["status"], "active");
+}
+
+/// Reads lines until one satisfies `found`; returns it.
+fn read_until(reader: &mut impl std::io::BufRead, found: impl Fn(&str) -> bool) -> String {
+    let mut line = String::new();
+    while !found(&line) {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "stderr ended before the line looked for");
+    }
+    line
+}
+
 /// Starts a sign-in; returns once it waits for the browser, with a reader of the rest of
 /// its stderr.
 fn started_sign_in(cli: &Cli, args: &[&str]) -> (std::process::Child, impl std::io::BufRead) {
-    use std::io::BufRead;
     let mut child = cli.command(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.starts_with("Waiting for you") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the sign-in ended before it waited");
-    }
+    read_until(&mut stderr, |line| line.starts_with("Waiting for you"));
     (child, stderr)
 }
 

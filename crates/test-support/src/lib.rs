@@ -352,6 +352,9 @@ pub enum BrowserMode {
     DropIss,
     /// ...or with a second `iss`, as a mix-up attacker would.
     RepeatIss,
+    /// A browser on another device: consents, then prints the callback's address on
+    /// stdout (what its address bar shows) instead of reaching this machine.
+    Elsewhere,
 }
 
 /// A command line for `GRANTKEEPER_BROWSER` that runs the stand-in browser.
@@ -362,6 +365,7 @@ pub fn browser_command(mode: BrowserMode, login: &str) -> String {
         BrowserMode::Ignore => "ignore",
         BrowserMode::DropIss => "drop-iss",
         BrowserMode::RepeatIss => "repeat-iss",
+        BrowserMode::Elsewhere => "elsewhere",
     };
     let script = repo_root().join("tests/oidc/browser.mjs");
     format!(

@@ -10,7 +10,7 @@ use crate::api::{ConnectOptions, Connection, FlowStarted};
 use crate::integration::union;
 use crate::oauth::{
     authorization, device_authorization, Authorization, AuthorizationRequest, CallbackListener,
-    DeviceAuthorization,
+    DeviceAuthorization, PastedAddress,
 };
 use crate::provider::ProviderRecord;
 use crate::store::{CredentialKind, CredentialRecord};
@@ -283,12 +283,13 @@ impl Engine {
         purpose: Purpose,
         time_limit: Duration,
     ) -> oneshot::Receiver<Result<Connection>> {
-        let cancelled = self.flows.insert(&flow_id);
+        let takes_addresses = matches!(waiting, Waiting::Callback(..));
+        let (cancelled, mut pasted) = self.flows.insert(&flow_id, takes_addresses);
         let (outcome_tx, outcome_rx) = oneshot::channel();
         let engine = self.clone();
         tokio::spawn(async move {
             let result = tokio::select! {
-                result = engine.finish_flow(waiting, &provider, purpose, time_limit) => result,
+                result = engine.finish_flow(waiting, &provider, purpose, time_limit, &mut pasted) => result,
                 _ = cancelled => Err(Error::FlowCancelled),
                 _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
             };
@@ -297,6 +298,27 @@ impl Engine {
             let _ = outcome_tx.send(result);
         });
         outcome_rx
+    }
+
+    /// Finishes a running sign-in with the address its browser was sent back to, pasted
+    /// by the person from a browser on another device (which cannot reach this
+    /// machine's loopback listener). An error says why the address is not this
+    /// sign-in's, and the sign-in goes on waiting; the outcome comes as for any sign-in.
+    pub async fn answer_flow(&self, flow_id: &str, address: &str) -> Result<()> {
+        let not_running = || Error::NotFound { what: "running sign-in", key: flow_id.to_owned() };
+        let Some(pasted) = self.flows.pasted(flow_id).ok_or_else(not_running)? else {
+            return Err(Error::invalid(
+                "address",
+                "This sign-in is by code: enter the code on the provider's page instead.",
+            ));
+        };
+        let (checked, answer) = oneshot::channel();
+        pasted
+            .send(PastedAddress { address: address.to_owned(), checked })
+            .await
+            .map_err(|_| not_running())?;
+        // No answer: the sign-in ended meanwhile.
+        answer.await.map_err(|_| not_running())?
     }
 
     /// Cancels a running flow; its listener closes and nothing is saved.

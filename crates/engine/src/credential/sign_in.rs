@@ -5,12 +5,13 @@ use super::connect::{Purpose, Waiting};
 use super::save::GrantTimes;
 use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::integration::union;
-use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity};
+use crate::oauth::{identity, Authorization, Callback, CallbackListener, Grant, Identity, PastedAddress};
 use crate::provider::ProviderRecord;
 use crate::store::{CredentialKind, CredentialRecord, FlowStatus, GrantSaved, NewConnectionRow};
 use crate::vault::new_token_key;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
+use tokio::sync::mpsc;
 
 /// How often a sign-in reads the account's credential again when others to the same
 /// account were kept first: each finished one lets another through.
@@ -23,10 +24,11 @@ impl Engine {
         provider: &ProviderRecord,
         purpose: Purpose,
         time_limit: std::time::Duration,
+        pasted: &mut mpsc::Receiver<PastedAddress>,
     ) -> Result<Connection> {
         let grant = match waiting {
             Waiting::Callback(listener, authorization) => {
-                self.receive_code(listener, *authorization, provider).await?
+                self.receive_code(listener, *authorization, provider, pasted).await?
             }
             Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
         };
@@ -87,14 +89,16 @@ impl Engine {
         }
     }
 
-    /// The browser's answer on the loopback listener, redeemed for tokens.
+    /// The browser's answer on the loopback listener (or pasted), redeemed for tokens.
     async fn receive_code(
         &self,
         listener: CallbackListener,
         authorization: Authorization,
         provider: &ProviderRecord,
+        pasted: &mut mpsc::Receiver<PastedAddress>,
     ) -> Result<Grant> {
-        let code = match listener.wait(&authorization.state.clone(), provider.expected_issuer()).await? {
+        let state = authorization.state.clone();
+        let code = match listener.wait(&state, provider.expected_issuer(), pasted).await? {
             Callback::Code(code) => code,
             Callback::Error { error, .. } if error == "access_denied" => {
                 return Err(Error::AccessDenied { provider: provider.name.clone() })

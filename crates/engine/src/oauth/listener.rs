@@ -9,13 +9,13 @@ use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use url::Url;
 
+use super::pasted::{callback_params, is_this_flow, pasted_params, PastedAddress};
 use super::port_holder::{self, Holder};
 use crate::{Error, Result, Secret};
 
@@ -172,13 +172,29 @@ impl CallbackListener {
         &self.redirect_uri
     }
 
-    /// Waits for the callback whose `state` matches, and checks its `iss` (RFC 9207)
-    /// as `expected` says.
-    pub async fn wait(self, state: &str, expected: ExpectedIssuer<'_>) -> Result<Callback> {
+    /// Waits for the callback whose `state` matches, from the browser or pasted by the
+    /// person (`pasted`), and checks its `iss` (RFC 9207) as `expected` says.
+    pub async fn wait(
+        self,
+        state: &str,
+        expected: ExpectedIssuer<'_>,
+        pasted: &mut mpsc::Receiver<PastedAddress>,
+    ) -> Result<Callback> {
         let (found_tx, mut found_rx) = mpsc::channel::<(HashMap<String, Vec<String>>, TcpStream)>(1);
         let mut connections = Connections::default();
         loop {
             tokio::select! {
+                Some(PastedAddress { address, checked }) = pasted.recv() => {
+                    match pasted_params(&address, &self.redirect_uri, state) {
+                        Ok(params) => {
+                            let _ = checked.send(Ok(()));
+                            return outcome(&params, expected);
+                        }
+                        Err(error) => {
+                            let _ = checked.send(Err(error));
+                        }
+                    }
+                }
                 accepted = accept_any(&self.listeners) => {
                     let Ok((stream, _)) = accepted else { continue };
                     let found_tx = found_tx.clone();
@@ -250,12 +266,8 @@ async fn screen<S: AsyncRead + AsyncWrite + Unpin>(
     if url.path() != CALLBACK_PATH {
         return refuse(stream, "404 Not Found", "Not found", LISTENER).await;
     }
-    let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, value) in url.query_pairs() {
-        params.entry(key.into_owned()).or_default().push(value.into_owned());
-    }
-    let state_matches = matches!(params.get("state").map(Vec::as_slice), Some([given]) if bool::from(given.as_bytes().ct_eq(state.as_bytes())));
-    if !state_matches {
+    let params = callback_params(&url);
+    if !is_this_flow(&params, state) {
         let text = "This link does not belong to the sign-in Grantkeeper is waiting for.";
         return refuse(stream, "400 Bad Request", "Not this sign-in", text).await;
     }

@@ -13,6 +13,7 @@ mod id_token;
 mod identity;
 mod jwks;
 mod listener;
+mod pasted;
 mod port_holder;
 #[cfg(all(unix, not(target_vendor = "apple")))]
 mod portal;
@@ -23,7 +24,7 @@ mod revocation;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use authorize::{authorization, Authorization, AuthorizationRequest};
 pub use browser::Browser;
@@ -40,30 +41,52 @@ pub(crate) use id_token::{Expected, IdTokenError};
 pub(crate) use identity::{identity, Identity};
 pub(crate) use jwks::{check_with_keys, current_signing_keys};
 pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
+pub(crate) use pasted::PastedAddress;
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
 pub(crate) use revocation::{revocation_endpoint, revoke_grant};
 
-/// Running flows by id; dropping a sender (or sending) cancels the flow.
+/// Running flows by id: how to cancel each (dropping the sender, or sending, does) and
+/// where to send an address the person pasted for it.
 #[derive(Default)]
-pub(crate) struct RunningFlows(Mutex<HashMap<String, oneshot::Sender<()>>>);
+pub(crate) struct RunningFlows(Mutex<HashMap<String, RunningFlow>>);
+
+struct RunningFlow {
+    cancel: oneshot::Sender<()>,
+    /// None for a sign-in by code, which has no address to come back to.
+    pasted: Option<mpsc::Sender<PastedAddress>>,
+}
 
 impl RunningFlows {
-    pub fn insert(&self, flow_id: &str) -> oneshot::Receiver<()> {
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        self.lock().insert(flow_id.to_owned(), cancel_tx);
-        cancel_rx
+    /// Registers a flow; returns what cancels it and the addresses pasted for it (none
+    /// come unless `takes_addresses`).
+    pub fn insert(
+        &self,
+        flow_id: &str,
+        takes_addresses: bool,
+    ) -> (oneshot::Receiver<()>, mpsc::Receiver<PastedAddress>) {
+        let (cancel, cancelled) = oneshot::channel();
+        let (pasted, pasted_rx) = mpsc::channel(1);
+        let pasted = takes_addresses.then_some(pasted);
+        self.lock().insert(flow_id.to_owned(), RunningFlow { cancel, pasted });
+        (cancelled, pasted_rx)
     }
 
     /// Returns false when no such flow is running.
     pub fn cancel(&self, flow_id: &str) -> bool {
-        self.lock().remove(flow_id).map(|cancel| cancel.send(())).is_some()
+        self.lock().remove(flow_id).map(|flow| flow.cancel.send(())).is_some()
+    }
+
+    /// Where to send an address pasted for the flow: None when no such flow is running,
+    /// Some(None) when it takes none.
+    pub fn pasted(&self, flow_id: &str) -> Option<Option<mpsc::Sender<PastedAddress>>> {
+        self.lock().get(flow_id).map(|flow| flow.pasted.clone())
     }
 
     pub fn finished(&self, flow_id: &str) {
         self.lock().remove(flow_id);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<()>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunningFlow>> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
