@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "test_connection",
     "rename_connection",
     "cancel_flow",
+    "answer_flow",
     "refresh_connection",
     "remove_connection",
     "list_activity",

@@ -47,6 +47,12 @@ fn commands_return_metadata_and_typed_errors_only() {
     let flow = invoke(webview, "connect", json!({ "integration": added["id"], "options": { "name": null } }))
         .unwrap();
     assert!(flow["authorize_url"].as_str().unwrap().starts_with(&op.issuer));
+    let elsewhere = json!({ "flowId": flow["flow_id"], "address": "https://example.test/callback?code=c" });
+    let refused = invoke(webview, "answer_flow", elsewhere).unwrap_err();
+    assert_eq!(
+        (refused["code"].as_str(), refused["field"].as_str()),
+        (Some("invalid_input"), Some("address"))
+    );
     assert_eq!(invoke(webview, "cancel_flow", json!({ "flowId": flow["flow_id"] })), Ok(Value::Null));
 
     // Connecting by URL: a URL that no protected resource metadata describes (the OP's

@@ -523,6 +523,48 @@ async fn declined_consent_says_so_in_the_window() {
     client.close().await.unwrap();
 }
 
+/// A sign-in approved in a browser on another device: the person pastes the address it
+/// ended on into the waiting panel. One that is not this sign-in's is refused at the
+/// field, and the sign-in goes on until the right one finishes it.
+#[tokio::test]
+async fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
+    let setup = Setup::new().await;
+    let op = OidcProvider::start();
+    let opened = setup.home().join("opened.txt");
+    // The browser here opens the link and does nothing more, like one the person left.
+    let driver =
+        setup.driver_with(BrowserMode::Ignore, &[("GRANTKEEPER_TEST_BROWSER_LOG", opened.to_str().unwrap())]);
+    let client = driver.launch().await;
+    find(&client, "empty-state").await;
+    add_provider(&client, &op.issuer).await;
+    find(&client, "provider-connect").await.click().await.unwrap();
+    type_into(&client, "connect-name", "Phone mail").await;
+    find(&client, "connect-start").await.click().await.unwrap();
+    find(&client, "pending-flow").await;
+    let link = poll(WAIT, Duration::from_millis(100), async || {
+        std::fs::read_to_string(&opened).map_err(|e| e.to_string())
+    })
+    .await;
+    let elsewhere = browser_command(BrowserMode::Elsewhere, "grace");
+    let shown =
+        Command::new("sh").arg("-c").arg(format!("{elsewhere} \"$0\"")).arg(link.trim()).output().unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let address = String::from_utf8(shown.stdout).unwrap().trim().to_owned();
+
+    find(&client, "pending-elsewhere").await.click().await.unwrap();
+    type_into(&client, "pending-address", &address.replace("state=", "state=x")).await;
+    find(&client, "pending-finish").await.click().await.unwrap();
+    let refused = wait_for_text(&client, "pending-flow", |t| t.contains("another sign-in")).await;
+    assert!(refused.contains("belongs to another sign-in"), "{refused}");
+    screenshot(&client, "pending-elsewhere").await;
+    type_into(&client, "pending-address", &address).await;
+    find(&client, "pending-finish").await.click().await.unwrap();
+    wait_for_text(&client, "connection-status", |t| t == "Active").await;
+    let account = wait_for_text(&client, "connection-account", |_| true).await;
+    assert!(account.contains("grace@example.test"), "{account}");
+    quit(client, setup.home()).await;
+}
+
 /// Quits through the app's own button and waits until it is gone.
 async fn quit(client: Client, home: &Path) {
     // The app is gone before the click's answer comes back.

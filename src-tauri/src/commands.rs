@@ -128,6 +128,14 @@ pub fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()
     engine.cancel_flow(&flow_id)
 }
 
+/// Finishes a sign-in approved on another device with the address its browser ended
+/// on; refused with why when it is not this sign-in's, which goes on waiting.
+#[tauri::command]
+#[specta::specta]
+pub async fn answer_flow(engine: State<'_, Arc<Engine>>, flow_id: String, address: String) -> Result<()> {
+    engine.answer_flow(&flow_id, &address).await
+}
+
 /// "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only.
 #[tauri::command]
 #[specta::specta]

@@ -32,6 +32,11 @@ export const commands = {
 	testConnection: (connectionId: string) => __TAURI_INVOKE<CheckResult>("test_connection", { connectionId }),
 	renameConnection: (connectionId: string, name: string) => __TAURI_INVOKE<Connection>("rename_connection", { connectionId, name }),
 	cancelFlow: (flowId: string) => __TAURI_INVOKE<null>("cancel_flow", { flowId }),
+	/**
+	 *  Finishes a sign-in approved on another device with the address its browser ended
+	 *  on; refused with why when it is not this sign-in's, which goes on waiting.
+	 */
+	answerFlow: (flowId: string, address: string) => __TAURI_INVOKE<null>("answer_flow", { flowId, address }),
 	/**  "Refresh now": the same single-flight refresh the CLI uses. Returns metadata only. */
 	refreshConnection: (connectionId: string) => __TAURI_INVOKE<Connection>("refresh_connection", { connectionId }),
 	/**  Removes a connection; the reply says whether the provider revoked the grant. */

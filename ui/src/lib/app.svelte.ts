@@ -294,6 +294,11 @@ export class AppState {
     return this.#startFlow(() => ipc.commands.reconnect(connection.id));
   }
 
+  /** Finishes the sign-in with the address a browser elsewhere ended on (see Flows.answer). */
+  answerFlow(address: string): Promise<void> {
+    return this.#flows.answer(address);
+  }
+
   cancelFlow(): Promise<void> {
     return this.#flows.cancel();
   }

@@ -67,6 +67,14 @@ export class Flows {
     return true;
   }
 
+  /**
+   * Finishes the sign-in with the address a browser on another device ended on. Rejects
+   * with the engine's error when it is not this sign-in's; the sign-in goes on waiting.
+   */
+  async answer(address: string): Promise<void> {
+    if (this.flow) await ipc.commands.answerFlow(this.flow.flowId, address);
+  }
+
   async cancel(): Promise<void> {
     const flow = this.flow;
     if (!flow) return;

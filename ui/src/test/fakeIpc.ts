@@ -26,6 +26,7 @@ export const refreshConnection = vi.fn<Commands["refreshConnection"]>();
 export const listActivity = vi.fn<Commands["listActivity"]>();
 export const connectionActivity = vi.fn<Commands["connectionActivity"]>();
 export const cancelFlow = vi.fn<Commands["cancelFlow"]>();
+export const answerFlow = vi.fn<Commands["answerFlow"]>();
 export const removeConnection = vi.fn<Commands["removeConnection"]>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
 export const firstScreenShown = vi.fn<Commands["firstScreenShown"]>();
@@ -62,6 +63,7 @@ export const commands: Commands = {
   listActivity,
   connectionActivity,
   cancelFlow,
+  answerFlow,
   removeConnection,
   firstScreenShown,
   quit,
@@ -112,6 +114,7 @@ export function resetIpc(): void {
   listActivity.mockReset().mockResolvedValue([]);
   connectionActivity.mockReset().mockResolvedValue([]);
   cancelFlow.mockReset().mockResolvedValue(null);
+  answerFlow.mockReset().mockResolvedValue(null);
   removeConnection
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));

@@ -97,6 +97,30 @@ describe("Sign-in flow", () => {
     expect(screen.getByTestId("announcer").textContent).toContain("Sign-in cancelled");
   });
 
+  it("finishes with an address pasted from another device, and says why one is refused", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    await user.click(screen.getByTestId("pending-elsewhere"));
+    const field = screen.getByTestId("pending-address");
+    ipc.answerFlow.mockRejectedValueOnce(
+      engineError("invalid_input", "That address belongs to another sign-in.", "address"),
+    );
+    await user.type(field, "http://127.0.0.1:4000/callback?code=c&state=other");
+    await user.click(screen.getByTestId("pending-finish"));
+
+    expect(ipc.answerFlow).toHaveBeenCalledExactlyOnceWith("flow-1", "http://127.0.0.1:4000/callback?code=c&state=other");
+    await waitFor(() => expect(document.activeElement).toBe(field));
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByTestId("pending-flow").textContent).toContain("That address belongs to another sign-in.");
+
+    await user.clear(field);
+    await user.type(field, "http://127.0.0.1:4000/callback?code=c&state=s");
+    await user.click(screen.getByTestId("pending-finish"));
+    expect(ipc.answerFlow).toHaveBeenLastCalledWith("flow-1", "http://127.0.0.1:4000/callback?code=c&state=s");
+    expect(field.getAttribute("aria-invalid")).toBeNull();
+    expect(screen.getByTestId("pending-flow")).toBeTruthy(); // until the engine says the flow ended
+  });
+
   it("shows why Connect could not start inside the connect form", async () => {
     const user = userEvent.setup();
     ipc.connect.mockRejectedValue(engineError("provider_unreachable", "Local OP could not be reached. Check your network and try again."));
