@@ -21,3 +21,25 @@ start_coprocess() {
     exit 1
   fi
 }
+
+# start_local_op SCRATCH
+# Starts the test OpenID provider (its stderr in SCRATCH/op.log) and adds it as the
+# provider "Local OP" with its public client, through $gk (the grantkeeper to run).
+# Sets op_pid, for the caller's cleanup, and issuer. The provider stops when its stdin,
+# the coprocess pipe, closes: when the calling script ends.
+start_local_op() {
+  local scratch=$1 ready
+  start_coprocess OP op_pid ready "the OpenID provider" "$scratch/op.log" node "$repo/tests/oidc/server.mjs"
+  issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' <<<"$ready")
+  "$gk" providers add --name "Local OP" --issuer "$issuer" --client-id grantkeeper-test >/dev/null
+}
+
+# connect_local_op SCRATCH NAME
+# Connects "Local OP" under NAME through the stand-in browser; exits 1 with the
+# sign-in's stderr when it fails.
+connect_local_op() {
+  "$gk" connect "Local OP" --name "$2" >/dev/null 2>"$1/connect.log" || {
+    cat "$1/connect.log" >&2
+    exit 1
+  }
+}

@@ -65,14 +65,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_coprocess OP op_pid ready "the OpenID provider" "$scratch/op.log" node "$repo/tests/oidc/server.mjs"
-issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' <<<"$ready")
-"$gk" providers add --name "Local OP" --issuer "$issuer" --client-id grantkeeper-test >/dev/null
+start_local_op "$scratch"
 for name in Timed W1 W2 W3 W4; do
-  "$gk" connect "Local OP" --name "$name" >/dev/null 2>"$scratch/connect.log" || {
-    cat "$scratch/connect.log" >&2
-    exit 1
-  }
+  connect_local_op "$scratch" "$name"
 done
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
