@@ -102,6 +102,7 @@ describe("Sign-in flow", () => {
     await startConnect(user);
     await user.click(screen.getByTestId("pending-elsewhere"));
     const field = screen.getByTestId("pending-address");
+    await waitFor(() => expect(document.activeElement).toBe(field));
     ipc.answerFlow.mockRejectedValueOnce(
       engineError("invalid_input", "That address belongs to another sign-in.", "address"),
     );
@@ -119,6 +120,14 @@ describe("Sign-in flow", () => {
     expect(ipc.answerFlow).toHaveBeenLastCalledWith("flow-1", "http://127.0.0.1:4000/callback?code=c&state=s");
     expect(field.getAttribute("aria-invalid")).toBeNull();
     expect(screen.getByTestId("pending-flow")).toBeTruthy(); // until the engine says the flow ended
+
+    // The next sign-in's panel starts closed again.
+    ipc.emit({ kind: "flow_failed", flow_id: "flow-1", error: engineError("flow_cancelled", "Sign-in cancelled.") });
+    await waitFor(() => expect(screen.queryByTestId("pending-flow")).toBeNull());
+    await user.click(screen.getByTestId("provider-connect"));
+    await user.click(screen.getByTestId("connect-start"));
+    await screen.findByTestId("pending-flow");
+    expect(screen.queryByTestId("pending-address")).toBeNull();
   });
 
   it("shows why Connect could not start inside the connect form", async () => {
