@@ -76,7 +76,9 @@ undeclared=$(comm -23 <(names <<<"$needed") <(names <<<"$declared"))
 [ -z "$undeclared" ] || fail "linked but not declared in Depends: $undeclared (dpkg-shlibdeps says: $needed)"
 # The tray library is loaded at run time, so no linker sees it.
 grep -q 'libayatana-appindicator3-1' <<<"$declared" || fail "Depends lacks the tray library"
-ldconfig -p | grep -q 'libayatana-appindicator3.so.1' || fail "the tray library does not resolve"
+# grep reads all (no -q): quitting at the match could end ldconfig with SIGPIPE, which
+# pipefail would read as the library missing.
+ldconfig -p | grep 'libayatana-appindicator3.so.1' >/dev/null || fail "the tray library does not resolve"
 
 step "the CLI and the app from /usr/bin, in a private session and a fresh home"
 home=$scratch/home && mkdir "$home"
@@ -89,7 +91,7 @@ tests/support/session.sh --xvfb -- env -u XDG_DATA_HOME HOME="$home" GRANTKEEPER
   bash -c '
     set -euo pipefail
     cd "$HOME"
-    /usr/bin/grantkeeper catalog | grep -q "Google Drive"
+    /usr/bin/grantkeeper catalog | grep "Google Drive" >/dev/null
     /usr/bin/grantkeeper catalog --json | python3 -c "import json, sys; assert len(json.load(sys.stdin)) > 10"
     /usr/bin/grantkeeper list
     printf "protocol=https\nhost=example.org\n\n" | /usr/bin/git-credential-grantkeeper store
