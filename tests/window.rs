@@ -9,8 +9,8 @@ use std::time::Duration;
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
 use grantkeeper_test_support::mcp::McpExample;
 use grantkeeper_test_support::{
-    browser_command, repo_root, require_session, secret_tool_keys, unique_keychain_service, BrowserMode,
-    NotificationServer, OidcProvider, TrayHost,
+    approve_elsewhere, browser_command, repo_root, require_session, secret_tool_keys,
+    unique_keychain_service, BrowserMode, NotificationServer, OidcProvider, TrayHost,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -545,11 +545,7 @@ async fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address()
         std::fs::read_to_string(&opened).map_err(|e| e.to_string())
     })
     .await;
-    let elsewhere = browser_command(BrowserMode::Elsewhere, "grace");
-    let shown =
-        Command::new("sh").arg("-c").arg(format!("{elsewhere} \"$0\"")).arg(link.trim()).output().unwrap();
-    assert!(shown.status.success(), "{shown:?}");
-    let address = String::from_utf8(shown.stdout).unwrap().trim().to_owned();
+    let address = approve_elsewhere(&link, "grace");
 
     find(&client, "pending-elsewhere").await.click().await.unwrap();
     type_into(&client, "pending-address", &address.replace("state=", "state=x")).await;

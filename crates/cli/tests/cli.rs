@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use common::{add_confidential_provider, ok, output_with_stdin, text, Cli};
 use grantkeeper_test_support::{
-    browser_command, contains, data_dir_bytes, fixed_port_sign_in_blocking, secret_tool_keys, BrowserMode,
-    OidcProvider, ProviderEmulator,
+    approve_elsewhere, browser_command, contains, data_dir_bytes, fixed_port_sign_in_blocking,
+    secret_tool_keys, BrowserMode, OidcProvider, ProviderEmulator,
 };
 
 #[test]
@@ -327,11 +327,7 @@ fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let link = read_until(&mut stderr, |line| line.trim_start().starts_with("http")).trim().to_owned();
     read_until(&mut stderr, |line| line.starts_with("Waiting for you"));
-    let elsewhere = browser_command(BrowserMode::Elsewhere, "grace");
-    let shown = Command::new("sh").arg("-c").arg(format!("{elsewhere} \"$0\"")).arg(&link).output().unwrap();
-    assert!(shown.status.success(), "{shown:?}");
-    let address = text(&shown.stdout).trim().to_owned();
-    assert!(address.contains("/callback?code="), "{address}");
+    let address = approve_elsewhere(&link, "grace");
 
     let mut stdin = child.stdin.take().unwrap();
     let another_sign_in = address.replace("state=", "state=x");

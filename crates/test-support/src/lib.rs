@@ -374,6 +374,18 @@ pub fn browser_command(mode: BrowserMode, login: &str) -> String {
     )
 }
 
+/// Approves `link` (a sign-in's authorize URL) as `login` in a browser on another
+/// device, which cannot come back to this machine: the address it ends on, to paste.
+pub fn approve_elsewhere(link: &str, login: &str) -> String {
+    let browser = browser_command(BrowserMode::Elsewhere, login);
+    let shown =
+        Command::new("sh").arg("-c").arg(format!("{browser} \"$0\"")).arg(link.trim()).output().unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let address = String::from_utf8(shown.stdout).unwrap().trim().to_owned();
+    assert!(address.contains("/callback?code="), "{address}");
+    address
+}
+
 /// Reads a keychain item through `secret-tool`, independently of Grantkeeper.
 pub fn secret_tool_lookup(service: &str, key: &str) -> Option<String> {
     let output = Command::new("secret-tool")
