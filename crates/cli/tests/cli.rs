@@ -795,6 +795,49 @@ fn a_refresh_killed_mid_flight_never_presents_a_spent_refresh_token() {
     }
 }
 
+/// `remove` while another process refreshes the same connection waits for that refresh
+/// to be saved: the refresh succeeds, and the revocation presents the tokens it brought
+/// rather than the pair it retired.
+#[test]
+fn a_removal_waits_for_a_refresh_under_way() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    // Zoom rotates refresh tokens and revokes by RFC 7009.
+    cli.use_emulator(&emulator, "zoom");
+    cli.connect_at_fixed_port("zoom", "Meetings");
+    let retired = cli.stored_tokens();
+    let sent_to = |path: &str| {
+        let log = runtime.block_on(emulator.log());
+        log.into_iter()
+            .filter(|r| r["path"] == path)
+            .map(|r| r["body"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    runtime.block_on(emulator.delay_next_token_request(1500));
+    let refresh =
+        cli.command(&["refresh", "Meetings"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sent_to("/zoom/token").iter().any(|body| body.contains("grant_type=refresh_token")) {
+        assert!(std::time::Instant::now() < deadline, "the refresh never reached the provider");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let removed = cli.run(&["remove", "Meetings"]);
+    let refreshed = refresh.wait_with_output().unwrap();
+    assert!(refreshed.status.success(), "{}", text(&refreshed.stderr));
+    assert!(ok(&removed).is_empty());
+
+    let revocations = sent_to("/zoom/revoke");
+    assert_eq!(revocations.len(), 2, "its refresh token, then its access token: {revocations:?}");
+    for retired in [&retired["refresh_token"], &retired["access_token"]] {
+        let retired = retired.as_str().unwrap();
+        assert!(!revocations.iter().any(|body| body.contains(retired)), "{retired} was presented");
+    }
+    assert_eq!(runtime.block_on(emulator.grant_revoked("zoom", "ada")), Some(true));
+    assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+}
+
 /// Starts `grantkeeper refresh PROVIDER` and, once its request has `reached` the
 /// provider, kills it with SIGKILL: no cleanup of any kind.
 fn kill_a_refresh_at_the_provider(cli: &Cli, provider: &str, reached: impl Fn() -> bool) {

@@ -979,6 +979,56 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
     assert_eq!(noted, 0);
 }
 
+/// A removal after a refresh whose process was killed between writing the provider's
+/// answer to the keychain and saving it: the revocation presents the newest (rotated)
+/// refresh token, and no keychain entry of the grant is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removal_revokes_with_the_tokens_a_killed_refresh_wrote() {
+    // Zoom rotates refresh tokens and revokes by RFC 7009 with client authentication.
+    let (emulator, setup, engine) = engine_using_emulator("zoom", true).await;
+    connect(&engine, "zoom", "Meetings").await;
+    let old_key =
+        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let mut tokens: Value =
+        serde_json::from_str(&secret_tool_lookup(&setup.service, &old_key).unwrap()).unwrap();
+
+    // What the killed process got: the provider's answer to the stored refresh token,
+    // which retired that token, written to a new entry the database does not point at.
+    let answer: Value = reqwest::Client::new()
+        .post(emulator.url("zoom", "token"))
+        .basic_auth(EMULATED_CLIENT_ID, Some(EMULATED_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (rotated, access) =
+        (answer["refresh_token"].as_str().unwrap(), answer["access_token"].as_str().unwrap());
+    tokens["access_token"] = access.into();
+    tokens["refresh_token"] = rotated.into();
+    let credential_id = old_key.split('/').nth(1).unwrap().to_owned();
+    let new_key = format!("credential/{credential_id}/written-before-the-kill");
+    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
+
+    let removal = engine.remove_connection("Meetings").await.unwrap();
+    assert_eq!(removal.revocation, Revocation::Revoked, "{removal:?}");
+    let revocations = requests(&emulator, "zoom", "revoke").await;
+    let presented: Vec<_> = revocations.iter().map(|r| form_field(r, "token")).collect();
+    // The refresh token first, then the access token; neither of them the retired pair.
+    assert_eq!(presented, [Some(rotated.to_owned()), Some(access.to_owned())]);
+    assert_eq!(emulator.grant_revoked("zoom", "ada").await, Some(true));
+    let left: Vec<String> =
+        secret_tool_keys(&setup.service).into_iter().filter(|k| k.starts_with("credential/")).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_client_secret_flags_the_provider_app_and_keeps_the_tokens() {
     let (_emulator, _setup, engine) = engine_using_emulator("google", true).await;

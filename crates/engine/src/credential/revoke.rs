@@ -2,6 +2,7 @@
 //! wanted (RFC 7009, or the provider's own way). Local deletion always completes; a
 //! revocation the provider could not take now is queued and retried, across restarts.
 
+use super::refresh::RefreshGuard;
 use crate::api::{EventKind, Removal, Revocation};
 use crate::catalog::RevokedTokens;
 use crate::oauth::{refresh_grant, revocation_endpoint, revoke_grant, RefreshRefused};
@@ -30,12 +31,20 @@ impl Engine {
                 ),
             });
         }
+        let credential_id = match self.store.credential_id_of(&connection.id) {
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::NotFound { what: "connection", key: key.to_owned() })
+            }
+            found => found?,
+        };
+        let refresh = self.settled_for_removal(&credential_id).await;
         let pending = match self.store.delete_connection(&connection.id, Timestamp::now())? {
             // Removed by another process since it was found.
             Deleted::NotFound => return Err(Error::NotFound { what: "connection", key: key.to_owned() }),
             Deleted::CredentialKept => None,
             Deleted::CredentialGone(pending) => Some(pending),
         };
+        drop(refresh);
         self.store.record_event(&NewEvent {
             kind: EventKind::ConnectionRemoved,
             at: Timestamp::now(),
@@ -51,6 +60,28 @@ impl Engine {
             None => (Revocation::StillInUse, None),
         };
         Ok(Removal { name: connection.name, provider: connection.provider, revocation, detail })
+    }
+
+    /// Waits for a refresh of the credential under way and adopts the tokens of one a
+    /// killed process left unsaved: a revocation then presents the newest tokens, and no
+    /// keychain entry of the grant is left behind. Holds the refresh locks until dropped
+    /// (None: a stuck process holds them; the removal goes on without).
+    async fn settled_for_removal(&self, credential_id: &str) -> Option<RefreshGuard> {
+        let guard = match self.lock_refresh(credential_id).await {
+            Ok(guard) => guard,
+            Err(error) => {
+                tracing::warn!(%error, "removing without the refresh lock");
+                return None;
+            }
+        };
+        if let Ok(credential) = self.store.credential(credential_id) {
+            if let Some(pending) = &credential.pending_token_key {
+                if let Err(error) = self.adopt_unsaved_refresh(&credential, pending).await {
+                    tracing::warn!(%error, "could not adopt the tokens of an interrupted refresh");
+                }
+            }
+        }
+        Some(guard)
     }
 
     /// Tries every queued revocation once, due or not: the app calls this on start,

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0018_agent.sql"),
     include_str!("../../migrations/0019_token_details.sql"),
     include_str!("../../migrations/0020_unique_connection_names.sql"),
+    include_str!("../../migrations/0021_pending_secret_orphaned.sql"),
 ];
 
 /// Why the database could not be brought up to this version.

@@ -2,9 +2,12 @@
 //! wrote (and what serde shows), and text this version does not know reads as before;
 //! connections list in the order they were added; a database a newer version wrote is
 //! left alone, and a new one opened by several at once is migrated once; names stay
-//! unique; a grant is kept only over the credential it read.
+//! unique; a grant is kept only over the credential it read; a removal orphans no
+//! keychain entry.
 
-use super::{CredentialKind, CredentialRecord, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Store};
+use super::{
+    CredentialKind, CredentialRecord, Deleted, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Store,
+};
 use crate::api::{ConnectionStatus, EventKind};
 use crate::credential::GrantTimes;
 use crate::Timestamp;
@@ -201,6 +204,17 @@ fn a_grant_is_kept_only_over_what_was_read() {
     assert_eq!(raw(&store, "SELECT token_secret_key FROM credentials"), "newer");
 }
 
+/// A credential removed while a refresh it began is unsettled: the entry that refresh
+/// was writing is noted for deletion, and the entry the revocation reads is not.
+#[test]
+fn an_unsettled_refresh_entry_is_not_orphaned_by_a_removal() {
+    let (_dir, store) = open();
+    keep(&store, &credential(ConnectionStatus::Active), Some(&connection_named("c", "Mail")));
+    store.begin_refresh("credential", "entry written by the refresh").unwrap();
+    assert!(matches!(store.delete_connection("c", at()).unwrap(), Deleted::CredentialGone(_)));
+    assert_eq!(store.stale_secrets().unwrap(), ["entry written by the refresh"]);
+}
+
 /// Duplicate names an earlier version let through keep their names, the later ones
 /// with the start of their id added, when the database is upgraded.
 #[test]
@@ -211,6 +225,7 @@ fn the_upgrade_tells_duplicate_names_apart() {
         .with(|db| {
             db.execute_batch(
                 "DROP INDEX connections_name;
+                 DROP TRIGGER pending_secret_orphaned;
                  INSERT INTO connections (id, name, integration, credential_id, created_at) VALUES
                     ('1234567890', 'Work', 'gmail', 'credential', '2026-01-01T00:00:00Z'),
                     ('abcdefghij', 'WORK', 'gmail', 'credential', '2026-01-02T00:00:00Z'),

@@ -27,14 +27,14 @@ impl RefreshLocks {
 }
 
 /// Both locks on one credential; released when dropped.
-pub(super) struct RefreshGuard {
+pub(in crate::credential) struct RefreshGuard {
     _across_processes: File,
     _in_process: OwnedMutexGuard<()>,
 }
 
 impl Engine {
     /// Waits for this process's lock on the credential, then for every other process's.
-    pub(super) async fn lock_refresh(&self, credential_id: &str) -> Result<RefreshGuard> {
+    pub(in crate::credential) async fn lock_refresh(&self, credential_id: &str) -> Result<RefreshGuard> {
         let in_process = self.refresh_locks.for_credential(credential_id).lock_owned().await;
         let across_processes = self.lock_credential_file(credential_id).await?;
         Ok(RefreshGuard { _across_processes: across_processes, _in_process: in_process })

@@ -12,6 +12,7 @@ mod settle;
 use std::time::Duration;
 
 use exchange::Refreshed;
+pub(in crate::credential) use lock::RefreshGuard;
 pub(crate) use lock::RefreshLocks;
 
 use super::save::GrantTimes;

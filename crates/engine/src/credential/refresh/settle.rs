@@ -51,11 +51,7 @@ impl Engine {
         pending: &str,
         why: &str,
     ) -> Result<Option<TokenSet>> {
-        if let Some(tokens) = self.vault.read_tokens(pending).await? {
-            tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
-            self.store.adopt_pending(&credential.id, pending)?;
-            self.delete_replaced_secret(&credential.token_secret_key).await?;
-            self.events.publish(EngineEvent::ConnectionsChanged);
+        if let Some(tokens) = self.adopt_unsaved_refresh(credential, pending).await? {
             return Ok(Some(tokens));
         }
         if may_rotate(provider) {
@@ -64,5 +60,20 @@ impl Engine {
         }
         self.store.end_refresh(&credential.id)?;
         Ok(None)
+    }
+
+    /// The tokens a refresh wrote to `pending` before its process died (the caller holds
+    /// both locks), now the credential's; None when they never reached the keychain.
+    pub(in crate::credential) async fn adopt_unsaved_refresh(
+        &self,
+        credential: &CredentialRecord,
+        pending: &str,
+    ) -> Result<Option<TokenSet>> {
+        let Some(tokens) = self.vault.read_tokens(pending).await? else { return Ok(None) };
+        tracing::info!(credential_id = %credential.id, "adopting the tokens of an interrupted refresh");
+        self.store.adopt_pending(&credential.id, pending)?;
+        self.delete_replaced_secret(&credential.token_secret_key).await?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        Ok(Some(tokens))
     }
 }
