@@ -1,21 +1,22 @@
 //! A grant a sign-in made but does not keep: it names another account than the
-//! connection it was to renew, or what it was for was removed while the person signed
-//! in. It is revoked at the provider at once, so that account does not list an access
-//! nobody holds.
+//! connection it was to renew, what it was for was removed while the person signed
+//! in, or it could not be saved (a locked keychain). It is revoked at the provider at
+//! once, so that account does not list an access nobody holds.
 
 use crate::api::Revocation;
-use crate::oauth::{revocation_endpoint, revoke_grant, Grant, Identity};
+use crate::oauth::{revocation_endpoint, revoke_grant, Identity};
 use crate::provider::ProviderRecord;
+use crate::vault::TokenSet;
 use crate::{Engine, Result, Timestamp};
 
 impl Engine {
-    /// Revokes `grant`, refused for `why`, unless a credential kept here may be for the
+    /// Revokes the grant of `tokens`, refused for `why`, unless a credential kept here may be for the
     /// same account: some providers (Google) end every grant of one account to one app
     /// together. One try, recorded in the activity log; the sign-in's own error stands.
     pub(super) async fn discard_grant(
         &self,
         provider: &ProviderRecord,
-        grant: &Grant,
+        tokens: &TokenSet,
         identity: &Identity,
         why: &str,
     ) {
@@ -26,7 +27,7 @@ impl Engine {
         }
         let account = crate::error::provider_text(identity.account.as_ref().unwrap_or(&identity.subject));
         let at = Timestamp::now();
-        let (outcome, detail) = match self.revoke_refused(provider, grant).await {
+        let (outcome, detail) = match self.revoke_refused(provider, tokens).await {
             Ok(Revocation::Revoked) => (Revocation::Revoked, format!("{why}, so the access it granted was revoked.")),
             Ok(_) => (
                 Revocation::NotOffered,
@@ -59,12 +60,12 @@ impl Engine {
         Ok(false)
     }
 
-    async fn revoke_refused(&self, provider: &ProviderRecord, grant: &Grant) -> Result<Revocation> {
+    async fn revoke_refused(&self, provider: &ProviderRecord, tokens: &TokenSet) -> Result<Revocation> {
         let Some(url) = revocation_endpoint(provider)? else { return Ok(Revocation::NotOffered) };
         // A provider removed meanwhile took its client secret with it; a public client's
         // revocation needs none, and a confidential one is refused and says so.
         let secret = self.client_secret(provider).await.unwrap_or_default();
-        revoke_grant(provider, &url, secret.as_ref(), &grant.tokens, &self.http).await?;
+        revoke_grant(provider, &url, secret.as_ref(), tokens, &self.http).await?;
         Ok(Revocation::Revoked)
     }
 }

@@ -53,8 +53,12 @@ impl Engine {
             let _ = self.vault.delete(&credential.token_secret_key).await;
             return saved;
         }
+        // Kept. A replaced entry left in the keychain is noted in the database, and the
+        // app's next start deletes it.
         if let Some(replaced) = replaced_key {
-            self.delete_replaced_secret(replaced).await?;
+            if let Err(error) = self.delete_replaced_secret(replaced).await {
+                tracing::warn!(%error, "could not delete the keychain entry a sign-in replaced");
+            }
         }
         Ok(GrantSaved::Saved)
     }

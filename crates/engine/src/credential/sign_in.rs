@@ -34,26 +34,26 @@ impl Engine {
         };
         let identity = identity(provider, &grant, &self.http).await?;
         if let Some((refused, why)) = self.refusal(provider, &purpose, &identity)? {
-            self.discard_grant(provider, &grant, &identity, &why).await;
+            self.discard_grant(provider, &grant.tokens, &identity, &why).await;
             return Err(refused);
         }
-        match purpose {
+        let (connection, connection_id, identity) = match purpose {
             Purpose::New { name, integration } => {
-                let connection = NewConnectionRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    name,
-                    integration,
-                    created_at: Timestamp::now(),
-                };
-                self.save_sign_in(provider, grant, identity, Some(&connection)).await?;
-                self.connection(&connection.id)
+                let id = uuid::Uuid::new_v4().to_string();
+                let row =
+                    NewConnectionRow { id: id.clone(), name, integration, created_at: Timestamp::now() };
+                (Some(row), id, identity)
             }
             Purpose::Existing { connection_id, subject, .. } => {
-                let identity = Identity { subject, ..identity };
-                self.save_sign_in(provider, grant, identity, None).await?;
-                self.connection(&connection_id)
+                (None, connection_id, Identity { subject, ..identity })
             }
+        };
+        let tokens = grant.tokens.clone();
+        if let Err(error) = self.save_sign_in(provider, grant, identity.clone(), connection.as_ref()).await {
+            self.discard_grant(provider, &tokens, &identity, "The sign-in could not be saved").await;
+            return Err(error);
         }
+        self.connection(&connection_id)
     }
 
     /// Why a finished sign-in is not kept, if it is not: the error it ends with, and the
@@ -148,7 +148,12 @@ impl Engine {
                 (Some(_), Some(_)) => EventKind::ConnectionAdded,
                 (Some(_), None) => EventKind::CredentialReauthorized,
             };
-            return self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None);
+            // Kept: the sign-in stands even if the activity log cannot say so.
+            let logged = self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None);
+            if let Err(error) = logged {
+                tracing::warn!(%error, "could not record a sign-in in the activity log");
+            }
+            return Ok(());
         }
         Err(Error::Internal(
             "other sign-ins to the same account kept changing it while this one was kept; sign in again"
