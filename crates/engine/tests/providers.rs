@@ -930,6 +930,25 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     assert_eq!(stored_access_token(&engine, "Mail"), before);
 }
 
+/// The only credential's keychain entry and the tokens it holds.
+fn stored_entry(setup: &Setup) -> (String, Value) {
+    let key = secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    let tokens = serde_json::from_str(&secret_tool_lookup(&setup.service, &key).unwrap()).unwrap();
+    (key, tokens)
+}
+
+/// What a process killed in a refresh, between writing the provider's answer to the
+/// keychain and committing it, leaves: `tokens` in a new entry, and SQLite still
+/// pointing at `old_key` with the refresh marked as under way. The new entry's name and
+/// the database.
+fn leave_an_unsaved_refresh(setup: &Setup, old_key: &str, tokens: &Value) -> (String, rusqlite::Connection) {
+    let new_key = format!("{}/written-before-the-kill", old_key.rsplit_once('/').unwrap().0);
+    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
+    (new_key, db)
+}
+
 /// A process killed after writing a refresh's new tokens to the keychain but before
 /// committing them to SQLite: the next start adopts them rather than falling back to
 /// the old (possibly spent) refresh token.
@@ -939,20 +958,10 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
     // port, which another test here uses at the same time.)
     let (_emulator, setup, engine) = engine_using_emulator("microsoft", false).await;
     connect(&engine, "outlook-mail", "App").await;
-    let old_key =
-        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
-    let mut tokens: Value =
-        serde_json::from_str(&secret_tool_lookup(&setup.service, &old_key).unwrap()).unwrap();
+    let (old_key, mut tokens) = stored_entry(&setup);
     drop(engine);
-
-    // The state the killed process left: the new entry written, SQLite still pointing
-    // at the old one with the refresh marked as under way.
-    let credential_id = old_key.split('/').nth(1).unwrap().to_owned();
-    let new_key = format!("credential/{credential_id}/written-before-the-kill");
     tokens["access_token"] = "canary-adopted-access".into();
-    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
-    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
-    db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
+    let (new_key, db) = leave_an_unsaved_refresh(&setup, &old_key, &tokens);
 
     let engine = setup.engine(BrowserMode::Consent);
     engine.repair().await.unwrap();
@@ -967,7 +976,7 @@ async fn tokens_a_killed_refresh_wrote_are_adopted_on_restart() {
     // database noted the replaced entry, and the next start deletes the orphan.
     let current =
         secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
-    let orphan = format!("credential/{credential_id}/left-by-a-kill");
+    let orphan = format!("{}/left-by-a-kill", old_key.rsplit_once('/').unwrap().0);
     grantkeeper_test_support::secret_tool_store(&setup.service, &orphan, "{}");
     db.execute("INSERT INTO stale_secrets (key, since) VALUES (?1, '2026-01-01T00:00:00Z')", [&orphan])
         .unwrap();
@@ -987,35 +996,16 @@ async fn a_removal_revokes_with_the_tokens_a_killed_refresh_wrote() {
     // Zoom rotates refresh tokens and revokes by RFC 7009 with client authentication.
     let (emulator, setup, engine) = engine_using_emulator("zoom", true).await;
     connect(&engine, "zoom", "Meetings").await;
-    let old_key =
-        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
-    let mut tokens: Value =
-        serde_json::from_str(&secret_tool_lookup(&setup.service, &old_key).unwrap()).unwrap();
+    let (old_key, mut tokens) = stored_entry(&setup);
 
     // What the killed process got: the provider's answer to the stored refresh token,
-    // which retired that token, written to a new entry the database does not point at.
-    let answer: Value = reqwest::Client::new()
-        .post(emulator.url("zoom", "token"))
-        .basic_auth(EMULATED_CLIENT_ID, Some(EMULATED_CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // which retired that token.
+    let answer = emulator.refresh_directly("zoom", tokens["refresh_token"].as_str().unwrap()).await;
     let (rotated, access) =
         (answer["refresh_token"].as_str().unwrap(), answer["access_token"].as_str().unwrap());
     tokens["access_token"] = access.into();
     tokens["refresh_token"] = rotated.into();
-    let credential_id = old_key.split('/').nth(1).unwrap().to_owned();
-    let new_key = format!("credential/{credential_id}/written-before-the-kill");
-    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
-    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
-    db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
+    leave_an_unsaved_refresh(&setup, &old_key, &tokens);
 
     let removal = engine.remove_connection("Meetings").await.unwrap();
     assert_eq!(removal.revocation, Revocation::Revoked, "{removal:?}");

@@ -328,6 +328,16 @@ impl ProviderEmulator {
         answer.json::<serde_json::Value>().await.unwrap()["revoked"].as_bool()
     }
 
+    /// The provider's answer to `refresh_token` from the emulated client (HTTP Basic),
+    /// sent past Grantkeeper, as a process it lost track of would have.
+    pub async fn refresh_directly(&self, provider: &str, refresh_token: &str) -> serde_json::Value {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        let request = reqwest::Client::new().post(self.url(provider, "token")).form(&form);
+        let answer =
+            request.basic_auth(EMULATED_CLIENT_ID, Some(EMULATED_CLIENT_SECRET)).send().await.unwrap();
+        answer.json().await.unwrap()
+    }
+
     /// Every request the emulator saw: provider, method, path, query, headers, body.
     pub async fn log(&self) -> Vec<serde_json::Value> {
         reqwest::get(format!("http://127.0.0.1:{}/test/log", self.port)).await.unwrap().json().await.unwrap()
