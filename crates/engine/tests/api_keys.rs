@@ -100,6 +100,43 @@ async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator
     assert!(error.to_string().contains("signing in"), "{error}");
 }
 
+/// What is wrong with the request itself is said before the service is asked about the
+/// key: a field the service does not have, a connection of another service to replace,
+/// a name taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misdirected_key_is_refused_before_the_service_is_asked() {
+    let (emulator, _setup, engine) = emulator_and_engine();
+    let checks = || async { emulator.log().await.iter().filter(|r| r["provider"] != "test").count() };
+    engine
+        .add_api_key("openai", key_input(&emulator, "openai", &[("api_key", "sk-canary-good")]))
+        .await
+        .unwrap();
+    let asked = checks().await;
+
+    // A misspelt field is named, though the field it stands for is missing too.
+    let misspelt = key_input(&emulator, "twilio", &[("auth_token", "canary-good"), ("acount_sid", "AC1")]);
+    let error = engine.add_api_key("twilio", misspelt).await.unwrap_err();
+    assert_eq!(error.field(), Some("fields"));
+    assert!(
+        error.to_string().contains("no field “acount_sid”; its fields are account_sid, auth_token"),
+        "{error}"
+    );
+
+    let mut elsewhere = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
+    elsewhere.replace = Some("OpenAI".into());
+    let error = engine.add_api_key("anthropic", elsewhere).await.unwrap_err();
+    assert_eq!(error.field(), Some("replace"));
+    assert!(error.to_string().contains("“OpenAI” is a connection to OpenAI, not to Anthropic"), "{error}");
+
+    let mut taken = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
+    taken.name = Some("openai".into());
+    let error = engine.add_api_key("anthropic", taken).await.unwrap_err();
+    assert!(error.to_string().contains("already exists"), "{error}");
+
+    assert_eq!(checks().await, asked, "no key was sent to a service");
+    assert_eq!(engine.connections().unwrap().len(), 1);
+}
+
 /// A good key is saved, handed out as the token, tested, and kept only in the keychain.
 async fn an_openai_key_is_checked_and_only_in_the_keychain(
     engine: &Engine,

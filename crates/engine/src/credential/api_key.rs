@@ -30,6 +30,13 @@ impl Engine {
             plain.insert("base_url".into(), base_url);
         }
         let key = secrets.get(&spec.token_field).expect("check_fields requires the token field").clone();
+        // Where the key goes, refused before the service is asked about the key.
+        let target = match &input.replace {
+            Some(connection) => {
+                KeyFor::Replacing(Box::new(self.replaceable(connection, id, &integration.name)?))
+            }
+            None => KeyFor::New { name: self.connection_name(input.name, &integration.name)? },
+        };
         let account = match (input.check, &integration.check) {
             (true, Some(check)) => {
                 let values = field_values(&plain, &secrets);
@@ -48,15 +55,15 @@ impl Engine {
             secret_fields: secrets.into_iter().filter(|(field, _)| *field != spec.token_field).collect(),
             ..TokenSet::oauth(key, None, None)
         };
-        let replaced = match &input.replace {
-            Some(connection) => Some(self.replaceable(connection, id)?),
-            None => None,
-        };
         let at = Timestamp::now();
-        let credential =
-            key_credential(id, integration, account, plain, replaced.as_ref().map(|(_, c)| c), at);
-        let (connection_id, kind) = match replaced {
-            Some((connection, old)) => {
+        let replaced = match &target {
+            KeyFor::Replacing(replaced) => Some(&replaced.1),
+            KeyFor::New { .. } => None,
+        };
+        let credential = key_credential(id, integration, account, plain, replaced, at);
+        let (connection_id, kind) = match target {
+            KeyFor::Replacing(replaced) => {
+                let (connection, old) = *replaced;
                 let replaced = Some(old.token_secret_key.as_str());
                 if self.save_credential(&credential, &tokens, None, replaced).await?
                     == GrantSaved::ChangedMeanwhile
@@ -71,10 +78,10 @@ impl Engine {
                 }
                 (connection.id, EventKind::CredentialReauthorized)
             }
-            None => {
+            KeyFor::New { name } => {
                 let row = NewConnectionRow {
                     id: uuid::Uuid::new_v4().to_string(),
-                    name: self.connection_name(input.name, &integration.name)?,
+                    name,
                     integration: id.to_owned(),
                     created_at: at,
                 };
@@ -87,16 +94,21 @@ impl Engine {
         self.connection(&connection_id)
     }
 
-    fn replaceable(&self, key: &str, integration_id: &str) -> Result<(Connection, CredentialRecord)> {
+    fn replaceable(
+        &self,
+        key: &str,
+        integration_id: &str,
+        integration_name: &str,
+    ) -> Result<(Connection, CredentialRecord)> {
         let connection = self.connection(key)?;
         if connection.integration != integration_id {
-            return Err(Error::InvalidInput {
-                field: None,
-                message: format!(
-                    "“{}” is a {} connection, not {integration_id}.",
+            return Err(Error::invalid(
+                "replace",
+                format!(
+                    "“{}” is a connection to {}, not to {integration_name}; name a connection to {integration_name} to replace its key.",
                     connection.name, connection.integration_name
                 ),
-            });
+            ));
         }
         let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
         Ok((connection, credential))
@@ -203,12 +215,33 @@ fn key_credential(
     }
 }
 
+/// Where a new key goes.
+enum KeyFor {
+    /// An existing connection of the same service, and its credential.
+    Replacing(Box<(Connection, CredentialRecord)>),
+    New {
+        name: String,
+    },
+}
+
 /// Every field present, well-formed and known: (secret fields, plain fields).
 fn check_fields(
     integration: &IntegrationSpec,
     spec: &'static ApiKeySpec,
     mut given: BTreeMap<String, SecretInput>,
 ) -> Result<(BTreeMap<String, Secret>, BTreeMap<String, String>)> {
+    if let Some(unknown) = given.keys().find(|given| !spec.fields.iter().any(|f| &&f.id == given)) {
+        let known: Vec<&str> = spec.fields.iter().map(|f| f.id.as_str()).collect();
+        return Err(Error::invalid(
+            "fields",
+            format!(
+                "{} has no field “{}”; its fields are {}.",
+                integration.name,
+                crate::error::printable(unknown, 100),
+                known.join(", ")
+            ),
+        ));
+    }
     let (mut secrets, mut plain) = (BTreeMap::new(), BTreeMap::new());
     for field in &spec.fields {
         let id: &'static str = field.id.as_str();
@@ -249,18 +282,6 @@ fn check_fields(
         } else {
             plain.insert(field.id.clone(), value.to_owned());
         }
-    }
-    if let Some(unknown) = given.keys().next() {
-        let known: Vec<&str> = spec.fields.iter().map(|f| f.id.as_str()).collect();
-        return Err(Error::invalid(
-            "fields",
-            format!(
-                "{} has no field “{}”; its fields are {}.",
-                integration.name,
-                crate::error::printable(unknown, 100),
-                known.join(", ")
-            ),
-        ));
     }
     Ok((secrets, plain))
 }
