@@ -12,7 +12,7 @@ pub use discovery::{discover, Discovered};
 pub use endpoints::{EndpointField, EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
-pub use urls::{authorize_endpoint, provider_url, UrlCheck};
+pub use urls::{authorize_endpoint, issuer_url, provider_url, UrlCheck};
 
 use crate::api::{NewProvider, SecretInput};
 use crate::{Error, Result, Secret};
@@ -52,7 +52,7 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
                 "Enter either an issuer URL or the authorize and token URLs, not both.",
             ))
         }
-        (Some(issuer), None, None) => EndpointsInput::Issuer(provider_url("issuer", "issuer URL", issuer)?),
+        (Some(issuer), None, None) => EndpointsInput::Issuer(issuer_url("issuer", "issuer URL", issuer)?),
         (None, None, None) => {
             return Err(Error::invalid(
                 "issuer",

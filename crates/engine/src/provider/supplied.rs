@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{authorize_endpoint, catalog_spec, check_site, provider_url, EndpointOverrides, UrlCheck};
+use super::{
+    authorize_endpoint, catalog_spec, check_site, issuer_url, provider_url, EndpointOverrides, UrlCheck,
+};
 use crate::catalog::ClientAuth;
 use crate::store::ProviderAppRow;
 use crate::{Error, Result, Timestamp};
@@ -166,7 +168,7 @@ fn checked_app(provider_id: &str, entry: SuppliedEntry) -> std::result::Result<P
 /// An authorization server's entry: a public client's ID and nothing else, since its
 /// endpoints come from the server's own metadata.
 fn checked_server_app(issuer: &str, entry: SuppliedEntry) -> std::result::Result<ProviderAppRow, String> {
-    provider_url("issuer", "authorization server's issuer", issuer).map_err(|e| e.to_string())?;
+    issuer_url("issuer", "authorization server's issuer", issuer).map_err(|e| e.to_string())?;
     let SuppliedEntry { client_id, site, client_auth, .. } = &entry;
     let endpoints = [
         &entry.authorize_url,

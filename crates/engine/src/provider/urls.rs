@@ -49,6 +49,19 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
     }
 }
 
+/// An issuer identifier: a [`provider_url`] without a query either (OpenID Connect
+/// Discovery §2, RFC 8414 §2), since the address of its metadata is made from it.
+pub fn issuer_url(field: &'static str, label: &str, text: &str) -> Result<Url> {
+    let url = provider_url(field, label, text)?;
+    if url.query().is_some() {
+        return Err(Error::invalid(
+            field,
+            format!("The {label} must not contain a query (?…): an issuer has none. Remove it from the URL."),
+        ));
+    }
+    Ok(url)
+}
+
 /// What an authorization request sets itself (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID
 /// Connect Core §3.1.2.1). An authorize URL whose query already names one would send it
 /// twice, which RFC 6749 §3.1 forbids; which of the two a server heeds is its own pick.
@@ -134,5 +147,13 @@ mod tests {
             assert_eq!(error.field(), Some("issuer"), "{bad:.40}");
         }
         assert!(check(&long).unwrap_err().to_string().contains("longer than any provider's"));
+    }
+
+    #[test]
+    fn an_issuer_has_no_query() {
+        assert!(issuer_url("issuer", "issuer URL", "https://sso.example.com/realms/a").is_ok());
+        let error = issuer_url("issuer", "issuer URL", "https://sso.example.com/?tenant=a").unwrap_err();
+        assert_eq!(error.field(), Some("issuer"));
+        assert!(error.to_string().contains("must not contain a query"), "{error}");
     }
 }

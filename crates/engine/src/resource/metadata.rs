@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::http::{host_of, HttpClient, HttpError};
 use crate::oauth::BearerChallenge;
-use crate::provider::provider_url;
+use crate::provider::{issuer_url, provider_url};
 use crate::{Error, Result};
 
 /// What a URL's protected resource metadata says.
@@ -144,7 +144,7 @@ fn found(
     let Some(server) = metadata.authorization_servers.first() else {
         return Err(format!("its metadata ({metadata_url}) names no authorization server"));
     };
-    let authorization_server = provider_url("url", "authorization server", server)
+    let authorization_server = issuer_url("url", "authorization server", server)
         .map_err(|e| format!("its authorization server cannot be used ({e})"))?;
     let scopes = match challenge_scopes.is_empty() {
         true => metadata.scopes_supported,
