@@ -140,7 +140,7 @@ pub enum Command {
     },
     /// Run a command with a fresh token in an environment variable (never on its
     /// command line); exits with the command's exit code (127: not found, 126: not
-    /// executable).
+    /// executable, 128+N: ended by signal N).
     #[command(
         after_help = "Example:\n  grantkeeper exec Work -- sh -c 'curl -H \"Authorization: Bearer $GRANTKEEPER_TOKEN\" https://api.example.com/me'"
     )]

@@ -1,7 +1,12 @@
 //! `grantkeeper exec`: a command run with a fresh token in its environment, never on
 //! its command line (where other users' `ps` and the shell history would see it).
 
+#[cfg(unix)]
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
+
+#[cfg(unix)]
+use tokio::signal::unix::{signal, SignalKind};
 
 use grantkeeper_engine::{Connection, Engine, Error, Result, Secret};
 
@@ -49,10 +54,14 @@ pub fn run_with(
 ) -> Result<()> {
     crate::output::note_if_short(connection, min_ttl);
     let (program, arguments) = command.split_first().expect("clap requires a command");
+    // Ctrl-C and Ctrl-\ go to the whole foreground process group. As with a shell, the
+    // command decides what they do (a REPL carries on) and grantkeeper waits for it.
+    // A handler, unlike an ignored signal, is not inherited: the command gets the usual.
+    #[cfg(unix)]
+    let _left_to_the_command = [SignalKind::interrupt(), SignalKind::quit()].map(signal);
     let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
     match status {
-        // The command's own exit code, as a shell would pass it on.
-        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Ok(status) => std::process::exit(exit_code_of(status)),
         // A shell's exit codes and, for a path, what to check there.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             match program.contains('/') {
@@ -69,4 +78,14 @@ pub fn run_with(
         }
         Err(error) => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
     }
+}
+
+/// The command's own exit code as a shell passes it on: 128 and the signal's number
+/// for a command a signal ended.
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    #[cfg(unix)]
+    if let Some(signal) = status.signal() {
+        return 128 + signal;
+    }
+    status.code().unwrap_or(1)
 }

@@ -852,6 +852,27 @@ fn kill_a_refresh_at_the_provider(cli: &Cli, provider: &str, reached: impl Fn() 
     refresh.wait().unwrap();
 }
 
+/// Ctrl-C in a terminal reaches the whole foreground process group. A command that
+/// carries on after it (as a REPL does) keeps `exec` waiting, and its exit code is exec's.
+fn exec_leaves_ctrl_c_to_the_command(cli: &Cli) {
+    use std::io::{BufRead, Read};
+    use std::os::unix::process::CommandExt;
+    let script = "trap 'echo caught' INT; echo ready; sleep 5; echo done";
+    let mut exec = cli.command(&["exec", "Work", "--", "sh", "-c", script]);
+    let mut exec = exec.process_group(0).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(exec.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let group = format!("kill -INT -{}", exec.id());
+    assert!(Command::new("sh").args(["-c", &group]).status().unwrap().success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "caught\ndone\n");
+    let status = exec.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
 #[test]
 fn status_exec_and_token_json() {
     let (op, cli) = connected_as_work(&[]);
@@ -895,6 +916,9 @@ fn status_exec_and_token_json() {
     let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
     assert_eq!(not_executable.status.code(), Some(126));
     assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
+    // A command a signal ended: 128 and the signal's number, as a shell says.
+    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]).status.code(), Some(143));
+    exec_leaves_ctrl_c_to_the_command(&cli);
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
     assert!(text(&bad_name.stderr).contains("not an environment variable name"));
