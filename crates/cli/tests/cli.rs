@@ -852,6 +852,21 @@ fn kill_a_refresh_at_the_provider(cli: &Cli, provider: &str, reached: impl Fn() 
     refresh.wait().unwrap();
 }
 
+/// A name with a terminal escape or a right-to-left override would be shown as
+/// something else (`abc\u{202e}fed` reads "abcdef"): refused, for a connection and a
+/// provider alike, and nothing changes.
+fn names_that_would_mislead_are_refused(cli: &Cli, issuer: &str) {
+    for name in ["a\u{1b}[2Jb", "abc\u{202e}fed", "\u{2067}Work"] {
+        let renamed = cli.run(&["rename", "Work", name]);
+        assert_eq!(renamed.status.code(), Some(1), "{name:?}");
+        assert!(text(&renamed.stderr).contains("1 to 100 printable characters"), "{}", text(&renamed.stderr));
+        let added = cli.run(&["providers", "add", "--name", name, "--issuer", issuer, "--client-id", "x"]);
+        assert_eq!(added.status.code(), Some(1), "{name:?}");
+        assert!(text(&added.stderr).contains("printable characters"), "{}", text(&added.stderr));
+    }
+    assert!(ok(&cli.run(&["list"])).starts_with("Work\t"));
+}
+
 /// Ctrl-C in a terminal reaches the whole foreground process group. A command that
 /// carries on after it (as a REPL does) keeps `exec` waiting, and its exit code is exec's.
 fn exec_leaves_ctrl_c_to_the_command(cli: &Cli) {
@@ -919,6 +934,7 @@ fn status_exec_and_token_json() {
     // A command a signal ended: 128 and the signal's number, as a shell says.
     assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]).status.code(), Some(143));
     exec_leaves_ctrl_c_to_the_command(&cli);
+    names_that_would_mislead_are_refused(&cli, &op.issuer);
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
     assert!(text(&bad_name.stderr).contains("not an environment variable name"));

@@ -336,7 +336,7 @@ impl Engine {
 fn account_hint(given: Option<&str>) -> Result<Option<&str>> {
     let hint = given.map(str::trim).filter(|a| !a.is_empty());
     match hint {
-        Some(h) if h.chars().count() > 254 || h.chars().any(char::is_control) => Err(Error::invalid(
+        Some(h) if h.chars().count() > 254 || h.chars().any(crate::error::misleads) => Err(Error::invalid(
             "account",
             "The account must be an email address or login on one line, at most 254 characters.",
         )),

@@ -21,7 +21,7 @@ impl Engine {
     }
 
     fn check_name(&self, name: &str) -> Result<String> {
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(crate::error::misleads) {
             return Err(Error::invalid("name", "A connection name is 1 to 100 printable characters."));
         }
         Ok(name.to_owned())

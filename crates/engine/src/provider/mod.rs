@@ -39,7 +39,7 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
     if name.is_empty() {
         return Err(Error::invalid("name", "Give the provider a name, for example “Company SSO”."));
     }
-    if name.chars().count() > NAME_LIMIT || name.chars().any(char::is_control) {
+    if name.chars().count() > NAME_LIMIT || name.chars().any(crate::error::misleads) {
         return Err(Error::invalid(
             "name",
             format!("The name must be at most {NAME_LIMIT} printable characters."),
@@ -82,7 +82,7 @@ pub fn check(input: &NewProvider) -> Result<CheckedProvider> {
 /// A client ID as typed (trimmed, not blank): printable, and no longer than any
 /// provider's.
 pub(crate) fn check_client_id(client_id: &str) -> Result<String> {
-    if client_id.chars().any(char::is_control) || client_id.len() > CLIENT_ID_LIMIT {
+    if client_id.chars().any(crate::error::misleads) || client_id.len() > CLIENT_ID_LIMIT {
         return Err(Error::invalid(
             "client_id",
             format!("The client ID must be at most {CLIENT_ID_LIMIT} printable characters."),

@@ -205,7 +205,7 @@ fn checked_server_app(issuer: &str, entry: SuppliedEntry) -> std::result::Result
 
 fn checked_client_id(client_id: &str) -> std::result::Result<String, String> {
     let client_id = client_id.trim();
-    if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
+    if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(crate::error::misleads) {
         return Err("client_id must be the provider app's client ID".into());
     }
     Ok(client_id.to_owned())

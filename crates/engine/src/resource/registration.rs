@@ -92,7 +92,7 @@ pub async fn register(
     let answer: Answer =
         serde_json::from_slice(&body).map_err(|_| refused("its answer names no client_id".into()))?;
     let client_id = answer.client_id.trim();
-    if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(char::is_control) {
+    if client_id.is_empty() || client_id.len() > 512 || client_id.chars().any(crate::error::misleads) {
         return Err(refused("its answer has no usable client_id".into()));
     }
     let client_auth = match (answer.token_endpoint_auth_method.as_deref(), answer.client_secret.is_some()) {
