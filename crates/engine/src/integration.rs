@@ -86,7 +86,18 @@ impl Engine {
     /// the provider's strings): a script asking for access the person never gave.
     pub fn require_scopes(&self, key: &str, scopes: &[String]) -> Result<()> {
         let connection = self.connection(key)?;
-        let spec = Catalog::builtin().provider(&connection.provider_id);
+        let catalog = Catalog::builtin();
+        let api_key = catalog.integration_by_id(&connection.integration).is_some_and(|i| i.api_key.is_some());
+        if api_key && !scopes.is_empty() {
+            return Err(Error::invalid(
+                "scopes",
+                format!(
+                    "“{}” is an API key, which has no scopes to require; leave them out.",
+                    connection.name
+                ),
+            ));
+        }
+        let spec = catalog.provider(&connection.provider_id);
         let missing: Vec<&str> = scopes
             .iter()
             .map(|scope| scope.trim())

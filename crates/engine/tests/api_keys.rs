@@ -102,7 +102,7 @@ async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator
 
 /// What is wrong with the request itself is said before the service is asked about the
 /// key: a field the service does not have, a connection of another service to replace,
-/// a name taken.
+/// a name taken. And a key is not asked for scopes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_misdirected_key_is_refused_before_the_service_is_asked() {
     let (emulator, _setup, engine) = emulator_and_engine();
@@ -135,6 +135,12 @@ async fn a_misdirected_key_is_refused_before_the_service_is_asked() {
 
     assert_eq!(checks().await, asked, "no key was sent to a service");
     assert_eq!(engine.connections().unwrap().len(), 1);
+
+    // A key has no scopes: a script requiring one is told so, not to grant access.
+    let error = engine.require_scopes("OpenAI", &["models.read".into()]).unwrap_err();
+    assert_eq!(error.field(), Some("scopes"));
+    assert!(error.to_string().contains("is an API key, which has no scopes"), "{error}");
+    engine.require_scopes("OpenAI", &[]).unwrap();
 }
 
 /// A good key is saved, handed out as the token, tested, and kept only in the keychain.
