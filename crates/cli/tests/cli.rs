@@ -113,6 +113,25 @@ fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Cli) {
     (op, cli)
 }
 
+/// A keychain entry changed outside Grantkeeper so that it holds no tokens: as with one
+/// deleted, the connection asks to be reconnected (exit 3), and a Reconnect mends it.
+#[test]
+fn tokens_changed_outside_grantkeeper_ask_for_a_reconnect() {
+    let (_op, cli) = connected_as_work(&[]);
+    let keys = secret_tool_keys(&cli.service);
+    let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
+    grantkeeper_test_support::secret_tool_store(&cli.service, entry, "{\"changed\": \"by hand\"}");
+
+    let refused = cli.run(&["token", "Work"]);
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("unreadable"), "{}", text(&refused.stderr));
+    assert!(refused.stdout.is_empty());
+    assert!(ok(&cli.run(&["list"])).contains("\treauthorize\t"));
+
+    ok(&cli.run(&["reconnect", "Work"]));
+    assert!(!ok(&cli.run(&["token", "Work"])).trim().is_empty());
+}
+
 #[test]
 fn errors_go_to_stderr_with_documented_exit_codes() {
     let op = OidcProvider::start();

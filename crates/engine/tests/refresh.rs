@@ -193,3 +193,17 @@ async fn tokens_missing_from_the_keychain_are_found_on_start() {
     assert_eq!(connection.status, ConnectionStatus::Reauthorize);
     assert!(connection.status_reason.unwrap().contains("missing from the keychain"));
 }
+
+/// The same for an entry changed outside Grantkeeper so that it holds no tokens.
+#[tokio::test]
+async fn tokens_unreadable_in_the_keychain_are_found_on_start() {
+    let (_op, setup, _, _) = connected_as_work(&[]).await;
+    let keys = secret_tool_keys(&setup.service);
+    grantkeeper_test_support::secret_tool_store(&setup.service, &keys[0], "not tokens");
+
+    let restarted = setup.engine(BrowserMode::Consent);
+    restarted.repair().await.unwrap();
+    let connection = restarted.connection("Work").unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Reauthorize);
+    assert!(connection.status_reason.unwrap().contains("unreadable"));
+}

@@ -59,8 +59,15 @@ impl Vault {
         self.run(move |store| store.delete(&key)).await
     }
 
+    /// A credential's tokens; None when the entry is missing, or changed outside
+    /// Grantkeeper so that it holds no tokens it can read: either way there are none to use.
     pub async fn read_tokens(&self, key: &str) -> Result<Option<TokenSet>> {
-        self.read(key).await?.map(|secret| TokenSet::decode(&secret)).transpose()
+        let Some(secret) = self.read(key).await? else { return Ok(None) };
+        let tokens = TokenSet::decode(&secret);
+        if tokens.is_none() {
+            tracing::warn!(key, "a keychain entry of Grantkeeper holds no tokens it can read");
+        }
+        Ok(tokens)
     }
 
     pub async fn write_tokens(&self, key: &str, tokens: &TokenSet) -> Result<()> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, Secret};
+use crate::Secret;
 
 #[derive(Debug, Clone)]
 pub struct TokenSet {
@@ -58,12 +58,11 @@ impl TokenSet {
         Secret::new(serde_json::to_string(&stored).expect("token set serializes"))
     }
 
-    pub(super) fn decode(secret: &Secret) -> Result<Self> {
-        // serde's error would quote the input; say only that the entry is unreadable.
-        let stored: Stored = serde_json::from_str(secret.expose()).map_err(|_| {
-            Error::Internal("a keychain entry of Grantkeeper is not in the expected format".into())
-        })?;
-        Ok(TokenSet {
+    /// None when the entry is not in Grantkeeper's format (changed outside it). serde's
+    /// error, which would quote the entry, is not kept.
+    pub(super) fn decode(secret: &Secret) -> Option<Self> {
+        let stored: Stored = serde_json::from_str(secret.expose()).ok()?;
+        Some(TokenSet {
             access_token: Secret::new(stored.access_token),
             refresh_token: stored.refresh_token.map(Secret::new),
             id_token: stored.id_token.map(Secret::new),
@@ -87,8 +86,8 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_entry_error_does_not_quote_it() {
-        let error = TokenSet::decode(&Secret::new("canary-garbage")).unwrap_err();
-        assert!(!error.to_string().contains("canary"));
+    fn an_entry_in_another_format_is_no_tokens() {
+        assert!(TokenSet::decode(&Secret::new("canary-garbage")).is_none());
+        assert!(TokenSet::decode(&Secret::new(r#"{"token_type":"Bearer"}"#)).is_none());
     }
 }

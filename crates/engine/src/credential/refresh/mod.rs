@@ -23,7 +23,7 @@ use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
-const TOKENS_MISSING: &str = "its tokens are missing from the keychain";
+const TOKENS_MISSING: &str = "its tokens are missing from the keychain, or unreadable there";
 
 /// A provider whose tokens last less than this (some answer `expires_in: 0`) is asked
 /// for new ones at most this often, by the scheduler and by `token` alike: otherwise

@@ -12,12 +12,12 @@ use super::TOKENS_MISSING;
 use crate::credential::status::may_rotate;
 
 impl Engine {
-    /// On start: a credential whose tokens are gone from the keychain (deleted by hand,
-    /// or a process killed between writes) becomes Reauthorize now rather than at its
-    /// next use, a refresh a killed process left half done is settled, replaced
-    /// keychain entries a killed process did not get to delete are deleted, and credentials
-    /// that never expire are checked with their provider soon. Does nothing when the
-    /// keychain cannot be read.
+    /// On start: a credential whose tokens are gone from the keychain or unreadable there
+    /// (deleted or changed by hand, or a process killed between writes) becomes
+    /// Reauthorize now rather than at its next use, a refresh a killed process left half
+    /// done is settled, replaced keychain entries a killed process did not get to delete
+    /// are deleted, and credentials that never expire are checked with their provider
+    /// soon. Does nothing when the keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
         self.store.check_unexpiring_soon(Timestamp::now())?;
         for key in self.store.stale_secrets()? {
@@ -28,8 +28,8 @@ impl Engine {
             if credential.pending_token_key.is_some() {
                 // Settled through the refresh path, which takes the locks first.
                 let _ = self.refresh(&self.decorate(connection), credential).await;
-            } else if self.vault.read(&credential.token_secret_key).await?.is_none() {
-                tracing::warn!(credential_id = %credential.id, "tokens missing from the keychain");
+            } else if self.vault.read_tokens(&credential.token_secret_key).await?.is_none() {
+                tracing::warn!(credential_id = %credential.id, "tokens missing from the keychain or unreadable");
                 // It returns the error a caller would get; here the marking is what counts.
                 let _: Result<()> = self.needs_reauthorization(&connection, &credential, TOKENS_MISSING);
             }
