@@ -132,12 +132,24 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::Providers { command } => providers(engine, command).await,
         Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
         Command::Connect { integration, url, name, account, scopes, sign_in } => {
+            let extra = scopes.clone();
             let options = ConnectOptions { name, account, scopes, device: sign_in.device };
             let pending = match (url, integration) {
                 (Some(url), _) => connect_url(engine, &url, options).await?,
                 (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
             };
-            finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
+            let connection = finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await?;
+            // Asked for, but unticked on the consent page or unknown to the provider.
+            let left_out = engine.scopes_not_granted(&connection.id, &extra)?;
+            if !left_out.is_empty() {
+                eprintln!(
+                    "Note: {} did not grant {}; “{}” has the rest.",
+                    connection.provider,
+                    left_out.join(", "),
+                    connection.name
+                );
+            }
+            Ok(())
         }
         Command::Keys { command: KeysCommand::Add(args) } => add_api_key(engine, args).await,
         Command::Test { connection, json } => {
@@ -150,12 +162,12 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         }
         Command::GrantAccess { connection, no_browser, json } => {
             let pending = engine.grant_access(&connection).await?;
-            finish_sign_in(engine, pending, no_browser, json).await
+            finish_sign_in(engine, pending, no_browser, json).await.map(drop)
         }
         Command::Reconnect { connection, sign_in } => {
             let by = if sign_in.device { SignIn::Device } else { SignIn::Browser };
             let pending = engine.reconnect_by(&connection, by).await?;
-            finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await
+            finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await.map(drop)
         }
         Command::Activity { limit, json } => output::activity(&engine.activity(limit)?, json),
         Command::List { json } => output::connections(&engine.connections()?, json),
@@ -324,7 +336,7 @@ async fn finish_sign_in(
     pending: PendingFlow,
     no_browser: bool,
     json: bool,
-) -> Result<()> {
+) -> Result<Connection> {
     if let Some(code) = &pending.started.user_code {
         eprintln!(
             "On any device, open this page and enter the code {code}:\n\n  {}\n",
@@ -371,7 +383,8 @@ async fn finish_sign_in(
             },
         }
     };
-    output::connection(&connection, json)
+    output::connection(&connection, json)?;
+    Ok(connection)
 }
 
 /// The client secret from stdin, when `--client-secret-stdin` asked for it.

@@ -113,6 +113,24 @@ fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Cli) {
     (op, cli)
 }
 
+/// Scopes asked for with `--scope` that the person unticked (or the provider does not
+/// know) are named after the sign-in; the connection keeps what was granted.
+#[test]
+fn a_scope_left_out_of_the_grant_is_named() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    tokio::runtime::Runtime::new().unwrap().block_on(op.withhold(&["profile"]));
+
+    let connected = cli.run(&["connect", "Local OP", "--name", "Work", "--scope", "profile"]);
+    let said = text(&connected.stderr);
+    assert!(said.contains("Note: Local OP did not grant profile; “Work” has the rest."), "{said}");
+    assert!(ok(&connected).starts_with("Work\tactive\t"));
+    let granted = cli.run(&["connect", "Local OP", "--name", "Home", "--scope", "email"]);
+    assert!(ok(&granted).starts_with("Home\tactive\t"));
+    assert!(!text(&granted.stderr).contains("Note:"), "{}", text(&granted.stderr));
+}
+
 /// A keychain entry changed outside Grantkeeper so that it holds no tokens: as with one
 /// deleted, the connection asks to be reconnected (exit 3), and a Reconnect mends it.
 #[test]

@@ -97,19 +97,17 @@ impl Engine {
                 ),
             ));
         }
-        let spec = catalog.provider(&connection.provider_id);
-        let missing: Vec<&str> = scopes
-            .iter()
-            .map(|scope| scope.trim())
-            .filter(|scope| {
-                let value = spec.and_then(|p| p.scope_value(scope)).unwrap_or(scope);
-                !is_granted(value, &connection.scopes)
-            })
-            .collect();
+        let missing = not_granted(&connection, scopes);
         if missing.is_empty() {
             return Ok(());
         }
         Err(Error::ScopesMissing { connection: connection.name, scopes: missing.join(", ") })
+    }
+
+    /// Which of `scopes` (short catalog names or the provider's strings) the connection's
+    /// grant lacks, as given: after a sign-in, what the provider left out of what was asked.
+    pub fn scopes_not_granted(&self, key: &str, scopes: &[String]) -> Result<Vec<String>> {
+        Ok(not_granted(&self.connection(key)?, scopes))
     }
 
     /// Fills in what the catalog knows about a stored connection: names, the scopes
@@ -153,6 +151,19 @@ fn scope_values<'a>(
         values.push(value.to_owned());
     }
     Ok(union(&[], &values))
+}
+
+/// Which of `scopes` (several may share a string, space-separated) the grant lacks.
+fn not_granted(connection: &Connection, scopes: &[String]) -> Vec<String> {
+    let spec = Catalog::builtin().provider(&connection.provider_id);
+    let scopes = scopes.iter().flat_map(|scope| scope.split_whitespace());
+    scopes
+        .filter(|scope| {
+            let value = spec.and_then(|p| p.scope_value(scope)).unwrap_or(scope);
+            !is_granted(value, &connection.scopes)
+        })
+        .map(String::from)
+        .collect()
 }
 
 /// Is `needed` among the granted scopes? Some providers report a resource's scopes
