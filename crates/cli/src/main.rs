@@ -132,24 +132,8 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::Providers { command } => providers(engine, command).await,
         Command::Catalog { json } => output::catalog(&Catalog::builtin().views(), json),
         Command::Connect { integration, url, name, account, scopes, sign_in } => {
-            let extra = scopes.clone();
             let options = ConnectOptions { name, account, scopes, device: sign_in.device };
-            let pending = match (url, integration) {
-                (Some(url), _) => connect_url(engine, &url, options).await?,
-                (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
-            };
-            let connection = finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await?;
-            // Asked for, but unticked on the consent page or unknown to the provider.
-            let left_out = engine.scopes_not_granted(&connection.id, &extra)?;
-            if !left_out.is_empty() {
-                eprintln!(
-                    "Note: {} did not grant {}; “{}” has the rest.",
-                    connection.provider,
-                    left_out.join(", "),
-                    connection.name
-                );
-            }
-            Ok(())
+            connect(engine, integration, url, options, sign_in).await
         }
         Command::Keys { command: KeysCommand::Add(args) } => add_api_key(engine, args).await,
         Command::Test { connection, json } => {
@@ -331,6 +315,29 @@ fn status_exit_code(connections: &[grantkeeper_engine::Connection]) -> u8 {
 }
 
 /// Tells the person where to sign in, waits for the flow, prints the connection.
+/// `connect`: an integration or a URL, signed in, and which of the scopes asked for
+/// with --scope the provider left out (unticked on its consent page, or unknown to it).
+async fn connect(
+    engine: &Arc<Engine>,
+    integration: Option<String>,
+    url: Option<String>,
+    options: ConnectOptions,
+    sign_in: args::SignInArgs,
+) -> Result<()> {
+    let asked = options.scopes.clone();
+    let pending = match (url, integration) {
+        (Some(url), _) => connect_url(engine, &url, options).await?,
+        (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
+    };
+    let connection = finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await?;
+    let left_out = engine.scopes_not_granted(&connection.id, &asked)?;
+    if !left_out.is_empty() {
+        let (provider, name) = (&connection.provider, &connection.name);
+        eprintln!("Note: {provider} did not grant {}; “{name}” has the rest.", left_out.join(", "));
+    }
+    Ok(())
+}
+
 async fn finish_sign_in(
     engine: &Arc<Engine>,
     pending: PendingFlow,

@@ -855,11 +855,9 @@ fn a_removal_waits_for_a_refresh_under_way() {
     runtime.block_on(emulator.delay_next_token_request(1500));
     let refresh =
         cli.command(&["refresh", "Meetings"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !sent_to("/zoom/token").iter().any(|body| body.contains("grant_type=refresh_token")) {
-        assert!(std::time::Instant::now() < deadline, "the refresh never reached the provider");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for("the refresh to reach the provider", || {
+        sent_to("/zoom/token").iter().any(|body| body.contains("grant_type=refresh_token"))
+    });
     let removed = cli.run(&["remove", "Meetings"]);
     let refreshed = refresh.wait_with_output().unwrap();
     assert!(refreshed.status.success(), "{}", text(&refreshed.stderr));
@@ -880,13 +878,18 @@ fn a_removal_waits_for_a_refresh_under_way() {
 fn kill_a_refresh_at_the_provider(cli: &Cli, provider: &str, reached: impl Fn() -> bool) {
     let mut refresh =
         cli.command(&["refresh", provider]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !reached() {
-        assert!(std::time::Instant::now() < deadline, "{provider}: the refresh never reached the provider");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for(&format!("{provider}: the refresh to reach the provider"), reached);
     refresh.kill().unwrap();
     refresh.wait().unwrap();
+}
+
+/// Waits up to ten seconds until `done`, else fails the test waiting for `what`.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "still waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// A name with a terminal escape or a right-to-left override would be shown as
@@ -902,6 +905,35 @@ fn names_that_would_mislead_are_refused(cli: &Cli, issuer: &str) {
         assert!(text(&added.stderr).contains("printable characters"), "{}", text(&added.stderr));
     }
     assert!(ok(&cli.run(&["list"])).starts_with("Work\t"));
+}
+
+/// exec: the token in the environment, never in the arguments; the command's exit code.
+fn exec_hands_the_token_in_its_environment(cli: &Cli, token: &str) {
+    let printed = ok(&cli.run(&["exec", "Work", "--", "sh", "-c", "printf %s \"$GRANTKEEPER_TOKEN\""]));
+    assert_eq!(format!("{printed}\n"), token);
+    let named =
+        ok(&cli.run(&["exec", "Work", "--env", "API_TOKEN", "--", "sh", "-c", "printf %s \"$API_TOKEN\""]));
+    assert_eq!(format!("{named}\n"), token);
+    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert_eq!(cli.run(&["exec", "Work", "--", "no-such-command-here"]).status.code(), Some(127));
+    let script = cli.home.path().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
+    assert_eq!(not_executable.status.code(), Some(126));
+    assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
+    // A command a signal ended: 128 and the signal's number, as a shell says.
+    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]).status.code(), Some(143));
+    exec_leaves_ctrl_c_to_the_command(cli);
+    let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
+    assert_eq!(bad_name.status.code(), Some(1));
+    assert!(text(&bad_name.stderr).contains("not an environment variable name"));
+    let path = cli.run(&["exec", "Work", "--env", "PATH", "--", "true"]);
+    assert_eq!(path.status.code(), Some(1));
+    assert!(
+        text(&path.stderr).contains("The system reads PATH to start the command"),
+        "{}",
+        text(&path.stderr)
+    );
 }
 
 /// Ctrl-C in a terminal reaches the whole foreground process group. A command that
@@ -955,33 +987,8 @@ fn status_exec_and_token_json() {
     assert!(text(&lacking.stderr).contains("was not granted calendar"), "{}", text(&lacking.stderr));
     assert!(lacking.stdout.is_empty());
 
-    // exec: the token in the environment, never in the arguments; the command's exit code.
-    let printed = ok(&cli.run(&["exec", "Work", "--", "sh", "-c", "printf %s \"$GRANTKEEPER_TOKEN\""]));
-    assert_eq!(format!("{printed}\n"), token);
-    let named =
-        ok(&cli.run(&["exec", "Work", "--env", "API_TOKEN", "--", "sh", "-c", "printf %s \"$API_TOKEN\""]));
-    assert_eq!(format!("{named}\n"), token);
-    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
-    assert_eq!(cli.run(&["exec", "Work", "--", "no-such-command-here"]).status.code(), Some(127));
-    let script = cli.home.path().join("script.sh");
-    std::fs::write(&script, "#!/bin/sh\n").unwrap();
-    let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
-    assert_eq!(not_executable.status.code(), Some(126));
-    assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
-    // A command a signal ended: 128 and the signal's number, as a shell says.
-    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]).status.code(), Some(143));
-    exec_leaves_ctrl_c_to_the_command(&cli);
+    exec_hands_the_token_in_its_environment(&cli, &token);
     names_that_would_mislead_are_refused(&cli, &op.issuer);
-    let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
-    assert_eq!(bad_name.status.code(), Some(1));
-    assert!(text(&bad_name.stderr).contains("not an environment variable name"));
-    let path = cli.run(&["exec", "Work", "--env", "PATH", "--", "true"]);
-    assert_eq!(path.status.code(), Some(1));
-    assert!(
-        text(&path.stderr).contains("The system reads PATH to start the command"),
-        "{}",
-        text(&path.stderr)
-    );
 
     // Revoked at the provider: status says so and exits 3.
     tokio::runtime::Runtime::new().unwrap().block_on(op.revoke_grants("grace"));

@@ -37,18 +37,9 @@ impl Engine {
             }
             None => KeyFor::New { name: self.connection_name(input.name, &integration.name)? },
         };
-        let account = match (input.check, &integration.check) {
-            (true, Some(check)) => {
-                let values = field_values(&plain, &secrets);
-                match run_check(&self.http, check, &values, &key, &integration.name).await?.0 {
-                    Checked::Accepted { account } => account,
-                    Checked::Limited { .. } => None,
-                    Checked::Rejected { status } => {
-                        return Err(Error::KeyRejected { service: integration.name.clone(), status })
-                    }
-                }
-            }
-            _ => None,
+        let account = match input.check {
+            true => self.checked_account(integration, &plain, &secrets, &key).await?,
+            false => None,
         };
         let account = account.or_else(|| key.last4().map(|last4| format!("key •••• {last4}")));
         let tokens = TokenSet {
@@ -61,11 +52,47 @@ impl Engine {
             KeyFor::New { .. } => None,
         };
         let credential = key_credential(id, integration, account, plain, replaced, at);
-        let (connection_id, kind) = match target {
+        let (connection_id, kind) = self.keep_key(&credential, &tokens, target, id, at).await?;
+        self.log_event(kind, at, &credential.id, Some(&connection_id), None)?;
+        self.events.publish(EngineEvent::ConnectionsChanged);
+        self.connection(&connection_id)
+    }
+
+    /// What the service's check says of the key: the account it names, if any; an
+    /// error when it refuses the key. None for a service without a check.
+    async fn checked_account(
+        &self,
+        integration: &IntegrationSpec,
+        plain: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, Secret>,
+        key: &Secret,
+    ) -> Result<Option<String>> {
+        let Some(check) = &integration.check else { return Ok(None) };
+        let values = field_values(plain, secrets);
+        match run_check(&self.http, check, &values, key, &integration.name).await?.0 {
+            Checked::Accepted { account } => Ok(account),
+            Checked::Limited { .. } => Ok(None),
+            Checked::Rejected { status } => {
+                Err(Error::KeyRejected { service: integration.name.clone(), status })
+            }
+        }
+    }
+
+    /// Saves the key's credential where `target` says: the connection's id, and what
+    /// the activity log records.
+    async fn keep_key(
+        &self,
+        credential: &CredentialRecord,
+        tokens: &TokenSet,
+        target: KeyFor,
+        integration_id: &str,
+        at: Timestamp,
+    ) -> Result<(String, EventKind)> {
+        match target {
             KeyFor::Replacing(replaced) => {
                 let (connection, old) = *replaced;
                 let replaced = Some(old.token_secret_key.as_str());
-                if self.save_credential(&credential, &tokens, None, replaced).await?
+                if self.save_credential(credential, tokens, None, replaced).await?
                     == GrantSaved::ChangedMeanwhile
                 {
                     return Err(Error::invalid(
@@ -76,36 +103,29 @@ impl Engine {
                         ),
                     ));
                 }
-                (connection.id, EventKind::CredentialReauthorized)
+                Ok((connection.id, EventKind::CredentialReauthorized))
             }
             KeyFor::New { name } => {
                 let row = NewConnectionRow {
                     id: uuid::Uuid::new_v4().to_string(),
                     name,
-                    integration: id.to_owned(),
+                    integration: integration_id.to_owned(),
                     created_at: at,
                 };
-                self.save_credential(&credential, &tokens, Some(&row), None).await?;
-                (row.id, EventKind::CredentialCreated)
+                self.save_credential(credential, tokens, Some(&row), None).await?;
+                Ok((row.id, EventKind::CredentialCreated))
             }
-        };
-        self.log_event(kind, at, &credential.id, Some(&connection_id), None)?;
-        self.events.publish(EngineEvent::ConnectionsChanged);
-        self.connection(&connection_id)
+        }
     }
 
-    fn replaceable(
-        &self,
-        key: &str,
-        integration_id: &str,
-        integration_name: &str,
-    ) -> Result<(Connection, CredentialRecord)> {
+    /// The connection `key` of the service `id` (named `service`), whose key is replaced.
+    fn replaceable(&self, key: &str, id: &str, service: &str) -> Result<(Connection, CredentialRecord)> {
         let connection = self.connection(key)?;
-        if connection.integration != integration_id {
+        if connection.integration != id {
             return Err(Error::invalid(
                 "replace",
                 format!(
-                    "“{}” is a connection to {}, not to {integration_name}; name a connection to {integration_name} to replace its key.",
+                    "“{}” is a connection to {}, not to {service}; name a connection to {service} to replace its key.",
                     connection.name, connection.integration_name
                 ),
             ));
