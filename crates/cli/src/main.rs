@@ -246,6 +246,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
     match command {
         ProvidersCommand::Add(args) => {
             let client_secret = client_secret_from_stdin(args.client_secret_stdin)?;
+            let client_given = client_secret.is_some();
             let provider = engine
                 .add_provider(NewProvider {
                     name: args.name,
@@ -257,11 +258,13 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                     client_auth: args.client_auth,
                     scopes: args.scopes.into_iter().collect(),
                 })
-                .await?;
+                .await
+                .map_err(|e| secret_from_stdin(e, client_given))?;
             output::providers(&[provider], args.json)
         }
         ProvidersCommand::Set(args) => {
             let client_secret = client_secret_from_stdin(args.client_secret_stdin)?;
+            let client_given = client_secret.is_some();
             let input = ProviderAppInput {
                 client_id: args.client_id,
                 client_secret: client_secret.as_deref().map(Into::into),
@@ -277,7 +280,10 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
                     device_authorization_url: args.device_authorization_url,
                 },
             };
-            let provider = engine.set_provider_app(&args.provider, input).await?;
+            let provider = engine
+                .set_provider_app(&args.provider, input)
+                .await
+                .map_err(|e| secret_from_stdin(e, client_given))?;
             output::providers(&[provider], args.json)
         }
         ProvidersCommand::List { json } => output::providers(&engine.providers()?, json),
@@ -392,6 +398,19 @@ async fn finish_sign_in(
     };
     output::connection(&connection, json)?;
     Ok(connection)
+}
+
+/// An error about a client secret none was given for, with how this command takes one.
+fn secret_from_stdin(error: Error, given: bool) -> Error {
+    match error {
+        Error::InvalidInput { field: Some(field), message } if field == "client_secret" && !given => {
+            Error::InvalidInput {
+                field: Some(field),
+                message: format!("{message} Pipe it in with --client-secret-stdin."),
+            }
+        }
+        other => other,
+    }
 }
 
 /// The client secret from stdin, when `--client-secret-stdin` asked for it.

@@ -163,6 +163,11 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
     let usage = cli.run(&["providers", "add", "--name", "X"]);
     assert_eq!(usage.status.code(), Some(2));
 
+    // A secret the provider needs is asked for the way this command takes it.
+    let secretless = cli.run(&["providers", "set", "github", "--client-id", "c"]);
+    assert_eq!(secretless.status.code(), Some(1));
+    assert!(text(&secretless.stderr).contains("Pipe it in with --client-secret-stdin."));
+
     let plain_http = cli.run(&[
         "providers",
         "add",

@@ -257,7 +257,9 @@ impl Engine {
         if spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required) && !has_secret {
             return Err(Error::invalid(
                 "client_secret",
-                format!("{name} needs the client secret of your provider app too. Paste it here; it goes to the keychain."),
+                format!(
+                    "{name} needs the client secret of your provider app too; it is kept in the keychain."
+                ),
             ));
         }
         let enabled = input.enabled;
