@@ -12,7 +12,7 @@ export const STATUS_HINTS: Record<ConnectionStatus, string> = {
   active: "Signed in; Grantkeeper refreshes its tokens before they expire.",
   retrying: "The provider could not be reached; Grantkeeper will try again by itself.",
   needs_more_access: "This connection needs more access than was granted. Grant access to ask for exactly what is missing.",
-  reauthorize: "The provider no longer accepts this sign-in. Reconnect to keep it working.",
+  reauthorize: "This sign-in can no longer be used. Reconnect to keep it working.",
   pending: "Waiting for the sign-in to finish.",
 };
 

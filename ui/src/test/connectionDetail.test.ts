@@ -97,6 +97,18 @@ describe("Connection detail", () => {
     expect(screen.getAllByTestId("connection-row")).toHaveLength(1);
   });
 
+  it("a Reauthorize the provider did not cause does not blame the provider", async () => {
+    const user = userEvent.setup();
+    const reason = "its tokens are missing from the keychain, or unreadable there";
+    ipc.listConnections.mockResolvedValue([connection({ id: "m", name: "Mail", status: "reauthorize", status_reason: reason })]);
+    render(App);
+    await user.click(await screen.findByTestId("connection-open"));
+    const detail = await screen.findByTestId("connection-detail");
+    expect(detail.textContent).toContain(reason);
+    expect(detail.textContent).toContain("Reconnect to keep it working");
+    expect(detail.textContent).not.toContain("provider no longer accepts");
+  });
+
   it("a Reconnect started in the detail view ends there, focus on its title", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection({ id: "m", name: "Mail", status: "reauthorize" })]);
