@@ -2,11 +2,9 @@
 //! its command line (where other users' `ps` and the shell history would see it).
 
 #[cfg(unix)]
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::time::Duration;
-
-#[cfg(unix)]
-use tokio::signal::unix::{signal, SignalKind};
 
 use grantkeeper_engine::{Connection, Engine, Error, Result, Secret};
 
@@ -54,38 +52,42 @@ pub fn run_with(
 ) -> Result<()> {
     crate::output::note_if_short(connection, min_ttl);
     let (program, arguments) = command.split_first().expect("clap requires a command");
-    // Ctrl-C and Ctrl-\ go to the whole foreground process group. As with a shell, the
-    // command decides what they do (a REPL carries on) and grantkeeper waits for it.
-    // A handler, unlike an ignored signal, is not inherited: the command gets the usual.
-    #[cfg(unix)]
-    let _left_to_the_command = [SignalKind::interrupt(), SignalKind::quit()].map(signal);
-    let status = std::process::Command::new(program).args(arguments).env(variable, token.expose()).status();
-    match status {
-        Ok(status) => std::process::exit(exit_code_of(status)),
-        // A shell's exit codes and, for a path, what to check there.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+    let mut command = Command::new(program);
+    command.args(arguments).env(variable, token.expose());
+    let error = start_in_place(command);
+    // A shell's exit codes and, for a path, what to check there.
+    match error.kind() {
+        std::io::ErrorKind::NotFound => {
             match program.contains('/') {
                 true => eprintln!("grantkeeper: there is no “{program}”."),
                 false => eprintln!("grantkeeper: no command “{program}” found on PATH."),
             }
             std::process::exit(127)
         }
-        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+        std::io::ErrorKind::PermissionDenied => {
             eprintln!(
                 "grantkeeper: “{program}” cannot be run: it is not executable (chmod +x), or is not a program."
             );
             std::process::exit(126)
         }
-        Err(error) => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
+        _ => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
     }
 }
 
-/// The command's own exit code as a shell passes it on: 128 and the signal's number
-/// for a command a signal ended.
-fn exit_code_of(status: std::process::ExitStatus) -> i32 {
-    #[cfg(unix)]
-    if let Some(signal) = status.signal() {
-        return 128 + signal;
+/// Runs the command in grantkeeper's place, as `env` does: its exit status, the signals
+/// that reach it (Ctrl-C reaches the whole foreground process group) and those it was
+/// started ignoring are its own. Returns only when it could not start.
+#[cfg(unix)]
+fn start_in_place(mut command: Command) -> std::io::Error {
+    command.exec()
+}
+
+/// Where a process cannot be replaced, grantkeeper waits for the command and exits with
+/// its code.
+#[cfg(not(unix))]
+fn start_in_place(mut command: Command) -> std::io::Error {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(error) => error,
     }
-    status.code().unwrap_or(1)
 }

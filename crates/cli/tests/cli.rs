@@ -926,9 +926,7 @@ fn exec_hands_the_token_in_its_environment(cli: &Cli, token: &str) {
     let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
     assert_eq!(not_executable.status.code(), Some(126));
     assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
-    // A command a signal ended: 128 and the signal's number, as a shell says.
-    assert_eq!(cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]).status.code(), Some(143));
-    exec_leaves_ctrl_c_to_the_command(cli);
+    exec_leaves_signals_to_the_command(cli);
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
     assert!(text(&bad_name.stderr).contains("not an environment variable name"));
@@ -941,11 +939,14 @@ fn exec_hands_the_token_in_its_environment(cli: &Cli, token: &str) {
     );
 }
 
-/// Ctrl-C in a terminal reaches the whole foreground process group. A command that
-/// carries on after it (as a REPL does) keeps `exec` waiting, and its exit code is exec's.
-fn exec_leaves_ctrl_c_to_the_command(cli: &Cli) {
+/// The command takes exec's place, as with `env`. Ctrl-C in a terminal reaches the whole
+/// foreground process group: a command that carries on after it (as a REPL does) is
+/// not left without exec, and its exit code is exec's. A signal that ends the command
+/// ends exec (a shell says 128 and its number), and one ignored where exec started (a
+/// script's background job) stays ignored for the command.
+fn exec_leaves_signals_to_the_command(cli: &Cli) {
     use std::io::{BufRead, Read};
-    use std::os::unix::process::CommandExt;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
     let script = "trap 'echo caught' INT; echo ready; sleep 5; echo done";
     let mut exec = cli.command(&["exec", "Work", "--", "sh", "-c", script]);
     let mut exec = exec.process_group(0).stdout(Stdio::piped()).spawn().unwrap();
@@ -958,8 +959,13 @@ fn exec_leaves_ctrl_c_to_the_command(cli: &Cli) {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "caught\ndone\n");
-    let status = exec.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(exec.wait().unwrap().code(), Some(0));
+
+    let ended = cli.run(&["exec", "Work", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(ended.status.signal(), Some(15), "{:?}", ended.status);
+    let argv = ["exec", "Work", "--", "sh", "-c", "kill -INT $$; echo survived"];
+    let ignoring = cli.command_through_shell("trap '' INT; exec \"$@\"", &argv).output().unwrap();
+    assert_eq!(ok(&ignoring), "survived\n");
 }
 
 #[test]

@@ -52,6 +52,21 @@ impl Cli {
         command
     }
 
+    /// The binary with `args`, started by `sh -c SCRIPT` as its `"$@"` (SCRIPT sets
+    /// something up and then runs `exec "$@"`), with this test's environment.
+    pub fn command_through_shell(&self, script: &str, args: &[&str]) -> Command {
+        let binary = self.command(args);
+        let mut command = Command::new("sh");
+        command.args(["-c", script, "sh"]).arg(binary.get_program()).args(binary.get_args());
+        for (name, value) in binary.get_envs() {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        command
+    }
+
     /// Where this test's token agent would listen.
     pub fn agent_socket(&self) -> std::path::PathBuf {
         self.home.path().join("agent/agent.sock")
