@@ -320,7 +320,6 @@ fn status_exit_code(connections: &[grantkeeper_engine::Connection]) -> u8 {
     }
 }
 
-/// Tells the person where to sign in, waits for the flow, prints the connection.
 /// `connect`: an integration or a URL, signed in, and which of the scopes asked for
 /// with --scope the provider left out (unticked on its consent page, or unknown to it).
 async fn connect(
@@ -344,6 +343,7 @@ async fn connect(
     Ok(())
 }
 
+/// Tells the person where to sign in, waits for the flow, prints the connection.
 async fn finish_sign_in(
     engine: &Arc<Engine>,
     pending: PendingFlow,

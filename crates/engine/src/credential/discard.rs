@@ -10,9 +10,10 @@ use crate::vault::TokenSet;
 use crate::{Engine, Result, Timestamp};
 
 impl Engine {
-    /// Revokes the grant of `tokens`, refused for `why`, unless a credential kept here may be for the
-    /// same account: some providers (Google) end every grant of one account to one app
-    /// together. One try, recorded in the activity log; the sign-in's own error stands.
+    /// Revokes the grant of `tokens`, refused for `why`, unless a credential kept here may
+    /// be for the same account: some providers (Google) end every grant of one account to
+    /// one app together. One try, recorded in the activity log; the sign-in's own error
+    /// stands.
     pub(super) async fn discard_grant(
         &self,
         provider: &ProviderRecord,
