@@ -510,6 +510,11 @@ export type Revocation =
 "revoked" | 
 /**  The provider offers no way to revoke; its tokens were deleted here. */
 "not_offered" | 
+/**
+ *  Its tokens were no longer in the keychain (deleted or changed outside Grantkeeper),
+ *  so nothing could be revoked with. Revoke access in the provider's account settings.
+ */
+"tokens_missing" | 
 /**  The provider could not be reached; Grantkeeper keeps trying. */
 "will_retry" | 
 /**

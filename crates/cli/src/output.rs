@@ -189,6 +189,9 @@ pub fn removal(removal: &Removal) -> String {
         Revocation::NotOffered => {
             format!("Removed {name}. {provider} offers no way to revoke access from here; remove it in your account settings there.")
         }
+        Revocation::TokensMissing => format!(
+            "Removed {name}. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at {provider}."
+        ),
         Revocation::WillRetry | Revocation::Refused => {
             format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default())
         }

@@ -150,6 +150,28 @@ fn tokens_changed_outside_grantkeeper_ask_for_a_reconnect() {
     assert!(!ok(&cli.run(&["token", "Work"])).trim().is_empty());
 }
 
+/// Removing a connection whose tokens are gone from the keychain cannot revoke its
+/// grant: it says so, and where to revoke it, rather than blaming the provider.
+#[test]
+fn a_removal_without_tokens_says_the_grant_stays() {
+    let (op, cli) = connected_as_work(&[]);
+    let keys = secret_tool_keys(&cli.service);
+    let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
+    grantkeeper_test_support::secret_tool_store(&cli.service, entry, "not tokens");
+
+    let removed = cli.run(&["remove", "Work"]);
+    let said = text(&removed.stderr);
+    assert!(removed.status.success(), "{said}");
+    assert!(
+        said.contains("Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at Local OP."),
+        "{said}"
+    );
+    let seen = tokio::runtime::Runtime::new().unwrap().block_on(op.stats());
+    assert_eq!(seen.grants.get("grace"), Some(&1), "the grant stays at the provider");
+    assert!(ok(&cli.run(&["activity"])).contains("gone from the keychain"));
+    assert!(secret_tool_keys(&cli.service).is_empty(), "the entry is deleted");
+}
+
 #[test]
 fn errors_go_to_stderr_with_documented_exit_codes() {
     let op = OidcProvider::start();

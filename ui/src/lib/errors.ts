@@ -49,6 +49,8 @@ export function removalMessage(removal: Removal): string {
       return `Removed ${name} and revoked its access at ${provider}.`;
     case "not_offered":
       return `Removed ${name}. ${provider} offers no way to revoke access from here; remove it in your account settings there.`;
+    case "tokens_missing":
+      return `Removed ${name}. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at ${provider}.`;
     default:
       return `Removed ${name}. ${removal.detail ?? ""}`.trim();
   }

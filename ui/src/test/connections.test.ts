@@ -239,6 +239,28 @@ describe("Connections", () => {
     expect(await screen.findByTestId("pending-flow")).toBeTruthy();
   });
 
+  it("says where to revoke a removed connection whose tokens were gone from the keychain", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.removeConnection.mockResolvedValue({
+      name: "Work mail",
+      provider: "Local OP",
+      revocation: "tokens_missing",
+      detail: null,
+    });
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-open"));
+    await user.click(screen.getByTestId("connection-remove"));
+    await user.click(screen.getByTestId("confirm-remove"));
+
+    await waitFor(() =>
+      expect(screen.getByTestId("announcer").textContent).toContain(
+        "Removed Work mail. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at Local OP.",
+      ),
+    );
+  });
+
   it("asks before removing a connection, then calls remove_connection and returns to the list", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);

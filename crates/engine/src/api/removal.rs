@@ -13,6 +13,9 @@ pub enum Revocation {
     Revoked,
     /// The provider offers no way to revoke; its tokens were deleted here.
     NotOffered,
+    /// Its tokens were no longer in the keychain (deleted or changed outside Grantkeeper),
+    /// so nothing could be revoked with. Revoke access in the provider's account settings.
+    TokensMissing,
     /// The provider could not be reached; Grantkeeper keeps trying.
     WillRetry,
     /// The provider refused (for example, the provider app's credentials changed);

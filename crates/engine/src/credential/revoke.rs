@@ -13,6 +13,10 @@ use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
+/// The activity log's words for a removal that found no tokens to revoke with.
+const TOKENS_MISSING: &str = "Its tokens were gone from the keychain, so the access it granted could not be \
+     revoked; remove it in your account settings at the provider.";
+
 impl Engine {
     /// Removes a connection. When it was the last one on its credential, the grant is
     /// revoked at the provider (refresh token first) and the tokens are deleted; a
@@ -107,6 +111,11 @@ impl Engine {
         let attempt = self.revoke_at_provider(pending).await;
         let at = Timestamp::now();
         let (outcome, detail, kind) = match attempt {
+            Ok(Revocation::TokensMissing) => (
+                Revocation::TokensMissing,
+                Some(TOKENS_MISSING.to_owned()),
+                Some(EventKind::RevocationFailed),
+            ),
             Ok(outcome) => {
                 (outcome, None, (outcome == Revocation::Revoked).then_some(EventKind::CredentialRevoked))
             }
@@ -172,7 +181,7 @@ impl Engine {
 
     async fn revoke_at_provider(&self, pending: &PendingRevocation) -> Result<Revocation> {
         let Some(tokens) = self.vault.read_tokens(&pending.token_secret_key).await? else {
-            return Ok(Revocation::NotOffered);
+            return Ok(Revocation::TokensMissing);
         };
         let provider = match self.provider_at(&pending.provider_id, pending.addresses.as_ref()) {
             Ok(provider) => provider,
