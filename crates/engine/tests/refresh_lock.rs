@@ -39,3 +39,34 @@ async fn a_refresh_lock_held_elsewhere_ends_in_an_error_naming_the_lock_file() {
     drop(held);
     engine.refresh_now("Mail").await.unwrap();
 }
+
+/// A refresh that waited for the lock while its connection was removed (the removal
+/// going on once a stuck holder outlasted its own wait) fails as for a connection that
+/// is not there, by the name it was asked for, not by an id the person never typed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_removed_while_its_refresh_waits_is_not_found_by_its_name() {
+    let setup = Setup::new();
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let patient =
+        setup.open(Config { refresh_lock_wait: Duration::from_secs(20), ..setup.config(browser.clone()) });
+    let emulator = ProviderEmulator::start();
+    use_emulator(&patient, &emulator, "google", true).await;
+    patient.connect("gmail", named("Mail")).await.unwrap().outcome.await.unwrap().unwrap();
+    patient.refresh_now("Mail").await.unwrap();
+    let lock_file = std::fs::read_dir(setup.home.path().join("locks")).unwrap().flatten().next().unwrap();
+    let held = std::fs::File::open(lock_file.path()).unwrap();
+    held.lock().unwrap();
+
+    let waiting = tokio::spawn({
+        let patient = patient.clone();
+        async move { patient.refresh_now("Mail").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let remover =
+        setup.open(Config { refresh_lock_wait: Duration::from_millis(300), ..setup.config(browser) });
+    remover.remove_connection("Mail").await.unwrap();
+    drop(held);
+
+    let error = waiting.await.unwrap().unwrap_err();
+    assert!(matches!(&error, Error::NotFound { what: "connection", key } if key == "Mail"), "{error:?}");
+}

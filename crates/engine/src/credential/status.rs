@@ -45,7 +45,13 @@ fn testing_mode_advice<'p>(
 impl Engine {
     /// The connection's credential, unless it waits for the person to reconnect.
     pub(crate) fn usable_credential(&self, connection: &Connection) -> Result<CredentialRecord> {
-        let credential = self.store.credential(&self.store.credential_id_of(&connection.id)?)?;
+        // Gone meanwhile (removed while this waited for a refresh): named as the caller knew it.
+        let removed = |error| match error {
+            Error::NotFound { .. } => Error::NotFound { what: "connection", key: connection.name.clone() },
+            error => error,
+        };
+        let credential_id = self.store.credential_id_of(&connection.id).map_err(removed)?;
+        let credential = self.store.credential(&credential_id).map_err(removed)?;
         if credential.status == ConnectionStatus::Reauthorize {
             return Err(Error::NeedsReauthorization {
                 connection: connection.name.clone(),
