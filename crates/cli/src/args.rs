@@ -99,7 +99,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show the activity log, newest first.
+    /// Show the activity log, newest first: a line each with the time, what happened, whom it
+    /// concerns, why, and the program a token went to.
     #[command(after_help = "Example:\n  grantkeeper activity --limit 10")]
     Activity {
         /// How many entries.

@@ -142,11 +142,12 @@ pub fn activity(events: &[ActivityEvent], as_json: bool) -> Result<()> {
     events.iter().try_for_each(|e| {
         let kind = e.kind.as_ref();
         line(&format!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             e.at,
             kind,
             e.subject.as_deref().unwrap_or("-"),
-            e.detail.as_deref().unwrap_or("")
+            e.detail.as_deref().unwrap_or(""),
+            e.program.as_deref().unwrap_or("")
         ))
     })
 }

@@ -185,6 +185,9 @@ fn a_program_is_asked_about_once_and_every_hand_out_is_recorded() {
     assert_eq!(kinds, [Out, Out, Refused, Out, Out], "newest first: {recorded:?}");
     assert!(recorded[3].1.contains("allowed always"), "{recorded:?}");
     assert!(recorded[2].1.contains("denied by you"), "{recorded:?}");
+    let newest = ok(&agent.cli.run(&["activity", "--limit", "1"]));
+    assert!(newest.contains(&format!("\ttoken_handed_out\t{CONNECTION}\t")), "{newest}");
+    assert!(newest.trim_end().ends_with(&format!("\t{me}")), "the program it went to: {newest}");
 }
 
 #[test]
