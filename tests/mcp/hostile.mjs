@@ -6,13 +6,15 @@
 // The resource of case C is BASE/C/mcp; its protected resource metadata is BASE/C/prm
 // (named by the 401's WWW-Authenticate) and its authorization server BASE/C/as. Every
 // document is valid except for the one fault its case is named after (README.md).
-// GET /test/requests lists the paths requested so far.
+// GET /test/requests lists the paths requested so far; GET /test/resources the RFC 8707
+// `resource` parameters its authorization servers were sent, in order.
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 import { endWithHarness, json, ready } from '../support/harness.mjs';
 
 const requests = [];
+const resources = [];
 const codes = new Map(); // code -> PKCE challenge
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -51,6 +53,11 @@ const CASES = {
   'no-s256': { as: authorizationServer('no-s256', { code_challenge_methods_supported: ['plain'] }) },
   'no-pkce-listed': { as: authorizationServer('no-pkce-listed', { code_challenge_methods_supported: undefined }) },
   'registration-refused': {},
+  'registration-busy': {},
+  // Its metadata only at the root, naming the origin (as Cloudflare's OAuth provider does).
+  'root-only': { quiet: true },
+  // Answers its own URL with a redirect to the same with a slash (as Starlette does).
+  moved: {},
   'no-registration': { as: authorizationServer('no-registration', { registration_endpoint: undefined }) },
   html: { prm: (res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); } },
   'endless-401': { prm: (res) => unauthorized(res, 'endless-401'), as: (res) => unauthorized(res, 'endless-401') },
@@ -72,6 +79,10 @@ server.on('request', async (req, res) => {
   const url = new URL(req.url, base);
   requests.push(url.pathname);
   if (url.pathname === '/test/requests') return json(res, 200, requests);
+  if (url.pathname === '/test/resources') return json(res, 200, resources);
+  if (url.pathname === '/.well-known/oauth-protected-resource') {
+    return json(res, 200, { resource: base, authorization_servers: [`${base}/root-only/as`] });
+  }
   // RFC 9728 and RFC 8414 well-known locations, path inserted after the host.
   const wellKnown = /^\/\.well-known\/(oauth-protected-resource|oauth-authorization-server)\/([^/]+)\/(mcp|as)$/
     .exec(url.pathname);
@@ -87,6 +98,10 @@ server.on('request', async (req, res) => {
   if (!fault) return json(res, 404, { error: 'not found' });
   switch (rest) {
     case 'mcp':
+      if (name === 'moved') {
+        res.writeHead(307, { location: `/${name}/mcp/` });
+        return res.end();
+      }
       if (req.headers.authorization === 'Bearer hostile-test-token') {
         return json(res, 200, { jsonrpc: '2.0', id: 1, result: {} });
       }
@@ -97,12 +112,14 @@ server.on('request', async (req, res) => {
       if (name === 'registration-refused') {
         return json(res, 400, { error: 'invalid_client_metadata', error_description: 'registration is closed here' });
       }
+      if (name === 'registration-busy') return json(res, 429, { error: 'slow_down' }, { 'retry-after': '30' });
       const metadata = JSON.parse(await text(req));
       return json(res, 201, { ...metadata, client_id: randomUUID(), client_id_issued_at: Math.floor(Date.now() / 1000) });
     }
     case 'as/authorize': {
       // Approves at once, as the SDK's demo does.
       const code = randomUUID();
+      resources.push(url.searchParams.get('resource'));
       codes.set(code, url.searchParams.get('code_challenge'));
       const back = new URL(url.searchParams.get('redirect_uri'));
       back.searchParams.set('code', code);
@@ -112,6 +129,7 @@ server.on('request', async (req, res) => {
     }
     case 'as/token': {
       const form = new URLSearchParams(await text(req));
+      resources.push(form.get('resource'));
       const challenge = codes.get(form.get('code'));
       codes.delete(form.get('code'));
       const verified = challenge && createHash('sha256').update(form.get('code_verifier') || '').digest('base64url') === challenge;

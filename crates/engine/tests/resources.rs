@@ -178,18 +178,19 @@ async fn bad_servers_are_refused_plainly_and_nothing_is_kept() {
         ("no-s256", ErrorCode::ResourceUnusable, "S256"),
         ("no-pkce-listed", ErrorCode::ResourceUnusable, "S256"),
         ("registration-refused", ErrorCode::RegistrationRefused, "grantkeeper providers add"),
+        // Busy is not a refusal: try again later, not register an app by hand.
+        ("registration-busy", ErrorCode::ProviderUnreachable, "HTTP 429"),
         ("no-registration", ErrorCode::RegistrationRefused, "grantkeeper providers add"),
         ("html", ErrorCode::ResourceUnusable, "not protected resource metadata"),
         ("endless-401", ErrorCode::ResourceUnusable, "HTTP 401"),
         ("redirect", ErrorCode::ResourceUnusable, "redirects elsewhere"),
+        ("moved", ErrorCode::ResourceUnusable, "/moved/mcp/"),
     ];
     for (case, code, says) in cases {
         let error = engine.connect_url(&hostile.url(case), named(case)).await.err().unwrap();
         assert_eq!(error.code(), code, "{case}: {error}");
         assert!(error.to_string().contains(says), "{case}: {error}");
-        assert!(
-            engine.plan_url(&hostile.url(case), &[]).await.is_err() || code == ErrorCode::RegistrationRefused
-        );
+        assert!(engine.plan_url(&hostile.url(case), &[]).await.is_err() || case.contains("registration"));
     }
     let plain = engine.connect_url("http://mcp.example.com/mcp", named("plain")).await.err().unwrap();
     assert_eq!(plain.field(), Some("url"));
@@ -212,6 +213,26 @@ async fn bad_servers_are_refused_plainly_and_nothing_is_kept() {
     assert_eq!(found.resource, hostile.url("no-www-authenticate"));
     let connected = connect_url(&engine, &hostile.url("no-www-authenticate"), "Fallback").await;
     assert_eq!(connected.status, ConnectionStatus::Active);
+    let moved = engine.connect_url(&hostile.url("moved"), named("moved")).await.err().unwrap().to_string();
+    assert!(
+        moved.contains(&format!("Use the address it redirects to: {}/moved/mcp/", hostile.base)),
+        "{moved}"
+    );
+}
+
+/// Metadata only at the server's root, naming its origin (RFC 9728 §3.1 for the origin;
+/// Cloudflare's OAuth provider serves it so): it covers the URL asked for, requests go
+/// to that URL, and the authorization server is sent the origin as the metadata writes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_root_document_naming_the_origin_serves_the_url_below_it() {
+    let hostile = McpHostile::start();
+    let setup = Setup::new();
+    let engine = setup.engine(BrowserMode::Consent);
+    let connected = connect_url(&engine, &hostile.url("root-only"), "Root").await;
+    assert_eq!(connected.status, ConnectionStatus::Active);
+    assert_eq!(connected.resource.as_deref(), Some(hostile.url("root-only").as_str()));
+    let sent = hostile.resources().await;
+    assert_eq!(sent, [Some(hostile.base.clone()), Some(hostile.base.clone())], "authorize, then token");
 }
 
 /// A client ID metadata document published on a local web site (Python's own

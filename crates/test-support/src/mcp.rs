@@ -130,6 +130,11 @@ impl McpHostile {
     pub async fn requests(&self) -> Vec<String> {
         reqwest::get(format!("{}/test/requests", self.base)).await.unwrap().json().await.unwrap()
     }
+
+    /// The `resource` parameters its authorization servers were sent, in order.
+    pub async fn resources(&self) -> Vec<Option<String>> {
+        reqwest::get(format!("{}/test/resources", self.base)).await.unwrap().json().await.unwrap()
+    }
 }
 
 macro_rules! stopped_on_drop {

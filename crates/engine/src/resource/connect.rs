@@ -88,7 +88,7 @@ impl Engine {
             ClientFor::Nothing => ClientIdentity::NoneAvailable,
         };
         Ok(ResourcePlan {
-            resource: found.resource.to_string(),
+            resource: found.url.to_string(),
             authorization_server: server.issuer,
             scopes,
             identity,
@@ -142,7 +142,7 @@ impl Engine {
     /// The resource's authorization server, from its metadata, as the MCP specification
     /// requires it: naming itself as listed, and offering PKCE with S256.
     async fn authorization_server(&self, found: &FoundResource) -> Result<Discovered> {
-        let unusable = |reason: String| Error::ResourceUnusable { url: found.resource.to_string(), reason };
+        let unusable = |reason: String| Error::ResourceUnusable { url: found.url.to_string(), reason };
         let server = provider::discover(&self.http, &found.authorization_server).await.map_err(|e| match e {
             Error::DiscoveryFailed { url, reason } => {
                 unusable(format!("the metadata of its authorization server ({url}) could not be read: {reason}"))
@@ -171,7 +171,7 @@ impl Engine {
         server: Discovered,
         scopes: &[String],
     ) -> Result<(String, bool)> {
-        let existing = self.store.resource_at(found.resource.as_str())?;
+        let existing = self.store.resource_at(found.url.as_str())?;
         let is_new = existing.is_none();
         let (client_provider_id, registration_id) = match self.client_for(&server.issuer)? {
             ClientFor::Provider(id) => (Some(id), None),
@@ -183,7 +183,7 @@ impl Engine {
         let at = Timestamp::now();
         let provider = CustomProviderRow {
             id: existing.as_ref().map_or_else(|| uuid::Uuid::new_v4().to_string(), |r| r.provider_id.clone()),
-            name: found.resource.to_string(),
+            name: found.url.to_string(),
             issuer: Some(server.issuer),
             // Only the endpoints that serve the resource's tokens: no userinfo or ID tokens.
             endpoints: Endpoints {
@@ -196,11 +196,12 @@ impl Engine {
             created_at: at,
             issuer_in_responses: server.issuer_in_responses,
             id_token_algorithms: Vec::new(),
-            resource: Some(found.resource.to_string()),
+            resource: Some(found.resource.clone()),
         };
         let resource = ResourceRow {
             provider_id: provider.id.clone(),
-            url: found.resource.to_string(),
+            url: found.url.to_string(),
+            identifier: (found.resource != found.url.as_str()).then(|| found.resource.clone()),
             metadata_url: found.metadata_url.to_string(),
             registration_id,
             client_provider_id,

@@ -1,6 +1,7 @@
 //! Finding who guards a URL: the server's 401 challenge, then its protected resource
 //! metadata (RFC 9728) in the order the MCP authorization specification gives. The
-//! metadata must name the URL asked for as its resource.
+//! metadata must name the URL asked for as its resource, or a part of the same server
+//! that holds it (a root document naming the origin), as MCP's reference SDK accepts.
 
 use serde::Deserialize;
 use url::Url;
@@ -13,8 +14,11 @@ use crate::{Error, Result};
 /// What a URL's protected resource metadata says.
 #[derive(Debug, Clone)]
 pub struct FoundResource {
-    /// The resource identifier: the URL asked for, as its metadata confirms it.
-    pub resource: Url,
+    /// The URL asked for: where requests go.
+    pub url: Url,
+    /// The resource identifier as its metadata writes it: the `resource` parameter of
+    /// every token request (RFC 8707), which the server may compare as a string.
+    pub resource: String,
     pub metadata_url: Url,
     /// The first authorization server it lists.
     pub authorization_server: Url,
@@ -88,27 +92,27 @@ async fn probe(http: &HttpClient, url: &Url) -> Result<Option<BearerChallenge>> 
         ));
     }
     if status.is_redirection() {
+        let to = response.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
         return Err(unusable(format!(
-            "it redirects elsewhere (HTTP {}), which Grantkeeper does not follow. Use the address it redirects to",
-            status.as_u16()
+            "it redirects elsewhere (HTTP {}), which Grantkeeper does not follow. Use the address it redirects to{}",
+            status.as_u16(),
+            to.and_then(|to| url.join(to).ok()).map(|to| format!(": {}", crate::error::provider_text(to.as_str()))).unwrap_or_default()
         )));
     }
     Ok(BearerChallenge::from_headers(response.headers()))
 }
 
-/// RFC 9728 §3.1: the well-known segment between the host and the path, then at the root.
+/// RFC 9728 §3.1: the well-known segment between the host and the path and query, then
+/// at the root.
 fn well_known_urls(url: &Url) -> Vec<Url> {
-    let at = |path: &str| {
-        let mut metadata_url = url.clone();
-        metadata_url.set_path(path);
-        metadata_url.set_query(None);
-        metadata_url
-    };
-    let path = url.path().trim_end_matches('/');
-    let root = at("/.well-known/oauth-protected-resource");
-    match path.is_empty() {
+    let mut inserted = url.clone();
+    inserted.set_path(&format!("/.well-known/oauth-protected-resource{}", url.path().trim_end_matches('/')));
+    let mut root = inserted.clone();
+    root.set_path("/.well-known/oauth-protected-resource");
+    root.set_query(None);
+    match inserted == root {
         true => vec![root],
-        false => vec![at(&format!("/.well-known/oauth-protected-resource{path}")), root],
+        false => vec![inserted, root],
     }
 }
 
@@ -134,8 +138,7 @@ fn found(
     challenge_scopes: Vec<String>,
 ) -> std::result::Result<FoundResource, String> {
     // RFC 9728 §3.3: metadata naming another resource may be an attacker's.
-    let named = Url::parse(&metadata.resource).ok();
-    if named.as_ref() != Some(url) {
+    if !Url::parse(&metadata.resource).is_ok_and(|named| holds(&named, url)) {
         return Err(format!(
             "its metadata ({metadata_url}) is for another resource, “{}”, so it was not used. Check the URL",
             crate::error::provider_text(&metadata.resource)
@@ -151,7 +154,27 @@ fn found(
         false => challenge_scopes,
     };
     let scopes = crate::provider::check_scopes(&scopes).map_err(|e| e.to_string())?;
-    Ok(FoundResource { resource: url.clone(), metadata_url, authorization_server, scopes })
+    Ok(FoundResource {
+        url: url.clone(),
+        resource: metadata.resource,
+        metadata_url,
+        authorization_server,
+        scopes,
+    })
+}
+
+/// Whether resource identifier `named` covers `url`: the same URL, or a part of the same
+/// server whose path holds it, segment by segment (`https://a.example` holds
+/// `https://a.example/mcp`; `/mc` does not hold `/mcp`).
+fn holds(named: &Url, url: &Url) -> bool {
+    if named == url {
+        return true;
+    }
+    let prefix = named.path().trim_end_matches('/');
+    named.origin() == url.origin()
+        && named.query().is_none()
+        && named.fragment().is_none()
+        && (url.path() == prefix || url.path().starts_with(&format!("{prefix}/")))
 }
 
 #[cfg(test)]
@@ -167,16 +190,36 @@ mod tests {
     }
 
     #[test]
-    fn well_known_urls_insert_the_path_then_try_the_root() {
-        let url = Url::parse("https://a.example/v1/mcp?x=1").unwrap();
-        let urls: Vec<String> = well_known_urls(&url).iter().map(Url::to_string).collect();
+    fn well_known_urls_insert_the_path_and_query_then_try_the_root() {
+        let urls = |url: &str| -> Vec<String> {
+            well_known_urls(&Url::parse(url).unwrap()).iter().map(Url::to_string).collect()
+        };
         assert_eq!(
-            urls,
+            urls("https://a.example/v1/mcp?x=1"),
             [
-                "https://a.example/.well-known/oauth-protected-resource/v1/mcp",
+                "https://a.example/.well-known/oauth-protected-resource/v1/mcp?x=1",
                 "https://a.example/.well-known/oauth-protected-resource"
             ]
         );
+        assert_eq!(urls("https://a.example/mcp/"), urls("https://a.example/mcp"));
+        assert_eq!(urls("https://a.example"), ["https://a.example/.well-known/oauth-protected-resource"]);
+        assert_eq!(urls("https://a.example/?t=1").len(), 2);
+    }
+
+    #[test]
+    fn a_resource_holds_itself_and_the_paths_below_it_on_its_server() {
+        let holds = |named: &str, url: &str| holds(&Url::parse(named).unwrap(), &Url::parse(url).unwrap());
+        assert!(holds("https://a.example/mcp", "https://a.example/mcp"));
+        assert!(holds("https://a.example", "https://a.example/mcp"));
+        assert!(holds("https://a.example/", "https://a.example/mcp"));
+        assert!(holds("https://a.example/v1", "https://a.example/v1/mcp"));
+        assert!(holds("https://a.example/v1/", "https://a.example/v1/mcp?x=1"));
+        assert!(!holds("https://a.example/mc", "https://a.example/mcp"));
+        assert!(!holds("https://a.example/mcp/sub", "https://a.example/mcp"));
+        assert!(!holds("https://b.example", "https://a.example/mcp"));
+        assert!(!holds("https://a.example:8443", "https://a.example/mcp"));
+        assert!(!holds("http://a.example", "https://a.example/mcp"));
+        assert!(!holds("https://a.example/?t=2", "https://a.example/mcp"));
     }
 
     #[test]
@@ -205,6 +248,14 @@ mod tests {
         assert_eq!(
             (ok.authorization_server.as_str(), ok.scopes),
             ("https://as.example/", vec!["x".to_owned()])
+        );
+        // A root document names the server's origin: sent as written, without a slash.
+        let root = Url::parse("https://a.example/.well-known/oauth-protected-resource").unwrap();
+        let origin =
+            found(&url, root, metadata("https://a.example", &["https://as.example"]), vec![]).unwrap();
+        assert_eq!(
+            (origin.resource.as_str(), origin.url.as_str()),
+            ("https://a.example", "https://a.example/mcp")
         );
     }
 }

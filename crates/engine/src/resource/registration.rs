@@ -6,7 +6,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::catalog::ClientAuth;
-use crate::http::{host_of, HttpClient, HttpError};
+use crate::http::{HttpClient, HttpError};
 use crate::{Error, Result, Secret};
 
 /// What the server registered.
@@ -71,11 +71,10 @@ pub async fn register(
         .header(http::header::ACCEPT, "application/json")
         .body(serde_json::to_vec(&client_metadata(redirect_uri.as_str())).expect("JSON serializes"))
         .expect("a valid request");
+    // Busy (429, 5xx) or unreachable is a reason to try again later, not a refusal.
     let response = http.execute(request).await.map_err(|e| match e {
-        HttpError::NotSent(reason) | HttpError::Transport(reason) => {
-            Error::ProviderUnreachable { host: host_of(registration_url), reason, retry_after: None }
-        }
-        other => refused(other.to_string()),
+        HttpError::TooLarge => refused(e.to_string()),
+        e => e.for_provider(registration_url, server, "registration answer"),
     })?;
     let status = response.status().as_u16();
     let body = response.into_body();

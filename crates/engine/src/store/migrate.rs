@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0019_token_details.sql"),
     include_str!("../../migrations/0020_unique_connection_names.sql"),
     include_str!("../../migrations/0021_pending_secret_orphaned.sql"),
+    include_str!("../../migrations/0022_resource_identifier.sql"),
 ];
 
 /// Why the database could not be brought up to this version.

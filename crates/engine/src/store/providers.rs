@@ -22,8 +22,9 @@ pub struct CustomProviderRow {
     pub issuer_in_responses: bool,
     /// What its configuration says it signs ID tokens with; empty: not said.
     pub id_token_algorithms: Vec<String>,
-    /// The URL it was made for, for the authorization server of a resource connected by
-    /// URL (see `resources.rs`); None for a provider the person added.
+    /// The resource identifier (RFC 8707) of the URL it was made for, for the
+    /// authorization server of a resource connected by URL (see `resources.rs`); None for
+    /// a provider the person added.
     pub resource: Option<String>,
 }
 
@@ -40,7 +41,8 @@ impl TableRow for CustomProviderRow {
     const SELECT: &'static str = "SELECT id, name, issuer, authorize_url, token_url, userinfo_url,
         revocation_url, scopes, created_at, device_authorization_url, jwks_url, issuer_in_responses,
         coalesce(id_token_algorithms, '[]') AS id_token_algorithms,
-        (SELECT url FROM resources r WHERE r.provider_id = providers.id) AS resource FROM providers";
+        (SELECT coalesce(identifier, url) FROM resources r WHERE r.provider_id = providers.id) AS resource
+        FROM providers";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => CustomProviderRow {

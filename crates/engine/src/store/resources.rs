@@ -9,8 +9,10 @@ use crate::{Result, Timestamp};
 #[derive(Debug, Clone)]
 pub struct ResourceRow {
     pub provider_id: String,
-    /// The resource identifier, as its metadata names it (and as asked for).
+    /// The URL asked for, where requests go.
     pub url: String,
+    /// The resource identifier its metadata names, where that is not `url` itself.
+    pub identifier: Option<String>,
     pub metadata_url: String,
     pub registration_id: Option<String>,
     /// The person's own provider for the same authorization server, whose provider app
@@ -21,12 +23,12 @@ pub struct ResourceRow {
 }
 
 impl TableRow for ResourceRow {
-    const SELECT: &'static str = "SELECT provider_id, url, metadata_url, registration_id, client_provider_id,
-        needed_scopes, created_at FROM resources";
+    const SELECT: &'static str = "SELECT provider_id, url, identifier, metadata_url, registration_id,
+        client_provider_id, needed_scopes, created_at FROM resources";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => ResourceRow {
-            provider_id, url, metadata_url, registration_id, client_provider_id, created_at;
+            provider_id, url, identifier, metadata_url, registration_id, client_provider_id, created_at;
             needed_scopes: list_column(row, "needed_scopes")?
         }))
     }
@@ -58,10 +60,10 @@ impl Store {
             provider.upsert(&tx)?;
             tx.execute(
                 "INSERT INTO resources (provider_id, url, metadata_url, registration_id, client_provider_id,
-                    needed_scopes, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    needed_scopes, created_at, identifier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (provider_id) DO UPDATE SET metadata_url = ?3, registration_id = ?4,
-                    client_provider_id = ?5",
+                    client_provider_id = ?5, identifier = ?8",
                 params![
                     provider.id,
                     resource.url,
@@ -70,6 +72,7 @@ impl Store {
                     resource.client_provider_id,
                     json_list(&resource.needed_scopes),
                     resource.created_at,
+                    resource.identifier,
                 ],
             )?;
             tx.commit().map(|()| provider.id)
