@@ -190,6 +190,54 @@ fn a_program_is_asked_about_once_and_every_hand_out_is_recorded() {
     assert!(newest.trim_end().ends_with(&format!("\t{me}")), "the program it went to: {newest}");
 }
 
+/// A program that leaves while the app refreshes for it (Ctrl-C, a `timeout`) does not
+/// stop that refresh: GitHub Apps rotate refresh tokens, so a refresh dropped between
+/// sending one and saving the answer would leave the connection asking for a sign-in.
+#[test]
+fn a_refresh_outlives_the_program_that_left_during_it() {
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.use_emulator(&emulator, "github-app");
+    cli.connect_at_fixed_port("github-app", CONNECTION);
+    let (agent, _server) = Agent::serve(cli, Duration::from_secs(30), Box::new(()));
+    let mut first = agent.token();
+    agent.answer(&agent.prompt(&mut first), ConsentAnswer::AllowAlways);
+    ok(&finished(first));
+    let before = agent.cli.stored_tokens();
+    let refreshes = || {
+        let log = agent.runtime.block_on(emulator.log());
+        log.iter()
+            .filter(|r| r["body"].as_str().is_some_and(|b| b.contains("grant_type=refresh_token")))
+            .count()
+    };
+
+    agent.runtime.block_on(emulator.delay_next_token_request(1500));
+    let mut leaving = agent
+        .cli
+        .command(&["token", CONNECTION, "--min-ttl", "999999"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while refreshes() == 0 {
+        assert!(Instant::now() < deadline, "the refresh never reached the provider");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    leaving.kill().unwrap();
+    leaving.wait().unwrap();
+
+    // Waits for the refresh under way (its lock), and finds its answer saved: no other.
+    let settled = agent.runtime.block_on(agent.engine.refresh_now(CONNECTION));
+    assert_eq!(settled.unwrap().status, grantkeeper_engine::ConnectionStatus::Active);
+    assert_ne!(
+        agent.cli.stored_tokens()["refresh_token"],
+        before["refresh_token"],
+        "the rotated one is kept"
+    );
+    assert_eq!(refreshes(), 1);
+}
+
 #[test]
 fn many_requests_get_one_prompt_and_a_caller_that_leaves_withdraws_it() {
     let (agent, _server) = Agent::start(Duration::from_secs(30));

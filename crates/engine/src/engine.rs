@@ -16,6 +16,8 @@ use crate::vault::{SecretStore, Vault};
 use crate::{Config, EngineEvent, Error, Result};
 
 pub struct Engine {
+    /// This engine, for work that must outlive the call that started it (a refresh).
+    pub(crate) me: std::sync::Weak<Engine>,
     pub(crate) config: Config,
     pub(crate) store: Store,
     pub(crate) vault: Vault,
@@ -35,10 +37,12 @@ impl Engine {
     pub fn open(config: Config, secrets: Arc<dyn SecretStore>) -> Result<Arc<Self>> {
         crate::data_dir::create_private_dir(&config.home)?;
         let store = Store::open(&config.database_path())?;
-        Ok(Arc::new(Engine {
+        let http = HttpClient::new()?;
+        Ok(Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             store,
             vault: Vault::new(secrets),
-            http: HttpClient::new()?,
+            http,
             events: EventBus::new(),
             flows: RunningFlows::default(),
             refresh_locks: RefreshLocks::default(),

@@ -80,8 +80,21 @@ impl Engine {
     }
 
     /// Refreshes unless someone else did since `seen` was read; either way returns the
-    /// credential's current tokens.
+    /// credential's current tokens. Once begun, the refresh runs to its end even when
+    /// the caller gives up (a program that left the token agent, a closed window's
+    /// command): stopped between sending a rotating refresh token and saving the answer,
+    /// it would leave the connection asking for a new sign-in.
     pub(crate) async fn refresh(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
+        let Some(engine) = self.me.upgrade() else {
+            return Err(Error::Internal("Grantkeeper is shutting down".into()));
+        };
+        let connection = connection.clone();
+        tokio::spawn(async move { engine.refresh_to_the_end(&connection, seen).await })
+            .await
+            .map_err(|e| Error::Internal(format!("a refresh stopped: {e}")))?
+    }
+
+    async fn refresh_to_the_end(&self, connection: &Connection, seen: CredentialRecord) -> Result<TokenSet> {
         let _locked = self.lock_refresh(&seen.id).await?;
         let credential = self.usable_credential(connection)?;
         if credential.token_secret_key != seen.token_secret_key {
