@@ -30,9 +30,13 @@ const PASS_THROUGH: &[&str] = &[
     "zsh",
     "fish",
     "ksh",
+    "ksh93",
     "mksh",
     "tcsh",
     "csh",
+    "bsd-csh",
+    // Alpine's sh and other small systems' shells.
+    "busybox",
     "env",
     "cmd",
     "powershell",
