@@ -329,7 +329,7 @@ export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_c
 { kind: "token_handed_out"; connection_id: string };
 
 /**  What the UI and scripts branch on; never on message text. */
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "consent_denied" | "consent_timed_out" | "agent_unavailable" | "storage" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "consent_denied" | "consent_timed_out" | "agent_unavailable" | "agent_failed" | "storage" | "internal";
 
 /**  The error as it crosses IPC: a code, a sentence, and the form field at fault. */
 export type ErrorPayload = {

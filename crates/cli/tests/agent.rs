@@ -341,6 +341,24 @@ fn without_the_app_the_cli_reads_the_keychain_unless_the_app_is_required() {
     assert_eq!(ok(&chosen), format!("{}\n", agent.access_token()));
 }
 
+/// The app quits while a program waits for the person's answer: the program is told
+/// the app stopped (exit 1), not that the app is required, and gets no token.
+#[test]
+fn an_app_that_quits_before_it_answers_is_named_as_such() {
+    let (agent, server) = Agent::start(Duration::from_secs(30));
+    let mut waiting = agent.token();
+    agent.prompt(&mut waiting);
+    let Agent { runtime, .. } = agent;
+    drop(server);
+    drop(runtime);
+    let stopped = finished(waiting);
+    let said = text(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(1), "{said}");
+    assert!(said.contains("the app stopped before it answered"), "{said}");
+    assert!(!said.contains("Require the app"), "{said}");
+    assert!(stopped.stdout.is_empty());
+}
+
 /// `exec` asks the running app as `token` does, then hands the command the token in its
 /// environment; a variable name no shell could read is refused before anyone is asked.
 #[test]

@@ -96,6 +96,11 @@ pub enum Error {
     #[error("Grantkeeper hands out tokens only through its app, and the app could not be reached ({reason}). Start Grantkeeper, or turn off “Require the app” in its window.")]
     AgentUnavailable { reason: String },
 
+    /// The agent was reached but the request went wrong (the app stopped before it
+    /// answered, an answer not understood), or it could not start serving.
+    #[error("Grantkeeper's token agent failed: {reason}.")]
+    AgentFailed { reason: String },
+
     /// The running app's refusal, as the token agent sent it.
     #[error("{}", .0.message)]
     FromAgent(ErrorPayload),
@@ -143,6 +148,7 @@ pub enum ErrorCode {
     ConsentDenied,
     ConsentTimedOut,
     AgentUnavailable,
+    AgentFailed,
     Storage,
     Internal,
 }
@@ -196,6 +202,7 @@ impl Error {
             Error::ConsentDenied { .. } => ErrorCode::ConsentDenied,
             Error::ConsentTimedOut { .. } => ErrorCode::ConsentTimedOut,
             Error::AgentUnavailable { .. } => ErrorCode::AgentUnavailable,
+            Error::AgentFailed { .. } => ErrorCode::AgentFailed,
             Error::FromAgent(payload) => payload.code,
             Error::Storage { .. } => ErrorCode::Storage,
             Error::Internal(_) => ErrorCode::Internal,

@@ -44,16 +44,25 @@ pub async fn report_refused(
 
 async fn request(path: &Path, ask: Ask) -> Result<Option<(Connection, Secret)>> {
     let Some(mut stream) = super::transport::connect(path).await? else { return Ok(None) };
-    let unusable = |reason: String| Error::AgentUnavailable { reason };
+    // Reached, so not a case for the direct path: the app may have been asking the person.
+    let failed = |reason: String| Error::AgentFailed { reason };
     let request = Request { version: VERSION, ask };
-    write_frame(&mut stream, &encode(&request)).await.map_err(|e| unusable(e.to_string()))?;
+    write_frame(&mut stream, &encode(&request)).await.map_err(|e| {
+        failed(format!("the request could not be sent to the app ({e}). Run the command again"))
+    })?;
     let frame = tokio::time::timeout(ANSWER_WAIT, read_frame(&mut stream))
         .await
-        .map_err(|_| unusable("the app did not answer".into()))?
-        .map_err(|e| unusable(format!("the app's answer could not be read: {e}")))?;
-    match serde_json::from_slice(&frame)
-        .map_err(|e| unusable(format!("the app's answer is not understood: {e}")))?
-    {
+        .map_err(|_| failed(format!("the app did not answer within {} minutes", ANSWER_WAIT.as_secs() / 60)))?
+        .map_err(|e| {
+            failed(format!(
+                "the app stopped before it answered ({e}). Run the command again once Grantkeeper runs"
+            ))
+        })?;
+    match serde_json::from_slice(&frame).map_err(|e| {
+        failed(format!(
+            "the app's answer is not understood ({e}); the app may be another version than this command. Restart Grantkeeper"
+        ))
+    })? {
         Answer::Token { connection, access_token } => Ok(Some((*connection, Secret::new(access_token)))),
         Answer::Refused { error } => Err(Error::FromAgent(error)),
     }

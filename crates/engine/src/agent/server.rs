@@ -40,8 +40,9 @@ impl Engine {
     /// runtime. A socket file left by an agent that is gone is replaced; one that an
     /// agent still answers on is an error, as is a pipe another program holds.
     pub fn serve_agent(self: &Arc<Self>, path: &Path) -> Result<AgentServer> {
-        let unusable =
-            |reason: String| Error::AgentUnavailable { reason: format!("{}: {reason}", path.display()) };
+        let unusable = |reason: String| Error::AgentFailed {
+            reason: format!("it cannot serve at {}: {reason}", path.display()),
+        };
         let mut listener = Listener::bind(path).map_err(|e| unusable(e.to_string()))?;
         let engine = self.clone();
         let task = tokio::spawn(async move {
@@ -98,6 +99,10 @@ async fn serve(engine: Arc<Engine>, stream: Accepted) {
                 // It exited or gave up: no answer, and no prompt left waiting for it.
                 () = caller_gone(&mut reader) => return,
             }
+        }
+        // The CLI's check that the agent serves connects and leaves: not worth a warning.
+        Err(FrameError::Io(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return tracing::debug!(program = %program.path, "a caller left without a request");
         }
         Err(error) => {
             tracing::warn!(%error, program = %program.path, "the token agent got a bad request");
