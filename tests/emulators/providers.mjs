@@ -26,7 +26,8 @@
 // request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
-// 503), GET /test/id-token?fault=nonce|signature|sub|issuer|
+// 503), GET /test/identity-down?on=1|0 (the identity endpoints, which checks use,
+// answer 503), GET /test/id-token?fault=nonce|signature|sub|issuer|
 // audience|expired (the next ID token carries another sign-in's nonce, is signed with
 // another key, names another account, issuer or client, or has expired). Google and
 // Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
@@ -318,6 +319,7 @@ let outage = false;
 let longTokens = false;
 // The keys that sign ID tokens cannot be fetched (/test/jwks-down?on=1|0): HTTP 503.
 let jwksDown = false;
+let identityDown = false;
 // Lifetimes of tokens from code exchanges, spread at random (/test/lifetimes?min=&max=),
 // for load tests; refreshed tokens keep the provider's own lifetime.
 let codeLifetimes = null;
@@ -670,6 +672,7 @@ const server = createServer(async (req, res) => {
     // An outage: token requests get their connection dropped until it ends.
     if (rest[0] === 'jwks-down') { jwksDown = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'long-tokens') { longTokens = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
+    if (rest[0] === 'identity-down') { identityDown = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
@@ -704,7 +707,9 @@ const server = createServer(async (req, res) => {
       return exchange(provider, spec, req, form, res);
     }
     case 'refresh': return exchange(provider, spec, req, form, res, 'refresh');
-    case 'identity': return identity(provider, spec, req, form, res);
+    case 'identity':
+      if (identityDown) return send(res, 503, { message: 'Service Unavailable' });
+      return identity(provider, spec, req, form, res);
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
     case 'jwks': {

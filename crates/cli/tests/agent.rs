@@ -179,6 +179,11 @@ fn a_program_is_asked_about_once_and_every_hand_out_is_recorded() {
     assert!(used_by[1].contains("python3"), "{used_by:?}");
     assert!(listed[0]["last_handed_out_at"].is_string());
 
+    every_hand_out_is_in_activity(&agent, &me);
+}
+
+/// The hand-outs and the refusal of the test above, newest first, with their programs.
+fn every_hand_out_is_in_activity(agent: &Agent, me: &str) {
     let recorded = agent.hand_outs();
     let kinds: Vec<EventKind> = recorded.iter().map(|(kind, _)| *kind).collect();
     use EventKind::{TokenHandedOut as Out, TokenRefused as Refused};

@@ -256,3 +256,48 @@ async fn credentials_that_never_expire_are_checked_by_the_scheduler() {
     assert!(reasons.iter().any(|r| r.contains("no longer accepts its access token")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("rejected the key")), "{reasons:?}");
 }
+
+/// A check that cannot reach the service backs off as a refresh does (10–20 s, then
+/// 20–40 s, and so on), rather than asking again every 10–20 s while it is down.
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_that_cannot_reach_the_service_back_off() {
+    let (emulator, setup, engine) = engine_using_emulator("github", true).await;
+    engine.connect("github", ConnectOptions::default()).await.unwrap().outcome.await.unwrap().unwrap();
+    emulator.identity_down(true).await;
+    let checks = || async {
+        emulator
+            .log()
+            .await
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/identity")))
+            .count()
+    };
+    let before = checks().await;
+    let due = || {
+        let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+        let due: String =
+            db.query_row("SELECT refresh_due_at FROM credentials", [], |row| row.get(0)).unwrap();
+        grantkeeper_engine::Timestamp::parse(&due).unwrap()
+    };
+
+    engine.repair().await.unwrap();
+    let scheduler = tokio::spawn(engine.clone().run_scheduler());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while checks().await < before + 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no second check");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second_failed = grantkeeper_engine::Timestamp::now();
+    while due() <= second_failed {
+        assert!(tokio::time::Instant::now() < deadline, "the next check was never set");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    scheduler.abort();
+    let wait = due() - second_failed;
+    assert!(wait >= time::Duration::seconds(19), "the second retry waits 20–40 s, not {wait}");
+    assert_eq!(
+        engine.connection("GitHub").unwrap().status,
+        ConnectionStatus::Active,
+        "a check's failure is not the connection's"
+    );
+}

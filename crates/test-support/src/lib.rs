@@ -262,6 +262,11 @@ impl ProviderEmulator {
         self.control(&format!("/test/outage?on={}", u8::from(on))).await;
     }
 
+    /// From now on the identity endpoints, which checks use, answer HTTP 503 (`true`).
+    pub async fn identity_down(&self, on: bool) {
+        self.control(&format!("/test/identity-down?on={}", u8::from(on))).await;
+    }
+
     /// From now on the keys that sign ID tokens cannot be fetched (`true`): HTTP 503.
     pub async fn jwks_down(&self, on: bool) {
         self.control(&format!("/test/jwks-down?on={}", u8::from(on))).await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::api::Connection;
+use crate::api::{Connection, ConnectionStatus};
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error};
 
@@ -55,6 +55,7 @@ impl Engine {
     pub async fn run_scheduler(self: Arc<Self>) {
         let mut changes = self.subscribe();
         let mut failures: HashMap<String, u32> = HashMap::new();
+        let mut stalled = Stall::default();
         loop {
             let next = match self.store.next_refresh_due() {
                 Ok(next) => next,
@@ -66,7 +67,7 @@ impl Engine {
             let revocation_due = self.store.next_revocation_due().ok().flatten();
             let earliest = [next.as_ref().map(|(_, due)| *due), revocation_due].into_iter().flatten().min();
             let sleep = match earliest {
-                Some(due) if due <= Timestamp::now() => Duration::ZERO,
+                Some(due) if due <= Timestamp::now() => stalled.wait(&(next.clone(), revocation_due)),
                 Some(due) => (due - Timestamp::now()).try_into().unwrap_or(LONGEST_SLEEP).min(LONGEST_SLEEP),
                 None => LONGEST_SLEEP,
             };
@@ -81,6 +82,7 @@ impl Engine {
                     Err(RecvError::Closed) => return,
                 },
             }
+            let handled = (next.clone(), revocation_due);
             if revocation_due.is_some_and(|due| due <= Timestamp::now()) {
                 if let Err(error) = self.retry_due_revocations().await {
                     tracing::warn!(%error, "could not retry revocations");
@@ -90,23 +92,31 @@ impl Engine {
                 tracing::debug!(%credential_id, %due, "scheduled refresh");
                 self.scheduled_refresh(&credential_id, &mut failures).await;
             }
+            stalled.handled(handled);
         }
     }
 
     async fn scheduled_refresh(&self, credential_id: &str, failures: &mut HashMap<String, u32>) {
-        let connection = match self.store.a_connection_of(credential_id) {
-            Ok(Some(connection)) => connection,
-            _ => {
+        let seen = self
+            .store
+            .a_connection_of(credential_id)
+            .and_then(|connection| Ok(connection.zip(Some(self.store.credential(credential_id)?))));
+        let result = match seen {
+            Ok(None) => {
                 let _ = self.store.clear_refresh_due(credential_id);
                 return;
             }
-        };
-        let result = match self.store.credential(credential_id) {
             // Nothing expires: check that the provider still takes it instead.
-            Ok(seen) if seen.times.expires_at.is_none() => {
-                return self.scheduled_check(&connection, &seen.id).await
+            Ok(Some((connection, seen))) if seen.times.expires_at.is_none() => {
+                return self.scheduled_check(&connection, &seen.id, failures).await;
             }
-            Ok(seen) => self.refresh(&connection, seen).await.map(drop),
+            Ok(Some((connection, seen))) => {
+                // Refreshed elsewhere since it failed here (`token`): its backoff starts over.
+                if seen.status != ConnectionStatus::Retrying {
+                    failures.remove(credential_id);
+                }
+                self.refresh(&connection, seen).await.map(drop)
+            }
             Err(error) => Err(error),
         };
         match result {
@@ -144,14 +154,28 @@ impl Engine {
 
     /// The scheduled check of a credential that does not expire. A refusal is handled
     /// by the check itself (refresh, or Reauthorize); a failure to ask is not the
-    /// credential's fault, so it only moves the next check.
-    async fn scheduled_check(&self, connection: &Connection, credential_id: &str) {
+    /// credential's fault, so it only moves the next check, backing off as refreshes do.
+    async fn scheduled_check(
+        &self,
+        connection: &Connection,
+        credential_id: &str,
+        failures: &mut HashMap<String, u32>,
+    ) {
         let next = match self.test_connection(&connection.id).await {
-            Ok(_) => Some(CHECK_INTERVAL),
+            Ok(_) => {
+                failures.remove(credential_id);
+                // The check's refresh brought tokens that expire: their refresh is set.
+                match self.store.credential(credential_id) {
+                    Ok(now) if now.times.expires_at.is_some() => return,
+                    _ => Some(CHECK_INTERVAL),
+                }
+            }
             Err(Error::NeedsReauthorization { .. }) => None,
-            Err(error @ (Error::ProviderUnreachable { .. } | Error::ProviderError { .. })) => {
+            Err(error) if may_pass(&error) => {
+                let count = failures.entry(credential_id.to_owned()).or_default();
+                *count += 1;
                 tracing::info!(%error, "could not check a connection; will try again");
-                Some(next_attempt(1, &error))
+                Some(next_attempt(*count, &error))
             }
             Err(error) => {
                 tracing::info!(%error, "this connection cannot be checked");
@@ -165,9 +189,66 @@ impl Engine {
     }
 }
 
+/// A failure that may not happen next time: the provider, the keychain, the database or
+/// another process's refresh lock. Anything else stops the checks until the next start.
+fn may_pass(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::ProviderUnreachable { .. }
+            | Error::ProviderError { .. }
+            | Error::KeychainUnavailable(_)
+            | Error::Storage { .. }
+            | Error::RefreshLocked { .. }
+    )
+}
+
+/// What was due, seen again once it was handled: its new time could not be written (a
+/// full disk), and going at it again at once would only repeat the failure in a tight
+/// loop. Each time in a row waits longer, as a retry does.
+#[derive(Default)]
+struct Stall {
+    last_handled: Option<Due>,
+    times: u32,
+}
+
+/// The next credential due (with its time) and the next revocation's time.
+type Due = (Option<(String, Timestamp)>, Option<Timestamp>);
+
+impl Stall {
+    /// How long to wait before handling `due`, which is due now.
+    fn wait(&mut self, due: &Due) -> Duration {
+        match self.last_handled.as_ref() == Some(due) {
+            true => retry_delay(self.times + 1),
+            false => Duration::ZERO,
+        }
+    }
+
+    fn handled(&mut self, due: Due) {
+        self.times = if self.last_handled.as_ref() == Some(&due) { self.times + 1 } else { 0 };
+        self.last_handled = Some(due);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_stays_due_once_handled_waits_longer_each_time() {
+        let mut stall = Stall::default();
+        let due: Due = (Some(("c".into(), Timestamp::now())), None);
+        assert_eq!(stall.wait(&due), Duration::ZERO);
+        stall.handled(due.clone());
+        let first = stall.wait(&due);
+        assert!(first >= FIRST_RETRY && first <= FIRST_RETRY * 2, "{first:?}");
+        stall.handled(due.clone());
+        assert!(stall.wait(&due) >= FIRST_RETRY * 2);
+        let other: Due = (Some(("d".into(), Timestamp::now())), None);
+        assert_eq!(stall.wait(&other), Duration::ZERO);
+        stall.handled(other.clone());
+        stall.handled(due.clone());
+        assert!(stall.wait(&due) <= FIRST_RETRY * 2, "counted afresh");
+    }
 
     #[test]
     fn due_a_margin_before_expiry() {
