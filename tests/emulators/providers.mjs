@@ -28,8 +28,9 @@
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
 // 503), GET /test/identity-down?on=1|0 (the identity endpoints, which checks use,
 // answer 503), GET /test/id-token?fault=nonce|signature|sub|issuer|
-// audience|expired (the next ID token carries another sign-in's nonce, is signed with
-// another key, names another account, issuer or client, or has expired). Google and
+// audience|expired|expired-a-minute-ago (the next ID token carries another sign-in's
+// nonce, is signed with another key, names another account, issuer or client, or has
+// expired: an hour ago, or as a machine a minute fast would see a fresh one). Google and
 // Microsoft issue RS256 ID tokens (with the nonce of the authorize request) whenever
 // `openid` was granted, on code exchange, refresh and device sign-in, signed with the
 // keys at /<provider>/jwks (Microsoft's name the issuer they sign for, as its own do;
@@ -250,8 +251,8 @@ function idToken(spec, user, nonce) {
     iss: fault === 'issuer' ? 'https://issuer.example.test' : spec.idToken.issuer(u),
     sub: spec.idToken.sub(u),
     aud: fault === 'audience' ? 'another-client' : CLIENT_ID,
-    iat: now - (fault === 'expired' ? 7200 : 0),
-    exp: now + (fault === 'expired' ? -3600 : 3600),
+    iat: now - ({ expired: 7200, 'expired-a-minute-ago': 3660 }[fault] ?? 0),
+    exp: now + ({ expired: -3600, 'expired-a-minute-ago': -60 }[fault] ?? 3600),
     ...spec.idToken.claims(u),
   };
   if (fault === 'nonce') claims.nonce = 'nonce-of-another-sign-in';

@@ -140,6 +140,11 @@ async fn google_id_tokens_are_checked_at_sign_in_and_on_refresh() {
     let error = sign_in(&engine, "google-drive", "Drive").await.unwrap_err();
     assert_refused_as_another_account(error, "Google", &engine, &setup.service, &kept);
 
+    // A machine whose clock runs a minute ahead sees a fresh token as just expired: kept.
+    emulator.fault_next_id_token("expired-a-minute-ago").await;
+    engine.refresh_now("Mail").await.unwrap();
+    let kept = keychain(&setup.service);
+
     let refreshed =
         a_forged_id_token_on_refresh_keeps_what_was_stored(&engine, &emulator, &setup.service, &kept).await;
     assert_ne!(refreshed, kept, "a good refresh is kept");

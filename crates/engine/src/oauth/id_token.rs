@@ -144,8 +144,14 @@ impl SigningKeys {
         }
         .require_issuer_match(false)
         .set_allowed_algs(signing_algorithms(&provider.id_token_algorithms, client_secret.is_some()))
+        .set_time_fn(|| chrono::Utc::now() - CLOCK_SKEW)
     }
 }
+
+/// How far this machine's clock may run ahead of the provider's: a fresh ID token must
+/// not read as expired (and a refresh's answer be dropped) on a machine a few minutes
+/// fast, as after a dual boot before the time is synchronised.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// The algorithms a provider's ID tokens may be signed with: those its configuration
 /// lists, else RS256 (OpenID Connect Core §3.1.3.7). Never `none`; the shared-secret
