@@ -119,9 +119,8 @@ impl Engine {
         let allowed_by = self.consent_for(&connection, program).await?;
         let (connection, current) = self.remembered_token(&connection, Duration::ZERO).await?;
         let (connection, token) = if fingerprint(&current) == refused {
-            let (connection, token) = self.token_refused(&connection.id).await?;
-            self.remember(&connection, &token)?;
-            (connection, token)
+            // Remembered at the next hand-out: which entry it came from is not known here.
+            self.token_refused(&connection.id).await?
         } else {
             (connection, current)
         };
@@ -149,13 +148,19 @@ impl Engine {
             }
         }
         let (connection, token) = self.access_token(&connection.id, min_ttl).await?;
-        self.remember(&connection, &token)?;
+        self.remember(&connection, &token, &credential.token_secret_key)?;
         Ok((connection, token))
     }
 
-    /// Keeps `token`, the connection's credential's current one, for later hand-outs.
-    fn remember(&self, connection: &Connection, token: &Secret) -> Result<()> {
+    /// Keeps `token`, read from the keychain entry `read_from`, for later hand-outs, as
+    /// long as that entry is still the credential's: after a refresh (this one or
+    /// another's meanwhile) the token may be the old one, which must not be kept under
+    /// the new entry and its later expiry.
+    fn remember(&self, connection: &Connection, token: &Secret, read_from: &str) -> Result<()> {
         let credential = self.usable_credential(connection)?;
+        if credential.token_secret_key != read_from {
+            return Ok(());
+        }
         let remembered = Remembered {
             token_key: credential.token_secret_key,
             token: token.clone(),
