@@ -58,6 +58,9 @@ const CASES = {
   'root-only': { quiet: true },
   // Answers its own URL with a redirect to the same with a slash (as Starlette does).
   moved: {},
+  // Its authorization server's first OpenID location answers with another issuer's
+  // configuration; its OAuth metadata is right.
+  'openid-elsewhere': {},
   'no-registration': { as: authorizationServer('no-registration', { registration_endpoint: undefined }) },
   html: { prm: (res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); } },
   'endless-401': { prm: (res) => unauthorized(res, 'endless-401'), as: (res) => unauthorized(res, 'endless-401') },
@@ -80,6 +83,9 @@ server.on('request', async (req, res) => {
   requests.push(url.pathname);
   if (url.pathname === '/test/requests') return json(res, 200, requests);
   if (url.pathname === '/test/resources') return json(res, 200, resources);
+  if (url.pathname === '/.well-known/openid-configuration/openid-elsewhere/as') {
+    return json(res, 200, authorizationServer('openid-elsewhere', { issuer: base }));
+  }
   if (url.pathname === '/.well-known/oauth-protected-resource') {
     return json(res, 200, { resource: base, authorization_servers: [`${base}/root-only/as`] });
   }

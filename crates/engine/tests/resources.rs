@@ -233,6 +233,10 @@ async fn a_root_document_naming_the_origin_serves_the_url_below_it() {
     assert_eq!(connected.resource.as_deref(), Some(hostile.url("root-only").as_str()));
     let sent = hostile.resources().await;
     assert_eq!(sent, [Some(hostile.base.clone()), Some(hostile.base.clone())], "authorize, then token");
+
+    // A document naming another issuer is passed over for one that names this one.
+    let elsewhere = connect_url(&engine, &hostile.url("openid-elsewhere"), "Elsewhere").await;
+    assert_eq!(elsewhere.status, ConnectionStatus::Active);
 }
 
 /// A client ID metadata document published on a local web site (Python's own

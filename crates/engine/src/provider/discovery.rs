@@ -60,12 +60,11 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
     let (openid_urls, oauth_url) = (openid_configuration_urls(issuer)?, oauth_metadata_url(issuer));
     let (openid, oauth) = tokio::join!(first_of(http, issuer, &openid_urls), fetch(http, issuer, &oauth_url));
     let mismatch = |error: &Error| matches!(error, Error::IssuerMismatch { .. });
+    // A document naming another issuer is not used (RFC 8414 §3.3); another that names
+    // this one still is. Where none will do, a mismatch is the error to tell.
     match (openid, oauth) {
         (Ok(openid), Ok(oauth)) => Ok(openid.merged_with(oauth)),
-        // OAuth metadata naming another issuer is not used (RFC 8414 §3.3).
-        (Ok(openid), Err(_)) => Ok(openid),
-        (Err(error), _) if mismatch(&error) => Err(error),
-        (Err(_), Ok(oauth)) => Ok(oauth),
+        (Ok(found), Err(_)) | (Err(_), Ok(found)) => Ok(found),
         (Err(_), Err(error)) if mismatch(&error) => Err(error),
         (Err(error), Err(_)) => Err(error),
     }
@@ -86,17 +85,19 @@ async fn fetch(http: &HttpClient, issuer: &Url, url: &Url) -> Result<Discovered>
     endpoints_of(issuer, url, &body)
 }
 
-/// The first OpenID configuration found at `urls`, tried in order; one naming another
-/// issuer ends the search.
+/// The first OpenID configuration found at `urls` that names `issuer`, tried in order
+/// (a server may answer the first place with another issuer's); failing that, the
+/// mismatch if there was one, else the last error.
 async fn first_of(http: &HttpClient, issuer: &Url, urls: &[Url]) -> Result<Discovered> {
-    let mut last = None;
+    let (mut mismatch, mut last) = (None, None);
     for url in urls {
         match fetch(http, issuer, url).await {
-            Err(error) if !matches!(error, Error::IssuerMismatch { .. }) => last = Some(error),
-            found => return found,
+            Ok(found) => return Ok(found),
+            Err(error @ Error::IssuerMismatch { .. }) => mismatch = mismatch.or(Some(error)),
+            Err(error) => last = Some(error),
         }
     }
-    Err(last.expect("at least one URL"))
+    Err(mismatch.or(last).expect("at least one URL"))
 }
 
 /// Where an issuer's OpenID configuration may be: for an issuer with a path, the
