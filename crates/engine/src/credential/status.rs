@@ -86,7 +86,11 @@ impl Engine {
     /// stays usable and the scheduler tries again at `retry_at`.
     pub(crate) fn refresh_failed(&self, credential_id: &str, error: &Error, retry_at: Timestamp) {
         let cause = error.to_string();
-        if self.store.mark_retrying(credential_id, &cause, retry_at).is_ok() {
+        let not_before = match error {
+            Error::ProviderUnreachable { retry_after: Some(wait), .. } => Some(Timestamp::now() + *wait),
+            _ => None,
+        };
+        if self.store.mark_retrying(credential_id, &cause, retry_at, not_before).is_ok() {
             let _ =
                 self.log_event(EventKind::RefreshFailed, Timestamp::now(), credential_id, None, Some(&cause));
             self.events.publish(EngineEvent::ConnectionsChanged);

@@ -270,16 +270,24 @@ impl Store {
 
     /// A refresh failed for a reason that may pass: the connection stays usable,
     /// marked "retrying", and the scheduler tries again at `retry_at`.
-    pub fn mark_retrying(&self, credential_id: &str, reason: &str, retry_at: Timestamp) -> Result<()> {
+    /// Retrying at `retry_at`; `not_before` is when the provider said to come back, if it did.
+    pub fn mark_retrying(
+        &self,
+        credential_id: &str,
+        reason: &str,
+        retry_at: Timestamp,
+        not_before: Option<Timestamp>,
+    ) -> Result<()> {
         self.execute(
-            "UPDATE credentials SET status = ?4, status_reason = ?2, refresh_due_at = ?3
+            "UPDATE credentials SET status = ?4, status_reason = ?2, refresh_due_at = ?3, retry_not_before = ?6
              WHERE id = ?1 AND status != ?5",
             params![
                 credential_id,
                 reason,
                 retry_at,
                 ConnectionStatus::Retrying,
-                ConnectionStatus::Reauthorize
+                ConnectionStatus::Reauthorize,
+                not_before
             ],
         )
         .map(drop)
@@ -296,10 +304,11 @@ impl Store {
             .map(drop)
     }
 
-    /// Credentials retrying after a transient failure are due at `now`.
+    /// Credentials retrying after a transient failure are due at `now`, or when their
+    /// provider said to come back.
     pub fn retry_now(&self, now: Timestamp) -> Result<()> {
         self.execute(
-            "UPDATE credentials SET refresh_due_at = ?1 WHERE status = ?2",
+            "UPDATE credentials SET refresh_due_at = coalesce(retry_not_before, ?1) WHERE status = ?2",
             params![now, ConnectionStatus::Retrying],
         )
         .map(drop)
