@@ -885,6 +885,34 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
     );
 }
 
+/// A revocation queued while the provider was away is dropped, not sent, once the
+/// person has signed in to that account again: Google ends every grant of an account to
+/// one app together, so it would end the new connection's too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queued_revocation_spares_the_account_signed_in_again() {
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = endpoints_set(|set| {
+        set.revocation_url = Some(format!("http://127.0.0.1:{closed_port}/google/revoke"))
+    });
+    engine.set_provider_app("google", unreachable).await.unwrap();
+    connect(&engine, "gmail", "Mail").await;
+    let old_key =
+        secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
+    assert_eq!(engine.remove_connection("Mail").await.unwrap().revocation, Revocation::WillRetry);
+
+    connect(&engine, "gmail", "Mail again").await;
+    let emulator_address = url::Url::parse(&emulator.root_url()).unwrap().socket_addrs(|| None).unwrap()[0];
+    let _reachable = forward(closed_port, emulator_address).await;
+    engine.retry_revocations().await.unwrap();
+    assert!(requests(&emulator, "google", "revoke").await.is_empty(), "nothing revoked");
+    assert!(!secret_tool_keys(&setup.service).contains(&old_key), "the old tokens are gone");
+    assert_eq!(emulator.grant_revoked("google", "ada").await, Some(false));
+    assert!(!stored_access_token(&engine, "Mail again").is_empty());
+    engine.retry_revocations().await.unwrap();
+    assert!(requests(&emulator, "google", "revoke").await.is_empty(), "nothing left to retry");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;

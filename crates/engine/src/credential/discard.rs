@@ -21,7 +21,7 @@ impl Engine {
         identity: &Identity,
         why: &str,
     ) {
-        match self.may_share_the_grant(provider, identity) {
+        match self.may_share_the_grant(provider, identity.is_known().then_some(identity.subject.as_str())) {
             Ok(false) => {}
             Ok(true) => return,
             Err(error) => return tracing::warn!(%error, "could not tell whether a refused grant is in use"),
@@ -48,13 +48,18 @@ impl Engine {
         self.revocation_event(&account, outcome, Some(detail), at);
     }
 
-    /// Whether a credential kept here may hold a grant of the same account to the same
-    /// provider app: at its own provider or another it signs in for (Azure DevOps with
-    /// Microsoft 365's), for that account or for one nobody could name.
-    fn may_share_the_grant(&self, provider: &ProviderRecord, identity: &Identity) -> Result<bool> {
+    /// Whether a credential kept here may hold a grant of the account `subject` (None:
+    /// nobody could name it) to the same provider app: at its own provider or another it
+    /// signs in for (Azure DevOps with Microsoft 365's), for that account or for one
+    /// nobody could name.
+    pub(super) fn may_share_the_grant(
+        &self,
+        provider: &ProviderRecord,
+        subject: Option<&str>,
+    ) -> Result<bool> {
         for provider_id in self.served_by(&provider.app.provider_id)? {
             let kept = self.store.credentials_at(&provider_id)?;
-            if kept.iter().any(|c| !identity.is_known() || c.subject == identity.subject) {
+            if kept.iter().any(|c| subject.is_none_or(|subject| c.subject == subject)) {
                 return Ok(true);
             }
         }

@@ -5,7 +5,7 @@
 use super::refresh::RefreshGuard;
 use crate::api::{EventKind, Removal, Revocation};
 use crate::catalog::RevokedTokens;
-use crate::oauth::{refresh_grant, revocation_endpoint, revoke_grant, RefreshRefused};
+use crate::oauth::{names_an_account, refresh_grant, revocation_endpoint, revoke_grant, RefreshRefused};
 use crate::provider::ProviderRecord;
 use crate::runtime::next_attempt;
 use crate::store::{Deleted, NewEvent, PendingRevocation};
@@ -190,6 +190,12 @@ impl Engine {
             }
             Err(error) => return Err(error),
         };
+        // Signed in to that account again since (a retry after a reconnect): some providers
+        // end every grant of an account to one app together, the new one too.
+        let account = pending.account_subject.as_deref().filter(|subject| names_an_account(subject));
+        if self.may_share_the_grant(&provider, account)? {
+            return Ok(Revocation::StillInUse);
+        }
         let Some(url) = revocation_endpoint(&provider)? else { return Ok(Revocation::NotOffered) };
         let secret = self.client_secret(&provider).await?;
         let revoke_with = provider.spec.map(|s| s.revoke_with).unwrap_or_default();

@@ -33,7 +33,7 @@ impl Identity {
 
     /// The provider said which account signed in.
     pub fn is_known(&self) -> bool {
-        !self.subject.starts_with(UNKNOWN_SUBJECT)
+        names_an_account(&self.subject)
     }
 
     /// Whether this sign-in may renew the credential of `subject`: the same account, or
@@ -42,6 +42,12 @@ impl Identity {
         self.subject == subject
             || (self.subject.starts_with(UNKNOWN_SUBJECT) && subject.starts_with(UNKNOWN_SUBJECT))
     }
+}
+
+/// Whether a credential's `subject` names its account, rather than standing in for one
+/// the provider did not name.
+pub(crate) fn names_an_account(subject: &str) -> bool {
+    !subject.starts_with(UNKNOWN_SUBJECT)
 }
 
 #[derive(Deserialize)]

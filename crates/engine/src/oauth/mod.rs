@@ -38,7 +38,7 @@ pub(crate) use grant::Grant;
 #[cfg(feature = "fuzzing")]
 pub(crate) use id_token::SigningKeys;
 pub(crate) use id_token::{Expected, IdTokenError};
-pub(crate) use identity::{identity, Identity};
+pub(crate) use identity::{identity, names_an_account, Identity};
 pub(crate) use jwks::{check_with_keys, current_signing_keys};
 pub(crate) use listener::{Callback, CallbackListener, ExpectedIssuer};
 pub(crate) use pasted::PastedAddress;

@@ -168,16 +168,7 @@ impl Store {
             let deleted = if still_used {
                 Deleted::CredentialKept
             } else {
-                let (provider_id, token_secret_key, addresses) = credentials::delete(&tx, &credential_id)?;
-                let pending = PendingRevocation {
-                    credential_id,
-                    provider_id,
-                    token_secret_key,
-                    subject: name,
-                    attempts: 0,
-                    next_attempt_at: Some(at.to_owned()),
-                    addresses,
-                };
+                let pending = credentials::delete(&tx, &credential_id, name, at.to_owned())?;
                 pending.queue(&tx, at)?;
                 Deleted::CredentialGone(Box::new(pending))
             };

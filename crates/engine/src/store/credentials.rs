@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection as Db, OptionalExtension, Row};
 
-use super::{from_columns, json_list, list_column, status_column, NewConnectionRow, Store, TableRow};
+use super::{
+    from_columns, json_list, list_column, status_column, NewConnectionRow, PendingRevocation, Store, TableRow,
+};
 use crate::api::ConnectionStatus;
 use crate::credential::GrantTimes;
 use crate::provider::SignedInAddresses;
@@ -340,17 +342,30 @@ impl Store {
     }
 }
 
-/// Deletes a credential; returns its provider id and keychain entry.
-/// Deletes a credential; returns its provider, keychain entry and addresses.
+/// Deletes a credential; returns the revocation of its grant, named `subject` (the
+/// removed connection's name), first due `at`.
 pub(super) fn delete(
     db: &Db,
     credential_id: &str,
-) -> rusqlite::Result<(String, String, Option<SignedInAddresses>)> {
-    let found = db.query_row(
-        "SELECT provider_id, token_secret_key, addresses FROM credentials WHERE id = ?1",
+    subject: String,
+    at: Timestamp,
+) -> rusqlite::Result<PendingRevocation> {
+    let pending = db.query_row(
+        "SELECT provider_id, token_secret_key, addresses, subject FROM credentials WHERE id = ?1",
         [credential_id],
-        |row| Ok((row.get("provider_id")?, row.get("token_secret_key")?, row.get("addresses")?)),
+        |row| {
+            Ok(PendingRevocation {
+                credential_id: credential_id.to_owned(),
+                provider_id: row.get("provider_id")?,
+                token_secret_key: row.get("token_secret_key")?,
+                subject,
+                attempts: 0,
+                next_attempt_at: Some(at),
+                addresses: row.get("addresses")?,
+                account_subject: row.get("subject")?,
+            })
+        },
     )?;
     db.execute("DELETE FROM credentials WHERE id = ?1", [credential_id])?;
-    Ok(found)
+    Ok(pending)
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0021_pending_secret_orphaned.sql"),
     include_str!("../../migrations/0022_resource_identifier.sql"),
     include_str!("../../migrations/0023_retry_not_before.sql"),
+    include_str!("../../migrations/0024_revocation_account.sql"),
 ];
 
 /// Why the database could not be brought up to this version.

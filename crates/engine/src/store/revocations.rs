@@ -20,15 +20,18 @@ pub struct PendingRevocation {
     pub next_attempt_at: Option<Timestamp>,
     /// Where the credential was signed in (None: from before they were kept).
     pub addresses: Option<SignedInAddresses>,
+    /// The account the grant was for (None: queued before it was kept).
+    pub account_subject: Option<String>,
 }
 
 impl TableRow for PendingRevocation {
     const SELECT: &'static str = "SELECT credential_id, provider_id, token_secret_key, subject, attempts,
-        next_attempt_at, addresses FROM pending_revocations";
+        next_attempt_at, addresses, account_subject FROM pending_revocations";
 
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(from_columns!(row => PendingRevocation {
-            credential_id, provider_id, token_secret_key, subject, attempts, next_attempt_at, addresses
+            credential_id, provider_id, token_secret_key, subject, attempts, next_attempt_at, addresses,
+            account_subject
         }))
     }
 }
@@ -38,15 +41,16 @@ impl PendingRevocation {
     pub(super) fn queue(&self, db: &Db, at: Timestamp) -> rusqlite::Result<()> {
         db.execute(
             "INSERT INTO pending_revocations (credential_id, provider_id, token_secret_key, subject,
-                next_attempt_at, created_at, addresses)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                next_attempt_at, created_at, addresses, account_subject)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
             params![
                 self.credential_id,
                 self.provider_id,
                 self.token_secret_key,
                 self.subject,
                 at,
-                self.addresses
+                self.addresses,
+                self.account_subject
             ],
         )
         .map(drop)

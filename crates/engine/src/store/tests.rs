@@ -228,6 +228,7 @@ fn the_upgrade_tells_duplicate_names_apart() {
                  DROP TRIGGER pending_secret_orphaned;
                  ALTER TABLE resources DROP COLUMN identifier;
                  ALTER TABLE credentials DROP COLUMN retry_not_before;
+                 ALTER TABLE pending_revocations DROP COLUMN account_subject;
                  INSERT INTO connections (id, name, integration, credential_id, created_at) VALUES
                     ('1234567890', 'Work', 'gmail', 'credential', '2026-01-01T00:00:00Z'),
                     ('abcdefghij', 'WORK', 'gmail', 'credential', '2026-01-02T00:00:00Z'),
