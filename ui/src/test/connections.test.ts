@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
 import * as ipc from "./fakeIpc";
-import { connection, engineError } from "./fixtures";
+import { connection, engineError, flowStarted } from "./fixtures";
 
 vi.mock("../lib/ipc", () => import("./fakeIpc"));
 
@@ -259,6 +259,24 @@ describe("Connections", () => {
         "Removed Work mail. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at Local OP.",
       ),
     );
+  });
+
+  it("starts one sign-in however often Reconnect is pressed while it starts", async () => {
+    const user = userEvent.setup();
+    ipc.listConnections.mockResolvedValue([connection({ status: "reauthorize" })]);
+    let started: (value: Awaited<ReturnType<typeof ipc.reconnect>>) => void = () => {};
+    ipc.reconnect.mockImplementation(() => new Promise((resolve) => (started = resolve)));
+    render(App);
+
+    await user.click(await screen.findByTestId("connection-open"));
+    const reconnect = screen.getByTestId("connection-reconnect");
+    await user.click(reconnect);
+    await user.click(reconnect);
+    await user.keyboard("{Enter}");
+    expect(ipc.reconnect).toHaveBeenCalledTimes(1);
+    expect(reconnect.getAttribute("aria-busy")).toBe("true");
+    started(flowStarted());
+    expect(await screen.findByTestId("pending-flow")).toBeTruthy();
   });
 
   it("asks before removing a connection, then calls remove_connection and returns to the list", async () => {
