@@ -188,9 +188,12 @@ const PROVIDERS = {
     identity: (u) => ({ data: { id: `x${u.id}`, username: u.login, name: u.name } }),
   },
   // Reddit: an installed app's empty secret with HTTP Basic; duration=permanent for a
-  // refresh token; a descriptive User-Agent on every request, or HTTP 429.
+  // refresh token; a descriptive User-Agent on every request, or HTTP 429. Token errors
+  // come with HTTP 200 (PRAW's prawcore checks for them in "OKAY responses"), and a
+  // revocation is answered 204 (reddit's POST_revoke_token).
   reddit: {
     clientAuth: 'basic-empty', pkce: false, refresh: 'reusable', expiresIn: 3600, revoke: 'client',
+    errorsWith200: true, revokedStatus: 204,
     offline: (q) => q.get('duration') === 'permanent',
     userAgent: /^desktop:grantkeeper:[\w.-]+ \(by Grantkeeper; client emulated-client\)$/,
     callbackUrls: ['http://127.0.0.1:53171/callback'],
@@ -370,6 +373,7 @@ function send(res, status, body, type = 'application/json', cacheControl = 'no-s
 function tokenError(res, spec, error, description, accept, status) {
   if (spec.shape === 'github') return githubAnswer(res, { error, error_description: description }, accept);
   if (spec.shape === 'slack') return send(res, 200, { ok: false, error });
+  if (spec.errorsWith200) return send(res, 200, { error });
   return send(res, status || (error === 'invalid_client' ? 401 : 400), { error, error_description: description });
 }
 
@@ -590,6 +594,7 @@ function revoke(provider, spec, req, form, res) {
   if (entry) revokeGrant(provider, entry.user);
   if (spec.revoke === 'github') return entry ? (res.writeHead(204), res.end()) : send(res, 404, { message: 'Not Found' });
   if (spec.revoke === 'bearer' && !entry) return send(res, spec.shape === 'slack' ? 200 : 401, spec.shape === 'slack' ? { ok: false, error: 'invalid_auth' } : { error: 'invalid_access_token' });
+  if (spec.revokedStatus === 204) return (res.writeHead(204), res.end());
   return send(res, 200, spec.shape === 'slack' ? { ok: true, revoked: true } : {});
 }
 

@@ -1,6 +1,6 @@
 //! Token endpoints as providers really run them, made to look like RFC 6749 §5 to the
 //! `oauth2` crate: a JSON request body where the provider wants one, form-encoded
-//! answers, errors sent with HTTP 200, Slack's `authed_user` envelope, comma-separated
+//! answers, errors sent with HTTP 200 (GitHub, Slack, Reddit), Slack's `authed_user` envelope, comma-separated
 //! scopes (or scopes as a JSON array), provider-specific error codes and missing or
 //! stringly `token_type` and `expires_in`.
 
@@ -47,7 +47,14 @@ impl TokenEndpoint {
         };
         let mut status = parts.status;
         match self.response_shape {
-            TokenResponseShape::Standard => {}
+            // An error sent with HTTP 200 (Reddit's): an `error` and no token.
+            TokenResponseShape::Standard => {
+                if document.get("error").is_some_and(Value::is_string)
+                    && !document.contains_key("access_token")
+                {
+                    status = http::StatusCode::BAD_REQUEST;
+                }
+            }
             TokenResponseShape::Github => {
                 if document.contains_key("error") {
                     status = http::StatusCode::BAD_REQUEST;
@@ -211,6 +218,13 @@ mod tests {
         assert_eq!(status, 400);
         assert_eq!(body["error"], "invalid_grant");
         assert_eq!(body["error_description"], "bad_verification_code: expired");
+    }
+
+    #[test]
+    fn an_error_with_200_is_an_error_and_a_token_is_not() {
+        assert_eq!(json_answer(TokenResponseShape::Standard, r#"{"error":"invalid_grant"}"#).0, 400);
+        let (status, _) = json_answer(TokenResponseShape::Standard, r#"{"access_token":"x","error":"none"}"#);
+        assert_eq!(status, 200);
     }
 
     #[test]

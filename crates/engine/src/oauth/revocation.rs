@@ -37,8 +37,9 @@ pub(crate) async fn revoke_grant(
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
         let error = body.get("error").and_then(|e| e.as_str()).unwrap_or_default();
         let accepted = match style {
-            // RFC 7009 §2.2: an unknown or already revoked token is answered with 200.
-            RevocationStyle::Rfc7009 => status == 200 || error == "unsupported_token_type",
+            // RFC 7009 §2.2: an unknown or already revoked token is answered with 200;
+            // Reddit answers 204.
+            RevocationStyle::Rfc7009 => (200..300).contains(&status) || error == "unsupported_token_type",
             // 404: the grant is already gone.
             RevocationStyle::GithubGrant => status == 204 || status == 404,
             // Slack answers `ok: false` with HTTP 200, and `token_revoked` for a token
