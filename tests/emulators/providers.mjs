@@ -23,7 +23,8 @@
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token), GET /test/approve-device?user_code=C (the
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
-// request is handled N ms later), GET /test/outage?on=1|0 (token requests get their
+// request is handled N ms later), GET /test/delay-identity?ms=N (the same for the next
+// identity request), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
 // 503), GET /test/identity-down?on=1|0 (the identity endpoints, which checks use,
@@ -319,6 +320,7 @@ let omitRefresh = false;
 // The next token request is handled this much later (/test/delay-token?ms=N), as a
 // slow provider would: it still rotates, even if the client has gone meanwhile.
 let delayTokenMs = 0;
+let delayIdentityMs = 0;
 let outage = false;
 let longTokens = false;
 // The keys that sign ID tokens cannot be fetched (/test/jwks-down?on=1|0): HTTP 503.
@@ -680,6 +682,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'long-tokens') { longTokens = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'identity-down') { identityDown = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
+    if (rest[0] === 'delay-identity') { delayIdentityMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'id-token') { idTokenFault = url.searchParams.get('fault'); return send(res, 200, {}); }
@@ -713,9 +716,12 @@ const server = createServer(async (req, res) => {
       return exchange(provider, spec, req, form, res);
     }
     case 'refresh': return exchange(provider, spec, req, form, res, 'refresh');
-    case 'identity':
+    case 'identity': {
       if (identityDown) return send(res, 503, { message: 'Service Unavailable' });
-      return identity(provider, spec, req, form, res);
+      const ms = delayIdentityMs;
+      delayIdentityMs = 0;
+      return setTimeout(() => identity(provider, spec, req, form, res), ms);
+    }
     case 'revoke': return revoke(provider, spec, req, form, res);
     case 'device': return deviceCode(provider, spec, req, form, res);
     case 'jwks': {

@@ -913,6 +913,30 @@ async fn a_queued_revocation_spares_the_account_signed_in_again() {
     assert!(requests(&emulator, "google", "revoke").await.is_empty(), "nothing left to retry");
 }
 
+/// Cancel pressed once the provider has answered, while the account is being learnt:
+/// keeping the grant goes on, since stopped halfway it would stay at the provider (and
+/// perhaps in the keychain) with nothing here holding it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_once_the_provider_answered_does_not_stop_keeping_the_grant() {
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    emulator.delay_next_identity_request(1500).await;
+    let _turn = fixed_port_sign_in().await;
+    let options = ConnectOptions { name: Some("Mail".into()), ..ConnectOptions::default() };
+    let pending = engine.connect("gmail", options).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while requests(&emulator, "google", "identity").await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the account was never asked for");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.cancel_flow(&pending.started.flow_id).unwrap();
+    let kept = pending.outcome.await.unwrap().unwrap();
+    assert_eq!(kept.status, ConnectionStatus::Active);
+    let entries =
+        secret_tool_keys(&setup.service).into_iter().filter(|k| k.starts_with("credential/")).count();
+    assert_eq!(entries, 1);
+    assert_eq!(emulator.grant_revoked("google", "ada").await, Some(false));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;

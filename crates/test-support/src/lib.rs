@@ -251,6 +251,11 @@ impl ProviderEmulator {
         self.control(&format!("/test/delay-token?ms={ms}")).await;
     }
 
+    /// The next identity (userinfo) request is handled `ms` later.
+    pub async fn delay_next_identity_request(&self, ms: u64) {
+        self.control(&format!("/test/delay-identity?ms={ms}")).await;
+    }
+
     /// Token lifetimes of the next code exchanges, in seconds (refreshes keep the
     /// provider's usual lifetime).
     pub async fn set_lifetimes(&self, min: u64, max: u64) {

@@ -289,7 +289,12 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let result = tokio::select! {
-                result = engine.finish_flow(waiting, &provider, purpose, time_limit, &mut pasted) => result,
+                // Keeping it is not interrupted: stopped halfway, its tokens could stay in
+                // the keychain with nothing pointing at them, and the grant unrevoked.
+                grant = engine.receive_grant(waiting, &provider, time_limit, &mut pasted) => match grant {
+                    Ok(grant) => engine.keep_grant(&provider, purpose, grant).await,
+                    Err(error) => Err(error),
+                },
                 _ = cancelled => Err(Error::FlowCancelled),
                 _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
             };

@@ -18,20 +18,30 @@ use tokio::sync::mpsc;
 const SAVE_ATTEMPTS: usize = 5;
 
 impl Engine {
-    pub(super) async fn finish_flow(
+    /// Waits for the sign-in's grant: the browser's callback (or the address pasted) and
+    /// the code exchange, or the device code redeemed.
+    pub(super) async fn receive_grant(
         &self,
         waiting: Waiting,
         provider: &ProviderRecord,
-        purpose: Purpose,
         time_limit: std::time::Duration,
         pasted: &mut mpsc::Receiver<PastedAddress>,
-    ) -> Result<Connection> {
-        let grant = match waiting {
+    ) -> Result<Grant> {
+        match waiting {
             Waiting::Callback(listener, authorization) => {
-                self.receive_code(listener, *authorization, provider, pasted).await?
+                self.receive_code(listener, *authorization, provider, pasted).await
             }
-            Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await?,
-        };
+            Waiting::Device(device) => device.redeem(provider, &self.http, time_limit).await,
+        }
+    }
+
+    /// Keeps the grant a sign-in brought, for what it was started for, or revokes it.
+    pub(super) async fn keep_grant(
+        &self,
+        provider: &ProviderRecord,
+        purpose: Purpose,
+        grant: Grant,
+    ) -> Result<Connection> {
         let identity = identity(provider, &grant, &self.http).await?;
         if let Some((refused, why)) = self.refusal(provider, &purpose, &identity)? {
             self.discard_grant(provider, &grant.tokens, &identity, &why).await;
