@@ -70,7 +70,12 @@ impl Engine {
         credential: &CredentialRecord,
         reason: &str,
     ) -> Result<T> {
-        self.store.mark_reauthorize(&credential.id, reason)?;
+        if !self.store.mark_reauthorize(&credential.id, &credential.token_secret_key, reason)? {
+            return Err(Error::Internal(format!(
+                "“{}” was renewed while this was under way (a reconnect, or a refresh elsewhere); try again",
+                connection.name
+            )));
+        }
         self.log_event(
             EventKind::NeedsReauthorization,
             Timestamp::now(),

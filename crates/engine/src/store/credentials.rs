@@ -260,19 +260,22 @@ impl Store {
         .map(drop)
     }
 
-    pub fn mark_reauthorize(&self, credential_id: &str, reason: &str) -> Result<()> {
+    /// Reauthorize, if the credential still holds the tokens kept under `token_key`, which
+    /// the verdict is about; false when another process renewed it meanwhile (a
+    /// reconnect, a refresh), which the verdict must not undo.
+    pub fn mark_reauthorize(&self, credential_id: &str, token_key: &str, reason: &str) -> Result<bool> {
         self.execute(
             "UPDATE credentials SET status = ?3, status_reason = ?2, refresh_due_at = NULL,
                 pending_token_key = NULL
-             WHERE id = ?1",
-            params![credential_id, reason, ConnectionStatus::Reauthorize],
+             WHERE id = ?1 AND token_secret_key = ?4",
+            params![credential_id, reason, ConnectionStatus::Reauthorize, token_key],
         )
-        .map(drop)
+        .map(|changed| changed == 1)
     }
 
-    /// A refresh failed for a reason that may pass: the connection stays usable,
-    /// marked "retrying", and the scheduler tries again at `retry_at`.
-    /// Retrying at `retry_at`; `not_before` is when the provider said to come back, if it did.
+    /// A refresh failed for a reason that may pass: the connection stays usable, marked
+    /// "retrying", and the scheduler tries again at `retry_at`, or not before the time the
+    /// provider said to come back (`not_before`), where it said one.
     pub fn mark_retrying(
         &self,
         credential_id: &str,

@@ -204,6 +204,18 @@ fn a_grant_is_kept_only_over_what_was_read() {
     assert_eq!(raw(&store, "SELECT token_secret_key FROM credentials"), "newer");
 }
 
+/// A verdict about tokens another process has replaced since (a reconnect, a refresh)
+/// does not mark the renewed credential Reauthorize.
+#[test]
+fn reauthorize_is_marked_only_on_the_tokens_it_is_about() {
+    let (_dir, store) = open();
+    keep(&store, &credential(ConnectionStatus::Active), None);
+    assert!(!store.mark_reauthorize("credential", "replaced entry", "gone").unwrap());
+    assert_eq!(raw(&store, "SELECT status FROM credentials"), "active");
+    assert!(store.mark_reauthorize("credential", "entry", "gone").unwrap());
+    assert_eq!(raw(&store, "SELECT status FROM credentials"), "reauthorize");
+}
+
 /// A credential removed while a refresh it began is unsettled: the entry that refresh
 /// was writing is noted for deletion, and the entry the revocation reads is not.
 #[test]
