@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "start_at_login",
     "set_start_at_login",
     "first_screen_shown",
+    "take_connection_to_show",
     "quit",
 ];
 

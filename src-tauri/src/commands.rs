@@ -14,6 +14,7 @@ use grantkeeper_engine::{
 use tauri::{AppHandle, Runtime, State};
 
 use crate::first_screen::FirstScreen;
+use crate::window::ConnectionToShow;
 use crate::{cli_program, login_item};
 
 #[tauri::command]
@@ -248,6 +249,14 @@ pub fn rename_connection(
     name: String,
 ) -> Result<Connection> {
     engine.rename_connection(&connection_id, &name)
+}
+
+/// The connection the tray or a notification asked the window to open on, once: the
+/// window asks when it starts, and when told to show one.
+#[tauri::command]
+#[specta::specta]
+pub fn take_connection_to_show(to_show: State<'_, ConnectionToShow>) -> Option<String> {
+    to_show.take()
 }
 
 /// The window has drawn its first screen: start-up work it did not need may begin.

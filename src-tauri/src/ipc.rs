@@ -44,6 +44,7 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             start_at_login::<tauri::Wry>,
             set_start_at_login::<tauri::Wry>,
             first_screen_shown,
+            take_connection_to_show,
             quit::<tauri::Wry>,
         ])
         .events(collect_events![ForwardedEngineEvent, ShowConnection])

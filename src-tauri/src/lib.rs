@@ -33,6 +33,7 @@ pub fn with_engine<R: Runtime>(builder: tauri::Builder<R>, engine: Arc<Engine>) 
         .manage(engine)
         .manage(attention::Announced::default())
         .manage(FirstScreen::default())
+        .manage(window::ConnectionToShow::default())
         .invoke_handler(ipc::builder().invoke_handler())
         .on_window_event(window::hide_on_close)
         .setup(move |app| {

@@ -5,9 +5,7 @@ use grantkeeper_engine::api::ConsentRequest;
 use grantkeeper_engine::{Connection, ConnectionStatus};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
-use tauri_specta::Event;
 
-use crate::events::ShowConnection;
 
 /// The notification's `extra` field naming the connection it is about.
 const NOTIFIED_CONNECTION: &str = "connection_id";
@@ -20,13 +18,13 @@ pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
         if performed.action_id() != "tap" {
             return;
         }
-        crate::window::show(&handle);
         let connection_id = performed
             .notification()
             .and_then(|n| n.extra().get(NOTIFIED_CONNECTION))
             .and_then(|id| id.as_str());
-        if let Some(connection_id) = connection_id {
-            let _ = ShowConnection(connection_id.to_owned()).emit(&handle);
+        match connection_id {
+            Some(connection_id) => crate::window::show_connection(&handle, connection_id),
+            None => crate::window::show(&handle),
         }
     });
     if let Err(error) = registered {

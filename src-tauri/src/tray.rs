@@ -6,9 +6,7 @@ use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Runtime};
-use tauri_specta::Event;
 
-use crate::events::ShowConnection;
 
 const TRAY_ID: &str = "grantkeeper";
 const OPEN: &str = "open";
@@ -23,12 +21,10 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             QUIT => app.exit(0),
             OPEN => crate::window::show(app),
             // A connection that needs the person: the window opens on it, ready to act.
-            id => {
-                crate::window::show(app);
-                if let Some(connection_id) = id.strip_prefix(CONNECTION_ITEM) {
-                    let _ = ShowConnection(connection_id.to_owned()).emit(app);
-                }
-            }
+            id => match id.strip_prefix(CONNECTION_ITEM) {
+                Some(connection_id) => crate::window::show_connection(app, connection_id),
+                None => crate::window::show(app),
+            },
         })
         .build(app)?;
     Ok(())

@@ -4,6 +4,7 @@
 use grantkeeper_engine::Engine;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder, Window, WindowEvent};
+use tauri_specta::Event;
 
 const MAIN: &str = "main";
 
@@ -38,6 +39,24 @@ fn page_value_script(name: &str, value: &impl Serialize) -> Option<String> {
     let json = serde_json::to_string(value).ok()?;
     let literal = serde_json::to_string(&json).ok()?;
     Some(format!("window.{name} = JSON.parse({literal});"))
+}
+
+/// The connection the window is to open on, until the window takes it: a window that
+/// has not started yet (made hidden, at login) would miss the event.
+#[derive(Default)]
+pub struct ConnectionToShow(std::sync::Mutex<Option<String>>);
+
+impl ConnectionToShow {
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().expect("connection to show").take()
+    }
+}
+
+/// Brings the window forward on one connection (the tray's and notifications' clicks).
+pub fn show_connection<R: Runtime>(app: &AppHandle<R>, connection_id: &str) {
+    *app.state::<ConnectionToShow>().0.lock().expect("connection to show") = Some(connection_id.to_owned());
+    show(app);
+    let _ = crate::events::ShowConnection(connection_id.to_owned()).emit(app);
 }
 
 pub fn show<R: Runtime>(app: &AppHandle<R>) {

@@ -64,6 +64,11 @@ export const commands = {
 	setStartAtLogin: (enabled: boolean) => __TAURI_INVOKE<boolean>("set_start_at_login", { enabled }),
 	/**  The window has drawn its first screen: start-up work it did not need may begin. */
 	firstScreenShown: () => __TAURI_INVOKE<void>("first_screen_shown"),
+	/**
+	 *  The connection the tray or a notification asked the window to open on, once: the
+	 *  window asks when it starts, and when told to show one.
+	 */
+	takeConnectionToShow: () => __TAURI_INVOKE<string | null>("take_connection_to_show"),
 	/**  Quits Grantkeeper (closing the window only hides it, so refreshes go on). */
 	quit: () => __TAURI_INVOKE<void>("quit"),
 };

@@ -97,7 +97,10 @@ export class AppState {
     });
     try {
       const unlisten = await ipc.onEngineEvent((event) => this.handle(event));
-      const unlistenShow = await ipc.onShowConnection((id) => void this.showConnection(id));
+      const unlistenShow = await ipc.onShowConnection((id) => {
+        void ipc.commands.takeConnectionToShow().catch(() => null); // shown: not again at a reload
+        void this.showConnection(id);
+      });
       const both = () => {
         unlisten();
         unlistenShow();
@@ -113,6 +116,9 @@ export class AppState {
       this.loadCatalog(),
       this.#consents.load().catch(() => {}),
     ]);
+    // Asked for before this window listened (it starts hidden at login): shown now.
+    const toShow = await ipc.commands.takeConnectionToShow().catch(() => null);
+    if (toShow) await this.showConnection(toShow);
   }
 
   stop(): void {

@@ -339,6 +339,19 @@ describe("Connections", () => {
     expect(ipc.quit).toHaveBeenCalledOnce();
   });
 
+  it("opens on the connection the tray asked for before the window listened", async () => {
+    ipc.listConnections.mockResolvedValue([
+      connection({ id: "ok", name: "Fine" }),
+      connection({ id: "broken", name: "Broken", status: "reauthorize" }),
+    ]);
+    ipc.takeConnectionToShow.mockResolvedValueOnce("broken");
+    render(App);
+
+    await vi.waitFor(() => expect(document.activeElement?.getAttribute("data-testid")).toBe("connection-reconnect"));
+    const row = document.activeElement?.closest("[data-testid=connection-row]") as HTMLElement;
+    expect(row.dataset.connectionId).toBe("broken");
+  });
+
   it("warns ahead of time when a provider said the sign-in lapses, and offers Reconnect", async () => {
     const day = 24 * 3600 * 1000;
     ipc.listConnections.mockResolvedValue([

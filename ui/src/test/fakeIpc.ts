@@ -30,6 +30,7 @@ export const answerFlow = vi.fn<Commands["answerFlow"]>();
 export const removeConnection = vi.fn<Commands["removeConnection"]>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
 export const firstScreenShown = vi.fn<Commands["firstScreenShown"]>();
+export const takeConnectionToShow = vi.fn<Commands["takeConnectionToShow"]>();
 export const quit = vi.fn<Commands["quit"]>();
 export const startAtLogin = vi.fn<Commands["startAtLogin"]>();
 export const setStartAtLogin = vi.fn<Commands["setStartAtLogin"]>();
@@ -66,6 +67,7 @@ export const commands: Commands = {
   answerFlow,
   removeConnection,
   firstScreenShown,
+  takeConnectionToShow,
   quit,
   startAtLogin,
   setStartAtLogin,
@@ -119,6 +121,7 @@ export function resetIpc(): void {
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));
   firstScreenShown.mockReset().mockResolvedValue(undefined);
+  takeConnectionToShow.mockReset().mockResolvedValue(null);
   quit.mockReset().mockResolvedValue(undefined);
   startAtLogin.mockReset().mockResolvedValue(false);
   setStartAtLogin.mockReset().mockImplementation(async (enabled) => enabled);
