@@ -61,6 +61,22 @@ describe("A program asks for a token", () => {
     expect((await screen.findByTestId("consent-error")).textContent).toContain("No request for a token");
   });
 
+  it("a question that goes does not pass a click meant for it to the one moving up", async () => {
+    const user = userEvent.setup();
+    ipc.pendingConsents.mockResolvedValue([request({ id: "first" }), request({ id: "second", program: { ...request().program, name: "curl" } })]);
+    render(App);
+    expect(await screen.findAllByTestId("consent-request")).toHaveLength(2);
+    ipc.emit({ kind: "consent_ended", id: "first" });
+    await waitFor(() => expect(screen.getAllByTestId("consent-request")).toHaveLength(1));
+    const allow = screen.getByTestId("consent-allow-once") as HTMLButtonElement;
+    expect(allow.disabled).toBe(true);
+    await user.click(allow);
+    expect(ipc.answerConsent).not.toHaveBeenCalled();
+    await waitFor(() => expect(allow.disabled).toBe(false));
+    await user.click(allow);
+    expect(ipc.answerConsent).toHaveBeenCalledWith("second", "allow_once");
+  });
+
   it("a connection lists the programs allowed always, each revocable, and how it asks", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);
