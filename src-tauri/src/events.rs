@@ -40,11 +40,10 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>,
                         tracing::warn!(%error, "could not emit an engine event");
                     }
                 }
-                // Missed events only mean a stale list: tell the window to reload.
+                // Missed events only mean stale lists: tell the window to read them again.
                 Err(RecvError::Lagged(_)) => {
                     crate::attention::refresh(&app, &engine);
-                    let _ = ForwardedEngineEvent(EngineEvent::ConnectionsChanged).emit(&app);
-                    let _ = ForwardedEngineEvent(EngineEvent::ProvidersChanged).emit(&app);
+                    let _ = ForwardedEngineEvent(EngineEvent::EventsMissed).emit(&app);
                 }
                 Err(RecvError::Closed) => break,
             }

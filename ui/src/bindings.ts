@@ -331,7 +331,9 @@ export type EngineEvent = { kind: "connections_changed" } | { kind: "providers_c
 /**  The request was answered, timed out, or its program stopped waiting. */
 { kind: "consent_ended"; id: string } | 
 /**  The token agent gave a program the connection's token (who used it changed). */
-{ kind: "token_handed_out"; connection_id: string };
+{ kind: "token_handed_out"; connection_id: string } | 
+/**  Events were missed (a burst outran their reader): every list is to be read again. */
+{ kind: "events_missed" };
 
 /**  What the UI and scripts branch on; never on message text. */
 export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "discovery_failed" | "issuer_mismatch" | "provider_unreachable" | "provider_error" | "access_denied" | "different_account" | "flow_cancelled" | "flow_expired" | "keychain_unavailable" | "token_expired" | "needs_reauthorization" | "provider_app_rejected" | "provider_app_missing" | "provider_app_disabled" | "callback_unavailable" | "key_rejected" | "scopes_missing" | "refresh_locked" | "supplied_apps_invalid" | "resource_unusable" | "registration_refused" | "consent_denied" | "consent_timed_out" | "agent_unavailable" | "agent_failed" | "storage" | "internal";

@@ -151,6 +151,11 @@ export class AppState {
       case "token_handed_out":
         this.#reloadSoon();
         break;
+      case "events_missed":
+        void this.reloadConnections();
+        void this.reloadProviders();
+        void this.#consents.load().catch(() => {});
+        break;
     }
   }
 

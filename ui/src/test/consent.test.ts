@@ -77,6 +77,16 @@ describe("A program asks for a token", () => {
     expect(ipc.answerConsent).toHaveBeenCalledWith("second", "allow_once");
   });
 
+  it("reads the questions again when events were missed", async () => {
+    ipc.pendingConsents.mockResolvedValue([request({ id: "gone meanwhile" })]);
+    render(App);
+    expect(await screen.findAllByTestId("consent-request")).toHaveLength(1);
+    ipc.pendingConsents.mockResolvedValue([request({ id: "new", connection_name: "Mail" })]);
+    ipc.emit({ kind: "events_missed" });
+    await waitFor(() => expect(screen.getByTestId("consent-request").textContent).toContain("Mail"));
+    expect(screen.getAllByTestId("consent-request")).toHaveLength(1);
+  });
+
   it("a connection lists the programs allowed always, each revocable, and how it asks", async () => {
     const user = userEvent.setup();
     ipc.listConnections.mockResolvedValue([connection()]);

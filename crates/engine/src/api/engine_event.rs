@@ -31,4 +31,6 @@ pub enum EngineEvent {
     TokenHandedOut {
         connection_id: String,
     },
+    /// Events were missed (a burst outran their reader): every list is to be read again.
+    EventsMissed,
 }
