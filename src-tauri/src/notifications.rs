@@ -6,7 +6,6 @@ use grantkeeper_engine::{Connection, ConnectionStatus};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
-
 /// The notification's `extra` field naming the connection it is about.
 const NOTIFIED_CONNECTION: &str = "connection_id";
 

@@ -7,7 +7,6 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Runtime};
 
-
 const TRAY_ID: &str = "grantkeeper";
 const OPEN: &str = "open";
 const QUIT: &str = "quit";

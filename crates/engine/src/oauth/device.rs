@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use oauth2::basic::BasicErrorResponseType;
 use oauth2::{
     DeviceAuthorizationUrl, DeviceCodeErrorResponseType, RequestTokenError, Scope,
     StandardDeviceAuthorizationResponse,
@@ -58,6 +59,18 @@ pub async fn device_authorization(
         .await
         .map_err(|e| token_error(e, &provider.name, device_url.url()))?;
     DeviceAuthorization::of(provider, details, client_secret, scopes)
+}
+
+/// The person declined: RFC 8628's `access_denied`, or Microsoft's
+/// `authorization_declined`.
+fn declined(error: &DeviceCodeErrorResponseType) -> bool {
+    match error {
+        DeviceCodeErrorResponseType::AccessDenied => true,
+        DeviceCodeErrorResponseType::Basic(BasicErrorResponseType::Extension(code)) => {
+            code == "authorization_declined"
+        }
+        _ => false,
+    }
 }
 
 impl DeviceAuthorization {
@@ -123,13 +136,14 @@ impl DeviceAuthorization {
             )
             .await
             .map_err(|error| match &error {
-                RequestTokenError::ServerResponse(response) => match response.error() {
-                    DeviceCodeErrorResponseType::AccessDenied => {
-                        Error::AccessDenied { provider: provider.name.clone() }
-                    }
-                    DeviceCodeErrorResponseType::ExpiredToken => Error::FlowExpired,
-                    _ => token_error(error, &provider.name, &token_url),
-                },
+                RequestTokenError::ServerResponse(response) if declined(response.error()) => {
+                    Error::AccessDenied { provider: provider.name.clone() }
+                }
+                RequestTokenError::ServerResponse(response)
+                    if *response.error() == DeviceCodeErrorResponseType::ExpiredToken =>
+                {
+                    Error::FlowExpired
+                }
                 _ => token_error(error, &provider.name, &token_url),
             })?;
         // RFC 8628 has no nonce: the token comes straight from the token endpoint, in
@@ -143,6 +157,18 @@ impl DeviceAuthorization {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decline_is_told_apart_in_either_words() {
+        assert!(declined(&DeviceCodeErrorResponseType::AccessDenied));
+        assert!(declined(&DeviceCodeErrorResponseType::Basic(BasicErrorResponseType::Extension(
+            "authorization_declined".into()
+        ))));
+        assert!(!declined(&DeviceCodeErrorResponseType::ExpiredToken));
+        assert!(!declined(&DeviceCodeErrorResponseType::Basic(BasicErrorResponseType::Extension(
+            "bad_verification_code".into()
+        ))));
+    }
     use crate::catalog::Catalog;
     use crate::store::ProviderAppRow;
 
