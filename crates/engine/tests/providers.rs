@@ -937,6 +937,30 @@ async fn a_cancel_once_the_provider_answered_does_not_stop_keeping_the_grant() {
     assert_eq!(emulator.grant_revoked("google", "ada").await, Some(false));
 }
 
+/// A reconnect whose answer has no refresh token keeps the old one; when a refresh is
+/// rotating that one meanwhile (Zoom rotates), it waits for it and keeps the new one,
+/// rather than keeping the retired token and deleting the refresh's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reconnect_without_a_refresh_token_keeps_the_one_a_refresh_just_rotated() {
+    let (emulator, _setup, engine) = engine_using_emulator("zoom", true).await;
+    connect(&engine, "zoom", "Meetings").await;
+    emulator.delay_next_token_request(1500).await;
+    let refreshing = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.refresh_now("Meetings").await }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while requests(&emulator, "zoom", "token").await.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the refresh never reached Zoom");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    emulator.omit_next_refresh_token().await;
+    reconnect(&engine, "Meetings").await;
+    refreshing.await.unwrap().unwrap();
+    let after = engine.refresh_now("Meetings").await;
+    assert_eq!(after.unwrap().status, ConnectionStatus::Active, "the kept refresh token is the live one");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;

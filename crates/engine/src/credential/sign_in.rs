@@ -139,14 +139,26 @@ impl Engine {
         connection: Option<&NewConnectionRow>,
     ) -> Result<()> {
         let at = Timestamp::now();
+        let brought_refresh_token = grant.tokens.refresh_token.is_some();
         for _ in 0..SAVE_ATTEMPTS {
-            let existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
-            if let (Some(existing), None) = (&existing, &grant.tokens.refresh_token) {
-                // A re-authorization without a new refresh token keeps the old one.
-                if let Some(old) = self.vault.read_tokens(&existing.token_secret_key).await? {
-                    grant.tokens.refresh_token = old.refresh_token;
+            let mut existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
+            // A re-authorization without a new refresh token keeps the old one, read under
+            // the refresh lock and kept before it is let go: a refresh under way may be
+            // rotating it, and the one it retires must not be kept.
+            let _locked = match (&existing, brought_refresh_token) {
+                (Some(found), false) => {
+                    let locked = self.lock_refresh(&found.id).await?;
+                    existing = self.store.credential_for_subject(&provider.id, &identity.subject)?;
+                    grant.tokens.refresh_token = match &existing {
+                        Some(now) => {
+                            self.vault.read_tokens(&now.token_secret_key).await?.and_then(|t| t.refresh_token)
+                        }
+                        None => None,
+                    };
+                    Some(locked)
                 }
-            }
+                _ => None,
+            };
             let credential = signed_in(provider, &grant, identity.clone(), existing.as_ref(), at);
             let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
             let saved = self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
