@@ -192,9 +192,12 @@ impl Engine {
         };
         // Signed in to that account again since (a retry after a reconnect): some providers
         // end every grant of an account to one app together, the new one too.
+        // An account nobody could name cannot be told apart: revoked as always.
         let account = pending.account_subject.as_deref().filter(|subject| names_an_account(subject));
-        if self.may_share_the_grant(&provider, account)? {
-            return Ok(Revocation::StillInUse);
+        if let Some(account) = account {
+            if self.may_share_the_grant(&provider, Some(account))? {
+                return Ok(Revocation::StillInUse);
+            }
         }
         let Some(url) = revocation_endpoint(&provider)? else { return Ok(Revocation::NotOffered) };
         let secret = self.client_secret(&provider).await?;
