@@ -78,12 +78,18 @@ const PROVIDERS = {
       const mixed = scopes.some((s) => s.endsWith('/.default')) && scopes.some((s) => !s.endsWith('/.default') && !openid.includes(s));
       return mixed ? "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope .default can't be combined with resource-specific scopes." : null;
     },
-    identity: (u) => ({ id: `ms-${u.id}`, mail: u.email, userPrincipalName: u.email }),
-    // The common endpoint signs as the account's own tenant; `sub` is per app, `oid` is the Graph id.
+    identity: (u) => ({ id: graphIdOf(u), mail: u.email, userPrincipalName: u.email }),
+    // The common endpoint signs as the account's own tenant; `sub` is per app. `oid`, the
+    // Graph id, and the names come only with the `profile` scope (the ID token claims
+    // reference); a personal account's `oid` is its 16-hex Graph id, zero-padded.
     idToken: {
       issuer: (u) => `https://login.microsoftonline.com/${tenantOf(u)}/v2.0`,
       sub: (u) => `pairwise-${u.id}`,
-      claims: (u) => ({ tid: tenantOf(u), oid: `ms-${u.id}`, preferred_username: u.email, ver: '2.0' }),
+      claims: (u, scopes) => ({
+        tid: tenantOf(u),
+        ...(scopes.includes('profile') ? { oid: objectIdOf(u), preferred_username: u.email, name: u.name } : {}),
+        ver: '2.0',
+      }),
       // Each key names the issuer it signs for: any tenant's at /microsoft/jwks (the
       // common endpoint's keys), one tenant's at /microsoft/jwks/<tenant ID or domain>.
       keyIssuer: (tenant) => `https://login.microsoftonline.com/${tenant ? tenantNamed(tenant) : '{tenantid}'}/v2.0`,
@@ -225,6 +231,19 @@ function tenantOf(u) {
   return `00000000-0000-4000-8000-${String(u.id).padStart(12, '0')}`;
 }
 
+const CONSUMERS = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+// Graph's `id` for a user: a work account's object ID, a personal account's 16 hex digits.
+function graphIdOf(u) {
+  return u.tenant === CONSUMERS ? `f${String(u.id).padStart(15, '0')}` : `ms-${u.id}`;
+}
+
+// The ID token's `oid`: the same, a personal account's written as a GUID.
+function objectIdOf(u) {
+  const id = graphIdOf(u);
+  return u.tenant === CONSUMERS ? `00000000-0000-0000-${id.slice(0, 4)}-${id.slice(4)}` : id;
+}
+
 // A tenant by its ID, or by its domain: <login>.example is that user's organisation.
 function tenantNamed(name) {
   const user = USERS[name.replace(/\.example$/, '')];
@@ -246,7 +265,7 @@ function base64url(value) {
 
 // An ID token as OpenID Connect Core §2 describes it, RS256-signed (Google's and
 // Microsoft's algorithm). `nonce` is the authorize request's, on a code exchange only.
-function idToken(spec, user, nonce) {
+function idToken(spec, user, nonce, scopes) {
   const fault = idTokenFault;
   idTokenFault = null;
   const u = fault === 'sub' ? USERS[user === 'bob' ? 'ada' : 'bob'] : USERS[user];
@@ -257,7 +276,7 @@ function idToken(spec, user, nonce) {
     aud: fault === 'audience' ? 'another-client' : CLIENT_ID,
     iat: now - ({ expired: 7200, 'expired-a-minute-ago': 3660 }[fault] ?? 0),
     exp: now + ({ expired: -3600, 'expired-a-minute-ago': -60 }[fault] ?? 3600),
-    ...spec.idToken.claims(u),
+    ...spec.idToken.claims(u, scopes),
   };
   if (fault === 'nonce') claims.nonce = 'nonce-of-another-sign-in';
   else if (nonce) claims.nonce = nonce;
@@ -418,7 +437,7 @@ function issue(spec, provider, user, scopes, withRefresh, lifetime = spec.expire
     if (spec.refreshTokenExpiresIn) answer.refresh_token_expires_in = spec.refreshTokenExpiresIn;
   }
   if (spec.tokenExtras) Object.assign(answer, spec.tokenExtras(USERS[user]));
-  if (spec.idToken && scopes.includes('openid')) answer.id_token = idToken(spec, user, nonce);
+  if (spec.idToken && scopes.includes('openid')) answer.id_token = idToken(spec, user, nonce, scopes);
   if (spec.shape === 'slack') {
     const { access_token, scope, token_type, ...rest } = answer;
     return { ok: true, app_id: 'A0001', authed_user: { id: `U${USERS[user].id}`, scope, access_token, token_type: 'user', ...rest }, team: { id: 'T0001', name: 'Example' } };

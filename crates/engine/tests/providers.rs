@@ -159,7 +159,7 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
     assert_eq!(mail.account.as_deref(), Some("ada@example.test"));
     let authorize = &requests(&emulator, "microsoft", "authorize").await[0]["query"];
     assert!(authorize["redirect_uri"].as_str().unwrap().starts_with("http://localhost:"), "{authorize}");
-    assert_eq!(authorize["scope"], "openid offline_access User.Read https://graph.microsoft.com/Mail.Read");
+    assert_eq!(authorize["scope"], "openid profile offline_access User.Read https://graph.microsoft.com/Mail.Read");
     let exchange = &requests(&emulator, "microsoft", "token").await[0];
     assert_eq!(form_field(exchange, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
     assert_eq!(form_field(exchange, "client_secret"), None, "a public client sends no secret");
@@ -586,7 +586,7 @@ async fn azure_devops_signs_in_with_the_microsoft_provider_app() {
     assert_eq!(devops.account.as_deref(), Some("ada@example.test"));
     let authorize = &requests(&emulator, "microsoft", "authorize").await[1]["query"];
     assert_eq!(authorize["client_id"], EMULATED_CLIENT_ID);
-    assert_eq!(authorize["scope"], "openid offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default");
+    assert_eq!(authorize["scope"], "openid profile offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default");
     let connections = engine.connections().unwrap();
     assert!(connections.iter().all(|c| c.shared_with.is_empty()), "two credentials: {connections:?}");
 

@@ -187,13 +187,25 @@ fn require_id_token_account(
         return Ok(());
     };
     let named = id_token_payload(id_token.expose()).and_then(|payload| json_field(&payload, claim));
-    if named.as_deref() != Some(account) {
+    if !named.is_some_and(|named| same_account_id(&named, account)) {
         return Err(Error::ProviderError {
             provider: provider.name.clone(),
             detail: "its userinfo answer names another account than its ID token; nothing was saved".into(),
         });
     }
     Ok(())
+}
+
+/// Whether the ID token's account id `named` is the API's `account`: the same, or a
+/// personal Microsoft account's, whose `oid` is its 16-hex Graph id written as a GUID
+/// (`00000000-0000-0000-fde9-26f844473904` for `fde926f844473904`).
+fn same_account_id(named: &str, account: &str) -> bool {
+    if named == account {
+        return true;
+    }
+    let Some(hex) = named.strip_prefix("00000000-0000-0000-") else { return false };
+    let hex = hex.replacen('-', "", 1);
+    hex.len() == 16 && hex.chars().all(|c| c.is_ascii_hexdigit()) && hex.eq_ignore_ascii_case(account)
 }
 
 /// Only an ID token that was checked at sign-in (signature, issuer, audience, nonce) may
@@ -211,4 +223,22 @@ fn id_token_payload(id_token: &str) -> Option<serde_json::Value> {
     let bytes =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_account_id;
+
+    #[test]
+    fn a_personal_microsoft_account_s_oid_is_its_graph_id() {
+        assert!(same_account_id("00000000-0000-0000-fde9-26f844473904", "fde926f844473904"));
+        assert!(same_account_id("00000000-0000-0000-FDE9-26F844473904", "fde926f844473904"));
+        assert!(same_account_id(
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+        ));
+        assert!(!same_account_id("00000000-0000-0000-fde9-26f844473905", "fde926f844473904"));
+        assert!(!same_account_id("00000000-0000-0001-fde9-26f844473904", "fde926f844473904"));
+        assert!(!same_account_id("00000000-0000-0000-fde9-26f84447390", "fde926f84447390"));
+    }
 }
