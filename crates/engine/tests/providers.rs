@@ -159,7 +159,10 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
     assert_eq!(mail.account.as_deref(), Some("ada@example.test"));
     let authorize = &requests(&emulator, "microsoft", "authorize").await[0]["query"];
     assert!(authorize["redirect_uri"].as_str().unwrap().starts_with("http://localhost:"), "{authorize}");
-    assert_eq!(authorize["scope"], "openid profile offline_access User.Read https://graph.microsoft.com/Mail.Read");
+    assert_eq!(
+        authorize["scope"],
+        "openid profile offline_access User.Read https://graph.microsoft.com/Mail.Read"
+    );
     let exchange = &requests(&emulator, "microsoft", "token").await[0];
     assert_eq!(form_field(exchange, "client_id").as_deref(), Some(EMULATED_CLIENT_ID));
     assert_eq!(form_field(exchange, "client_secret"), None, "a public client sends no secret");
@@ -586,7 +589,10 @@ async fn azure_devops_signs_in_with_the_microsoft_provider_app() {
     assert_eq!(devops.account.as_deref(), Some("ada@example.test"));
     let authorize = &requests(&emulator, "microsoft", "authorize").await[1]["query"];
     assert_eq!(authorize["client_id"], EMULATED_CLIENT_ID);
-    assert_eq!(authorize["scope"], "openid profile offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default");
+    assert_eq!(
+        authorize["scope"],
+        "openid profile offline_access 499b84ac-1321-427f-aa17-267ca6975798/.default"
+    );
     let connections = engine.connections().unwrap();
     assert!(connections.iter().all(|c| c.shared_with.is_empty()), "two credentials: {connections:?}");
 
@@ -823,6 +829,25 @@ async fn provider_apps_an_organisation_supplies() {
         "the supplied endpoints carried over"
     );
     assert_eq!(spotify(&engine).client_id, "my-own-client");
+}
+
+/// A supplied provider app has no secret (a file never holds one); where the provider
+/// requires one (Google), the sign-in is refused before the browser opens, not after the
+/// person signed in, saying how to set up an app of one's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supplied_app_without_the_secret_its_provider_requires_is_refused_before_sign_in() {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let file = setup.home.path().join("provider-apps.toml");
+    let entry = format!("[google]\nclient_id = \"{EMULATED_CLIENT_ID}\"\n");
+    std::fs::write(&file, entry).unwrap();
+    let browser = Browser::Commands(vec![browser_command(BrowserMode::Consent, "ada")]);
+    let engine = setup.open(Config { supplied_provider_apps: vec![file], ..setup.config(browser) });
+    let error = engine.connect("gmail", ConnectOptions::default()).await.err().expect("refused");
+    assert_eq!(error.field(), Some("client_secret"), "{error}");
+    assert!(error.to_string().contains("grantkeeper providers set google"), "{error}");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(requests(&emulator, "google", "authorize").await.is_empty(), "no browser opened");
 }
 
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.

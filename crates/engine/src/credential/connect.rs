@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::api::{ConnectOptions, Connection, FlowStarted};
+use crate::catalog::ClientSecretRule;
 use crate::integration::union;
 use crate::oauth::{
     authorization, device_authorization, Authorization, AuthorizationRequest, CallbackListener,
@@ -209,6 +210,7 @@ impl Engine {
         };
         let client_secret = self.client_secret(&provider).await?;
         if client_secret.is_none() {
+            secret_not_needed(&provider)?;
             // Fail before the person signs in, not after, when there is no keychain
             // to keep the tokens in.
             self.vault.read(&vault::keychain_probe_key()).await?;
@@ -346,6 +348,26 @@ fn account_hint(given: Option<&str>) -> Result<Option<&str>> {
             "The account must be an email address or login on one line, at most 254 characters.",
         )),
         _ => Ok(hint),
+    }
+}
+
+/// A provider app an organisation supplied has no secret (a file never holds one); where
+/// the provider requires one, the code exchange would fail after the person signed in.
+fn secret_not_needed(provider: &ProviderRecord) -> Result<()> {
+    let required = provider.spec.is_some_and(|s| s.client_secret == ClientSecretRule::Required);
+    match &provider.app.supplied_from {
+        Some(file) if required => Err(Error::invalid(
+            "client_secret",
+            format!(
+                "{name} needs a client secret, and the provider app {file} supplies has none (a supplied app is a \
+                 public client). Set up your own: grantkeeper providers set {id} --client-id … --client-secret-stdin, \
+                 or under Provider apps.",
+                name = provider.name,
+                file = file.display(),
+                id = provider.app.provider_id,
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
