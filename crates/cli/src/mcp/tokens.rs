@@ -37,8 +37,8 @@ pub fn ends_the_bridge(error: &Error) -> bool {
 /// refresh, and scopes the server asked for are recorded once.
 pub struct Credentials<T> {
     tokens: T,
-    /// The token the last refresh gave.
-    refreshed: tokio::sync::Mutex<Option<Secret>>,
+    /// The last refresh: the token refused, and the one it gave in its place.
+    refreshed: tokio::sync::Mutex<Option<(Secret, Secret)>>,
     /// Scopes already recorded as needed.
     asked: std::sync::Mutex<Vec<String>>,
 }
@@ -56,15 +56,16 @@ impl<T: Tokens> Credentials<T> {
         self.tokens.token().await
     }
 
-    /// The server refused `sent`: a newer token when another request already refreshed,
-    /// else the one a refresh gives.
+    /// The server refused `sent`: the token another request's refresh gave in its place,
+    /// else the one a refresh gives. Only a refresh for `sent` itself counts: a token
+    /// refreshed for an earlier refusal may be older than `sent`, and long expired.
     pub async fn refused(&self, sent: &Secret) -> Result<Secret, Error> {
         let mut refreshed = self.refreshed.lock().await;
-        if let Some(newer) = refreshed.as_ref().filter(|newer| *newer != sent) {
+        if let Some((_, newer)) = refreshed.as_ref().filter(|(replaced, _)| replaced == sent) {
             return Ok(newer.clone());
         }
         let token = self.tokens.refused(sent).await?;
-        *refreshed = Some(token.clone());
+        *refreshed = Some((sent.clone(), token.clone()));
         Ok(token)
     }
 
@@ -149,6 +150,10 @@ mod tests {
         // The refreshed token refused in turn gets a refresh of its own.
         let again = credentials.refused(&Secret::new("token-1")).await.unwrap();
         assert_eq!(again.expose(), "token-2");
+        // Hours later, a newer token (refreshed elsewhere meanwhile) refused: not the
+        // older one an earlier refresh gave, but a refresh of its own.
+        let later = credentials.refused(&Secret::new("token-from-elsewhere")).await.unwrap();
+        assert_eq!(later.expose(), "token-3");
     }
 
     #[tokio::test]
