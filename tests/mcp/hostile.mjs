@@ -61,6 +61,8 @@ const CASES = {
   // Its authorization server's first OpenID location answers with another issuer's
   // configuration; its OAuth metadata is right.
   'openid-elsewhere': {},
+  // Answers a request with 202 and nothing else, against Streamable HTTP.
+  'accepts-silently': {},
   'no-registration': { as: authorizationServer('no-registration', { registration_endpoint: undefined }) },
   html: { prm: (res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Sign in</body></html>'); } },
   'endless-401': { prm: (res) => unauthorized(res, 'endless-401'), as: (res) => unauthorized(res, 'endless-401') },
@@ -109,6 +111,7 @@ server.on('request', async (req, res) => {
         return res.end();
       }
       if (req.headers.authorization === 'Bearer hostile-test-token') {
+        if (name === 'accepts-silently') return (res.writeHead(202), res.end());
         return json(res, 200, { jsonrpc: '2.0', id: 1, result: {} });
       }
       return unauthorized(res, name, fault.quiet);

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::{ok, text, Cli};
-use grantkeeper_test_support::mcp::{McpExample, McpGuarded};
+use grantkeeper_test_support::mcp::{McpExample, McpGuarded, McpHostile};
 use grantkeeper_test_support::{repo_root, BrowserMode};
 
 /// Runs the SDK's client against the bridge for `connection`; its one-line report.
@@ -106,6 +106,23 @@ fn connections_made_at_once_keep_the_registration_they_signed_in_with() {
     }
     // Each revokes its refresh token and its access token, as the client they went to.
     assert_eq!(runtime.block_on(server.stats())["revocations"], 6);
+}
+
+/// A server that accepts a request without answering it (202, which Streamable HTTP
+/// does not allow for a request): the AI client gets an error for it, not a wait for ever.
+#[test]
+fn a_request_the_server_only_accepts_is_answered_with_an_error() {
+    let hostile = McpHostile::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    ok(&cli.run(&["connect", "--url", &hostile.url("accepts-silently"), "--name", "Silent"]));
+    let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let output =
+        common::output_with_stdin(cli.command(&["mcp", "bridge", "Silent"]), &format!("{initialize}\n"));
+    let answer: serde_json::Value =
+        serde_json::from_str(text(&output.stdout).lines().next().unwrap_or("null")).unwrap();
+    assert_eq!(answer["id"], 0, "{output:?}");
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("without answering it"), "{answer}");
 }
 
 #[test]

@@ -67,10 +67,9 @@ impl<T: Tokens> Bridge<T> {
             return;
         }
         let failure = match reply {
-            Reply::Accepted => {
-                tracing::debug!("the server accepted a request without answering it (202)");
-                return;
-            }
+            // Streamable HTTP answers a request with JSON or an event stream, never 202
+            // or nothing: the client would wait for it for ever.
+            Reply::Accepted => Failure::Other("the server accepted the request without answering it".into()),
             Reply::Json(body) => match std::str::from_utf8(&body) {
                 Ok(text) => match self.pass_on(text, &mut owed, initialize.as_ref()).await {
                     Ok(()) if owed.is_empty() => return,
