@@ -76,7 +76,8 @@ pub fn run_with(
 
 /// Runs the command in grantkeeper's place, as `env` does: its exit status, the signals
 /// that reach it (Ctrl-C reaches the whole foreground process group) and those it was
-/// started ignoring are its own. Returns only when it could not start.
+/// started ignoring are its own, but SIGPIPE, which Rust's standard library resets to
+/// its default for every program it starts. Returns only when it could not start.
 #[cfg(unix)]
 fn start_in_place(mut command: Command) -> std::io::Error {
     command.exec()
