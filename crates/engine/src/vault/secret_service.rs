@@ -60,19 +60,25 @@ async fn unlocking<T, F: std::future::Future<Output = Result<T, ServiceError>>>(
     }
 }
 
+/// Reading or deleting where no default collection is open: the entries were written
+/// to one that is not there now (a KeePassXC database not opened yet), which is not the
+/// same as their being gone.
+const NO_DEFAULT_COLLECTION: &str = "the Secret Service has no default keyring open now (in KeePassXC, open the database that keeps Grantkeeper's entries)";
+
 pub(super) fn read(service: &str, key: &str) -> Result<Option<String>> {
     let bytes = with_session(|session| {
         block_on(async {
             let Some(collection) = session.with_alias(Service::DEFAULT_COLLECTION).await? else {
-                return Ok(None);
+                return Ok(Err(()));
             };
             let items = collection.search_items(&attributes(service, key)).await?;
-            let Some(item) = items.first() else { return Ok(None) };
+            let Some(item) = items.first() else { return Ok(Ok(None)) };
             let secret = unlocking(&collection, || item.secret()).await?;
-            Ok(Some(secret.as_bytes().to_vec()))
+            Ok(Ok(Some(secret.as_bytes().to_vec())))
         })
     })?;
     bytes
+        .map_err(|()| unavailable(NO_DEFAULT_COLLECTION))?
         .map(|bytes| String::from_utf8(bytes).map_err(|_| unavailable("an entry of ours is not text")))
         .transpose()
 }
@@ -93,12 +99,13 @@ pub(super) fn delete(service: &str, key: &str) -> Result<()> {
     with_session(|session| {
         block_on(async {
             let Some(collection) = session.with_alias(Service::DEFAULT_COLLECTION).await? else {
-                return Ok(());
+                return Ok(Err(()));
             };
             for item in collection.search_items(&attributes(service, key)).await? {
                 unlocking(&collection, || item.delete(None)).await?;
             }
-            Ok(())
+            Ok(Ok(()))
         })
-    })
+    })?
+    .map_err(|()| unavailable(NO_DEFAULT_COLLECTION))
 }
