@@ -57,10 +57,25 @@ impl SecretStore for Keychain {
         if chunks.len() == 1 {
             return platform::write(&self.service, key, value.expose());
         }
-        for (index, chunk) in chunks.iter().enumerate() {
-            platform::write(&self.service, &chunk_key(key, index + 1), chunk)?;
+        if chunks.len() > MOST_PARTS {
+            return Err(Error::Internal(format!(
+                "a value of {} characters is more than the keychain keeps for one entry ({})",
+                value.expose().chars().count(),
+                MOST_PARTS * CHUNK_CHARS
+            )));
         }
-        platform::write(&self.service, key, &format!("{CHUNKED}{}", chunks.len()))
+        let parts = || (1..=chunks.len()).map(|part| chunk_key(key, part));
+        let written = chunks
+            .iter()
+            .zip(parts())
+            .try_for_each(|(chunk, part)| platform::write(&self.service, &part, chunk));
+        let written =
+            written.and_then(|()| platform::write(&self.service, key, &format!("{CHUNKED}{}", chunks.len())));
+        if written.is_err() {
+            // No entry names them: parts left behind could never be found again.
+            parts().for_each(|part| drop(platform::delete(&self.service, &part)));
+        }
+        written
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -78,6 +93,8 @@ impl SecretStore for Keychain {
 const CHUNK_CHARS: usize = 1000;
 /// Marks an entry that names its parts: `grantkeeper-chunks:v1:<count>`.
 const CHUNKED: &str = "grantkeeper-chunks:v1:";
+/// The most parts an entry has: 64,000 characters, far more than any token set.
+const MOST_PARTS: usize = 64;
 
 fn split(value: &str) -> Vec<&str> {
     let mut chunks = Vec::new();
@@ -92,7 +109,7 @@ fn split(value: &str) -> Vec<&str> {
 }
 
 fn chunk_count(head: &str) -> Option<usize> {
-    head.strip_prefix(CHUNKED)?.parse().ok().filter(|count| (2..=64).contains(count))
+    head.strip_prefix(CHUNKED)?.parse().ok().filter(|count| (2..=MOST_PARTS).contains(count))
 }
 
 fn chunk_key(key: &str, part: usize) -> String {
