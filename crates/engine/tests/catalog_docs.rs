@@ -95,7 +95,11 @@ fn providers_page() -> String {
             refresh_tokens(spec.refresh_tokens),
             sign_in_lasts(spec),
             revocation(spec),
-            if spec.device_authorization_url.is_some() { "yes" } else { "no" },
+            match (&spec.device_authorization_url, spec.device_scopes.is_empty()) {
+                (None, _) => "no",
+                (Some(_), true) => "yes",
+                (Some(_), false) => "for a few scopes",
+            },
         ));
     }
     page.push_str("\n## Sources\n");

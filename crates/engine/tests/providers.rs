@@ -850,6 +850,19 @@ async fn a_supplied_app_without_the_secret_its_provider_requires_is_refused_befo
     assert!(requests(&emulator, "google", "authorize").await.is_empty(), "no browser opened");
 }
 
+/// Google signs in by code only for the sign-in, Drive-file and YouTube scopes: Gmail is
+/// refused before Google is asked, with how to sign in instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn google_sign_in_by_code_is_refused_for_scopes_it_does_not_allow() {
+    let (emulator, _setup, engine) = engine_using_emulator("google", true).await;
+    let options = ConnectOptions { device: true, ..ConnectOptions::default() };
+    let error = engine.connect("gmail", options).await.err().expect("refused");
+    assert_eq!(error.field(), Some("device"), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("gmail.readonly") && message.contains("--no-browser"), "{message}");
+    assert!(requests(&emulator, "google", "device").await.is_empty(), "Google was not asked");
+}
+
 /// Forwards connections to `port` on loopback to `target`, for the rest of the test.
 async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();

@@ -40,6 +40,10 @@ pub struct ProviderSpec {
     /// RFC 8628 device authorization endpoint, for signing in from a terminal without
     /// a browser (`connect --device`).
     pub device_authorization_url: Option<String>,
+    /// The only scopes a sign-in by code may ask for, where the provider limits them
+    /// (Google); empty: any.
+    #[serde(default)]
+    pub device_scopes: Vec<String>,
     #[serde(default)]
     pub revocation: RevocationStyle,
     #[serde(default)]

@@ -48,6 +48,17 @@ pub async fn device_authorization(
             ),
         });
     };
+    let allowed = provider.spec.map(|s| s.device_scopes.as_slice()).unwrap_or_default();
+    if let Some(refused) = scopes.iter().find(|scope| !allowed.is_empty() && !allowed.contains(scope)) {
+        return Err(Error::InvalidInput {
+            field: Some("device"),
+            message: format!(
+                "{} signs in by code only for a few scopes, and not for {}. Connect without --device, or with --no-browser to open the link on another device.",
+                provider.name,
+                crate::error::provider_text(refused)
+            ),
+        });
+    }
     let device_url = DeviceAuthorizationUrl::new(device_url.clone())
         .map_err(|_| Error::Internal(format!("the device sign-in URL of {} is not a URL", provider.name)))?;
     let client =
