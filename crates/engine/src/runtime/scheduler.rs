@@ -82,17 +82,23 @@ impl Engine {
                     Err(RecvError::Closed) => return,
                 },
             }
-            let handled = (next.clone(), revocation_due);
+            let seen = (next.clone(), revocation_due);
+            let mut handled = false;
             if revocation_due.is_some_and(|due| due <= Timestamp::now()) {
+                handled = true;
                 if let Err(error) = self.retry_due_revocations().await {
                     tracing::warn!(%error, "could not retry revocations");
                 }
             }
             if let Some((credential_id, due)) = next.filter(|(_, due)| *due <= Timestamp::now()) {
+                handled = true;
                 tracing::debug!(%credential_id, %due, "scheduled refresh");
                 self.scheduled_refresh(&credential_id, &mut failures).await;
             }
-            stalled.handled(handled);
+            // Only what was due counts: a sleep that ended early handled nothing.
+            if handled {
+                stalled.handled(seen);
+            }
         }
     }
 
