@@ -113,6 +113,15 @@ fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Cli) {
     (op, cli)
 }
 
+/// "Work" connected, then its keychain entry changed outside Grantkeeper to `value`.
+fn work_with_its_entry_changed_to(value: &str) -> (OidcProvider, Cli) {
+    let (op, cli) = connected_as_work(&[]);
+    let keys = secret_tool_keys(&cli.service);
+    let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
+    grantkeeper_test_support::secret_tool_store(&cli.service, entry, value);
+    (op, cli)
+}
+
 /// Scopes asked for with `--scope` that the person unticked (or the provider does not
 /// know) are named after the sign-in; the connection keeps what was granted.
 #[test]
@@ -135,10 +144,7 @@ fn a_scope_left_out_of_the_grant_is_named() {
 /// deleted, the connection asks to be reconnected (exit 3), and a Reconnect mends it.
 #[test]
 fn tokens_changed_outside_grantkeeper_ask_for_a_reconnect() {
-    let (_op, cli) = connected_as_work(&[]);
-    let keys = secret_tool_keys(&cli.service);
-    let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
-    grantkeeper_test_support::secret_tool_store(&cli.service, entry, "{\"changed\": \"by hand\"}");
+    let (_op, cli) = work_with_its_entry_changed_to("{\"changed\": \"by hand\"}");
 
     let refused = cli.run(&["token", "Work"]);
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
@@ -154,10 +160,7 @@ fn tokens_changed_outside_grantkeeper_ask_for_a_reconnect() {
 /// grant: it says so, and where to revoke it, rather than blaming the provider.
 #[test]
 fn a_removal_without_tokens_says_the_grant_stays() {
-    let (op, cli) = connected_as_work(&[]);
-    let keys = secret_tool_keys(&cli.service);
-    let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
-    grantkeeper_test_support::secret_tool_store(&cli.service, entry, "not tokens");
+    let (op, cli) = work_with_its_entry_changed_to("not tokens");
 
     let removed = cli.run(&["remove", "Work"]);
     let said = text(&removed.stderr);

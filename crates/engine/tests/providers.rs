@@ -877,16 +877,22 @@ async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHa
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
-    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
-    // Nothing listens where the revocation goes (the address is kept at sign-in).
+/// Gmail connected as "Mail" with Google's revocation endpoint where nothing listens
+/// (the address is kept at sign-in); returns that port.
+async fn mail_whose_revocation_is_unreachable(engine: &Arc<Engine>) -> u16 {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let unreachable = endpoints_set(|set| {
         set.revocation_url = Some(format!("http://127.0.0.1:{closed_port}/google/revoke"))
     });
     engine.set_provider_app("google", unreachable).await.unwrap();
-    connect(&engine, "gmail", "Mail").await;
+    connect(engine, "gmail", "Mail").await;
+    closed_port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    let closed_port = mail_whose_revocation_is_unreachable(&engine).await;
     let keys = secret_tool_keys(&setup.service);
     let token_key = keys.iter().find(|k| k.starts_with("credential/")).unwrap().clone();
     let stored: Value =
@@ -929,12 +935,7 @@ async fn a_revocation_the_provider_could_not_take_is_retried_after_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_queued_revocation_spares_the_account_signed_in_again() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let unreachable = endpoints_set(|set| {
-        set.revocation_url = Some(format!("http://127.0.0.1:{closed_port}/google/revoke"))
-    });
-    engine.set_provider_app("google", unreachable).await.unwrap();
-    connect(&engine, "gmail", "Mail").await;
+    let closed_port = mail_whose_revocation_is_unreachable(&engine).await;
     let old_key =
         secret_tool_keys(&setup.service).into_iter().find(|k| k.starts_with("credential/")).unwrap();
     assert_eq!(engine.remove_connection("Mail").await.unwrap().revocation, Revocation::WillRetry);

@@ -46,6 +46,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stat_with_a_tricky_name_is_read_from_the_last_parenthesis() {
+        assert_eq!(Processes.parent_of(std::process::id()), Some(std::os::unix::process::parent_id()));
+    }
+
+    #[test]
     fn a_program_upgraded_while_it_runs_keeps_its_path() {
         let dir = tempfile::tempdir().unwrap();
         let program = dir.path().join("sleeper");
@@ -61,10 +66,5 @@ mod tests {
         let odd = dir.path().join("odd (deleted)");
         std::fs::write(&odd, "").unwrap();
         assert_eq!(replaced_while_running(odd.clone()), odd);
-    }
-
-    #[test]
-    fn stat_with_a_tricky_name_is_read_from_the_last_parenthesis() {
-        assert_eq!(Processes.parent_of(std::process::id()), Some(std::os::unix::process::parent_id()));
     }
 }
