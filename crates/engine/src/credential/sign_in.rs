@@ -47,20 +47,25 @@ impl Engine {
             self.discard_grant(provider, &grant.tokens, &identity, &why).await;
             return Err(refused);
         }
-        let (connection, connection_id, identity) = match purpose {
+        let (connection, connection_id, identity, renewing) = match purpose {
             Purpose::New { name, integration } => {
                 let id = uuid::Uuid::new_v4().to_string();
                 let row =
                     NewConnectionRow { id: id.clone(), name, integration, created_at: Timestamp::now() };
-                (Some(row), id, identity)
+                (Some(row), id, identity, None)
             }
-            Purpose::Existing { connection_id, subject, .. } => {
-                (None, connection_id, Identity { subject, ..identity })
+            Purpose::Existing { connection_id, subject, name, .. } => {
+                (None, connection_id, Identity { subject, ..identity }, Some(name))
             }
         };
         let tokens = grant.tokens.clone();
-        if let Err(error) = self.save_sign_in(provider, grant, identity.clone(), connection.as_ref()).await {
-            self.discard_grant(provider, &tokens, &identity, "The sign-in could not be saved").await;
+        let refused = match self.save_sign_in(provider, grant, identity.clone(), connection.as_ref()).await {
+            Ok(true) => None,
+            Ok(false) => Some(removed_meanwhile(&renewing.unwrap_or_default())),
+            Err(error) => Some((error, "The sign-in could not be saved".to_owned())),
+        };
+        if let Some((error, why)) = refused {
+            self.discard_grant(provider, &tokens, &identity, &why).await;
             return Err(error);
         }
         self.connection(&connection_id)
@@ -91,10 +96,7 @@ impl Engine {
             return Ok(Some((Error::DifferentAccount { expected, found }, why)));
         }
         match self.connection(connection_id) {
-            Err(Error::NotFound { .. }) => {
-                let error = Error::NotFound { what: "connection", key: name.clone() };
-                Ok(Some((error, format!("{name} was removed during the sign-in"))))
-            }
+            Err(Error::NotFound { .. }) => Ok(Some(removed_meanwhile(name))),
             still_there => still_there.map(|_| None),
         }
     }
@@ -131,13 +133,14 @@ impl Engine {
     /// Keeps the grant on the account's credential (new, or merged into the one the
     /// account already has) and, when given, a new connection on it. A sign-in to the
     /// same account that finished first, elsewhere, is merged into like any other.
+    /// False: no connection was given and the credential it was to renew is gone.
     async fn save_sign_in(
         &self,
         provider: &ProviderRecord,
         mut grant: Grant,
         identity: Identity,
         connection: Option<&NewConnectionRow>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let at = Timestamp::now();
         let brought_refresh_token = grant.tokens.refresh_token.is_some();
         for _ in 0..SAVE_ATTEMPTS {
@@ -159,6 +162,11 @@ impl Engine {
                 }
                 _ => None,
             };
+            if existing.is_none() && connection.is_none() {
+                // Its last connection was removed while the person signed in: a
+                // credential no connection uses would only be a token nobody holds.
+                return Ok(false);
+            }
             let credential = signed_in(provider, &grant, identity.clone(), existing.as_ref(), at);
             let replaced = existing.as_ref().map(|old| old.token_secret_key.as_str());
             let saved = self.save_credential(&credential, &grant.tokens, connection, replaced).await?;
@@ -175,7 +183,7 @@ impl Engine {
             if let Err(error) = logged {
                 tracing::warn!(%error, "could not record a sign-in in the activity log");
             }
-            return Ok(());
+            return Ok(true);
         }
         Err(Error::Internal(
             "other sign-ins to the same account kept changing it while this one was kept; sign in again"
@@ -210,6 +218,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// The error a sign-in for the connection `name` ends with when it was removed
+/// meanwhile, and the activity log's words for it.
+fn removed_meanwhile(name: &str) -> (Error, String) {
+    let error = Error::NotFound { what: "connection", key: name.to_owned() };
+    (error, format!("{name} was removed during the sign-in"))
 }
 
 /// The credential a sign-in's grant makes: `existing` renewed (the same id), or a new
