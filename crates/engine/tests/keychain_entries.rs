@@ -21,3 +21,21 @@ fn long_values_are_kept_in_parts_and_too_long_ones_leave_nothing() {
     assert!(secret_tool_keys(&service).is_empty(), "no part left behind");
     assert!(keychain.read("huge").unwrap().is_none());
 }
+
+#[test]
+fn a_shorter_value_leaves_none_of_the_longer_ones_parts() {
+    require_session();
+    let service = unique_keychain_service();
+    let keychain = Keychain::new(service.clone());
+    keychain.write("token", &Secret::new("a".repeat(3_500))).unwrap();
+    assert_eq!(secret_tool_keys(&service).len(), 5, "the entry naming them and four parts");
+
+    let shorter = "b".repeat(1_500);
+    keychain.write("token", &Secret::new(shorter.clone())).unwrap();
+    assert_eq!(keychain.read("token").unwrap().unwrap().expose(), shorter);
+    assert_eq!(secret_tool_keys(&service).len(), 3, "the entry naming them and two parts");
+
+    keychain.write("token", &Secret::new("c".to_owned())).unwrap();
+    assert_eq!(keychain.read("token").unwrap().unwrap().expose(), "c");
+    assert_eq!(secret_tool_keys(&service), ["token"], "one entry, no part");
+}

@@ -32,6 +32,15 @@ impl Keychain {
     fn read_one(&self, key: &str) -> Result<Option<String>> {
         platform::read(&self.service, key)
     }
+
+    /// How many parts the entry at `key` names now (0: none, or no entry).
+    fn parts_of(&self, key: &str) -> Result<usize> {
+        Ok(self.read_one(key)?.as_deref().and_then(chunk_count).unwrap_or(0))
+    }
+
+    fn delete_parts(&self, key: &str, parts: std::ops::RangeInclusive<usize>) -> Result<()> {
+        parts.into_iter().try_for_each(|part| platform::delete(&self.service, &chunk_key(key, part)))
+    }
 }
 
 impl SecretStore for Keychain {
@@ -54,15 +63,17 @@ impl SecretStore for Keychain {
     /// nothing readable rather than a truncated token.
     fn write(&self, key: &str, value: &Secret) -> Result<()> {
         let chunks = split(value.expose());
-        if chunks.len() == 1 {
-            return platform::write(&self.service, key, value.expose());
-        }
         if chunks.len() > MOST_PARTS {
             return Err(Error::Internal(format!(
                 "a value of {} characters is more than the keychain keeps for one entry ({})",
                 value.expose().chars().count(),
                 MOST_PARTS * CHUNK_CHARS
             )));
+        }
+        let parts_before = self.parts_of(key)?;
+        if chunks.len() == 1 {
+            platform::write(&self.service, key, value.expose())?;
+            return self.delete_parts(key, 1..=parts_before);
         }
         let parts = || (1..=chunks.len()).map(|part| chunk_key(key, part));
         let written = chunks
@@ -75,15 +86,13 @@ impl SecretStore for Keychain {
             // No entry names them: parts left behind could never be found again.
             parts().for_each(|part| drop(platform::delete(&self.service, &part)));
         }
-        written
+        written?;
+        // A shorter value than the one it replaced leaves the old higher parts unnamed.
+        self.delete_parts(key, chunks.len() + 1..=parts_before)
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        if let Some(parts) = self.read_one(key)?.as_deref().and_then(chunk_count) {
-            for part in 1..=parts {
-                platform::delete(&self.service, &chunk_key(key, part))?;
-            }
-        }
+        self.delete_parts(key, 1..=self.parts_of(key)?)?;
         platform::delete(&self.service, key)
     }
 }
