@@ -23,7 +23,8 @@
 // (the next token answer is broken that way), GET /test/omit-refresh (the next code
 // exchange comes without a refresh token), GET /test/approve-device?user_code=C (the
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
-// request is handled N ms later), GET /test/delay-identity?ms=N (the same for the next
+// request is handled N ms later), GET /test/unrevocable?hint=H (revocations with that
+// token_type_hint answer unsupported_token_type), GET /test/delay-identity?ms=N (the same for the next
 // identity request), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
@@ -336,6 +337,9 @@ let nextLogin = null;
 let brokenTokenAnswer = null;
 // The next code exchange answers without a refresh token (/test/omit-refresh).
 let omitRefresh = false;
+// Revocations of tokens with this hint are refused as a server that cannot revoke that
+// kind answers (/test/unrevocable?hint=refresh_token; no hint: none), until told otherwise.
+let unrevocableHint = null;
 // The next token request is handled this much later (/test/delay-token?ms=N), as a
 // slow provider would: it still rotates, even if the client has gone meanwhile.
 let delayTokenMs = 0;
@@ -602,6 +606,8 @@ function revoke(provider, spec, req, form, res) {
     case 'bearer': tokenValue = bearer; break;
     default: return send(res, 404, { error: 'no revocation here' });
   }
+  // RFC 7009 §2.2.1: a server that does not revoke this kind of token says so.
+  if (unrevocableHint && form.token_type_hint === unrevocableHint) return send(res, 400, { error: 'unsupported_token_type' });
   const entry = refreshTokens.get(tokenValue) || accessTokens.get(tokenValue);
   const grant = entry && grants.get(`${provider}/${entry.user}`);
   // Dropbox and Slack take only a live access token: an expired one revokes nothing.
@@ -703,6 +709,7 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'delay-identity') { delayIdentityMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
+    if (rest[0] === 'unrevocable') { unrevocableHint = url.searchParams.get('hint'); return send(res, 200, {}); }
     if (rest[0] === 'break-token') { brokenTokenAnswer = url.searchParams.get('how'); return send(res, 200, {}); }
     if (rest[0] === 'id-token') { idTokenFault = url.searchParams.get('fault'); return send(res, 200, {}); }
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }

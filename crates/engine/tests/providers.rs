@@ -1000,6 +1000,24 @@ async fn a_reconnect_without_a_refresh_token_keeps_the_one_a_refresh_just_rotate
     assert_eq!(after.unwrap().status, ConnectionStatus::Active, "the kept refresh token is the live one");
 }
 
+/// A server that does not revoke refresh tokens (RFC 7009 §2.2.1, `unsupported_token_type`)
+/// has not ended the grant: the access token is revoked still, and the removal says to
+/// end access in the account settings rather than calling it revoked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_the_server_cannot_revoke_is_not_called_revoked() {
+    let (emulator, _setup, engine) = engine_using_emulator("zoom", true).await;
+    connect(&engine, "zoom", "Meetings").await;
+    emulator.unrevocable("refresh_token").await;
+    let removal = engine.remove_connection("Meetings").await.unwrap();
+    assert_eq!(removal.revocation, Revocation::Refused, "{removal:?}");
+    let detail = removal.detail.unwrap_or_default();
+    assert!(detail.contains("unsupported_token_type") && detail.contains("account settings"), "{detail}");
+    let revocations = requests(&emulator, "zoom", "revoke").await;
+    let hints: Vec<_> =
+        revocations.iter().filter_map(|request| form_field(request, "token_type_hint")).collect();
+    assert_eq!(hints, ["refresh_token", "access_token"], "the access token is revoked still");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     let (emulator, setup, engine) = engine_using_emulator("google", true).await;

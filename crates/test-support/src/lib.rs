@@ -251,6 +251,12 @@ impl ProviderEmulator {
         self.control(&format!("/test/delay-token?ms={ms}")).await;
     }
 
+    /// From now on, revocations of tokens sent with the hint `hint` (`refresh_token`,
+    /// `access_token`) are refused as a server that cannot revoke that kind refuses them.
+    pub async fn unrevocable(&self, hint: &str) {
+        self.control(&format!("/test/unrevocable?hint={hint}")).await;
+    }
+
     /// The next identity (userinfo) request is handled `ms` later.
     pub async fn delay_next_identity_request(&self, ms: u64) {
         self.control(&format!("/test/delay-identity?ms={ms}")).await;

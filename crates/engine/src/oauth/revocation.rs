@@ -17,7 +17,8 @@ pub(crate) fn revocation_endpoint(provider: &ProviderRecord) -> Result<Option<Ur
 }
 
 /// Sends the requests that end the grant of `tokens` at `url`, in order. An error: the
-/// provider could not be reached, or did not take one of them.
+/// provider could not be reached, or did not take one of them (those after it are sent
+/// still where it only does not revoke that kind of token).
 pub(crate) async fn revoke_grant(
     provider: &ProviderRecord,
     url: &Url,
@@ -28,6 +29,7 @@ pub(crate) async fn revoke_grant(
     let style = provider.spec.map(|s| s.revocation).unwrap_or_default();
     let revoke_with = provider.spec.map(|s| s.revoke_with).unwrap_or_default();
     let http = provider.http(http);
+    let mut not_revoked = None;
     for request in revocation_requests(style, revoke_with, provider, secret, tokens, url) {
         let response = http
             .execute(request)
@@ -39,7 +41,7 @@ pub(crate) async fn revoke_grant(
         let accepted = match style {
             // RFC 7009 §2.2: an unknown or already revoked token is answered with 200;
             // Reddit answers 204.
-            RevocationStyle::Rfc7009 => (200..300).contains(&status) || error == "unsupported_token_type",
+            RevocationStyle::Rfc7009 => (200..300).contains(&status),
             // 404: the grant is already gone.
             RevocationStyle::GithubGrant => status == 204 || status == 404,
             // Slack answers `ok: false` with HTTP 200, and `token_revoked` for a token
@@ -50,15 +52,28 @@ pub(crate) async fn revoke_grant(
                     || error == "token_revoked"
             }
         };
-        if !accepted {
-            let detail = match error {
-                "" => format!("its revocation endpoint answered HTTP {status}"),
-                code => format!("its revocation endpoint answered {}", crate::error::provider_text(code)),
-            };
-            return Err(Error::ProviderError { provider: provider.name.clone(), detail });
+        if accepted {
+            continue;
         }
+        let detail = match error {
+            "" => format!("its revocation endpoint answered HTTP {status}"),
+            // RFC 7009 §2.2.1: it does not revoke this kind of token, which lives on; it
+            // may still revoke the others.
+            "unsupported_token_type" if style == RevocationStyle::Rfc7009 => {
+                not_revoked = Some(
+                    "its revocation endpoint does not revoke every token of the grant \
+                    (unsupported_token_type)",
+                );
+                continue;
+            }
+            code => format!("its revocation endpoint answered {}", crate::error::provider_text(code)),
+        };
+        return Err(Error::ProviderError { provider: provider.name.clone(), detail });
     }
-    Ok(())
+    match not_revoked {
+        Some(detail) => Err(Error::ProviderError { provider: provider.name.clone(), detail: detail.into() }),
+        None => Ok(()),
+    }
 }
 
 /// The requests that revoke a grant, in order, with the tokens `revoke_with` names.
