@@ -14,7 +14,8 @@ use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 /// The activity log's words for a removal that found no tokens to revoke with.
-const TOKENS_MISSING: &str = "Its tokens were gone from the keychain, so the access it granted could not be \
+const TOKENS_MISSING_DETAIL: &str =
+    "Its tokens were gone from the keychain, so the access it granted could not be \
      revoked; remove it in your account settings at the provider.";
 
 impl Engine {
@@ -113,7 +114,7 @@ impl Engine {
         let (outcome, detail, kind) = match attempt {
             Ok(Revocation::TokensMissing) => (
                 Revocation::TokensMissing,
-                Some(TOKENS_MISSING.to_owned()),
+                Some(TOKENS_MISSING_DETAIL.to_owned()),
                 Some(EventKind::RevocationFailed),
             ),
             Ok(outcome) => {

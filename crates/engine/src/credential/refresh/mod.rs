@@ -23,7 +23,8 @@ use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result, Secret};
 
-const TOKENS_MISSING: &str = "its tokens are missing from the keychain, or unreadable there";
+/// Why a credential whose tokens are gone needs the person (its status reason).
+const TOKENS_MISSING_REASON: &str = "its tokens are missing from the keychain, or unreadable there";
 
 /// A provider whose tokens last less than this (some answer `expires_in: 0`) is asked
 /// for new ones at most this often, by the scheduler and by `token` alike: otherwise
@@ -75,7 +76,7 @@ impl Engine {
     ) -> Result<TokenSet> {
         match self.vault.read_tokens(&credential.token_secret_key).await? {
             Some(tokens) => Ok(tokens),
-            None => self.needs_reauthorization(connection, credential, TOKENS_MISSING),
+            None => self.needs_reauthorization(connection, credential, TOKENS_MISSING_REASON),
         }
     }
 

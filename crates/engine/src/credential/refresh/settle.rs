@@ -8,7 +8,7 @@ use crate::vault::TokenSet;
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Result};
 
-use super::TOKENS_MISSING;
+use super::TOKENS_MISSING_REASON;
 use crate::credential::status::may_rotate;
 
 impl Engine {
@@ -31,7 +31,8 @@ impl Engine {
             } else if self.vault.read_tokens(&credential.token_secret_key).await?.is_none() {
                 tracing::warn!(credential_id = %credential.id, "tokens missing from the keychain or unreadable");
                 // It returns the error a caller would get; here the marking is what counts.
-                let _: Result<()> = self.needs_reauthorization(&connection, &credential, TOKENS_MISSING);
+                let _: Result<()> =
+                    self.needs_reauthorization(&connection, &credential, TOKENS_MISSING_REASON);
             }
         }
         Ok(())
