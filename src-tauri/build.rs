@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "test_connection",
     "rename_connection",
     "cancel_flow",
+    "flow_end",
     "answer_flow",
     "refresh_connection",
     "remove_connection",

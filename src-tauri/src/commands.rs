@@ -9,7 +9,8 @@ use grantkeeper_engine::api::{
 };
 use grantkeeper_engine::catalog::Catalog;
 use grantkeeper_engine::{
-    ActivityEvent, Connection, Engine, ErrorCode, ErrorPayload, FlowStarted, NewProvider, Provider, Result,
+    ActivityEvent, Connection, Engine, EngineEvent, ErrorCode, ErrorPayload, FlowStarted, NewProvider,
+    Provider, Result,
 };
 use tauri::{AppHandle, Runtime, State};
 
@@ -127,6 +128,13 @@ pub async fn reconnect(engine: State<'_, Arc<Engine>>, connection_id: String) ->
 #[specta::specta]
 pub fn cancel_flow(engine: State<'_, Arc<Engine>>, flow_id: String) -> Result<()> {
     engine.cancel_flow(&flow_id)
+}
+
+/// How a sign-in ended, for a window that missed its end event; null while it runs.
+#[tauri::command]
+#[specta::specta]
+pub fn flow_end(engine: State<'_, Arc<Engine>>, flow_id: String) -> Option<EngineEvent> {
+    engine.flow_end(&flow_id)
 }
 
 /// Finishes a sign-in approved on another device with the address its browser ended

@@ -28,6 +28,7 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             test_connection,
             rename_connection,
             cancel_flow,
+            flow_end,
             answer_flow,
             refresh_connection,
             remove_connection,

@@ -32,6 +32,8 @@ export const commands = {
 	testConnection: (connectionId: string) => __TAURI_INVOKE<CheckResult>("test_connection", { connectionId }),
 	renameConnection: (connectionId: string, name: string) => __TAURI_INVOKE<Connection>("rename_connection", { connectionId, name }),
 	cancelFlow: (flowId: string) => __TAURI_INVOKE<null>("cancel_flow", { flowId }),
+	/**  How a sign-in ended, for a window that missed its end event; null while it runs. */
+	flowEnd: (flowId: string) => __TAURI_INVOKE<EngineEvent | null>("flow_end", { flowId }),
 	/**
 	 *  Finishes a sign-in approved on another device with the address its browser ended
 	 *  on; refused with why when it is not this sign-in's, which goes on waiting.

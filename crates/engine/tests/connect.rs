@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{engine_with_local_op, named, provider_input, Setup};
 use grantkeeper_engine::api::ConnectOptions;
-use grantkeeper_engine::{ConnectionStatus, Error, NewProvider};
+use grantkeeper_engine::{ConnectionStatus, EngineEvent, Error, ErrorCode, NewProvider};
 use grantkeeper_test_support::{
     contains, data_dir_bytes, secret_tool_keys, secret_tool_lookup, BrowserMode, OidcProvider,
 };
@@ -121,6 +121,36 @@ async fn a_forged_or_replayed_id_token_is_refused() {
         assert!(message.contains("ID token was refused") && message.contains(reason), "{fault}: {message}");
         assert!(engine.connections().unwrap().is_empty(), "{fault}: nothing saved");
         assert!(secret_tool_keys(&setup.service).is_empty(), "{fault}: no token kept");
+    }
+}
+
+/// A window that missed a sign-in's end event asks how it ended: nothing while it runs,
+/// then what the event said.
+#[tokio::test]
+async fn how_a_sign_in_ended_can_be_asked_after_its_event() {
+    let (_op, _setup, engine) = engine_with_local_op(BrowserMode::Consent).await;
+    let pending = engine.connect("Local OP", named("Work")).await.unwrap();
+    let flow_id = pending.started.flow_id.clone();
+    let connection = pending.outcome.await.unwrap().unwrap();
+    match engine.flow_end(&flow_id) {
+        Some(EngineEvent::FlowCompleted { flow_id: id, connection_id }) => {
+            assert_eq!((id, connection_id), (flow_id, connection.id));
+        }
+        other => panic!("not the completed flow: {other:?}"),
+    }
+    assert!(engine.flow_end("no-such-flow").is_none());
+
+    let (_op, _setup, engine) = engine_with_local_op(BrowserMode::Ignore).await;
+    let pending = engine.connect("Local OP", ConnectOptions::default()).await.unwrap();
+    let flow_id = pending.started.flow_id.clone();
+    assert!(engine.flow_end(&flow_id).is_none(), "it still runs");
+    engine.cancel_flow(&flow_id).unwrap();
+    pending.outcome.await.unwrap().unwrap_err();
+    match engine.flow_end(&flow_id) {
+        Some(EngineEvent::FlowFailed { flow_id: id, error }) => {
+            assert_eq!((id, error.code), (flow_id, ErrorCode::FlowCancelled));
+        }
+        other => panic!("not the cancelled flow: {other:?}"),
     }
 }
 

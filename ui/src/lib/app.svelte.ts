@@ -152,6 +152,7 @@ export class AppState {
         this.#reloadSoon();
         break;
       case "events_missed":
+        void this.#flows.catchUp();
         void this.reloadConnections();
         void this.reloadProviders();
         void this.#consents.load().catch(() => {});

@@ -75,6 +75,14 @@ export class Flows {
     if (this.flow) await ipc.commands.answerFlow(this.flow.flowId, address);
   }
 
+  /** Asks the engine how the awaited sign-in ended, when its end event may have been missed. */
+  async catchUp(): Promise<void> {
+    const flow = this.flow;
+    if (!flow) return;
+    const end = await ipc.commands.flowEnd(flow.flowId).catch(() => null);
+    if (end && (end.kind === "flow_completed" || end.kind === "flow_failed")) this.receive(end);
+  }
+
   async cancel(): Promise<void> {
     const flow = this.flow;
     if (!flow) return;

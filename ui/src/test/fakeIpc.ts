@@ -27,6 +27,7 @@ export const listActivity = vi.fn<Commands["listActivity"]>();
 export const connectionActivity = vi.fn<Commands["connectionActivity"]>();
 export const cancelFlow = vi.fn<Commands["cancelFlow"]>();
 export const answerFlow = vi.fn<Commands["answerFlow"]>();
+export const flowEnd = vi.fn<Commands["flowEnd"]>();
 export const removeConnection = vi.fn<Commands["removeConnection"]>();
 export const onEngineEvent = vi.fn<typeof Ipc.onEngineEvent>();
 export const firstScreenShown = vi.fn<Commands["firstScreenShown"]>();
@@ -65,6 +66,7 @@ export const commands: Commands = {
   connectionActivity,
   cancelFlow,
   answerFlow,
+  flowEnd,
   removeConnection,
   firstScreenShown,
   takeConnectionToShow,
@@ -117,6 +119,7 @@ export function resetIpc(): void {
   connectionActivity.mockReset().mockResolvedValue([]);
   cancelFlow.mockReset().mockResolvedValue(null);
   answerFlow.mockReset().mockResolvedValue(null);
+  flowEnd.mockReset().mockResolvedValue(null);
   removeConnection
     .mockReset()
     .mockImplementation(async () => ({ name: "Work mail", provider: "Local OP", revocation: "revoked", detail: null }));

@@ -194,6 +194,29 @@ describe("Sign-in flow", () => {
     expect(rule).not.toMatch(/--(ok|warn|bad)/);
   });
 
+  it("learns how the sign-in ended when its end event was missed", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    ipc.listConnections.mockResolvedValue([connection()]);
+    ipc.flowEnd.mockResolvedValue({ kind: "flow_completed", flow_id: "flow-1", connection_id: "conn-1" });
+    ipc.emit({ kind: "events_missed" });
+
+    await waitFor(() => expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail."));
+    expect(ipc.flowEnd).toHaveBeenCalledExactlyOnceWith("flow-1");
+    expect(screen.queryByTestId("pending-flow")).toBeNull();
+    // The event itself, arriving late after all, ends nothing twice.
+    ipc.emit({ kind: "flow_completed", flow_id: "flow-1", connection_id: "conn-1" });
+    expect(screen.getByTestId("flow-message").textContent).toBe("Connected Work mail.");
+  });
+
+  it("keeps waiting when events were missed but the sign-in still runs", async () => {
+    const user = userEvent.setup();
+    await startConnect(user);
+    ipc.emit({ kind: "events_missed" });
+    await waitFor(() => expect(ipc.flowEnd).toHaveBeenCalledExactlyOnceWith("flow-1"));
+    expect(screen.getByTestId("pending-flow")).toBeTruthy();
+  });
+
   it("handles a flow that ends before connect has answered", async () => {
     const user = userEvent.setup();
     let answer: (started: ReturnType<typeof flowStarted>) => void = () => {};

@@ -17,7 +17,7 @@ use crate::provider::ProviderRecord;
 use crate::store::{CredentialKind, CredentialRecord};
 use crate::vault;
 use crate::Timestamp;
-use crate::{Engine, Error, Result, Secret};
+use crate::{Engine, EngineEvent, Error, Result, Secret};
 
 /// What a flow is for.
 pub(crate) enum Purpose {
@@ -300,7 +300,6 @@ impl Engine {
                 _ = cancelled => Err(Error::FlowCancelled),
                 _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
             };
-            engine.flows.finished(&flow_id);
             engine.announce_outcome(&flow_id, &result);
             let _ = outcome_tx.send(result);
         });
@@ -329,6 +328,13 @@ impl Engine {
     }
 
     /// Cancels a running flow; its listener closes and nothing is saved.
+    /// How the sign-in `flow_id` ended, as its end event said: for a window that missed
+    /// the event. None while it runs, and for one that is not among the latest to end
+    /// in this process.
+    pub fn flow_end(&self, flow_id: &str) -> Option<EngineEvent> {
+        self.flows.end_of(flow_id)
+    }
+
     pub fn cancel_flow(&self, flow_id: &str) -> Result<()> {
         if self.flows.cancel(flow_id) {
             Ok(())

@@ -191,7 +191,17 @@ impl Engine {
         ))
     }
 
+    /// Ends the running flow `flow_id` with `result`: the flows table and the engine's
+    /// event say how.
     pub(super) fn announce_outcome(&self, flow_id: &str, result: &Result<Connection>) {
+        let end = match result {
+            Ok(connection) => EngineEvent::FlowCompleted {
+                flow_id: flow_id.to_owned(),
+                connection_id: connection.id.clone(),
+            },
+            Err(error) => EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() },
+        };
+        self.flows.finished(flow_id, end.clone());
         let at = Timestamp::now();
         let (status, code, connection_id) = match result {
             Ok(connection) => (FlowStatus::Completed, None, Some(connection.id.as_str())),
@@ -204,19 +214,10 @@ impl Engine {
             tracing::warn!(%error, "could not record the end of a flow");
         }
         match result {
-            Ok(connection) => {
-                self.events.publish(EngineEvent::ConnectionsChanged);
-                self.events.publish(EngineEvent::FlowCompleted {
-                    flow_id: flow_id.to_owned(),
-                    connection_id: connection.id.clone(),
-                });
-            }
-            Err(error) => {
-                tracing::info!(flow_id, %error, "flow ended without a connection");
-                self.events
-                    .publish(EngineEvent::FlowFailed { flow_id: flow_id.to_owned(), error: error.payload() })
-            }
+            Ok(_) => self.events.publish(EngineEvent::ConnectionsChanged),
+            Err(error) => tracing::info!(flow_id, %error, "flow ended without a connection"),
         }
+        self.events.publish(end);
     }
 }
 

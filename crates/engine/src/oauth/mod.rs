@@ -21,10 +21,12 @@ mod quirks;
 mod refresh;
 mod revocation;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use tokio::sync::{mpsc, oneshot};
+
+use crate::EngineEvent;
 
 pub(crate) use authorize::{authorization, Authorization, AuthorizationRequest};
 pub use browser::Browser;
@@ -45,10 +47,17 @@ pub(crate) use pasted::PastedAddress;
 pub(crate) use refresh::{refresh_grant, RefreshRefused};
 pub(crate) use revocation::{revocation_endpoint, revoke_grant};
 
+/// How many ended flows are remembered: a window asks about the one it waits for.
+const ENDS_KEPT: usize = 32;
+
 /// Running flows by id: how to cancel each (dropping the sender, or sending, does) and
-/// where to send an address the person pasted for it.
+/// where to send an address the person pasted for it; and how the latest ones ended.
 #[derive(Default)]
-pub(crate) struct RunningFlows(Mutex<HashMap<String, RunningFlow>>);
+pub(crate) struct RunningFlows {
+    running: Mutex<HashMap<String, RunningFlow>>,
+    /// The flows that ended last, newest last, with their end events.
+    ended: Mutex<VecDeque<(String, EngineEvent)>>,
+}
 
 struct RunningFlow {
     cancel: oneshot::Sender<()>,
@@ -82,11 +91,23 @@ impl RunningFlows {
         self.lock().get(flow_id).map(|flow| flow.pasted.clone())
     }
 
-    pub fn finished(&self, flow_id: &str) {
+    /// The flow `flow_id` ended as its event `end` says.
+    pub fn finished(&self, flow_id: &str, end: EngineEvent) {
         self.lock().remove(flow_id);
+        let mut ended = self.ended.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if ended.len() == ENDS_KEPT {
+            ended.pop_front();
+        }
+        ended.push_back((flow_id.to_owned(), end));
+    }
+
+    /// The end event of the flow `flow_id`, if it is one of the latest to end.
+    pub fn end_of(&self, flow_id: &str) -> Option<EngineEvent> {
+        let ended = self.ended.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ended.iter().rev().find(|(id, _)| id == flow_id).map(|(_, end)| end.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunningFlow>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
