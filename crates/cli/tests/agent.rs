@@ -51,12 +51,7 @@ impl Agent {
     }
 
     fn token(&self) -> Child {
-        self.cli
-            .command(&["token", CONNECTION])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        self.cli.piped(&["token", CONNECTION]).spawn().unwrap()
     }
 
     /// `program` with the environment `grantkeeper` gets in these tests.
@@ -374,8 +369,7 @@ fn exec_asks_through_the_agent_and_hands_the_command_its_token() {
     assert!(agent.engine.pending_consents().is_empty(), "nobody was asked for a bad name");
 
     let print = "printf %s \"$GRANTKEEPER_TOKEN\"";
-    let mut exec = agent.cli.command(&["exec", CONNECTION, "--", "sh", "-c", print]);
-    let mut exec = exec.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut exec = agent.cli.piped(&["exec", CONNECTION, "--", "sh", "-c", print]).spawn().unwrap();
     let prompt = agent.prompt(&mut exec);
     assert_eq!(prompt.connection_name, CONNECTION);
     agent.answer(&prompt, ConsentAnswer::AllowOnce);

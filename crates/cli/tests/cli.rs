@@ -233,15 +233,8 @@ fn concurrent_token_processes_refresh_once() {
     let (op, cli) = connected_as_work(&[("OIDC_ACCESS_TOKEN_TTL", "4")]);
     std::thread::sleep(std::time::Duration::from_secs(2));
 
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            cli.command(&["token", "Work", "--min-ttl", "3"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children: Vec<_> =
+        (0..20).map(|_| cli.piped(&["token", "Work", "--min-ttl", "3"]).spawn().unwrap()).collect();
     let printed: Vec<String> =
         children.into_iter().map(|child| ok(&child.wait_with_output().unwrap())).collect();
 
@@ -267,10 +260,7 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
     let cli = Cli::new(BrowserMode::Consent);
     cli.add_public_provider(&op.issuer);
     let children: Vec<_> = ["Work", "Mail", "Work"]
-        .map(|name| {
-            let mut command = cli.command(&["connect", "Local OP", "--name", name]);
-            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
+        .map(|name| cli.piped(&["connect", "Local OP", "--name", name]).spawn().unwrap())
         .into_iter()
         .collect();
     for child in children {
@@ -291,12 +281,7 @@ fn sign_ins_to_one_account_finishing_together_keep_every_connection() {
         format!("{}\n", cli.stored_tokens()["access_token"].as_str().unwrap())
     );
     // Removed twice at once: one removes it, the other finds it gone.
-    let removing: Vec<_> = (0..2)
-        .map(|_| {
-            let mut command = cli.command(&["remove", "Work (2)"]);
-            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
-        .collect();
+    let removing: Vec<_> = (0..2).map(|_| cli.piped(&["remove", "Work (2)"]).spawn().unwrap()).collect();
     let mut codes: Vec<_> =
         removing.into_iter().map(|child| child.wait_with_output().unwrap().status.code()).collect();
     codes.sort();
@@ -384,13 +369,8 @@ fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
     let op = OidcProvider::start();
     let cli = Cli::new(BrowserMode::Consent);
     cli.add_public_provider(&op.issuer);
-    let mut child = cli
-        .command(&["connect", "Local OP", "--name", "Work", "--no-browser"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let connect = ["connect", "Local OP", "--name", "Work", "--no-browser"];
+    let mut child = cli.piped(&connect).stdin(Stdio::piped()).spawn().unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let link = read_until(&mut stderr, |line| line.trim_start().starts_with("http")).trim().to_owned();
     read_until(&mut stderr, |line| line.starts_with("Waiting for you"));
@@ -449,9 +429,7 @@ fn providers_added_together_under_one_name_keep_one() {
                 (format!("https://acme{n}.example/auth"), format!("https://acme{n}.example/token"));
             let args =
                 ["providers", "add", "--name", "Acme", "--authorize-url", &authorize, "--token-url", &token];
-            let mut command =
-                cli.command(&[&args[..], &["--client-id", "c", "--client-auth", "none"]].concat());
-            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            cli.piped(&[&args[..], &["--client-id", "c", "--client-auth", "none"]].concat()).spawn().unwrap()
         })
         .collect();
     let ended: Vec<_> = adding.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
@@ -493,7 +471,7 @@ fn providers_added_together_for_one_issuer_keep_one() {
                 "--client-id",
                 "grantkeeper-test",
             ];
-            cli.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            cli.piped(&args).spawn().unwrap()
         })
         .collect();
     let ended: Vec<_> = adding.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
@@ -552,11 +530,7 @@ fn the_scheduler_and_20_token_processes_refresh_an_expired_rotating_token_once()
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = Config::new(cli.home.path().to_owned(), cli.service.clone(), Browser::None);
     let app = Engine::open(config, Arc::new(Keychain::new(cli.service.clone()))).unwrap();
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            cli.command(&["token", "Work"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
-        .collect();
+    let children: Vec<_> = (0..20).map(|_| cli.piped(&["token", "Work"]).spawn().unwrap()).collect();
     runtime.spawn(app.clone().run_scheduler());
     let printed: Vec<String> =
         children.into_iter().map(|child| ok(&child.wait_with_output().unwrap())).collect();
@@ -744,13 +718,8 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
     assert_eq!(on_argv.status.code(), Some(1));
     assert!(text(&on_argv.stderr).contains("never as an argument"));
     // More than any key is refused, not cut to size and kept.
-    let mut flood = cli
-        .command(&["keys", "add", "openai", "--key-stdin", "--no-check"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let add = ["keys", "add", "openai", "--key-stdin", "--no-check"];
+    let mut flood = cli.piped(&add).stdin(Stdio::piped()).spawn().unwrap();
     // It stops reading past 64 KiB, so the rest may meet a closed pipe.
     let _ = std::io::Write::write_all(&mut flood.stdin.take().unwrap(), &[b'k'; 70 * 1024]);
     let flood = flood.wait_with_output().unwrap();
@@ -883,8 +852,7 @@ fn a_removal_waits_for_a_refresh_under_way() {
     };
 
     runtime.block_on(emulator.delay_next_token_request(1500));
-    let refresh =
-        cli.command(&["refresh", "Meetings"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let refresh = cli.piped(&["refresh", "Meetings"]).spawn().unwrap();
     wait_for("the refresh to reach the provider", || {
         sent_to("/zoom/token").iter().any(|body| body.contains("grant_type=refresh_token"))
     });
@@ -1010,7 +978,7 @@ fn status_exec_and_token_json() {
     assert!(as_json["expires_at"].is_string() && as_json["scopes"].is_array());
 
     // A reader that stops early (`| head -1`) is no error.
-    let mut listing = cli.command(&["list"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut listing = cli.piped(&["list"]).spawn().unwrap();
     drop(listing.stdout.take());
     let listed = listing.wait_with_output().unwrap();
     assert!(listed.status.success() && listed.stderr.is_empty(), "{listed:?}");

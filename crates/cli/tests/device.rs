@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command};
 
 use common::{ok, text, Cli};
 use grantkeeper_test_support::{
@@ -39,7 +39,7 @@ fn sign_in_by_code(cli: &Cli, args: &[&str], mode: &str) -> (std::process::Outpu
 
 /// Starts `grantkeeper ARGS`, with its stderr to read as it goes.
 fn start(cli: &Cli, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
-    let mut child = cli.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cli.piped(args).spawn().unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     (child, stderr)
 }

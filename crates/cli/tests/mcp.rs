@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{ok, text, Cli};
 use grantkeeper_test_support::mcp::{McpExample, McpGuarded, McpHostile};
@@ -84,10 +84,7 @@ fn connections_made_at_once_keep_the_registration_they_signed_in_with() {
     let cli = Cli::new(BrowserMode::Consent);
     ok(&cli.run(&["list"]));
     let connecting: Vec<_> = ["One", "Two", "Three"]
-        .map(|name| {
-            let mut command = cli.command(&["connect", "--url", &server.url, "--name", name]);
-            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-        })
+        .map(|name| cli.piped(&["connect", "--url", &server.url, "--name", name]).spawn().unwrap())
         .into_iter()
         .collect();
     for child in connecting {

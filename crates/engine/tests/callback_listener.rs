@@ -55,6 +55,17 @@ async fn engine_with_local_op_and_no_browser() -> (OidcProvider, Setup, Arc<Engi
     (op, setup, engine)
 }
 
+/// A sign-in to Outlook (Microsoft's redirect is `http://localhost`) at the emulator,
+/// waiting for a callback nobody has opened a browser for.
+async fn outlook_sign_in_without_a_browser() -> (ProviderEmulator, Setup, Arc<Engine>, PendingFlow) {
+    let emulator = ProviderEmulator::start();
+    let setup = Setup::new();
+    let engine = setup.engine_opening_no_browser();
+    use_emulator(&engine, &emulator, "microsoft", false).await;
+    let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
+    (emulator, setup, engine, pending)
+}
+
 /// The flow ended with nothing of it kept: no token request reached the provider
 /// (`why` says what that means here) and no connection was saved.
 async fn assert_nothing_redeemed(op: &OidcProvider, engine: &Engine, why: &str) {
@@ -213,11 +224,7 @@ async fn stalled_connections_are_timed_out_and_the_flow_goes_on() {
 /// to either — and on no other interface; a callback through [::1] completes sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn localhost_redirects_listen_on_both_loopbacks_and_nowhere_else() {
-    let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine_opening_no_browser();
-    common::use_emulator(&engine, &emulator, "microsoft", false).await;
-    let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
+    let (_emulator, _setup, _engine, pending) = outlook_sign_in_without_a_browser().await;
     let common::Started { authorize, redirect, port, .. } = started(&pending.started);
     assert_eq!(redirect.host_str(), Some("localhost"));
 
@@ -390,11 +397,7 @@ async fn outgoing_socket_on(port: u16) -> tokio::net::TcpSocket {
 /// deadline for the request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_do_not_keep_the_callback_out() {
-    let emulator = grantkeeper_test_support::ProviderEmulator::start();
-    let setup = Setup::new();
-    let engine = setup.engine_opening_no_browser();
-    common::use_emulator(&engine, &emulator, "microsoft", false).await;
-    let pending = engine.connect("outlook-mail", ConnectOptions::default()).await.unwrap();
+    let (_emulator, _setup, _engine, pending) = outlook_sign_in_without_a_browser().await;
     let common::Started { authorize, port, .. } = started(&pending.started);
     let target = consent(&authorize).await;
 

@@ -110,6 +110,13 @@ impl Cli {
         serde_json::from_str(&secret_tool_lookup(&self.service, credential_key).unwrap()).unwrap()
     }
 
+    /// The command for `args` with its stdout and stderr captured, to spawn.
+    pub fn piped(&self, args: &[&str]) -> Command {
+        let mut command = self.command(args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).stdin(Stdio::null()).output().unwrap()
     }
