@@ -165,7 +165,7 @@ def measure(name, binary, selector, idle, breakdown=False, seed=None, idle_cpu=0
         caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": str(binary)}}}}
         t0_epoch_ms = time.time() * 1e3
         t0 = time.perf_counter()  # just before the request that launches the binary
-        session = webdriver("POST", f"{base}/session", caps)["sessionId"]
+        session = webdriver("POST", f"{base}/session", caps, repeatable=False)["sessionId"]
         while True:
             try:
                 if webdriver("POST", f"{base}/session/{session}/execute/sync",

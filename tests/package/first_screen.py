@@ -36,7 +36,7 @@ def check(app, version, screenshot):
         wait_for_port(port, driver)
         wait_for_port(native_port, driver)
         caps = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}}
-        session = webdriver("POST", f"{base}/session", caps)["sessionId"]
+        session = webdriver("POST", f"{base}/session", caps, repeatable=False)["sessionId"]
         run = lambda script, *args: webdriver("POST", f"{base}/session/{session}/execute/sync",
                                               {"script": script, "args": list(args)}, timeout=10)
         deadline = time.monotonic() + 60

@@ -1,9 +1,11 @@
 """Small WebDriver and /proc helpers shared by the package test and the launch benchmark
 (both drive the app through tauri-driver with nothing but the standard library)."""
 
+import http.client
 import json
 import os
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,14 +16,24 @@ from pathlib import Path
 RENDERED_SCRIPT = "const el = document.querySelector(arguments[0]); return !!el && el.getClientRects().length > 0;"
 
 
-def webdriver(method, url, body=None, timeout=60):
+def webdriver(method, url, body=None, timeout=60, repeatable=True):
+    """The command's value. tauri-driver now and then forwards a command on a kept-alive
+    connection WebKitWebDriver has just closed, and drops it ("connection reset by peer"
+    in its log, every process alive); a `repeatable` command, one that changes nothing
+    when sent twice, is then sent once more."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response).get("value")
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
+    for attempt in (1, 2):
+        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.load(response).get("value")
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{method} {url}: HTTP {error.code}: {error.read()[:500]!r}") from None
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            if not repeatable or attempt == 2:
+                raise
+            print(f"webdriver: {method} {url} was dropped on its way; sending it again", file=sys.stderr)
+            time.sleep(0.2)
 
 
 def free_port():
