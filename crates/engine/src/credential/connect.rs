@@ -327,7 +327,6 @@ impl Engine {
         answer.await.map_err(|_| not_running())?
     }
 
-    /// Cancels a running flow; its listener closes and nothing is saved.
     /// How the sign-in `flow_id` ended, as its end event said: for a window that missed
     /// the event. None while it runs, and for one that is not among the latest to end
     /// in this process.
@@ -335,6 +334,7 @@ impl Engine {
         self.flows.end_of(flow_id)
     }
 
+    /// Cancels a running flow; its listener closes and nothing is saved.
     pub fn cancel_flow(&self, flow_id: &str) -> Result<()> {
         if self.flows.cancel(flow_id) {
             Ok(())

@@ -41,6 +41,14 @@ impl Keychain {
     fn delete_parts(&self, key: &str, parts: std::ops::RangeInclusive<usize>) -> Result<()> {
         parts.into_iter().try_for_each(|part| platform::delete(&self.service, &chunk_key(key, part)))
     }
+
+    /// Deletes the parts a shorter value than the one it replaced left unnamed. The new
+    /// value is kept either way: a part left behind is only unreadable clutter.
+    fn delete_unused_parts(&self, key: &str, parts: std::ops::RangeInclusive<usize>) {
+        if let Err(error) = self.delete_parts(key, parts) {
+            tracing::warn!(%error, "could not delete keychain parts a shorter value left unused");
+        }
+    }
 }
 
 impl SecretStore for Keychain {
@@ -73,7 +81,8 @@ impl SecretStore for Keychain {
         let parts_before = self.parts_of(key)?;
         if chunks.len() == 1 {
             platform::write(&self.service, key, value.expose())?;
-            return self.delete_parts(key, 1..=parts_before);
+            self.delete_unused_parts(key, 1..=parts_before);
+            return Ok(());
         }
         let parts = || (1..=chunks.len()).map(|part| chunk_key(key, part));
         let written = chunks
@@ -87,8 +96,8 @@ impl SecretStore for Keychain {
             parts().for_each(|part| drop(platform::delete(&self.service, &part)));
         }
         written?;
-        // A shorter value than the one it replaced leaves the old higher parts unnamed.
-        self.delete_parts(key, chunks.len() + 1..=parts_before)
+        self.delete_unused_parts(key, chunks.len() + 1..=parts_before);
+        Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
