@@ -25,7 +25,7 @@
 // person approves a device sign-in), GET /test/delay-token?ms=N (the next token
 // request is handled N ms later), GET /test/unrevocable?hint=H (revocations with that
 // token_type_hint answer unsupported_token_type), GET /test/delay-identity?ms=N (the same for the next
-// identity request), GET /test/outage?on=1|0 (token requests get their
+// identity request or API-key check), GET /test/outage?on=1|0 (token requests get their
 // connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
 // 503), GET /test/identity-down?on=1|0 (the identity endpoints, which checks use,
@@ -715,7 +715,11 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'reject-key') { rejectedKeys.add(url.searchParams.get('key')); return send(res, 200, {}); }
     return send(res, 404, {});
   }
-  if (API_CHECKS[provider]) return apiCheck(provider, req, url, res);
+  if (API_CHECKS[provider]) {
+    const ms = delayIdentityMs;
+    delayIdentityMs = 0;
+    return setTimeout(() => apiCheck(provider, req, url, res), ms);
+  }
   const spec = PROVIDERS[provider];
   if (!spec) return send(res, 404, { error: 'no such provider' });
   // Reddit throttles requests without a User-Agent of the app's own.

@@ -206,6 +206,29 @@ async fn a_restricted_key_is_valid_with_limited_permissions() {
     assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 1);
 }
 
+/// A key that replaces another while its connection is removed (the service still
+/// checking it) ends as that connection not found, by its name; nothing is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_replaced_while_its_connection_is_removed_is_not_found() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let first = key_input(&emulator, "openai", &[("api_key", "sk-canary-first-good")]);
+    engine.add_api_key("openai", first).await.unwrap();
+    emulator.delay_next_identity_request(1500).await;
+    let mut second = key_input(&emulator, "openai", &[("api_key", "sk-canary-second-good")]);
+    second.replace = Some("OpenAI".into());
+    let replacing = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.add_api_key("openai", second).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    engine.remove_connection("OpenAI").await.unwrap();
+
+    let error = replacing.await.unwrap().unwrap_err();
+    assert!(matches!(&error, Error::NotFound { what: "connection", key } if key == "OpenAI"), "{error:?}");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(secret_tool_keys(&setup.service).iter().all(|key| !key.starts_with("credential/")));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn test_connection_uses_the_integration_check_and_reports_refusals() {
     let (emulator, _setup, engine) = engine_using_emulator("github", true).await;

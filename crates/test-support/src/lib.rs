@@ -257,7 +257,7 @@ impl ProviderEmulator {
         self.control(&format!("/test/unrevocable?hint={hint}")).await;
     }
 
-    /// The next identity (userinfo) request is handled `ms` later.
+    /// The next identity (userinfo) request, or API-key check, is handled `ms` later.
     pub async fn delay_next_identity_request(&self, ms: u64) {
         self.control(&format!("/test/delay-identity?ms={ms}")).await;
     }

@@ -95,6 +95,10 @@ impl Engine {
                 if self.save_credential(credential, tokens, None, replaced).await?
                     == GrantSaved::ChangedMeanwhile
                 {
+                    // Removed while the service checked the new key, or given another.
+                    if let Err(Error::NotFound { .. }) = self.connection(&connection.id) {
+                        return Err(Error::NotFound { what: "connection", key: connection.name });
+                    }
                     return Err(Error::invalid(
                         "replace",
                         format!(
