@@ -7,6 +7,7 @@ mod exec;
 mod git_credential;
 mod mcp;
 mod output;
+mod patience;
 mod stdin;
 
 use std::io::Read;
@@ -169,10 +170,20 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
         Command::Completions { .. } => unreachable!("answered before the engine opened"),
         Command::Status { connection, json } => status(engine, connection, json),
         Command::Refresh { connection, json } => {
-            output::connection(&engine.refresh_now(&connection).await?, json)
+            let refreshing = engine.refresh_now(&connection);
+            let note = || {
+                format!("Still refreshing “{connection}”: another refresh of it is under way, or its provider is slow.")
+            };
+            output::connection(&patience::saying_when_slow(refreshing, note).await?, json)
         }
         Command::Remove { connection } => {
-            let removal = engine.remove_connection(&connection).await?;
+            let removing = engine.remove_connection(&connection);
+            let note = || {
+                format!(
+                    "Still removing “{connection}”: a refresh of it is under way, or its provider is slow."
+                )
+            };
+            let removal = patience::saying_when_slow(removing, note).await?;
             eprintln!("{}", output::removal(&removal));
             Ok(())
         }

@@ -37,6 +37,31 @@ fn add_connect_list_token_remove() {
     assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
 }
 
+/// `refresh` and `remove` held by a refresh lock another process keeps say what they
+/// wait for, rather than sit silent for up to two minutes, and finish once it is let go.
+#[test]
+fn a_command_held_by_a_refresh_elsewhere_says_what_it_waits_for() {
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    ok(&cli.run(&["connect", "Local OP", "--name", "Work"]));
+    ok(&cli.run(&["refresh", "Work"]));
+    let lock_file = std::fs::read_dir(cli.home.path().join("locks")).unwrap().flatten().next().unwrap();
+    for (args, note) in [
+        (["refresh", "Work"], "Still refreshing “Work”: another refresh of it is under way"),
+        (["remove", "Work"], "Still removing “Work”: a refresh of it is under way"),
+    ] {
+        let held = std::fs::File::open(lock_file.path()).unwrap();
+        held.lock().unwrap();
+        let mut child = cli.piped(&args).spawn().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        read_until(&mut stderr, |line| line.starts_with(note));
+        drop(held);
+        assert!(child.wait().unwrap().success(), "{args:?} finishes once the lock is let go");
+    }
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}
+
 /// The secret is read from stdin and shown as its last four characters only.
 fn add_the_confidential_client(cli: &Cli, issuer: &str) {
     let args =
