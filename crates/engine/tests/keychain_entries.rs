@@ -22,6 +22,8 @@ fn long_values_are_kept_in_parts_and_too_long_ones_leave_nothing() {
     assert!(keychain.read("huge").unwrap().is_none());
 }
 
+/// A value rewritten shorter (fewer parts, or one entry) leaves none of the parts of the
+/// longer one behind.
 #[test]
 fn a_shorter_value_leaves_none_of_the_longer_ones_parts() {
     require_session();
