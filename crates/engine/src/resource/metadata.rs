@@ -92,11 +92,14 @@ async fn probe(http: &HttpClient, url: &Url) -> Result<Option<BearerChallenge>> 
         ));
     }
     if status.is_redirection() {
-        let to = response.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
+        let location = response.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
+        let moved_to = location
+            .and_then(|to| url.join(to).ok())
+            .map(|to| format!(": {}", crate::error::provider_text(to.as_str())))
+            .unwrap_or_default();
         return Err(unusable(format!(
-            "it redirects elsewhere (HTTP {}), which Grantkeeper does not follow. Use the address it redirects to{}",
+            "it redirects elsewhere (HTTP {}), which Grantkeeper does not follow. Use the address it redirects to{moved_to}",
             status.as_u16(),
-            to.and_then(|to| url.join(to).ok()).map(|to| format!(": {}", crate::error::provider_text(to.as_str()))).unwrap_or_default()
         )));
     }
     Ok(BearerChallenge::from_headers(response.headers()))

@@ -103,10 +103,10 @@ impl Engine {
     }
 
     async fn scheduled_refresh(&self, credential_id: &str, failures: &mut HashMap<String, u32>) {
-        let seen = self
-            .store
-            .a_connection_of(credential_id)
-            .and_then(|connection| Ok(connection.zip(Some(self.store.credential(credential_id)?))));
+        let seen = match self.store.a_connection_of(credential_id) {
+            Ok(Some(connection)) => self.store.credential(credential_id).map(|seen| Some((connection, seen))),
+            other => other.map(|_| None),
+        };
         let result = match seen {
             Ok(None) => {
                 let _ = self.store.clear_refresh_due(credential_id);
