@@ -39,9 +39,20 @@ describe("A program asks for a token", () => {
     );
     const who = within(card).getByTestId("consent-program").textContent?.replace(/\s+/g, " ");
     expect(who).toBe("/usr/bin/git, started from bash in /home/ada/src/notes");
+    expect(within(card).getByTestId("consent-command-line").textContent?.trim()).toBe("git push origin main");
     await user.click(within(card).getByTestId("consent-allow-always"));
     expect(ipc.answerConsent).toHaveBeenCalledWith("req-1", "allow_always");
     expect(screen.queryByTestId("consent-request")).toBeNull();
+  });
+
+  it("shows a command line that is only the program's path once", async () => {
+    const program = { ...request().program, path: "/opt/sync/run", name: "run", command_line: "/opt/sync/run" };
+    ipc.pendingConsents.mockResolvedValue([request({ program })]);
+    render(App);
+    const card = await screen.findByTestId("consent-request");
+    expect(within(card).getByTestId("consent-program").textContent).toContain("/opt/sync/run");
+    expect(within(card).queryByTestId("consent-command-line")).toBeNull();
+    expect(card.textContent?.split("/opt/sync/run")).toHaveLength(2);
   });
 
   it("follows the engine: a request comes and, answered elsewhere or given up, goes", async () => {
