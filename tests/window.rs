@@ -253,6 +253,8 @@ async fn connect_in_the_window_survives_a_restart_and_removes_cleanly() {
     notified_of_reauthorize(&client, &notifications).await;
     the_tray_points_to_reconnect(&client, &tray).await;
     reconnect_keeps_the_one_connection(&client, &tray).await;
+    // Active again: the notification asking to reconnect it is withdrawn.
+    notifications.wait_until_withdrawn("Reconnect Work mail");
 
     // The activity log tells the story in plain words.
     find(&client, "nav-activity").await.click().await.unwrap();
@@ -319,6 +321,7 @@ async fn notified_of_reauthorize(client: &Client, notifications: &NotificationSe
     let about_it: Vec<_> = seen.iter().filter(|n| n.summary == "Reconnect Work mail").collect();
     assert_eq!(about_it.len(), 1, "one notification for the transition: {seen:?}");
     assert!(about_it[0].body.contains("no longer accepts"), "{seen:?}");
+    assert!(!about_it[0].closed, "shown until the connection is Active again: {seen:?}");
     find(client, "nav-activity").await.click().await.unwrap();
     notifications.click("Reconnect Work mail");
     wait_for_focus(client, "connection-reconnect").await;
@@ -1471,6 +1474,8 @@ async fn a_program_asking_for_a_token_is_allowed_in_the_window() {
     let token = asking.await.unwrap().unwrap().expect("the app answered");
     assert!(!token.is_empty());
     assert!(text_of(&client, "consent-request").await.is_none(), "answered, the question goes");
+    // And so does its notification from the desktop's list.
+    notifications.wait_until_withdrawn(&format!("{name} wants a token"));
     // The row says who used it (once the card above it went: WebKitGTK 2.50 left a row
     // with `content-visibility: auto` unpainted after such a shift).
     let used = wait_for_text(&client, "connection-used", |t| t.starts_with("Used by")).await;

@@ -1,6 +1,7 @@
 //! What needs the person: the connections in Reauthorize or Needs more access, shown in
-//! the tray and announced once each by a notification. Computed from the connection
-//! list on every change, so transitions made by the CLI are noticed too.
+//! the tray and announced once each by a notification, which is withdrawn once none of
+//! its connections needs the person. Computed from the connection list on every change,
+//! so transitions made by the CLI are noticed too.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -34,5 +35,6 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, engine: &Arc<Engine>) {
         announced.retain(|id| waiting.iter().any(|c| &c.id == id));
         waiting.iter().copied().filter(|c| announced.insert(c.id.clone())).collect()
     };
+    notifications::withdraw_settled(app, &waiting);
     notifications::notify(app, &fresh);
 }

@@ -34,6 +34,7 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>,
                         EngineEvent::ConsentRequested { request } => {
                             crate::notifications::ask_consent(&app, request)
                         }
+                        EngineEvent::ConsentEnded { id } => crate::notifications::withdraw_consent(&app, id),
                         _ => {}
                     }
                     if let Err(error) = ForwardedEngineEvent(event).emit(&app) {
@@ -43,6 +44,7 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, mut events: Receiver<EngineEvent>,
                 // Missed events only mean stale lists: tell the window to read them again.
                 Err(RecvError::Lagged(_)) => {
                     crate::attention::refresh(&app, &engine);
+                    crate::notifications::withdraw_ended_consents(&app, &engine.pending_consents());
                     let _ = ForwardedEngineEvent(EngineEvent::EventsMissed).emit(&app);
                 }
                 Err(RecvError::Closed) => break,

@@ -1,7 +1,8 @@
 //! The desktop's notification server, for tests: org.freedesktop.Notifications on the
 //! session bus (what GNOME Shell or dunst runs). It keeps every notification it is
 //! sent, and clicks one the way a server reports a click: the `ActionInvoked` signal
-//! with the `default` action.
+//! with the `default` action. A notification its sender closes is marked closed, and
+//! the `NotificationClosed` signal says so, as the specification has it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use zbus::blocking::{connection, Connection};
 use zbus::message::Header;
+use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
 
 const PATH: &str = "/org/freedesktop/Notifications";
@@ -22,6 +24,8 @@ pub struct ShownNotification {
     pub body: String,
     /// Action keys offered (`default` is a click on the notification itself).
     pub actions: Vec<String>,
+    /// Its sender withdrew it (`CloseNotification`).
+    pub closed: bool,
     sender: String,
 }
 
@@ -54,12 +58,31 @@ impl Server {
             body: body.to_owned(),
             // Pairs of key and label.
             actions: actions.chunks(2).map(|pair| pair[0].clone()).collect(),
+            closed: false,
             sender: header.sender().map(|s| s.to_string()).unwrap_or_default(),
         });
         id
     }
 
-    fn close_notification(&self, _id: u32) {}
+    async fn close_notification(&self, id: u32, #[zbus(signal_emitter)] emitter: SignalEmitter<'_>) {
+        let closed_now = {
+            let mut shown = self.shown.lock().unwrap();
+            match shown.iter_mut().find(|n| n.id == id && !n.closed) {
+                Some(open) => {
+                    open.closed = true;
+                    true
+                }
+                None => false,
+            }
+        };
+        if closed_now {
+            // Reason 3: closed by a call to CloseNotification.
+            Self::notification_closed(&emitter, id, 3).await.expect("NotificationClosed is sent");
+        }
+    }
+
+    #[zbus(signal)]
+    async fn notification_closed(emitter: &SignalEmitter<'_>, id: u32, reason: u32) -> zbus::Result<()>;
 
     /// As GNOME Shell, Plasma and dunst say: the body is read as markup.
     fn get_capabilities(&self) -> Vec<&str> {
@@ -102,6 +125,16 @@ impl NotificationServer {
         }
         std::thread::sleep(Duration::from_millis(500));
         self.shown()
+    }
+
+    /// Waits until the notifications whose summary contains `text` are all withdrawn.
+    pub fn wait_until_withdrawn(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let open = || self.shown().into_iter().filter(|n| n.summary.contains(text) && !n.closed).count();
+        while open() > 0 {
+            assert!(Instant::now() < deadline, "{text:?} is still shown: {:?}", self.shown());
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Clicks the notification whose summary contains `text`.
