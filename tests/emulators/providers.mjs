@@ -368,6 +368,14 @@ const BROKEN_ANSWERS = {
   redirect: (res) => { res.writeHead(302, { location: 'https://example.com/elsewhere' }); res.end(); },
   // A sender-constrained token (RFC 9449), which a bearer client cannot use.
   dpop: (res) => send(res, 200, { access_token: 'canary-dpop-access', token_type: 'DPoP', refresh_token: 'canary-dpop-refresh', expires_in: 3600 }),
+  // The grant stands, but its account must pass multi-factor authentication first, as
+  // Microsoft's token endpoint answers a refresh after its administrator requires it.
+  interaction_required: (res) => send(res, 400, {
+    error: 'interaction_required',
+    error_description: 'AADSTS50076: Multi-factor authentication is now required to use this account.',
+    error_codes: [50076],
+    suberror: 'basic_action',
+  }),
   // Terminal escape sequences and a bidirectional override in the error's code and text.
   escapes: (res) => send(res, 400, { error: 'invalid_grant\u001b[2J\u001b[31m', error_description: '\u001b]0;owned\u0007 sign in \u202eagain' }),
 };

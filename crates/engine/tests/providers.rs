@@ -179,6 +179,30 @@ async fn microsoft_public_client_on_localhost_with_rotating_refresh_tokens() {
     assert_ne!(refreshes[0], refreshes[1], "the rotated refresh token was stored and used");
 }
 
+/// A refresh Microsoft answers with `interaction_required` (its administrator now
+/// requires multi-factor authentication) cannot pass by waiting: the connection needs
+/// the person at once, with Microsoft's words, and a reconnect brings it back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_asking_for_the_person_at_refresh_means_reauthorize_not_retry() {
+    let (emulator, _setup, engine) = engine_using_emulator("microsoft", false).await;
+    connect(&engine, "outlook-mail", "Outlook").await;
+    emulator.break_next_token_answer("interaction_required").await;
+    let error = engine.refresh_now("Outlook").await.unwrap_err();
+    let Error::NeedsReauthorization { reason, .. } = &error else { panic!("not Reauthorize: {error}") };
+    assert!(reason.contains("asks you to sign in again") && reason.contains("AADSTS50076"), "{reason}");
+    let connection = engine.connection("Outlook").unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Reauthorize, "{connection:?}");
+    let refused = engine.access_token("Outlook", Duration::ZERO).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::NeedsReauthorization { .. }),
+        "no token while it needs the person: {refused}"
+    );
+
+    let connection = reconnect(&engine, "Outlook").await;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    engine.refresh_now("Outlook").await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn github_oauth_app_and_github_app_tokens() {
     let (emulator, _setup, engine) = engine_using_emulator("github", true).await;

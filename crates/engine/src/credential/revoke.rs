@@ -236,7 +236,9 @@ impl Engine {
                 Ok(Some(fresh))
             }
             Err(RefreshRefused::GrantInvalid { .. }) => Ok(None),
-            Err(RefreshRefused::ClientRejected { detail }) => Err(refused(detail)),
+            Err(RefreshRefused::ClientRejected { detail } | RefreshRefused::SignInRequired { detail }) => {
+                Err(refused(detail))
+            }
             Err(RefreshRefused::Failed(error)) => Err(error),
             // Its refresh token may be spent: a later try could only present it again.
             Err(RefreshRefused::Unanswered(error)) => Err(refused(error.to_string())),

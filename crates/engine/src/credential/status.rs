@@ -120,6 +120,10 @@ impl Engine {
                 }
                 self.needs_reauthorization(connection, credential, &reason)
             }
+            RefreshRefused::SignInRequired { detail } => {
+                let reason = format!("{} asks you to sign in again: {detail}", provider.name);
+                self.needs_reauthorization(connection, credential, &reason)
+            }
             // A registration the server forgot: the next sign-in registers once more.
             RefreshRefused::ClientRejected { detail } if self.forget_registration(provider)? => {
                 let reason = format!(

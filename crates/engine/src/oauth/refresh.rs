@@ -14,6 +14,11 @@ use crate::{Error, Result, Secret};
 pub(crate) enum RefreshRefused {
     /// `invalid_grant`: the grant is gone; only signing in again brings it back.
     GrantInvalid { detail: String },
+    /// `interaction_required`, `login_required` or `consent_required` (OpenID Connect's
+    /// codes, which Microsoft's token endpoint also answers with): the grant stands, but
+    /// the provider lets it be used only once the person signs in again (multi-factor
+    /// authentication, new terms, a changed consent). No retry can get past it.
+    SignInRequired { detail: String },
     /// `invalid_client` or `unauthorized_client`: the provider app's client ID or secret,
     /// not the grant.
     ClientRejected { detail: String },
@@ -24,6 +29,10 @@ pub(crate) enum RefreshRefused {
     /// token and, if it rotates them, retired it.
     Unanswered(Error),
 }
+
+/// Error codes that ask for the person (OpenID Connect Core §3.1.2.6), which some token
+/// endpoints also send.
+const SIGN_IN_REQUIRED: [&str; 3] = ["interaction_required", "login_required", "consent_required"];
 
 /// Where refresh requests go when the provider has an endpoint for them beside its token
 /// endpoint (Figma): the catalog's path on the token endpoint's origin in use, so it
@@ -65,6 +74,9 @@ pub(crate) async fn refresh_grant(
                 BasicErrorResponseType::InvalidGrant => RefreshRefused::GrantInvalid { detail },
                 BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
                     RefreshRefused::ClientRejected { detail }
+                }
+                BasicErrorResponseType::Extension(code) if SIGN_IN_REQUIRED.contains(&code.as_str()) => {
+                    RefreshRefused::SignInRequired { detail }
                 }
                 _ => RefreshRefused::Failed(Error::ProviderError { provider: provider.name.clone(), detail }),
             });
