@@ -915,11 +915,11 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// A name with a terminal escape or a right-to-left override would be shown as
-/// something else (`abc\u{202e}fed` reads "abcdef"): refused, for a connection and a
+/// A name with a terminal escape, a right-to-left override or a zero-width space would
+/// be shown as something else (`abc\u{202e}fed` reads "abcdef"): refused, for a connection and a
 /// provider alike, and nothing changes.
 fn names_that_would_mislead_are_refused(cli: &Cli, issuer: &str) {
-    for name in ["a\u{1b}[2Jb", "abc\u{202e}fed", "\u{2067}Work"] {
+    for name in ["a\u{1b}[2Jb", "abc\u{202e}fed", "\u{2067}Work", "Wo\u{200b}rk"] {
         let renamed = cli.run(&["rename", "Work", name]);
         assert_eq!(renamed.status.code(), Some(1), "{name:?}");
         assert!(text(&renamed.stderr).contains("1 to 100 printable characters"), "{}", text(&renamed.stderr));

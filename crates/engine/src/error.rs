@@ -262,10 +262,17 @@ pub(crate) fn printable(text: &str, limit: usize) -> String {
     }
 }
 
-/// A control character or a bidirectional mark or override: shown as it is, it could
-/// drive a terminal or make text read as something else.
+/// A control character, a bidirectional mark or override, or a character that shows
+/// nothing (a zero-width space, a soft hyphen): shown as it is, it could drive a
+/// terminal or make text read as something else ("Open\u{200b}AI" beside "OpenAI").
+/// Joiners stay: emoji and some scripts need them.
 pub(crate) fn misleads(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}' | '\u{180e}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        )
 }
 
 #[cfg(test)]
