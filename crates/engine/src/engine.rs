@@ -66,8 +66,8 @@ impl Engine {
         Ok(self.store.connections()?.into_iter().map(|c| self.decorate(c)).collect())
     }
 
-    /// A connection by id or name; failing that, by its integration (id or name) or a
-    /// prefix of its id or name, when only one connection matches.
+    /// A connection by id (first) or name; failing that, by its integration (id or name)
+    /// or a prefix of its id or name, when only one connection matches.
     pub fn connection(&self, key: &str) -> Result<Connection> {
         if key.trim().is_empty() {
             return Err(Error::invalid(
@@ -75,7 +75,11 @@ impl Engine {
                 "Name a connection: its name or its id, as `grantkeeper list` shows them.",
             ));
         }
-        let exact = self.store.connections_matching(key)?;
+        let mut exact = self.store.connections_matching(key)?;
+        // An id names one connection whatever another is called.
+        if let Some(by_id) = exact.iter().position(|c| c.id == key.trim()) {
+            exact = vec![exact.swap_remove(by_id)];
+        }
         let found = if exact.is_empty() {
             let wanted = key.trim().to_lowercase();
             let all = self.connections()?;
@@ -109,6 +113,23 @@ impl Engine {
                 ),
             }),
         }
+    }
+
+    /// A connection by its whole name, id or integration, never by a prefix: for what
+    /// cannot be undone (`doing`: "remove it").
+    pub(crate) fn connection_named_whole(&self, key: &str, doing: &str) -> Result<Connection> {
+        let connection = self.connection(key)?;
+        let whole = [&connection.id, &connection.name, &connection.integration, &connection.integration_name];
+        if !whole.iter().any(|name| name.eq_ignore_ascii_case(key.trim())) {
+            return Err(Error::InvalidInput {
+                field: None,
+                message: format!(
+                    "“{key}” is only the start of “{}”. To {doing}, give its whole name or its id.",
+                    connection.name
+                ),
+            });
+        }
+        Ok(connection)
     }
 
     /// The activity log, newest first.

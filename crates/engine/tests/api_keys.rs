@@ -101,8 +101,8 @@ async fn refused_keys_are_not_saved(engine: &Engine, emulator: &ProviderEmulator
 }
 
 /// What is wrong with the request itself is said before the service is asked about the
-/// key: a field the service does not have, a connection of another service to replace,
-/// a name taken. And a key is not asked for scopes.
+/// key: a field the service does not have, a connection of another service (or only
+/// the start of a name) to replace, a name taken. And a key is not asked for scopes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_misdirected_key_is_refused_before_the_service_is_asked() {
     let (emulator, _setup, engine) = emulator_and_engine();
@@ -127,6 +127,12 @@ async fn a_misdirected_key_is_refused_before_the_service_is_asked() {
     let error = engine.add_api_key("anthropic", elsewhere).await.unwrap_err();
     assert_eq!(error.field(), Some("replace"));
     assert!(error.to_string().contains("“OpenAI” is a connection to OpenAI, not to Anthropic"), "{error}");
+
+    // The old key is deleted, so only a whole name or id picks the connection.
+    let mut prefix = key_input(&emulator, "openai", &[("api_key", "sk-canary-other-good")]);
+    prefix.replace = Some("Open".into());
+    let error = engine.add_api_key("openai", prefix).await.unwrap_err();
+    assert!(error.to_string().contains("“Open” is only the start of “OpenAI”"), "{error}");
 
     let mut taken = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
     taken.name = Some("openai".into());
@@ -179,6 +185,62 @@ async fn twilio_keeps_a_plain_account_sid_beside_the_secret(
     assert_eq!(twilio.account.as_deref(), Some("Ada's account"));
     assert_eq!(engine.access_token("Twilio", Duration::ZERO).await.unwrap().1.expose(), "canary-twilio-good");
     assert!(contains(&data_dir_bytes(setup.home.path()), "AC0123"), "the SID is not secret");
+}
+
+/// A new key for a connection changes the key alone: it goes to the connection's own
+/// address (a compatible or regional service), never the catalog's, and the Account
+/// SID stays, when neither is given again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replaced_key_keeps_the_connections_address_and_plain_fields() {
+    let (emulator, _setup, engine) = emulator_and_engine();
+    let openai = key_input(&emulator, "openai", &[("api_key", "sk-canary-first-good")]);
+    engine.add_api_key("openai", openai).await.unwrap();
+    let twilio =
+        key_input(&emulator, "twilio", &[("account_sid", "AC0123"), ("auth_token", "canary-tw-good")]);
+    engine.add_api_key("twilio", twilio).await.unwrap();
+    let asked = || async { emulator.log().await.iter().filter(|r| r["provider"] == "openai").count() };
+    let before = asked().await;
+
+    let mut openai = key_input(&emulator, "openai", &[("api_key", "sk-canary-second-good")]);
+    (openai.replace, openai.base_url) = (Some("OpenAI".into()), None);
+    engine.add_api_key("openai", openai).await.unwrap();
+    assert_eq!(asked().await, before + 1, "the new key was checked at the connection's address");
+    engine.test_connection("OpenAI").await.unwrap();
+    assert_eq!(asked().await, before + 2);
+
+    let mut twilio = key_input(&emulator, "twilio", &[("auth_token", "canary-tw-second-good")]);
+    (twilio.replace, twilio.base_url) = (Some("Twilio".into()), None);
+    let replaced = engine.add_api_key("twilio", twilio).await.unwrap();
+    assert_eq!(replaced.account.as_deref(), Some("Ada's account"), "checked with the kept SID");
+    engine.test_connection("Twilio").await.unwrap();
+}
+
+/// Scripts and AI clients' configurations keep a connection's id: no other connection
+/// may be named so, and where one already is (named before this was refused), the id
+/// still finds its own connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_cannot_take_over_another_connections_id() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let mut first = key_input(&emulator, "openai", &[("api_key", "sk-canary-first-good")]);
+    first.check = false;
+    let openai = engine.add_api_key("openai", first).await.unwrap();
+    let mut second = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
+    (second.check, second.name) = (false, Some(openai.id.to_uppercase()));
+    let error = engine.add_api_key("anthropic", second).await.unwrap_err();
+    assert_eq!(error.field(), Some("name"));
+    assert!(error.to_string().contains("is the id of “OpenAI”"), "{error}");
+
+    let mut second = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-good")]);
+    second.check = false;
+    engine.add_api_key("anthropic", second).await.unwrap();
+    let error = engine.rename_connection("Anthropic", &openai.id).unwrap_err();
+    assert!(error.to_string().contains("is the id of “OpenAI”"), "{error}");
+
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute("UPDATE connections SET name = ?1 WHERE name = 'Anthropic'", [&openai.id]).unwrap();
+    assert_eq!(engine.connection(&openai.id).unwrap().name, "OpenAI");
+    let (_, key) = engine.access_token(&openai.id, Duration::ZERO).await.unwrap();
+    assert_eq!(key.expose(), "sk-canary-first-good");
 }
 
 /// A restricted key (Stripe's `rk_`, an OpenAI project key with limited permissions)

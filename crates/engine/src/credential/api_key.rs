@@ -25,11 +25,6 @@ impl Engine {
     #[tracing::instrument(skip(self, input), err(Display))]
     pub async fn add_api_key(&self, integration_key: &str, input: NewApiKey) -> Result<Connection> {
         let (id, integration, spec) = api_key_integration(integration_key)?;
-        let (secrets, mut plain) = check_fields(integration, spec, input.fields)?;
-        if let Some(base_url) = base_url(input.base_url.as_deref(), spec)? {
-            plain.insert("base_url".into(), base_url);
-        }
-        let key = secrets.get(&spec.token_field).expect("check_fields requires the token field").clone();
         // Where the key goes, refused before the service is asked about the key.
         let target = match &input.replace {
             Some(connection) => {
@@ -37,6 +32,26 @@ impl Engine {
             }
             None => KeyFor::New { name: self.connection_name(input.name, &integration.name)? },
         };
+        // A new key for a connection changes the key alone: its address and the fields
+        // that are not secret (an Account SID) stay, unless given anew.
+        let kept = match &target {
+            KeyFor::Replacing(replaced) => match &replaced.1.kind {
+                CredentialKind::ApiKey { fields } => fields.clone(),
+                CredentialKind::OAuth => BTreeMap::new(),
+            },
+            KeyFor::New { .. } => BTreeMap::new(),
+        };
+        let mut given = input.fields;
+        for field in spec.fields.iter().filter(|field| !field.secret) {
+            if let (false, Some(value)) = (given.contains_key(&field.id), kept.get(&field.id)) {
+                given.insert(field.id.clone(), value.as_str().into());
+            }
+        }
+        let (secrets, mut plain) = check_fields(integration, spec, given)?;
+        if let Some(address) = base_url(input.base_url.as_deref(), kept.get("base_url"), spec)? {
+            plain.insert("base_url".into(), address);
+        }
+        let key = secrets.get(&spec.token_field).expect("check_fields requires the token field").clone();
         let account = match input.check {
             true => self.checked_account(integration, &plain, &secrets, &key).await?,
             false => None,
@@ -124,7 +139,8 @@ impl Engine {
 
     /// The connection `key` of the service `id` (named `service`), whose key is replaced.
     fn replaceable(&self, key: &str, id: &str, service: &str) -> Result<(Connection, CredentialRecord)> {
-        let connection = self.connection(key)?;
+        // The key it had is deleted: no prefix may pick the connection.
+        let connection = self.connection_named_whole(key, "replace its key")?;
         if connection.integration != id {
             return Err(Error::invalid(
                 "replace",
@@ -193,14 +209,16 @@ fn api_key_integration(key: &str) -> Result<(&'static str, &'static IntegrationS
     }
 }
 
-/// The API's address: the one the person gave, checked, or the catalog's.
-fn base_url(given: Option<&str>, spec: &ApiKeySpec) -> Result<Option<String>> {
-    match given.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(url) => {
+/// The API's address: the one the person gave, checked (blank: the catalog's); else the
+/// one of the key it replaces; else the catalog's.
+fn base_url(given: Option<&str>, kept: Option<&String>, spec: &ApiKeySpec) -> Result<Option<String>> {
+    match given.map(str::trim) {
+        Some(url) if !url.is_empty() => {
             let url = provider_url("base_url", "API address", url)?;
             Ok(Some(url.as_str().trim_end_matches('/').to_owned()))
         }
-        None => Ok(spec.base_url.clone()),
+        Some(_) => Ok(spec.base_url.clone()),
+        None => Ok(kept.cloned().or_else(|| spec.base_url.clone())),
     }
 }
 

@@ -28,12 +28,24 @@ impl Engine {
     }
 
     pub(crate) fn connection_name(&self, requested: Option<String>, default: &str) -> Result<String> {
-        match requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
-            Some(name) if self.check_name(&name).is_err() => self.check_name(&name),
-            Some(name) if self.store.free_connection_name(&name)? != name => Err(name_taken(&name)),
-            Some(name) => Ok(name),
-            None => self.store.free_connection_name(default),
+        let Some(name) = requested.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+            return self.store.free_connection_name(default);
+        };
+        let name = self.check_name(&name)?;
+        // Ids are what scripts and AI clients' configurations keep: a name must not
+        // take one over.
+        let as_id = name.to_lowercase();
+        let holder = self.store.connections_matching(&as_id)?.into_iter().find(|c| c.id == as_id);
+        if let Some(holder) = holder {
+            return Err(Error::invalid(
+                "name",
+                format!("“{name}” is the id of “{}”. Choose another name.", holder.name),
+            ));
         }
+        if self.store.free_connection_name(&name)? != name {
+            return Err(name_taken(&name));
+        }
+        Ok(name)
     }
 }
 

@@ -24,18 +24,7 @@ impl Engine {
     /// revocation that fails for a passing reason is retried later.
     #[tracing::instrument(skip(self), err(Display))]
     pub async fn remove_connection(&self, key: &str) -> Result<Removal> {
-        let connection = self.connection(key)?;
-        // Reading may go by a prefix; removing, which cannot be undone, may not.
-        let whole = [&connection.id, &connection.name, &connection.integration, &connection.integration_name];
-        if !whole.iter().any(|name| name.eq_ignore_ascii_case(key.trim())) {
-            return Err(Error::InvalidInput {
-                field: None,
-                message: format!(
-                    "“{key}” is only the start of “{}”. To remove it, give its whole name or its id.",
-                    connection.name
-                ),
-            });
-        }
+        let connection = self.connection_named_whole(key, "remove it")?;
         let credential_id = match self.store.credential_id_of(&connection.id) {
             Err(Error::NotFound { .. }) => {
                 return Err(Error::NotFound { what: "connection", key: key.to_owned() })
