@@ -193,9 +193,11 @@ pub fn removal(removal: &Removal) -> String {
         Revocation::TokensMissing => format!(
             "Removed {name}. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at {provider}."
         ),
-        Revocation::WillRetry | Revocation::Refused => {
-            format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default())
-        }
+        Revocation::WillRetry => format!(
+            "Removed {name}. {} It is tried again while the Grantkeeper app runs.",
+            removal.detail.as_deref().unwrap_or_default()
+        ),
+        Revocation::Refused => format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default()),
     }
 }
 

@@ -1044,6 +1044,26 @@ fn completions_for_bash_zsh_and_fish() {
     assert!(std::fs::read_dir(cli.home.path()).unwrap().next().is_none());
 }
 
+/// Without the keychain the tokens could be neither revoked nor deleted: the removal is
+/// refused with exit 4 and nothing changes, and it goes through once the keychain is back.
+#[test]
+fn a_removal_without_the_keychain_changes_nothing() {
+    let (op, cli) = connected_as_work(&[]);
+    let refused = cli.command_without_keychain(&["remove", "Work"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("Secret Service"), "{}", text(&refused.stderr));
+    assert!(ok(&cli.run(&["list"])).starts_with("Work\t"), "still connected");
+    assert!(secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(runtime.block_on(op.stats()).revocation_requests, 0);
+
+    let removed = cli.run(&["remove", "Work"]);
+    ok(&removed);
+    assert!(text(&removed.stderr).contains("revoked its access"), "{}", text(&removed.stderr));
+    assert!(runtime.block_on(op.stats()).revocation_requests > 0, "revoked once the keychain is back");
+    assert!(secret_tool_keys(&cli.service).is_empty());
+}
+
 /// No Secret Service (no session bus): exit 4 with a message that names what to start,
 /// and nothing half-done — no provider app saved, the secret in no file.
 #[test]

@@ -32,6 +32,13 @@ impl Engine {
             found => found?,
         };
         let refresh = self.settled_for_removal(&credential_id).await;
+        // The last connection on the tokens goes only where they can be read: with the
+        // keychain out of reach they could be neither revoked nor deleted, and a removed
+        // connection would leave a live grant behind.
+        if self.store.connections_on(&credential_id)?.len() == 1 {
+            let credential = self.store.credential(&credential_id)?;
+            self.vault.read_tokens(&credential.token_secret_key).await?;
+        }
         let pending = match self.store.delete_connection(&connection.id, Timestamp::now())? {
             // Removed by another process since it was found.
             Deleted::NotFound => return Err(Error::NotFound { what: "connection", key: key.to_owned() }),
