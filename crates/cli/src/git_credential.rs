@@ -50,7 +50,7 @@ pub async fn run(engine: &Engine, operation: GitOperation) -> Result<()> {
 /// Parses what git sends. `protocol` and `host` are required (git always sends them);
 /// `url=` alone is also understood, as `git credential fill` accepts it.
 fn read_request(input: impl Read) -> Result<GitCredentialRequest> {
-    let text = crate::stdin::read_whole(input, "stdin", "git's request")?;
+    let text = crate::stdin::read_to_blank_line(input, "stdin", "git's request")?;
     let mut request = GitCredentialRequest::default();
     let mut url = None;
     for (number, line) in text.lines().enumerate() {
@@ -107,6 +107,24 @@ mod tests {
         .unwrap();
         assert_eq!((request.protocol.as_str(), request.host.as_str()), ("https", "gitlab.com"));
         assert_eq!(request.username.as_deref(), Some("ada"));
+    }
+
+    /// Gives its bytes once, then fails the test if read again.
+    struct OnceThenNever<'a>(Option<&'a [u8]>);
+
+    impl std::io::Read for OnceThenNever<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let bytes = self.0.take().expect("read past the blank line: its writer would be waited for");
+            buffer[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        }
+    }
+
+    #[test]
+    fn a_request_ends_at_its_blank_line_while_the_pipe_stays_open() {
+        let request =
+            read_request(OnceThenNever(Some(b"protocol=https\r\nhost=github.com\r\n\r\n"))).unwrap();
+        assert_eq!((request.protocol.as_str(), request.host.as_str()), ("https", "github.com"));
     }
 
     #[test]

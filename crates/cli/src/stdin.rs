@@ -1,6 +1,7 @@
-//! What is piped in, read whole: refused, not cut, when it is longer than anything a
-//! command reads from stdin could be, so that its end is never judged as the whole; or
-//! read line by line, for addresses pasted during a sign-in.
+//! What is piped in, read whole (or up to a blank line that ends it): refused, not cut,
+//! when it is longer than anything a command reads from stdin could be, so that its end
+//! is never judged as the whole; or read line by line, for addresses pasted during a
+//! sign-in.
 
 use std::io::Read;
 
@@ -16,6 +17,34 @@ pub fn read_whole(input: impl Read, field: &'static str, what: &str) -> Result<S
         .take(LIMIT + 1)
         .read_to_string(&mut text)
         .map_err(|e| Error::invalid(field, format!("Could not read {what} from stdin: {e}")))?;
+    if text.len() as u64 > LIMIT {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Stdin holds more than {} KiB, far more than {what} can be; check what you piped in.",
+                LIMIT / 1024
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The lines of `input` up to the first blank one, or to its end: a request that ends
+/// with a blank line is answered without waiting for its writer to close the pipe, as
+/// git's credential protocol has it. Refused past the limit, as [`read_whole`] is.
+pub fn read_to_blank_line(input: impl Read, field: &'static str, what: &str) -> Result<String> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(input.take(LIMIT + 1));
+    let mut text = String::new();
+    loop {
+        let start = text.len();
+        let read = reader
+            .read_line(&mut text)
+            .map_err(|e| Error::invalid(field, format!("Could not read {what} from stdin: {e}")))?;
+        if read == 0 || text[start..].trim_end_matches(['\r', '\n']).is_empty() {
+            break;
+        }
+    }
     if text.len() as u64 > LIMIT {
         return Err(Error::invalid(
             field,
@@ -64,5 +93,15 @@ mod tests {
         assert!(error.to_string().contains("more than 64 KiB, far more than the key"), "{error}");
         let not_text = read_whole(&[0xff, 0xfe][..], "stdin", "git's request").unwrap_err();
         assert!(not_text.to_string().starts_with("Could not read git's request from stdin"), "{not_text}");
+    }
+
+    #[test]
+    fn reads_to_a_blank_line_up_to_the_limit() {
+        let text = read_to_blank_line(&b"a=1\r\n\r\nb=2\n"[..], "stdin", "git's request").unwrap();
+        assert_eq!(text, "a=1\r\n\r\n");
+        let over = format!("path={}\n", "a".repeat(LIMIT as usize));
+        let error = read_to_blank_line(over.as_bytes(), "stdin", "git's request").unwrap_err();
+        assert!(error.to_string().contains("more than 64 KiB"), "{error}");
+        assert!(read_to_blank_line(&[0xff, b'\n'][..], "stdin", "git's request").is_err());
     }
 }
