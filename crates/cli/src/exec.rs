@@ -56,21 +56,26 @@ pub fn run_with(
     command.args(arguments).env(variable, token.expose());
     let error = start_in_place(command);
     // A shell's exit codes and, for a path, what to check there.
+    let named = grantkeeper_engine::error::printable(program, 500);
     match error.kind() {
         std::io::ErrorKind::NotFound => {
-            match program.contains('/') {
-                true => eprintln!("grantkeeper: there is no “{program}”."),
-                false => eprintln!("grantkeeper: no command “{program}” found on PATH."),
+            // A script that is there, whose interpreter is not, fails the same way.
+            match (program.contains('/'), std::path::Path::new(program).is_file()) {
+                (true, true) => eprintln!(
+                    "grantkeeper: “{named}” could not start: the interpreter its first line (#!) names is not there."
+                ),
+                (true, false) => eprintln!("grantkeeper: there is no “{named}”."),
+                (false, _) => eprintln!("grantkeeper: no command “{named}” found on PATH."),
             }
             std::process::exit(127)
         }
         std::io::ErrorKind::PermissionDenied => {
             eprintln!(
-                "grantkeeper: “{program}” cannot be run: it is not executable (chmod +x), or is not a program."
+                "grantkeeper: “{named}” cannot be run: it is not executable (chmod +x), or is not a program."
             );
             std::process::exit(126)
         }
-        _ => Err(Error::Internal(format!("could not run “{program}”: {error}"))),
+        _ => Err(Error::Internal(format!("could not run “{named}”: {error}"))),
     }
 }
 

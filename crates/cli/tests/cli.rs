@@ -944,6 +944,18 @@ fn exec_hands_the_token_in_its_environment(cli: &Cli, token: &str) {
     let not_executable = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
     assert_eq!(not_executable.status.code(), Some(126));
     assert!(text(&not_executable.stderr).contains("it is not executable (chmod +x)"), "{not_executable:?}");
+    std::fs::write(&script, "#!/no/such/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let no_interpreter = cli.run(&["exec", "Work", "--", script.to_str().unwrap()]);
+    assert_eq!(no_interpreter.status.code(), Some(127));
+    assert!(
+        text(&no_interpreter.stderr).contains("the interpreter its first line (#!) names"),
+        "{no_interpreter:?}"
+    );
+    // A name that would drive the terminal is not echoed as it is.
+    let escapes = cli.run(&["exec", "Work", "--", "\u{1b}]0;owned\u{7}\u{1b}[31mred"]);
+    assert_eq!(escapes.status.code(), Some(127));
+    assert!(!escapes.stderr.iter().any(|b| matches!(b, 0x1b | 0x07)), "{}", text(&escapes.stderr));
     exec_leaves_signals_to_the_command(cli);
     let bad_name = cli.run(&["exec", "Work", "--env", "1BAD", "--", "true"]);
     assert_eq!(bad_name.status.code(), Some(1));
@@ -1015,6 +1027,10 @@ fn status_exec_and_token_json() {
     assert_eq!(lacking.status.code(), Some(3));
     assert!(text(&lacking.stderr).contains("was not granted calendar"), "{}", text(&lacking.stderr));
     assert!(lacking.stdout.is_empty());
+    let escapes = cli.run(&["token", "Work", "--require-scope", "\u{1b}[2J\u{202e}cal"]);
+    assert_eq!(escapes.status.code(), Some(3));
+    let said = text(&escapes.stderr);
+    assert!(said.contains("[2J cal") && !said.contains(['\u{1b}', '\u{202e}']), "{said}");
 
     exec_hands_the_token_in_its_environment(&cli, &token);
     names_that_would_mislead_are_refused(&cli, &op.issuer);

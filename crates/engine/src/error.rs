@@ -253,7 +253,7 @@ pub(crate) fn provider_text(text: &str) -> String {
 /// characters. Control characters could drive the person's terminal (escape sequences)
 /// and bidirectional overrides could make it read as something else, so each becomes a
 /// space.
-pub(crate) fn printable(text: &str, limit: usize) -> String {
+pub fn printable(text: &str, limit: usize) -> String {
     let cleaned: String = text.chars().map(|c| if misleads(c) { ' ' } else { c }).take(limit).collect();
     if text.chars().count() > limit {
         format!("{cleaned}…")

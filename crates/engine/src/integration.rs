@@ -101,7 +101,9 @@ impl Engine {
         if missing.is_empty() {
             return Ok(());
         }
-        Err(Error::ScopesMissing { connection: connection.name, scopes: missing.join(", ") })
+        // What a script asked for, shown as text that cannot drive a terminal.
+        let scopes = crate::error::printable(&missing.join(", "), 1000);
+        Err(Error::ScopesMissing { connection: connection.name, scopes })
     }
 
     /// Which of `scopes` (short catalog names or the provider's strings) the connection's
