@@ -39,10 +39,34 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("grantkeeper: {error}");
+            match flag_for(&error) {
+                Some(flag) => eprintln!("grantkeeper: {error} ({flag})"),
+                None => eprintln!("grantkeeper: {error}"),
+            }
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// The option that gives what an error's field names: the engine speaks of fields, as
+/// the window's forms show them; on the command line they are options. Only fields
+/// that are the same option in every command that takes them.
+fn flag_for(error: &Error) -> Option<&'static str> {
+    let ErrorCode::InvalidInput = error.code() else { return None };
+    Some(match error.field()? {
+        "client_id" => "--client-id",
+        "client_secret" => "--client-secret-stdin",
+        "issuer" => "--issuer",
+        "authorize_url" => "--authorize-url",
+        "token_url" => "--token-url",
+        "revocation_url" => "--revocation-url",
+        "userinfo_url" => "--userinfo-url",
+        "jwks_url" => "--jwks-url",
+        "device_authorization_url" => "--device-authorization-url",
+        "base_url" => "--base-url",
+        "replace" => "--replace",
+        _ => return None,
+    })
 }
 
 /// Documented exit codes: 3 needs reauthorization, 4 keychain unavailable, 5 provider

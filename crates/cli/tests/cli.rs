@@ -668,9 +668,15 @@ fn catalog_provider_apps_api_keys_and_renames() {
 /// A provider app for Google needs its secret; it is read from stdin and shown as its
 /// last four.
 fn google_s_provider_app_takes_its_secret_from_stdin(cli: &Cli) {
+    // Errors name the option that gives what is missing.
+    let no_app = cli.run(&["providers", "set", "github", "--base-url", "https://github.example.com"]);
+    assert_eq!(no_app.status.code(), Some(1));
+    let said = text(&no_app.stderr);
+    assert!(said.contains("GitHub has no provider app yet") && said.ends_with("(--client-id)\n"), "{said}");
     let no_secret = cli.run(&["providers", "set", "google", "--client-id", "123.apps.googleusercontent.com"]);
     assert_eq!(no_secret.status.code(), Some(1));
-    assert!(text(&no_secret.stderr).contains("client secret"), "{}", text(&no_secret.stderr));
+    let said = text(&no_secret.stderr);
+    assert!(said.contains("client secret") && said.contains("(--client-secret-stdin)"), "{said}");
     let set = ok(&cli.run_with_stdin(
         &[
             "providers",
