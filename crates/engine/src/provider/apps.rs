@@ -241,12 +241,14 @@ impl Engine {
         let client_id = match (input.client_id.as_deref().map(str::trim), &existing) {
             (Some(id), _) if !id.is_empty() => check_client_id(id)?,
             (_, Some(existing)) => existing.client_id.clone(),
-            _ => return Err(Error::invalid(
-                "client_id",
-                format!(
+            _ => {
+                return Err(Error::invalid(
+                    "client_id",
+                    format!(
                     "{name} has no provider app yet: enter the client ID of the app you registered there."
                 ),
-            )),
+                ))
+            }
         };
         let site = site_of(input.site.as_deref(), existing.as_ref(), spec, &name)?;
         let kept = existing.as_ref().map(|a| a.overrides.clone()).unwrap_or_default();

@@ -68,8 +68,14 @@ fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError>
 
 /// Why the database cannot be used, with what to do where SQLite's words do not say.
 fn unusable(path: &Path, error: &dyn std::fmt::Display, code: Option<rusqlite::ErrorCode>) -> Error {
-    use rusqlite::ErrorCode::{CannotOpen, DatabaseCorrupt, NotADatabase, PermissionDenied, ReadOnly};
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase, PermissionDenied, ReadOnly,
+    };
     let advice = match code {
+        Some(DatabaseBusy | DatabaseLocked) => {
+            ". Another program kept it busy writing for 10 seconds, so nothing was changed: let it \
+             finish, or quit it (a stuck Grantkeeper command, or a database browser), then try again"
+        }
         Some(DatabaseCorrupt | NotADatabase) => {
             ". It is damaged: put back a copy from a backup, or move it aside to start with an \
              empty one and connect your accounts again"

@@ -272,3 +272,15 @@ fn a_new_database_opened_at_once_by_several_is_migrated_once() {
         opened.join().unwrap().unwrap();
     }
 }
+
+/// Another process holding the database for writing past the wait: the error says that
+/// nothing changed and what to do, not only SQLite's "database is locked".
+#[test]
+fn a_database_kept_busy_by_another_program_says_what_to_do() {
+    let (dir, store) = open();
+    let other = rusqlite::Connection::open(dir.path().join("grantkeeper.sqlite3")).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let error = store.rename_connection("any", "Work").unwrap_err().to_string();
+    assert!(error.contains("database is locked") && error.contains("nothing was changed"), "{error}");
+    assert!(error.contains("quit it"), "{error}");
+}
