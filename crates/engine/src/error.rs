@@ -22,10 +22,13 @@ pub enum Error {
     #[error("The server's configuration at {url} says its issuer is “{found}”, not “{expected}”. Use the issuer URL exactly as the provider publishes it.")]
     IssuerMismatch { url: String, expected: String, found: String },
 
-    #[error("Could not reach {host}: {}. Check your network connection and try again.", clause(reason))]
+    #[error("{}", unreachable(host, reason, *answered))]
     ProviderUnreachable {
         host: String,
         reason: String,
+        /// The status it answered with (5xx, 429), where it answered: it is there, but
+        /// cannot answer now.
+        answered: Option<u16>,
         /// How long the provider asked to be left alone (`Retry-After`), capped.
         retry_after: Option<std::time::Duration>,
     },
@@ -241,6 +244,21 @@ impl Type for Error {
 
 /// Provider-supplied text shown to a person: printable, single-line, capped.
 /// A reason that goes on within a sentence, without the full stop that would make it "..".
+/// A provider out of reach, or there but unable to answer: only the first is the
+/// person's network to check.
+fn unreachable(host: &str, reason: &str, answered: Option<u16>) -> String {
+    match answered {
+        Some(429) => {
+            format!("{host} is turning requests away for now (HTTP 429, too many requests). Try again later.")
+        }
+        Some(status) => format!("{host} could not answer now (HTTP {status}). Try again later."),
+        None => format!(
+            "Could not reach {host}: {}. Check your network connection and try again.",
+            clause(reason)
+        ),
+    }
+}
+
 fn clause(reason: &str) -> &str {
     reason.trim_end_matches('.')
 }

@@ -46,11 +46,12 @@ impl HttpError {
     pub fn for_provider(self, url: &Url, provider: &str, what: &str) -> Error {
         match self {
             HttpError::NotSent(reason) | HttpError::Transport(reason) => {
-                Error::ProviderUnreachable { host: host_of(url), reason, retry_after: None }
+                Error::ProviderUnreachable { host: host_of(url), reason, answered: None, retry_after: None }
             }
             HttpError::Unavailable { status, retry_after } => Error::ProviderUnreachable {
                 host: host_of(url),
                 reason: format!("it answered HTTP {status}"),
+                answered: Some(status),
                 retry_after,
             },
             HttpError::TooLarge => Error::ProviderError {

@@ -1078,12 +1078,17 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
     // Rate limited: the provider's Retry-After travels with the error to the scheduler.
     emulator.break_next_token_answer("rate_limited").await;
     match engine.refresh_now("Mail").await.unwrap_err() {
-        Error::ProviderUnreachable { retry_after, reason, .. } => {
-            assert_eq!(retry_after, Some(Duration::from_secs(120)), "{reason}");
-            assert!(reason.contains("HTTP 429"), "{reason}");
+        error @ Error::ProviderUnreachable { retry_after, .. } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(120)), "{error}");
+            // It answered: the person's network is not what to check.
+            let said = error.to_string();
+            assert!(said.contains("HTTP 429, too many requests") && !said.contains("network"), "{said}");
         }
         other => panic!("rate limiting is transient, not {other}"),
     }
+    emulator.break_next_token_answer("server_error").await;
+    let said = engine.refresh_now("Mail").await.unwrap_err().to_string();
+    assert!(said.contains("could not answer now (HTTP 503). Try again later."), "{said}");
     assert_eq!(stored_access_token(&engine, "Mail"), before);
 }
 

@@ -178,8 +178,12 @@ mod tests {
             Error::ConsentTimedOut { connection: "c".into(), program: "claude".into(), seconds: 60 };
         assert!(!ends_the_bridge(&unanswered));
         assert!(!ends_the_bridge(&Error::KeychainUnavailable("locked".into())));
-        let unreachable =
-            Error::ProviderUnreachable { host: "h".into(), reason: "r".into(), retry_after: None };
+        let unreachable = Error::ProviderUnreachable {
+            host: "h".into(),
+            reason: "r".into(),
+            answered: None,
+            retry_after: None,
+        };
         assert!(!ends_the_bridge(&unreachable));
     }
 }

@@ -270,11 +270,16 @@ mod tests {
         let busy = Error::ProviderUnreachable {
             host: "x".into(),
             reason: "it answered HTTP 429".into(),
+            answered: Some(429),
             retry_after: Some(Duration::from_secs(600)),
         };
         assert_eq!(next_attempt(1, &busy), Duration::from_secs(600));
-        let down =
-            Error::ProviderUnreachable { host: "x".into(), reason: "refused".into(), retry_after: None };
+        let down = Error::ProviderUnreachable {
+            host: "x".into(),
+            reason: "refused".into(),
+            answered: None,
+            retry_after: None,
+        };
         assert!(next_attempt(1, &down) <= Duration::from_secs(20));
     }
 
