@@ -6,7 +6,7 @@ use std::time::Duration;
 use grantkeeper_engine::api::CatalogIntegration;
 use grantkeeper_engine::api::CheckResult;
 use grantkeeper_engine::api::{ClientIdentity, Removal, ResourcePlan, Revocation};
-use grantkeeper_engine::{ActivityEvent, Connection, Error, Provider, Result, Timestamp};
+use grantkeeper_engine::{ActivityEvent, Connection, ConnectionStatus, Error, Provider, Result, Timestamp};
 use serde::Serialize;
 
 pub fn line(text: &str) -> Result<()> {
@@ -254,8 +254,10 @@ pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
         if !c.missing_scopes.is_empty() {
             text.push_str(&format!("\tmissing: {} (grantkeeper grant-access)", c.missing_scopes.join(" ")));
         }
-        // Refreshing does not extend it (GitHub Apps, Spotify): only a reconnect does.
-        if let Some(at) = &c.refresh_token_expires_at {
+        // Refreshing does not extend it (GitHub Apps, Spotify): only a reconnect does,
+        // which a connection in Reauthorize needs now anyway.
+        let lapses = c.refresh_token_expires_at.as_ref().filter(|_| c.status != ConnectionStatus::Reauthorize);
+        if let Some(at) = lapses {
             text.push_str(&format!("\tsign-in lapses {at} (grantkeeper reconnect before then)"));
         }
         line(&text)

@@ -776,7 +776,7 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
 }
 
 /// A sign-in that lapses on a date (a GitHub App's refresh token lives six months) is
-/// said by `status`, with what to do before then.
+/// said by `status`, with what to do before then, while there is a before then.
 #[test]
 fn status_says_when_a_sign_in_lapses() {
     let emulator = ProviderEmulator::start();
@@ -790,6 +790,14 @@ fn status_says_when_a_sign_in_lapses() {
         status.contains(&format!("sign-in lapses {lapses} (grantkeeper reconnect before then)")),
         "{status}"
     );
+
+    // Needing a reconnect now, it is not told to reconnect before a later date.
+    tokio::runtime::Runtime::new().unwrap().block_on(emulator.revoke("github-app", "ada"));
+    assert_eq!(cli.run(&["refresh", "Work GitHub"]).status.code(), Some(3));
+    let status = cli.run(&["status", "Work GitHub"]);
+    assert_eq!(status.status.code(), Some(3));
+    let said = text(&status.stdout);
+    assert!(said.contains("reauthorize") && !said.contains("lapses"), "{said}");
 }
 
 /// A provider that compares the redirect URI exactly (Linear) gets one fixed port, so it
