@@ -24,12 +24,23 @@ pub fn provider_url(field: &'static str, label: &str, text: &str) -> Result<Url>
             format!("The {label} is longer than any provider's ({URL_LIMIT} characters at most); check what you pasted."),
         ));
     }
+    // The URL parser drops line breaks and tabs inside a URL: what was pasted with one
+    // would be kept as another address.
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            field,
+            format!("The {label} contains a space or a line break; check what you pasted."),
+        ));
+    }
     let url = Url::parse(text).map_err(|_| {
         Error::invalid(
             field,
             format!("The {label} is not a valid URL; it should look like https://example.com/…"),
         )
     })?;
+    if url.port() == Some(0) {
+        return Err(Error::invalid(field, format!("The {label} names port 0, where no server can be.")));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(field, format!("The {label} must not contain a user name or password.")));
     }
@@ -121,6 +132,16 @@ mod tests {
         assert!(check("http://10.0.0.1").is_err());
         assert!(check("ftp://example.com").is_err());
         assert!(check("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn a_line_break_or_port_zero_is_refused_not_dropped() {
+        let broken = check("https://a.example/auth\nX: y").unwrap_err().to_string();
+        assert!(broken.contains("a space or a line break"), "{broken}");
+        assert!(check("https://a.example/a\tb").is_err());
+        assert!(check("https://a.example/a b").is_err());
+        assert!(check(" https://a.example/ab \n").is_ok(), "only what is around it is trimmed");
+        assert!(check("https://a.example:0/auth").unwrap_err().to_string().contains("port 0"));
     }
 
     #[test]
