@@ -370,6 +370,11 @@ export type FlowStarted = {
 	/**  The code to type on the provider's page (device authorization grant). */
 	user_code: string | null,
 	expires_at: string,
+	/**
+	 *  Why the browser could not be opened on `authorize_url` (no browser command, one
+	 *  that could not start): the person opens the link by hand.
+	 */
+	browser_error: string | null,
 };
 
 /**

@@ -392,6 +392,11 @@ async fn finish_sign_in(
         );
     } else if no_browser {
         eprintln!("Open this link in a browser to sign in:\n\n  {}\n", pending.started.authorize_url);
+    } else if let Some(error) = &pending.started.browser_error {
+        eprintln!(
+            "The browser could not be opened ({error}). Open this link in a browser to sign in:\n\n  {}\n",
+            pending.started.authorize_url
+        );
     } else {
         eprintln!(
             "Finish signing in in your browser. If it did not open, visit:\n\n  {}\n",

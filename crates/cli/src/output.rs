@@ -256,7 +256,8 @@ pub fn status(connections: &[Connection], as_json: bool) -> Result<()> {
         }
         // Refreshing does not extend it (GitHub Apps, Spotify): only a reconnect does,
         // which a connection in Reauthorize needs now anyway.
-        let lapses = c.refresh_token_expires_at.as_ref().filter(|_| c.status != ConnectionStatus::Reauthorize);
+        let lapses =
+            c.refresh_token_expires_at.as_ref().filter(|_| c.status != ConnectionStatus::Reauthorize);
         if let Some(at) = lapses {
             text.push_str(&format!("\tsign-in lapses {at} (grantkeeper reconnect before then)"));
         }

@@ -1074,6 +1074,37 @@ fn completions_for_bash_zsh_and_fish() {
     assert!(std::fs::read_dir(cli.home.path()).unwrap().next().is_none());
 }
 
+/// A browser command that cannot start is said, with the link to open by hand; the
+/// sign-in still waits for it.
+#[test]
+fn a_browser_that_cannot_be_opened_is_said() {
+    use std::io::BufRead;
+    let op = OidcProvider::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.add_public_provider(&op.issuer);
+    let mut connect = cli.command(&["connect", "Local OP"]);
+    connect.env("GRANTKEEPER_BROWSER", "/no/such/browser").stdin(Stdio::piped()).stderr(Stdio::piped());
+    let mut connect = connect.spawn().unwrap();
+    let stderr = std::io::BufReader::new(connect.stderr.take().unwrap());
+    let mut said = String::new();
+    for line in stderr.lines().map_while(Result::ok) {
+        said.push_str(&line);
+        said.push('\n');
+        if line.trim_start().starts_with("http") {
+            break;
+        }
+    }
+    connect.kill().unwrap();
+    connect.wait().unwrap();
+    assert!(
+        said.contains(
+            "The browser could not be opened (could not start the browser command “/no/such/browser”)"
+        ),
+        "{said}"
+    );
+    assert!(said.contains(&format!("{}/", op.issuer.trim_end_matches('/'))), "the link: {said}");
+}
+
 /// Without the keychain the tokens could be neither revoked nor deleted: the removal is
 /// refused with exit 4 and nothing changes, and it goes through once the keychain is back.
 #[test]

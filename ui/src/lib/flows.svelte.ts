@@ -8,6 +8,8 @@ export type PendingFlow = {
   providerName: string;
   authorizeUrl: string;
   expiresAt: string;
+  /** Why the browser could not be opened: the person opens the link by hand. */
+  browserError: string | null;
 };
 
 export type FlowEnd = Extract<EngineEvent, { kind: "flow_completed" | "flow_failed" }>;
@@ -45,6 +47,7 @@ export class Flows {
         providerName: signsInAt ?? started.provider_name,
         authorizeUrl: started.authorize_url,
         expiresAt: started.expires_at,
+        browserError: started.browser_error,
       };
       this.flow = flow;
       this.#hooks.announce(`Finish signing in to ${flow.providerName} in your browser`);

@@ -161,6 +161,7 @@ describe("Connections", () => {
       authorize_url: "https://accounts.google.com/o/oauth2/v2/auth?x=1",
       user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
+      browser_error: null,
     });
     ipc.testConnection.mockResolvedValueOnce({ connection: "Mail", account: "ada@example.test", url: "https://x", limited: null });
     ipc.testConnection.mockResolvedValueOnce({ connection: "Mail", account: null, url: "https://x", limited: 403 });
@@ -230,6 +231,7 @@ describe("Connections", () => {
       authorize_url: "https://sso.example.com/authorize?x=1",
       user_code: null,
       expires_at: "2026-11-23T21:00:00Z",
+      browser_error: null,
     });
     render(App);
 

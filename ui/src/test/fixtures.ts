@@ -129,6 +129,7 @@ export function flowStarted(overrides: Partial<FlowStarted> = {}): FlowStarted {
     authorize_url: "https://op.example.test/authorize?client_id=grantkeeper-test&state=abc",
     user_code: null,
     expires_at: "2025-01-02T10:15:00Z",
+    browser_error: null,
     ...overrides,
   };
 }

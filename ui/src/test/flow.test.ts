@@ -48,6 +48,17 @@ describe("Sign-in flow", () => {
     expect(screen.getByTestId("provider-connect").getAttribute("aria-disabled")).toBe("true");
   });
 
+  it("says the browser could not be opened, with the link to open by hand", async () => {
+    const user = userEvent.setup();
+    const error = "could not start the browser command “/opt/nowhere/browser”";
+    ipc.connect.mockResolvedValue(flowStarted({ browser_error: error }));
+    const panel = await startConnect(user);
+    expect(panel.querySelector("[data-testid=pending-browser-error]")?.textContent).toContain(`could not open your browser (${error})`);
+    expect(panel.textContent).not.toContain("Grantkeeper opened");
+    const link = panel.querySelector<HTMLInputElement>(".link-field input");
+    expect(link?.value).toBe(flowStarted().authorize_url);
+  });
+
   it("passes null when the connection name is left empty", async () => {
     const user = userEvent.setup();
     await startConnect(user, "");

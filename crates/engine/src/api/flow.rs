@@ -33,4 +33,7 @@ pub struct FlowStarted {
     /// The code to type on the provider's page (device authorization grant).
     pub user_code: Option<String>,
     pub expires_at: Timestamp,
+    /// Why the browser could not be opened on `authorize_url` (no browser command, one
+    /// that could not start): the person opens the link by hand.
+    pub browser_error: Option<String>,
 }

@@ -221,13 +221,14 @@ impl Engine {
             self.wait_for(sign_in, listener, &provider, client_secret, request).await?;
         let flow_id = uuid::Uuid::new_v4().to_string();
         let started_at = Timestamp::now();
-        let started = FlowStarted {
+        let mut started = FlowStarted {
             flow_id: flow_id.clone(),
             provider_id: provider.id.clone(),
             provider_name: provider.name.clone(),
             authorize_url: waiting.sign_in_url().to_string(),
             user_code: waiting.user_code(),
             expires_at: started_at + time_limit,
+            browser_error: None,
         };
         self.store.record_flow_started(&flow_id, &provider.id, started_at)?;
         // The device page came from the network: it is shown, never opened (only the
@@ -236,6 +237,10 @@ impl Engine {
             if let Err(error) = self.config.browser.open(&authorization.authorize_url).await {
                 // The flow goes on: the person can still open the link by hand.
                 tracing::warn!(%error, "browser did not open");
+                started.browser_error = Some(match error {
+                    Error::Internal(reason) => reason,
+                    other => other.to_string(),
+                });
             }
         }
         let outcome = self.run_flow(flow_id, waiting, provider, purpose, time_limit);
