@@ -134,7 +134,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Fail (exit 3) unless the grant includes this scope (short or full name; repeatable).
-        #[arg(long = "require-scope", value_name = "SCOPE")]
+        #[arg(long = "require-scope", value_name = "SCOPE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         require_scopes: Vec<String>,
         #[command(flatten)]
         agent: AgentArgs,

@@ -259,7 +259,15 @@ fn api_key_fields(integration: &str, fields: Vec<String>) -> Result<BTreeMap<Str
                 "--field takes NAME=VALUE, for example account_sid=AC0123.".to_owned(),
             ));
         };
-        values.insert(id.trim().to_owned(), value.into());
+        if values.insert(id.trim().to_owned(), value.into()).is_some() {
+            return Err(Error::invalid(
+                "fields",
+                format!(
+                    "--field {} is given twice; give each field once.",
+                    grantkeeper_engine::error::printable(id.trim(), 100)
+                ),
+            ));
+        }
     }
     let token_field = Catalog::builtin()
         .integration(integration)

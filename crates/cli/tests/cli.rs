@@ -748,6 +748,12 @@ fn api_keys_come_from_stdin_and_are_checked(cli: &Cli, emulator: &ProviderEmulat
     let on_argv = cli.run(&["keys", "add", "openai", "--key-stdin", "--field", "api_key=sk-x"]);
     assert_eq!(on_argv.status.code(), Some(1));
     assert!(text(&on_argv.stderr).contains("never as an argument"));
+    // One field given twice is a mistake to point out, not a choice of the last.
+    let sids =
+        ["keys", "add", "twilio", "--key-stdin", "--field", "account_sid=AC1", "--field", "account_sid=AC2"];
+    let twice = cli.run_with_stdin(&sids, "canary-twilio-good\n");
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("--field account_sid is given twice"), "{}", text(&twice.stderr));
     // More than any key is refused, not cut to size and kept.
     let add = ["keys", "add", "openai", "--key-stdin", "--no-check"];
     let mut flood = cli.piped(&add).stdin(Stdio::piped()).spawn().unwrap();
@@ -1041,6 +1047,11 @@ fn status_exec_and_token_json() {
     assert_eq!(lacking.status.code(), Some(3));
     assert!(text(&lacking.stderr).contains("was not granted calendar"), "{}", text(&lacking.stderr));
     assert!(lacking.stdout.is_empty());
+    assert_eq!(
+        cli.run(&["token", "Work", "--require-scope", ""]).status.code(),
+        Some(2),
+        "no scope is a usage error"
+    );
     let escapes = cli.run(&["token", "Work", "--require-scope", "\u{1b}[2J\u{202e}cal"]);
     assert_eq!(escapes.status.code(), Some(3));
     let said = text(&escapes.stderr);
