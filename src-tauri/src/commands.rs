@@ -61,7 +61,8 @@ pub async fn remove_provider(
     provider_id: String,
     with_connections: bool,
 ) -> Result<()> {
-    engine.remove_provider(&provider_id, with_connections).await
+    // The window shows the removals in the activity log.
+    engine.remove_provider(&provider_id, with_connections).await.map(drop)
 }
 
 /// Starts a flow and returns at once; its end arrives as an `engine-event`.

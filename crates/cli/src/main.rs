@@ -331,8 +331,9 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
         }
         ProvidersCommand::List { json } => output::providers(&engine.providers()?, json),
         ProvidersCommand::Remove { provider, with_connections } => {
-            engine.remove_provider(&provider, with_connections).await?;
-            eprintln!("Removed the provider app of {provider}.");
+            let (name, removals) = engine.remove_provider(&provider, with_connections).await?;
+            removals.iter().for_each(|removal| eprintln!("{}", output::removal(removal)));
+            eprintln!("Removed the provider app of {name}.");
             Ok(())
         }
     }

@@ -1085,6 +1085,23 @@ fn completions_for_bash_zsh_and_fish() {
     assert!(std::fs::read_dir(cli.home.path()).unwrap().next().is_none());
 }
 
+/// Removing a provider app with its connections says what became of each connection,
+/// and names the provider as it is called, not as it was typed.
+#[test]
+fn removing_a_provider_app_says_what_became_of_its_connections() {
+    let (_op, cli) = connected_as_work(&[]);
+    let refused = cli.run(&["providers", "remove", "LOCAL OP"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("--with-connections"), "{}", text(&refused.stderr));
+    let removed = cli.run(&["providers", "remove", "LOCAL OP", "--with-connections"]);
+    ok(&removed);
+    assert_eq!(
+        text(&removed.stderr),
+        "Removed Work and revoked its access at Local OP.\nRemoved the provider app of Local OP.\n"
+    );
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}
+
 /// A browser command that cannot start is said, with the link to open by hand; the
 /// sign-in still waits for it.
 #[test]

@@ -1,6 +1,6 @@
 //! Provider apps: the person's client registrations, on built-in and custom providers.
 
-use crate::api::{NewProvider, Provider, ProviderAppInput};
+use crate::api::{NewProvider, Provider, ProviderAppInput, Removal};
 use crate::catalog::{Catalog, ClientAuth, ClientSecretRule, ProviderSpec};
 use crate::provider::{
     self, catalog_spec, check_client_id, check_client_secret, check_site, supplied_apps, EndpointField,
@@ -324,9 +324,10 @@ impl Engine {
     }
 
     /// Removes a provider app (and a custom provider with it). Refused while
-    /// connections use it, unless `with_connections` says to remove them too.
+    /// connections use it, unless `with_connections` says to remove them too. Returns
+    /// the provider's name and how the removal of each connection went.
     #[tracing::instrument(skip(self), err(Display))]
-    pub async fn remove_provider(&self, key: &str, with_connections: bool) -> Result<()> {
+    pub async fn remove_provider(&self, key: &str, with_connections: bool) -> Result<(String, Vec<Removal>)> {
         let provider_id = self.provider_id_for(key)?;
         let provider = self.provider_record(&provider_id).map_err(|error| match error {
             Error::ProviderAppMissing { provider, .. } => {
@@ -367,8 +368,9 @@ impl Engine {
         }
         // Each connection goes the usual way, so its grant is revoked at the provider
         // while the provider app can still authenticate the request.
+        let mut removals = Vec::new();
         for connection in self.store.connections()?.into_iter().filter(|c| served.contains(&c.provider_id)) {
-            self.remove_connection(&connection.id).await?;
+            removals.push(self.remove_connection(&connection.id).await?);
         }
         let token_keys = self.store.delete_provider(&provider_id)?;
         for key in token_keys.iter().chain(&provider.app.client_secret_key) {
@@ -378,7 +380,7 @@ impl Engine {
         if in_use > 0 {
             self.events.publish(EngineEvent::ConnectionsChanged);
         }
-        Ok(())
+        Ok((provider.name, removals))
     }
 }
 
