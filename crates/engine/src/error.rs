@@ -242,8 +242,6 @@ impl Type for Error {
     }
 }
 
-/// Provider-supplied text shown to a person: printable, single-line, capped.
-/// A reason that goes on within a sentence, without the full stop that would make it "..".
 /// A provider out of reach, or there but unable to answer: only the first is the
 /// person's network to check.
 fn unreachable(host: &str, reason: &str, answered: Option<u16>) -> String {
@@ -259,10 +257,12 @@ fn unreachable(host: &str, reason: &str, answered: Option<u16>) -> String {
     }
 }
 
+/// A reason that goes on within a sentence, without the full stop that would make it "..".
 fn clause(reason: &str) -> &str {
     reason.trim_end_matches('.')
 }
 
+/// Provider-supplied text shown to a person: printable, single-line, capped.
 pub(crate) fn provider_text(text: &str) -> String {
     printable(text, 300)
 }
