@@ -358,6 +358,7 @@ let mostInFlight = 0;
 const BROKEN_ANSWERS = {
   html: (res) => send(res, 200, '<html><body>Sign in again</body></html>', 'text/html'),
   truncated: (res) => send(res, 200, '{"access_token": "canary-trunc', 'application/json'),
+  newline_token: (res) => send(res, 200, { access_token: 'canary-nl\r\nX-Injected: 1', token_type: 'bearer', refresh_token: 'canary-nl-refresh', expires_in: 3600 }),
   empty_access_token: (res) => send(res, 200, { access_token: '', token_type: 'bearer', refresh_token: 'canary-half-refresh' }),
   huge: (res) => send(res, 200, { access_token: 'x', token_type: 'bearer', padding: 'p'.repeat(2 * 1024 * 1024) }),
   server_error: (res) => send(res, 503, { error: 'temporarily_unavailable' }),
@@ -375,6 +376,12 @@ const BROKEN_ANSWERS = {
     error_description: 'AADSTS50076: Multi-factor authentication is now required to use this account.',
     error_codes: [50076],
     suberror: 'basic_action',
+  }),
+  // A refusal that quotes back the refresh token and client secret it was sent, as a
+  // careless server's error text does.
+  echo_grant: (res, form) => send(res, 400, {
+    error: 'invalid_grant',
+    error_description: `unknown refresh_token ${form.refresh_token} (client_secret ${form.client_secret ?? 'in the header'})`,
   }),
   // Terminal escape sequences and a bidirectional override in the error's code and text.
   escapes: (res) => send(res, 400, { error: 'invalid_grant\u001b[2J\u001b[31m', error_description: '\u001b]0;owned\u0007 sign in \u202eagain' }),
@@ -744,7 +751,7 @@ const server = createServer(async (req, res) => {
       if (brokenTokenAnswer) {
         const how = brokenTokenAnswer;
         brokenTokenAnswer = null;
-        return BROKEN_ANSWERS[how](res);
+        return BROKEN_ANSWERS[how](res, form);
       }
       if (delayTokenMs) {
         const ms = delayTokenMs;

@@ -102,7 +102,7 @@ pub fn token_response(provider: &str, status: u16, content_type: &str, body: &[u
     let response = oauth_client(&record, None)?
         .exchange_code(AuthorizationCode::new("fuzz-code".into()))
         .request(&transport)
-        .map_err(|e| token_error(e, &record.name, &token_url))?;
+        .map_err(|e| token_error(e, &record.name, &token_url, &[]))?;
     let grant = Grant::from_answer(&response, &record.name)?;
     Ok(TokenGrant {
         access_token: grant.tokens.access_token.expose().to_owned(),
@@ -149,7 +149,7 @@ pub fn device_authorization_answer(
         .set_device_authorization_url(device_url.clone())
         .exchange_device_code()
         .request(&transport)
-        .map_err(|e| token_error(e, &record.name, device_url.url()))?;
+        .map_err(|e| token_error(e, &record.name, device_url.url(), &[]))?;
     let interval = details.interval();
     let device = DeviceAuthorization::of(&record, details, None, &[])?;
     Ok(DeviceAnswer {

@@ -28,6 +28,21 @@ impl Secret {
         &self.0
     }
 
+    /// `text` with this secret, as sent and as a form or URL would encode it, written
+    /// `[redacted]`: for what a server says back after it was sent one (an error that
+    /// quotes the request).
+    pub fn redacted_in(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            return text.to_owned();
+        }
+        // A form writes a space `+`; a URL's path or query, `%20`.
+        let in_a_form: String = url::form_urlencoded::byte_serialize(self.0.as_bytes()).collect();
+        let in_a_url = in_a_form.replace('+', "%20");
+        [self.0.as_str(), &in_a_form, &in_a_url]
+            .iter()
+            .fold(text.to_owned(), |text, form| text.replace(form, "[redacted]"))
+    }
+
     /// `•••• last4` material: the last four characters, when the secret is long enough
     /// that showing them reveals little.
     pub fn last4(&self) -> Option<String> {
@@ -57,6 +72,17 @@ mod tests {
         let secret = Secret::new("canary-secret-value");
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(format!("{:?}", Some(secret)), "Some([redacted])");
+    }
+
+    #[test]
+    fn a_secret_quoted_back_is_redacted_in_every_encoding() {
+        let secret = Secret::new("rt/canary+1 x");
+        let said = "unknown refresh_token rt/canary+1 x (sent rt%2Fcanary%2B1+x, rt%2Fcanary%2B1%20x)";
+        assert_eq!(
+            secret.redacted_in(said),
+            "unknown refresh_token [redacted] (sent [redacted], [redacted])"
+        );
+        assert_eq!(Secret::new("").redacted_in("as it was"), "as it was");
     }
 
     #[test]

@@ -203,6 +203,26 @@ async fn a_provider_asking_for_the_person_at_refresh_means_reauthorize_not_retry
     engine.refresh_now("Outlook").await.unwrap();
 }
 
+/// A refusal that quotes back the refresh token and client secret it was sent: neither
+/// reaches the error, the connection's status, the activity log or any file.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_a_provider_quotes_back_are_redacted() {
+    let (emulator, setup, engine) = engine_using_emulator("google", true).await;
+    connect(&engine, "gmail", "Mail").await;
+    emulator.break_next_token_answer("echo_grant").await;
+    let error = engine.refresh_now("Mail").await.unwrap_err().to_string();
+    let refresh = requests(&emulator, "google", "token").await;
+    let sent = refresh.iter().find_map(|r| form_field(r, "refresh_token")).expect("a refresh was sent");
+    assert!(error.contains("unknown refresh_token [redacted] (client_secret [redacted])"), "{error}");
+    let reason = engine.connection("Mail").unwrap().status_reason.unwrap_or_default();
+    let activity = format!("{:?}", engine.activity(10).unwrap());
+    for text in [&error, &reason, &activity] {
+        assert!(!text.contains(&sent) && !text.contains(EMULATED_CLIENT_SECRET), "{text}");
+    }
+    let files = data_dir_bytes(setup.home.path());
+    assert!(!contains(&files, &sent) && !contains(&files, EMULATED_CLIENT_SECRET));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn github_oauth_app_and_github_app_tokens() {
     let (emulator, _setup, engine) = engine_using_emulator("github", true).await;
@@ -1049,6 +1069,7 @@ async fn broken_token_answers_give_clear_errors_and_leave_nothing_behind() {
         ("html", "not a valid token response"),
         ("truncated", "not a valid token response"),
         ("empty_access_token", "empty access_token"),
+        ("newline_token", "a space or a line break"),
         ("huge", "too large"),
         ("server_error", "HTTP 503"),
         ("redirect", "not a valid token response"),

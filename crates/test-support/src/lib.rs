@@ -234,9 +234,10 @@ impl ProviderEmulator {
     }
 
     /// The next token-endpoint answer is broken: html, truncated, empty_access_token,
-    /// huge, server_error, rate_limited, redirect, dpop (a sender-constrained token),
-    /// interaction_required (multi-factor authentication now needed) or escapes (terminal
-    /// escape sequences in its error).
+    /// newline_token, huge, server_error, rate_limited, redirect, dpop (a
+    /// sender-constrained token), interaction_required (multi-factor authentication now
+    /// needed), echo_grant (a refusal quoting the refresh token and client secret) or
+    /// escapes (terminal escape sequences in its error).
     pub async fn break_next_token_answer(&self, how: &str) {
         self.control(&format!("/test/break-token?how={how}")).await;
     }

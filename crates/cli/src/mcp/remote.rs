@@ -168,7 +168,7 @@ impl<T: Tokens> Remote<T> {
         let token = self.credentials.token().await.map_err(|e| self.token_failure(e))?;
         let response = self.exchange(&method, &headers, &body, &token).await?;
         if response.status() != StatusCode::UNAUTHORIZED || !retry_refused {
-            return self.judge(response, session).await;
+            return self.judge(response, session, &token).await;
         }
         tracing::debug!("the server refused the token (401): refreshing once");
         let token = self.credentials.refused(&token).await.map_err(|e| self.token_failure(e))?;
@@ -176,7 +176,7 @@ impl<T: Tokens> Remote<T> {
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(Failure::SignIn(self.credentials.renewed_token_refused().await));
         }
-        self.judge(response, session).await
+        self.judge(response, session, &token).await
     }
 
     async fn exchange(
@@ -201,7 +201,12 @@ impl<T: Tokens> Remote<T> {
     }
 
     /// A 2xx goes on; anything else becomes a failure.
-    async fn judge(&self, response: Response, session: &Current) -> Result<Response, Failure> {
+    async fn judge(
+        &self,
+        response: Response,
+        session: &Current,
+        token: &Secret,
+    ) -> Result<Response, Failure> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -231,7 +236,7 @@ impl<T: Tokens> Remote<T> {
             return Err(Failure::SessionGone(session.generation));
         }
         let body = read_bounded(response, ERROR_BODY_LIMIT).await.unwrap_or_default();
-        Err(Failure::Status { status: status.as_u16(), detail: error_detail(&body) })
+        Err(Failure::Status { status: status.as_u16(), detail: error_detail(&body, token) })
     }
 
     fn token_failure(&self, error: Error) -> Failure {
@@ -281,13 +286,14 @@ async fn read_bounded(response: Response, limit: usize) -> Result<Bytes, Failure
     Ok(body.into())
 }
 
-/// What an error answer says, for a person: a JSON-RPC error's message, or the text.
-fn error_detail(body: &[u8]) -> String {
+/// What an error answer says, for a person: a JSON-RPC error's message, or the text;
+/// the token the request carried redacted, should the server quote it back.
+fn error_detail(body: &[u8], token: &Secret) -> String {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|value| value.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned));
-    for_terminal(message.as_deref().unwrap_or(&text), SHOWN_CHARS)
+    for_terminal(&token.redacted_in(message.as_deref().unwrap_or(&text)), SHOWN_CHARS)
 }
 
 /// A failure in a sentence (for stderr and error answers).
@@ -311,9 +317,13 @@ mod tests {
 
     #[test]
     fn error_answers_are_shown_short_and_clean() {
+        let token = Secret::new("canary-bridge-token");
         let json = br#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: \u001b[31mno session"},"id":null}"#;
-        assert_eq!(error_detail(json), "Bad Request: [31mno session");
-        assert_eq!(error_detail(b"<html>\n<b>502</b>\n</html>"), "<html> <b>502</b> </html>");
-        assert!(error_detail("x".repeat(ERROR_BODY_LIMIT).as_bytes()).chars().count() <= SHOWN_CHARS + 1);
+        assert_eq!(error_detail(json, &token), "Bad Request: [31mno session");
+        assert_eq!(error_detail(b"<html>\n<b>502</b>\n</html>", &token), "<html> <b>502</b> </html>");
+        let long = "x".repeat(ERROR_BODY_LIMIT);
+        assert!(error_detail(long.as_bytes(), &token).chars().count() <= SHOWN_CHARS + 1);
+        let quoted = b"bad request, you sent Authorization: Bearer canary-bridge-token";
+        assert_eq!(error_detail(quoted, &token), "bad request, you sent Authorization: Bearer [redacted]");
     }
 }

@@ -110,7 +110,8 @@ impl Authorization {
         let response = exchange.request_async(&token_endpoint(provider, http)).await.map_err(|e| {
             let client_refused = matches!(&e, RequestTokenError::ServerResponse(answer)
                 if *answer.error() == BasicErrorResponseType::InvalidClient);
-            match token_error(e, &provider.name, &token_url) {
+            let sent: Vec<&Secret> = self.client_secret.iter().chain([&code]).collect();
+            match token_error(e, &provider.name, &token_url, &sent) {
                 Error::ProviderError { provider: name, detail } if client_refused => Error::ProviderError {
                     provider: name,
                     detail: format!("{detail}: {}", client_auth_hint(provider)),

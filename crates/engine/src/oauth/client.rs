@@ -104,19 +104,30 @@ pub fn token_endpoint(provider: &ProviderRecord, http: &HttpClient) -> TokenEndp
     }
 }
 
+/// What a token endpoint's error answer says (its code and description), printable,
+/// with the secrets its request carried (`sent`) redacted: a server may quote them back.
+pub(crate) fn error_answer<T: oauth2::ErrorResponseType + std::fmt::Display>(
+    response: &oauth2::StandardErrorResponse<T>,
+    sent: &[&Secret],
+) -> String {
+    let said = match response.error_description() {
+        Some(description) => format!("{} ({description})", response.error()),
+        None => response.error().to_string(),
+    };
+    let said = sent.iter().fold(said, |said, secret| secret.redacted_in(&said));
+    crate::error::provider_text(&said)
+}
+
 pub(crate) fn token_error<T: oauth2::ErrorResponseType + std::fmt::Display + 'static>(
     error: RequestTokenError<HttpError, oauth2::StandardErrorResponse<T>>,
     provider: &str,
     token_url: &Url,
+    sent: &[&Secret],
 ) -> Error {
     let provider = provider.to_owned();
     match error {
         RequestTokenError::ServerResponse(response) => {
-            let mut detail = crate::error::provider_text(&response.error().to_string());
-            if let Some(description) = response.error_description() {
-                detail = format!("{detail} ({})", crate::error::provider_text(description));
-            }
-            Error::ProviderError { provider, detail }
+            Error::ProviderError { provider, detail: error_answer(&response, sent) }
         }
         RequestTokenError::Request(error) => error.for_provider(token_url, &provider, "token response"),
         // The parse error quotes the body, which holds tokens: never show it.

@@ -68,7 +68,9 @@ pub async fn device_authorization(
         .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
         .request_async(&token_endpoint(provider, http))
         .await
-        .map_err(|e| token_error(e, &provider.name, device_url.url()))?;
+        .map_err(|e| {
+            token_error(e, &provider.name, device_url.url(), &client_secret.iter().collect::<Vec<_>>())
+        })?;
     DeviceAuthorization::of(provider, details, client_secret, scopes)
 }
 
@@ -155,7 +157,11 @@ impl DeviceAuthorization {
                 {
                     Error::FlowExpired
                 }
-                _ => token_error(error, &provider.name, &token_url),
+                _ => {
+                    let device_code = Secret::new(self.details.device_code().secret().clone());
+                    let sent: Vec<&Secret> = self.client_secret.iter().chain([&device_code]).collect();
+                    token_error(error, &provider.name, &token_url, &sent)
+                }
             })?;
         // RFC 8628 has no nonce: the token comes straight from the token endpoint, in
         // answer to this device code.

@@ -4,7 +4,7 @@ use oauth2::basic::BasicErrorResponseType;
 use oauth2::{RefreshToken, RequestTokenError, TokenUrl};
 use url::Url;
 
-use super::client::{oauth_client, token_endpoint, token_error};
+use super::client::{error_answer, oauth_client, token_endpoint, token_error};
 use super::grant::Grant;
 use crate::http::{HttpClient, HttpError};
 use crate::provider::ProviderRecord;
@@ -52,7 +52,8 @@ pub(crate) async fn refresh_grant(
     refresh_token: &Secret,
     http: &HttpClient,
 ) -> Result<Grant, RefreshRefused> {
-    let mut client = oauth_client(provider, client_secret).map_err(RefreshRefused::Failed)?;
+    let sent: Vec<&Secret> = client_secret.iter().chain([refresh_token]).collect();
+    let mut client = oauth_client(provider, client_secret.clone()).map_err(RefreshRefused::Failed)?;
     if let Some(url) = refresh_url(provider) {
         client = client.set_token_uri(TokenUrl::from_url(url));
     }
@@ -65,11 +66,7 @@ pub(crate) async fn refresh_grant(
     let response = match answer {
         Ok(response) => response,
         Err(RequestTokenError::ServerResponse(response)) => {
-            let code = crate::error::provider_text(response.error().as_ref());
-            let detail = match response.error_description() {
-                Some(text) => format!("{code} ({})", crate::error::provider_text(text)),
-                None => code,
-            };
+            let detail = error_answer(&response, &sent);
             return Err(match response.error() {
                 BasicErrorResponseType::InvalidGrant => RefreshRefused::GrantInvalid { detail },
                 BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
@@ -87,7 +84,7 @@ pub(crate) async fn refresh_grant(
                 RequestTokenError::Request(HttpError::NotSent(_) | HttpError::Unavailable { .. })
             );
             let token_url = Url::parse(&provider.endpoints.token_url).expect("validated when stored");
-            let error = token_error(other, &provider.name, &token_url);
+            let error = token_error(other, &provider.name, &token_url, &sent);
             return Err(match not_redeemed {
                 true => RefreshRefused::Failed(error),
                 false => RefreshRefused::Unanswered(error),

@@ -66,7 +66,12 @@ pub(crate) async fn revoke_grant(
                 );
                 continue;
             }
-            code => format!("its revocation endpoint answered {}", crate::error::provider_text(code)),
+            code => {
+                // A server may quote back what it was sent.
+                let sent = [Some(&tokens.access_token), tokens.refresh_token.as_ref(), secret];
+                let code = sent.into_iter().flatten().fold(code.to_owned(), |code, s| s.redacted_in(&code));
+                format!("its revocation endpoint answered {}", crate::error::provider_text(&code))
+            }
         };
         return Err(Error::ProviderError { provider: provider.name.clone(), detail });
     }
