@@ -18,17 +18,22 @@ impl Engine {
                 ),
             });
         }
-        Ok(config_for(&connection, client, program))
+        let others: Vec<String> = self
+            .connections()?
+            .iter()
+            .filter(|c| c.id != connection.id)
+            .map(|c| name_as_key(&c.name))
+            .collect();
+        Ok(config_for(&connection, &server_key(&connection, &others), client, program))
     }
 }
 
-fn config_for(connection: &Connection, client: AiClient, program: &str) -> AiClientConfig {
-    let key = server_key(&connection.name);
+fn config_for(connection: &Connection, key: &str, client: AiClient, program: &str) -> AiClientConfig {
     let args = ["mcp", "bridge", connection.id.as_str()];
     let stdio = serde_json::json!({ "command": program, "args": args });
     let typed = serde_json::json!({ "type": "stdio", "command": program, "args": args });
     let json = |root: &str, server: serde_json::Value| {
-        serde_json::to_string_pretty(&serde_json::json!({ root: { &key: server } })).expect("JSON serializes")
+        serde_json::to_string_pretty(&serde_json::json!({ root: { key: server } })).expect("JSON serializes")
     };
     let (place, snippet) = match client {
         AiClient::ClaudeDesktop => (
@@ -48,9 +53,22 @@ fn config_for(connection: &Connection, client: AiClient, program: &str) -> AiCli
     AiClientConfig { client, place: place.to_owned(), snippet }
 }
 
-/// The connection's name as a server name clients accept: lowercase letters, digits and
-/// dashes.
-fn server_key(name: &str) -> String {
+/// The name the client's configuration gives the server: the connection's name as
+/// clients accept one. Where that is nothing (a name in another script) or another
+/// connection's too ("Work MCP" and "work-mcp"), whose snippet it would replace, the
+/// start of the connection's id tells them apart.
+fn server_key(connection: &Connection, others: &[String]) -> String {
+    let key = name_as_key(&connection.name);
+    let short_id: String = connection.id.chars().take(8).collect();
+    match key.as_str() {
+        "" => format!("grantkeeper-{short_id}"),
+        taken if others.iter().any(|other| other == taken) => format!("{key}-{short_id}"),
+        _ => key,
+    }
+}
+
+/// Lowercase letters, digits and dashes, as every client accepts in a server's name.
+fn name_as_key(name: &str) -> String {
     let mut key = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         match c {
@@ -59,10 +77,7 @@ fn server_key(name: &str) -> String {
             _ => {}
         }
     }
-    match key.trim_end_matches('-') {
-        "" => "grantkeeper".to_owned(),
-        trimmed => trimmed.to_owned(),
-    }
+    key.trim_end_matches('-').to_owned()
 }
 
 /// A path as one shell word: quoted unless it is plain.
@@ -79,9 +94,8 @@ mod tests {
     use super::*;
     use crate::Timestamp;
 
-    #[test]
-    fn each_client_gets_its_own_format() {
-        let connection = Connection {
+    fn example() -> Connection {
+        Connection {
             id: "conn-1".into(),
             name: "Example MCP".into(),
             integration: "p".into(),
@@ -103,30 +117,42 @@ mod tests {
             used_by: Vec::new(),
             last_handed_out_at: None,
             details: Default::default(),
-        };
-        let vscode: serde_json::Value =
-            serde_json::from_str(&config_for(&connection, AiClient::Vscode, "/usr/bin/grantkeeper").snippet)
-                .unwrap();
+        }
+    }
+
+    #[test]
+    fn each_client_gets_its_own_format() {
+        let connection = example();
+        let vscode: serde_json::Value = serde_json::from_str(
+            &config_for(&connection, "example-mcp", AiClient::Vscode, "/usr/bin/grantkeeper").snippet,
+        )
+        .unwrap();
         assert_eq!(
             vscode,
             serde_json::json!({ "servers": { "example-mcp": {
                 "type": "stdio", "command": "/usr/bin/grantkeeper", "args": ["mcp", "bridge", "conn-1"]
             } } })
         );
-        let desktop: serde_json::Value =
-            serde_json::from_str(&config_for(&connection, AiClient::ClaudeDesktop, "/g").snippet).unwrap();
+        let desktop: serde_json::Value = serde_json::from_str(
+            &config_for(&connection, "example-mcp", AiClient::ClaudeDesktop, "/g").snippet,
+        )
+        .unwrap();
         assert_eq!(desktop["mcpServers"]["example-mcp"]["args"][2], "conn-1");
         assert_eq!(
-            config_for(&connection, AiClient::ClaudeCode, "/opt/my apps/grantkeeper").snippet,
+            config_for(&connection, "example-mcp", AiClient::ClaudeCode, "/opt/my apps/grantkeeper").snippet,
             "claude mcp add --transport stdio example-mcp -- '/opt/my apps/grantkeeper' mcp bridge conn-1"
         );
     }
 
     #[test]
     fn server_keys_and_shell_words() {
-        assert_eq!(server_key("Example MCP (work)"), "example-mcp-work");
-        assert_eq!(server_key("localhost:3000"), "localhost-3000");
-        assert_eq!(server_key("→→"), "grantkeeper");
+        let named = |name: &str| Connection { id: "0123abcd-ef".into(), name: name.into(), ..example() };
+        assert_eq!(server_key(&named("Example MCP (work)"), &[]), "example-mcp-work");
+        assert_eq!(server_key(&named("localhost:3000"), &[]), "localhost-3000");
+        assert_eq!(server_key(&named("→→"), &[]), "grantkeeper-0123abcd");
+        assert_eq!(server_key(&named("名前"), &[]), "grantkeeper-0123abcd");
+        let others = [name_as_key("work-mcp")];
+        assert_eq!(server_key(&named("Work MCP"), &others), "work-mcp-0123abcd");
         assert_eq!(shell_word("/usr/bin/grantkeeper"), "/usr/bin/grantkeeper");
         assert_eq!(shell_word("/home/a b/it's"), r"'/home/a b/it'\''s'");
     }
