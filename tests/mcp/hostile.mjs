@@ -68,6 +68,8 @@ const CASES = {
   'endless-401': { prm: (res) => unauthorized(res, 'endless-401'), as: (res) => unauthorized(res, 'endless-401') },
   redirect: { prm: (res) => { res.writeHead(302, { location: `http://127.0.0.2:${port}/redirect/prm` }); res.end(); } },
   'no-www-authenticate': { quiet: true },
+  // Down for maintenance: its URL answers 503.
+  busy: {},
 };
 
 function unauthorized(res, name, quiet = false) {
@@ -106,6 +108,7 @@ server.on('request', async (req, res) => {
   if (!fault) return json(res, 404, { error: 'not found' });
   switch (rest) {
     case 'mcp':
+      if (name === 'busy') return json(res, 503, { error: 'down for maintenance' });
       if (name === 'moved') {
         res.writeHead(307, { location: `/${name}/mcp/` });
         return res.end();

@@ -185,6 +185,8 @@ async fn bad_servers_are_refused_plainly_and_nothing_is_kept() {
         ("endless-401", ErrorCode::ResourceUnusable, "HTTP 401"),
         ("redirect", ErrorCode::ResourceUnusable, "redirects elsewhere"),
         ("moved", ErrorCode::ResourceUnusable, "/moved/mcp/"),
+        // There, but not answering now: try again later (exit 5), not fix the URL.
+        ("busy", ErrorCode::ProviderUnreachable, "could not answer now (HTTP 503)"),
     ];
     for (case, code, says) in cases {
         let error = engine.connect_url(&hostile.url(case), named(case)).await.err().unwrap();

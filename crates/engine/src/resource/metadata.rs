@@ -78,11 +78,15 @@ async fn probe(http: &HttpClient, url: &Url) -> Result<Option<BearerChallenge>> 
         .header(http::header::ACCEPT, "application/json, text/event-stream")
         .body(serde_json::to_vec(&initialize).expect("JSON serializes"))
         .expect("a valid request");
+    // Nothing to connect to (no such host, nothing listening): the URL may be wrong. A
+    // server that is there but fails to answer may answer later (exit 5, as for any
+    // provider).
     let response = http.execute(request).await.map_err(|e| match e {
-        HttpError::NotSent(reason) | HttpError::Transport(reason) => {
+        HttpError::NotSent(reason) => {
             unusable(format!("{} did not answer ({reason}). Check the URL and your network", host_of(url)))
         }
-        other => unusable(format!("its server cannot answer now ({other}). Try again later")),
+        HttpError::TooLarge => unusable(format!("its answer is too large ({e})")),
+        other => other.for_provider(url, &host_of(url), "answer"),
     })?;
     let status = response.status();
     if status.is_success() {
