@@ -654,7 +654,8 @@ async function readBody(req) {
 // say different things, for discovery: "split" lists its revocation and device
 // endpoints only in the OAuth metadata; "oauth-only" has no OpenID configuration;
 // "other-oauth" has OAuth metadata naming another issuer; "post-only" lists only
-// client_secret_post. Endpoints are Zoom's, or post-only's.
+// client_secret_post; "broken-oauth" has no OpenID configuration and OAuth metadata that
+// is an HTML page. Endpoints are Zoom's, or post-only's.
 function metadata(req, res, url) {
   const origin = `http://${req.headers.host}`;
   const openid = url.pathname.match(/^\/meta\/([\w-]+)\/\.well-known\/openid-configuration$/);
@@ -669,6 +670,9 @@ function metadata(req, res, url) {
       ...base, userinfo_endpoint: `${at}/identity`, revocation_endpoint: `${at}/revoke`,
       token_endpoint_auth_methods_supported: ['client_secret_post'],
     });
+  }
+  if (name === 'broken-oauth') {
+    return openid ? send(res, 404, {}) : send(res, 200, '<html>Sign in</html>', 'text/html');
   }
   if (openid) {
     if (name === 'oauth-only') return send(res, 404, {});

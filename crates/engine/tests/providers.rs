@@ -693,7 +693,8 @@ async fn an_expired_access_token_is_refreshed_before_it_revokes() {
 
 /// A custom provider found by its issuer gets every endpoint the server publishes: its
 /// OpenID configuration and its OAuth metadata (RFC 8414) are both read and merged,
-/// either one alone will do, and OAuth metadata naming another issuer is not used.
+/// either one alone will do, OAuth metadata naming another issuer is not used, and
+/// where neither will do the error says what each place answered.
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_reads_the_openid_configuration_and_the_oauth_metadata() {
     let (emulator, _setup, engine) = emulator_and_engine();
@@ -715,6 +716,11 @@ async fn discovery_reads_the_openid_configuration_and_the_oauth_metadata() {
 
     let other = engine.add_provider(add("other-oauth")).await.unwrap().endpoints;
     assert_eq!((other.authorize_url, other.revocation_url), (emulator.url("zoom", "authorize"), None));
+
+    // Neither will do: what each place said, not only the first one's 404.
+    let broken = engine.add_provider(add("broken-oauth")).await.unwrap_err().to_string();
+    assert!(broken.contains("openid-configuration: the server answered HTTP 404"), "{broken}");
+    assert!(broken.contains("oauth-authorization-server/meta/broken-oauth: the answer is not"), "{broken}");
 }
 
 /// A custom provider whose metadata lists only `client_secret_post` is sent its client

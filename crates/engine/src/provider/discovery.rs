@@ -61,12 +61,24 @@ pub async fn discover(http: &HttpClient, issuer: &Url) -> Result<Discovered> {
     let (openid, oauth) = tokio::join!(first_of(http, issuer, &openid_urls), fetch(http, issuer, &oauth_url));
     let mismatch = |error: &Error| matches!(error, Error::IssuerMismatch { .. });
     // A document naming another issuer is not used (RFC 8414 §3.3); another that names
-    // this one still is. Where none will do, a mismatch is the error to tell.
+    // this one still is. Where none will do, a mismatch is the error to tell; else what
+    // each place said, since either may hold the document the server meant to publish.
     match (openid, oauth) {
         (Ok(openid), Ok(oauth)) => Ok(openid.merged_with(oauth)),
         (Ok(found), Err(_)) | (Err(_), Ok(found)) => Ok(found),
-        (Err(_), Err(error)) if mismatch(&error) => Err(error),
-        (Err(error), Err(_)) => Err(error),
+        (Err(_), Err(error)) | (Err(error), Err(_)) if mismatch(&error) => Err(error),
+        (Err(openid), Err(oauth)) => Err(Error::DiscoveryFailed {
+            url: issuer.to_string(),
+            reason: format!("{}; {}", where_and_why(openid), where_and_why(oauth)),
+        }),
+    }
+}
+
+/// A failed read of one metadata document, with its address.
+fn where_and_why(error: Error) -> String {
+    match error {
+        Error::DiscoveryFailed { url, reason } => format!("{url}: {reason}"),
+        other => other.to_string(),
     }
 }
 
