@@ -17,16 +17,7 @@ pub fn read_whole(input: impl Read, field: &'static str, what: &str) -> Result<S
         .take(LIMIT + 1)
         .read_to_string(&mut text)
         .map_err(|e| Error::invalid(field, format!("Could not read {what} from stdin: {e}")))?;
-    if text.len() as u64 > LIMIT {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "Stdin holds more than {} KiB, far more than {what} can be; check what you piped in.",
-                LIMIT / 1024
-            ),
-        ));
-    }
-    Ok(text)
+    within_limit(text, field, what)
 }
 
 /// The lines of `input` up to the first blank one, or to its end: a request that ends
@@ -45,6 +36,11 @@ pub fn read_to_blank_line(input: impl Read, field: &'static str, what: &str) -> 
             break;
         }
     }
+    within_limit(text, field, what)
+}
+
+/// `text` unless it holds more than the limit, which is refused, not cut.
+fn within_limit(text: String, field: &'static str, what: &str) -> Result<String> {
     if text.len() as u64 > LIMIT {
         return Err(Error::invalid(
             field,
