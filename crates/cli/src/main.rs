@@ -92,7 +92,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
     if let Command::Mcp { command: McpCommand::ClientMetadata { url } } = &cli.command {
         // A document to publish: needs neither the data directory nor the keychain.
-        let url = grantkeeper_engine::provider::provider_url("url", "URL", url)?;
+        let url = grantkeeper_engine::provider::client_id_document_url("url", "URL", url)?;
         let document = grantkeeper_engine::resource::client_metadata_document(&url);
         return output::line(&serde_json::to_string_pretty(&document).expect("JSON serializes"));
     }

@@ -136,6 +136,12 @@ fn a_distribution_gets_the_client_metadata_document_to_publish() {
     assert_eq!(plain.status.code(), Some(1));
     assert!(text(&plain.stderr).contains("must use https"), "{plain:?}");
     assert!(plain.stdout.is_empty());
+    // It is the client ID too: a path of its own, no query.
+    for odd in ["https://example.org", "https://example.org/c.json?x=1"] {
+        let refused = cli.run(&["mcp", "client-metadata", odd]);
+        assert_eq!(refused.status.code(), Some(1), "{odd}");
+        assert!(text(&refused.stderr).contains("a path of its own and no query"), "{refused:?}");
+    }
 }
 
 #[test]

@@ -52,7 +52,7 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_owned());
         let client_metadata_document = match std::env::var("GRANTKEEPER_CLIENT_METADATA_URL") {
             Ok(url) if !url.trim().is_empty() => Some(
-                crate::provider::provider_url(
+                crate::provider::client_id_document_url(
                     "client_metadata_document",
                     "client ID metadata document URL",
                     &url,

@@ -12,7 +12,7 @@ pub use discovery::{discover, Discovered};
 pub use endpoints::{EndpointField, EndpointOverrides, Endpoints, ENDPOINT_FIELDS};
 pub use record::{catalog_spec, check_site, ProviderRecord, SignedInAddresses};
 pub use supplied::{supplied_apps, supplied_for_server, SUPPLIED_APPS_FILE};
-pub use urls::{authorize_endpoint, issuer_url, provider_url, UrlCheck};
+pub use urls::{authorize_endpoint, client_id_document_url, issuer_url, provider_url, UrlCheck};
 
 use crate::api::{NewProvider, SecretInput};
 use crate::{Error, Result, Secret};

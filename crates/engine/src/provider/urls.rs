@@ -73,6 +73,20 @@ pub fn issuer_url(field: &'static str, label: &str, text: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Where a client ID metadata document is published, which is also the client ID: a
+/// [`provider_url`] with a path of its own and no query, as the draft (OAuth Client ID
+/// Metadata Document §3) asks of a client ID.
+pub fn client_id_document_url(field: &'static str, label: &str, text: &str) -> Result<Url> {
+    let url = provider_url(field, label, text)?;
+    if url.path() == "/" || url.query().is_some() {
+        return Err(Error::invalid(
+            field,
+            format!("The {label} needs a path of its own and no query (?…), such as https://example.com/grantkeeper.json."),
+        ));
+    }
+    Ok(url)
+}
+
 /// What an authorization request sets itself (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID
 /// Connect Core §3.1.2.1). An authorize URL whose query already names one would send it
 /// twice, which RFC 6749 §3.1 forbids; which of the two a server heeds is its own pick.
@@ -132,6 +146,15 @@ mod tests {
         assert!(check("http://10.0.0.1").is_err());
         assert!(check("ftp://example.com").is_err());
         assert!(check("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn a_client_id_document_has_a_path_and_no_query() {
+        let check = |text| client_id_document_url("url", "URL", text);
+        assert!(check("https://example.org/grantkeeper.json").is_ok());
+        assert!(check("https://example.org").is_err());
+        assert!(check("https://example.org/").is_err());
+        assert!(check("https://example.org/c.json?x=1").is_err());
     }
 
     #[test]
