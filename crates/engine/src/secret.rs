@@ -28,19 +28,18 @@ impl Secret {
         &self.0
     }
 
-    /// `text` with this secret, as sent and as a form or URL would encode it, written
-    /// `[redacted]`: for what a server says back after it was sent one (an error that
-    /// quotes the request).
-    pub fn redacted_in(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            return text.to_owned();
-        }
-        // A form writes a space `+`; a URL's path or query, `%20`.
-        let in_a_form: String = url::form_urlencoded::byte_serialize(self.0.as_bytes()).collect();
-        let in_a_url = in_a_form.replace('+', "%20");
-        [self.0.as_str(), &in_a_form, &in_a_url]
-            .iter()
-            .fold(text.to_owned(), |text, form| text.replace(form, "[redacted]"))
+    /// `text` with each of the secrets `sent`, as sent and as a form or URL would encode
+    /// it, written `[redacted]`: for what a server says back after it was sent them (an
+    /// error that quotes the request).
+    pub fn redacted<'a>(text: &str, sent: impl IntoIterator<Item = &'a Secret>) -> String {
+        sent.into_iter().filter(|secret| !secret.0.is_empty()).fold(text.to_owned(), |text, secret| {
+            // A form writes a space `+`; a URL's path or query, `%20`.
+            let in_a_form: String = url::form_urlencoded::byte_serialize(secret.0.as_bytes()).collect();
+            let in_a_url = in_a_form.replace('+', "%20");
+            [secret.0.as_str(), &in_a_form, &in_a_url]
+                .iter()
+                .fold(text, |text, form| text.replace(form, "[redacted]"))
+        })
     }
 
     /// `•••• last4` material: the last four characters, when the secret is long enough
@@ -79,10 +78,10 @@ mod tests {
         let secret = Secret::new("rt/canary+1 x");
         let said = "unknown refresh_token rt/canary+1 x (sent rt%2Fcanary%2B1+x, rt%2Fcanary%2B1%20x)";
         assert_eq!(
-            secret.redacted_in(said),
+            Secret::redacted(said, [&secret]),
             "unknown refresh_token [redacted] (sent [redacted], [redacted])"
         );
-        assert_eq!(Secret::new("").redacted_in("as it was"), "as it was");
+        assert_eq!(Secret::redacted("as it was", [&Secret::new("")]), "as it was");
     }
 
     #[test]

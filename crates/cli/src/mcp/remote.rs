@@ -293,7 +293,7 @@ fn error_detail(body: &[u8], token: &Secret) -> String {
     let message = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|value| value.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned));
-    for_terminal(&token.redacted_in(message.as_deref().unwrap_or(&text)), SHOWN_CHARS)
+    for_terminal(&Secret::redacted(message.as_deref().unwrap_or(&text), [token]), SHOWN_CHARS)
 }
 
 /// A failure in a sentence (for stderr and error answers).

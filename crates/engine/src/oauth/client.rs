@@ -114,8 +114,7 @@ pub(crate) fn error_answer<T: oauth2::ErrorResponseType + std::fmt::Display>(
         Some(description) => format!("{} ({description})", response.error()),
         None => response.error().to_string(),
     };
-    let said = sent.iter().fold(said, |said, secret| secret.redacted_in(&said));
-    crate::error::provider_text(&said)
+    crate::error::provider_text(&Secret::redacted(&said, sent.iter().copied()))
 }
 
 pub(crate) fn token_error<T: oauth2::ErrorResponseType + std::fmt::Display + 'static>(

@@ -69,7 +69,7 @@ pub(crate) async fn revoke_grant(
             code => {
                 // A server may quote back what it was sent.
                 let sent = [Some(&tokens.access_token), tokens.refresh_token.as_ref(), secret];
-                let code = sent.into_iter().flatten().fold(code.to_owned(), |code, s| s.redacted_in(&code));
+                let code = Secret::redacted(code, sent.into_iter().flatten());
                 format!("its revocation endpoint answered {}", crate::error::provider_text(&code))
             }
         };
