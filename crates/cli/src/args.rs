@@ -38,7 +38,7 @@ pub enum Command {
     Connect {
         /// Integration (id or name from `grantkeeper catalog`) or custom provider.
         #[arg(required_unless_present = "url", conflicts_with = "url")]
-        integration: Option<String>,
+        integration: Option<NameOrId>,
         /// The URL of an MCP server or API to connect (https; http only on this machine).
         #[arg(long)]
         url: Option<String>,
@@ -62,7 +62,7 @@ pub enum Command {
     )]
     Reconnect {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         #[command(flatten)]
         sign_in: SignInArgs,
     },
@@ -75,7 +75,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  grantkeeper test Gmail && echo works")]
     Test {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         #[arg(long)]
         json: bool,
     },
@@ -83,7 +83,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  grantkeeper rename \"Google Drive\" \"Drive – Marketing\"")]
     Rename {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         /// The new name.
         name: String,
     },
@@ -91,7 +91,7 @@ pub enum Command {
     #[command(name = "grant-access", after_help = "Example:\n  grantkeeper grant-access Gmail")]
     GrantAccess {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         /// Do not open a browser; print the link to open by hand (on another device,
         /// paste back here the address its browser ends on).
         #[arg(long)]
@@ -126,7 +126,7 @@ pub enum Command {
     )]
     Token {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         /// Seconds the token must stay valid.
         #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         min_ttl: u64,
@@ -147,7 +147,7 @@ pub enum Command {
     )]
     Exec {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         /// The environment variable that carries the token.
         #[arg(long = "env", default_value = "GRANTKEEPER_TOKEN", value_name = "NAME")]
         variable: String,
@@ -186,7 +186,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  grantkeeper status || notify-send 'A connection needs you'")]
     Status {
         /// Only this connection (name or id).
-        connection: Option<String>,
+        connection: Option<NameOrId>,
         #[arg(long)]
         json: bool,
     },
@@ -194,7 +194,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  grantkeeper refresh \"Work mail\"")]
     Refresh {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         #[arg(long)]
         json: bool,
     },
@@ -203,7 +203,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  grantkeeper remove \"Work mail\"")]
     Remove {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
     },
 }
 
@@ -258,7 +258,7 @@ pub enum McpCommand {
     )]
     Config {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         /// The AI client.
         #[arg(long, value_parser = ai_client_parser())]
         client: AiClient,
@@ -272,7 +272,7 @@ pub enum McpCommand {
     )]
     Bridge {
         /// Connection name or id.
-        connection: String,
+        connection: NameOrId,
         #[command(flatten)]
         agent: AgentArgs,
     },
@@ -324,7 +324,7 @@ pub enum ProvidersCommand {
     )]
     Remove {
         /// Provider id or name.
-        provider: String,
+        provider: NameOrId,
         /// Also remove the connections that use it.
         #[arg(long)]
         with_connections: bool,
@@ -363,7 +363,7 @@ pub struct AddProviderArgs {
 #[derive(clap::Args)]
 pub struct ProviderAppArgs {
     /// Provider id or name.
-    pub provider: String,
+    pub provider: NameOrId,
     #[arg(long)]
     pub client_id: Option<String>,
     /// Read the client secret from stdin (never pass secrets as arguments).
@@ -413,7 +413,7 @@ pub enum KeysCommand {
 #[derive(clap::Args)]
 pub struct ApiKeyArgs {
     /// Integration id or name (`grantkeeper catalog` lists the API-key services).
-    pub integration: String,
+    pub integration: NameOrId,
     /// Read the key from stdin (keys never go on the command line).
     #[arg(long, required = true)]
     pub key_stdin: bool,
@@ -434,6 +434,36 @@ pub struct ApiKeyArgs {
     pub replace: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// What names a connection, an integration or a provider on the command line: a name,
+/// an id, or a prefix of one. A blank one is a usage error (exit 2), not a search.
+#[derive(Clone, Debug)]
+pub struct NameOrId(String);
+
+impl std::str::FromStr for NameOrId {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.trim().is_empty() {
+            return Err("give a name or an id, as `grantkeeper list` or `grantkeeper catalog` shows them");
+        }
+        Ok(NameOrId(text.to_owned()))
+    }
+}
+
+impl std::ops::Deref for NameOrId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NameOrId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]

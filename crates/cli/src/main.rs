@@ -31,7 +31,10 @@ use grantkeeper_engine::{
 use args::{ApiKeyArgs, Cli, Command, KeysCommand, McpCommand, ProvidersCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(usage) => exit_on_usage(usage),
+    };
     grantkeeper_engine::logging::log_to_stderr("off");
     // One thread is plenty for a command that waits on the keychain, SQLite and the
     // network, and starting worker threads is a measurable share of `token`'s time.
@@ -46,6 +49,26 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// Ends the program on clap's answer: help and the version as clap prints them; a usage
+/// error on stderr with what the person typed made safe to show (clap repeats an unknown
+/// value as given, escape sequences and bidirectional overrides included), exit 2.
+fn exit_on_usage(usage: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        usage.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        usage.exit()
+    }
+    let text = usage.render().to_string();
+    let lines: Vec<String> =
+        text.lines().map(|line| grantkeeper_engine::error::printable(line, 2000)).collect();
+    eprintln!("{}", lines.join("\n"));
+    std::process::exit(usage.exit_code())
 }
 
 /// The option that gives what an error's field names: the engine speaks of fields, as
@@ -340,7 +363,7 @@ async fn providers(engine: &Arc<Engine>, command: ProvidersCommand) -> Result<()
 }
 
 /// Prints the connections' state and exits with what `status_exit_code` says.
-fn status(engine: &Engine, connection: Option<String>, json: bool) -> Result<()> {
+fn status(engine: &Engine, connection: Option<args::NameOrId>, json: bool) -> Result<()> {
     let connections = match connection {
         Some(key) => vec![engine.connection(&key)?],
         None => engine.connections()?,
@@ -368,7 +391,7 @@ fn status_exit_code(connections: &[grantkeeper_engine::Connection]) -> u8 {
 /// with --scope the provider left out (unticked on its consent page, or unknown to it).
 async fn connect(
     engine: &Arc<Engine>,
-    integration: Option<String>,
+    integration: Option<args::NameOrId>,
     url: Option<String>,
     options: ConnectOptions,
     sign_in: args::SignInArgs,
@@ -376,7 +399,7 @@ async fn connect(
     let asked = options.scopes.clone();
     let pending = match (url, integration) {
         (Some(url), _) => connect_url(engine, &url, options).await?,
-        (None, integration) => engine.connect(&integration.unwrap_or_default(), options).await?,
+        (None, integration) => engine.connect(integration.as_deref().unwrap_or_default(), options).await?,
     };
     let connection = finish_sign_in(engine, pending, sign_in.no_browser, sign_in.json).await?;
     let left_out = engine.scopes_not_granted(&connection.id, &asked)?;

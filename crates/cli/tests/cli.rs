@@ -212,6 +212,18 @@ fn errors_go_to_stderr_with_documented_exit_codes() {
 
     let usage = cli.run(&["providers", "add", "--name", "X"]);
     assert_eq!(usage.status.code(), Some(2));
+    // A blank name is a usage error, whichever command it is given to.
+    for args in [&["token", ""][..], &["remove", "  "], &["keys", "add", "", "--key-stdin"], &["status", ""]]
+    {
+        let blank = cli.run(args);
+        assert_eq!(blank.status.code(), Some(2), "{args:?}: {}", text(&blank.stderr));
+        assert!(text(&blank.stderr).contains("give a name or an id"), "{}", text(&blank.stderr));
+    }
+    // What clap repeats of the command line reaches the terminal without its overrides.
+    let reversed = cli.run(&["lis\u{202e}t"]);
+    assert_eq!(reversed.status.code(), Some(2));
+    assert!(!text(&reversed.stderr).contains('\u{202e}'), "{:?}", text(&reversed.stderr));
+    assert!(text(&reversed.stderr).contains("unrecognized subcommand"), "{}", text(&reversed.stderr));
 
     // A secret the provider needs is asked for the way this command takes it.
     let secretless = cli.run(&["providers", "set", "github", "--client-id", "c"]);
