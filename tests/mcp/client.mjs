@@ -1,10 +1,12 @@
 // The reference SDK's MCP client over stdio, as an AI client runs a local server:
 //
-//   node tests/mcp/client.mjs [--calls N] [--tool NAME] -- COMMAND ARGS…
+//   node tests/mcp/client.mjs [--calls N] [--tool NAME] [--oversize BYTES] -- COMMAND ARGS…
 //
-// Launches COMMAND (e.g. `grantkeeper mcp bridge ID`), lists its tools, calls `greet`
-// with name "Ada" N times (default 1), then NAME once if given, and prints one line:
+// Launches COMMAND (e.g. `grantkeeper mcp bridge ID`), lists its tools, with --oversize
+// calls `greet` once with a name of BYTES characters, then calls `greet` with name "Ada"
+// N times (default 1), then NAME once if given, and prints one line:
 //   {"tools":[…],"results":[…],"error":null|"…","child_exit":CODE|null,"child_stderr":"…"}
+// (with --oversize also "oversize_error": the error that call ended with, or null).
 // The child gets GRANTKEEPER_* variables, the session's bus, paths and TMPDIR passed on (the
 // SDK gives a stdio server a reduced environment). Exits 0 unless used wrongly (2).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,7 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 const args = process.argv.slice(2);
 const split = args.indexOf('--');
 if (split < 0 || split === args.length - 1) {
-  console.error('usage: node client.mjs [--calls N] [--tool NAME] -- COMMAND ARGS…');
+  console.error('usage: node client.mjs [--calls N] [--tool NAME] [--oversize BYTES] -- COMMAND ARGS…');
   process.exit(2);
 }
 const option = (name) => {
@@ -22,6 +24,7 @@ const option = (name) => {
 };
 const calls = Number(option('--calls') ?? 1);
 const extraTool = option('--tool');
+const oversize = Number(option('--oversize') ?? 0);
 const [command, ...commandArgs] = args.slice(split + 1);
 
 const passed = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
@@ -44,6 +47,14 @@ const text = (result) => result.content?.map((part) => part.text).join('') ?? JS
 try {
   await client.connect(transport);
   outcome.tools = (await client.listTools()).tools.map((tool) => tool.name);
+  if (oversize) {
+    try {
+      await client.callTool({ name: 'greet', arguments: { name: 'x'.repeat(oversize) } });
+      outcome.oversize_error = null;
+    } catch (error) {
+      outcome.oversize_error = String(error?.message ?? error);
+    }
+  }
   for (let i = 0; i < calls; i += 1) {
     outcome.results.push(text(await client.callTool({ name: 'greet', arguments: { name: 'Ada' } })));
   }

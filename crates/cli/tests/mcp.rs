@@ -32,9 +32,12 @@ fn an_ai_client_uses_the_connection_through_the_bridge() {
     let listed: serde_json::Value = serde_json::from_str(&ok(&cli.run(&["list", "--json"]))).unwrap();
     let id = listed[0]["id"].as_str().unwrap().to_owned();
 
-    // Tools listed and called through the bridge, by the connection's id.
-    let first = client(&cli, &id, &["--calls", "2"]);
+    // Tools listed and called through the bridge, by the connection's id; a call too
+    // large to pass on is answered with an error, and the calls after it go through.
+    let first = client(&cli, &id, &["--calls", "2", "--oversize", "17000000"]);
     assert_eq!(first["error"], serde_json::Value::Null, "{first}");
+    let too_large = first["oversize_error"].as_str().unwrap_or_default();
+    assert!(too_large.contains("more than Grantkeeper passes on"), "{too_large}");
     assert!(first["tools"].as_array().unwrap().iter().any(|t| t == "greet"), "{first}");
     assert_eq!(first["results"], serde_json::json!(["Hello, Ada!", "Hello, Ada!"]));
     assert_eq!(first["child_exit"], 0, "{first}");

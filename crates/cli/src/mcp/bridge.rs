@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 use url::Url;
 
-use super::jsonrpc::{ClientMessage, ErrorKind};
+use super::jsonrpc::{ClientMessage, ErrorKind, Id};
 use super::outbox::Outbox;
 use super::remote::Remote;
 use super::stdin::Line;
@@ -54,6 +54,18 @@ pub struct Bridge<T> {
 }
 
 impl<T: Tokens> Bridge<T> {
+    /// A message over the limit is not passed on; a request among them gets an error
+    /// answer rather than a wait for ever.
+    async fn refuse_too_long(&self, id: Option<Id>) {
+        let text =
+            format!("the message is over {LINE_LIMIT} bytes, more than Grantkeeper passes on to the server");
+        eprintln!("grantkeeper: skipped a message from the AI client: {text}");
+        if let Some(id) = id {
+            self.outbox.expect(std::slice::from_ref(&id));
+            self.outbox.error(&id, ErrorKind::TooLarge, &format!("Grantkeeper: {text}")).await;
+        }
+    }
+
     /// Stops the bridge: the connection needs the person.
     pub(super) fn stop(&self, error: Error) {
         let _ = self.fatal.send(error);
@@ -99,9 +111,7 @@ pub async fn run<T: Tokens>(
             Some(_) = requests.join_next(), if !requests.is_empty() => {}
             line = stdin.recv() => match line {
                 Some(Ok(Line::Message(line))) => bridge.dispatch(line, &mut requests).await,
-                Some(Ok(Line::TooLong)) => {
-                    eprintln!("grantkeeper: skipped a message from the AI client over {LINE_LIMIT} bytes");
-                }
+                Some(Ok(Line::TooLong { id })) => bridge.refuse_too_long(id).await,
                 Some(Err(error)) => {
                     eprintln!("grantkeeper: could not read from the AI client: {error}");
                     break Ok(());

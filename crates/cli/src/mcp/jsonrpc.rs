@@ -90,6 +90,20 @@ impl ClientMessage {
     }
 }
 
+/// The id of the request `message` holds, read without keeping the rest of it: a
+/// message too large to pass on still owes its sender an answer. None for a batch, a
+/// notification, an answer or what is not JSON.
+pub fn request_id(message: impl std::io::Read) -> Option<Id> {
+    #[derive(Deserialize)]
+    struct Request {
+        id: Option<Value>,
+        method: Option<IgnoredAny>,
+    }
+    let request = Request::deserialize(&mut serde_json::Deserializer::from_reader(message)).ok()?;
+    request.method?;
+    Id::of(&request.id?)
+}
+
 /// A message (or batch) from the server: the line the client gets, exactly as the
 /// server wrote it but for line breaks (only whitespace between tokens in valid JSON),
 /// and the requests it answers.
@@ -179,6 +193,8 @@ pub enum ErrorKind {
     NeedsMoreAccess,
     /// The server could not be reached or answered with an error.
     Server,
+    /// The client's message was larger than the bridge passes on.
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -187,6 +203,7 @@ impl ErrorKind {
             ErrorKind::SignInAgain => -32001,
             ErrorKind::NeedsMoreAccess => -32003,
             ErrorKind::Server => -32000,
+            ErrorKind::TooLarge => -32600,
         }
     }
 
@@ -195,6 +212,7 @@ impl ErrorKind {
             ErrorKind::SignInAgain => "needs_reauthorization",
             ErrorKind::NeedsMoreAccess => "needs_more_access",
             ErrorKind::Server => "server_error",
+            ErrorKind::TooLarge => "too_large",
         }
     }
 }
