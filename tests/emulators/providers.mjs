@@ -379,9 +379,9 @@ const BROKEN_ANSWERS = {
   }),
   // A refusal that quotes back the refresh token and client secret it was sent, as a
   // careless server's error text does.
-  echo_grant: (res, form) => send(res, 400, {
+  echo_grant: (res, form, req) => send(res, 400, {
     error: 'invalid_grant',
-    error_description: `unknown refresh_token ${form.refresh_token} (client_secret ${form.client_secret ?? 'in the header'})`,
+    error_description: `unknown refresh_token ${form.refresh_token} (client_secret ${form.client_secret ?? req.headers.authorization})`,
   }),
   // Terminal escape sequences and a bidirectional override in the error's code and text.
   escapes: (res) => send(res, 400, { error: 'invalid_grant\u001b[2J\u001b[31m', error_description: '\u001b]0;owned\u0007 sign in \u202eagain' }),
@@ -755,7 +755,7 @@ const server = createServer(async (req, res) => {
       if (brokenTokenAnswer) {
         const how = brokenTokenAnswer;
         brokenTokenAnswer = null;
-        return BROKEN_ANSWERS[how](res, form);
+        return BROKEN_ANSWERS[how](res, form, req);
       }
       if (delayTokenMs) {
         const ms = delayTokenMs;

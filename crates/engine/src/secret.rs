@@ -31,15 +31,37 @@ impl Secret {
     /// `text` with each of the secrets `sent`, as sent and as a form or URL would encode
     /// it, written `[redacted]`: for what a server says back after it was sent them (an
     /// error that quotes the request).
+    /// A run of base64 that decodes to text holding one of them (an echoed `Authorization:
+    /// Basic` header carries the client secret that way) is redacted whole.
     pub fn redacted<'a>(text: &str, sent: impl IntoIterator<Item = &'a Secret>) -> String {
-        sent.into_iter().filter(|secret| !secret.0.is_empty()).fold(text.to_owned(), |text, secret| {
-            // A form writes a space `+`; a URL's path or query, `%20`.
-            let in_a_form: String = url::form_urlencoded::byte_serialize(secret.0.as_bytes()).collect();
-            let in_a_url = in_a_form.replace('+', "%20");
-            [secret.0.as_str(), &in_a_form, &in_a_url]
-                .iter()
-                .fold(text, |text, form| text.replace(form, "[redacted]"))
-        })
+        // A form writes a space `+`; a URL's path or query, `%20`.
+        let forms: Vec<String> = sent
+            .into_iter()
+            .filter(|secret| !secret.0.is_empty())
+            .flat_map(|secret| {
+                let in_a_form: String = url::form_urlencoded::byte_serialize(secret.0.as_bytes()).collect();
+                let in_a_url = in_a_form.replace('+', "%20");
+                [secret.0.clone(), in_a_form, in_a_url]
+            })
+            .collect();
+        let plain = forms.iter().fold(text.to_owned(), |text, form| text.replace(form, "[redacted]"));
+        let holds_a_secret = |run: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(run)
+                .is_ok_and(|bytes| forms.iter().any(|form| String::from_utf8_lossy(&bytes).contains(form)))
+        };
+        let mut redacted = String::with_capacity(plain.len());
+        let mut rest = plain.as_str();
+        while let Some(start) = rest.find(is_base64) {
+            let end = rest[start..].find(|c| !is_base64(c)).map_or(rest.len(), |length| start + length);
+            let run = &rest[start..end];
+            redacted.push_str(&rest[..start]);
+            redacted.push_str(if holds_a_secret(run) { "[redacted]" } else { run });
+            rest = &rest[end..];
+        }
+        redacted.push_str(rest);
+        redacted
     }
 
     /// `•••• last4` material: the last four characters, when the secret is long enough
@@ -48,6 +70,10 @@ impl Secret {
         let count = self.0.chars().count();
         (count >= 12).then(|| self.0.chars().skip(count - 4).collect())
     }
+}
+
+fn is_base64(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')
 }
 
 impl Drop for Secret {
@@ -82,6 +108,17 @@ mod tests {
             "unknown refresh_token [redacted] (sent [redacted], [redacted])"
         );
         assert_eq!(Secret::redacted("as it was", [&Secret::new("")]), "as it was");
+    }
+
+    #[test]
+    fn a_secret_quoted_back_in_a_basic_header_is_redacted() {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode("client%3A1:s%2Fecret+x");
+        let said = format!("invalid_client (Authorization: Basic {basic}; Basic aGVsbG8=)");
+        assert_eq!(
+            Secret::redacted(&said, [&Secret::new("s/ecret x")]),
+            "invalid_client (Authorization: Basic [redacted]; Basic aGVsbG8=)"
+        );
     }
 
     #[test]

@@ -219,8 +219,24 @@ async fn secrets_a_provider_quotes_back_are_redacted() {
     for text in [&error, &reason, &activity] {
         assert!(!text.contains(&sent) && !text.contains(EMULATED_CLIENT_SECRET), "{text}");
     }
+    // Spotify takes the client's secret in an `Authorization: Basic` header: quoted back
+    // as it came, base64 and all, it is redacted whole.
+    use_emulator(&engine, &emulator, "spotify", true).await;
+    connect(&engine, "spotify", "Music").await;
+    emulator.break_next_token_answer("echo_grant").await;
+    let error = engine.refresh_now("Music").await.unwrap_err().to_string();
+    assert!(error.contains("(client_secret Basic [redacted])"), "{error}");
+    let reason = engine.connection("Music").unwrap().status_reason.unwrap_or_default();
+    let activity = format!("{:?}", engine.activity(10).unwrap());
+    let header = requests(&emulator, "spotify", "token").await[0]["headers"]["authorization"].clone();
+    let basic = header.as_str().expect("a Basic header was sent").trim_start_matches("Basic ").to_owned();
+    for text in [&error, &reason, &activity] {
+        assert!(!text.contains(&basic), "{text}");
+    }
     let files = data_dir_bytes(setup.home.path());
-    assert!(!contains(&files, &sent) && !contains(&files, EMULATED_CLIENT_SECRET));
+    assert!(
+        !contains(&files, &sent) && !contains(&files, EMULATED_CLIENT_SECRET) && !contains(&files, &basic)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
