@@ -232,8 +232,24 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             };
             let removal = patience::saying_when_slow(removing, note).await?;
             eprintln!("{}", output::removal(&removal));
+            retry_earlier_revocations(engine).await;
             Ok(())
         }
+    }
+}
+
+/// Revocations queued by earlier removals are tried again here too: where no app runs
+/// (a server, a CLI-only install), nothing else would. Bounded, so a provider that is
+/// still down cannot hold `remove` up; what is not done stays queued.
+async fn retry_earlier_revocations(engine: &Engine) {
+    match tokio::time::timeout(Duration::from_secs(30), engine.retry_due_revocations()).await {
+        Ok(Ok(retried)) => {
+            retried.iter().for_each(|earlier| eprintln!("{}", output::earlier_removal(earlier)))
+        }
+        Ok(Err(error)) => eprintln!("grantkeeper: could not retry earlier revocations: {error}"),
+        Err(_) => eprintln!(
+            "grantkeeper: earlier revocations are still being tried; the rest wait for the next try."
+        ),
     }
 }
 

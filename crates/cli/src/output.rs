@@ -194,10 +194,23 @@ pub fn removal(removal: &Removal) -> String {
             "Removed {name}. Its tokens were gone from the keychain, so its access could not be revoked; remove it in your account settings at {provider}."
         ),
         Revocation::WillRetry => format!(
-            "Removed {name}. {} It is tried again while the Grantkeeper app runs.",
+            "Removed {name}. {} It is tried again while the Grantkeeper app runs, and at your next `grantkeeper remove`.",
             removal.detail.as_deref().unwrap_or_default()
         ),
         Revocation::Refused => format!("Removed {name}. {}", removal.detail.as_deref().unwrap_or_default()),
+    }
+}
+
+/// What became of a revocation an earlier removal left queued, tried again.
+pub fn earlier_removal(removal: &Removal) -> String {
+    let (name, provider) = (&removal.name, &removal.provider);
+    let detail = removal.detail.as_deref().unwrap_or_default();
+    match removal.revocation {
+        Revocation::Revoked => format!("Revoked the access of {name}, removed earlier, at {provider}."),
+        Revocation::WillRetry => {
+            format!("{name}, removed earlier: its access is still to be revoked. {detail}")
+        }
+        _ => format!("{name}, removed earlier: {detail}"),
     }
 }
 

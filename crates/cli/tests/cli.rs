@@ -1114,6 +1114,56 @@ fn removing_a_provider_app_says_what_became_of_its_connections() {
     assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
 }
 
+/// Where no app runs, a revocation the provider could not take is tried again by the
+/// next `remove`, once its backoff has passed, and `remove` says it was done.
+#[test]
+fn the_next_removal_retries_a_revocation_left_queued() {
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut set_up = common::use_emulator(&emulator, "google");
+    let at = set_up.iter().position(|arg| arg == "--revocation-url").unwrap() + 1;
+    set_up[at] = format!("http://127.0.0.1:{closed_port}/google/revoke");
+    ok(&cli.run_with_stdin(&common::strs(&set_up), grantkeeper_test_support::EMULATED_CLIENT_SECRET));
+    ok(&cli.run(&["connect", "gmail", "--name", "Mail"]));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(emulator.sign_in_as("bob"));
+    ok(&cli.run(&["connect", "gmail", "--name", "Bob's mail"]));
+
+    let first = cli.run(&["remove", "Mail"]);
+    ok(&first);
+    assert!(text(&first.stderr).contains("at your next `grantkeeper remove`"), "{}", text(&first.stderr));
+    assert_eq!(secret_tool_keys(&cli.service).iter().filter(|k| k.starts_with("credential/")).count(), 2);
+
+    // The provider is back at that address, and the backoff has passed.
+    let emulator_address = url::Url::parse(&emulator.root_url()).unwrap().socket_addrs(|| None).unwrap()[0];
+    let _reachable = runtime.block_on(forward(closed_port, emulator_address));
+    let database = rusqlite::Connection::open(cli.home.path().join("grantkeeper.sqlite3")).unwrap();
+    database.execute("UPDATE pending_revocations SET next_attempt_at = '2000-01-01T00:00:00Z'", []).unwrap();
+    let second = cli.run(&["remove", "Bob's mail"]);
+    ok(&second);
+    assert_eq!(
+        text(&second.stderr),
+        "Removed Bob's mail and revoked its access at Google.\nRevoked the access of Mail, removed earlier, at Google.\n"
+    );
+    assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
+    assert_eq!(runtime.block_on(emulator.grant_revoked("google", "ada")), Some(true));
+}
+
+/// Forwards connections to `port` on loopback to `target`, while the runtime runs.
+async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
 /// A browser command that cannot start is said, with the link to open by hand; the
 /// sign-in still waits for it.
 #[test]

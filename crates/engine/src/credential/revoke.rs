@@ -94,14 +94,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Retries the queued revocations whose backoff has passed (the scheduler).
-    pub(crate) async fn retry_due_revocations(&self) -> Result<()> {
+    /// Retries the queued revocations whose backoff has passed: the scheduler, and the
+    /// CLI's `remove` (where no app runs, nothing else would). What became of each.
+    pub async fn retry_due_revocations(&self) -> Result<Vec<Removal>> {
+        let mut retried = Vec::new();
         for pending in self.store.pending_revocations()? {
             if pending.next_attempt_at.is_none_or(|due| due <= Timestamp::now()) {
-                self.revoke(&pending).await;
+                let (revocation, detail) = self.revoke(&pending).await;
+                let provider = self
+                    .provider_record(&pending.provider_id)
+                    .map_or_else(|_| pending.provider_id.clone(), |record| record.name);
+                retried.push(Removal { name: pending.subject.clone(), provider, revocation, detail });
             }
         }
-        Ok(())
+        Ok(retried)
     }
 
     async fn revoke(&self, pending: &PendingRevocation) -> (Revocation, Option<String>) {
