@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use common::{add_confidential_provider, ok, output_with_stdin, text, Cli};
 use grantkeeper_test_support::{
-    approve_elsewhere, browser_command, contains, data_dir_bytes, fixed_port_sign_in_blocking,
+    approve_elsewhere, browser_command, contains, data_dir_bytes, fixed_port_sign_in_blocking, forward,
     secret_tool_keys, BrowserMode, OidcProvider, ProviderEmulator,
 };
 
@@ -1148,20 +1148,6 @@ fn the_next_removal_retries_a_revocation_left_queued() {
     );
     assert!(!secret_tool_keys(&cli.service).iter().any(|k| k.starts_with("credential/")));
     assert_eq!(runtime.block_on(emulator.grant_revoked("google", "ada")), Some(true));
-}
-
-/// Forwards connections to `port` on loopback to `target`, while the runtime runs.
-async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    })
 }
 
 /// A browser command that cannot start is said, with the link to open by hand; the

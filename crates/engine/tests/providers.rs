@@ -19,8 +19,8 @@ use grantkeeper_engine::provider::EndpointOverrides;
 use grantkeeper_engine::Config;
 use grantkeeper_engine::{Connection, ConnectionStatus, Engine, Error, EventKind};
 use grantkeeper_test_support::{
-    browser_command, contains, data_dir_bytes, fixed_port_sign_in, secret_tool_keys, secret_tool_lookup,
-    BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
+    browser_command, contains, data_dir_bytes, fixed_port_sign_in, forward, secret_tool_keys,
+    secret_tool_lookup, BrowserMode, ProviderEmulator, EMULATED_CLIENT_ID, EMULATED_CLIENT_SECRET,
 };
 use serde_json::Value;
 
@@ -927,20 +927,6 @@ async fn google_sign_in_by_code_is_refused_for_scopes_it_does_not_allow() {
     let message = error.to_string();
     assert!(message.contains("gmail.readonly") && message.contains("--no-browser"), "{message}");
     assert!(requests(&emulator, "google", "device").await.is_empty(), "Google was not asked");
-}
-
-/// Forwards connections to `port` on loopback to `target`, for the rest of the test.
-async fn forward(port: u16, target: std::net::SocketAddr) -> tokio::task::JoinHandle<()> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    })
 }
 
 /// Gmail connected as "Mail" with Google's revocation endpoint where nothing listens

@@ -3,12 +3,14 @@
 //! independent reads of the Secret Service through `secret-tool`, and the desktop's
 //! tray host and notification server.
 
+mod forward;
 pub mod mcp;
 mod notifications;
 mod secret_service;
 mod sweep;
 mod tray;
 
+pub use forward::forward;
 pub use notifications::{NotificationServer, ShownNotification};
 pub use secret_service::{lock_login_collection, restart_secret_service};
 pub use sweep::secrets_seen;
