@@ -215,6 +215,39 @@ async fn a_replaced_key_keeps_the_connections_address_and_plain_fields() {
     engine.test_connection("Twilio").await.unwrap();
 }
 
+/// The activity log records what has happened: when it cannot be written, what it
+/// would record still stands and is said to have worked; a removed key leaves the
+/// keychain, a saved one is listed, a replaced one is the one handed out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activity_log_that_cannot_be_written_undoes_nothing() {
+    let (emulator, setup, engine) = emulator_and_engine();
+    let mut first = key_input(&emulator, "openai", &[("api_key", "sk-canary-log-first")]);
+    first.check = false;
+    engine.add_api_key("openai", first).await.unwrap();
+    let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_events BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END;",
+    )
+    .unwrap();
+
+    let mut second = key_input(&emulator, "anthropic", &[("api_key", "sk-ant-canary-log-second")]);
+    second.check = false;
+    engine.add_api_key("anthropic", second).await.expect("saved, though the log could not say so");
+    let mut replacement = key_input(&emulator, "openai", &[("api_key", "sk-canary-log-replaced")]);
+    (replacement.check, replacement.replace) = (false, Some("OpenAI".into()));
+    engine.add_api_key("openai", replacement).await.expect("replaced");
+    let (_, key) = engine.access_token("OpenAI", Duration::ZERO).await.unwrap();
+    assert_eq!(key.expose(), "sk-canary-log-replaced");
+
+    engine.remove_connection("OpenAI").await.expect("removed");
+    assert_eq!(
+        engine.connections().unwrap().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Anthropic"]
+    );
+    let entries = secret_tool_keys(&setup.service);
+    assert_eq!(entries.iter().filter(|k| k.starts_with("credential/")).count(), 1, "{entries:?}");
+}
+
 /// Scripts and AI clients' configurations keep a connection's id: no other connection
 /// may be named so, and where one already is (named before this was refused), the id
 /// still finds its own connection.

@@ -68,7 +68,7 @@ impl Engine {
         };
         let credential = key_credential(id, integration, account, plain, replaced, at);
         let (connection_id, kind) = self.keep_key(&credential, &tokens, target, id, at).await?;
-        self.log_event(kind, at, &credential.id, Some(&connection_id), None)?;
+        self.log_event(kind, at, &credential.id, Some(&connection_id), None);
         self.events.publish(EngineEvent::ConnectionsChanged);
         self.connection(&connection_id)
     }

@@ -46,7 +46,7 @@ impl Engine {
             Deleted::CredentialGone(pending) => Some(pending),
         };
         drop(refresh);
-        self.store.record_event(&NewEvent {
+        self.record_event(&NewEvent {
             kind: EventKind::ConnectionRemoved,
             at: Timestamp::now(),
             credential_id: None,
@@ -54,7 +54,7 @@ impl Engine {
             subject: Some(&connection.name),
             detail: None,
             program: None,
-        })?;
+        });
         self.events.publish(EngineEvent::ConnectionsChanged);
         let (revocation, detail) = match pending {
             Some(pending) => self.revoke(&pending).await,
@@ -166,7 +166,7 @@ impl Engine {
         } else {
             EventKind::RevocationFailed
         };
-        let recorded = self.store.record_event(&NewEvent {
+        self.record_event(&NewEvent {
             kind,
             at,
             credential_id: None,
@@ -175,9 +175,6 @@ impl Engine {
             detail: detail.as_deref(),
             program: None,
         });
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "could not record a revocation in the activity log");
-        }
         self.events.publish(EngineEvent::ConnectionsChanged);
         (outcome, detail)
     }

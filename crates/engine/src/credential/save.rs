@@ -79,8 +79,8 @@ impl Engine {
         credential_id: &str,
         connection_id: Option<&str>,
         detail: Option<&str>,
-    ) -> Result<()> {
-        self.store.record_event(&NewEvent {
+    ) {
+        self.record_event(&NewEvent {
             kind,
             at,
             credential_id: Some(credential_id),
@@ -88,6 +88,15 @@ impl Engine {
             subject: None,
             detail,
             program: None,
-        })
+        });
+    }
+
+    /// Appends to the activity log what has already happened: a log that cannot be
+    /// written is a warning, not the failure of what it records (which would say nothing
+    /// changed when something did).
+    pub(crate) fn record_event(&self, event: &NewEvent) {
+        if let Err(error) = self.store.record_event(event) {
+            tracing::warn!(%error, kind = event.kind.as_ref(), "could not write to the activity log");
+        }
     }
 }

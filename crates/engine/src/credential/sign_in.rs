@@ -178,11 +178,7 @@ impl Engine {
                 (Some(_), Some(_)) => EventKind::ConnectionAdded,
                 (Some(_), None) => EventKind::CredentialReauthorized,
             };
-            // Kept: the sign-in stands even if the activity log cannot say so.
-            let logged = self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None);
-            if let Err(error) = logged {
-                tracing::warn!(%error, "could not record a sign-in in the activity log");
-            }
+            self.log_event(kind, at, &credential.id, connection.map(|c| c.id.as_str()), None);
             return Ok(true);
         }
         Err(Error::Internal(

@@ -76,13 +76,7 @@ impl Engine {
                 connection.name
             )));
         }
-        self.log_event(
-            EventKind::NeedsReauthorization,
-            Timestamp::now(),
-            &credential.id,
-            None,
-            Some(reason),
-        )?;
+        self.log_event(EventKind::NeedsReauthorization, Timestamp::now(), &credential.id, None, Some(reason));
         self.events.publish(EngineEvent::ConnectionsChanged);
         Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
     }
@@ -96,8 +90,7 @@ impl Engine {
             _ => None,
         };
         if self.store.mark_retrying(credential_id, &cause, retry_at, not_before).is_ok() {
-            let _ =
-                self.log_event(EventKind::RefreshFailed, Timestamp::now(), credential_id, None, Some(&cause));
+            self.log_event(EventKind::RefreshFailed, Timestamp::now(), credential_id, None, Some(&cause));
             self.events.publish(EngineEvent::ConnectionsChanged);
         }
     }

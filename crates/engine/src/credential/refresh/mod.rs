@@ -172,7 +172,7 @@ impl Engine {
                 lifetime.as_secs()
             )
         });
-        self.log_event(EventKind::CredentialRefreshed, at, &credential.id, None, note.as_deref())?;
+        self.log_event(EventKind::CredentialRefreshed, at, &credential.id, None, note.as_deref());
         self.events.publish(EngineEvent::ConnectionsChanged);
         Ok(grant.tokens)
     }
