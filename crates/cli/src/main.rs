@@ -232,16 +232,17 @@ async fn run_with_engine(engine: &Arc<Engine>, command: Command) -> Result<()> {
             };
             let removal = patience::saying_when_slow(removing, note).await?;
             eprintln!("{}", output::removal(&removal));
-            retry_earlier_revocations(engine).await;
+            tidy_up(engine).await;
             Ok(())
         }
     }
 }
 
-/// Revocations queued by earlier removals are tried again here too: where no app runs
-/// (a server, a CLI-only install), nothing else would. Bounded, so a provider that is
-/// still down cannot hold `remove` up; what is not done stays queued.
-async fn retry_earlier_revocations(engine: &Engine) {
+/// What earlier commands left to do, done here too: where no app runs (a server, a
+/// CLI-only install) nothing else would. Revocations an earlier removal queued are tried
+/// again, bounded so that a provider still down cannot hold `remove` up (what is not
+/// done stays queued), and keychain entries a killed command left unused are deleted.
+async fn tidy_up(engine: &Engine) {
     match tokio::time::timeout(Duration::from_secs(30), engine.retry_due_revocations()).await {
         Ok(Ok(retried)) => {
             retried.iter().for_each(|earlier| eprintln!("{}", output::earlier_removal(earlier)))
@@ -250,6 +251,9 @@ async fn retry_earlier_revocations(engine: &Engine) {
         Err(_) => eprintln!(
             "grantkeeper: earlier revocations are still being tried; the rest wait for the next try."
         ),
+    }
+    if let Err(error) = engine.delete_stale_secrets().await {
+        eprintln!("grantkeeper: could not delete keychain entries nothing uses: {error}");
     }
 }
 

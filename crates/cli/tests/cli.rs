@@ -1150,6 +1150,53 @@ fn the_next_removal_retries_a_revocation_left_queued() {
     assert_eq!(runtime.block_on(emulator.grant_revoked("google", "ada")), Some(true));
 }
 
+/// A `keys add` killed while the database is busy leaves no key behind: the key reaches
+/// the keychain only once its entry is noted in the database. An entry a command killed
+/// between the two left unused is deleted by a later `remove` (or the app's start),
+/// once it is older than any command takes to keep its entry.
+#[test]
+fn a_killed_keys_add_leaves_no_key_behind() {
+    use std::io::Write;
+    let cli = Cli::new(BrowserMode::Consent);
+    let add = |name| ["keys", "add", "openai", "--key-stdin", "--no-check", "--name", name];
+    ok(&cli.run_with_stdin(&add("A"), "sk-canary-kept-1111"));
+    let entries = || {
+        let mut keys = secret_tool_keys(&cli.service);
+        keys.retain(|k| k.starts_with("credential/"));
+        keys
+    };
+    let kept = entries();
+    let db = rusqlite::Connection::open(cli.home.path().join("grantkeeper.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut adding = cli.piped(&add("C")).stdin(Stdio::piped()).spawn().unwrap();
+    adding.stdin.take().unwrap().write_all(b"sk-canary-killed-2222").unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(entries(), kept, "nothing is written to the keychain while the database is busy");
+    adding.kill().unwrap();
+    adding.wait().unwrap();
+    db.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(entries(), kept);
+
+    // What a command killed between the keychain and the database leaves: an entry and
+    // its note; and an entry another command noted a moment ago and is about to keep.
+    let (orphan, being_kept) = ("credential/killed/entry", "credential/being-kept/entry");
+    for key in [orphan, being_kept] {
+        grantkeeper_test_support::secret_tool_store(
+            &cli.service,
+            key,
+            r#"{"access_token":"sk-canary-3333"}"#,
+        );
+    }
+    db.execute(
+        "INSERT INTO stale_secrets (key, since) VALUES (?1, '2000-01-01T00:00:00Z'),
+            (?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+        [orphan, being_kept],
+    )
+    .unwrap();
+    ok(&cli.run(&["remove", "A"]));
+    assert_eq!(entries(), [being_kept]);
+}
+
 /// A browser command that cannot start is said, with the link to open by hand; the
 /// sign-in still waits for it.
 #[test]

@@ -1,7 +1,7 @@
-//! Keeping a credential: its tokens go to the keychain first, then its row (with a new
-//! connection on it, when there is one) to SQLite in one transaction, then the keychain
-//! entry it replaced is deleted and the activity log says what happened. Sign-in,
-//! device sign-in, refresh and API keys all end here.
+//! Keeping a credential: its keychain entry is noted in SQLite, its tokens go to the
+//! keychain, then its row (with a new connection on it, when there is one) to SQLite in
+//! one transaction, then the keychain entry it replaced is deleted and the activity log
+//! says what happened. Sign-in, device sign-in and API keys all end here.
 
 use crate::api::EventKind;
 use crate::oauth::Grant;
@@ -47,12 +47,18 @@ impl Engine {
         connection: Option<&NewConnectionRow>,
         replaced_key: Option<&str>,
     ) -> Result<GrantSaved> {
-        self.vault.write_tokens(&credential.token_secret_key, tokens).await?;
+        let key = &credential.token_secret_key;
+        self.store.note_secret_to_write(key, Timestamp::now())?;
+        self.vault.write_tokens(key, tokens).await?;
         let saved = self.store.save_grant(credential, connection, replaced_key);
         if !matches!(saved, Ok(GrantSaved::Saved)) {
-            let _ = self.vault.delete(&credential.token_secret_key).await;
+            if self.vault.delete(key).await.is_ok() {
+                let _ = self.store.forget_secret(key);
+            }
             return saved;
         }
+        // The credential points at it now; a note left behind would only wait.
+        let _ = self.store.forget_secret(key);
         // Kept. A replaced entry left in the keychain is noted in the database, and the
         // app's next start deletes it.
         if let Some(replaced) = replaced_key {

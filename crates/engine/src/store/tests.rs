@@ -224,7 +224,7 @@ fn an_unsettled_refresh_entry_is_not_orphaned_by_a_removal() {
     keep(&store, &credential(ConnectionStatus::Active), Some(&connection_named("c", "Mail")));
     store.begin_refresh("credential", "entry written by the refresh").unwrap();
     assert!(matches!(store.delete_connection("c", at()).unwrap(), Deleted::CredentialGone(_)));
-    assert_eq!(store.stale_secrets().unwrap(), ["entry written by the refresh"]);
+    assert_eq!(store.stale_secrets(Timestamp::now()).unwrap(), ["entry written by the refresh"]);
 }
 
 /// Duplicate names an earlier version let through keep their names, the later ones

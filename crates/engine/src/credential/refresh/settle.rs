@@ -11,18 +11,18 @@ use crate::{Engine, EngineEvent, Result};
 use super::TOKENS_MISSING_REASON;
 use crate::credential::status::may_rotate;
 
+/// Longer than any sign-in or key check takes between noting its entry and keeping it.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 impl Engine {
     /// On start: a credential whose tokens are gone from the keychain or unreadable there
     /// (deleted or changed by hand, or a process killed between writes) becomes
     /// Reauthorize now rather than at its next use, a refresh a killed process left half
-    /// done is settled, replaced keychain entries a killed process did not get to delete
-    /// are deleted, and credentials that never expire are checked with their provider
+    /// done is settled, keychain entries a killed process left unused are deleted, and credentials that never expire are checked with their provider
     /// soon. Does nothing when the keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
         self.store.check_unexpiring_soon(Timestamp::now())?;
-        for key in self.store.stale_secrets()? {
-            self.delete_replaced_secret(&key).await?;
-        }
+        self.delete_stale_secrets().await?;
         for credential in self.store.usable_credentials()? {
             let Some(connection) = self.store.a_connection_of(&credential.id)? else { continue };
             if credential.pending_token_key.is_some() {
@@ -34,6 +34,17 @@ impl Engine {
                 let _: Result<()> =
                     self.needs_reauthorization(&connection, &credential, TOKENS_MISSING_REASON);
             }
+        }
+        Ok(())
+    }
+
+    /// Deletes the keychain entries nothing uses any more: replaced by newer tokens, or
+    /// written by a process that died before keeping them. An entry noted moments ago
+    /// may be one another process is about to keep, so notes wait a while.
+    pub async fn delete_stale_secrets(&self) -> Result<()> {
+        let noted_before = Timestamp::from(Timestamp::now().offset_date_time() - STALE_AFTER);
+        for key in self.store.stale_secrets(noted_before)? {
+            self.delete_replaced_secret(&key).await?;
         }
         Ok(())
     }
