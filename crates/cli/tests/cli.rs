@@ -139,7 +139,7 @@ fn connected_as_work(env: &[(&str, &str)]) -> (OidcProvider, Cli) {
 }
 
 /// "Work" connected, then its keychain entry changed outside Grantkeeper to `value`.
-fn work_with_its_entry_changed_to(value: &str) -> (OidcProvider, Cli) {
+fn work_with_its_entry_changed_to(value: impl AsRef<[u8]>) -> (OidcProvider, Cli) {
     let (op, cli) = connected_as_work(&[]);
     let keys = secret_tool_keys(&cli.service);
     let entry = keys.iter().find(|k| k.starts_with("credential/")).unwrap();
@@ -179,6 +179,24 @@ fn tokens_changed_outside_grantkeeper_ask_for_a_reconnect() {
 
     ok(&cli.run(&["reconnect", "Work"]));
     assert!(!ok(&cli.run(&["token", "Work"])).trim().is_empty());
+}
+
+/// The same for entries Grantkeeper never writes: an empty token, one with a line break
+/// (printed, it would be no line or two), bytes that are not text (the keychain itself
+/// answers, so it is not "unavailable"). The connection can still be removed.
+#[test]
+fn entries_grantkeeper_never_writes_are_unreadable() {
+    let empty = br#"{"access_token":"","token_type":"Bearer"}"#;
+    let two_lines = br#"{"access_token":"a\nInjected: yes","token_type":"Bearer"}"#;
+    for value in [&empty[..], &two_lines[..], &[0xff, 0xfe, 0x80, 0x00]] {
+        let (_op, cli) = work_with_its_entry_changed_to(value);
+        let refused = cli.run(&["token", "Work"]);
+        assert_eq!(refused.status.code(), Some(3), "{value:?}: {}", text(&refused.stderr));
+        assert!(text(&refused.stderr).contains("unreadable"), "{}", text(&refused.stderr));
+        assert!(refused.stdout.is_empty(), "{value:?}");
+        ok(&cli.run(&["remove", "Work"]));
+        assert!(secret_tool_keys(&cli.service).is_empty(), "{value:?}: the entry is deleted");
+    }
 }
 
 /// Removing a connection whose tokens are gone from the keychain cannot revoke its

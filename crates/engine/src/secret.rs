@@ -64,6 +64,12 @@ impl Secret {
         redacted
     }
 
+    /// Whether it can go in a request header and print as one line: not empty, and no
+    /// space, line break or other control character.
+    pub fn is_one_word(&self) -> bool {
+        !self.0.is_empty() && !self.0.chars().any(|c| c.is_control() || c.is_whitespace())
+    }
+
     /// `•••• last4` material: the last four characters, when the secret is long enough
     /// that showing them reveals little.
     pub fn last4(&self) -> Option<String> {

@@ -1134,7 +1134,7 @@ fn stored_entry(setup: &Setup) -> (String, Value) {
 /// the database.
 fn leave_an_unsaved_refresh(setup: &Setup, old_key: &str, tokens: &Value) -> (String, rusqlite::Connection) {
     let new_key = format!("{}/written-before-the-kill", old_key.rsplit_once('/').unwrap().0);
-    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, &tokens.to_string());
+    grantkeeper_test_support::secret_tool_store(&setup.service, &new_key, tokens.to_string());
     let db = rusqlite::Connection::open(setup.home.path().join("grantkeeper.sqlite3")).unwrap();
     db.execute("UPDATE credentials SET pending_token_key = ?1", [&new_key]).unwrap();
     (new_key, db)

@@ -426,14 +426,14 @@ pub fn secret_tool_lookup(service: &str, key: &str) -> Option<String> {
 }
 
 /// Writes a keychain item through `secret-tool`, as another process would.
-pub fn secret_tool_store(service: &str, key: &str, value: &str) {
+pub fn secret_tool_store(service: &str, key: &str, value: impl AsRef<[u8]>) {
     use std::io::Write;
     let mut child = Command::new("secret-tool")
         .args(["store", "--label", key, "service", service, "username", key])
         .stdin(Stdio::piped())
         .spawn()
         .expect("secret-tool (libsecret-tools) is installed");
-    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(value.as_ref()).unwrap();
     assert!(child.wait().unwrap().success(), "secret-tool store failed");
 }
 

@@ -45,7 +45,7 @@ impl Grant {
             return Err(refused("the token response has an empty access_token".into()));
         }
         // No request header could carry it, and `token` would print more than one line.
-        let unusable = |token: &str| token.chars().any(|c| c.is_control() || c.is_whitespace());
+        let unusable = |token: &str| !Secret::new(token).is_one_word();
         if unusable(access_token) || response.refresh_token().is_some_and(|t| unusable(t.secret())) {
             return Err(refused(
                 "its token has a space or a line break in it, which no request can carry; nothing was saved"

@@ -16,6 +16,8 @@ pub(super) fn read(service: &str, key: &str) -> Result<Option<String>> {
     match entry(service, key)?.get_password() {
         Ok(value) => Ok(Some(value)),
         Err(keyring::Error::NoEntry) => Ok(None),
+        // Changed to something that is not text: unreadable, as an entry that is not JSON.
+        Err(keyring::Error::BadEncoding(bytes)) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) => Err(unavailable(e)),
     }
 }

@@ -77,10 +77,10 @@ pub(super) fn read(service: &str, key: &str) -> Result<Option<String>> {
             Ok(Ok(Some(secret.as_bytes().to_vec())))
         })
     })?;
-    bytes
-        .map_err(|()| unavailable(NO_DEFAULT_COLLECTION))?
-        .map(|bytes| String::from_utf8(bytes).map_err(|_| unavailable("an entry of ours is not text")))
-        .transpose()
+    let bytes = bytes.map_err(|()| unavailable(NO_DEFAULT_COLLECTION))?;
+    // An entry changed to something that is not text is unreadable, as one that is not
+    // JSON is: the keychain itself answers.
+    Ok(bytes.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 pub(super) fn write(service: &str, key: &str, value: &str) -> Result<()> {

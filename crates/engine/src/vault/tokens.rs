@@ -62,13 +62,18 @@ impl TokenSet {
     /// error, which would quote the entry, is not kept.
     pub(super) fn decode(secret: &Secret) -> Option<Self> {
         let stored: Stored = serde_json::from_str(secret.expose()).ok()?;
-        Some(TokenSet {
+        let tokens = TokenSet {
             access_token: Secret::new(stored.access_token),
             refresh_token: stored.refresh_token.map(Secret::new),
             id_token: stored.id_token.map(Secret::new),
             token_type: stored.token_type,
             secret_fields: stored.secret_fields.into_iter().map(|(k, v)| (k, Secret::new(v))).collect(),
-        })
+        };
+        // Grantkeeper never keeps an empty token or one with a line break: such an entry
+        // was changed outside it, and handed out it would print as no line, or as two.
+        let usable = tokens.access_token.is_one_word()
+            && tokens.refresh_token.as_ref().is_none_or(Secret::is_one_word);
+        usable.then_some(tokens)
     }
 }
 
@@ -89,5 +94,9 @@ mod tests {
     fn an_entry_in_another_format_is_no_tokens() {
         assert!(TokenSet::decode(&Secret::new("canary-garbage")).is_none());
         assert!(TokenSet::decode(&Secret::new(r#"{"token_type":"Bearer"}"#)).is_none());
+        for tampered in [r#""""#, r#""sk-a\nInjected: yes""#, r#""sk a""#] {
+            let entry = format!(r#"{{"access_token":{tampered},"token_type":"Bearer"}}"#);
+            assert!(TokenSet::decode(&Secret::new(entry.clone())).is_none(), "{entry}");
+        }
     }
 }
