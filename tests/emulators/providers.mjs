@@ -26,7 +26,9 @@
 // request is handled N ms later), GET /test/unrevocable?hint=H (revocations with that
 // token_type_hint answer unsupported_token_type), GET /test/delay-identity?ms=N (the same for the next
 // identity request or API-key check), GET /test/outage?on=1|0 (token requests get their
-// connection dropped until the outage ends), GET /test/long-tokens?on=1|0 (access tokens
+// connection dropped until the outage ends), GET /test/device-answer?expires_in=N&interval=M&slow_down=0
+// (device sign-ins from now on last N seconds, ask for M between polls, and with
+// slow_down=0 are not told to slow down first), GET /test/long-tokens?on=1|0 (access tokens
 // over 4 KB, as Microsoft's are), GET /test/jwks-down?on=1|0 (the signing keys answer
 // 503), GET /test/identity-down?on=1|0 (the identity endpoints, which checks use,
 // answer 503), GET /test/id-token?fault=nonce|signature|sub|issuer|
@@ -345,6 +347,7 @@ let unrevocableHint = null;
 let delayTokenMs = 0;
 let delayIdentityMs = 0;
 let outage = false;
+let deviceAnswer = {}; // expires_in, interval and slow_down for device sign-ins from now on
 let longTokens = false;
 // The keys that sign ID tokens cannot be fetched (/test/jwks-down?on=1|0): HTTP 503.
 let jwksDown = false;
@@ -726,6 +729,10 @@ const server = createServer(async (req, res) => {
     if (rest[0] === 'long-tokens') { longTokens = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'identity-down') { identityDown = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
     if (rest[0] === 'outage') { outage = url.searchParams.get('on') === '1'; return send(res, 200, {}); }
+    if (rest[0] === 'device-answer') {
+      deviceAnswer = Object.fromEntries([...url.searchParams].map(([field, value]) => [field, Number(value)]));
+      return send(res, 200, {});
+    }
     if (rest[0] === 'delay-identity') { delayIdentityMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'delay-token') { delayTokenMs = Number(url.searchParams.get('ms')) || 0; return send(res, 200, {}); }
     if (rest[0] === 'unrevocable') { unrevocableHint = url.searchParams.get('hint'); return send(res, 200, {}); }
@@ -812,13 +819,15 @@ function deviceCode(provider, spec, req, form, res) {
   const userCode = `${randomBytes(2).toString('hex')}-${randomBytes(2).toString('hex')}`.toUpperCase();
   const deviceCode = token('device');
   const scopes = (form.scope || '').split(' ').filter(Boolean);
-  deviceCodes.set(deviceCode, { provider, user: nextLogin || 'ada', scopes, userCode, approved: false, slowedDown: false });
+  const { slow_down: slowDown = 1, ...answered } = deviceAnswer;
+  deviceCodes.set(deviceCode, { provider, user: nextLogin || 'ada', scopes, userCode, approved: false, slowedDown: slowDown === 0 });
   const answer = {
     device_code: deviceCode,
     user_code: userCode,
     verification_uri: `http://127.0.0.1:${server.address().port}/login/device`,
     expires_in: 900,
     interval: 1,
+    ...answered,
   };
   return spec.shape === 'github' ? githubAnswer(res, answer, req.headers.accept) : send(res, 200, answer);
 }

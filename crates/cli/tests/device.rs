@@ -201,3 +201,40 @@ fn github_enterprise_by_code_with_github_s_polling_answers() {
     );
     assert_eq!(polls(), 3, "slow_down, authorization_pending, then the token");
 }
+
+/// A code nobody approves runs out: the person is told the code expired and how long it
+/// lasted, not that the sign-in took 15 minutes. A provider asking for no wait at all
+/// between polls is polled once a second, the first poll after that wait too. A token
+/// endpoint that fails while the code runs out is what the person is told (exit 5).
+#[test]
+fn a_code_that_runs_out_says_so_and_polls_at_a_sane_pace() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Ignore).with_browser("false");
+    let set_up = ["providers", "set", "github", "--client-id", EMULATED_CLIENT_ID, "--client-secret-stdin"];
+    ok(&cli.run_with_stdin(
+        &[&set_up[..], &["--base-url", &emulator.root_url()]].concat(),
+        EMULATED_CLIENT_SECRET,
+    ));
+    runtime.block_on(emulator.device_answer(4, 0));
+    let polls = || {
+        let log = runtime.block_on(emulator.log());
+        log.into_iter().filter(|r| r["path"] == "/login/oauth/access_token").count()
+    };
+
+    let expired = cli.run(&["connect", "github", "--device"]);
+    assert_eq!(expired.status.code(), Some(1), "{}", text(&expired.stderr));
+    let said = text(&expired.stderr);
+    assert!(
+        said.contains("The code expired before the sign-in was approved (it lasted 4 seconds)"),
+        "{said}"
+    );
+    let polled = polls();
+    assert!((2..=6).contains(&polled), "{polled} polls in 4 s");
+
+    runtime.block_on(emulator.outage(true));
+    let unreachable = cli.run(&["connect", "github", "--device"]);
+    assert_eq!(unreachable.status.code(), Some(5), "{}", text(&unreachable.stderr));
+    assert!(text(&unreachable.stderr).contains("Could not reach"), "{}", text(&unreachable.stderr));
+    assert_eq!(ok(&cli.run(&["list", "--json"])).trim(), "[]");
+}

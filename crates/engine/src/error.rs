@@ -48,6 +48,9 @@ pub enum Error {
     #[error("The sign-in took longer than 15 minutes and was stopped. Try again.")]
     FlowExpired,
 
+    #[error("The code expired before the sign-in was approved (it lasted {lasted}). Try again, and approve it sooner.")]
+    DeviceCodeExpired { lasted: String },
+
     #[error("The system keychain is not available: {0}")]
     KeychainUnavailable(String),
 
@@ -188,7 +191,7 @@ impl Error {
             Error::AccessDenied { .. } => ErrorCode::AccessDenied,
             Error::DifferentAccount { .. } => ErrorCode::DifferentAccount,
             Error::FlowCancelled => ErrorCode::FlowCancelled,
-            Error::FlowExpired => ErrorCode::FlowExpired,
+            Error::FlowExpired | Error::DeviceCodeExpired { .. } => ErrorCode::FlowExpired,
             Error::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
             Error::TokenExpired { .. } => ErrorCode::TokenExpired,
             Error::NeedsReauthorization { .. } => ErrorCode::NeedsReauthorization,

@@ -273,6 +273,13 @@ impl ProviderEmulator {
     }
 
     /// Starts (`true`) or ends an outage: token requests get their connection dropped.
+    /// Device sign-ins from now on last `expires_in` seconds, ask for `interval` seconds
+    /// between polls, and are never told to slow down.
+    pub async fn device_answer(&self, expires_in: u64, interval: u64) {
+        self.control(&format!("/test/device-answer?expires_in={expires_in}&interval={interval}&slow_down=0"))
+            .await;
+    }
+
     pub async fn outage(&self, on: bool) {
         self.control(&format!("/test/outage?on={}", u8::from(on))).await;
     }

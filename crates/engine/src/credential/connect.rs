@@ -291,6 +291,13 @@ impl Engine {
         time_limit: Duration,
     ) -> oneshot::Receiver<Result<Connection>> {
         let takes_addresses = matches!(waiting, Waiting::Callback(..));
+        // A device sign-in ends itself when its code runs out, saying whether the provider
+        // was failing meanwhile (a poll may end a backed-off wait after the limit); this
+        // is only its backstop.
+        let out_of_time = match waiting {
+            Waiting::Callback(..) => time_limit,
+            Waiting::Device(_) => time_limit + Duration::from_secs(120),
+        };
         let (cancelled, mut pasted) = self.flows.insert(&flow_id, takes_addresses);
         let (outcome_tx, outcome_rx) = oneshot::channel();
         let engine = self.clone();
@@ -303,7 +310,7 @@ impl Engine {
                     Err(error) => Err(error),
                 },
                 _ = cancelled => Err(Error::FlowCancelled),
-                _ = tokio::time::sleep(time_limit) => Err(Error::FlowExpired),
+                _ = tokio::time::sleep(out_of_time) => Err(Error::FlowExpired),
             };
             engine.announce_outcome(&flow_id, &result);
             let _ = outcome_tx.send(result);

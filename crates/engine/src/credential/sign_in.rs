@@ -202,7 +202,9 @@ impl Engine {
         let (status, code, connection_id) = match result {
             Ok(connection) => (FlowStatus::Completed, None, Some(connection.id.as_str())),
             Err(error @ Error::FlowCancelled) => (FlowStatus::Cancelled, Some(error.code()), None),
-            Err(error @ Error::FlowExpired) => (FlowStatus::Expired, Some(error.code()), None),
+            Err(error @ (Error::FlowExpired | Error::DeviceCodeExpired { .. })) => {
+                (FlowStatus::Expired, Some(error.code()), None)
+            }
             Err(error) => (FlowStatus::Failed, Some(error.code()), None),
         };
         let code = code.map(|code| code.as_str());

