@@ -478,9 +478,10 @@ async fn finish_sign_in(
                 break outcome.await.map_err(|_| Error::FlowCancelled)??;
             }
             line = async { pasted.as_mut()?.recv().await }, if pasted.is_some() => match line {
-                Some(line) if line.trim().is_empty() => {}
+                Some(Ok(line)) if line.trim().is_empty() => {}
+                Some(Err(why)) => eprintln!("grantkeeper: skipped {why}."),
                 // Not this sign-in's address: say why, and go on waiting.
-                Some(line) => match engine.answer_flow(&flow_id, &line).await {
+                Some(Ok(line)) => match engine.answer_flow(&flow_id, &line).await {
                     Err(error @ Error::InvalidInput { .. }) => eprintln!("grantkeeper: {error}"),
                     _ => pasted = None,
                 },

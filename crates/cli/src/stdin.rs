@@ -3,7 +3,7 @@
 //! is never judged as the whole; or read line by line, for addresses pasted during a
 //! sign-in.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use grantkeeper_engine::{Error, Result};
 
@@ -24,7 +24,6 @@ pub fn read_whole(input: impl Read, field: &'static str, what: &str) -> Result<S
 /// with a blank line is answered without waiting for its writer to close the pipe, as
 /// git's credential protocol has it. Refused past the limit, as [`read_whole`] is.
 pub fn read_to_blank_line(input: impl Read, field: &'static str, what: &str) -> Result<String> {
-    use std::io::BufRead;
     let mut reader = std::io::BufReader::new(input.take(LIMIT + 1));
     let mut text = String::new();
     loop {
@@ -55,24 +54,57 @@ fn within_limit(text: String, field: &'static str, what: &str) -> Result<String>
 
 /// The lines typed or piped in, read on a thread of their own: a read of the terminal
 /// cannot be cancelled, and one left waiting must not keep the program from ending.
-/// Ends at the end of stdin, or at a line longer than anything a person pastes.
-pub fn lines() -> tokio::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
+/// A line that is not text, or longer than anything a person pastes, is skipped with
+/// why (Err), and reading goes on; the channel ends at the end of stdin.
+pub fn lines() -> tokio::sync::mpsc::Receiver<std::result::Result<String, &'static str>> {
     let (sender, lines) = tokio::sync::mpsc::channel(4);
     std::thread::spawn(move || {
         let mut input = std::io::stdin().lock();
-        loop {
-            let mut line = String::new();
-            match (&mut input).take(LIMIT).read_line(&mut line) {
-                Ok(read) if read > 0 && (line.ends_with('\n') || (read as u64) < LIMIT) => {}
-                _ => break,
-            }
+        while let Ok(Some(line)) = next_line(&mut input) {
             if sender.blocking_send(line).is_err() {
                 break;
             }
         }
     });
     lines
+}
+
+/// One line of `input`, or why it was skipped; None at its end.
+fn next_line(input: &mut impl BufRead) -> std::io::Result<Option<std::result::Result<String, &'static str>>> {
+    let mut line = Vec::new();
+    let read = input.take(LIMIT).read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if !line.ends_with(b"\n") && read as u64 == LIMIT {
+        skip_rest_of_line(input)?;
+        return Ok(Some(Err(
+            "that line is longer than any address; paste the address of the page the browser shows",
+        )));
+    }
+    Ok(Some(
+        String::from_utf8(line)
+            .map_err(|_| "that line is not text; paste the address of the page the browser shows"),
+    ))
+}
+
+fn skip_rest_of_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                input.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let length = available.len();
+                input.consume(length);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +121,25 @@ mod tests {
         assert!(error.to_string().contains("more than 64 KiB, far more than the key"), "{error}");
         let not_text = read_whole(&[0xff, 0xfe][..], "stdin", "git's request").unwrap_err();
         assert!(not_text.to_string().starts_with("Could not read git's request from stdin"), "{not_text}");
+    }
+
+    #[test]
+    fn a_pasted_line_that_is_not_text_or_too_long_is_skipped_and_reading_goes_on() {
+        let long = vec![b'a'; LIMIT as usize + 10];
+        let input = [&b"\xff\xfe not text\n"[..], &long, b"\nhttp://127.0.0.1:1/callback?code=c\n"].concat();
+        let mut reader = std::io::BufReader::with_capacity(1024, &input[..]);
+        let mut lines = Vec::new();
+        while let Some(line) = next_line(&mut reader).unwrap() {
+            lines.push(line.map_err(|why| why.split(';').next().unwrap().to_owned()));
+        }
+        assert_eq!(
+            lines,
+            [
+                Err("that line is not text".to_owned()),
+                Err("that line is longer than any address".to_owned()),
+                Ok("http://127.0.0.1:1/callback?code=c\n".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -437,6 +437,11 @@ fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
     let said = read_until(&mut stderr, |line| line.contains("not where this sign-in sends"));
     assert!(said.contains("it begins with http://127.0.0.1:"), "{said}");
     read_until(&mut stderr, |line| line.contains("belongs to another sign-in"));
+    // A line that is not text, or longer than any address, is skipped with why.
+    stdin.write_all(b"\xff\xfe\n").unwrap();
+    read_until(&mut stderr, |line| line.contains("skipped that line is not text"));
+    stdin.write_all(&[&[b'a'; 70 * 1024][..], b"\n"].concat()).unwrap();
+    read_until(&mut stderr, |line| line.contains("skipped that line is longer than any address"));
     writeln!(stdin, "{address}").unwrap();
     let ended = child.wait_with_output().unwrap();
     assert!(ended.status.success(), "{ended:?}");
