@@ -63,6 +63,12 @@ pub enum Error {
     )]
     NeedsReauthorization { connection: String, reason: String },
 
+    #[error(
+        "“{connection}” needs a new key: {}. Paste one with `grantkeeper keys add {integration} --replace \"{connection}\" --key-stdin`.",
+        clause(reason)
+    )]
+    KeyRefused { connection: String, integration: String, reason: String },
+
     #[error("{provider} rejected Grantkeeper's client credentials ({detail}). Check the provider app's client ID and secret; the tokens were kept.")]
     ProviderAppRejected { provider: String, detail: String },
 
@@ -194,7 +200,7 @@ impl Error {
             Error::FlowExpired | Error::DeviceCodeExpired { .. } => ErrorCode::FlowExpired,
             Error::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
             Error::TokenExpired { .. } => ErrorCode::TokenExpired,
-            Error::NeedsReauthorization { .. } => ErrorCode::NeedsReauthorization,
+            Error::NeedsReauthorization { .. } | Error::KeyRefused { .. } => ErrorCode::NeedsReauthorization,
             Error::ProviderAppRejected { .. } => ErrorCode::ProviderAppRejected,
             Error::ProviderAppMissing { .. } => ErrorCode::ProviderAppMissing,
             Error::ProviderAppDisabled { .. } => ErrorCode::ProviderAppDisabled,

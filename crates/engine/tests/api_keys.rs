@@ -41,8 +41,14 @@ async fn api_keys_are_checked_kept_in_the_keychain_and_handed_out() {
     // Deleted at the service: the next test says so, and the connection needs a new key.
     emulator.reject_key(key).await;
     let error = engine.test_connection("OpenAI").await.unwrap_err();
-    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert!(matches!(error, Error::KeyRefused { .. }), "{error}");
     assert_eq!(engine.connection("OpenAI").unwrap().status, ConnectionStatus::Reauthorize);
+    // Asked for its key now, it is told how to paste a new one, not to reconnect.
+    let told = engine.access_token("OpenAI", Duration::ZERO).await.err().unwrap().to_string();
+    assert!(
+        told.contains("needs a new key") && told.contains("keys add openai --replace \"OpenAI\""),
+        "{told}"
+    );
     assert!(engine
         .reconnect("OpenAI")
         .await
@@ -296,7 +302,7 @@ async fn a_restricted_key_is_valid_with_limited_permissions() {
     // Deleted at the service: 401, so it needs a new key.
     emulator.reject_key(key).await;
     let error = engine.test_connection("Stripe").await.unwrap_err();
-    assert!(matches!(error, Error::NeedsReauthorization { .. }), "{error}");
+    assert!(matches!(error, Error::KeyRefused { .. }), "{error}");
     assert_eq!(engine.connection("Stripe").unwrap().status, ConnectionStatus::Reauthorize);
     assert_eq!(secret_tool_keys(&setup.service).iter().filter(|k| k.starts_with("credential/")).count(), 1);
 }

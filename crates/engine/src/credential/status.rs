@@ -6,7 +6,7 @@
 use crate::api::{Connection, ConnectionStatus, EventKind};
 use crate::oauth::{IdTokenError, RefreshRefused};
 use crate::provider::ProviderRecord;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialKind, CredentialRecord};
 use crate::Timestamp;
 use crate::{Engine, EngineEvent, Error, Result};
 
@@ -42,6 +42,19 @@ fn testing_mode_advice<'p>(
     (around_the_limit && limited).then_some(testing.advice.as_str())
 }
 
+/// What the person is told to do: sign in again, or for an API key, paste a new one.
+fn reauthorize(connection: &Connection, credential: &CredentialRecord, reason: String) -> Error {
+    let connection_name = connection.name.clone();
+    match credential.kind {
+        CredentialKind::ApiKey { .. } => Error::KeyRefused {
+            connection: connection_name,
+            integration: connection.integration.clone(),
+            reason,
+        },
+        CredentialKind::OAuth => Error::NeedsReauthorization { connection: connection_name, reason },
+    }
+}
+
 impl Engine {
     /// The connection's credential, unless it waits for the person to reconnect.
     pub(crate) fn usable_credential(&self, connection: &Connection) -> Result<CredentialRecord> {
@@ -53,12 +66,9 @@ impl Engine {
         let credential_id = self.store.credential_id_of(&connection.id).map_err(removed)?;
         let credential = self.store.credential(&credential_id).map_err(removed)?;
         if credential.status == ConnectionStatus::Reauthorize {
-            return Err(Error::NeedsReauthorization {
-                connection: connection.name.clone(),
-                reason: credential
-                    .status_reason
-                    .unwrap_or_else(|| "the provider no longer accepts it".into()),
-            });
+            let reason = credential.status_reason.clone();
+            let reason = reason.unwrap_or_else(|| "the provider no longer accepts it".into());
+            return Err(reauthorize(connection, &credential, reason));
         }
         Ok(credential)
     }
@@ -78,7 +88,7 @@ impl Engine {
         }
         self.log_event(EventKind::NeedsReauthorization, Timestamp::now(), &credential.id, None, Some(reason));
         self.events.publish(EngineEvent::ConnectionsChanged);
-        Err(Error::NeedsReauthorization { connection: connection.name.clone(), reason: reason.to_owned() })
+        Err(reauthorize(connection, credential, reason.to_owned()))
     }
 
     /// Retrying: a scheduled refresh failed for a reason that may pass. The connection

@@ -130,7 +130,7 @@ impl Engine {
                 failures.remove(credential_id);
             }
             // Marked Reauthorize already, with the provider's reason.
-            Err(Error::NeedsReauthorization { .. }) => {
+            Err(Error::NeedsReauthorization { .. } | Error::KeyRefused { .. }) => {
                 failures.remove(credential_id);
             }
             Err(error @ Error::TokenExpired { .. }) => {
@@ -176,7 +176,7 @@ impl Engine {
                     _ => Some(CHECK_INTERVAL),
                 }
             }
-            Err(Error::NeedsReauthorization { .. }) => None,
+            Err(Error::NeedsReauthorization { .. } | Error::KeyRefused { .. }) => None,
             Err(error) if may_pass(&error) => {
                 let count = failures.entry(credential_id.to_owned()).or_default();
                 *count += 1;
