@@ -2,6 +2,7 @@
 //! regard to case; the id stays whatever the name.
 
 use crate::api::Connection;
+use crate::store::Renamed;
 use crate::{Engine, EngineEvent, Error, Result};
 
 impl Engine {
@@ -13,8 +14,14 @@ impl Engine {
         if !name.eq_ignore_ascii_case(&connection.name) {
             self.connection_name(Some(name.clone()), &connection.name)?;
         }
-        if !self.store.rename_connection(&connection.id, &name)? {
-            return Err(name_taken(&name));
+        match self.store.rename_connection(&connection.id, &connection.name, &name)? {
+            Renamed::Renamed => {}
+            Renamed::NameTaken => return Err(name_taken(&name)),
+            // Another program renamed or removed it since it was found: this rename is
+            // not done, and must not be said to be.
+            Renamed::ChangedMeanwhile => {
+                return Err(Error::NotFound { what: "connection", key: key.to_owned() })
+            }
         }
         self.events.publish(EngineEvent::ConnectionsChanged);
         self.connection(&connection.id)

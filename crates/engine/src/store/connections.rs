@@ -88,6 +88,17 @@ fn free_name(db: &Db, wanted: &str) -> rusqlite::Result<String> {
     Ok(name)
 }
 
+/// What became of a rename.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Renamed {
+    Renamed,
+    /// Another connection has the name (a rename elsewhere may have taken it since it
+    /// was checked).
+    NameTaken,
+    /// Renamed or removed by another process since it was found: nothing was changed.
+    ChangedMeanwhile,
+}
+
 impl Store {
     /// The connections sharing a credential.
     pub fn connections_on(&self, credential_id: &str) -> Result<Vec<Connection>> {
@@ -108,13 +119,18 @@ impl Store {
         self.rows("WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE ORDER BY c.created_at, c.rowid", [key])
     }
 
-    /// Renames it; false when another connection has the name (a rename elsewhere may
-    /// have taken it since it was checked).
-    pub fn rename_connection(&self, connection_id: &str, name: &str) -> Result<bool> {
+    /// Renames it from `from`, the name it was found by, to `to`.
+    pub fn rename_connection(&self, connection_id: &str, from: &str, to: &str) -> Result<Renamed> {
         self.with(|db| {
-            let renamed =
-                db.execute("UPDATE connections SET name = ?2 WHERE id = ?1", params![connection_id, name]);
-            unless_taken(renamed).map(|renamed| renamed.is_some())
+            let renamed = db.execute(
+                "UPDATE connections SET name = ?3 WHERE id = ?1 AND name = ?2",
+                params![connection_id, from, to],
+            );
+            Ok(match unless_taken(renamed)? {
+                None => Renamed::NameTaken,
+                Some(0) => Renamed::ChangedMeanwhile,
+                Some(_) => Renamed::Renamed,
+            })
         })
     }
 

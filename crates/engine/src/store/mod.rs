@@ -24,7 +24,7 @@ use std::time::Duration;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, Type, ValueRef};
 use rusqlite::{Connection as Db, OptionalExtension, Params, Row, ToSql};
 
-pub use connections::{Deleted, NewConnectionRow};
+pub use connections::{Deleted, NewConnectionRow, Renamed};
 pub use credentials::{CredentialKind, CredentialRecord, GrantSaved, RecordedRefresh};
 pub use events::NewEvent;
 pub use flows::FlowStatus;

@@ -6,7 +6,8 @@
 //! keychain entry.
 
 use super::{
-    CredentialKind, CredentialRecord, Deleted, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Store,
+    CredentialKind, CredentialRecord, Deleted, FlowStatus, GrantSaved, NewConnectionRow, NewEvent, Renamed,
+    Store,
 };
 use crate::api::{ConnectionStatus, EventKind};
 use crate::credential::GrantTimes;
@@ -181,8 +182,11 @@ fn names_stay_unique_without_regard_to_case() {
     }
     let names: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["Work", "work (2)", "Work (3)"]);
-    assert!(!store.rename_connection("c", "WORK").unwrap());
-    assert!(store.rename_connection("c", "Home").unwrap());
+    assert_eq!(store.rename_connection("c", "Work (3)", "WORK").unwrap(), Renamed::NameTaken);
+    assert_eq!(store.rename_connection("c", "Work (3)", "Home").unwrap(), Renamed::Renamed);
+    // Found as "Work (3)" by a process that comes second: renamed meanwhile, it is not
+    // renamed again, and is not told it was.
+    assert_eq!(store.rename_connection("c", "Work (3)", "Away").unwrap(), Renamed::ChangedMeanwhile);
     assert_eq!(store.free_connection_name("work").unwrap(), "work (3)");
 }
 
@@ -253,7 +257,11 @@ fn the_upgrade_tells_duplicate_names_apart() {
     let store = Store::open(&dir.path().join("grantkeeper.sqlite3")).unwrap();
     let names: Vec<String> = store.connections().unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["Work", "WORK (abcdefgh)", "Home"]);
-    assert!(!store.rename_connection("zyxwvutsrq", "work").unwrap(), "the index holds");
+    assert_eq!(
+        store.rename_connection("zyxwvutsrq", "Home", "work").unwrap(),
+        Renamed::NameTaken,
+        "the index holds"
+    );
 }
 
 /// Several processes opening one new database at once (a script's first commands on a
@@ -280,7 +288,7 @@ fn a_database_kept_busy_by_another_program_says_what_to_do() {
     let (dir, store) = open();
     let other = rusqlite::Connection::open(dir.path().join("grantkeeper.sqlite3")).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let error = store.rename_connection("any", "Work").unwrap_err().to_string();
+    let error = store.rename_connection("any", "Old", "Work").unwrap_err().to_string();
     assert!(error.contains("database is locked") && error.contains("nothing was changed"), "{error}");
     assert!(error.contains("quit it"), "{error}");
 }
