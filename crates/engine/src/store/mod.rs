@@ -69,9 +69,29 @@ fn open_current(path: &Path) -> std::result::Result<Db, migrate::MigrationError>
 /// Why the database cannot be used, with what to do where SQLite's words do not say.
 fn unusable(path: &Path, error: &dyn std::fmt::Display, code: Option<rusqlite::ErrorCode>) -> Error {
     use rusqlite::ErrorCode::{
-        CannotOpen, DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase, PermissionDenied, ReadOnly,
+        CannotOpen, DatabaseBusy, DatabaseCorrupt, DatabaseLocked, DiskFull, NotADatabase, PermissionDenied,
+        ReadOnly, SystemIoFailure,
     };
+    let said = error.to_string();
+    // Tables that are not this version's: changed by hand or by another program. SQLite
+    // names the statement too, which says nothing to a person.
+    if ["no such table", "no such column", "already exists"].iter().any(|sign| said.contains(sign)) {
+        let what = said.split(" in ").next().unwrap_or_default();
+        return Error::Storage {
+            path: path.display().to_string(),
+            reason: format!(
+                "its tables are not the ones this Grantkeeper keeps ({what}): another program or version \
+                 changed them. Put back a copy from a backup, or move it aside to start with an empty \
+                 one and connect your accounts again"
+            ),
+        };
+    }
     let advice = match code {
+        Some(DiskFull) => ". The disk it is on is full, so nothing was changed: make room, then try again",
+        Some(SystemIoFailure) => {
+            ". The disk it is on could not be read or written (it may be full or failing): check it, \
+             then try again"
+        }
         Some(DatabaseBusy | DatabaseLocked) => {
             ". Another program kept it busy writing for 10 seconds, so nothing was changed: let it \
              finish, or quit it (a stuck Grantkeeper command, or a database browser), then try again"
@@ -85,7 +105,7 @@ fn unusable(path: &Path, error: &dyn std::fmt::Display, code: Option<rusqlite::E
         }
         _ => "",
     };
-    Error::Storage { path: path.display().to_string(), reason: format!("{error}{advice}") }
+    Error::Storage { path: path.display().to_string(), reason: format!("{said}{advice}") }
 }
 
 /// `None` for a write a UNIQUE constraint refused: a name another process took since it

@@ -283,6 +283,18 @@ fn a_new_database_opened_at_once_by_several_is_migrated_once() {
 
 /// Another process holding the database for writing past the wait: the error says that
 /// nothing changed and what to do, not only SQLite's "database is locked".
+/// Tables changed by another program or version: said in words with what to do, not
+/// with the statement SQLite could not run.
+#[test]
+fn tables_that_are_not_this_versions_say_what_to_do() {
+    let (dir, store) = open();
+    let other = rusqlite::Connection::open(dir.path().join("grantkeeper.sqlite3")).unwrap();
+    other.execute_batch("ALTER TABLE connections DROP COLUMN consent").unwrap();
+    let error = store.connections().unwrap_err().to_string();
+    assert!(error.contains("its tables are not the ones this Grantkeeper keeps (no such column"), "{error}");
+    assert!(error.contains("Put back a copy from a backup") && !error.contains("SELECT"), "{error}");
+}
+
 #[test]
 fn a_database_kept_busy_by_another_program_says_what_to_do() {
     let (dir, store) = open();
