@@ -221,6 +221,19 @@ async fn a_replaced_key_keeps_the_connections_address_and_plain_fields() {
     engine.test_connection("Twilio").await.unwrap();
 }
 
+/// An address given with the path the check adds (OpenAI's base URL is often written
+/// with its `/v1`): the check is not found there, and the error says to leave it out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_that_repeats_the_checks_path_says_to_leave_it_out() {
+    let (emulator, _setup, engine) = emulator_and_engine();
+    let mut key = key_input(&emulator, "openai", &[("api_key", "sk-canary-path-good")]);
+    key.base_url = Some(format!("{}/v1", emulator.service_url("openai")));
+    let error = engine.add_api_key("openai", key).await.unwrap_err().to_string();
+    assert!(error.contains("HTTP 404 (Not Found). The check adds /v1/models"), "{error}");
+    assert!(error.contains("give the address without it (--base-url)"), "{error}");
+    assert!(engine.connections().unwrap().is_empty());
+}
+
 /// The activity log records what has happened: when it cannot be written, what it
 /// would record still stands and is said to have worked; a removed key leaves the
 /// keychain, a saved one is listed, a replaced one is the one handed out.

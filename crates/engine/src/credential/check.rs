@@ -76,7 +76,28 @@ pub(crate) async fn run_check(
         .execute(request)
         .await
         .map_err(|error| error.for_provider(&url, service, "answer to the check"))?;
-    Ok((checked(check, response.status().as_u16(), response.body(), service)?, url.to_string()))
+    let status = response.status().as_u16();
+    Ok((
+        checked(check, status, response.body(), service).map_err(|e| not_found_at(e, check, status))?,
+        url.to_string(),
+    ))
+}
+
+/// A check that is not found where a service's address was given: the address most
+/// likely repeats the path the check adds (an OpenAI-style `…/v1`).
+fn not_found_at(error: Error, check: &CheckSpec, status: u16) -> Error {
+    match (error, check.url.strip_prefix("{base_url}")) {
+        (Error::ProviderError { provider, detail }, Some(added)) if status == 404 => {
+            let added = added.split('?').next().unwrap_or_default();
+            Error::ProviderError {
+                provider,
+                detail: format!(
+                    "{detail} (Not Found). The check adds {added} to the service's address: give the address without it (--base-url)"
+                ),
+            }
+        }
+        (error, _) => error,
+    }
 }
 
 /// What a check's answer says.
