@@ -239,6 +239,22 @@ async fn secrets_a_provider_quotes_back_are_redacted() {
     );
 }
 
+/// A sign-in whose account cannot be learnt (Dropbox's account endpoint down) is not
+/// kept, and the grant it made is revoked, not left at the provider with nobody holding it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_whose_account_cannot_be_learnt_is_revoked() {
+    let (emulator, setup, engine) = engine_using_emulator("dropbox", true).await;
+    emulator.identity_down(true).await;
+    let options = ConnectOptions { name: Some("Files".into()), ..ConnectOptions::default() };
+    let _turn = fixed_port_sign_in().await;
+    let ended = engine.connect("dropbox", options).await.unwrap().outcome.await.unwrap();
+    assert!(ended.is_err(), "not kept");
+    assert!(engine.connections().unwrap().is_empty());
+    assert!(!secret_tool_keys(&setup.service).iter().any(|k| k.starts_with("credential/")));
+    assert_eq!(requests(&emulator, "dropbox", "revoke").await.len(), 1, "the grant is revoked");
+    assert_eq!(emulator.grant_revoked("dropbox", "ada").await, Some(true));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn github_oauth_app_and_github_app_tokens() {
     let (emulator, _setup, engine) = engine_using_emulator("github", true).await;

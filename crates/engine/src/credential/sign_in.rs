@@ -42,7 +42,16 @@ impl Engine {
         purpose: Purpose,
         grant: Grant,
     ) -> Result<Connection> {
-        let identity = identity(provider, &grant, &self.http).await?;
+        let identity = match identity(provider, &grant, &self.http).await {
+            Ok(identity) => identity,
+            Err(error) => {
+                // The grant was made: left alone, the provider would list an access
+                // nobody holds.
+                let why = "The account the sign-in was for could not be learnt";
+                self.discard_grant(provider, &grant.tokens, &Identity::unknown(), why).await;
+                return Err(error);
+            }
+        };
         if let Some((refused, why)) = self.refusal(provider, &purpose, &identity)? {
             self.discard_grant(provider, &grant.tokens, &identity, &why).await;
             return Err(refused);

@@ -27,7 +27,7 @@ const UNKNOWN_SUBJECT: &str = "unknown:";
 impl Identity {
     /// The provider did not say which account signed in (no userinfo, no ID token): the
     /// grant is its own credential.
-    fn unknown() -> Identity {
+    pub(crate) fn unknown() -> Identity {
         Identity { subject: format!("{UNKNOWN_SUBJECT}{}", uuid::Uuid::new_v4()), account: None }
     }
 
