@@ -475,7 +475,14 @@ async fn finish_sign_in(
             }
             _ = tokio::signal::ctrl_c() => {
                 engine.cancel_flow(&flow_id)?;
-                break outcome.await.map_err(|_| Error::FlowCancelled)??;
+                let kept = outcome.await.map_err(|_| Error::FlowCancelled)??;
+                // Approved before Ctrl-C came: keeping it is never cut short halfway.
+                eprintln!(
+                    "The sign-in was already approved when you pressed Ctrl-C, so it was kept. \
+                     If you did not want it: grantkeeper remove \"{}\"",
+                    kept.name
+                );
+                break kept;
             }
             line = async { pasted.as_mut()?.recv().await }, if pasted.is_some() => match line {
                 Some(Ok(line)) if line.trim().is_empty() => {}

@@ -450,6 +450,34 @@ fn a_sign_in_approved_on_another_device_finishes_with_the_pasted_address() {
     assert_eq!(listed[0]["status"], "active");
 }
 
+/// Ctrl-C once the person has approved (the account is being learnt) cannot undo the
+/// grant halfway: the sign-in is kept, and the person is told so and how to remove it.
+#[test]
+fn ctrl_c_after_approval_says_the_sign_in_was_kept() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = ProviderEmulator::start();
+    let cli = Cli::new(BrowserMode::Consent);
+    cli.use_emulator(&emulator, "dropbox");
+    runtime.block_on(emulator.delay_next_identity_request(3000));
+    // Dropbox's redirect port is fixed: one sign-in there at a time.
+    let _turn = fixed_port_sign_in_blocking();
+    let child = cli.piped(&["connect", "dropbox", "--name", "Files"]).spawn().unwrap();
+    let asked = || runtime.block_on(emulator.log()).iter().any(|r| r["path"] == "/dropbox/identity");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !asked() {
+        assert!(std::time::Instant::now() < deadline, "the account was never asked for");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let ended = child.wait_with_output().unwrap();
+    assert!(ended.status.success(), "{}", text(&ended.stderr));
+    let said = text(&ended.stderr);
+    assert!(said.contains("already approved when you pressed Ctrl-C, so it was kept"), "{said}");
+    assert!(said.contains("grantkeeper remove \"Files\""), "{said}");
+    assert!(ok(&cli.run(&["list"])).starts_with("Files\t"));
+}
+
 /// Reads lines until one satisfies `found`; returns it.
 fn read_until(reader: &mut impl std::io::BufRead, found: impl Fn(&str) -> bool) -> String {
     let mut line = String::new();
