@@ -30,26 +30,28 @@ impl Secret {
 
     /// `text` with each of the secrets `sent`, as sent and as a form or URL would encode
     /// it, written `[redacted]`: for what a server says back after it was sent them (an
-    /// error that quotes the request).
-    /// A run of base64 that decodes to text holding one of them (an echoed `Authorization:
-    /// Basic` header carries the client secret that way) is redacted whole.
+    /// error that quotes the request). A run of base64 that decodes to text holding one of
+    /// them (an echoed `Authorization: Basic` header carries the client secret that way) is
+    /// redacted whole.
     pub fn redacted<'a>(text: &str, sent: impl IntoIterator<Item = &'a Secret>) -> String {
-        // A form writes a space `+`; a URL's path or query, `%20`.
-        let forms: Vec<String> = sent
+        // A form writes a space `+`; a URL's path or query, `%20`. Each form is wiped too.
+        let forms: Vec<zeroize::Zeroizing<String>> = sent
             .into_iter()
             .filter(|secret| !secret.0.is_empty())
             .flat_map(|secret| {
                 let in_a_form: String = url::form_urlencoded::byte_serialize(secret.0.as_bytes()).collect();
                 let in_a_url = in_a_form.replace('+', "%20");
-                [secret.0.clone(), in_a_form, in_a_url]
+                [secret.0.clone(), in_a_form, in_a_url].map(zeroize::Zeroizing::new)
             })
             .collect();
-        let plain = forms.iter().fold(text.to_owned(), |text, form| text.replace(form, "[redacted]"));
+        let plain =
+            forms.iter().fold(text.to_owned(), |text, form| text.replace(form.as_str(), "[redacted]"));
         let holds_a_secret = |run: &str| {
             use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(run)
-                .is_ok_and(|bytes| forms.iter().any(|form| String::from_utf8_lossy(&bytes).contains(form)))
+            base64::engine::general_purpose::STANDARD.decode(run).is_ok_and(|bytes| {
+                let decoded = String::from_utf8_lossy(&bytes);
+                forms.iter().any(|form| decoded.contains(form.as_str()))
+            })
         };
         let mut redacted = String::with_capacity(plain.len());
         let mut rest = plain.as_str();

@@ -57,8 +57,8 @@ impl<T: Tokens> Bridge<T> {
     /// A message over the limit is not passed on; a request among them gets an error
     /// answer rather than a wait for ever.
     async fn refuse_too_long(&self, id: Option<Id>) {
-        let text =
-            format!("the message is over {LINE_LIMIT} bytes, more than Grantkeeper passes on to the server");
+        let mib = LINE_LIMIT / (1024 * 1024);
+        let text = format!("the message is over {mib} MiB, more than Grantkeeper passes on to the server");
         eprintln!("grantkeeper: skipped a message from the AI client: {text}");
         if let Some(id) = id {
             self.outbox.expect(std::slice::from_ref(&id));

@@ -18,8 +18,9 @@ impl Engine {
     /// On start: a credential whose tokens are gone from the keychain or unreadable there
     /// (deleted or changed by hand, or a process killed between writes) becomes
     /// Reauthorize now rather than at its next use, a refresh a killed process left half
-    /// done is settled, keychain entries a killed process left unused are deleted, and credentials that never expire are checked with their provider
-    /// soon. Does nothing when the keychain cannot be read.
+    /// done is settled, keychain entries a killed process left unused are deleted, and
+    /// credentials that never expire are checked with their provider soon. Does nothing
+    /// when the keychain cannot be read.
     pub async fn repair(&self) -> Result<()> {
         self.store.check_unexpiring_soon(Timestamp::now())?;
         self.delete_stale_secrets().await?;
