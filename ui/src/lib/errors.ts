@@ -32,8 +32,6 @@ export function flowFailureMessage(error: ErrorPayload, providerName: string): s
       return `You declined access at ${providerName}. Nothing was saved.`;
     case "flow_cancelled":
       return "Sign-in cancelled.";
-    case "flow_expired":
-      return "The sign-in took longer than 15 minutes and was stopped. Try again.";
     default:
       return error.message;
   }

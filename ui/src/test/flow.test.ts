@@ -77,13 +77,14 @@ describe("Sign-in flow", () => {
     expect(screen.getByTestId("announcer").textContent).toContain("You declined access");
   });
 
+  // The engine's words: an expired device code says how long it lasted, not 15 minutes.
   it.each([
-    ["flow_expired", "The sign-in took longer than 15 minutes and was stopped. Try again."],
+    ["flow_expired", "The code expired before the sign-in was approved (it lasted 4 seconds). Try again, and approve it sooner."],
     ["provider_error", "The engine says no."],
-  ] as const)("explains %s", async (code, text) => {
+  ] as const)("explains %s in the engine's words", async (code, text) => {
     const user = userEvent.setup();
     await startConnect(user);
-    fail(code);
+    fail(code, text);
     expect((await screen.findByTestId("flow-message")).textContent).toBe(text);
   });
 
