@@ -462,12 +462,9 @@ fn ctrl_c_after_approval_says_the_sign_in_was_kept() {
     // Dropbox's redirect port is fixed: one sign-in there at a time.
     let _turn = fixed_port_sign_in_blocking();
     let child = cli.piped(&["connect", "dropbox", "--name", "Files"]).spawn().unwrap();
-    let asked = || runtime.block_on(emulator.log()).iter().any(|r| r["path"] == "/dropbox/identity");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !asked() {
-        assert!(std::time::Instant::now() < deadline, "the account was never asked for");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for("the account to be asked for", || {
+        runtime.block_on(emulator.log()).iter().any(|r| r["path"] == "/dropbox/identity")
+    });
     let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(interrupted.success());
     let ended = child.wait_with_output().unwrap();
