@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { endWithHarness, freePort, listening, ready } from '../support/harness.mjs';
+import { endWithHarness, freePorts, listening, ready } from '../support/harness.mjs';
 
 const strict = process.argv.includes('--strict');
 // The examples are not among the package's exports: found by path.
@@ -18,7 +18,7 @@ const example = fileURLToPath(new URL(
   './node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js', import.meta.url,
 ));
 
-const [port, authPort] = [await freePort(), await freePort()];
+const [port, authPort] = await freePorts(2);
 const child = spawn(process.execPath, [example, '--oauth', ...(strict ? ['--oauth-strict'] : [])], {
   env: { ...process.env, MCP_PORT: String(port), MCP_AUTH_PORT: String(authPort) },
   stdio: ['ignore', 'pipe', 'inherit'],

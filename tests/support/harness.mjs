@@ -27,16 +27,17 @@ export function endWithHarness(stop) {
   }
 }
 
-/** A port nothing listens on now (bound and released). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** `count` different ports nothing listens on now (bound and released). */
+export async function freePorts(count) {
+  // Every probe stays open until all have a port, so no two get the same one.
+  const probes = await Promise.all(Array.from({ length: count }, () => new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
+    probe.listen(0, '127.0.0.1', () => resolve(probe));
+  })));
+  const ports = probes.map((probe) => probe.address().port);
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  return ports;
 }
 
 /** Resolves once something accepts connections on `port`, or rejects after `ms`. */
